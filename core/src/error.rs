@@ -1,0 +1,79 @@
+//! The one error type of the core.
+//!
+//! Errors are *sticky* on a tape: the first one is kept, later ops record nothing, and
+//! `reset` clears it (see [`Tape`](crate::Tape)). Every variant carries what a user needs
+//! to fix the call, and formats without allocating.
+
+use crate::shape::Shape;
+use core::fmt;
+
+/// Everything that can go wrong in the core. None of these is ever a panic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The arena cannot hold an allocation of `needed` bytes; `free` bytes remain.
+    OutOfMemory { needed: usize, free: usize },
+    /// The tape reached the largest variable index its records can encode.
+    TooManyVariables { limit: usize },
+    /// A variable recorded before the tape's last `reset`.
+    StaleHandle,
+    /// A variable that belongs to another tape, or was returned by a failed op.
+    ForeignHandle,
+    /// An argument outside what the call accepts; the text says which.
+    InvalidArgument(&'static str),
+    /// Two shapes that `op` cannot combine.
+    ShapeMismatch {
+        op: &'static str,
+        lhs: Shape,
+        rhs: Shape,
+    },
+    /// A size whose element or byte count overflows `usize`.
+    SizeOverflow,
+    /// A tensor was updated in place after an op recorded that still needs its value.
+    ModifiedInPlace {
+        recorded_version: u32,
+        current_version: u32,
+    },
+    /// A computation was asked of a tape whose element type differs from the caller's.
+    DtypeMismatch,
+    /// A value needed for a derivative is NaN or infinite.
+    NonFinite(&'static str),
+    /// No compute device (GPU) is present or usable.
+    NoDevice,
+    /// A backend failed; the text says how.
+    Backend(&'static str),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::OutOfMemory { needed, free } => write!(
+                f,
+                "arena exhausted: needed {needed} bytes, {free} bytes free"
+            ),
+            Error::TooManyVariables { limit } => {
+                write!(f, "tape full: at most {limit} variables per tape")
+            }
+            Error::StaleHandle => f.write_str("stale variable: it was recorded before the last reset"),
+            Error::ForeignHandle => {
+                f.write_str("foreign variable: it belongs to another tape or to a failed op")
+            }
+            Error::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
+            Error::ShapeMismatch { op, lhs, rhs } => {
+                write!(f, "shape mismatch in {op}: {lhs} and {rhs}")
+            }
+            Error::SizeOverflow => f.write_str("size overflow: the byte count does not fit in usize"),
+            Error::ModifiedInPlace { recorded_version, current_version } => write!(
+                f,
+                "tensor modified in place: an op recorded at version {recorded_version} needs it, now at version {current_version}"
+            ),
+            Error::DtypeMismatch => f.write_str("dtype mismatch: the tape holds another element type"),
+            Error::NonFinite(what) => write!(f, "non-finite value: {what}"),
+            Error::NoDevice => f.write_str("no device: no usable GPU is present"),
+            Error::Backend(what) => write!(f, "backend failure: {what}"),
+        }
+    }
+}
+
+/// The result type of the core.
+pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -1,0 +1,22 @@
+//! `autodiff-core`: automatic differentiation with no heap and no `std`.
+//!
+//! Every byte comes from memory the caller hands in. The layers, bottom to top, import
+//! only downward:
+//!
+//! 1. numbers and errors: [`Real`], [`Error`], [`Shape`];
+//! 2. duals and the arena: [`Dual`], [`DualN`], [`Arena`];
+//! 3. the tape: [`Tape`], [`Var`];
+//! 4. tensors and checkpointing;
+//! 5. optimizers and backends.
+#![no_std]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod error;
+mod op;
+mod real;
+mod shape;
+
+pub use error::{Error, Result};
+pub use op::{Arity, Op};
+pub use real::Real;
+pub use shape::{Shape, MAX_RANK};

@@ -1,0 +1,342 @@
+//! The elementary operations and their derivative rules, written once.
+//!
+//! The tape records an [`Op`] code per variable, and the dual numbers, the backward sweep,
+//! the tangent sweep and replay all evaluate values and partial derivatives through the
+//! functions here. So each rule, and each convention at a non-differentiable point, has
+//! one definition.
+//!
+//! # Conventions at non-differentiable points and on domain errors
+//!
+//! | function | point | derivative used |
+//! |---|---|---|
+//! | `abs` | `x = 0` | `0` (the sign function, as PyTorch and JAX) |
+//! | `max(a, b)` | `a == b` | all to `a`, the first argument (`max` returns `a` at a tie) |
+//! | `min(a, b)` | `a == b` | all to `a`, the first argument |
+//! | `sqrt` | `x = 0` | `+∞` (`1 / (2·√0)`); a zero adjoint then gives NaN, as in PyTorch |
+//! | `cbrt` | `x = 0` | `+∞` |
+//! | `hypot(a, b)` | `a = b = 0` | `(0, 0)`, a subgradient |
+//! | `atan2(a, b)` | `a = b = 0` | NaN (`0/0`): the angle is undefined there |
+//! | `pow(a, b)` | `a = 0` | `∂/∂b = 0` (the `a^b·ln a` term is taken as its limit) |
+//! | `powi(x, 0)` | any `x` | `0` |
+//!
+//! Outside a function's domain the *value* is NaN (`sqrt(-1)`, `ln(-1)`, `asin(2)`,
+//! `acosh(0)`), and the NaN travels through every later value, so a NaN result flags the
+//! problem. The derivative is the formula evaluated as is: NaN where it contains the
+//! value or a square root of a negative (`sqrt`, `asin`, `acos`, `acosh`), and the finite
+//! formula value where it does not (`ln'(x) = 1/x` for `x < 0`, `atanh'(x) = 1/(1−x²)`
+//! for `|x| > 1`).
+
+use crate::real::Real;
+
+/// An operation code. Fits in 6 bits, so a tape record packs it beside an argument index.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// An independent variable. No arguments.
+    Input = 0,
+    /// A constant. No arguments; never receives a meaningful adjoint.
+    Const,
+
+    // Binary: both arguments are variables.
+    Add,
+    Sub,
+    Mul,
+    Div,
+    /// `a^b` with both differentiable.
+    Pow,
+    /// `a^b` where `b` is a constant: no derivative flows to `b`, so a negative base
+    /// does not poison tangents with `ln(a)`.
+    Powf,
+    Atan2,
+    Min,
+    Max,
+    Hypot,
+
+    // Unary: one argument variable (`Powi` also carries its integer exponent).
+    Neg,
+    Recip,
+    Powi,
+    Sqrt,
+    Cbrt,
+    Exp,
+    ExpM1,
+    Ln,
+    Ln1p,
+    Log2,
+    Log10,
+    Sin,
+    Cos,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    Sinh,
+    Cosh,
+    Tanh,
+    Asinh,
+    Acosh,
+    Atanh,
+    Abs,
+    Sigmoid,
+    Softplus,
+    Erf,
+
+    /// A tensor-layer op; the record's argument indexes the tensor layer's own table.
+    Tensor,
+}
+
+/// How many variable arguments an op reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arity {
+    Leaf,
+    Unary,
+    Binary,
+    Tensor,
+}
+
+impl Op {
+    /// The highest op code; codes above it are invalid.
+    pub const LAST: Op = Op::Tensor;
+
+    /// The op with code `code`, if there is one.
+    #[inline(always)]
+    pub fn from_code(code: u8) -> Option<Op> {
+        if code <= Op::LAST as u8 {
+            // SAFETY: `Op` is `repr(u8)` with contiguous discriminants 0..=LAST.
+            Some(unsafe { core::mem::transmute::<u8, Op>(code) })
+        } else {
+            None
+        }
+    }
+
+    #[inline(always)]
+    pub fn arity(self) -> Arity {
+        match self {
+            Op::Input | Op::Const => Arity::Leaf,
+            Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Pow
+            | Op::Powf
+            | Op::Atan2
+            | Op::Min
+            | Op::Max
+            | Op::Hypot => Arity::Binary,
+            Op::Tensor => Arity::Tensor,
+            _ => Arity::Unary,
+        }
+    }
+
+    /// The name used in messages and in graph exports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Input => "input",
+            Op::Const => "const",
+            Op::Add => "add",
+            Op::Sub => "sub",
+            Op::Mul => "mul",
+            Op::Div => "div",
+            Op::Pow => "pow",
+            Op::Powf => "powf",
+            Op::Atan2 => "atan2",
+            Op::Min => "min",
+            Op::Max => "max",
+            Op::Hypot => "hypot",
+            Op::Neg => "neg",
+            Op::Recip => "recip",
+            Op::Powi => "powi",
+            Op::Sqrt => "sqrt",
+            Op::Cbrt => "cbrt",
+            Op::Exp => "exp",
+            Op::ExpM1 => "exp_m1",
+            Op::Ln => "ln",
+            Op::Ln1p => "ln_1p",
+            Op::Log2 => "log2",
+            Op::Log10 => "log10",
+            Op::Sin => "sin",
+            Op::Cos => "cos",
+            Op::Tan => "tan",
+            Op::Asin => "asin",
+            Op::Acos => "acos",
+            Op::Atan => "atan",
+            Op::Sinh => "sinh",
+            Op::Cosh => "cosh",
+            Op::Tanh => "tanh",
+            Op::Asinh => "asinh",
+            Op::Acosh => "acosh",
+            Op::Atanh => "atanh",
+            Op::Abs => "abs",
+            Op::Sigmoid => "sigmoid",
+            Op::Softplus => "softplus",
+            Op::Erf => "erf",
+            Op::Tensor => "tensor",
+        }
+    }
+
+    /// The value of a unary op at `x`. `n` is the exponent of `Powi` and ignored otherwise.
+    /// Binary, leaf and tensor ops return `x` unchanged (callers dispatch on arity first).
+    #[inline(always)]
+    pub fn eval_unary<T: Real>(self, x: T, n: i32) -> T {
+        match self {
+            Op::Neg => -x,
+            Op::Recip => x.recip(),
+            Op::Powi => x.powi(n),
+            Op::Sqrt => x.sqrt(),
+            Op::Cbrt => x.cbrt(),
+            Op::Exp => x.exp(),
+            Op::ExpM1 => x.exp_m1(),
+            Op::Ln => x.ln(),
+            Op::Ln1p => x.ln_1p(),
+            Op::Log2 => x.log2(),
+            Op::Log10 => x.log10(),
+            Op::Sin => x.sin(),
+            Op::Cos => x.cos(),
+            Op::Tan => x.tan(),
+            Op::Asin => x.asin(),
+            Op::Acos => x.acos(),
+            Op::Atan => x.atan(),
+            Op::Sinh => x.sinh(),
+            Op::Cosh => x.cosh(),
+            Op::Tanh => x.tanh(),
+            Op::Asinh => x.asinh(),
+            Op::Acosh => x.acosh(),
+            Op::Atanh => x.atanh(),
+            Op::Abs => x.abs(),
+            Op::Sigmoid => x.sigmoid(),
+            Op::Softplus => x.softplus(),
+            Op::Erf => x.erf(),
+            _ => x,
+        }
+    }
+
+    /// `dy/dx` of a unary op, given its argument `x` and its value `y = op(x)`.
+    /// Reusing `y` saves a transcendental call for `exp`, `tanh`, `sigmoid` and friends.
+    #[inline(always)]
+    pub fn unary_partial<T: Real>(self, x: T, y: T, n: i32) -> T {
+        let one = T::one();
+        match self {
+            Op::Neg => -one,
+            Op::Recip => -(y * y),
+            Op::Powi => {
+                if n == 0 {
+                    T::zero()
+                } else {
+                    T::from_f64(n as f64) * x.powi(n - 1)
+                }
+            }
+            Op::Sqrt => (y + y).recip(),
+            Op::Cbrt => (T::from_f64(3.0) * y * y).recip(),
+            Op::Exp => y,
+            Op::ExpM1 => y + one,
+            Op::Ln => x.recip(),
+            Op::Ln1p => (one + x).recip(),
+            Op::Log2 => (x * T::from_f64(core::f64::consts::LN_2)).recip(),
+            Op::Log10 => (x * T::from_f64(core::f64::consts::LN_10)).recip(),
+            Op::Sin => x.cos(),
+            Op::Cos => -x.sin(),
+            Op::Tan => one + y * y,
+            Op::Asin => (one - x * x).sqrt().recip(),
+            Op::Acos => -(one - x * x).sqrt().recip(),
+            Op::Atan => (one + x * x).recip(),
+            Op::Sinh => x.cosh(),
+            Op::Cosh => x.sinh(),
+            Op::Tanh => one - y * y,
+            Op::Asinh => (x * x + one).sqrt().recip(),
+            Op::Acosh => (x * x - one).sqrt().recip(),
+            Op::Atanh => (one - x * x).recip(),
+            Op::Abs => {
+                if x > T::zero() {
+                    one
+                } else if x < T::zero() {
+                    -one
+                } else {
+                    T::zero()
+                }
+            }
+            Op::Sigmoid => y * (one - y),
+            Op::Softplus => x.sigmoid(),
+            Op::Erf => T::from_f64(core::f64::consts::FRAC_2_SQRT_PI) * (-(x * x)).exp(),
+            _ => T::zero(),
+        }
+    }
+
+    /// The value of a binary op. Non-binary ops return `a` (callers dispatch on arity).
+    #[inline(always)]
+    pub fn eval_binary<T: Real>(self, a: T, b: T) -> T {
+        match self {
+            Op::Add => a + b,
+            Op::Sub => a - b,
+            Op::Mul => a * b,
+            Op::Div => a / b,
+            Op::Pow | Op::Powf => a.powf(b),
+            Op::Atan2 => a.atan2(b),
+            Op::Min => a.min(b),
+            Op::Max => a.max(b),
+            Op::Hypot => a.hypot(b),
+            _ => a,
+        }
+    }
+
+    /// `(∂y/∂a, ∂y/∂b)` of a binary op, given its arguments and its value `y`.
+    #[inline(always)]
+    pub fn binary_partials<T: Real>(self, a: T, b: T, y: T) -> (T, T) {
+        let (zero, one) = (T::zero(), T::one());
+        match self {
+            Op::Add => (one, one),
+            Op::Sub => (one, -one),
+            Op::Mul => (b, a),
+            Op::Div => {
+                let inv = b.recip();
+                (inv, -y * inv)
+            }
+            Op::Pow => {
+                let d_base = b * a.powf(b - one);
+                let d_exponent = if a == zero { zero } else { y * a.ln() };
+                (d_base, d_exponent)
+            }
+            Op::Powf => (b * a.powf(b - one), zero),
+            Op::Atan2 => {
+                let inv = (a * a + b * b).recip();
+                (b * inv, -a * inv)
+            }
+            // Ties go to `a`, matching `Real::min` / `Real::max`, which return `a` at a tie.
+            Op::Min => {
+                if b < a {
+                    (zero, one)
+                } else {
+                    (one, zero)
+                }
+            }
+            Op::Max => {
+                if b > a {
+                    (zero, one)
+                } else {
+                    (one, zero)
+                }
+            }
+            Op::Hypot => {
+                if y == zero {
+                    (zero, zero)
+                } else {
+                    (a / y, b / y)
+                }
+            }
+            _ => (zero, zero),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_fit_in_six_bits() {
+        for code in 0..=Op::LAST as u8 {
+            assert_eq!(Op::from_code(code).unwrap() as u8, code);
+        }
+        assert!(Op::from_code(Op::LAST as u8 + 1).is_none());
+        assert!((Op::LAST as u8) < 64);
+    }
+}
