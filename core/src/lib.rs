@@ -11,12 +11,16 @@
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod arena;
 mod error;
 mod op;
 mod real;
 mod shape;
+mod tape;
 
+pub use arena::{Arena, Mark};
 pub use error::{Error, Result};
 pub use op::{Arity, Op};
 pub use real::Real;
 pub use shape::{Shape, MAX_RANK};
+pub use tape::{Gradients, Tape, Var, VarId, MAX_RECORDS};

@@ -1,0 +1,140 @@
+//! The backward sweep: vector-Jacobian products, gradients and Jacobians by rows.
+
+use super::record::Record;
+use super::{Tape, Var, VarId};
+use crate::error::{Error, Result};
+use crate::op::{Arity, Op};
+use crate::real::Real;
+
+/// The gradient of one output, read through the variables it was taken with respect to.
+/// Adjoints are read by value on each call, never lent out, because other `&Tape` calls
+/// may overwrite them while this view is alive.
+pub struct Gradients<'t, T: Real> {
+    tape: &'t Tape<'t, T>,
+}
+
+impl<'t, T: Real> Gradients<'t, T> {
+    /// `∂output/∂x`; NaN when `x` is not a live variable of the tape.
+    pub fn wrt(&self, x: Var<'_, T>) -> T {
+        self.tape.grad(x.id()).unwrap_or(T::from_f64(f64::NAN))
+    }
+}
+
+impl<'m, T: Real> Tape<'m, T> {
+    /// Runs backward from `output`: afterwards [`grad`](Tape::grad) of every variable is
+    /// `∂output/∂variable`.
+    ///
+    /// Fails with the tape's pending error, with a handle error, or with
+    /// [`Error::NonFinite`] when the output's value is NaN or infinite (its gradient
+    /// would be meaningless); the tape stays usable.
+    pub fn backward(&self, output: VarId) -> Result<()> {
+        self.status()?;
+        self.check_handle(output)?;
+        let record = self.record(output.index);
+        if record.op() != Op::Tensor && record.value.is_non_finite() {
+            return Err(Error::NonFinite(
+                "backward: the output value is NaN or infinite",
+            ));
+        }
+        self.clear_adjoints();
+        // SAFETY: `output` is a live record index.
+        unsafe {
+            let seed = &mut (*self.records_ptr().add(output.index as usize)).adjoint;
+            *seed = T::one();
+        }
+        self.sweep_backward(output.index as usize);
+        Ok(())
+    }
+
+    /// Runs backward from `output` and returns the gradients.
+    pub fn gradient<'s>(&'s self, output: Var<'_, T>) -> Result<Gradients<'s, T>> {
+        self.backward(output.id())?;
+        Ok(Gradients { tape: self })
+    }
+
+    /// Runs backward from `output` and writes `∂output/∂input` for every input, in
+    /// recording order, into `grads` (whose length must be [`num_inputs`](Tape::num_inputs)).
+    pub fn gradient_into(&self, output: VarId, grads: &mut [T]) -> Result<()> {
+        if grads.len() != self.num_inputs() {
+            return Err(Error::InvalidArgument(
+                "gradient buffer length differs from the number of inputs",
+            ));
+        }
+        self.backward(output)?;
+        self.read_input_slots(grads);
+        Ok(())
+    }
+
+    /// The Jacobian of `outputs` with respect to the inputs, by rows: one backward sweep
+    /// per output. `jacobian` is row-major, `outputs.len() × num_inputs()`.
+    pub fn jacobian_rows(&self, outputs: &[VarId], jacobian: &mut [T]) -> Result<()> {
+        let n = self.num_inputs();
+        if outputs.len().checked_mul(n) != Some(jacobian.len()) {
+            return Err(Error::InvalidArgument(
+                "jacobian buffer length is not outputs × inputs",
+            ));
+        }
+        for (&output, row) in outputs.iter().zip(jacobian.chunks_exact_mut(n.max(1))) {
+            self.gradient_into(output, &mut row[..n])?;
+        }
+        Ok(())
+    }
+
+    /// Copies the adjoint (or tangent) slot of every input, in recording order.
+    pub(super) fn read_input_slots(&self, out: &mut [T]) {
+        let mut inputs = out.iter_mut();
+        for i in 0..self.len.get() {
+            let record = self.record(i);
+            if record.op() == Op::Input {
+                match inputs.next() {
+                    Some(slot) => *slot = record.adjoint,
+                    None => return,
+                }
+            }
+        }
+    }
+
+    /// Zeroes every adjoint slot if an earlier sweep may have left one non-zero. Recording
+    /// and replay write zero adjoints, so the first backward after them skips this pass.
+    pub(super) fn clear_adjoints(&self) {
+        if self.adjoints_dirty.replace(true) {
+            let records = self.records_ptr();
+            for i in 0..self.len() {
+                // SAFETY: `i < len`.
+                unsafe { (*records.add(i)).adjoint = T::zero() };
+            }
+        }
+    }
+
+    /// Propagates adjoints from record `last` down to record 0. Each record's arguments
+    /// precede it, so when the scan reaches a record its adjoint is complete.
+    fn sweep_backward(&self, last: usize) {
+        let records: *mut Record<T> = self.records_ptr();
+        for i in (0..=last).rev() {
+            // SAFETY: `i <= last < len`, and every argument index is below `i` (it was a
+            // live handle when the record was made), so all accesses are to written
+            // records, and the argument records are distinct from record `i`.
+            unsafe {
+                let record = records.add(i).read();
+                let adjoint = record.adjoint;
+                let op = record.op();
+                match op.arity() {
+                    Arity::Leaf => {}
+                    Arity::Unary => {
+                        let x = records.add(record.a() as usize);
+                        let partial = op.unary_partial((*x).value, record.value, record.b as i32);
+                        (*x).adjoint += adjoint * partial;
+                    }
+                    Arity::Binary => {
+                        let a = records.add(record.a() as usize);
+                        let b = records.add(record.b as usize);
+                        let (da, db) = op.binary_partials((*a).value, (*b).value, record.value);
+                        (*a).adjoint += adjoint * da;
+                        (*b).adjoint += adjoint * db;
+                    }
+                    Arity::Tensor => {}
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Forward sweeps over a recorded tape: tangents (Jacobian-vector products and Jacobians by
+//! columns) and replay at new input values.
+
+use super::record::Record;
+use super::{Tape, VarId};
+use crate::error::{Error, Result};
+use crate::op::{Arity, Op};
+use crate::real::Real;
+use core::mem::size_of;
+
+/// Tangent slots of `N` lanes per record, at a fixed byte stride: either the records'
+/// own adjoint slots (one lane) or a scratch block (several lanes).
+struct TangentSlots<T, const N: usize> {
+    base: *mut u8,
+    stride: usize,
+    _lanes: core::marker::PhantomData<[T; N]>,
+}
+
+impl<T: Real, const N: usize> TangentSlots<T, N> {
+    /// # Safety
+    /// Slot `i` must lie inside the block the slots were made for.
+    #[inline(always)]
+    unsafe fn get(&self, i: u32) -> [T; N] {
+        // SAFETY: the caller keeps `i` in range; base and stride keep `[T; N]` aligned.
+        unsafe {
+            self.base
+                .add(i as usize * self.stride)
+                .cast::<[T; N]>()
+                .read()
+        }
+    }
+
+    /// # Safety
+    /// As for `get`.
+    #[inline(always)]
+    unsafe fn set(&self, i: u32, lanes: [T; N]) {
+        // SAFETY: as in `get`.
+        unsafe {
+            self.base
+                .add(i as usize * self.stride)
+                .cast::<[T; N]>()
+                .write(lanes)
+        }
+    }
+}
+
+impl<'m, T: Real> Tape<'m, T> {
+    /// Runs forward with tangents: `seeds[k]` is the tangent of the k-th input (recording
+    /// order). Afterwards [`tangent`](Tape::tangent) of every variable is its directional
+    /// derivative `J·seeds`. Overwrites the adjoints of the last backward.
+    pub fn jvp(&self, seeds: &[T]) -> Result<()> {
+        self.status()?;
+        if seeds.len() != self.num_inputs() {
+            return Err(Error::InvalidArgument(
+                "seed length differs from the number of inputs",
+            ));
+        }
+        self.adjoints_dirty.set(true);
+        let slots = TangentSlots::<T, 1> {
+            // The adjoint field of record 0; `[T; 1]` has `T`'s layout.
+            base: self
+                .records_ptr()
+                .cast::<u8>()
+                .wrapping_add(core::mem::offset_of!(Record<T>, adjoint)),
+            stride: size_of::<Record<T>>(),
+            _lanes: core::marker::PhantomData,
+        };
+        // SAFETY: the slots are the adjoint fields of the `len` live records.
+        unsafe { self.sweep_tangents(&slots, |k| [seeds.get(k).copied().unwrap_or(T::zero())]) };
+        Ok(())
+    }
+
+    /// The Jacobian of `outputs` with respect to the inputs, by columns: forward sweeps
+    /// carrying `N` input directions at once (vector forward mode, as with `DualN`).
+    /// `jacobian` is row-major, `outputs.len() × num_inputs()`. Needs `len × N` values of
+    /// scratch from the arena, given back before returning.
+    pub fn jacobian_columns<const N: usize>(
+        &self,
+        outputs: &[VarId],
+        jacobian: &mut [T],
+    ) -> Result<()> {
+        self.status()?;
+        let n = self.num_inputs();
+        if N == 0 {
+            return Err(Error::InvalidArgument(
+                "jacobian_columns needs at least one lane",
+            ));
+        }
+        if outputs.len().checked_mul(n) != Some(jacobian.len()) {
+            return Err(Error::InvalidArgument(
+                "jacobian buffer length is not outputs × inputs",
+            ));
+        }
+        for &output in outputs {
+            self.check_handle(output)?;
+        }
+        let mark = self.high_mark();
+        let scratch = self.alloc::<[T; N]>(self.len(), [T::zero(); N]);
+        let scratch = match scratch {
+            Ok(ptr) => ptr,
+            Err(error) => {
+                // Not recording: a too-small arena here should not poison the tape.
+                self.error.set(None);
+                self.refresh_limit();
+                return Err(error);
+            }
+        };
+        let slots = TangentSlots::<T, N> {
+            base: scratch.as_ptr().cast(),
+            stride: size_of::<[T; N]>(),
+            _lanes: core::marker::PhantomData,
+        };
+        for first in (0..n).step_by(N) {
+            let seed = |k: usize| {
+                let mut lanes = [T::zero(); N];
+                if let Some(lane) = k.checked_sub(first).and_then(|j| lanes.get_mut(j)) {
+                    *lane = T::one();
+                }
+                lanes
+            };
+            // SAFETY: `scratch` holds `len` slots of `[T; N]`.
+            unsafe { self.sweep_tangents(&slots, seed) };
+            for (row, &output) in outputs.iter().enumerate() {
+                // SAFETY: `output` was checked to be a live record.
+                let lanes = unsafe { slots.get(output.index) };
+                for (j, lane) in lanes.iter().enumerate().take(n - first) {
+                    jacobian[row * n + first + j] = *lane;
+                }
+            }
+        }
+        // SAFETY: the scratch block is not used after this.
+        unsafe { self.release_to(mark) };
+        Ok(())
+    }
+
+    /// Re-evaluates every recorded value at new inputs (`inputs[k]` for the k-th input)
+    /// without recording again, as ADOL-C's zero-order forward. The op sequence is the
+    /// one recorded: host control flow that depended on values is not re-taken, though
+    /// `min`, `max` and `abs` do pick their branch at the new values.
+    pub fn replay(&self, inputs: &[T]) -> Result<()> {
+        self.status()?;
+        if inputs.len() != self.num_inputs() {
+            return Err(Error::InvalidArgument(
+                "input length differs from the number of inputs",
+            ));
+        }
+        let records = self.records_ptr();
+        let mut next_input = inputs.iter();
+        for i in 0..self.len() {
+            // SAFETY: `i < len`; arguments precede `i`, so their values are already new.
+            unsafe {
+                let record = records.add(i).read();
+                let op = record.op();
+                let value = match op.arity() {
+                    Arity::Leaf if op == Op::Input => {
+                        next_input.next().copied().unwrap_or(record.value)
+                    }
+                    Arity::Leaf | Arity::Tensor => record.value,
+                    Arity::Unary => {
+                        op.eval_unary((*records.add(record.a() as usize)).value, record.b as i32)
+                    }
+                    Arity::Binary => op.eval_binary(
+                        (*records.add(record.a() as usize)).value,
+                        (*records.add(record.b as usize)).value,
+                    ),
+                };
+                let slot = &mut *records.add(i);
+                slot.value = value;
+                slot.adjoint = T::zero();
+            }
+        }
+        self.adjoints_dirty.set(false);
+        Ok(())
+    }
+
+    /// The forward tangent sweep, once for every lane count. `seed(k)` gives the lanes of
+    /// the k-th input.
+    ///
+    /// # Safety
+    /// `slots` must address `len` slots.
+    unsafe fn sweep_tangents<const N: usize>(
+        &self,
+        slots: &TangentSlots<T, N>,
+        seed: impl Fn(usize) -> [T; N],
+    ) {
+        let mut input = 0;
+        for i in 0..self.len.get() {
+            let record = self.record(i);
+            let op = record.op();
+            let lanes = match op.arity() {
+                Arity::Leaf if op == Op::Input => {
+                    input += 1;
+                    seed(input - 1)
+                }
+                Arity::Leaf | Arity::Tensor => [T::zero(); N],
+                Arity::Unary => {
+                    let x = self.record(record.a());
+                    let partial = op.unary_partial(x.value, record.value, record.b as i32);
+                    // SAFETY: argument slots precede `i`.
+                    unsafe { slots.get(record.a()) }.map(|t| t * partial)
+                }
+                Arity::Binary => {
+                    let (a, b) = (self.record(record.a()), self.record(record.b));
+                    let (da, db) = op.binary_partials(a.value, b.value, record.value);
+                    // SAFETY: argument slots precede `i`.
+                    let (ta, tb) = unsafe { (slots.get(record.a()), slots.get(record.b)) };
+                    let mut lanes = [T::zero(); N];
+                    for ((lane, ta), tb) in lanes.iter_mut().zip(ta).zip(tb) {
+                        *lane = da * ta + db * tb;
+                    }
+                    lanes
+                }
+            };
+            // SAFETY: `i < len`.
+            unsafe { slots.set(i, lanes) };
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! Variable handles: [`VarId`], a plain index for hosts, and [`Var`], which carries its
+//! tape so Rust code can write `x * x + x.sin()`.
+
+use super::Tape;
+use crate::error::Error;
+use crate::op::Op;
+use crate::real::Real;
+use core::ops::{Add, Div, Mul, Neg, Sub};
+
+/// A variable on a tape: its record index and the tag of the tape generation that made
+/// it. Plain data, so hosts (and the C API) can store it anywhere; the tape checks it on
+/// every use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(C)]
+pub struct VarId {
+    pub index: u32,
+    pub tag: u32,
+}
+
+impl VarId {
+    /// What a failed op returns. No tape ever accepts it.
+    pub const INVALID: VarId = VarId {
+        index: u32::MAX,
+        tag: 0,
+    };
+
+    /// False for the handle a failed op returned.
+    pub fn is_valid(self) -> bool {
+        self != VarId::INVALID
+    }
+}
+
+/// A variable bound to its tape. It cannot outlive the tape, and after the tape's
+/// `reset` it is stale: using it then sets [`Error::StaleHandle`] on the tape.
+#[derive(Clone, Copy)]
+pub struct Var<'t, T: Real> {
+    tape: &'t Tape<'t, T>,
+    id: VarId,
+}
+
+impl<T: Real> core::fmt::Debug for Var<'_, T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Var")
+            .field("id", &self.id)
+            .field("value", &self.tape.value(self.id))
+            .finish()
+    }
+}
+
+impl<'t, T: Real> Var<'t, T> {
+    pub(crate) fn new(tape: &'t Tape<'t, T>, id: VarId) -> Var<'t, T> {
+        Var { tape, id }
+    }
+
+    /// Binds a bare handle to `tape` (it is checked when used).
+    pub fn from_id(tape: &'t Tape<'t, T>, id: VarId) -> Var<'t, T> {
+        Var { tape, id }
+    }
+
+    /// The bare handle.
+    pub fn id(self) -> VarId {
+        self.id
+    }
+
+    /// The tape this variable was recorded on.
+    pub fn tape(self) -> &'t Tape<'t, T> {
+        self.tape
+    }
+
+    /// The value, or NaN when the handle is not live (the tape's status says why).
+    pub fn value(self) -> T {
+        self.tape.value(self.id).unwrap_or(T::from_f64(f64::NAN))
+    }
+
+    /// The adjoint after `backward`, or NaN when unavailable (see `Tape::grad`).
+    pub fn grad(self) -> T {
+        self.tape.grad(self.id).unwrap_or(T::from_f64(f64::NAN))
+    }
+
+    fn unary(self, op: Op) -> Var<'t, T> {
+        self.with(self.tape.record_unary(op, self.id, 0))
+    }
+
+    fn binary(self, op: Op, other: Var<'t, T>) -> Var<'t, T> {
+        if !core::ptr::eq(self.tape, other.tape) {
+            return self.with(self.tape.fail_foreign());
+        }
+        self.with(self.tape.record_binary(op, self.id, other.id))
+    }
+
+    fn binary_const(self, op: Op, constant: T) -> Var<'t, T> {
+        let c = self.tape.constant_id(constant);
+        self.with(self.tape.record_binary(op, self.id, c))
+    }
+
+    fn with(self, id: VarId) -> Var<'t, T> {
+        Var {
+            tape: self.tape,
+            id,
+        }
+    }
+
+    /// `x^n` for an integer `n`.
+    pub fn powi(self, n: i32) -> Var<'t, T> {
+        self.with(self.tape.powi_id(self.id, n))
+    }
+    /// `x^c` for a constant exponent: no derivative flows to `c`.
+    pub fn powf(self, c: T) -> Var<'t, T> {
+        self.binary_const(Op::Powf, c)
+    }
+    /// `x^y`, differentiable in both.
+    pub fn pow(self, y: Var<'t, T>) -> Var<'t, T> {
+        self.binary(Op::Pow, y)
+    }
+    /// The angle of the point `(x, self)`.
+    pub fn atan2(self, x: Var<'t, T>) -> Var<'t, T> {
+        self.binary(Op::Atan2, x)
+    }
+    /// The smaller of two; a tie goes to `self` (value and derivative).
+    pub fn min(self, other: Var<'t, T>) -> Var<'t, T> {
+        self.binary(Op::Min, other)
+    }
+    /// The larger of two; a tie goes to `self` (value and derivative).
+    pub fn max(self, other: Var<'t, T>) -> Var<'t, T> {
+        self.binary(Op::Max, other)
+    }
+    pub fn hypot(self, other: Var<'t, T>) -> Var<'t, T> {
+        self.binary(Op::Hypot, other)
+    }
+}
+
+/// The unary methods, one line each: the rules live in [`Op`].
+macro_rules! unary_methods {
+    ($($(#[$doc:meta])* $name:ident => $op:ident,)*) => {
+        impl<'t, T: Real> Var<'t, T> {
+            $(
+                $(#[$doc])*
+                #[inline]
+                pub fn $name(self) -> Var<'t, T> {
+                    self.unary(Op::$op)
+                }
+            )*
+        }
+    };
+}
+
+unary_methods! {
+    recip => Recip,
+    /// The derivative at 0 is +∞ (see [`Op`] for every convention).
+    sqrt => Sqrt,
+    cbrt => Cbrt,
+    exp => Exp,
+    exp_m1 => ExpM1,
+    ln => Ln,
+    ln_1p => Ln1p,
+    log2 => Log2,
+    log10 => Log10,
+    sin => Sin,
+    cos => Cos,
+    tan => Tan,
+    asin => Asin,
+    acos => Acos,
+    atan => Atan,
+    sinh => Sinh,
+    cosh => Cosh,
+    tanh => Tanh,
+    asinh => Asinh,
+    acosh => Acosh,
+    atanh => Atanh,
+    /// The derivative at 0 is 0.
+    abs => Abs,
+    sigmoid => Sigmoid,
+    softplus => Softplus,
+    erf => Erf,
+}
+
+impl<'t, T: Real> Neg for Var<'t, T> {
+    type Output = Var<'t, T>;
+    fn neg(self) -> Var<'t, T> {
+        self.unary(Op::Neg)
+    }
+}
+
+/// `var op var`, `var op T`, and, for the concrete floats, `T op var`.
+macro_rules! binary_operators {
+    ($($trait:ident $method:ident $op:ident,)*) => {$(
+        impl<'t, T: Real> $trait for Var<'t, T> {
+            type Output = Var<'t, T>;
+            #[inline]
+            fn $method(self, rhs: Var<'t, T>) -> Var<'t, T> {
+                self.binary(Op::$op, rhs)
+            }
+        }
+        impl<'t, T: Real> $trait<T> for Var<'t, T> {
+            type Output = Var<'t, T>;
+            #[inline]
+            fn $method(self, rhs: T) -> Var<'t, T> {
+                self.binary_const(Op::$op, rhs)
+            }
+        }
+        impl<'t> $trait<Var<'t, f64>> for f64 {
+            type Output = Var<'t, f64>;
+            #[inline]
+            fn $method(self, rhs: Var<'t, f64>) -> Var<'t, f64> {
+                rhs.with(rhs.tape.constant_id(self)).binary(Op::$op, rhs)
+            }
+        }
+        impl<'t> $trait<Var<'t, f32>> for f32 {
+            type Output = Var<'t, f32>;
+            #[inline]
+            fn $method(self, rhs: Var<'t, f32>) -> Var<'t, f32> {
+                rhs.with(rhs.tape.constant_id(self)).binary(Op::$op, rhs)
+            }
+        }
+    )*};
+}
+
+binary_operators! {
+    Add add Add,
+    Sub sub Sub,
+    Mul mul Mul,
+    Div div Div,
+}
+
+impl<T: Real> Tape<'_, T> {
+    #[cold]
+    fn fail_foreign(&self) -> VarId {
+        self.fail(Error::ForeignHandle)
+    }
+}
