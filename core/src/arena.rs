@@ -85,6 +85,9 @@ impl<'m> Arena<'m> {
     }
 
     /// `count` values of `T`, all set to `fill`, from the high end.
+    // Each call hands out fresh bytes disjoint from every earlier slice, and only
+    // `rewind(&mut self)` can reuse them, so `&self -> &mut` is sound here (as in bumpalo).
+    #[allow(clippy::mut_from_ref)]
     pub fn alloc_high<T: Copy>(&self, count: usize, fill: T) -> Result<&mut [T]> {
         let ptr = self.alloc_high_raw::<T>(count)?;
         // SAFETY: `alloc_high_raw` returned `count` properly aligned, unaliased `T` slots
@@ -98,6 +101,7 @@ impl<'m> Arena<'m> {
     }
 
     /// `count` values of `T`, all set to `fill`, from the low end.
+    #[allow(clippy::mut_from_ref)]
     pub fn alloc_low<T: Copy>(&self, count: usize, fill: T) -> Result<&mut [T]> {
         let ptr = self.alloc_low_raw::<T>(count)?;
         // SAFETY: as in `alloc_high`.
