@@ -3,7 +3,7 @@
 use super::record::Record;
 use super::{Tape, Var, VarId};
 use crate::error::{Error, Result};
-use crate::op::{Arity, Op};
+use crate::op::{dispatch_op, Op};
 use crate::real::Real;
 
 /// The gradient of one output, read through the variables it was taken with respect to.
@@ -117,23 +117,22 @@ impl<'m, T: Real> Tape<'m, T> {
             unsafe {
                 let record = records.add(i).read();
                 let adjoint = record.adjoint;
-                let op = record.op();
-                match op.arity() {
-                    Arity::Leaf => {}
-                    Arity::Unary => {
+                dispatch_op!(record.op(),
+                    leaf => {},
+                    unary(op) => {
                         let x = records.add(record.a() as usize);
                         let partial = op.unary_partial((*x).value, record.value, record.b as i32);
                         (*x).adjoint += adjoint * partial;
-                    }
-                    Arity::Binary => {
+                    },
+                    binary(op) => {
                         let a = records.add(record.a() as usize);
                         let b = records.add(record.b as usize);
                         let (da, db) = op.binary_partials((*a).value, (*b).value, record.value);
                         (*a).adjoint += adjoint * da;
                         (*b).adjoint += adjoint * db;
-                    }
-                    Arity::Tensor => {}
-                }
+                    },
+                    tensor => {},
+                )
             }
         }
     }

@@ -45,7 +45,8 @@ impl<T: Real> Record<T> {
 
     #[inline(always)]
     pub(crate) fn op(&self) -> Op {
-        // Records are only built by `new`, from a valid `Op`.
+        // Records are only built by `new`, from a valid `Op`; the fallback only matters if
+        // a host scribbles over the arena, and costs nothing measurable.
         Op::from_code((self.op_and_a >> INDEX_BITS) as u8).unwrap_or(Op::Const)
     }
 

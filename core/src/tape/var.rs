@@ -77,10 +77,12 @@ impl<'t, T: Real> Var<'t, T> {
         self.tape.grad(self.id).unwrap_or(T::from_f64(f64::NAN))
     }
 
+    #[inline(always)]
     fn unary(self, op: Op) -> Var<'t, T> {
         self.with(self.tape.record_unary(op, self.id, 0))
     }
 
+    #[inline(always)]
     fn binary(self, op: Op, other: Var<'t, T>) -> Var<'t, T> {
         if !core::ptr::eq(self.tape, other.tape) {
             return self.with(self.tape.fail_foreign());
@@ -88,11 +90,13 @@ impl<'t, T: Real> Var<'t, T> {
         self.with(self.tape.record_binary(op, self.id, other.id))
     }
 
+    #[inline(always)]
     fn binary_const(self, op: Op, constant: T) -> Var<'t, T> {
         let c = self.tape.constant_id(constant);
         self.with(self.tape.record_binary(op, self.id, c))
     }
 
+    #[inline(always)]
     fn with(self, id: VarId) -> Var<'t, T> {
         Var {
             tape: self.tape,
