@@ -327,20 +327,6 @@ impl Op {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_round_trip_and_fit_in_six_bits() {
-        for code in 0..=Op::LAST as u8 {
-            assert_eq!(Op::from_code(code).unwrap() as u8, code);
-        }
-        assert!(Op::from_code(Op::LAST as u8 + 1).is_none());
-        assert!((Op::LAST as u8) < 64);
-    }
-}
-
 /// Matches an [`Op`] once, binding a *constant* op in each arm so that the rule functions
 /// above inline and fold to the one formula. The sweeps use this instead of dispatching on
 /// [`Arity`] and then again inside `unary_partial`, which cost a second jump per record.
@@ -374,3 +360,17 @@ macro_rules! dispatch_op {
     };
 }
 pub(crate) use dispatch_op;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_fit_in_six_bits() {
+        for code in 0..=Op::LAST as u8 {
+            assert_eq!(Op::from_code(code).unwrap() as u8, code);
+        }
+        assert!(Op::from_code(Op::LAST as u8 + 1).is_none());
+        assert!((Op::LAST as u8) < 64);
+    }
+}
