@@ -11,11 +11,15 @@
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod dual;
+mod dual_n;
 mod error;
 mod op;
 mod real;
 mod shape;
 
+pub use dual::Dual;
+pub use dual_n::DualN;
 pub use error::{Error, Result};
 pub use op::{Arity, Op};
 pub use real::Real;
