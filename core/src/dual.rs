@@ -35,12 +35,12 @@ use crate::real::Real;
 /// }
 ///
 /// let y = f(Dual::variable(3.0_f64));
-/// assert_eq!(y.value, 18.0 + 3.0_f64.sin());
-/// assert_eq!(y.tangent, 12.0 + 3.0_f64.cos());
+/// assert_eq!(y.value, 18.0 + Real::sin(3.0_f64));
+/// assert_eq!(y.tangent, 12.0 + Real::cos(3.0_f64));
 ///
 /// // Nested duals: the tangent of the tangent is f''(3) = 4 − sin 3.
 /// let y2 = f(Dual::variable(Dual::variable(3.0_f64)));
-/// assert_eq!(y2.tangent.tangent, 4.0 - 3.0_f64.sin());
+/// assert_eq!(y2.tangent.tangent, 4.0 - Real::sin(3.0_f64));
 /// ```
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]

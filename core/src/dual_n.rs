@@ -29,8 +29,8 @@ use crate::real::Real;
 /// let x = DualN::<f64, 2>::variable(3.0, 0);
 /// let y = DualN::<f64, 2>::variable(3.0, 1);
 /// let f = 2.0 * x * x + y.sin();
-/// assert_eq!(f.value, 18.0 + 3.0_f64.sin());
-/// assert_eq!(f.tangents, [12.0, 3.0_f64.cos()]);
+/// assert_eq!(f.value, 18.0 + Real::sin(3.0_f64));
+/// assert_eq!(f.tangents, [12.0, Real::cos(3.0_f64)]);
 /// ```
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
