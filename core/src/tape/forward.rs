@@ -99,9 +99,8 @@ impl<'m, T: Real> Tape<'m, T> {
         let scratch = match scratch {
             Ok(ptr) => ptr,
             Err(error) => {
-                // Not recording: a too-small arena here should not poison the tape.
-                self.error.set(None);
-                self.refresh_limit();
+                // Scratch for a query, not a recording: leave the tape usable.
+                self.clear_error();
                 return Err(error);
             }
         };

@@ -26,6 +26,7 @@
 mod backward;
 pub use backward::Gradients;
 mod forward;
+mod hessian;
 mod record;
 mod var;
 
@@ -268,6 +269,13 @@ impl<'m, T: Real> Tape<'m, T> {
             self.limit.set(0);
         }
         VarId::INVALID
+    }
+
+    /// Forgets the pending error. Only for failures of query scratch (Jacobian and
+    /// Hessian work space), which must not poison a tape whose recording is intact.
+    pub(crate) fn clear_error(&self) {
+        self.error.set(None);
+        self.refresh_limit();
     }
 
     /// Checks that `x` is a live variable of this tape.
