@@ -11,6 +11,7 @@
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod checkpoint;
 mod error;
 mod op;
 mod real;
