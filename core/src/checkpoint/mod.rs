@@ -9,6 +9,9 @@
 //! - [`Schedule`]: `n` known in advance. The binomial schedule of Griewank & Walther
 //!   (Revolve, ACM TOMS 26(1), 2000), which attains the proven minimum
 //!   [`min_forward_steps`] of forward evaluations.
+//! - [`Online`]: `n` learned only when the chain ends. Stores states as the steps run,
+//!   never more than `s`, and then hands over a [`Schedule`] for the reversal; it costs
+//!   somewhat more (see [`online`] for the measured ratio).
 //!
 //! # Conventions
 //!
@@ -38,8 +41,10 @@
 //! for every `n <= 200`, `s <= 10`, and against a search over all schedules for small
 //! `n` and `s`.
 
+pub mod online;
 pub mod schedule;
 
+pub use online::Online;
 pub use schedule::{
     binomial_beta, min_forward_steps, repetition_number, Action, Schedule, MAX_SNAPSHOTS,
 };

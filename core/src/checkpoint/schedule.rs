@@ -151,9 +151,9 @@ fn split(len: usize, avail: usize) -> usize {
 
 /// A live snapshot: slot `slot` holds state `step`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Entry {
-    slot: usize,
-    step: usize,
+pub(crate) struct Entry {
+    pub(crate) slot: usize,
+    pub(crate) step: usize,
 }
 
 const EMPTY: Entry = Entry { slot: 0, step: 0 };
@@ -166,7 +166,9 @@ const EMPTY: Entry = Entry { slot: 0, step: 0 };
 /// is chosen), store that state, reverse the tail with `avail − 1` slots, then restore
 /// and reverse the head with `avail` slots. Its advance count is exactly
 /// [`min_forward_steps`]`(n, s)`.
-
+///
+/// [`super::Online::finish`] returns the same type, started from the snapshots the
+/// online forward sweep kept.
 #[derive(Clone, Debug)]
 pub struct Schedule {
     /// Live snapshots, ordered by step (ascending); `stack[..len]` is in use.
@@ -211,6 +213,33 @@ impl Schedule {
             turned: false,
             steps,
         })
+    }
+
+    /// A reversal of `steps` steps that starts with `kept` already stored (ordered by
+    /// step, distinct slots below `snapshots`, steps below `steps`) and the current
+    /// state `current` (`None` when it is not usable). Checked by the caller.
+    pub(crate) fn resume(
+        steps: usize,
+        snapshots: usize,
+        kept: &[Entry],
+        current: Option<usize>,
+    ) -> Schedule {
+        let mut schedule = Schedule {
+            stack: [EMPTY; MAX_SNAPSHOTS],
+            len: 0,
+            used: 0,
+            snapshots,
+            current,
+            end: steps,
+            turned: false,
+            steps,
+        };
+        for (dst, src) in schedule.stack.iter_mut().zip(kept) {
+            *dst = *src;
+            schedule.used |= 1u64.checked_shl(src.slot as u32).unwrap_or(0);
+            schedule.len = schedule.len.saturating_add(1);
+        }
+        schedule
     }
 
     /// The number of steps `n` this schedule reverses.
