@@ -14,6 +14,7 @@
 mod arena;
 mod dual;
 mod dual_n;
+pub mod checkpoint;
 mod error;
 mod op;
 mod real;
