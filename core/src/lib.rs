@@ -12,6 +12,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod error;
+pub mod kernels;
 mod op;
 mod real;
 mod shape;
