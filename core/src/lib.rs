@@ -16,6 +16,7 @@ mod dual;
 mod dual_n;
 pub mod checkpoint;
 mod error;
+pub mod kernels;
 mod op;
 mod real;
 mod shape;
