@@ -21,6 +21,7 @@ mod op;
 mod real;
 mod shape;
 mod tape;
+pub mod tensor;
 
 pub use arena::{Arena, Mark};
 pub use dual::Dual;
@@ -30,3 +31,4 @@ pub use op::{Arity, Op};
 pub use real::Real;
 pub use shape::{Shape, MAX_RANK};
 pub use tape::{Gradients, Tape, Var, VarId, MAX_RECORDS};
+pub use tensor::{Activation, Adam, Float, Optimizer, ParamId, Sgd, Tensor, TensorId};

@@ -68,6 +68,11 @@ impl<T: Real> Tape<'_, T> {
         unsafe { (*self.extension_node(index).cast::<ExtensionHeader<T>>()).extension }
     }
 
+    /// True when record `index` (below `len`) is an extension record.
+    pub(crate) fn is_extension_record(&self, index: u32) -> bool {
+        index < self.len.get() && self.record(index).op() == crate::op::Op::Tensor
+    }
+
     /// True when some live record is an extension record.
     pub(crate) fn has_extension_records(&self) -> bool {
         self.has_extension_records.get()

@@ -80,6 +80,9 @@ pub struct Tape<'m, T: Real> {
     /// Bytes kept free between the records and the high end for scratch that sweeps
     /// need (see [`reserve_scratch`](Tape::reserve_scratch)); zero after reset.
     reserved: Cell<usize>,
+    /// One pointer the layers above may keep per-tape state behind (the tensor layer's
+    /// parameter table); it lives in the persistent region, so it survives resets.
+    layer_state: Cell<*mut u8>,
     /// True once an extension record is pushed; false again after reset.
     has_extension_records: Cell<bool>,
 }
@@ -120,6 +123,7 @@ impl<'m, T: Real> Tape<'m, T> {
             adjoints_dirty: Cell::new(false),
             persistent_high: Cell::new(0),
             reserved: Cell::new(0),
+            layer_state: Cell::new(core::ptr::null_mut()),
             has_extension_records: Cell::new(false),
         };
         tape.persistent_high.set(tape.arena.high_offset());
@@ -252,6 +256,14 @@ impl<'m, T: Real> Tape<'m, T> {
             return self.fail(Error::InvalidArgument("binary_id: not a binary op"));
         }
         self.record_binary(op, a, b)
+    }
+
+    /// `(op, a, b, value)` of scalar record `index`, for graph exports.
+    pub(crate) fn scalar_record(&self, index: u32) -> Option<(Op, u32, u32, T)> {
+        (index < self.len.get()).then(|| {
+            let record = self.record(index);
+            (record.op(), record.a(), record.b, record.value)
+        })
     }
 
     /// The value of a variable, or the reason it cannot be read.
@@ -546,9 +558,27 @@ impl<'m, T: Real> Tape<'m, T> {
         self.persistent_high.set(self.arena.high_offset());
     }
 
-    /// Releases the persistent region too, so the next `reset` frees everything.
+    /// Releases the persistent region too (and forgets the layers' state), so the next
+    /// `reset` frees everything.
     pub(crate) fn clear_persistent(&self) {
+        self.layer_state.set(core::ptr::null_mut());
         self.persistent_high.set(self.arena.capacity());
+    }
+
+    /// The layers' per-tape state pointer (null until set).
+    pub(crate) fn layer_state(&self) -> *mut u8 {
+        self.layer_state.get()
+    }
+
+    /// Sets the layers' per-tape state pointer; it must point into the persistent region.
+    pub(crate) fn set_layer_state(&self, state: *mut u8) {
+        self.layer_state.set(state);
+    }
+
+    /// True when nothing but persistent data is in the arena: right after `new` or
+    /// `reset`, before anything is recorded.
+    pub(crate) fn is_pristine(&self) -> bool {
+        self.is_empty() && self.arena.high_offset() == self.persistent_high.get()
     }
 
     /// The high-end cursor, to give back to with [`release_to`](Tape::release_to).

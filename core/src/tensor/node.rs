@@ -217,14 +217,13 @@ impl<T: Float> Tape<'_, T> {
         unsafe { &mut *self.extension_node(index).cast::<Node<T>>() }
     }
 
-    /// Writes `node` into the arena, with value (and, unless `constant`, gradient) buffers
-    /// of its length, records it, and returns the handle and the node. Rank-0 nodes use
-    /// their record's value and adjoint slots.
+    /// Writes `node` into the arena with fresh value (and, unless `constant`, gradient)
+    /// buffers of its length, records it, and returns the handle and the node. Rank-0
+    /// nodes use their record's value and adjoint slots instead.
     pub(crate) fn push_node(&self, node: Node<T>, constant: bool) -> Result<(TensorId, &mut Node<T>)> {
         self.status()?;
-        let len = node.len;
-        let rank0 = node.shape.rank() == 0;
-        let slot = self.alloc(1, node)?;
+        let (len, rank0) = (node.len, node.rank0());
+        let slot = self.alloc(1, node)?.as_ptr();
         let (value, grad) = if rank0 {
             (core::ptr::null_mut(), core::ptr::null_mut())
         } else {
@@ -232,18 +231,33 @@ impl<T: Float> Tape<'_, T> {
             let grad = if constant { core::ptr::null_mut() } else { self.alloc(len, T::zero())?.as_ptr() };
             (value, grad)
         };
-        let id = self.push_extension(slot.as_ptr().cast(), T::zero());
+        let id = self.push_extension(slot.cast(), T::zero());
         self.status()?;
         // SAFETY: `slot` is the node just written, referenced only by the new record.
-        let node = unsafe { &mut *slot.as_ptr() };
+        let node = unsafe { &mut *slot };
         if rank0 {
-            let (value_slot, adjoint_slot) = self.record_slots(id.index).ok_or(Error::InvalidArgument("tensor record vanished"))?;
+            let (value_slot, adjoint_slot) =
+                self.record_slots(id.index).ok_or(Error::InvalidArgument("tensor record vanished"))?;
             node.value = value_slot;
             node.grad = if constant { core::ptr::null_mut() } else { adjoint_slot };
         } else {
             node.value = value;
             node.grad = grad;
         }
+        Ok((TensorId::from_var(id), node))
+    }
+
+    /// Like [`push_node`](Tape::push_node), but the node uses existing buffers (a
+    /// parameter's) instead of fresh ones.
+    pub(crate) fn push_node_sharing(&self, node: Node<T>, value: *mut T, grad: *mut T) -> Result<(TensorId, &mut Node<T>)> {
+        self.status()?;
+        let slot = self.alloc(1, node)?.as_ptr();
+        let id = self.push_extension(slot.cast(), T::zero());
+        self.status()?;
+        // SAFETY: `slot` is the node just written, referenced only by the new record.
+        let node = unsafe { &mut *slot };
+        node.value = value;
+        node.grad = grad;
         Ok((TensorId::from_var(id), node))
     }
 
