@@ -11,7 +11,7 @@
 //! (`KC × NC`) into column panels `NR` wide, `op(A)` block by block (`MC × KC`) into row
 //! panels `MR` tall, and a register-blocked microkernel computes each `MR × NR` tile of
 //! `C` with fused multiply-adds. The microkernel is chosen at run time
-//! ([`detected_isa`](super::detected_isa)): AVX-512, AVX2 + FMA, or portable Rust.
+//! ([`detected_isa`]): AVX-512, AVX2 + FMA, or portable Rust.
 //!
 //! A matrix-vector product (`m == 1` or `n == 1`) skips packing (which would dominate
 //! its cost) and runs vectorised axpy or dot loops directly on the operands.

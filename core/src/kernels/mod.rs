@@ -7,7 +7,7 @@
 //! passes it in and a companion function says how much.
 //!
 //! - [`cpu_features`]: run-time detection of AVX2/FMA and AVX-512 (no `std` needed);
-//! - [`gemm`]: `C = alpha·op(A)·op(B) + beta·C` for `f32` and `f64`, cache-blocked and
+//! - [`gemm`](mod@gemm): `C = alpha·op(A)·op(B) + beta·C` for `f32` and `f64`, cache-blocked and
 //!   packed, with SIMD microkernels chosen at run time and an unpacked path for
 //!   matrix-vector shapes;
 //! - [`elementwise`]: the fused loops of an MLP training step (bias + ReLU, the ReLU
