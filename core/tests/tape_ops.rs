@@ -439,6 +439,18 @@ fn powi_derivative_is_exact_for_small_integer_powers() {
 }
 
 #[test]
+fn powi_at_the_extreme_exponents_does_not_panic() {
+    // n − 1 overflows i32 at n = i32::MIN; the rule must still give n·x^(n−1).
+    let (value, d) = derivative(1.0, |x| x.powi(i32::MIN));
+    assert_eq!((value, d), (1.0, f64::from(i32::MIN)));
+    let (value, d) = derivative(-1.0, |x| x.powi(i32::MIN));
+    // (−1)^(2^31) = 1, and n·(−1)^(n−1) = n·(−1) = 2^31.
+    assert_eq!((value, d), (1.0, -f64::from(i32::MIN)));
+    let (value, d) = derivative(1.0, |x| x.powi(i32::MAX));
+    assert_eq!((value, d), (1.0, f64::from(i32::MAX)));
+}
+
+#[test]
 fn domain_errors_give_nan_values_and_nan_outputs_cannot_be_differentiated() {
     let mut mem = [MaybeUninit::<u8>::uninit(); 512];
     let tape = Tape::<f64>::new(&mut mem).unwrap();
