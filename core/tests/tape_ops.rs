@@ -499,3 +499,31 @@ fn a_constant_receives_no_gradient_flow_into_inputs() {
     assert_eq!(g, [5.0]);
     assert_eq!(tape.num_inputs(), 1);
 }
+
+// Both sweeps visit every record, multiplying a zero adjoint (or tangent) by each
+// partial. Where an unrelated record's partial is infinite (`sqrt` at 0), 0 × ∞ = NaN
+// leaks into variables the result never depended on. Skipping zero adjoints would fix
+// it, but would change the documented "zero adjoint gives NaN" convention and needs an
+// exact all-components zero test for dual numbers (whose `==` compares values only).
+#[test]
+#[ignore = "known bug: a record the output does not depend on can make its gradient NaN"]
+fn records_the_output_does_not_depend_on_do_not_affect_its_derivatives() {
+    let mut mem = [MaybeUninit::<u8>::uninit(); 512];
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let x = tape.input(0.0);
+    let _unrelated = x.sqrt();
+    let f = x * 3.0;
+    tape.backward(f.id()).unwrap();
+    assert_eq!(x.grad(), 3.0, "reverse");
+
+    let c = tape.constant(0.0);
+    let g = x + c.sqrt();
+    tape.backward(g.id()).unwrap();
+    assert_eq!(x.grad(), 1.0, "reverse through a constant's sqrt");
+    tape.jvp(&[1.0]).unwrap();
+    assert_eq!(
+        tape.tangent(g.id()).unwrap(),
+        1.0,
+        "forward through a constant's sqrt"
+    );
+}
