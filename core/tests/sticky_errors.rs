@@ -556,3 +556,28 @@ fn jacobian_scratch_that_does_not_fit_fails_the_query_not_the_tape() {
     tape.jacobian_rows(&[f.id()], &mut jac).unwrap();
     assert_eq!(jac, [4.0, -11.0]);
 }
+
+#[test]
+fn jacobian_rows_checks_its_outputs_and_the_tape_even_with_nothing_to_compute() {
+    let mut mem = Aligned::<4096>::new();
+    let tape = Tape::<f64>::new(&mut mem.0).unwrap();
+    let c = tape.constant(2.0);
+    let s = c.sin();
+    // No inputs, so the Jacobian has no entries, but the outputs must still be live.
+    assert_eq!(tape.jacobian_rows(&[s.id()], &mut []), Ok(()));
+    assert_eq!(
+        tape.jacobian_rows(&[VarId::INVALID], &mut []),
+        Err(Error::ForeignHandle)
+    );
+    assert_eq!(
+        tape.jacobian_columns::<2>(&[VarId::INVALID], &mut []),
+        Err(Error::ForeignHandle)
+    );
+    // A pending error is reported even for no outputs, as by jacobian_columns.
+    let _ = tape.unary_id(Op::Sin, VarId::INVALID);
+    assert_eq!(tape.jacobian_rows(&[], &mut []), Err(Error::ForeignHandle));
+    assert_eq!(
+        tape.jacobian_columns::<2>(&[], &mut []),
+        Err(Error::ForeignHandle)
+    );
+}
