@@ -27,4 +27,4 @@ pub use error::{Error, Result};
 pub use op::{Arity, Op};
 pub use real::Real;
 pub use shape::{Shape, MAX_RANK};
-pub use tape::{Gradients, Tape, Var, VarId, MAX_RECORDS};
+pub use tape::{Extension, Gradients, Tape, Var, VarId, MAX_RECORDS};

@@ -36,6 +36,7 @@ impl<'m, T: Real> Tape<'m, T> {
                 "backward: the output value is NaN or infinite",
             ));
         }
+        self.for_each_extension_record(|extension, i| (extension.check)(self, i))?;
         self.clear_adjoints();
         // SAFETY: `output` is a live record index.
         unsafe {
@@ -109,6 +110,10 @@ impl<'m, T: Real> Tape<'m, T> {
                 // SAFETY: `i < len`.
                 unsafe { (*records.add(i)).adjoint = T::zero() };
             }
+            let _ = self.for_each_extension_record(|extension, i| {
+                (extension.clear)(self, i);
+                Ok(())
+            });
         }
     }
 
@@ -137,7 +142,11 @@ impl<'m, T: Real> Tape<'m, T> {
                         (*a).adjoint += adjoint * da;
                         (*b).adjoint += adjoint * db;
                     },
-                    tensor => {},
+                    tensor => {
+                        if let Some(extension) = self.extension.get() {
+                            (extension.backward)(self, i as u32);
+                        }
+                    },
                 )
             }
         }

@@ -66,8 +66,7 @@ impl<'m, T: Real> Tape<'m, T> {
             _lanes: core::marker::PhantomData,
         };
         // SAFETY: the slots are the adjoint fields of the `len` live records.
-        unsafe { self.sweep_tangents(&slots, |k| [seeds.get(k).copied().unwrap_or(T::zero())]) };
-        Ok(())
+        unsafe { self.sweep_tangents(&slots, |k| [seeds.get(k).copied().unwrap_or(T::zero())]) }
     }
 
     /// The Jacobian of `outputs` with respect to the inputs, by columns: forward sweeps
@@ -118,7 +117,11 @@ impl<'m, T: Real> Tape<'m, T> {
                 lanes
             };
             // SAFETY: `scratch` holds `len` slots of `[T; N]`.
-            unsafe { self.sweep_tangents(&slots, seed) };
+            if let Err(error) = unsafe { self.sweep_tangents(&slots, seed) } {
+                // SAFETY: the scratch block is not used after this.
+                unsafe { self.release_to(mark) };
+                return Err(error);
+            }
             for (row, &output) in outputs.iter().enumerate() {
                 // SAFETY: `output` was checked to be a live record.
                 let lanes = unsafe { slots.get(output.index) };
@@ -154,7 +157,14 @@ impl<'m, T: Real> Tape<'m, T> {
                     Arity::Leaf if op == Op::Input => {
                         next_input.next().copied().unwrap_or(record.value)
                     }
-                    Arity::Leaf | Arity::Tensor => record.value,
+                    Arity::Leaf => record.value,
+                    Arity::Tensor => {
+                        if let Some(extension) = self.extension.get() {
+                            (extension.replay)(self, i as u32);
+                        }
+                        // A rank-0 tensor keeps its value in the record; re-read it.
+                        (*records.add(i)).value
+                    }
                     Arity::Unary => {
                         op.eval_unary((*records.add(record.a() as usize)).value, record.b as i32)
                     }
@@ -181,11 +191,19 @@ impl<'m, T: Real> Tape<'m, T> {
         &self,
         slots: &TangentSlots<T, N>,
         seed: impl Fn(usize) -> [T; N],
-    ) {
+    ) -> Result<()> {
         let mut input = 0;
         for i in 0..self.len.get() {
             let record = self.record(i);
             let op = record.op();
+            if op == Op::Tensor {
+                // Only reached with one lane (the slot is the record's own adjoint field):
+                // `jacobian_columns` refuses several lanes on tapes with extensions.
+                if let Some(extension) = self.extension.get() {
+                    (extension.tangent)(self, i)?;
+                }
+                continue;
+            }
             let lanes = match op.arity() {
                 Arity::Leaf if op == Op::Input => {
                     input += 1;
@@ -213,5 +231,6 @@ impl<'m, T: Real> Tape<'m, T> {
             // SAFETY: `i < len`.
             unsafe { slots.set(i, lanes) };
         }
+        Ok(())
     }
 }

@@ -24,12 +24,14 @@
 //! [`Error::ForeignHandle`]: never undefined behaviour.
 
 mod backward;
+mod extension;
 pub use backward::Gradients;
 mod forward;
 mod hessian;
 mod record;
 mod var;
 
+pub use extension::Extension;
 pub use record::MAX_RECORDS;
 pub use var::{Var, VarId};
 
@@ -75,6 +77,8 @@ pub struct Tape<'m, T: Real> {
     adjoints_dirty: Cell<bool>,
     /// High-end offset that `reset` rewinds to; bytes above it outlive resets.
     persistent_high: Cell<usize>,
+    /// The layer that `Op::Tensor` records dispatch to.
+    extension: Cell<Option<&'static Extension<T>>>,
 }
 
 // SAFETY: the tape owns its records exclusively (through the arena's `&'m mut` borrow),
@@ -112,6 +116,7 @@ impl<'m, T: Real> Tape<'m, T> {
             error: Cell::new(None),
             adjoints_dirty: Cell::new(false),
             persistent_high: Cell::new(0),
+            extension: Cell::new(None),
         };
         tape.persistent_high.set(tape.arena.high_offset());
         tape.refresh_limit();
@@ -259,6 +264,81 @@ impl<'m, T: Real> Tape<'m, T> {
     /// The tangent of `x` after [`jvp`](Tape::jvp).
     pub fn tangent(&self, x: VarId) -> Result<T> {
         self.grad(x)
+    }
+
+    /// Records an extension op (see [`Extension`]): `payload` is the extension's own
+    /// reference (for the tensor layer, where its node lives), `value` the scalar value
+    /// a rank-0 result shows to scalar ops. The arguments are the extension's business.
+    #[inline]
+    pub fn push_extension(&self, payload: u32, value: T) -> VarId {
+        self.push(Record::new(Op::Tensor, 0, payload, value))
+    }
+
+    /// The payload of extension record `x`, or why `x` is not one.
+    pub fn extension_payload(&self, x: VarId) -> Result<u32> {
+        self.check_handle(x)?;
+        let record = self.record(x.index);
+        if record.op() == Op::Tensor {
+            Ok(record.b)
+        } else {
+            Err(Error::InvalidArgument(
+                "expected a tensor, got a scalar variable",
+            ))
+        }
+    }
+
+    /// The payload of record `index` (which the caller knows to be an extension record).
+    pub fn extension_payload_at(&self, index: u32) -> u32 {
+        if index < self.len.get() {
+            self.record(index).b
+        } else {
+            0
+        }
+    }
+
+    /// Pointers to the value and adjoint slots of record `index`, so that a rank-0
+    /// extension value can live in its record and be shared with scalar ops. `None` past
+    /// the end.
+    pub fn record_slots(&self, index: u32) -> Option<(*mut T, *mut T)> {
+        if index >= self.len.get() {
+            return None;
+        }
+        // SAFETY: `index < len`.
+        let record = unsafe { self.records_ptr().add(index as usize) };
+        // SAFETY: field projections of a live record.
+        Some(unsafe {
+            (
+                core::ptr::addr_of_mut!((*record).value),
+                core::ptr::addr_of_mut!((*record).adjoint),
+            )
+        })
+    }
+
+    /// The tag handles of the current generation carry.
+    pub fn current_tag(&self) -> u32 {
+        self.tag.get()
+    }
+
+    /// The tape's identity, stable across resets (handles to persistent data carry it).
+    pub fn identity(&self) -> u32 {
+        self.salt
+    }
+
+    /// Offset of the persistent region's lower edge from the arena's start.
+    pub fn persistent_mark(&self) -> usize {
+        self.persistent_high.get()
+    }
+
+    /// Address of byte `offset` of the arena (for the extension layer's own references).
+    pub fn arena_ptr(&self, offset: usize) -> *mut u8 {
+        self.arena.ptr_at(offset)
+    }
+
+    /// Offset of `ptr` from the arena's start, if it lies inside the arena.
+    pub fn arena_offset(&self, ptr: *const u8) -> Option<usize> {
+        let base = self.arena.ptr_at(0) as usize;
+        let address = ptr as usize;
+        (address >= base && address <= base + self.arena.capacity()).then(|| address - base)
     }
 
     /// Sets the first error (unless one is already set) and returns the invalid handle.
