@@ -137,13 +137,15 @@ fn workload(mem: &mut [MaybeUninit<u8>]) -> [f64; 16] {
         write!(text, "{oom} {oom:?}").unwrap();
         out[8] = tape.len() as f64;
         assert!(tape.jvp(&[]).is_err());
-        assert!(tape.alloc::<f64>(4, 0.0).is_err());
+        assert!(tape
+            .tensor_shape(tape.tensor_input(&[4], &[0.0; 4]))
+            .is_err());
         tape.reset();
-        let p = tape.alloc::<f64>(4, 1.5).unwrap();
-        tape.make_persistent();
-        // SAFETY: four values were just allocated there.
-        out[9] = unsafe { p.as_ptr().read() };
+        let p = tape.parameter(&[4], &[1.5; 4]).unwrap();
         tape.reset();
+        let mut value = [0.0; 4];
+        tape.read_param(p, &mut value).unwrap();
+        out[9] = value[0];
     }
     {
         let tape = Tape::<f32>::new(&mut *mem).unwrap();

@@ -100,7 +100,16 @@ fn assert_queries_report(tape: &Tape<'_, f64>, error: Error, some_live: VarId) {
         tape.gradient(Var::from_id(tape, some_live)).is_err(),
         "gradient"
     );
-    assert_eq!(tape.alloc::<f64>(1, 0.0).err(), Some(error), "alloc");
+    assert_eq!(
+        tape.tensor_input(&[1], &[0.0]),
+        autodiff_core::TensorId::INVALID,
+        "tensor allocation"
+    );
+    assert_eq!(
+        tape.status(),
+        Err(error),
+        "tensor allocation keeps the first error"
+    );
 }
 
 /// After `reset`, a chain `sin(sin(…sin(x)))` that fills all `capacity` records records
@@ -509,7 +518,7 @@ fn the_tape_is_usable_after_every_kind_of_error_once_reset() {
             let _ = t.binary_id(Op::Exp, x, x);
         }),
         ("high-end allocation", |t, _, _| {
-            let _ = t.alloc::<f64>(1000, 0.0);
+            let _ = t.tensor_input(&[1000], &[0.0; 1000]);
         }),
     ];
     for (what, provoke) in provocations {
