@@ -90,7 +90,7 @@ impl<'m, T: Real> Tape<'m, T> {
     /// Copies the adjoint (or tangent) slot of every input, in recording order.
     pub(super) fn read_input_slots(&self, out: &mut [T]) {
         let mut inputs = out.iter_mut();
-        for i in 0..self.len.get() {
+        for i in 0..self.inputs_end.get() {
             let record = self.record(i);
             if record.op() == Op::Input {
                 match inputs.next() {
