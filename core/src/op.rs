@@ -12,12 +12,16 @@
 //! | `abs` | `x = 0` | `0` (the sign function, as PyTorch and JAX) |
 //! | `max(a, b)` | `a == b` | all to `a`, the first argument (`max` returns `a` at a tie) |
 //! | `min(a, b)` | `a == b` | all to `a`, the first argument |
-//! | `sqrt` | `x = 0` | `+∞` (`1 / (2·√0)`); a zero adjoint then gives NaN, as in PyTorch |
+//! | `sqrt` | `x = 0` | `+∞` (`1 / (2·√0)`) |
 //! | `cbrt` | `x = 0` | `+∞` |
 //! | `hypot(a, b)` | `a = b = 0` | `(0, 0)`, a subgradient |
 //! | `atan2(a, b)` | `a = b = 0` | NaN (`0/0`): the angle is undefined there |
 //! | `pow(a, b)` | `a = 0` | `∂/∂b = 0` (the `a^b·ln a` term is taken as its limit) |
 //! | `powi(x, 0)` | any `x` | `0` |
+//!
+//! The sweeps skip a zero adjoint (and a zero tangent) instead of multiplying it by the
+//! partial, so an infinite partial on a path the output does not depend on never turns
+//! into `0 · ∞ = NaN`. On a path it does depend on, `∞` and NaN propagate as they should.
 //!
 //! Outside a function's domain the *value* is NaN (`sqrt(-1)`, `ln(-1)`, `asin(2)`,
 //! `acosh(0)`), and the NaN travels through every later value, so a NaN result flags the

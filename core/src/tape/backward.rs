@@ -128,6 +128,11 @@ impl<'m, T: Real> Tape<'m, T> {
             unsafe {
                 let record = records.add(i).read();
                 let adjoint = record.adjoint;
+                // Records the output does not depend on have a zero adjoint; skipping them
+                // keeps an infinite partial there (sqrt at 0) from making `0 · ∞ = NaN`.
+                if adjoint.is_zero() {
+                    continue;
+                }
                 dispatch_op!(record.op(),
                     leaf => {},
                     unary(op) => {

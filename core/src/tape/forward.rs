@@ -220,7 +220,7 @@ impl<'m, T: Real> Tape<'m, T> {
                     let x = self.record(record.a());
                     let partial = op.unary_partial(x.value, record.value, record.b as i32);
                     // SAFETY: argument slots precede `i`.
-                    unsafe { slots.get(record.a()) }.map(|t| t * partial)
+                    unsafe { slots.get(record.a()) }.map(|t| times(t, partial))
                 },
                 binary(op) => {
                     let (a, b) = (self.record(record.a()), self.record(record.b));
@@ -229,7 +229,7 @@ impl<'m, T: Real> Tape<'m, T> {
                     let (ta, tb) = unsafe { (slots.get(record.a()), slots.get(record.b)) };
                     let mut lanes = [T::zero(); N];
                     for ((lane, ta), tb) in lanes.iter_mut().zip(ta).zip(tb) {
-                        *lane = da * ta + db * tb;
+                        *lane = times(ta, da) + times(tb, db);
                     }
                     lanes
                 },
@@ -240,5 +240,16 @@ impl<'m, T: Real> Tape<'m, T> {
             unsafe { slots.set(i, lanes) };
         }
         Ok(())
+    }
+}
+
+/// `tangent · partial`, but zero for a zero tangent whatever the partial: a direction
+/// that does not move an argument must not pick up `0 · ∞ = NaN` from it.
+#[inline(always)]
+fn times<T: Real>(tangent: T, partial: T) -> T {
+    if tangent.is_zero() {
+        T::zero()
+    } else {
+        tangent * partial
     }
 }
