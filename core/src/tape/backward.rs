@@ -128,9 +128,10 @@ impl<'m, T: Real> Tape<'m, T> {
             unsafe {
                 let record = records.add(i).read();
                 let adjoint = record.adjoint;
-                // Records the output does not depend on have a zero adjoint; skipping them
-                // keeps an infinite partial there (sqrt at 0) from making `0 · ∞ = NaN`.
-                if adjoint.is_zero() {
+                // Scalar records the output does not depend on have a zero adjoint; skipping
+                // them keeps an infinite partial there (sqrt at 0) from making `0 · ∞ = NaN`.
+                // Tensor records keep their gradients in their own buffers, so they always run.
+                if adjoint.is_zero() && record.op() != Op::Tensor {
                     continue;
                 }
                 dispatch_op!(record.op(),
