@@ -375,7 +375,7 @@ fn inline_constant<T: Real>(bits: i32) -> T {
 /// above inline and fold to the one formula. The sweeps use this instead of dispatching on
 /// [`Arity`] and then again inside `unary_partial`, which cost a second jump per record.
 ///
-/// ```ignore
+/// ```text
 /// dispatch_op!(op, leaf => ..., unary(OP) => ..., binary(OP) => ..., tensor => ...)
 /// ```
 macro_rules! dispatch_op {
