@@ -12,9 +12,9 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod arena;
+pub mod checkpoint;
 mod dual;
 mod dual_n;
-pub mod checkpoint;
 mod error;
 mod op;
 mod real;
