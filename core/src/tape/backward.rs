@@ -137,9 +137,7 @@ impl<'m, T: Real> Tape<'m, T> {
                         (*b).adjoint += adjoint * db;
                     },
                     tensor => {
-                        if let Some(extension) = self.extension.get() {
-                            (extension.backward)(self, i as u32);
-                        }
+                        (self.extension_of(i as u32).backward)(self, i as u32);
                     },
                 )
             }

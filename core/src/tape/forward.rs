@@ -159,9 +159,7 @@ impl<'m, T: Real> Tape<'m, T> {
                     }
                     Arity::Leaf => record.value,
                     Arity::Tensor => {
-                        if let Some(extension) = self.extension.get() {
-                            (extension.replay)(self, i as u32);
-                        }
+                        (self.extension_of(i as u32).replay)(self, i as u32);
                         // A rank-0 tensor keeps its value in the record; re-read it.
                         (*records.add(i)).value
                     }
@@ -199,9 +197,7 @@ impl<'m, T: Real> Tape<'m, T> {
             if op == Op::Tensor {
                 // Only reached with one lane (the slot is the record's own adjoint field):
                 // `jacobian_columns` refuses several lanes on tapes with extensions.
-                if let Some(extension) = self.extension.get() {
-                    (extension.tangent)(self, i)?;
-                }
+                (self.extension_of(i).tangent)(self, i)?;
                 continue;
             }
             let lanes = match op.arity() {

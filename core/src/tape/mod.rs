@@ -32,7 +32,7 @@ mod record;
 mod var;
 mod vjp;
 
-pub use extension::Extension;
+pub(crate) use extension::{Extension, ExtensionHeader, NODE_ALIGN};
 pub use record::MAX_RECORDS;
 pub use var::{Var, VarId};
 
@@ -78,8 +78,14 @@ pub struct Tape<'m, T: Real> {
     adjoints_dirty: Cell<bool>,
     /// High-end offset that `reset` rewinds to; bytes above it outlive resets.
     persistent_high: Cell<usize>,
-    /// The layer that `Op::Tensor` records dispatch to.
-    extension: Cell<Option<&'static Extension<T>>>,
+    /// Bytes kept free between the records and the high end for scratch that sweeps
+    /// need (see [`reserve_scratch`](Tape::reserve_scratch)); zero after reset.
+    reserved: Cell<usize>,
+    /// One pointer the layers above may keep per-tape state behind (the tensor layer's
+    /// parameter table); it lives in the persistent region, so it survives resets.
+    layer_state: Cell<*mut u8>,
+    /// True once an extension record is pushed; false again after reset.
+    has_extension_records: Cell<bool>,
 }
 
 // SAFETY: the tape owns its records exclusively (through the arena's `&'m mut` borrow),
@@ -117,7 +123,9 @@ impl<'m, T: Real> Tape<'m, T> {
             error: Cell::new(None),
             adjoints_dirty: Cell::new(false),
             persistent_high: Cell::new(0),
-            extension: Cell::new(None),
+            reserved: Cell::new(0),
+            layer_state: Cell::new(core::ptr::null_mut()),
+            has_extension_records: Cell::new(false),
         };
         tape.persistent_high.set(tape.arena.high_offset());
         tape.refresh_limit();
@@ -178,6 +186,8 @@ impl<'m, T: Real> Tape<'m, T> {
         self.inputs.set(0);
         self.error.set(None);
         self.adjoints_dirty.set(false);
+        self.has_extension_records.set(false);
+        self.reserved.set(0);
         self.arena.set_low_offset(self.records_offset);
         self.arena.release_high_to(self.persistent_high.get());
         let generation = self.generation.get().wrapping_add(1);
@@ -249,6 +259,14 @@ impl<'m, T: Real> Tape<'m, T> {
         self.record_binary(op, a, b)
     }
 
+    /// `(op, a, b, value)` of scalar record `index`, for graph exports.
+    pub(crate) fn scalar_record(&self, index: u32) -> Option<(Op, u32, u32, T)> {
+        (index < self.len.get()).then(|| {
+            let record = self.record(index);
+            (record.op(), record.a(), record.b, record.value)
+        })
+    }
+
     /// The value of a variable, or the reason it cannot be read.
     pub fn value(&self, x: VarId) -> Result<T> {
         self.check_handle(x)?;
@@ -267,40 +285,10 @@ impl<'m, T: Real> Tape<'m, T> {
         self.grad(x)
     }
 
-    /// Records an extension op (see [`Extension`]): `payload` is the extension's own
-    /// reference (for the tensor layer, where its node lives), `value` the scalar value
-    /// a rank-0 result shows to scalar ops. The arguments are the extension's business.
-    #[inline]
-    pub fn push_extension(&self, payload: u32, value: T) -> VarId {
-        self.push(Record::new(Op::Tensor, 0, payload, value))
-    }
-
-    /// The payload of extension record `x`, or why `x` is not one.
-    pub fn extension_payload(&self, x: VarId) -> Result<u32> {
-        self.check_handle(x)?;
-        let record = self.record(x.index);
-        if record.op() == Op::Tensor {
-            Ok(record.b)
-        } else {
-            Err(Error::InvalidArgument(
-                "expected a tensor, got a scalar variable",
-            ))
-        }
-    }
-
-    /// The payload of record `index` (which the caller knows to be an extension record).
-    pub fn extension_payload_at(&self, index: u32) -> u32 {
-        if index < self.len.get() {
-            self.record(index).b
-        } else {
-            0
-        }
-    }
-
     /// Pointers to the value and adjoint slots of record `index`, so that a rank-0
     /// extension value can live in its record and be shared with scalar ops. `None` past
     /// the end.
-    pub fn record_slots(&self, index: u32) -> Option<(*mut T, *mut T)> {
+    pub(crate) fn record_slots(&self, index: u32) -> Option<(*mut T, *mut T)> {
         if index >= self.len.get() {
             return None;
         }
@@ -326,17 +314,17 @@ impl<'m, T: Real> Tape<'m, T> {
     }
 
     /// Offset of the persistent region's lower edge from the arena's start.
-    pub fn persistent_mark(&self) -> usize {
+    pub(crate) fn persistent_mark(&self) -> usize {
         self.persistent_high.get()
     }
 
     /// Address of byte `offset` of the arena (for the extension layer's own references).
-    pub fn arena_ptr(&self, offset: usize) -> *mut u8 {
+    pub(crate) fn arena_ptr(&self, offset: usize) -> *mut u8 {
         self.arena.ptr_at(offset)
     }
 
     /// Offset of `ptr` from the arena's start, if it lies inside the arena.
-    pub fn arena_offset(&self, ptr: *const u8) -> Option<usize> {
+    pub(crate) fn arena_offset(&self, ptr: *const u8) -> Option<usize> {
         let base = self.arena.ptr_at(0) as usize;
         let address = ptr as usize;
         (address >= base && address <= base + self.arena.capacity()).then(|| address - base)
@@ -478,7 +466,7 @@ impl<'m, T: Real> Tape<'m, T> {
             self.limit.set(0);
             return;
         }
-        let room = self.arena.high_offset().saturating_sub(self.records_offset);
+        let room = self.arena.high_offset().saturating_sub(self.records_offset + self.reserved.get());
         let fit = room / size_of::<Record<T>>().max(1);
         self.limit.set(fit.min(MAX_RECORDS as usize) as u32);
     }
@@ -501,21 +489,10 @@ impl<'m, T: Real> Tape<'m, T> {
     /// `count` values of `U` from the arena's high end, set to `fill`. They live until the
     /// next `reset` (or until [`make_persistent`](Tape::make_persistent) keeps them).
     /// Fails, and sets the tape's error, when the arena cannot hold them.
-    pub fn alloc<U: Copy>(&self, count: usize, fill: U) -> Result<NonNull<U>> {
+    pub(crate) fn alloc<U: Copy>(&self, count: usize, fill: U) -> Result<NonNull<U>> {
         self.status()?;
-        self.arena.set_low_offset(self.records_end());
-        let result = self.arena.alloc_high_raw::<U>(count);
-        match result {
-            Ok(ptr) => {
-                // SAFETY: the block holds `count` values of `U`, just taken for us.
-                unsafe {
-                    for i in 0..count {
-                        ptr.as_ptr().add(i).write(fill);
-                    }
-                }
-                self.refresh_limit();
-                Ok(ptr)
-            }
+        match self.alloc_below_reserve(count, fill, self.reserved.get()) {
+            Ok(ptr) => Ok(ptr),
             Err(error) => {
                 self.fail(error);
                 Err(error)
@@ -523,19 +500,90 @@ impl<'m, T: Real> Tape<'m, T> {
         }
     }
 
+    /// Takes `count` values of `U` from the high end while keeping `keep_free` bytes free
+    /// above the records. Does not touch the error state.
+    fn alloc_below_reserve<U: Copy>(&self, count: usize, fill: U, keep_free: usize) -> Result<NonNull<U>> {
+        let floor = self.records_end().checked_add(keep_free).ok_or(Error::SizeOverflow)?;
+        if floor > self.arena.high_offset() {
+            let needed = count.saturating_mul(size_of::<U>()).saturating_add(keep_free);
+            return Err(Error::OutOfMemory { needed, free: self.free_bytes() });
+        }
+        self.arena.set_low_offset(floor);
+        let result = self.arena.alloc_high_raw::<U>(count);
+        self.arena.set_low_offset(self.records_end());
+        let ptr = result?;
+        // SAFETY: the block holds `count` values of `U`, just taken for us.
+        unsafe {
+            for i in 0..count {
+                ptr.as_ptr().add(i).write(fill);
+            }
+        }
+        self.refresh_limit();
+        Ok(ptr)
+    }
+
+    /// Keeps at least `bytes` free above the records from now until the next reset, so
+    /// that a sweep's [`with_scratch`](Tape::with_scratch) of that size cannot fail.
+    /// Recording ops call this for the scratch their backward will need.
+    pub(crate) fn reserve_scratch(&self, bytes: usize) -> Result<()> {
+        if bytes <= self.reserved.get() {
+            return Ok(());
+        }
+        if self.records_end().saturating_add(bytes) > self.arena.high_offset() {
+            let error = Error::OutOfMemory { needed: bytes, free: self.free_bytes() };
+            self.fail(error);
+            return Err(error);
+        }
+        self.reserved.set(bytes);
+        self.refresh_limit();
+        Ok(())
+    }
+
+    /// Runs `f` on `count` zeroed values of `U` of scratch, given back afterwards. Within a
+    /// sweep this cannot fail for sizes passed to [`reserve_scratch`](Tape::reserve_scratch).
+    pub(crate) fn with_scratch<U: Copy + Default, R>(&self, count: usize, f: impl FnOnce(&mut [U]) -> R) -> Result<R> {
+        let mark = self.high_mark();
+        let ptr = self.alloc_below_reserve(count, U::default(), 0)?;
+        // SAFETY: `count` initialised values only this call refers to.
+        let result = f(unsafe { core::slice::from_raw_parts_mut(ptr.as_ptr(), count) });
+        // The scratch is below every live allocation; give it back directly (also when
+        // it sits inside the persistent region's bookkeeping range).
+        self.arena.release_high_to(mark);
+        self.refresh_limit();
+        Ok(result)
+    }
+
     /// Keeps everything allocated at the high end so far across future resets (the home
     /// of parameters and optimizer state).
-    pub fn make_persistent(&self) {
+    pub(crate) fn make_persistent(&self) {
         self.persistent_high.set(self.arena.high_offset());
     }
 
-    /// Releases the persistent region too, so the next `reset` frees everything.
-    pub fn clear_persistent(&self) {
+    /// Releases the persistent region too (and forgets the layers' state), so the next
+    /// `reset` frees everything.
+    pub(crate) fn clear_persistent(&self) {
+        self.layer_state.set(core::ptr::null_mut());
         self.persistent_high.set(self.arena.capacity());
     }
 
+    /// The layers' per-tape state pointer (null until set).
+    pub(crate) fn layer_state(&self) -> *mut u8 {
+        self.layer_state.get()
+    }
+
+    /// Sets the layers' per-tape state pointer; it must point into the persistent region.
+    pub(crate) fn set_layer_state(&self, state: *mut u8) {
+        self.layer_state.set(state);
+    }
+
+    /// True when nothing but persistent data is in the arena: right after `new` or
+    /// `reset`, before anything is recorded.
+    pub(crate) fn is_pristine(&self) -> bool {
+        self.is_empty() && self.arena.high_offset() == self.persistent_high.get()
+    }
+
     /// The high-end cursor, to give back to with [`release_to`](Tape::release_to).
-    pub fn high_mark(&self) -> usize {
+    pub(crate) fn high_mark(&self) -> usize {
         self.arena.high_offset()
     }
 
@@ -545,7 +593,7 @@ impl<'m, T: Real> Tape<'m, T> {
     ///
     /// # Safety
     /// Nothing allocated after `mark` may be used afterwards.
-    pub unsafe fn release_to(&self, mark: usize) {
+    pub(crate) unsafe fn release_to(&self, mark: usize) {
         if mark >= self.arena.high_offset() && mark <= self.persistent_high.get() {
             self.arena.release_high_to(mark);
             self.refresh_limit();
