@@ -175,7 +175,7 @@ fn exhaustive_optimum(n: usize, s: usize) -> Option<usize> {
         }
         for (state, cost) in next {
             let nd = d + cost;
-            if dist.get(&state).map_or(true, |&old| nd < old) {
+            if dist.get(&state).is_none_or(|&old| nd < old) {
                 dist.insert(state.clone(), nd);
                 if cost == 0 {
                     queue.push_front(state);
@@ -329,7 +329,7 @@ fn binomial_arithmetic() {
         }
     }
     let r = repetition_number(usize::MAX, 2).unwrap();
-    assert!(binomial_beta(2, r).map_or(true, |b| b == usize::MAX));
+    assert!(binomial_beta(2, r).is_none_or(|b| b == usize::MAX));
     assert!(binomial_beta(2, r - 1).unwrap() < usize::MAX);
 
     assert_eq!(min_forward_steps(0, 0), Some(0));

@@ -10,8 +10,9 @@ use super::Tape;
 use crate::error::{Error, Result};
 use crate::real::Real;
 
-/// The sweeps of an extension layer, each given the tape and a record index.
-pub(crate) struct Extension<T: Real> {
+/// The sweeps of an extension layer, each given the tape and a record index. Public
+/// only so the sealed tensor trait can name it; it is not reachable from outside.
+pub struct Extension<T: Real> {
     /// Adds record `i`'s contribution to its arguments' adjoints.
     pub backward: for<'a, 'm> fn(&'a Tape<'m, T>, u32),
     /// Computes record `i`'s tangent from its arguments' tangents (one lane).
@@ -26,8 +27,9 @@ pub(crate) struct Extension<T: Real> {
 }
 
 /// The first field of every extension node.
+#[derive(Clone, Copy)]
 #[repr(C)]
-pub(crate) struct ExtensionHeader<T: Real> {
+pub struct ExtensionHeader<T: Real> {
     pub extension: &'static Extension<T>,
 }
 
@@ -45,7 +47,12 @@ impl<T: Real> Tape<'_, T> {
             .and_then(|offset| u32::try_from(offset / NODE_ALIGN).ok());
         match payload {
             Some(payload) => {
-                let id = self.push(super::record::Record::new(crate::op::Op::Tensor, 0, payload, value));
+                let id = self.push(super::record::Record::new(
+                    crate::op::Op::Tensor,
+                    0,
+                    payload,
+                    value,
+                ));
                 if id.is_valid() {
                     self.has_extension_records.set(true);
                 }

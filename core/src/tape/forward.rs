@@ -85,6 +85,12 @@ impl<'m, T: Real> Tape<'m, T> {
                 "jacobian_columns needs at least one lane",
             ));
         }
+        if self.has_extension_records() {
+            // Tensor tangents live in the tensors' own buffers, not in the lane scratch.
+            return Err(Error::InvalidArgument(
+                "jacobian_columns works on scalar tapes; use jacobian_rows on tapes with tensors",
+            ));
+        }
         if outputs.len().checked_mul(n) != Some(jacobian.len()) {
             return Err(Error::InvalidArgument(
                 "jacobian buffer length is not outputs × inputs",

@@ -32,7 +32,7 @@ mod record;
 mod var;
 mod vjp;
 
-pub(crate) use extension::{Extension, ExtensionHeader, NODE_ALIGN};
+pub(crate) use extension::{Extension, ExtensionHeader};
 pub use record::MAX_RECORDS;
 pub use var::{Var, VarId};
 
@@ -313,16 +313,6 @@ impl<'m, T: Real> Tape<'m, T> {
         self.salt
     }
 
-    /// Offset of the persistent region's lower edge from the arena's start.
-    pub(crate) fn persistent_mark(&self) -> usize {
-        self.persistent_high.get()
-    }
-
-    /// Address of byte `offset` of the arena (for the extension layer's own references).
-    pub(crate) fn arena_ptr(&self, offset: usize) -> *mut u8 {
-        self.arena.ptr_at(offset)
-    }
-
     /// Offset of `ptr` from the arena's start, if it lies inside the arena.
     pub(crate) fn arena_offset(&self, ptr: *const u8) -> Option<usize> {
         let base = self.arena.ptr_at(0) as usize;
@@ -466,7 +456,10 @@ impl<'m, T: Real> Tape<'m, T> {
             self.limit.set(0);
             return;
         }
-        let room = self.arena.high_offset().saturating_sub(self.records_offset + self.reserved.get());
+        let room = self
+            .arena
+            .high_offset()
+            .saturating_sub(self.records_offset + self.reserved.get());
         let fit = room / size_of::<Record<T>>().max(1);
         self.limit.set(fit.min(MAX_RECORDS as usize) as u32);
     }
@@ -502,11 +495,24 @@ impl<'m, T: Real> Tape<'m, T> {
 
     /// Takes `count` values of `U` from the high end while keeping `keep_free` bytes free
     /// above the records. Does not touch the error state.
-    fn alloc_below_reserve<U: Copy>(&self, count: usize, fill: U, keep_free: usize) -> Result<NonNull<U>> {
-        let floor = self.records_end().checked_add(keep_free).ok_or(Error::SizeOverflow)?;
+    fn alloc_below_reserve<U: Copy>(
+        &self,
+        count: usize,
+        fill: U,
+        keep_free: usize,
+    ) -> Result<NonNull<U>> {
+        let floor = self
+            .records_end()
+            .checked_add(keep_free)
+            .ok_or(Error::SizeOverflow)?;
         if floor > self.arena.high_offset() {
-            let needed = count.saturating_mul(size_of::<U>()).saturating_add(keep_free);
-            return Err(Error::OutOfMemory { needed, free: self.free_bytes() });
+            let needed = count
+                .saturating_mul(size_of::<U>())
+                .saturating_add(keep_free);
+            return Err(Error::OutOfMemory {
+                needed,
+                free: self.free_bytes(),
+            });
         }
         self.arena.set_low_offset(floor);
         let result = self.arena.alloc_high_raw::<U>(count);
@@ -530,7 +536,10 @@ impl<'m, T: Real> Tape<'m, T> {
             return Ok(());
         }
         if self.records_end().saturating_add(bytes) > self.arena.high_offset() {
-            let error = Error::OutOfMemory { needed: bytes, free: self.free_bytes() };
+            let error = Error::OutOfMemory {
+                needed: bytes,
+                free: self.free_bytes(),
+            };
             self.fail(error);
             return Err(error);
         }
@@ -541,7 +550,11 @@ impl<'m, T: Real> Tape<'m, T> {
 
     /// Runs `f` on `count` zeroed values of `U` of scratch, given back afterwards. Within a
     /// sweep this cannot fail for sizes passed to [`reserve_scratch`](Tape::reserve_scratch).
-    pub(crate) fn with_scratch<U: Copy + Default, R>(&self, count: usize, f: impl FnOnce(&mut [U]) -> R) -> Result<R> {
+    pub(crate) fn with_scratch<U: Copy + Default, R>(
+        &self,
+        count: usize,
+        f: impl FnOnce(&mut [U]) -> R,
+    ) -> Result<R> {
         let mark = self.high_mark();
         let ptr = self.alloc_below_reserve(count, U::default(), 0)?;
         // SAFETY: `count` initialised values only this call refers to.
@@ -557,13 +570,6 @@ impl<'m, T: Real> Tape<'m, T> {
     /// of parameters and optimizer state).
     pub(crate) fn make_persistent(&self) {
         self.persistent_high.set(self.arena.high_offset());
-    }
-
-    /// Releases the persistent region too (and forgets the layers' state), so the next
-    /// `reset` frees everything.
-    pub(crate) fn clear_persistent(&self) {
-        self.layer_state.set(core::ptr::null_mut());
-        self.persistent_high.set(self.arena.capacity());
     }
 
     /// The layers' per-tape state pointer (null until set).

@@ -1,6 +1,6 @@
 //! Graphviz DOT export of a recorded tape, so users can look at the graph they built.
 
-use super::float::{sealed::Sealed, Float};
+use super::float::Float;
 use super::node::Kind;
 use crate::tape::Tape;
 use core::fmt::{self, Write};
@@ -10,15 +10,29 @@ impl<'m, T: Float> Tape<'m, T> {
     /// scalars, kind and shape for tensors), one edge per argument.
     pub fn write_dot(&self, out: &mut impl Write) -> fmt::Result {
         writeln!(out, "digraph tape {{")?;
-        writeln!(out, "  rankdir=LR; node [shape=box, fontname=\"monospace\"];")?;
+        writeln!(
+            out,
+            "  rankdir=LR; node [shape=box, fontname=\"monospace\"];"
+        )?;
         for i in 0..self.len() as u32 {
             if let Some(node) = self.node_at(i) {
-                writeln!(out, "  n{i} [label=\"{} {} {}\"];", kind_name(node.kind), node.shape, T::NAME)?;
+                writeln!(
+                    out,
+                    "  n{i} [label=\"{} {} {}\"];",
+                    kind_name(node.kind),
+                    node.shape,
+                    T::NAME
+                )?;
                 for &arg in node.args.iter().take(node.arg_count as usize) {
                     writeln!(out, "  n{arg} -> n{i};")?;
                 }
             } else if let Some((op, a, b, value)) = self.scalar_record(i) {
-                writeln!(out, "  n{i} [label=\"{} = {}\"];", op.name(), value.to_f64())?;
+                writeln!(
+                    out,
+                    "  n{i} [label=\"{} = {}\"];",
+                    op.name(),
+                    value.to_f64()
+                )?;
                 match op.arity() {
                     crate::Arity::Unary => writeln!(out, "  n{a} -> n{i};")?,
                     crate::Arity::Binary => writeln!(out, "  n{a} -> n{i};\n  n{b} -> n{i};")?,

@@ -62,8 +62,9 @@ impl Activation {
             Activation::Sigmoid => Op::Sigmoid.unary_partial(x, y, 0),
             Activation::Tanh => Op::Tanh.unary_partial(x, y, 0),
             Activation::Gelu => {
-                let density = T::from_f64(0.5 * core::f64::consts::FRAC_2_SQRT_PI * core::f64::consts::FRAC_1_SQRT_2)
-                    * (-(x * x) * T::from_f64(0.5)).exp();
+                let density = T::from_f64(
+                    0.5 * core::f64::consts::FRAC_2_SQRT_PI * core::f64::consts::FRAC_1_SQRT_2,
+                ) * (-(x * x) * T::from_f64(0.5)).exp();
                 normal_cdf(x) + x * density
             }
             Activation::Exp => y,
@@ -135,7 +136,11 @@ fn broadcast_strides(shape: &Shape, out: &Shape) -> [usize; MAX_RANK] {
     for k in 0..MAX_RANK {
         let dim = dim_from_right(shape, k);
         let out_dim = dim_from_right(out, k);
-        strides[MAX_RANK - 1 - k] = if dim == out_dim && k < shape.rank() { stride } else { 0 };
+        strides[MAX_RANK - 1 - k] = if dim == out_dim && k < shape.rank() {
+            stride
+        } else {
+            0
+        };
         if k < shape.rank() {
             stride *= dim;
         }
@@ -151,7 +156,10 @@ fn for_each_broadcast(out: &Shape, a: &Shape, b: &Shape, mut f: impl FnMut(usize
     for i0 in 0..dims[0] {
         for i1 in 0..dims[1] {
             for i2 in 0..dims[2] {
-                let (base_a, base_b) = (i0 * sa[0] + i1 * sa[1] + i2 * sa[2], i0 * sb[0] + i1 * sb[1] + i2 * sb[2]);
+                let (base_a, base_b) = (
+                    i0 * sa[0] + i1 * sa[1] + i2 * sa[2],
+                    i0 * sb[0] + i1 * sb[1] + i2 * sb[2],
+                );
                 for i3 in 0..dims[3] {
                     f(o, base_a + i3 * sa[3], base_b + i3 * sb[3]);
                     o += 1;
@@ -162,17 +170,24 @@ fn for_each_broadcast(out: &Shape, a: &Shape, b: &Shape, mut f: impl FnMut(usize
 }
 
 pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
-    let Some(a) = tape.node_at(node.args[0]) else { return };
+    let Some(a) = tape.node_at(node.args[0]) else {
+        return;
+    };
     // SAFETY: a node's value buffer is distinct from its arguments' buffers.
     let out = unsafe { core::slice::from_raw_parts_mut(node.value, node.len) };
     // SAFETY: argument values are not written while this node computes.
     let x = unsafe { a.value() };
     let c = T::from_f64(node.scalar);
     match node.kind {
-        Kind::Unary(act) => out.iter_mut().zip(x).for_each(|(y, &x)| *y = act.value(x, c)),
+        Kind::Unary(act) => out
+            .iter_mut()
+            .zip(x)
+            .for_each(|(y, &x)| *y = act.value(x, c)),
         Kind::Scale => out.iter_mut().zip(x).for_each(|(y, &x)| *y = x * c),
         Kind::Binary(op) => {
-            let Some(b) = tape.node_at(node.args[1]) else { return };
+            let Some(b) = tape.node_at(node.args[1]) else {
+                return;
+            };
             // SAFETY: as for `x`.
             let z = unsafe { b.value() };
             if a.shape == b.shape {
@@ -180,7 +195,9 @@ pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
                     *y = op.eval_binary(x, z);
                 }
             } else {
-                for_each_broadcast(&node.shape, &a.shape, &b.shape, |o, i, j| out[o] = op.eval_binary(x[i], z[j]));
+                for_each_broadcast(&node.shape, &a.shape, &b.shape, |o, i, j| {
+                    out[o] = op.eval_binary(x[i], z[j])
+                });
             }
         }
         _ => {}
@@ -188,14 +205,20 @@ pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
 }
 
 pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
-    let Some(a) = tape.node_at(node.args[0]) else { return };
+    let Some(a) = tape.node_at(node.args[0]) else {
+        return;
+    };
     if node.grad.is_null() {
         return;
     }
     // SAFETY: the node's own gradient and value are only read here; argument gradients
     // are distinct buffers, taken one at a time (an argument may appear twice).
     let (g, y, x) = unsafe {
-        (core::slice::from_raw_parts(node.grad, node.len), node.value(), a.value())
+        (
+            core::slice::from_raw_parts(node.grad, node.len),
+            node.value(),
+            a.value(),
+        )
     };
     let c = T::from_f64(node.scalar);
     match node.kind {
@@ -214,7 +237,9 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
             }
         }
         Kind::Binary(op) => {
-            let Some(b) = tape.node_at(node.args[1]) else { return };
+            let Some(b) = tape.node_at(node.args[1]) else {
+                return;
+            };
             // SAFETY: see above.
             let z = unsafe { b.value() };
             let same = a.shape == b.shape;
@@ -249,9 +274,13 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
 }
 
 pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
-    let Some(a) = tape.node_at(node.args[0]) else { return };
+    let Some(a) = tape.node_at(node.args[0]) else {
+        return;
+    };
     // SAFETY: the node's tangent is distinct from its arguments' buffers.
-    let Some(t) = (unsafe { node.tangent_mut() }) else { return };
+    let Some(t) = (unsafe { node.tangent_mut() }) else {
+        return;
+    };
     // SAFETY: argument buffers are only read.
     let (y, x) = unsafe { (node.value(), a.value()) };
     let ta = tangent_or_zero(a);
@@ -264,7 +293,9 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
         }
         Kind::Scale => (0..node.len).for_each(|i| t[i] = ta(i) * c),
         Kind::Binary(op) => {
-            let Some(b) = tape.node_at(node.args[1]) else { return };
+            let Some(b) = tape.node_at(node.args[1]) else {
+                return;
+            };
             // SAFETY: as above.
             let z = unsafe { b.value() };
             let tb = tangent_or_zero(b);

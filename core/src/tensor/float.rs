@@ -4,7 +4,7 @@ use crate::real::Real;
 use crate::tape::Extension;
 
 /// A float a tensor can hold. Sealed: `f32` and `f64`.
-pub trait Float: Real + sealed::Sealed {}
+pub trait Float: Real + crate::kernels::gemm::GemmScalar + sealed::Sealed {}
 
 impl Float for f32 {}
 impl Float for f64 {}

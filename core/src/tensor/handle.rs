@@ -26,7 +26,10 @@ impl<'t, T: Float> Tensor<'t, T> {
     }
 
     fn with(self, id: TensorId) -> Tensor<'t, T> {
-        Tensor { tape: self.tape, id }
+        Tensor {
+            tape: self.tape,
+            id,
+        }
     }
 
     /// This rank-0 tensor as a scalar variable (a loss, a sum).
@@ -37,7 +40,12 @@ impl<'t, T: Float> Tensor<'t, T> {
     pub fn matmul(self, other: Tensor<'t, T>) -> Tensor<'t, T> {
         self.with(self.tape.matmul(self.id, other.id))
     }
-    pub fn linear(self, w: Tensor<'t, T>, bias: Tensor<'t, T>, activation: Activation) -> Tensor<'t, T> {
+    pub fn linear(
+        self,
+        w: Tensor<'t, T>,
+        bias: Tensor<'t, T>,
+        activation: Activation,
+    ) -> Tensor<'t, T> {
         self.with(self.tape.linear(self.id, w.id, bias.id, activation))
     }
     pub fn scale(self, c: f64) -> Tensor<'t, T> {
@@ -108,11 +116,17 @@ tensor_operators! {
 impl<'m, T: Float> Tape<'m, T> {
     /// A bound input tensor (see [`tensor_input`](Tape::tensor_input)).
     pub fn tensor<'t>(&'t self, dims: &[usize], data: &[T]) -> Tensor<'t, T> {
-        Tensor { tape: self, id: self.tensor_input(dims, data) }
+        Tensor {
+            tape: self,
+            id: self.tensor_input(dims, data),
+        }
     }
 
     /// A bound use of parameter `p` (see [`param`](Tape::param)).
     pub fn param_tensor<'t>(&'t self, p: super::ParamId) -> Tensor<'t, T> {
-        Tensor { tape: self, id: self.param(p) }
+        Tensor {
+            tape: self,
+            id: self.param(p),
+        }
     }
 }

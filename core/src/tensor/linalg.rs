@@ -17,16 +17,33 @@ fn flag(transposed: bool) -> Transpose {
 }
 
 /// The `(m, n, k)` of `op(a) · op(b)` for stored 2-D shapes.
-pub(crate) fn matmul_dims(a: &[u32], b: &[u32], transpose_a: bool, transpose_b: bool) -> (usize, usize, usize, usize) {
-    let (m, k) = if transpose_a { (a[1], a[0]) } else { (a[0], a[1]) };
-    let (k2, n) = if transpose_b { (b[1], b[0]) } else { (b[0], b[1]) };
+pub(crate) fn matmul_dims(
+    a: &[u32],
+    b: &[u32],
+    transpose_a: bool,
+    transpose_b: bool,
+) -> (usize, usize, usize, usize) {
+    let (m, k) = if transpose_a {
+        (a[1], a[0])
+    } else {
+        (a[0], a[1])
+    };
+    let (k2, n) = if transpose_b {
+        (b[1], b[0])
+    } else {
+        (b[0], b[1])
+    };
     (m as usize, n as usize, k as usize, k2 as usize)
 }
 
 /// Elements of scratch the forward, backward and tangent of a matmul or linear node need.
 pub(crate) fn scratch_len<T: Float>(kind: Kind, m: usize, n: usize, k: usize) -> usize {
-    let gemm = gemm_scratch_len::<T>(m, n, k).max(gemm_scratch_len::<T>(m, k, n)).max(gemm_scratch_len::<T>(k, n, m));
-    let gemm = gemm.max(gemm_scratch_len::<T>(n, k, m)).max(gemm_scratch_len::<T>(k, m, n));
+    let gemm = gemm_scratch_len::<T>(m, n, k)
+        .max(gemm_scratch_len::<T>(m, k, n))
+        .max(gemm_scratch_len::<T>(k, n, m));
+    let gemm = gemm
+        .max(gemm_scratch_len::<T>(n, k, m))
+        .max(gemm_scratch_len::<T>(k, m, n));
     match kind {
         // The backward's `dz = g ⊙ act'(y)` and the tangent's `tz` take `m × n` more.
         Kind::Linear(_) => gemm + m * n,
@@ -50,30 +67,63 @@ fn product<T: Float>(
     let lda = if ta { m } else { k };
     let ldb = if tb { k } else { n };
     // Shapes were validated when the op was recorded, so this cannot fail.
-    let _ = gemm(flag(ta), flag(tb), m, n, k, T::one(), a, lda.max(1), b, ldb.max(1), beta, c, n.max(1), scratch);
+    let _ = gemm(
+        flag(ta),
+        flag(tb),
+        m,
+        n,
+        k,
+        T::one(),
+        a,
+        lda.max(1),
+        b,
+        ldb.max(1),
+        beta,
+        c,
+        n.max(1),
+        scratch,
+    );
 }
 
-/// Arguments of a matmul or linear node: `(a, b, bias)`.
-fn args<'a, T: Float>(tape: &'a Tape<'_, T>, node: &Node<T>) -> Option<(&'a Node<T>, &'a Node<T>, Option<&'a Node<T>>)> {
+/// The arguments of a matmul or linear node: `(a, b, bias)`.
+type Operands<'a, T> = (&'a Node<T>, &'a Node<T>, Option<&'a Node<T>>);
+
+/// Arguments of a matmul or linear node.
+fn args<'a, T: Float>(tape: &'a Tape<'_, T>, node: &Node<T>) -> Option<Operands<'a, T>> {
     let a = tape.node_at(node.args[0])?;
     let b = tape.node_at(node.args[1])?;
-    let bias = if node.arg_count > 2 { tape.node_at(node.args[2]) } else { None };
+    let bias = if node.arg_count > 2 {
+        tape.node_at(node.args[2])
+    } else {
+        None
+    };
     Some((a, b, bias))
 }
 
 fn transposes(kind: Kind) -> (bool, bool) {
     match kind {
-        Kind::MatMul { transpose_a, transpose_b } => (transpose_a, transpose_b),
+        Kind::MatMul {
+            transpose_a,
+            transpose_b,
+        } => (transpose_a, transpose_b),
         _ => (false, false),
     }
 }
 
 pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
-    let Some((a, b, bias)) = args(tape, node) else { return };
+    let Some((a, b, bias)) = args(tape, node) else {
+        return;
+    };
     let (ta, tb) = transposes(node.kind);
     let (m, n, k, _) = matmul_dims(a.shape.dims(), b.shape.dims(), ta, tb);
     // SAFETY: the output buffer is distinct from the arguments', which are only read.
-    let (out, x, w) = unsafe { (core::slice::from_raw_parts_mut(node.value, node.len), a.value(), b.value()) };
+    let (out, x, w) = unsafe {
+        (
+            core::slice::from_raw_parts_mut(node.value, node.len),
+            a.value(),
+            b.value(),
+        )
+    };
     let _ = tape.with_scratch(gemm_scratch_len::<T>(m, n, k), |scratch| {
         product(tape, scratch, (ta, tb), (m, n, k), x, w, T::zero(), out)
     });
@@ -90,7 +140,9 @@ pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
 }
 
 pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
-    let Some((a, b, bias)) = args(tape, node) else { return };
+    let Some((a, b, bias)) = args(tape, node) else {
+        return;
+    };
     if node.grad.is_null() {
         return;
     }
@@ -98,7 +150,14 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
     let (m, n, k, _) = matmul_dims(a.shape.dims(), b.shape.dims(), ta, tb);
     // SAFETY: the node's gradient and value, and the arguments' values, are only read;
     // each argument gradient is taken alone below.
-    let (g, y, x, w) = unsafe { (core::slice::from_raw_parts(node.grad, node.len), node.value(), a.value(), b.value()) };
+    let (g, y, x, w) = unsafe {
+        (
+            core::slice::from_raw_parts(node.grad, node.len),
+            node.value(),
+            a.value(),
+            b.value(),
+        )
+    };
     let linear = matches!(node.kind, Kind::Linear(_));
     let extra = if linear { m * n } else { 0 };
     let _ = tape.with_scratch(scratch_len::<T>(node.kind, m, n, k), |scratch| {
@@ -143,9 +202,13 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
 }
 
 pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
-    let Some((a, b, bias)) = args(tape, node) else { return };
+    let Some((a, b, bias)) = args(tape, node) else {
+        return;
+    };
     // SAFETY: the node's tangent is its own; argument buffers are only read.
-    let Some(t) = (unsafe { node.tangent_mut() }) else { return };
+    let Some(t) = (unsafe { node.tangent_mut() }) else {
+        return;
+    };
     let (ta, tb) = transposes(node.kind);
     let (m, n, k, _) = matmul_dims(a.shape.dims(), b.shape.dims(), ta, tb);
     // SAFETY: as above.

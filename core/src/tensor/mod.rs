@@ -46,7 +46,10 @@ pub struct TensorId {
 
 impl TensorId {
     /// What a failed op returns. No tape ever accepts it.
-    pub const INVALID: TensorId = TensorId { index: u32::MAX, tag: 0 };
+    pub const INVALID: TensorId = TensorId {
+        index: u32::MAX,
+        tag: 0,
+    };
 
     /// The same record as a scalar variable: meaningful for rank-0 tensors (losses,
     /// sums), which scalar ops read and write like any variable.

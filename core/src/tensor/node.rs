@@ -4,7 +4,7 @@
 //! value and gradient in its own tape record instead, so scalar ops read and write them
 //! like any other scalar variable: `loss + 0.01 * penalty` needs no conversion.
 
-use super::float::{sealed::Sealed, Float};
+use super::float::Float;
 use super::TensorId;
 use crate::error::{Error, Result};
 use crate::op::Op;
@@ -21,7 +21,10 @@ pub(crate) enum Kind {
     /// A use of persistent parameter [`Node::param`] in this recording.
     Param,
     /// `op(a) · op(b)`, with `op` an optional transpose of each.
-    MatMul { transpose_a: bool, transpose_b: bool },
+    MatMul {
+        transpose_a: bool,
+        transpose_b: bool,
+    },
     /// Elementwise `Add`, `Sub`, `Mul` or `Div`, with broadcasting.
     Binary(Op),
     /// `a · scalar`.
@@ -82,8 +85,15 @@ impl Activation {
 
     /// True when the derivative can be computed from the output alone, which is what a
     /// fused [`linear`](crate::Tape::linear) layer keeps.
-    pub fn derivative_from_output(self) -> bool {
-        matches!(self, Activation::Identity | Activation::Relu | Activation::Sigmoid | Activation::Tanh | Activation::Exp)
+    pub fn output_determines_derivative(self) -> bool {
+        matches!(
+            self,
+            Activation::Identity
+                | Activation::Relu
+                | Activation::Sigmoid
+                | Activation::Tanh
+                | Activation::Exp
+        )
     }
 
     pub fn name(self) -> &'static str {
@@ -103,6 +113,7 @@ impl Activation {
 }
 
 /// A tensor node. `repr(C)` with the extension header first, as the tape requires.
+#[derive(Clone, Copy)]
 #[repr(C)]
 pub(crate) struct Node<T: Float> {
     header: ExtensionHeader<T>,
@@ -133,7 +144,9 @@ pub(crate) struct Node<T: Float> {
 impl<T: Float> Node<T> {
     pub(crate) fn new(kind: Kind, shape: Shape, len: usize) -> Node<T> {
         Node {
-            header: ExtensionHeader { extension: T::tensor_extension() },
+            header: ExtensionHeader {
+                extension: T::tensor_extension(),
+            },
             kind,
             shape,
             len,
@@ -167,7 +180,8 @@ impl<T: Float> Node<T> {
     #[allow(clippy::mut_from_ref)]
     pub(crate) unsafe fn grad_mut(&self) -> Option<&mut [T]> {
         // SAFETY: as for `value`; the caller guarantees exclusivity.
-        (!self.grad.is_null()).then(|| unsafe { core::slice::from_raw_parts_mut(self.grad, self.len) })
+        (!self.grad.is_null())
+            .then(|| unsafe { core::slice::from_raw_parts_mut(self.grad, self.len) })
     }
 
     /// The tangent buffer, if a tangent sweep allocated one.
@@ -177,7 +191,8 @@ impl<T: Float> Node<T> {
     #[allow(clippy::mut_from_ref)]
     pub(crate) unsafe fn tangent_mut(&self) -> Option<&mut [T]> {
         // SAFETY: as for `grad_mut`.
-        (!self.tangent.is_null()).then(|| unsafe { core::slice::from_raw_parts_mut(self.tangent, self.len) })
+        (!self.tangent.is_null())
+            .then(|| unsafe { core::slice::from_raw_parts_mut(self.tangent, self.len) })
     }
 
     pub(crate) fn rank0(&self) -> bool {
@@ -190,7 +205,9 @@ impl<T: Float> Tape<'_, T> {
     pub(crate) fn node(&self, x: TensorId) -> Result<&Node<T>> {
         let id = x.var();
         self.check_handle(id)?;
-        self.node_at(id.index).ok_or(Error::InvalidArgument("expected a tensor, got a scalar variable"))
+        self.node_at(id.index).ok_or(Error::InvalidArgument(
+            "expected a tensor, got a scalar variable",
+        ))
     }
 
     /// The node of record `index`, if it is a tensor record.
@@ -220,7 +237,14 @@ impl<T: Float> Tape<'_, T> {
     /// Writes `node` into the arena with fresh value (and, unless `constant`, gradient)
     /// buffers of its length, records it, and returns the handle and the node. Rank-0
     /// nodes use their record's value and adjoint slots instead.
-    pub(crate) fn push_node(&self, node: Node<T>, constant: bool) -> Result<(TensorId, &mut Node<T>)> {
+    // The node was just written at a fresh arena address; the record that refers to it
+    // only reads it during sweeps, which never overlap with this borrow.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) fn push_node(
+        &self,
+        node: Node<T>,
+        constant: bool,
+    ) -> Result<(TensorId, &mut Node<T>)> {
         self.status()?;
         let (len, rank0) = (node.len, node.rank0());
         let slot = self.alloc(1, node)?.as_ptr();
@@ -228,7 +252,11 @@ impl<T: Float> Tape<'_, T> {
             (core::ptr::null_mut(), core::ptr::null_mut())
         } else {
             let value = self.alloc(len, T::zero())?.as_ptr();
-            let grad = if constant { core::ptr::null_mut() } else { self.alloc(len, T::zero())?.as_ptr() };
+            let grad = if constant {
+                core::ptr::null_mut()
+            } else {
+                self.alloc(len, T::zero())?.as_ptr()
+            };
             (value, grad)
         };
         let id = self.push_extension(slot.cast(), T::zero());
@@ -236,10 +264,15 @@ impl<T: Float> Tape<'_, T> {
         // SAFETY: `slot` is the node just written, referenced only by the new record.
         let node = unsafe { &mut *slot };
         if rank0 {
-            let (value_slot, adjoint_slot) =
-                self.record_slots(id.index).ok_or(Error::InvalidArgument("tensor record vanished"))?;
+            let (value_slot, adjoint_slot) = self
+                .record_slots(id.index)
+                .ok_or(Error::InvalidArgument("tensor record vanished"))?;
             node.value = value_slot;
-            node.grad = if constant { core::ptr::null_mut() } else { adjoint_slot };
+            node.grad = if constant {
+                core::ptr::null_mut()
+            } else {
+                adjoint_slot
+            };
         } else {
             node.value = value;
             node.grad = grad;
@@ -249,7 +282,13 @@ impl<T: Float> Tape<'_, T> {
 
     /// Like [`push_node`](Tape::push_node), but the node uses existing buffers (a
     /// parameter's) instead of fresh ones.
-    pub(crate) fn push_node_sharing(&self, node: Node<T>, value: *mut T, grad: *mut T) -> Result<(TensorId, &mut Node<T>)> {
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) fn push_node_sharing(
+        &self,
+        node: Node<T>,
+        value: *mut T,
+        grad: *mut T,
+    ) -> Result<(TensorId, &mut Node<T>)> {
         self.status()?;
         let slot = self.alloc(1, node)?.as_ptr();
         let id = self.push_extension(slot.cast(), T::zero());
@@ -269,10 +308,16 @@ impl<T: Float> Tape<'_, T> {
 
 impl TensorId {
     pub(crate) fn var(self) -> VarId {
-        VarId { index: self.index, tag: self.tag }
+        VarId {
+            index: self.index,
+            tag: self.tag,
+        }
     }
 
     pub(crate) fn from_var(id: VarId) -> TensorId {
-        TensorId { index: id.index, tag: id.tag }
+        TensorId {
+            index: id.index,
+            tag: id.tag,
+        }
     }
 }

@@ -47,7 +47,9 @@ impl<'m, T: Float> Tape<'m, T> {
         }
         node.arg_count = args.len() as u8;
         node.scalar = scalar;
-        let scratch_bytes = scratch_elements.checked_mul(size_of::<T>()).ok_or(Error::SizeOverflow)?;
+        let scratch_bytes = scratch_elements
+            .checked_mul(size_of::<T>())
+            .ok_or(Error::SizeOverflow)?;
         self.reserve_scratch(scratch_bytes)?;
         let (id, node) = self.push_node(node, false)?;
         prepare(self, node)?;
@@ -69,10 +71,14 @@ impl<'m, T: Float> Tape<'m, T> {
     }
 
     fn leaf(&self, kind: Kind, dims: &[usize], data: &[T]) -> Result<TensorId> {
-        let shape = Shape::new(dims).ok_or(Error::InvalidArgument("rank above 4, or a dimension above 2^32 - 1"))?;
+        let shape = Shape::new(dims).ok_or(Error::InvalidArgument(
+            "rank above 4, or a dimension above 2^32 - 1",
+        ))?;
         let len = shape.checked_len().ok_or(Error::SizeOverflow)?;
         if data.len() != len {
-            return Err(Error::InvalidArgument("data length differs from the shape's element count"));
+            return Err(Error::InvalidArgument(
+                "data length differs from the shape's element count",
+            ));
         }
         let (id, node) = self.push_node(Node::new(kind, shape, len), kind == Kind::Constant)?;
         // SAFETY: the fresh node's value buffer holds `len` elements and nothing else
@@ -82,18 +88,42 @@ impl<'m, T: Float> Tape<'m, T> {
     }
 
     /// `op(a) · op(b)` for 2-D tensors, where `op` transposes when asked.
-    pub fn matmul_t(&self, a: TensorId, b: TensorId, transpose_a: bool, transpose_b: bool) -> TensorId {
+    pub fn matmul_t(
+        &self,
+        a: TensorId,
+        b: TensorId,
+        transpose_a: bool,
+        transpose_b: bool,
+    ) -> TensorId {
         let record = || {
             let (sa, sb) = (self.node(a)?.shape, self.node(b)?.shape);
             if sa.rank() != 2 || sb.rank() != 2 {
-                return Err(Error::ShapeMismatch { op: "matmul (needs 2-D operands)", lhs: sa, rhs: sb });
+                return Err(Error::ShapeMismatch {
+                    op: "matmul (needs 2-D operands)",
+                    lhs: sa,
+                    rhs: sb,
+                });
             }
             let (m, n, k, k2) = matmul_dims(sa.dims(), sb.dims(), transpose_a, transpose_b);
             if k != k2 {
-                return Err(Error::ShapeMismatch { op: "matmul", lhs: sa, rhs: sb });
+                return Err(Error::ShapeMismatch {
+                    op: "matmul",
+                    lhs: sa,
+                    rhs: sb,
+                });
             }
-            let kind = Kind::MatMul { transpose_a, transpose_b };
-            self.record_node(kind, Shape::matrix(m as u32, n as u32), &[a, b], 0.0, scratch_len::<T>(kind, m, n, k), |_, _| Ok(()))
+            let kind = Kind::MatMul {
+                transpose_a,
+                transpose_b,
+            };
+            self.record_node(
+                kind,
+                Shape::matrix(m as u32, n as u32),
+                &[a, b],
+                0.0,
+                scratch_len::<T>(kind, m, n, k),
+                |_, _| Ok(()),
+            )
         };
         record().or_fail(self)
     }
@@ -107,22 +137,49 @@ impl<'m, T: Float> Tape<'m, T> {
     /// `bias` `[out]`. One node instead of three, and no intermediate buffers. The
     /// activation must be one whose derivative its output determines (identity, ReLU,
     /// sigmoid, tanh, exp).
-    pub fn linear(&self, x: TensorId, w: TensorId, bias: TensorId, activation: Activation) -> TensorId {
+    pub fn linear(
+        &self,
+        x: TensorId,
+        w: TensorId,
+        bias: TensorId,
+        activation: Activation,
+    ) -> TensorId {
         let record = || {
-            let (sx, sw, sb) = (self.node(x)?.shape, self.node(w)?.shape, self.node(bias)?.shape);
-            if !activation.derivative_from_output() {
-                return Err(Error::InvalidArgument("linear: activation must be identity, relu, sigmoid, tanh or exp"));
+            let (sx, sw, sb) = (
+                self.node(x)?.shape,
+                self.node(w)?.shape,
+                self.node(bias)?.shape,
+            );
+            if !activation.output_determines_derivative() {
+                return Err(Error::InvalidArgument(
+                    "linear: activation must be identity, relu, sigmoid, tanh or exp",
+                ));
             }
             if sx.rank() != 2 || sw.rank() != 2 || sx.dims()[1] != sw.dims()[0] {
-                return Err(Error::ShapeMismatch { op: "linear (x · w)", lhs: sx, rhs: sw });
+                return Err(Error::ShapeMismatch {
+                    op: "linear (x · w)",
+                    lhs: sx,
+                    rhs: sw,
+                });
             }
             let out = sw.dims()[1];
             if sb.dims() != [out] {
-                return Err(Error::ShapeMismatch { op: "linear (bias)", lhs: Shape::vector(out), rhs: sb });
+                return Err(Error::ShapeMismatch {
+                    op: "linear (bias)",
+                    lhs: Shape::vector(out),
+                    rhs: sb,
+                });
             }
             let (m, n, k) = (sx.dims()[0] as usize, out as usize, sw.dims()[0] as usize);
             let kind = Kind::Linear(activation);
-            self.record_node(kind, Shape::matrix(m as u32, out), &[x, w, bias], 0.0, scratch_len::<T>(kind, m, n, k), |_, _| Ok(()))
+            self.record_node(
+                kind,
+                Shape::matrix(m as u32, out),
+                &[x, w, bias],
+                0.0,
+                scratch_len::<T>(kind, m, n, k),
+                |_, _| Ok(()),
+            )
         };
         record().or_fail(self)
     }
@@ -130,7 +187,11 @@ impl<'m, T: Float> Tape<'m, T> {
     fn binary(&self, op: Op, name: &'static str, a: TensorId, b: TensorId) -> TensorId {
         let record = || {
             let (sa, sb) = (self.node(a)?.shape, self.node(b)?.shape);
-            let shape = broadcast_shape(&sa, &sb).ok_or(Error::ShapeMismatch { op: name, lhs: sa, rhs: sb })?;
+            let shape = broadcast_shape(&sa, &sb).ok_or(Error::ShapeMismatch {
+                op: name,
+                lhs: sa,
+                rhs: sb,
+            })?;
             self.record_node(Kind::Binary(op), shape, &[a, b], 0.0, 0, |_, _| Ok(()))
         };
         record().or_fail(self)
@@ -157,7 +218,9 @@ impl<'m, T: Float> Tape<'m, T> {
         let record = || {
             let shape = self.node(a)?.shape;
             if !scalar.is_finite() {
-                return Err(Error::InvalidArgument("the op's constant is NaN or infinite"));
+                return Err(Error::InvalidArgument(
+                    "the op's constant is NaN or infinite",
+                ));
             }
             self.record_node(kind, shape, &[a], scalar, 0, |_, _| Ok(()))
         };
@@ -208,10 +271,19 @@ impl<'m, T: Float> Tape<'m, T> {
                 Kind::SumAxis(axis) | Kind::MeanAxis(axis) => {
                     let axis = axis as usize;
                     if axis >= shape.rank() {
-                        return Err(Error::ShapeMismatch { op: "reduction axis beyond the rank", lhs: shape, rhs: Shape::vector(axis as u32) });
+                        return Err(Error::ShapeMismatch {
+                            op: "reduction axis beyond the rank",
+                            lhs: shape,
+                            rhs: Shape::vector(axis as u32),
+                        });
                     }
                     let mut dims = [0usize; crate::shape::MAX_RANK];
-                    let kept = shape.dims().iter().enumerate().filter(|&(i, _)| i != axis).map(|(_, &d)| d as usize);
+                    let kept = shape
+                        .dims()
+                        .iter()
+                        .enumerate()
+                        .filter(|&(i, _)| i != axis)
+                        .map(|(_, &d)| d as usize);
                     let mut rank = 0;
                     for (slot, d) in dims.iter_mut().zip(kept) {
                         *slot = d;
@@ -247,9 +319,15 @@ impl<'m, T: Float> Tape<'m, T> {
     pub fn reshape(&self, a: TensorId, dims: &[usize]) -> TensorId {
         let record = || {
             let from = self.node(a)?.shape;
-            let to = Shape::new(dims).ok_or(Error::InvalidArgument("rank above 4, or a dimension above 2^32 - 1"))?;
+            let to = Shape::new(dims).ok_or(Error::InvalidArgument(
+                "rank above 4, or a dimension above 2^32 - 1",
+            ))?;
             if to.checked_len() != from.checked_len() {
-                return Err(Error::ShapeMismatch { op: "reshape (element counts differ)", lhs: from, rhs: to });
+                return Err(Error::ShapeMismatch {
+                    op: "reshape (element counts differ)",
+                    lhs: from,
+                    rhs: to,
+                });
             }
             self.record_node(Kind::Reshape, to, &[a], 0.0, 0, |_, _| Ok(()))
         };
@@ -261,7 +339,11 @@ impl<'m, T: Float> Tape<'m, T> {
         let record = || {
             let shape = self.node(a)?.shape;
             if shape.rank() != 2 {
-                return Err(Error::ShapeMismatch { op: "transpose (needs a 2-D tensor)", lhs: shape, rhs: Shape::matrix(0, 0) });
+                return Err(Error::ShapeMismatch {
+                    op: "transpose (needs a 2-D tensor)",
+                    lhs: shape,
+                    rhs: Shape::matrix(0, 0),
+                });
             }
             let out = Shape::matrix(shape.dims()[1], shape.dims()[0]);
             self.record_node(Kind::Transpose, out, &[a], 0.0, 0, |_, _| Ok(()))
@@ -273,7 +355,11 @@ impl<'m, T: Float> Tape<'m, T> {
         let record = || {
             let shape = self.node(a)?.shape;
             if shape.rank() == 0 {
-                return Err(Error::ShapeMismatch { op: "softmax (needs rank 1 or more)", lhs: shape, rhs: shape });
+                return Err(Error::ShapeMismatch {
+                    op: "softmax (needs rank 1 or more)",
+                    lhs: shape,
+                    rhs: shape,
+                });
             }
             self.record_node(kind, shape, &[a], 0.0, 0, |_, _| Ok(()))
         };
@@ -295,24 +381,42 @@ impl<'m, T: Float> Tape<'m, T> {
         let record = || {
             let shape = self.node(logits)?.shape;
             if shape.rank() != 2 {
-                return Err(Error::ShapeMismatch { op: "cross_entropy (logits must be [batch, classes])", lhs: shape, rhs: Shape::vector(labels.len() as u32) });
+                return Err(Error::ShapeMismatch {
+                    op: "cross_entropy (logits must be [batch, classes])",
+                    lhs: shape,
+                    rhs: Shape::vector(labels.len() as u32),
+                });
             }
             let (batch, classes) = (shape.dims()[0] as usize, shape.dims()[1]);
             if labels.len() != batch {
-                return Err(Error::ShapeMismatch { op: "cross_entropy (one label per row)", lhs: shape, rhs: Shape::vector(labels.len().min(u32::MAX as usize) as u32) });
+                return Err(Error::ShapeMismatch {
+                    op: "cross_entropy (one label per row)",
+                    lhs: shape,
+                    rhs: Shape::vector(labels.len().min(u32::MAX as usize) as u32),
+                });
             }
             if labels.iter().any(|&l| l >= classes) {
-                return Err(Error::InvalidArgument("cross_entropy: a label is not below the class count"));
+                return Err(Error::InvalidArgument(
+                    "cross_entropy: a label is not below the class count",
+                ));
             }
             let len = shape.checked_len().ok_or(Error::SizeOverflow)?;
-            self.record_node(Kind::CrossEntropy, Shape::SCALAR, &[logits], 0.0, 0, |tape, node| {
-                node.saved = tape.alloc(len, T::zero())?.as_ptr();
-                let saved_labels = tape.alloc(batch, 0u32)?.as_ptr();
-                // SAFETY: a fresh block of `batch` labels.
-                unsafe { core::slice::from_raw_parts_mut(saved_labels, batch) }.copy_from_slice(labels);
-                node.labels = saved_labels;
-                Ok(())
-            })
+            self.record_node(
+                Kind::CrossEntropy,
+                Shape::SCALAR,
+                &[logits],
+                0.0,
+                0,
+                |tape, node| {
+                    node.saved = tape.alloc(len, T::zero())?.as_ptr();
+                    let saved_labels = tape.alloc(batch, 0u32)?.as_ptr();
+                    // SAFETY: a fresh block of `batch` labels.
+                    unsafe { core::slice::from_raw_parts_mut(saved_labels, batch) }
+                        .copy_from_slice(labels);
+                    node.labels = saved_labels;
+                    Ok(())
+                },
+            )
         };
         record().or_fail(self)
     }
@@ -322,9 +426,20 @@ impl<'m, T: Float> Tape<'m, T> {
         let record = || {
             let (sp, st) = (self.node(prediction)?.shape, self.node(target)?.shape);
             if sp != st {
-                return Err(Error::ShapeMismatch { op: "mse", lhs: sp, rhs: st });
+                return Err(Error::ShapeMismatch {
+                    op: "mse",
+                    lhs: sp,
+                    rhs: st,
+                });
             }
-            self.record_node(Kind::Mse, Shape::SCALAR, &[prediction, target], 0.0, 0, |_, _| Ok(()))
+            self.record_node(
+                Kind::Mse,
+                Shape::SCALAR,
+                &[prediction, target],
+                0.0,
+                0,
+                |_, _| Ok(()),
+            )
         };
         record().or_fail(self)
     }
@@ -359,10 +474,14 @@ impl<'m, T: Float> Tape<'m, T> {
         self.status()?;
         let node = self.node(t)?;
         if out.len() != node.len {
-            return Err(Error::InvalidArgument("buffer length differs from the tensor's element count"));
+            return Err(Error::InvalidArgument(
+                "buffer length differs from the tensor's element count",
+            ));
         }
         let tangent = super::elementwise::tangent_or_zero(node);
-        out.iter_mut().enumerate().for_each(|(i, o)| *o = tangent(i));
+        out.iter_mut()
+            .enumerate()
+            .for_each(|(i, o)| *o = tangent(i));
         Ok(())
     }
 
@@ -372,10 +491,14 @@ impl<'m, T: Float> Tape<'m, T> {
     pub fn set_tensor_value(&self, t: TensorId, data: &[T]) -> Result<()> {
         let node = self.node(t)?;
         if !matches!(node.kind, Kind::Input | Kind::Constant) {
-            return Err(Error::InvalidArgument("only input and constant tensors can be overwritten"));
+            return Err(Error::InvalidArgument(
+                "only input and constant tensors can be overwritten",
+            ));
         }
         if data.len() != node.len {
-            return Err(Error::InvalidArgument("data length differs from the tensor's element count"));
+            return Err(Error::InvalidArgument(
+                "data length differs from the tensor's element count",
+            ));
         }
         // SAFETY: `t` is a tensor record; its value buffer is not otherwise borrowed.
         let node = unsafe { self.node_mut_at(t.index) };
@@ -390,12 +513,20 @@ impl<'m, T: Float> Tape<'m, T> {
     pub fn seed_tensor_tangent(&self, t: TensorId, data: &[T]) -> Result<()> {
         let node = self.node(t)?;
         if !matches!(node.kind, Kind::Input | Kind::Param) {
-            return Err(Error::InvalidArgument("only input and parameter tensors take tangent seeds"));
+            return Err(Error::InvalidArgument(
+                "only input and parameter tensors take tangent seeds",
+            ));
         }
         if data.len() != node.len {
-            return Err(Error::InvalidArgument("seed length differs from the tensor's element count"));
+            return Err(Error::InvalidArgument(
+                "seed length differs from the tensor's element count",
+            ));
         }
-        let buffer = if node.tangent.is_null() { self.alloc(node.len, T::zero())?.as_ptr() } else { node.tangent };
+        let buffer = if node.tangent.is_null() {
+            self.alloc(node.len, T::zero())?.as_ptr()
+        } else {
+            node.tangent
+        };
         // SAFETY: `t` is a tensor record; its tangent buffer is not otherwise borrowed.
         let node = unsafe { self.node_mut_at(t.index) };
         node.tangent = buffer;
@@ -407,7 +538,9 @@ impl<'m, T: Float> Tape<'m, T> {
 
 fn copy_checked<T: Copy>(from: &[T], to: &mut [T]) -> Result<()> {
     if from.len() != to.len() {
-        return Err(Error::InvalidArgument("buffer length differs from the tensor's element count"));
+        return Err(Error::InvalidArgument(
+            "buffer length differs from the tensor's element count",
+        ));
     }
     to.copy_from_slice(from);
     Ok(())

@@ -34,7 +34,14 @@ pub struct Adam {
 
 impl Default for Adam {
     fn default() -> Adam {
-        Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, decoupled_weight_decay: false }
+        Adam {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled_weight_decay: false,
+        }
     }
 }
 
@@ -57,7 +64,9 @@ impl Optimizer {
         let finite_non_negative = |x: f64| x.is_finite() && x >= 0.0;
         let ok = match *self {
             Optimizer::Sgd(s) => {
-                finite_non_negative(s.lr) && (0.0..1.0).contains(&s.momentum) && finite_non_negative(s.weight_decay)
+                finite_non_negative(s.lr)
+                    && (0.0..1.0).contains(&s.momentum)
+                    && finite_non_negative(s.weight_decay)
             }
             Optimizer::Adam(a) => {
                 finite_non_negative(a.lr)
@@ -90,14 +99,23 @@ impl<'m, T: Float> Tape<'m, T> {
     /// last `parameter` and before recording; it can be set only once per tape.
     pub fn set_optimizer(&self, optimizer: Optimizer) -> Result<()> {
         optimizer.validate()?;
-        self.require_pristine("set the optimizer right after creating parameters, before recording")?;
-        let state = self.tensor_state().ok_or(Error::InvalidArgument("set_optimizer: the tape has no parameters"))?;
+        self.require_pristine(
+            "set the optimizer right after creating parameters, before recording",
+        )?;
+        let state = self.tensor_state().ok_or(Error::InvalidArgument(
+            "set_optimizer: the tape has no parameters",
+        ))?;
         if state.optimizer.is_some() {
-            return Err(Error::InvalidArgument("set_optimizer: an optimizer is already set"));
+            return Err(Error::InvalidArgument(
+                "set_optimizer: an optimizer is already set",
+            ));
         }
         let result = (|| {
             for index in 0..state.count {
-                let slot = self.param_slot(ParamId { index, tape: self.identity() })?;
+                let slot = self.param_slot(ParamId {
+                    index,
+                    tape: self.identity(),
+                })?;
                 for buffer in slot.state.iter_mut().take(optimizer.buffers()) {
                     *buffer = self.alloc(slot.len, T::zero())?.as_ptr();
                 }
@@ -106,36 +124,54 @@ impl<'m, T: Float> Tape<'m, T> {
         })();
         self.make_persistent();
         result?;
-        state.optimizer = Some(OptimizerState { optimizer, steps: 0 });
+        state.optimizer = Some(OptimizerState {
+            optimizer,
+            steps: 0,
+        });
         Ok(())
     }
 
     /// Updates every parameter in place from its gradient (from the last `backward`).
     pub fn optimizer_step(&self) -> Result<()> {
         self.status()?;
-        let state = self.tensor_state().ok_or(Error::InvalidArgument("optimizer_step: no optimizer is set"))?;
+        let state = self.tensor_state().ok_or(Error::InvalidArgument(
+            "optimizer_step: no optimizer is set",
+        ))?;
         let Some(optimizer) = state.optimizer.as_mut() else {
-            return Err(Error::InvalidArgument("optimizer_step: no optimizer is set"));
+            return Err(Error::InvalidArgument(
+                "optimizer_step: no optimizer is set",
+            ));
         };
         optimizer.steps += 1;
         let (kind, steps) = (optimizer.optimizer, optimizer.steps);
         for index in 0..state.count {
-            let slot = self.param_slot(ParamId { index, tape: self.identity() })?;
+            let slot = self.param_slot(ParamId {
+                index,
+                tape: self.identity(),
+            })?;
             // SAFETY: the parameter's buffers each hold `len` elements, distinct from one
             // another, and no other slice of them is alive during the update.
             let (w, g) = unsafe {
-                (core::slice::from_raw_parts_mut(slot.value, slot.len), core::slice::from_raw_parts(slot.grad, slot.len))
+                (
+                    core::slice::from_raw_parts_mut(slot.value, slot.len),
+                    core::slice::from_raw_parts(slot.grad, slot.len),
+                )
             };
             match kind {
                 Optimizer::Sgd(s) => {
                     // SAFETY: as above; null when momentum is zero.
-                    let velocity = (!slot.state[0].is_null()).then(|| unsafe { core::slice::from_raw_parts_mut(slot.state[0], slot.len) });
+                    let velocity = (!slot.state[0].is_null()).then(|| unsafe {
+                        core::slice::from_raw_parts_mut(slot.state[0], slot.len)
+                    });
                     sgd_update(s, w, g, velocity);
                 }
                 Optimizer::Adam(a) => {
                     // SAFETY: as above; Adam allocated both moments.
                     let (m, v) = unsafe {
-                        (core::slice::from_raw_parts_mut(slot.state[0], slot.len), core::slice::from_raw_parts_mut(slot.state[1], slot.len))
+                        (
+                            core::slice::from_raw_parts_mut(slot.state[0], slot.len),
+                            core::slice::from_raw_parts_mut(slot.state[1], slot.len),
+                        )
                     };
                     adam_update(a, steps, w, g, m, v);
                 }
@@ -147,7 +183,11 @@ impl<'m, T: Float> Tape<'m, T> {
 }
 
 fn sgd_update<T: Float>(s: Sgd, w: &mut [T], g: &[T], velocity: Option<&mut [T]>) {
-    let (lr, momentum, decay) = (T::from_f64(s.lr), T::from_f64(s.momentum), T::from_f64(s.weight_decay));
+    let (lr, momentum, decay) = (
+        T::from_f64(s.lr),
+        T::from_f64(s.momentum),
+        T::from_f64(s.weight_decay),
+    );
     match velocity {
         Some(v) => {
             for ((w, &g), v) in w.iter_mut().zip(g).zip(v) {
@@ -168,13 +208,21 @@ fn adam_update<T: Float>(a: Adam, steps: u64, w: &mut [T], g: &[T], m: &mut [T],
     let correction1 = 1.0 - libm::pow(a.beta1, t as f64);
     let correction2 = 1.0 - libm::pow(a.beta2, t as f64);
     let step = T::from_f64(a.lr / correction1);
-    let (b1, b2, eps) = (T::from_f64(a.beta1), T::from_f64(a.beta2), T::from_f64(a.eps));
+    let (b1, b2, eps) = (
+        T::from_f64(a.beta1),
+        T::from_f64(a.beta2),
+        T::from_f64(a.eps),
+    );
     let inv_sqrt_c2 = T::from_f64(1.0 / libm::sqrt(correction2));
     let decay = T::from_f64(a.weight_decay);
     let shrink = T::from_f64(1.0 - a.lr * a.weight_decay);
     let one = T::one();
     for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
-        let g = if a.decoupled_weight_decay { g } else { g + decay * *w };
+        let g = if a.decoupled_weight_decay {
+            g
+        } else {
+            g + decay * *w
+        };
         if a.decoupled_weight_decay {
             *w *= shrink;
         }

@@ -38,6 +38,7 @@ pub(crate) struct ParamSlot<T> {
 }
 
 /// The tensor layer's per-tape state, behind the tape's layer-state pointer.
+#[derive(Clone, Copy)]
 pub(crate) struct TensorState<T> {
     pub params: *mut ParamSlot<T>,
     pub count: u32,
@@ -46,6 +47,8 @@ pub(crate) struct TensorState<T> {
 }
 
 impl<'m, T: Float> Tape<'m, T> {
+    // The state lives in the persistent region; callers hold it only within one call.
+    #[allow(clippy::mut_from_ref)]
     pub(crate) fn tensor_state(&self) -> Option<&mut TensorState<T>> {
         let state = self.layer_state().cast::<TensorState<T>>();
         // SAFETY: only this module sets the layer state of a `Tape<T: Float>`, to a
@@ -53,6 +56,7 @@ impl<'m, T: Float> Tape<'m, T> {
         (!state.is_null()).then(|| unsafe { &mut *state })
     }
 
+    #[allow(clippy::mut_from_ref)]
     pub(crate) fn param_slot(&self, p: ParamId) -> Result<&mut ParamSlot<T>> {
         if p.tape != self.identity() {
             return Err(Error::ForeignHandle);
@@ -79,11 +83,17 @@ impl<'m, T: Float> Tape<'m, T> {
     /// recording (right after `new` or `reset`); the memory stays taken for the tape's
     /// life.
     pub fn parameter(&self, dims: &[usize], init: &[T]) -> Result<ParamId> {
-        self.require_pristine("create parameters right after the tape is made or reset, before recording")?;
-        let shape = Shape::new(dims).ok_or(Error::InvalidArgument("rank above 4, or a dimension above 2^32 - 1"))?;
+        self.require_pristine(
+            "create parameters right after the tape is made or reset, before recording",
+        )?;
+        let shape = Shape::new(dims).ok_or(Error::InvalidArgument(
+            "rank above 4, or a dimension above 2^32 - 1",
+        ))?;
         let len = shape.checked_len().ok_or(Error::SizeOverflow)?;
         if init.len() != len {
-            return Err(Error::InvalidArgument("initial data length differs from the shape's element count"));
+            return Err(Error::InvalidArgument(
+                "initial data length differs from the shape's element count",
+            ));
         }
         let result = self.create_parameter(shape, len, init);
         // Whatever was taken (even on failure) becomes persistent, so that the region
@@ -96,18 +106,35 @@ impl<'m, T: Float> Tape<'m, T> {
         let state = match self.tensor_state() {
             Some(state) => state,
             None => {
-                let state = self.alloc(1, TensorState::<T> { params: core::ptr::null_mut(), count: 0, capacity: 0, optimizer: None })?;
+                let state = self.alloc(
+                    1,
+                    TensorState::<T> {
+                        params: core::ptr::null_mut(),
+                        count: 0,
+                        capacity: 0,
+                        optimizer: None,
+                    },
+                )?;
                 self.set_layer_state(state.as_ptr().cast());
                 // SAFETY: just written.
                 unsafe { &mut *state.as_ptr() }
             }
         };
         if state.optimizer.is_some() {
-            return Err(Error::InvalidArgument("create every parameter before setting the optimizer"));
+            return Err(Error::InvalidArgument(
+                "create every parameter before setting the optimizer",
+            ));
         }
         if state.count == state.capacity {
             let capacity = state.capacity.saturating_mul(2).max(8);
-            let empty = ParamSlot { shape: Shape::SCALAR, len: 0, value: core::ptr::null_mut(), grad: core::ptr::null_mut(), version: 0, state: [core::ptr::null_mut(); 2] };
+            let empty = ParamSlot {
+                shape: Shape::SCALAR,
+                len: 0,
+                value: core::ptr::null_mut(),
+                grad: core::ptr::null_mut(),
+                version: 0,
+                state: [core::ptr::null_mut(); 2],
+            };
             let table = self.alloc(capacity as usize, empty)?.as_ptr();
             for i in 0..state.count as usize {
                 // SAFETY: both tables hold at least `count` slots.
@@ -122,9 +149,21 @@ impl<'m, T: Float> Tape<'m, T> {
         unsafe { core::slice::from_raw_parts_mut(value, len) }.copy_from_slice(init);
         let index = state.count;
         // SAFETY: `count < capacity`.
-        unsafe { *state.params.add(index as usize) = ParamSlot { shape, len, value, grad, version: 0, state: [core::ptr::null_mut(); 2] } };
+        unsafe {
+            *state.params.add(index as usize) = ParamSlot {
+                shape,
+                len,
+                value,
+                grad,
+                version: 0,
+                state: [core::ptr::null_mut(); 2],
+            }
+        };
         state.count += 1;
-        Ok(ParamId { index, tape: self.identity() })
+        Ok(ParamId {
+            index,
+            tape: self.identity(),
+        })
     }
 
     /// Records a use of parameter `p`: a leaf sharing the parameter's value and gradient.
@@ -158,14 +197,20 @@ impl<'m, T: Float> Tape<'m, T> {
     pub fn read_param(&self, p: ParamId, out: &mut [T]) -> Result<()> {
         let slot = self.param_slot(p)?;
         // SAFETY: the value holds `len` elements and is only read.
-        copy_into(unsafe { core::slice::from_raw_parts(slot.value, slot.len) }, out)
+        copy_into(
+            unsafe { core::slice::from_raw_parts(slot.value, slot.len) },
+            out,
+        )
     }
 
     /// Copies parameter `p`'s gradient (from the last backward) into `out`.
     pub fn read_param_grad(&self, p: ParamId, out: &mut [T]) -> Result<()> {
         let slot = self.param_slot(p)?;
         // SAFETY: as above.
-        copy_into(unsafe { core::slice::from_raw_parts(slot.grad, slot.len) }, out)
+        copy_into(
+            unsafe { core::slice::from_raw_parts(slot.grad, slot.len) },
+            out,
+        )
     }
 
     /// Overwrites parameter `p`'s value. Ops recorded from the old value report
@@ -173,7 +218,9 @@ impl<'m, T: Float> Tape<'m, T> {
     pub fn write_param(&self, p: ParamId, data: &[T]) -> Result<()> {
         let slot = self.param_slot(p)?;
         if data.len() != slot.len {
-            return Err(Error::InvalidArgument("data length differs from the parameter's element count"));
+            return Err(Error::InvalidArgument(
+                "data length differs from the parameter's element count",
+            ));
         }
         // SAFETY: the value holds `len` elements; no slice of it is alive.
         unsafe { core::slice::from_raw_parts_mut(slot.value, slot.len) }.copy_from_slice(data);
@@ -184,12 +231,18 @@ impl<'m, T: Float> Tape<'m, T> {
 
 /// The version of parameter `index`, or 0 for an unknown one.
 pub(crate) fn version<T: Float>(tape: &Tape<'_, T>, index: u32) -> u32 {
-    tape.param_slot(ParamId { index, tape: tape.identity() }).map_or(0, |slot| slot.version)
+    tape.param_slot(ParamId {
+        index,
+        tape: tape.identity(),
+    })
+    .map_or(0, |slot| slot.version)
 }
 
 fn copy_into<T: Copy>(from: &[T], to: &mut [T]) -> Result<()> {
     if from.len() != to.len() {
-        return Err(Error::InvalidArgument("buffer length differs from the parameter's element count"));
+        return Err(Error::InvalidArgument(
+            "buffer length differs from the parameter's element count",
+        ));
     }
     to.copy_from_slice(from);
     Ok(())

@@ -20,7 +20,12 @@ pub(crate) fn split_at_axis(shape: &Shape, axis: usize) -> (usize, usize, usize)
 enum Layout {
     /// Output `o` gathers inputs `o·len·inner + j + i·inner`, `i < len`... per
     /// `(outer, len, inner)`; `scale` is 1 for a sum and `1/len` for a mean.
-    Reduce { outer: usize, len: usize, inner: usize, scale: f64 },
+    Reduce {
+        outer: usize,
+        len: usize,
+        inner: usize,
+        scale: f64,
+    },
     /// Output `o` is input `o` (reshape).
     Same,
     /// Output `(r, c)` of a `cols × rows` result is input `(c, r)`.
@@ -30,16 +35,38 @@ enum Layout {
 fn layout<T: Float>(node: &Node<T>, input: &Node<T>) -> Layout {
     let count = input.len;
     match node.kind {
-        Kind::Sum => Layout::Reduce { outer: 1, len: count, inner: 1, scale: 1.0 },
-        Kind::Mean => Layout::Reduce { outer: 1, len: count, inner: 1, scale: 1.0 / count.max(1) as f64 },
+        Kind::Sum => Layout::Reduce {
+            outer: 1,
+            len: count,
+            inner: 1,
+            scale: 1.0,
+        },
+        Kind::Mean => Layout::Reduce {
+            outer: 1,
+            len: count,
+            inner: 1,
+            scale: 1.0 / count.max(1) as f64,
+        },
         Kind::SumAxis(axis) | Kind::MeanAxis(axis) => {
             let (outer, len, inner) = split_at_axis(&input.shape, axis as usize);
-            let scale = if matches!(node.kind, Kind::MeanAxis(_)) { 1.0 / len.max(1) as f64 } else { 1.0 };
-            Layout::Reduce { outer, len, inner, scale }
+            let scale = if matches!(node.kind, Kind::MeanAxis(_)) {
+                1.0 / len.max(1) as f64
+            } else {
+                1.0
+            };
+            Layout::Reduce {
+                outer,
+                len,
+                inner,
+                scale,
+            }
         }
         Kind::Transpose => {
             let dims = input.shape.dims();
-            Layout::Transpose { rows: dims[0] as usize, cols: dims[1] as usize }
+            Layout::Transpose {
+                rows: dims[0] as usize,
+                cols: dims[1] as usize,
+            }
         }
         _ => Layout::Same,
     }
@@ -48,7 +75,12 @@ fn layout<T: Float>(node: &Node<T>, input: &Node<T>) -> Layout {
 /// Calls `f(output_index, input_index, weight)` for every pair the layout connects.
 fn for_each_pair(layout: &Layout, count: usize, mut f: impl FnMut(usize, usize, f64)) {
     match *layout {
-        Layout::Reduce { outer, len, inner, scale } => {
+        Layout::Reduce {
+            outer,
+            len,
+            inner,
+            scale,
+        } => {
             for o in 0..outer {
                 for i in 0..len {
                     for j in 0..inner {
@@ -69,15 +101,26 @@ fn for_each_pair(layout: &Layout, count: usize, mut f: impl FnMut(usize, usize, 
 }
 
 pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
-    let Some(input) = tape.node_at(node.args[0]) else { return };
+    let Some(input) = tape.node_at(node.args[0]) else {
+        return;
+    };
     // SAFETY: the output buffer is distinct from the input, which is only read.
-    let (out, x) = unsafe { (core::slice::from_raw_parts_mut(node.value, node.len), input.value()) };
+    let (out, x) = unsafe {
+        (
+            core::slice::from_raw_parts_mut(node.value, node.len),
+            input.value(),
+        )
+    };
     out.fill(T::zero());
-    for_each_pair(&layout(node, input), input.len, |o, i, w| out[o] += x[i] * T::from_f64(w));
+    for_each_pair(&layout(node, input), input.len, |o, i, w| {
+        out[o] += x[i] * T::from_f64(w)
+    });
 }
 
 pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
-    let Some(input) = tape.node_at(node.args[0]) else { return };
+    let Some(input) = tape.node_at(node.args[0]) else {
+        return;
+    };
     if node.grad.is_null() {
         return;
     }
@@ -85,15 +128,23 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
     let g = unsafe { core::slice::from_raw_parts(node.grad, node.len) };
     // SAFETY: as above.
     if let Some(gx) = unsafe { input.grad_mut() } {
-        for_each_pair(&layout(node, input), input.len, |o, i, w| gx[i] += g[o] * T::from_f64(w));
+        for_each_pair(&layout(node, input), input.len, |o, i, w| {
+            gx[i] += g[o] * T::from_f64(w)
+        });
     }
 }
 
 pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
-    let Some(input) = tape.node_at(node.args[0]) else { return };
+    let Some(input) = tape.node_at(node.args[0]) else {
+        return;
+    };
     // SAFETY: the node's tangent is its own.
-    let Some(t) = (unsafe { node.tangent_mut() }) else { return };
+    let Some(t) = (unsafe { node.tangent_mut() }) else {
+        return;
+    };
     let tx = super::elementwise::tangent_or_zero(input);
     t.fill(T::zero());
-    for_each_pair(&layout(node, input), input.len, |o, i, w| t[o] += tx(i) * T::from_f64(w));
+    for_each_pair(&layout(node, input), input.len, |o, i, w| {
+        t[o] += tx(i) * T::from_f64(w)
+    });
 }

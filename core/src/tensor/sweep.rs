@@ -19,10 +19,15 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, i: u32) {
         Kind::Input | Kind::Constant | Kind::Param => {}
         Kind::MatMul { .. } | Kind::Linear(_) => linalg::backward(tape, node),
         Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::backward(tape, node),
-        Kind::Sum | Kind::Mean | Kind::SumAxis(_) | Kind::MeanAxis(_) | Kind::Reshape | Kind::Transpose => {
-            reduce::backward(tape, node)
+        Kind::Sum
+        | Kind::Mean
+        | Kind::SumAxis(_)
+        | Kind::MeanAxis(_)
+        | Kind::Reshape
+        | Kind::Transpose => reduce::backward(tape, node),
+        Kind::Softmax | Kind::LogSoftmax | Kind::CrossEntropy | Kind::Mse => {
+            loss::backward(tape, node)
         }
-        Kind::Softmax | Kind::LogSoftmax | Kind::CrossEntropy | Kind::Mse => loss::backward(tape, node),
     }
 }
 
@@ -45,27 +50,38 @@ pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
         Kind::Input | Kind::Constant | Kind::Param => {}
         Kind::MatMul { .. } | Kind::Linear(_) => linalg::forward(tape, node),
         Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::forward(tape, node),
-        Kind::Sum | Kind::Mean | Kind::SumAxis(_) | Kind::MeanAxis(_) | Kind::Reshape | Kind::Transpose => {
-            reduce::forward(tape, node)
+        Kind::Sum
+        | Kind::Mean
+        | Kind::SumAxis(_)
+        | Kind::MeanAxis(_)
+        | Kind::Reshape
+        | Kind::Transpose => reduce::forward(tape, node),
+        Kind::Softmax | Kind::LogSoftmax | Kind::CrossEntropy | Kind::Mse => {
+            loss::forward(tape, node)
         }
-        Kind::Softmax | Kind::LogSoftmax | Kind::CrossEntropy | Kind::Mse => loss::forward(tape, node),
     }
 }
 
 /// Computes record `i`'s tangent from its arguments' tangents, allocating the tangent
 /// buffer the first time.
 pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
-    let Some(node) = node_of(tape, i) else { return Ok(()) };
+    let Some(node) = node_of(tape, i) else {
+        return Ok(());
+    };
     if node.tangent.is_null() {
         let buffer = if node.rank0() {
-            tape.record_slots(i).map(|(_, adjoint)| adjoint).ok_or(Error::InvalidArgument("tensor record vanished"))?
+            tape.record_slots(i)
+                .map(|(_, adjoint)| adjoint)
+                .ok_or(Error::InvalidArgument("tensor record vanished"))?
         } else {
             tape.alloc(node.len, T::zero())?.as_ptr()
         };
         // SAFETY: record `i` is a tensor record; `node` is not used past this point.
         unsafe { tape.node_mut_at(i) }.tangent = buffer;
     }
-    let Some(node) = node_of(tape, i) else { return Ok(()) };
+    let Some(node) = node_of(tape, i) else {
+        return Ok(());
+    };
     match node.kind {
         // Leaves keep whatever tangent was seeded (zero unless seeded).
         Kind::Input | Kind::Constant | Kind::Param => {
@@ -79,10 +95,15 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
         }
         Kind::MatMul { .. } | Kind::Linear(_) => linalg::tangent(tape, node),
         Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::tangent(tape, node),
-        Kind::Sum | Kind::Mean | Kind::SumAxis(_) | Kind::MeanAxis(_) | Kind::Reshape | Kind::Transpose => {
-            reduce::tangent(tape, node)
+        Kind::Sum
+        | Kind::Mean
+        | Kind::SumAxis(_)
+        | Kind::MeanAxis(_)
+        | Kind::Reshape
+        | Kind::Transpose => reduce::tangent(tape, node),
+        Kind::Softmax | Kind::LogSoftmax | Kind::CrossEntropy | Kind::Mse => {
+            loss::tangent(tape, node)
         }
-        Kind::Softmax | Kind::LogSoftmax | Kind::CrossEntropy | Kind::Mse => loss::tangent(tape, node),
     }
     Ok(())
 }
@@ -100,18 +121,26 @@ pub(crate) fn clear<T: Float>(tape: &Tape<'_, T>, i: u32) {
 /// Fails when an argument of record `i` (or, for a parameter use, the parameter) was
 /// overwritten in place after record `i` computed its value from it.
 pub(crate) fn check<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
-    let Some(node) = node_of(tape, i) else { return Ok(()) };
+    let Some(node) = node_of(tape, i) else {
+        return Ok(());
+    };
     if node.kind == Kind::Param {
         let current = super::param::version(tape, node.param);
         if current != node.version {
-            return Err(Error::ModifiedInPlace { recorded_version: node.version, current_version: current });
+            return Err(Error::ModifiedInPlace {
+                recorded_version: node.version,
+                current_version: current,
+            });
         }
         return Ok(());
     }
     for k in 0..node.arg_count as usize {
         if let Some(arg) = tape.node_at(node.args[k]) {
             if arg.version != node.arg_versions[k] {
-                return Err(Error::ModifiedInPlace { recorded_version: node.arg_versions[k], current_version: arg.version });
+                return Err(Error::ModifiedInPlace {
+                    recorded_version: node.arg_versions[k],
+                    current_version: arg.version,
+                });
             }
         }
     }

@@ -54,15 +54,18 @@ pub struct Matrix<'t, T: Float, const R: usize, const C: usize> {
 /// A vector of `N` elements on a tape (a bias).
 #[derive(Clone, Copy)]
 pub struct Vector<'t, T: Float, const N: usize> {
-    tape: &'t Tape<'t, T>,
     id: TensorId,
+    _tape: core::marker::PhantomData<&'t Tape<'t, T>>,
 }
 
 impl<'t, T: Float, const R: usize, const C: usize> Matrix<'t, T, R, C> {
     /// An input matrix from `R·C` row-major values. Any length mismatch sets the tape's
     /// error, as every op does.
     pub fn input(tape: &'t Tape<'t, T>, data: &[T]) -> Self {
-        Matrix { tape, id: tape.tensor_input(&[R, C], data) }
+        Matrix {
+            tape,
+            id: tape.tensor_input(&[R, C], data),
+        }
     }
 
     /// A use of a parameter; its runtime shape is checked against `R × C`.
@@ -85,26 +88,46 @@ impl<'t, T: Float, const R: usize, const C: usize> Matrix<'t, T, R, C> {
 
     /// `self · other`: the inner dimensions must agree at compile time.
     pub fn matmul<const N: usize>(self, other: Matrix<'t, T, C, N>) -> Matrix<'t, T, R, N> {
-        Matrix { tape: self.tape, id: self.tape.matmul(self.id, other.id) }
+        Matrix {
+            tape: self.tape,
+            id: self.tape.matmul(self.id, other.id),
+        }
     }
 
     /// `activation(self · w + bias)`.
-    pub fn linear<const N: usize>(self, w: Matrix<'t, T, C, N>, bias: Vector<'t, T, N>, activation: Activation) -> Matrix<'t, T, R, N> {
-        Matrix { tape: self.tape, id: self.tape.linear(self.id, w.id, bias.id, activation) }
+    pub fn linear<const N: usize>(
+        self,
+        w: Matrix<'t, T, C, N>,
+        bias: Vector<'t, T, N>,
+        activation: Activation,
+    ) -> Matrix<'t, T, R, N> {
+        Matrix {
+            tape: self.tape,
+            id: self.tape.linear(self.id, w.id, bias.id, activation),
+        }
     }
 
     pub fn transpose(self) -> Matrix<'t, T, C, R> {
-        Matrix { tape: self.tape, id: self.tape.transpose(self.id) }
+        Matrix {
+            tape: self.tape,
+            id: self.tape.transpose(self.id),
+        }
     }
 
     pub fn relu(self) -> Self {
-        Matrix { tape: self.tape, id: self.tape.relu(self.id) }
+        Matrix {
+            tape: self.tape,
+            id: self.tape.relu(self.id),
+        }
     }
 }
 
 impl<'t, T: Float, const N: usize> Vector<'t, T, N> {
     pub fn input(tape: &'t Tape<'t, T>, data: &[T]) -> Self {
-        Vector { tape, id: tape.tensor_input(&[N], data) }
+        Vector {
+            id: tape.tensor_input(&[N], data),
+            _tape: core::marker::PhantomData,
+        }
     }
 
     pub fn id(self) -> TensorId {
@@ -115,13 +138,19 @@ impl<'t, T: Float, const N: usize> Vector<'t, T, N> {
 impl<'t, T: Float, const R: usize, const C: usize> Add for Matrix<'t, T, R, C> {
     type Output = Self;
     fn add(self, rhs: Self) -> Self {
-        Matrix { tape: self.tape, id: self.tape.tensor_add(self.id, rhs.id) }
+        Matrix {
+            tape: self.tape,
+            id: self.tape.tensor_add(self.id, rhs.id),
+        }
     }
 }
 
 impl<'t, T: Float, const R: usize, const C: usize> Sub for Matrix<'t, T, R, C> {
     type Output = Self;
     fn sub(self, rhs: Self) -> Self {
-        Matrix { tape: self.tape, id: self.tape.tensor_sub(self.id, rhs.id) }
+        Matrix {
+            tape: self.tape,
+            id: self.tape.tensor_sub(self.id, rhs.id),
+        }
     }
 }
