@@ -81,6 +81,20 @@ pub enum Op {
     Softplus,
     Erf,
 
+    // A variable and a constant stored in the record itself (as `f32` bits in the
+    // second-argument field), for constants `f32` holds exactly: most literals. This
+    // saves a `Const` record per use. The constant travels as `n` in the unary rules.
+    /// `x + c`
+    AddConst,
+    /// `x · c`
+    MulConst,
+    /// `x / c`
+    DivConst,
+    /// `c − x`
+    ConstSub,
+    /// `c / x`
+    ConstDiv,
+
     /// A tensor-layer op; the record's argument indexes the tensor layer's own table.
     Tensor,
 }
@@ -170,6 +184,11 @@ impl Op {
             Op::Sigmoid => "sigmoid",
             Op::Softplus => "softplus",
             Op::Erf => "erf",
+            Op::AddConst => "add_const",
+            Op::MulConst => "mul_const",
+            Op::DivConst => "div_const",
+            Op::ConstSub => "const_sub",
+            Op::ConstDiv => "const_div",
             Op::Tensor => "tensor",
         }
     }
@@ -206,6 +225,11 @@ impl Op {
             Op::Sigmoid => x.sigmoid(),
             Op::Softplus => x.softplus(),
             Op::Erf => x.erf(),
+            Op::AddConst => x + inline_constant(n),
+            Op::MulConst => x * inline_constant(n),
+            Op::DivConst => x / inline_constant(n),
+            Op::ConstSub => inline_constant::<T>(n) - x,
+            Op::ConstDiv => inline_constant::<T>(n) / x,
             _ => x,
         }
     }
@@ -222,7 +246,12 @@ impl Op {
                 if n == 0 {
                     T::zero()
                 } else {
-                    T::from_f64(n as f64) * x.powi(n - 1)
+                    // `n − 1` overflows at `i32::MIN`; there `x^(n−1) = x^(n+1) / x²`.
+                    let power = match n.checked_sub(1) {
+                        Some(m) => x.powi(m),
+                        None => x.powi(n + 1) / (x * x),
+                    };
+                    T::from_f64(n as f64) * power
                 }
             }
             Op::Sqrt => (y + y).recip(),
@@ -257,6 +286,11 @@ impl Op {
             Op::Sigmoid => y * (one - y),
             Op::Softplus => x.sigmoid(),
             Op::Erf => T::from_f64(core::f64::consts::FRAC_2_SQRT_PI) * (-(x * x)).exp(),
+            Op::AddConst => one,
+            Op::MulConst => inline_constant(n),
+            Op::DivConst => inline_constant::<T>(n).recip(),
+            Op::ConstSub => -one,
+            Op::ConstDiv => -(y / x),
             _ => T::zero(),
         }
     }
@@ -327,6 +361,12 @@ impl Op {
     }
 }
 
+/// The constant an `…Const` op keeps in its record, from the bits it travels as.
+#[inline(always)]
+fn inline_constant<T: Real>(bits: i32) -> T {
+    T::from_f64(f32::from_bits(bits as u32) as f64)
+}
+
 /// Matches an [`Op`] once, binding a *constant* op in each arm so that the rule functions
 /// above inline and fold to the one formula. The sweeps use this instead of dispatching on
 /// [`Arity`] and then again inside `unary_partial`, which cost a second jump per record.
@@ -338,7 +378,8 @@ macro_rules! dispatch_op {
     ($op:expr, leaf => $leaf:expr, unary($u:ident) => $unary:expr, binary($b:ident) => $binary:expr, tensor => $tensor:expr $(,)?) => {
         dispatch_op!(@arms $op, $leaf, $u, $unary, $b, $binary, $tensor,
             unary [Neg Recip Powi Sqrt Cbrt Exp ExpM1 Ln Ln1p Log2 Log10 Sin Cos Tan Asin Acos
-                   Atan Sinh Cosh Tanh Asinh Acosh Atanh Abs Sigmoid Softplus Erf]
+                   Atan Sinh Cosh Tanh Asinh Acosh Atanh Abs Sigmoid Softplus Erf
+                   AddConst MulConst DivConst ConstSub ConstDiv]
             binary [Add Sub Mul Div Pow Powf Atan2 Min Max Hypot])
     };
     (@arms $op:expr, $leaf:expr, $u:ident, $unary:expr, $b:ident, $binary:expr, $tensor:expr,

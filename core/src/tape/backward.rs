@@ -69,6 +69,12 @@ impl<'m, T: Real> Tape<'m, T> {
     /// The Jacobian of `outputs` with respect to the inputs, by rows: one backward sweep
     /// per output. `jacobian` is row-major, `outputs.len() × num_inputs()`.
     pub fn jacobian_rows(&self, outputs: &[VarId], jacobian: &mut [T]) -> Result<()> {
+        // Checked up front, as `jacobian_columns` does: with no inputs (or no outputs) the
+        // loop below never runs a backward sweep that would check them.
+        self.status()?;
+        for &output in outputs {
+            self.check_handle(output)?;
+        }
         let n = self.num_inputs();
         if outputs.len().checked_mul(n) != Some(jacobian.len()) {
             return Err(Error::InvalidArgument(
@@ -84,7 +90,7 @@ impl<'m, T: Real> Tape<'m, T> {
     /// Copies the adjoint (or tangent) slot of every input, in recording order.
     pub(super) fn read_input_slots(&self, out: &mut [T]) {
         let mut inputs = out.iter_mut();
-        for i in 0..self.len.get() {
+        for i in 0..self.inputs_end.get() {
             let record = self.record(i);
             if record.op() == Op::Input {
                 match inputs.next() {
