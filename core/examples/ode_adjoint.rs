@@ -10,7 +10,7 @@
 //! dt = 1e-4 reach t = 10. The loss is `½‖u(10)‖²`; its gradient with respect to the
 //! initial state `u(0)` (64 values) and the parameters `θ = (κ, r, q_0..q_63)` (66
 //! values) comes from [`chain_gradient`] with 32 snapshots in a 1 MiB arena. Storing
-//! the whole chain instead would take about 12 GB of tape.
+//! the whole chain instead would take about 10 GB of tape.
 //!
 //! The gradient is checked against central finite differences on a few components;
 //! the program exits with status 1 when one disagrees by more than `1e-6` relative.
