@@ -119,7 +119,7 @@ impl<'m, T: Real> Tape<'m, T> {
 
     /// Propagates adjoints from record `last` down to record 0. Each record's arguments
     /// precede it, so when the scan reaches a record its adjoint is complete.
-    fn sweep_backward(&self, last: usize) {
+    pub(super) fn sweep_backward(&self, last: usize) {
         let records: *mut Record<T> = self.records_ptr();
         for i in (0..=last).rev() {
             // SAFETY: `i <= last < len`, and every argument index is below `i` (it was a

@@ -30,6 +30,7 @@ mod forward;
 mod hessian;
 mod record;
 mod var;
+mod vjp;
 
 pub(crate) use extension::{Extension, ExtensionHeader};
 pub use record::MAX_RECORDS;
