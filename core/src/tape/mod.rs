@@ -28,11 +28,14 @@ mod extension;
 pub use backward::Gradients;
 mod forward;
 mod hessian;
+mod mark;
 mod record;
 mod var;
 mod vjp;
 
 pub(crate) use extension::{Extension, ExtensionHeader};
+#[allow(unused_imports)] // until checkpointed segments use it
+pub(crate) use mark::RecordMark;
 pub use record::MAX_RECORDS;
 pub use var::{Var, VarId};
 
