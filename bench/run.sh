@@ -153,11 +153,11 @@ done
 
 echo "### libautodiff tape statistics (f64)"
 echo
-echo "| workload | records (inputs / constants / unary / binary) | record µs | ns per record, recording | backward µs | ns per record, backward | replay µs | bytes per record | arena bytes per record | arena bytes per unary or binary op |"
+echo "| workload | records (inputs / constants / inline-constant ops / unary / binary) | record µs | ns per record, recording | backward µs | ns per record, backward | replay µs | bytes per record | arena bytes per record | arena bytes per op (all but inputs and constants) |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for w in rosenbrock chain; do
     p="autodiff $w"
-    echo "| $w | $(orna "$(val "$p" records)") ($(val "$p" inputs) / $(val "$p" constants) / $(val "$p" unary) / $(val "$p" binary)) | $(orna "$(val "$p" record_us)") | $(orna "$(val "$p" ns_per_record)") | $(orna "$(val "$p" backward_us)") | $(orna "$(val "$p" ns_per_backward_record)") | $(orna "$(val "$p" replay_us)") | $(orna "$(val "$p" bytes_per_record)") | $(orna "$(val "$p" used_bytes_per_record)") | $(orna "$(val "$p" used_bytes_per_op)") |"
+    echo "| $w | $(orna "$(val "$p" records)") ($(val "$p" inputs) / $(val "$p" constants) / $(val "$p" inline_constant) / $(val "$p" unary) / $(val "$p" binary)) | $(orna "$(val "$p" record_us)") | $(orna "$(val "$p" ns_per_record)") | $(orna "$(val "$p" backward_us)") | $(orna "$(val "$p" ns_per_backward_record)") | $(orna "$(val "$p" replay_us)") | $(orna "$(val "$p" bytes_per_record)") | $(orna "$(val "$p" used_bytes_per_record)") | $(orna "$(val "$p" used_bytes_per_op)") |"
 done
 echo
 echo "\"backward µs\" is \`gradient_into\` alone on a recorded tape, including the pass that clears"

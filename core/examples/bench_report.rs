@@ -84,22 +84,24 @@ fn report(workload: &Workload, samples: usize) {
 
     let terms = N - 1;
     let per_term = workload.per_term;
-    let (constants, unary, binary) = (
+    let (constants, inline_constant, unary, binary) = (
         1 + terms * per_term.constants,
+        terms * per_term.inline_constant,
         terms * per_term.unary,
         terms * per_term.binary,
     );
-    let ops = unary + binary;
+    let ops = inline_constant + unary + binary;
     println!(
-        "# {}: {records} records = {N} inputs + {constants} constants + {unary} unary + \
-         {binary} binary ops; {used_bytes} arena bytes in use",
+        "# {}: {records} records = {N} inputs + {constants} constants + {inline_constant} \
+         ops with an inline constant + {unary} unary + {binary} binary ops; \
+         {used_bytes} arena bytes in use",
         workload.name
     );
     println!(
         "autodiff {name} n={N} record_grad_us={record_grad:.2} replay_grad_us={replay_grad:.2} \
          plain_us={plain:.3} record_us={record:.2} backward_us={backward:.2} \
          replay_us={replay:.2} records={records} inputs={N} constants={constants} \
-         unary={unary} binary={binary} ns_per_record={:.3} ns_per_backward_record={:.3} \
+         inline_constant={inline_constant} unary={unary} binary={binary} ns_per_record={:.3} ns_per_backward_record={:.3} \
          ns_per_op_recorded={:.3} bytes_per_record={} used_bytes={used_bytes} \
          used_bytes_per_record={:.2} used_bytes_per_op={:.2}",
         record * 1e3 / records as f64,

@@ -30,6 +30,7 @@ mod forward;
 mod hessian;
 mod record;
 mod var;
+mod vjp;
 
 pub(crate) use extension::{Extension, ExtensionHeader};
 pub use record::MAX_RECORDS;
@@ -68,6 +69,9 @@ pub struct Tape<'m, T: Real> {
     limit: Cell<u32>,
     /// Number of `Input` records, in recording order.
     inputs: Cell<u32>,
+    /// One past the last `Input` record, so reading input gradients scans only that far
+    /// (inputs usually come first).
+    inputs_end: Cell<u32>,
     /// This tape's identity, mixed into every tag.
     salt: u32,
     generation: Cell<u32>,
@@ -116,6 +120,7 @@ impl<'m, T: Real> Tape<'m, T> {
             len: Cell::new(0),
             limit: Cell::new(0),
             inputs: Cell::new(0),
+            inputs_end: Cell::new(0),
             salt,
             generation: Cell::new(0),
             tag: Cell::new(salt),
@@ -183,6 +188,7 @@ impl<'m, T: Real> Tape<'m, T> {
     pub fn reset(&self) {
         self.len.set(0);
         self.inputs.set(0);
+        self.inputs_end.set(0);
         self.error.set(None);
         self.adjoints_dirty.set(false);
         self.has_extension_records.set(false);
@@ -223,6 +229,7 @@ impl<'m, T: Real> Tape<'m, T> {
         let id = self.push(Record::new(Op::Input, 0, 0, value));
         if id.tag != VarId::INVALID.tag {
             self.inputs.set(self.inputs.get() + 1);
+            self.inputs_end.set(id.index + 1);
         }
         id
     }
