@@ -49,6 +49,8 @@ impl<T: Real> Tape<'_, T> {
             return;
         }
         self.len.set(mark.len);
+        // The cached constant may be among the dropped records.
+        self.last_constant.set((T::zero(), super::VarId::INVALID));
         self.inputs.set(mark.inputs);
         self.inputs_end.set(mark.inputs_end);
         self.arena.set_low_offset(self.records_end());
