@@ -12,6 +12,8 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod arena;
+mod dual;
+mod dual_n;
 mod error;
 mod op;
 mod real;
@@ -19,6 +21,8 @@ mod shape;
 mod tape;
 
 pub use arena::{Arena, Mark};
+pub use dual::Dual;
+pub use dual_n::DualN;
 pub use error::{Error, Result};
 pub use op::{Arity, Op};
 pub use real::Real;
