@@ -124,6 +124,15 @@ typedef struct ad_var {
   uint32_t tag;
 } ad_var;
 
+// A dual number `value + tangent·ε` with `ε² = 0`. Evaluating a function on
+// `ad_dual_make(x, 1.0)` gives `f(x)` in `value` and `f'(x)` in `tangent`; seeding
+// `tangent = v` gives the directional derivative `f'(x)·v`. Plain data: pass and return
+// it by value.
+typedef struct ad_dual {
+  double value;
+  double tangent;
+} ad_dual;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -249,6 +258,124 @@ enum ad_status ad_jacobian_fwd(struct ad_tape *tape,
                                size_t m,
                                double *jac_out,
                                size_t len);
+
+// The dual `value + tangent·ε`.
+struct ad_dual ad_dual_make(double value, double tangent);
+
+// `x * c` for a constant `c`.
+struct ad_dual ad_dual_scale(struct ad_dual x, double c);
+
+// `x^n` for an integer `n`.
+struct ad_dual ad_dual_powi(struct ad_dual x, int n);
+
+// `x^c` for a constant `c`: no derivative flows to `c`, so a negative `x` with an
+// integral `c` has a finite derivative.
+struct ad_dual ad_dual_powf(struct ad_dual x, double c);
+
+// `a + b`.
+struct ad_dual ad_dual_add(struct ad_dual a, struct ad_dual b);
+
+// `a - b`.
+struct ad_dual ad_dual_sub(struct ad_dual a, struct ad_dual b);
+
+// `a * b`.
+struct ad_dual ad_dual_mul(struct ad_dual a, struct ad_dual b);
+
+// `a / b`.
+struct ad_dual ad_dual_div(struct ad_dual a, struct ad_dual b);
+
+// `a^b`, differentiable in both (the derivative in `b` needs `a > 0`).
+struct ad_dual ad_dual_pow(struct ad_dual a, struct ad_dual b);
+
+// The angle of the point `(b, a)`, as C's `atan2(a, b)`.
+struct ad_dual ad_dual_atan2(struct ad_dual a, struct ad_dual b);
+
+// The smaller of `a` and `b` by value; at a tie, `a`.
+struct ad_dual ad_dual_min(struct ad_dual a, struct ad_dual b);
+
+// The larger of `a` and `b` by value; at a tie, `a`.
+struct ad_dual ad_dual_max(struct ad_dual a, struct ad_dual b);
+
+// `sqrt(a² + b²)` without undue overflow.
+struct ad_dual ad_dual_hypot(struct ad_dual a, struct ad_dual b);
+
+// `-x`.
+struct ad_dual ad_dual_neg(struct ad_dual x);
+
+// `1 / x`.
+struct ad_dual ad_dual_recip(struct ad_dual x);
+
+// Square root; the derivative at 0 is +infinity.
+struct ad_dual ad_dual_sqrt(struct ad_dual x);
+
+// Cube root.
+struct ad_dual ad_dual_cbrt(struct ad_dual x);
+
+// `e^x`.
+struct ad_dual ad_dual_exp(struct ad_dual x);
+
+// `e^x - 1`, accurate near 0.
+struct ad_dual ad_dual_expm1(struct ad_dual x);
+
+// Natural logarithm.
+struct ad_dual ad_dual_log(struct ad_dual x);
+
+// `log(1 + x)`, accurate near 0.
+struct ad_dual ad_dual_log1p(struct ad_dual x);
+
+// Base-2 logarithm.
+struct ad_dual ad_dual_log2(struct ad_dual x);
+
+// Base-10 logarithm.
+struct ad_dual ad_dual_log10(struct ad_dual x);
+
+// Sine.
+struct ad_dual ad_dual_sin(struct ad_dual x);
+
+// Cosine.
+struct ad_dual ad_dual_cos(struct ad_dual x);
+
+// Tangent.
+struct ad_dual ad_dual_tan(struct ad_dual x);
+
+// Arcsine.
+struct ad_dual ad_dual_asin(struct ad_dual x);
+
+// Arccosine.
+struct ad_dual ad_dual_acos(struct ad_dual x);
+
+// Arctangent.
+struct ad_dual ad_dual_atan(struct ad_dual x);
+
+// Hyperbolic sine.
+struct ad_dual ad_dual_sinh(struct ad_dual x);
+
+// Hyperbolic cosine.
+struct ad_dual ad_dual_cosh(struct ad_dual x);
+
+// Hyperbolic tangent.
+struct ad_dual ad_dual_tanh(struct ad_dual x);
+
+// Inverse hyperbolic sine.
+struct ad_dual ad_dual_asinh(struct ad_dual x);
+
+// Inverse hyperbolic cosine.
+struct ad_dual ad_dual_acosh(struct ad_dual x);
+
+// Inverse hyperbolic tangent.
+struct ad_dual ad_dual_atanh(struct ad_dual x);
+
+// Absolute value; the derivative at 0 is 0.
+struct ad_dual ad_dual_abs(struct ad_dual x);
+
+// `1 / (1 + e^-x)`, without overflow for large `|x|`.
+struct ad_dual ad_dual_sigmoid(struct ad_dual x);
+
+// `log(1 + e^x)`, without overflow for large `x`.
+struct ad_dual ad_dual_softplus(struct ad_dual x);
+
+// The error function.
+struct ad_dual ad_dual_erf(struct ad_dual x);
 
 // A fixed, NUL-terminated English description of `status`. The string is static: never
 // free it. An unknown code gives "unknown status code".
