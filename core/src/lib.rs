@@ -12,13 +12,16 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod arena;
+pub mod checkpoint;
 mod dual;
 mod dual_n;
 mod error;
+pub mod kernels;
 mod op;
 mod real;
 mod shape;
 mod tape;
+pub mod tensor;
 
 pub use arena::{Arena, Mark};
 pub use dual::Dual;
@@ -28,3 +31,4 @@ pub use op::{Arity, Op};
 pub use real::Real;
 pub use shape::{Shape, MAX_RANK};
 pub use tape::{Gradients, Tape, Var, VarId, MAX_RECORDS};
+pub use tensor::{Activation, Adam, Float, Optimizer, ParamId, Sgd, Tensor, TensorId};

@@ -222,7 +222,12 @@ impl Op {
                 if n == 0 {
                     T::zero()
                 } else {
-                    T::from_f64(n as f64) * x.powi(n - 1)
+                    // `n − 1` overflows at `i32::MIN`; there `x^(n−1) = x^(n+1) / x²`.
+                    let power = match n.checked_sub(1) {
+                        Some(m) => x.powi(m),
+                        None => x.powi(n + 1) / (x * x),
+                    };
+                    T::from_f64(n as f64) * power
                 }
             }
             Op::Sqrt => (y + y).recip(),

@@ -41,3 +41,21 @@ fn sum_of_squares_at_3_4() {
     tape.gradient_into(z.id(), &mut g).unwrap();
     assert_eq!(g, [6.0, 8.0]);
 }
+
+#[test]
+fn hessian_vector_product_of_a_cubic_is_exact() {
+    use autodiff_core::Dual;
+    // f(x, y) = x³y + y²: ∇f = (3x²y, x³ + 2y), ∇²f = [[6xy, 3x²], [3x², 2]].
+    let mut mem = [MaybeUninit::<u8>::uninit(); 8192];
+    let tape = Tape::<Dual<f64>>::new(&mut mem).unwrap();
+    let (x, y) = (
+        tape.input(Dual::constant(0.0)),
+        tape.input(Dual::constant(0.0)),
+    );
+    let f = x.powi(3) * y + y * y;
+    let (mut g, mut hv) = ([0.0; 2], [0.0; 2]);
+    tape.hessian_vector_product(f.id(), &[2.0, 3.0], &[1.0, -1.0], &mut g, &mut hv)
+        .unwrap();
+    assert_eq!(g, [36.0, 14.0]);
+    assert_eq!(hv, [36.0 - 12.0, 12.0 - 2.0]);
+}

@@ -36,6 +36,7 @@ impl<'m, T: Real> Tape<'m, T> {
                 "backward: the output value is NaN or infinite",
             ));
         }
+        self.for_each_extension_record(|extension, i| (extension.check)(self, i))?;
         self.clear_adjoints();
         // SAFETY: `output` is a live record index.
         unsafe {
@@ -68,6 +69,12 @@ impl<'m, T: Real> Tape<'m, T> {
     /// The Jacobian of `outputs` with respect to the inputs, by rows: one backward sweep
     /// per output. `jacobian` is row-major, `outputs.len() × num_inputs()`.
     pub fn jacobian_rows(&self, outputs: &[VarId], jacobian: &mut [T]) -> Result<()> {
+        // Checked up front, as `jacobian_columns` does: with no inputs (or no outputs) the
+        // loop below never runs a backward sweep that would check them.
+        self.status()?;
+        for &output in outputs {
+            self.check_handle(output)?;
+        }
         let n = self.num_inputs();
         if outputs.len().checked_mul(n) != Some(jacobian.len()) {
             return Err(Error::InvalidArgument(
@@ -103,6 +110,10 @@ impl<'m, T: Real> Tape<'m, T> {
                 // SAFETY: `i < len`.
                 unsafe { (*records.add(i)).adjoint = T::zero() };
             }
+            let _ = self.for_each_extension_record(|extension, i| {
+                (extension.clear)(self, i);
+                Ok(())
+            });
         }
     }
 
@@ -131,7 +142,9 @@ impl<'m, T: Real> Tape<'m, T> {
                         (*a).adjoint += adjoint * da;
                         (*b).adjoint += adjoint * db;
                     },
-                    tensor => {},
+                    tensor => {
+                        (self.extension_of(i as u32).backward)(self, i as u32);
+                    },
                 )
             }
         }

@@ -66,8 +66,7 @@ impl<'m, T: Real> Tape<'m, T> {
             _lanes: core::marker::PhantomData,
         };
         // SAFETY: the slots are the adjoint fields of the `len` live records.
-        unsafe { self.sweep_tangents(&slots, |k| [seeds.get(k).copied().unwrap_or(T::zero())]) };
-        Ok(())
+        unsafe { self.sweep_tangents(&slots, |k| [seeds.get(k).copied().unwrap_or(T::zero())]) }
     }
 
     /// The Jacobian of `outputs` with respect to the inputs, by columns: forward sweeps
@@ -86,6 +85,12 @@ impl<'m, T: Real> Tape<'m, T> {
                 "jacobian_columns needs at least one lane",
             ));
         }
+        if self.has_extension_records() {
+            // Tensor tangents live in the tensors' own buffers, not in the lane scratch.
+            return Err(Error::InvalidArgument(
+                "jacobian_columns works on scalar tapes; use jacobian_rows on tapes with tensors",
+            ));
+        }
         if outputs.len().checked_mul(n) != Some(jacobian.len()) {
             return Err(Error::InvalidArgument(
                 "jacobian buffer length is not outputs × inputs",
@@ -99,9 +104,8 @@ impl<'m, T: Real> Tape<'m, T> {
         let scratch = match scratch {
             Ok(ptr) => ptr,
             Err(error) => {
-                // Not recording: a too-small arena here should not poison the tape.
-                self.error.set(None);
-                self.refresh_limit();
+                // Scratch for a query, not a recording: leave the tape usable.
+                self.clear_error();
                 return Err(error);
             }
         };
@@ -119,7 +123,11 @@ impl<'m, T: Real> Tape<'m, T> {
                 lanes
             };
             // SAFETY: `scratch` holds `len` slots of `[T; N]`.
-            unsafe { self.sweep_tangents(&slots, seed) };
+            if let Err(error) = unsafe { self.sweep_tangents(&slots, seed) } {
+                // SAFETY: the scratch block is not used after this.
+                unsafe { self.release_to(mark) };
+                return Err(error);
+            }
             for (row, &output) in outputs.iter().enumerate() {
                 // SAFETY: `output` was checked to be a live record.
                 let lanes = unsafe { slots.get(output.index) };
@@ -155,7 +163,12 @@ impl<'m, T: Real> Tape<'m, T> {
                     Arity::Leaf if op == Op::Input => {
                         next_input.next().copied().unwrap_or(record.value)
                     }
-                    Arity::Leaf | Arity::Tensor => record.value,
+                    Arity::Leaf => record.value,
+                    Arity::Tensor => {
+                        (self.extension_of(i as u32).replay)(self, i as u32);
+                        // A rank-0 tensor keeps its value in the record; re-read it.
+                        (*records.add(i)).value
+                    }
                     Arity::Unary => {
                         op.eval_unary((*records.add(record.a() as usize)).value, record.b as i32)
                     }
@@ -182,11 +195,17 @@ impl<'m, T: Real> Tape<'m, T> {
         &self,
         slots: &TangentSlots<T, N>,
         seed: impl Fn(usize) -> [T; N],
-    ) {
+    ) -> Result<()> {
         let mut input = 0;
         for i in 0..self.len.get() {
             let record = self.record(i);
             let op = record.op();
+            if op == Op::Tensor {
+                // Only reached with one lane (the slot is the record's own adjoint field):
+                // `jacobian_columns` refuses several lanes on tapes with extensions.
+                (self.extension_of(i).tangent)(self, i)?;
+                continue;
+            }
             let lanes = match op.arity() {
                 Arity::Leaf if op == Op::Input => {
                     input += 1;
@@ -214,5 +233,6 @@ impl<'m, T: Real> Tape<'m, T> {
             // SAFETY: `i < len`.
             unsafe { slots.set(i, lanes) };
         }
+        Ok(())
     }
 }

@@ -24,11 +24,14 @@
 //! [`Error::ForeignHandle`]: never undefined behaviour.
 
 mod backward;
+mod extension;
 pub use backward::Gradients;
 mod forward;
+mod hessian;
 mod record;
 mod var;
 
+pub(crate) use extension::{Extension, ExtensionHeader};
 pub use record::MAX_RECORDS;
 pub use var::{Var, VarId};
 
@@ -74,6 +77,14 @@ pub struct Tape<'m, T: Real> {
     adjoints_dirty: Cell<bool>,
     /// High-end offset that `reset` rewinds to; bytes above it outlive resets.
     persistent_high: Cell<usize>,
+    /// Bytes kept free between the records and the high end for scratch that sweeps
+    /// need (see [`reserve_scratch`](Tape::reserve_scratch)); zero after reset.
+    reserved: Cell<usize>,
+    /// One pointer the layers above may keep per-tape state behind (the tensor layer's
+    /// parameter table); it lives in the persistent region, so it survives resets.
+    layer_state: Cell<*mut u8>,
+    /// True once an extension record is pushed; false again after reset.
+    has_extension_records: Cell<bool>,
 }
 
 // SAFETY: the tape owns its records exclusively (through the arena's `&'m mut` borrow),
@@ -111,6 +122,9 @@ impl<'m, T: Real> Tape<'m, T> {
             error: Cell::new(None),
             adjoints_dirty: Cell::new(false),
             persistent_high: Cell::new(0),
+            reserved: Cell::new(0),
+            layer_state: Cell::new(core::ptr::null_mut()),
+            has_extension_records: Cell::new(false),
         };
         tape.persistent_high.set(tape.arena.high_offset());
         tape.refresh_limit();
@@ -171,6 +185,8 @@ impl<'m, T: Real> Tape<'m, T> {
         self.inputs.set(0);
         self.error.set(None);
         self.adjoints_dirty.set(false);
+        self.has_extension_records.set(false);
+        self.reserved.set(0);
         self.arena.set_low_offset(self.records_offset);
         self.arena.release_high_to(self.persistent_high.get());
         let generation = self.generation.get().wrapping_add(1);
@@ -242,6 +258,14 @@ impl<'m, T: Real> Tape<'m, T> {
         self.record_binary(op, a, b)
     }
 
+    /// `(op, a, b, value)` of scalar record `index`, for graph exports.
+    pub(crate) fn scalar_record(&self, index: u32) -> Option<(Op, u32, u32, T)> {
+        (index < self.len.get()).then(|| {
+            let record = self.record(index);
+            (record.op(), record.a(), record.b, record.value)
+        })
+    }
+
     /// The value of a variable, or the reason it cannot be read.
     pub fn value(&self, x: VarId) -> Result<T> {
         self.check_handle(x)?;
@@ -260,6 +284,41 @@ impl<'m, T: Real> Tape<'m, T> {
         self.grad(x)
     }
 
+    /// Pointers to the value and adjoint slots of record `index`, so that a rank-0
+    /// extension value can live in its record and be shared with scalar ops. `None` past
+    /// the end.
+    pub(crate) fn record_slots(&self, index: u32) -> Option<(*mut T, *mut T)> {
+        if index >= self.len.get() {
+            return None;
+        }
+        // SAFETY: `index < len`.
+        let record = unsafe { self.records_ptr().add(index as usize) };
+        // SAFETY: field projections of a live record.
+        Some(unsafe {
+            (
+                core::ptr::addr_of_mut!((*record).value),
+                core::ptr::addr_of_mut!((*record).adjoint),
+            )
+        })
+    }
+
+    /// The tag handles of the current generation carry.
+    pub fn current_tag(&self) -> u32 {
+        self.tag.get()
+    }
+
+    /// The tape's identity, stable across resets (handles to persistent data carry it).
+    pub fn identity(&self) -> u32 {
+        self.salt
+    }
+
+    /// Offset of `ptr` from the arena's start, if it lies inside the arena.
+    pub(crate) fn arena_offset(&self, ptr: *const u8) -> Option<usize> {
+        let base = self.arena.ptr_at(0) as usize;
+        let address = ptr as usize;
+        (address >= base && address <= base + self.arena.capacity()).then(|| address - base)
+    }
+
     /// Sets the first error (unless one is already set) and returns the invalid handle.
     #[cold]
     pub fn fail(&self, error: Error) -> VarId {
@@ -268,6 +327,13 @@ impl<'m, T: Real> Tape<'m, T> {
             self.limit.set(0);
         }
         VarId::INVALID
+    }
+
+    /// Forgets the pending error. Only for failures of query scratch (Jacobian and
+    /// Hessian work space), which must not poison a tape whose recording is intact.
+    pub(crate) fn clear_error(&self) {
+        self.error.set(None);
+        self.refresh_limit();
     }
 
     /// Checks that `x` is a live variable of this tape.
@@ -389,7 +455,10 @@ impl<'m, T: Real> Tape<'m, T> {
             self.limit.set(0);
             return;
         }
-        let room = self.arena.high_offset().saturating_sub(self.records_offset);
+        let room = self
+            .arena
+            .high_offset()
+            .saturating_sub(self.records_offset + self.reserved.get());
         let fit = room / size_of::<Record<T>>().max(1);
         self.limit.set(fit.min(MAX_RECORDS as usize) as u32);
     }
@@ -412,21 +481,10 @@ impl<'m, T: Real> Tape<'m, T> {
     /// `count` values of `U` from the arena's high end, set to `fill`. They live until the
     /// next `reset` (or until [`make_persistent`](Tape::make_persistent) keeps them).
     /// Fails, and sets the tape's error, when the arena cannot hold them.
-    pub fn alloc<U: Copy>(&self, count: usize, fill: U) -> Result<NonNull<U>> {
+    pub(crate) fn alloc<U: Copy>(&self, count: usize, fill: U) -> Result<NonNull<U>> {
         self.status()?;
-        self.arena.set_low_offset(self.records_end());
-        let result = self.arena.alloc_high_raw::<U>(count);
-        match result {
-            Ok(ptr) => {
-                // SAFETY: the block holds `count` values of `U`, just taken for us.
-                unsafe {
-                    for i in 0..count {
-                        ptr.as_ptr().add(i).write(fill);
-                    }
-                }
-                self.refresh_limit();
-                Ok(ptr)
-            }
+        match self.alloc_below_reserve(count, fill, self.reserved.get()) {
+            Ok(ptr) => Ok(ptr),
             Err(error) => {
                 self.fail(error);
                 Err(error)
@@ -434,19 +492,103 @@ impl<'m, T: Real> Tape<'m, T> {
         }
     }
 
+    /// Takes `count` values of `U` from the high end while keeping `keep_free` bytes free
+    /// above the records. Does not touch the error state.
+    fn alloc_below_reserve<U: Copy>(
+        &self,
+        count: usize,
+        fill: U,
+        keep_free: usize,
+    ) -> Result<NonNull<U>> {
+        let floor = self
+            .records_end()
+            .checked_add(keep_free)
+            .ok_or(Error::SizeOverflow)?;
+        if floor > self.arena.high_offset() {
+            let needed = count
+                .saturating_mul(size_of::<U>())
+                .saturating_add(keep_free);
+            return Err(Error::OutOfMemory {
+                needed,
+                free: self.free_bytes(),
+            });
+        }
+        self.arena.set_low_offset(floor);
+        let result = self.arena.alloc_high_raw::<U>(count);
+        self.arena.set_low_offset(self.records_end());
+        let ptr = result?;
+        // SAFETY: the block holds `count` values of `U`, just taken for us.
+        unsafe {
+            for i in 0..count {
+                ptr.as_ptr().add(i).write(fill);
+            }
+        }
+        self.refresh_limit();
+        Ok(ptr)
+    }
+
+    /// Keeps at least `bytes` free above the records from now until the next reset, so
+    /// that a sweep's [`with_scratch`](Tape::with_scratch) of that size cannot fail.
+    /// Recording ops call this for the scratch their backward will need.
+    pub(crate) fn reserve_scratch(&self, bytes: usize) -> Result<()> {
+        if bytes <= self.reserved.get() {
+            return Ok(());
+        }
+        if self.records_end().saturating_add(bytes) > self.arena.high_offset() {
+            let error = Error::OutOfMemory {
+                needed: bytes,
+                free: self.free_bytes(),
+            };
+            self.fail(error);
+            return Err(error);
+        }
+        self.reserved.set(bytes);
+        self.refresh_limit();
+        Ok(())
+    }
+
+    /// Runs `f` on `count` zeroed values of `U` of scratch, given back afterwards. Within a
+    /// sweep this cannot fail for sizes passed to [`reserve_scratch`](Tape::reserve_scratch).
+    pub(crate) fn with_scratch<U: Copy + Default, R>(
+        &self,
+        count: usize,
+        f: impl FnOnce(&mut [U]) -> R,
+    ) -> Result<R> {
+        let mark = self.high_mark();
+        let ptr = self.alloc_below_reserve(count, U::default(), 0)?;
+        // SAFETY: `count` initialised values only this call refers to.
+        let result = f(unsafe { core::slice::from_raw_parts_mut(ptr.as_ptr(), count) });
+        // The scratch is below every live allocation; give it back directly (also when
+        // it sits inside the persistent region's bookkeeping range).
+        self.arena.release_high_to(mark);
+        self.refresh_limit();
+        Ok(result)
+    }
+
     /// Keeps everything allocated at the high end so far across future resets (the home
     /// of parameters and optimizer state).
-    pub fn make_persistent(&self) {
+    pub(crate) fn make_persistent(&self) {
         self.persistent_high.set(self.arena.high_offset());
     }
 
-    /// Releases the persistent region too, so the next `reset` frees everything.
-    pub fn clear_persistent(&self) {
-        self.persistent_high.set(self.arena.capacity());
+    /// The layers' per-tape state pointer (null until set).
+    pub(crate) fn layer_state(&self) -> *mut u8 {
+        self.layer_state.get()
+    }
+
+    /// Sets the layers' per-tape state pointer; it must point into the persistent region.
+    pub(crate) fn set_layer_state(&self, state: *mut u8) {
+        self.layer_state.set(state);
+    }
+
+    /// True when nothing but persistent data is in the arena: right after `new` or
+    /// `reset`, before anything is recorded.
+    pub(crate) fn is_pristine(&self) -> bool {
+        self.is_empty() && self.arena.high_offset() == self.persistent_high.get()
     }
 
     /// The high-end cursor, to give back to with [`release_to`](Tape::release_to).
-    pub fn high_mark(&self) -> usize {
+    pub(crate) fn high_mark(&self) -> usize {
         self.arena.high_offset()
     }
 
@@ -456,7 +598,7 @@ impl<'m, T: Real> Tape<'m, T> {
     ///
     /// # Safety
     /// Nothing allocated after `mark` may be used afterwards.
-    pub unsafe fn release_to(&self, mark: usize) {
+    pub(crate) unsafe fn release_to(&self, mark: usize) {
         if mark >= self.arena.high_offset() && mark <= self.persistent_high.get() {
             self.arena.release_high_to(mark);
             self.refresh_limit();

@@ -1,0 +1,68 @@
+//! Graphviz DOT export of a recorded tape, so users can look at the graph they built.
+
+use super::float::Float;
+use super::node::Kind;
+use crate::tape::Tape;
+use core::fmt::{self, Write};
+
+impl<'m, T: Float> Tape<'m, T> {
+    /// Writes the recorded graph in Graphviz DOT: one node per record (op and value for
+    /// scalars, kind and shape for tensors), one edge per argument.
+    pub fn write_dot(&self, out: &mut impl Write) -> fmt::Result {
+        writeln!(out, "digraph tape {{")?;
+        writeln!(
+            out,
+            "  rankdir=LR; node [shape=box, fontname=\"monospace\"];"
+        )?;
+        for i in 0..self.len() as u32 {
+            if let Some(node) = self.node_at(i) {
+                writeln!(
+                    out,
+                    "  n{i} [label=\"{} {} {}\"];",
+                    kind_name(node.kind),
+                    node.shape,
+                    T::NAME
+                )?;
+                for &arg in node.args.iter().take(node.arg_count as usize) {
+                    writeln!(out, "  n{arg} -> n{i};")?;
+                }
+            } else if let Some((op, a, b, value)) = self.scalar_record(i) {
+                writeln!(
+                    out,
+                    "  n{i} [label=\"{} = {}\"];",
+                    op.name(),
+                    value.to_f64()
+                )?;
+                match op.arity() {
+                    crate::Arity::Unary => writeln!(out, "  n{a} -> n{i};")?,
+                    crate::Arity::Binary => writeln!(out, "  n{a} -> n{i};\n  n{b} -> n{i};")?,
+                    _ => {}
+                }
+            }
+        }
+        writeln!(out, "}}")
+    }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Input => "input",
+        Kind::Constant => "constant",
+        Kind::Param => "param",
+        Kind::MatMul { .. } => "matmul",
+        Kind::Binary(op) => op.name(),
+        Kind::Scale => "scale",
+        Kind::Unary(act) => act.name(),
+        Kind::Sum => "sum",
+        Kind::Mean => "mean",
+        Kind::SumAxis(_) => "sum_axis",
+        Kind::MeanAxis(_) => "mean_axis",
+        Kind::Reshape => "reshape",
+        Kind::Transpose => "transpose",
+        Kind::Softmax => "softmax",
+        Kind::LogSoftmax => "log_softmax",
+        Kind::CrossEntropy => "cross_entropy",
+        Kind::Mse => "mse",
+        Kind::Linear(_) => "linear",
+    }
+}

@@ -1,0 +1,236 @@
+//! Matrix products: `matmul` with optional transposes, and the fused linear layer
+//! `activation(x · W + b)`, both through the cache-blocked [`gemm`] kernel.
+//!
+//! Weights are stored `[in, out]`, so the forward product `x · W` needs no transpose.
+
+use super::float::Float;
+use super::node::{Kind, Node};
+use crate::kernels::gemm::{gemm, gemm_scratch_len, Transpose};
+use crate::tape::Tape;
+
+fn flag(transposed: bool) -> Transpose {
+    if transposed {
+        Transpose::Yes
+    } else {
+        Transpose::No
+    }
+}
+
+/// The `(m, n, k)` of `op(a) · op(b)` for stored 2-D shapes.
+pub(crate) fn matmul_dims(
+    a: &[u32],
+    b: &[u32],
+    transpose_a: bool,
+    transpose_b: bool,
+) -> (usize, usize, usize, usize) {
+    let (m, k) = if transpose_a {
+        (a[1], a[0])
+    } else {
+        (a[0], a[1])
+    };
+    let (k2, n) = if transpose_b {
+        (b[1], b[0])
+    } else {
+        (b[0], b[1])
+    };
+    (m as usize, n as usize, k as usize, k2 as usize)
+}
+
+/// Elements of scratch the forward, backward and tangent of a matmul or linear node need.
+pub(crate) fn scratch_len<T: Float>(kind: Kind, m: usize, n: usize, k: usize) -> usize {
+    let gemm = gemm_scratch_len::<T>(m, n, k)
+        .max(gemm_scratch_len::<T>(m, k, n))
+        .max(gemm_scratch_len::<T>(k, n, m));
+    let gemm = gemm
+        .max(gemm_scratch_len::<T>(n, k, m))
+        .max(gemm_scratch_len::<T>(k, m, n));
+    match kind {
+        // The backward's `dz = g ⊙ act'(y)` and the tangent's `tz` take `m × n` more.
+        Kind::Linear(_) => gemm + m * n,
+        _ => gemm,
+    }
+}
+
+/// `c = alpha·op(a)·op(b) + beta·c` with scratch from the tape (reserved when recorded).
+#[allow(clippy::too_many_arguments)]
+fn product<T: Float>(
+    tape: &Tape<'_, T>,
+    scratch: &mut [T],
+    (ta, tb): (bool, bool),
+    (m, n, k): (usize, usize, usize),
+    a: &[T],
+    b: &[T],
+    beta: T,
+    c: &mut [T],
+) {
+    let _ = tape;
+    let lda = if ta { m } else { k };
+    let ldb = if tb { k } else { n };
+    // Shapes were validated when the op was recorded, so this cannot fail.
+    let _ = gemm(
+        flag(ta),
+        flag(tb),
+        m,
+        n,
+        k,
+        T::one(),
+        a,
+        lda.max(1),
+        b,
+        ldb.max(1),
+        beta,
+        c,
+        n.max(1),
+        scratch,
+    );
+}
+
+/// The arguments of a matmul or linear node: `(a, b, bias)`.
+type Operands<'a, T> = (&'a Node<T>, &'a Node<T>, Option<&'a Node<T>>);
+
+/// Arguments of a matmul or linear node.
+fn args<'a, T: Float>(tape: &'a Tape<'_, T>, node: &Node<T>) -> Option<Operands<'a, T>> {
+    let a = tape.node_at(node.args[0])?;
+    let b = tape.node_at(node.args[1])?;
+    let bias = if node.arg_count > 2 {
+        tape.node_at(node.args[2])
+    } else {
+        None
+    };
+    Some((a, b, bias))
+}
+
+fn transposes(kind: Kind) -> (bool, bool) {
+    match kind {
+        Kind::MatMul {
+            transpose_a,
+            transpose_b,
+        } => (transpose_a, transpose_b),
+        _ => (false, false),
+    }
+}
+
+pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
+    let Some((a, b, bias)) = args(tape, node) else {
+        return;
+    };
+    let (ta, tb) = transposes(node.kind);
+    let (m, n, k, _) = matmul_dims(a.shape.dims(), b.shape.dims(), ta, tb);
+    // SAFETY: the output buffer is distinct from the arguments', which are only read.
+    let (out, x, w) = unsafe {
+        (
+            core::slice::from_raw_parts_mut(node.value, node.len),
+            a.value(),
+            b.value(),
+        )
+    };
+    let _ = tape.with_scratch(gemm_scratch_len::<T>(m, n, k), |scratch| {
+        product(tape, scratch, (ta, tb), (m, n, k), x, w, T::zero(), out)
+    });
+    if let (Kind::Linear(act), Some(bias)) = (node.kind, bias) {
+        // SAFETY: the bias is only read.
+        let bias = unsafe { bias.value() };
+        let slope = T::from_f64(node.scalar);
+        for row in out.chunks_exact_mut(n.max(1)) {
+            for (y, &b) in row.iter_mut().zip(bias) {
+                *y = act.value(*y + b, slope);
+            }
+        }
+    }
+}
+
+pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
+    let Some((a, b, bias)) = args(tape, node) else {
+        return;
+    };
+    if node.grad.is_null() {
+        return;
+    }
+    let (ta, tb) = transposes(node.kind);
+    let (m, n, k, _) = matmul_dims(a.shape.dims(), b.shape.dims(), ta, tb);
+    // SAFETY: the node's gradient and value, and the arguments' values, are only read;
+    // each argument gradient is taken alone below.
+    let (g, y, x, w) = unsafe {
+        (
+            core::slice::from_raw_parts(node.grad, node.len),
+            node.value(),
+            a.value(),
+            b.value(),
+        )
+    };
+    let linear = matches!(node.kind, Kind::Linear(_));
+    let extra = if linear { m * n } else { 0 };
+    let _ = tape.with_scratch(scratch_len::<T>(node.kind, m, n, k), |scratch| {
+        let (dz_buffer, scratch) = scratch.split_at_mut(extra);
+        let dz: &[T] = if let Kind::Linear(act) = node.kind {
+            for ((dz, &g), &y) in dz_buffer.iter_mut().zip(g).zip(y) {
+                *dz = g * act.derivative_from_output(y);
+            }
+            dz_buffer
+        } else {
+            g
+        };
+        // SAFETY: see above.
+        if let Some(da) = unsafe { a.grad_mut() } {
+            if ta {
+                // dA (stored k × m) += op(B) · dZᵀ
+                product(tape, scratch, (tb, true), (k, m, n), w, dz, T::one(), da);
+            } else {
+                // dA (m × k) += dZ · op(B)ᵀ
+                product(tape, scratch, (false, !tb), (m, k, n), dz, w, T::one(), da);
+            }
+        }
+        // SAFETY: see above; `da` is no longer alive.
+        if let Some(db) = unsafe { b.grad_mut() } {
+            if tb {
+                // dB (stored n × k) += dZᵀ · op(A)
+                product(tape, scratch, (true, ta), (n, k, m), dz, x, T::one(), db);
+            } else {
+                // dB (k × n) += op(A)ᵀ · dZ
+                product(tape, scratch, (!ta, false), (k, n, m), x, dz, T::one(), db);
+            }
+        }
+        if let Some(bias) = bias {
+            // SAFETY: see above.
+            if let Some(dbias) = unsafe { bias.grad_mut() } {
+                for row in dz.chunks_exact(n.max(1)) {
+                    dbias.iter_mut().zip(row).for_each(|(d, &z)| *d += z);
+                }
+            }
+        }
+    });
+}
+
+pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
+    let Some((a, b, bias)) = args(tape, node) else {
+        return;
+    };
+    // SAFETY: the node's tangent is its own; argument buffers are only read.
+    let Some(t) = (unsafe { node.tangent_mut() }) else {
+        return;
+    };
+    let (ta, tb) = transposes(node.kind);
+    let (m, n, k, _) = matmul_dims(a.shape.dims(), b.shape.dims(), ta, tb);
+    // SAFETY: as above.
+    let (y, x, w) = unsafe { (node.value(), a.value(), b.value()) };
+    t.fill(T::zero());
+    let _ = tape.with_scratch(gemm_scratch_len::<T>(m, n, k), |scratch| {
+        if !a.tangent.is_null() {
+            // SAFETY: the argument's tangent is only read.
+            let tx = unsafe { core::slice::from_raw_parts(a.tangent, a.len) };
+            product(tape, scratch, (ta, tb), (m, n, k), tx, w, T::one(), t);
+        }
+        if !b.tangent.is_null() {
+            // SAFETY: as above.
+            let tw = unsafe { core::slice::from_raw_parts(b.tangent, b.len) };
+            product(tape, scratch, (ta, tb), (m, n, k), x, tw, T::one(), t);
+        }
+    });
+    if let Kind::Linear(act) = node.kind {
+        let tbias = bias.map(super::elementwise::tangent_or_zero);
+        for (i, (t, &y)) in t.iter_mut().zip(y).enumerate() {
+            let tz = *t + tbias.as_ref().map_or(T::zero(), |tb| tb(i % n.max(1)));
+            *t = tz * act.derivative_from_output(y);
+        }
+    }
+}

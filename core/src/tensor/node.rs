@@ -1,0 +1,323 @@
+//! A tensor node: what the tape's extension record points at.
+//!
+//! Nodes, values and gradients live at the arena's high end. A rank-0 result keeps its
+//! value and gradient in its own tape record instead, so scalar ops read and write them
+//! like any other scalar variable: `loss + 0.01 * penalty` needs no conversion.
+
+use super::float::Float;
+use super::TensorId;
+use crate::error::{Error, Result};
+use crate::op::Op;
+use crate::shape::Shape;
+use crate::tape::{ExtensionHeader, Tape, VarId};
+
+/// What a node computes. Arguments are tape record indices in [`Node::args`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Kind {
+    /// Data handed in; has a gradient, and its value may be overwritten for replay.
+    Input,
+    /// Data no gradient flows into.
+    Constant,
+    /// A use of persistent parameter [`Node::param`] in this recording.
+    Param,
+    /// `op(a) · op(b)`, with `op` an optional transpose of each.
+    MatMul {
+        transpose_a: bool,
+        transpose_b: bool,
+    },
+    /// Elementwise `Add`, `Sub`, `Mul` or `Div`, with broadcasting.
+    Binary(Op),
+    /// `a · scalar`.
+    Scale,
+    /// An elementwise function.
+    Unary(Activation),
+    Sum,
+    Mean,
+    SumAxis(u8),
+    MeanAxis(u8),
+    Reshape,
+    Transpose,
+    /// Along the last axis.
+    Softmax,
+    /// Along the last axis.
+    LogSoftmax,
+    /// Mean cross-entropy of logit rows against class labels in [`Node::labels`];
+    /// the softmax probabilities are saved in [`Node::saved`].
+    CrossEntropy,
+    /// Mean squared error of two same-shaped tensors.
+    Mse,
+    /// `activation(x · W + b)` in one node.
+    Linear(Activation),
+}
+
+/// Elementwise functions. `Linear` accepts those whose derivative its output determines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Activation {
+    Identity = 0,
+    Relu,
+    /// Slope for negative inputs in the node's scalar.
+    LeakyRelu,
+    Sigmoid,
+    Tanh,
+    /// `x·Φ(x)` with the exact normal CDF (through `erf`).
+    Gelu,
+    Exp,
+    Log,
+    Sqrt,
+    Square,
+}
+
+impl Activation {
+    /// All activations, by code (the C API passes codes).
+    pub const ALL: [Activation; 10] = [
+        Activation::Identity,
+        Activation::Relu,
+        Activation::LeakyRelu,
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Gelu,
+        Activation::Exp,
+        Activation::Log,
+        Activation::Sqrt,
+        Activation::Square,
+    ];
+
+    /// True when the derivative can be computed from the output alone, which is what a
+    /// fused [`linear`](crate::Tape::linear) layer keeps.
+    pub fn output_determines_derivative(self) -> bool {
+        matches!(
+            self,
+            Activation::Identity
+                | Activation::Relu
+                | Activation::Sigmoid
+                | Activation::Tanh
+                | Activation::Exp
+        )
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Identity => "identity",
+            Activation::Relu => "relu",
+            Activation::LeakyRelu => "leaky_relu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Gelu => "gelu",
+            Activation::Exp => "exp",
+            Activation::Log => "log",
+            Activation::Sqrt => "sqrt",
+            Activation::Square => "square",
+        }
+    }
+}
+
+/// A tensor node. `repr(C)` with the extension header first, as the tape requires.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(crate) struct Node<T: Float> {
+    header: ExtensionHeader<T>,
+    pub kind: Kind,
+    pub shape: Shape,
+    pub len: usize,
+    pub value: *mut T,
+    /// Null for constants: nothing flows into them.
+    pub grad: *mut T,
+    /// Null until a tangent sweep needs it.
+    pub tangent: *mut T,
+    pub args: [u32; 3],
+    pub arg_count: u8,
+    /// Op constant: the scale factor, the leaky slope.
+    pub scalar: f64,
+    /// Op-specific saved values (softmax probabilities of cross-entropy).
+    pub saved: *mut T,
+    /// Class labels of cross-entropy, one per row.
+    pub labels: *mut u32,
+    /// Parameter index of a `Param` node.
+    pub param: u32,
+    /// Bumped whenever this node's value is overwritten in place.
+    pub version: u32,
+    /// Each argument's version when this node last computed its value.
+    pub arg_versions: [u32; 3],
+}
+
+impl<T: Float> Node<T> {
+    pub(crate) fn new(kind: Kind, shape: Shape, len: usize) -> Node<T> {
+        Node {
+            header: ExtensionHeader {
+                extension: T::tensor_extension(),
+            },
+            kind,
+            shape,
+            len,
+            value: core::ptr::null_mut(),
+            grad: core::ptr::null_mut(),
+            tangent: core::ptr::null_mut(),
+            args: [0; 3],
+            arg_count: 0,
+            scalar: 0.0,
+            saved: core::ptr::null_mut(),
+            labels: core::ptr::null_mut(),
+            param: u32::MAX,
+            version: 0,
+            arg_versions: [0; 3],
+        }
+    }
+
+    /// The value, as a slice.
+    ///
+    /// # Safety
+    /// No `&mut` to the same buffer may be alive.
+    pub(crate) unsafe fn value(&self) -> &[T] {
+        // SAFETY: `value` holds `len` initialised elements for the node's lifetime.
+        unsafe { core::slice::from_raw_parts(self.value, self.len) }
+    }
+
+    /// The gradient buffer, if the node has one.
+    ///
+    /// # Safety
+    /// No other reference to the same buffer may be alive.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn grad_mut(&self) -> Option<&mut [T]> {
+        // SAFETY: as for `value`; the caller guarantees exclusivity.
+        (!self.grad.is_null())
+            .then(|| unsafe { core::slice::from_raw_parts_mut(self.grad, self.len) })
+    }
+
+    /// The tangent buffer, if a tangent sweep allocated one.
+    ///
+    /// # Safety
+    /// As for `grad_mut`.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn tangent_mut(&self) -> Option<&mut [T]> {
+        // SAFETY: as for `grad_mut`.
+        (!self.tangent.is_null())
+            .then(|| unsafe { core::slice::from_raw_parts_mut(self.tangent, self.len) })
+    }
+
+    pub(crate) fn rank0(&self) -> bool {
+        self.shape.rank() == 0
+    }
+}
+
+impl<T: Float> Tape<'_, T> {
+    /// The node of a live tensor handle, or why `x` is not one.
+    pub(crate) fn node(&self, x: TensorId) -> Result<&Node<T>> {
+        let id = x.var();
+        self.check_handle(id)?;
+        self.node_at(id.index).ok_or(Error::InvalidArgument(
+            "expected a tensor, got a scalar variable",
+        ))
+    }
+
+    /// The node of record `index`, if it is a tensor record.
+    pub(crate) fn node_at(&self, index: u32) -> Option<&Node<T>> {
+        if index as usize >= self.len() || !self.is_extension_record(index) {
+            return None;
+        }
+        let extension = self.extension_of(index);
+        if !core::ptr::eq(extension, T::tensor_extension()) {
+            return None;
+        }
+        // SAFETY: tensor records point at a `Node<T>` written before the record, alive
+        // until the next reset, which needs no `&mut` but invalidates the record first.
+        Some(unsafe { &*self.extension_node(index).cast::<Node<T>>() })
+    }
+
+    /// A mutable view of the node of record `index`.
+    ///
+    /// # Safety
+    /// `index` must be a tensor record, and no other reference to its node alive.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn node_mut_at(&self, index: u32) -> &mut Node<T> {
+        // SAFETY: as in `node_at`, with exclusivity from the caller.
+        unsafe { &mut *self.extension_node(index).cast::<Node<T>>() }
+    }
+
+    /// Writes `node` into the arena with fresh value (and, unless `constant`, gradient)
+    /// buffers of its length, records it, and returns the handle and the node. Rank-0
+    /// nodes use their record's value and adjoint slots instead.
+    // The node was just written at a fresh arena address; the record that refers to it
+    // only reads it during sweeps, which never overlap with this borrow.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) fn push_node(
+        &self,
+        node: Node<T>,
+        constant: bool,
+    ) -> Result<(TensorId, &mut Node<T>)> {
+        self.status()?;
+        let (len, rank0) = (node.len, node.rank0());
+        let slot = self.alloc(1, node)?.as_ptr();
+        let (value, grad) = if rank0 {
+            (core::ptr::null_mut(), core::ptr::null_mut())
+        } else {
+            let value = self.alloc(len, T::zero())?.as_ptr();
+            let grad = if constant {
+                core::ptr::null_mut()
+            } else {
+                self.alloc(len, T::zero())?.as_ptr()
+            };
+            (value, grad)
+        };
+        let id = self.push_extension(slot.cast(), T::zero());
+        self.status()?;
+        // SAFETY: `slot` is the node just written, referenced only by the new record.
+        let node = unsafe { &mut *slot };
+        if rank0 {
+            let (value_slot, adjoint_slot) = self
+                .record_slots(id.index)
+                .ok_or(Error::InvalidArgument("tensor record vanished"))?;
+            node.value = value_slot;
+            node.grad = if constant {
+                core::ptr::null_mut()
+            } else {
+                adjoint_slot
+            };
+        } else {
+            node.value = value;
+            node.grad = grad;
+        }
+        Ok((TensorId::from_var(id), node))
+    }
+
+    /// Like [`push_node`](Tape::push_node), but the node uses existing buffers (a
+    /// parameter's) instead of fresh ones.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) fn push_node_sharing(
+        &self,
+        node: Node<T>,
+        value: *mut T,
+        grad: *mut T,
+    ) -> Result<(TensorId, &mut Node<T>)> {
+        self.status()?;
+        let slot = self.alloc(1, node)?.as_ptr();
+        let id = self.push_extension(slot.cast(), T::zero());
+        self.status()?;
+        // SAFETY: `slot` is the node just written, referenced only by the new record.
+        let node = unsafe { &mut *slot };
+        node.value = value;
+        node.grad = grad;
+        Ok((TensorId::from_var(id), node))
+    }
+
+    /// Fails the tape with `error` and returns the invalid tensor handle.
+    pub(crate) fn fail_tensor(&self, error: Error) -> TensorId {
+        TensorId::from_var(self.fail(error))
+    }
+}
+
+impl TensorId {
+    pub(crate) fn var(self) -> VarId {
+        VarId {
+            index: self.index,
+            tag: self.tag,
+        }
+    }
+
+    pub(crate) fn from_var(id: VarId) -> TensorId {
+        TensorId {
+            index: id.index,
+            tag: id.tag,
+        }
+    }
+}

@@ -1,0 +1,547 @@
+//! Recording tensor ops: shape checks, then a node, then its forward.
+//!
+//! Every op takes and returns [`TensorId`]s and follows the tape's sticky-error model: a
+//! failure (a wrong shape, a full arena, a stale handle) sets the tape's first error and
+//! returns [`TensorId::INVALID`]. Shape errors name both shapes.
+
+use super::elementwise::broadcast_shape;
+use super::float::Float;
+use super::linalg::{matmul_dims, scratch_len};
+use super::node::{Activation, Kind, Node};
+use super::sweep::{forward, refresh_arg_versions};
+use super::TensorId;
+use crate::error::{Error, Result};
+use crate::op::Op;
+use crate::shape::Shape;
+use crate::tape::Tape;
+use core::mem::size_of;
+
+/// Turns a `Result<TensorId>` into the sticky-error model.
+trait OrFail<T: Float> {
+    fn or_fail(self, tape: &Tape<'_, T>) -> TensorId;
+}
+
+impl<T: Float> OrFail<T> for Result<TensorId> {
+    fn or_fail(self, tape: &Tape<'_, T>) -> TensorId {
+        self.unwrap_or_else(|error| tape.fail_tensor(error))
+    }
+}
+
+impl<'m, T: Float> Tape<'m, T> {
+    /// Records a node of `kind` over `args`, runs its forward, and returns it. `prepare`
+    /// runs on the fresh node before the forward (to attach saved buffers).
+    fn record_node(
+        &self,
+        kind: Kind,
+        shape: Shape,
+        args: &[TensorId],
+        scalar: f64,
+        scratch_elements: usize,
+        prepare: impl FnOnce(&Self, &mut Node<T>) -> Result<()>,
+    ) -> Result<TensorId> {
+        let len = shape.checked_len().ok_or(Error::SizeOverflow)?;
+        len.checked_mul(size_of::<T>()).ok_or(Error::SizeOverflow)?;
+        let mut node = Node::new(kind, shape, len);
+        for (slot, arg) in node.args.iter_mut().zip(args) {
+            *slot = arg.index;
+        }
+        node.arg_count = args.len() as u8;
+        node.scalar = scalar;
+        let scratch_bytes = scratch_elements
+            .checked_mul(size_of::<T>())
+            .ok_or(Error::SizeOverflow)?;
+        self.reserve_scratch(scratch_bytes)?;
+        let (id, node) = self.push_node(node, false)?;
+        prepare(self, node)?;
+        refresh_arg_versions(self, node);
+        forward(self, node);
+        Ok(id)
+    }
+
+    /// A leaf holding a copy of `data`, with shape `dims` (rank 0 to 4). Gradients flow
+    /// into it, and [`set_tensor_value`](Tape::set_tensor_value) may overwrite it for
+    /// [`replay`](Tape::replay).
+    pub fn tensor_input(&self, dims: &[usize], data: &[T]) -> TensorId {
+        self.leaf(Kind::Input, dims, data).or_fail(self)
+    }
+
+    /// A leaf no gradient flows into.
+    pub fn tensor_constant(&self, dims: &[usize], data: &[T]) -> TensorId {
+        self.leaf(Kind::Constant, dims, data).or_fail(self)
+    }
+
+    fn leaf(&self, kind: Kind, dims: &[usize], data: &[T]) -> Result<TensorId> {
+        let shape = Shape::new(dims).ok_or(Error::InvalidArgument(
+            "rank above 4, or a dimension above 2^32 - 1",
+        ))?;
+        let len = shape.checked_len().ok_or(Error::SizeOverflow)?;
+        if data.len() != len {
+            return Err(Error::InvalidArgument(
+                "data length differs from the shape's element count",
+            ));
+        }
+        let (id, node) = self.push_node(Node::new(kind, shape, len), kind == Kind::Constant)?;
+        // SAFETY: the fresh node's value buffer holds `len` elements and nothing else
+        // refers to it yet.
+        unsafe { core::slice::from_raw_parts_mut(node.value, len) }.copy_from_slice(data);
+        Ok(id)
+    }
+
+    /// `op(a) · op(b)` for 2-D tensors, where `op` transposes when asked.
+    pub fn matmul_t(
+        &self,
+        a: TensorId,
+        b: TensorId,
+        transpose_a: bool,
+        transpose_b: bool,
+    ) -> TensorId {
+        let record = || {
+            let (sa, sb) = (self.node(a)?.shape, self.node(b)?.shape);
+            if sa.rank() != 2 || sb.rank() != 2 {
+                return Err(Error::ShapeMismatch {
+                    op: "matmul (needs 2-D operands)",
+                    lhs: sa,
+                    rhs: sb,
+                });
+            }
+            let (m, n, k, k2) = matmul_dims(sa.dims(), sb.dims(), transpose_a, transpose_b);
+            if k != k2 {
+                return Err(Error::ShapeMismatch {
+                    op: "matmul",
+                    lhs: sa,
+                    rhs: sb,
+                });
+            }
+            let kind = Kind::MatMul {
+                transpose_a,
+                transpose_b,
+            };
+            self.record_node(
+                kind,
+                Shape::matrix(m as u32, n as u32),
+                &[a, b],
+                0.0,
+                scratch_len::<T>(kind, m, n, k),
+                |_, _| Ok(()),
+            )
+        };
+        record().or_fail(self)
+    }
+
+    /// `a · b` for 2-D tensors.
+    pub fn matmul(&self, a: TensorId, b: TensorId) -> TensorId {
+        self.matmul_t(a, b, false, false)
+    }
+
+    /// The fused layer `activation(x · w + bias)`: `x` is `[batch, in]`, `w` `[in, out]`,
+    /// `bias` `[out]`. One node instead of three, and no intermediate buffers. The
+    /// activation must be one whose derivative its output determines (identity, ReLU,
+    /// sigmoid, tanh, exp).
+    pub fn linear(
+        &self,
+        x: TensorId,
+        w: TensorId,
+        bias: TensorId,
+        activation: Activation,
+    ) -> TensorId {
+        let record = || {
+            let (sx, sw, sb) = (
+                self.node(x)?.shape,
+                self.node(w)?.shape,
+                self.node(bias)?.shape,
+            );
+            if !activation.output_determines_derivative() {
+                return Err(Error::InvalidArgument(
+                    "linear: activation must be identity, relu, sigmoid, tanh or exp",
+                ));
+            }
+            if sx.rank() != 2 || sw.rank() != 2 || sx.dims()[1] != sw.dims()[0] {
+                return Err(Error::ShapeMismatch {
+                    op: "linear (x · w)",
+                    lhs: sx,
+                    rhs: sw,
+                });
+            }
+            let out = sw.dims()[1];
+            if sb.dims() != [out] {
+                return Err(Error::ShapeMismatch {
+                    op: "linear (bias)",
+                    lhs: Shape::vector(out),
+                    rhs: sb,
+                });
+            }
+            let (m, n, k) = (sx.dims()[0] as usize, out as usize, sw.dims()[0] as usize);
+            let kind = Kind::Linear(activation);
+            self.record_node(
+                kind,
+                Shape::matrix(m as u32, out),
+                &[x, w, bias],
+                0.0,
+                scratch_len::<T>(kind, m, n, k),
+                |_, _| Ok(()),
+            )
+        };
+        record().or_fail(self)
+    }
+
+    fn binary(&self, op: Op, name: &'static str, a: TensorId, b: TensorId) -> TensorId {
+        let record = || {
+            let (sa, sb) = (self.node(a)?.shape, self.node(b)?.shape);
+            let shape = broadcast_shape(&sa, &sb).ok_or(Error::ShapeMismatch {
+                op: name,
+                lhs: sa,
+                rhs: sb,
+            })?;
+            self.record_node(Kind::Binary(op), shape, &[a, b], 0.0, 0, |_, _| Ok(()))
+        };
+        record().or_fail(self)
+    }
+
+    /// `a + b`, elementwise, with numpy broadcasting.
+    pub fn tensor_add(&self, a: TensorId, b: TensorId) -> TensorId {
+        self.binary(Op::Add, "add", a, b)
+    }
+    /// `a − b`, elementwise, with numpy broadcasting.
+    pub fn tensor_sub(&self, a: TensorId, b: TensorId) -> TensorId {
+        self.binary(Op::Sub, "sub", a, b)
+    }
+    /// `a ⊙ b`, elementwise, with numpy broadcasting.
+    pub fn tensor_mul(&self, a: TensorId, b: TensorId) -> TensorId {
+        self.binary(Op::Mul, "mul", a, b)
+    }
+    /// `a / b`, elementwise, with numpy broadcasting.
+    pub fn tensor_div(&self, a: TensorId, b: TensorId) -> TensorId {
+        self.binary(Op::Div, "div", a, b)
+    }
+
+    fn same_shape(&self, kind: Kind, a: TensorId, scalar: f64) -> TensorId {
+        let record = || {
+            let shape = self.node(a)?.shape;
+            if !scalar.is_finite() {
+                return Err(Error::InvalidArgument(
+                    "the op's constant is NaN or infinite",
+                ));
+            }
+            self.record_node(kind, shape, &[a], scalar, 0, |_, _| Ok(()))
+        };
+        record().or_fail(self)
+    }
+
+    /// `a · c` for a constant `c`.
+    pub fn scale(&self, a: TensorId, c: f64) -> TensorId {
+        self.same_shape(Kind::Scale, a, c)
+    }
+    /// An elementwise activation (`LeakyRelu` takes its slope from [`leaky_relu`](Tape::leaky_relu)).
+    pub fn activation(&self, a: TensorId, activation: Activation) -> TensorId {
+        self.same_shape(Kind::Unary(activation), a, 0.01)
+    }
+    pub fn relu(&self, a: TensorId) -> TensorId {
+        self.activation(a, Activation::Relu)
+    }
+    /// `x` for `x > 0`, `slope · x` otherwise.
+    pub fn leaky_relu(&self, a: TensorId, slope: f64) -> TensorId {
+        self.same_shape(Kind::Unary(Activation::LeakyRelu), a, slope)
+    }
+    pub fn tensor_sigmoid(&self, a: TensorId) -> TensorId {
+        self.activation(a, Activation::Sigmoid)
+    }
+    pub fn tensor_tanh(&self, a: TensorId) -> TensorId {
+        self.activation(a, Activation::Tanh)
+    }
+    pub fn gelu(&self, a: TensorId) -> TensorId {
+        self.activation(a, Activation::Gelu)
+    }
+    pub fn tensor_exp(&self, a: TensorId) -> TensorId {
+        self.activation(a, Activation::Exp)
+    }
+    pub fn tensor_log(&self, a: TensorId) -> TensorId {
+        self.activation(a, Activation::Log)
+    }
+    pub fn tensor_sqrt(&self, a: TensorId) -> TensorId {
+        self.activation(a, Activation::Sqrt)
+    }
+    pub fn square(&self, a: TensorId) -> TensorId {
+        self.activation(a, Activation::Square)
+    }
+
+    fn reduce(&self, kind: Kind, a: TensorId) -> TensorId {
+        let record = || {
+            let shape = self.node(a)?.shape;
+            let out = match kind {
+                Kind::SumAxis(axis) | Kind::MeanAxis(axis) => {
+                    let axis = axis as usize;
+                    if axis >= shape.rank() {
+                        return Err(Error::ShapeMismatch {
+                            op: "reduction axis beyond the rank",
+                            lhs: shape,
+                            rhs: Shape::vector(axis as u32),
+                        });
+                    }
+                    let mut dims = [0usize; crate::shape::MAX_RANK];
+                    let kept = shape
+                        .dims()
+                        .iter()
+                        .enumerate()
+                        .filter(|&(i, _)| i != axis)
+                        .map(|(_, &d)| d as usize);
+                    let mut rank = 0;
+                    for (slot, d) in dims.iter_mut().zip(kept) {
+                        *slot = d;
+                        rank += 1;
+                    }
+                    Shape::new(&dims[..rank]).ok_or(Error::SizeOverflow)?
+                }
+                _ => Shape::SCALAR,
+            };
+            self.record_node(kind, out, &[a], 0.0, 0, |_, _| Ok(()))
+        };
+        record().or_fail(self)
+    }
+
+    /// The sum of all elements: a rank-0 tensor, also usable as a scalar variable.
+    pub fn sum(&self, a: TensorId) -> TensorId {
+        self.reduce(Kind::Sum, a)
+    }
+    /// The mean of all elements: a rank-0 tensor.
+    pub fn mean(&self, a: TensorId) -> TensorId {
+        self.reduce(Kind::Mean, a)
+    }
+    /// Sums along `axis`, removing it.
+    pub fn sum_axis(&self, a: TensorId, axis: usize) -> TensorId {
+        self.reduce(Kind::SumAxis(axis.min(u8::MAX as usize) as u8), a)
+    }
+    /// Means along `axis`, removing it.
+    pub fn mean_axis(&self, a: TensorId, axis: usize) -> TensorId {
+        self.reduce(Kind::MeanAxis(axis.min(u8::MAX as usize) as u8), a)
+    }
+
+    /// The same elements in a new shape with the same element count.
+    pub fn reshape(&self, a: TensorId, dims: &[usize]) -> TensorId {
+        let record = || {
+            let from = self.node(a)?.shape;
+            let to = Shape::new(dims).ok_or(Error::InvalidArgument(
+                "rank above 4, or a dimension above 2^32 - 1",
+            ))?;
+            if to.checked_len() != from.checked_len() {
+                return Err(Error::ShapeMismatch {
+                    op: "reshape (element counts differ)",
+                    lhs: from,
+                    rhs: to,
+                });
+            }
+            self.record_node(Kind::Reshape, to, &[a], 0.0, 0, |_, _| Ok(()))
+        };
+        record().or_fail(self)
+    }
+
+    /// The transpose of a 2-D tensor.
+    pub fn transpose(&self, a: TensorId) -> TensorId {
+        let record = || {
+            let shape = self.node(a)?.shape;
+            if shape.rank() != 2 {
+                return Err(Error::ShapeMismatch {
+                    op: "transpose (needs a 2-D tensor)",
+                    lhs: shape,
+                    rhs: Shape::matrix(0, 0),
+                });
+            }
+            let out = Shape::matrix(shape.dims()[1], shape.dims()[0]);
+            self.record_node(Kind::Transpose, out, &[a], 0.0, 0, |_, _| Ok(()))
+        };
+        record().or_fail(self)
+    }
+
+    fn along_last_axis(&self, kind: Kind, a: TensorId) -> TensorId {
+        let record = || {
+            let shape = self.node(a)?.shape;
+            if shape.rank() == 0 {
+                return Err(Error::ShapeMismatch {
+                    op: "softmax (needs rank 1 or more)",
+                    lhs: shape,
+                    rhs: shape,
+                });
+            }
+            self.record_node(kind, shape, &[a], 0.0, 0, |_, _| Ok(()))
+        };
+        record().or_fail(self)
+    }
+
+    /// Softmax along the last axis.
+    pub fn softmax(&self, a: TensorId) -> TensorId {
+        self.along_last_axis(Kind::Softmax, a)
+    }
+    /// Log-softmax along the last axis, computed stably.
+    pub fn log_softmax(&self, a: TensorId) -> TensorId {
+        self.along_last_axis(Kind::LogSoftmax, a)
+    }
+
+    /// Mean cross-entropy of `logits` (`[batch, classes]`) against class `labels` (one per
+    /// row, each below `classes`): a rank-0 tensor. Softmax is fused in, stably.
+    pub fn cross_entropy(&self, logits: TensorId, labels: &[u32]) -> TensorId {
+        let record = || {
+            let shape = self.node(logits)?.shape;
+            if shape.rank() != 2 {
+                return Err(Error::ShapeMismatch {
+                    op: "cross_entropy (logits must be [batch, classes])",
+                    lhs: shape,
+                    rhs: Shape::vector(labels.len() as u32),
+                });
+            }
+            let (batch, classes) = (shape.dims()[0] as usize, shape.dims()[1]);
+            if labels.len() != batch {
+                return Err(Error::ShapeMismatch {
+                    op: "cross_entropy (one label per row)",
+                    lhs: shape,
+                    rhs: Shape::vector(labels.len().min(u32::MAX as usize) as u32),
+                });
+            }
+            if labels.iter().any(|&l| l >= classes) {
+                return Err(Error::InvalidArgument(
+                    "cross_entropy: a label is not below the class count",
+                ));
+            }
+            let len = shape.checked_len().ok_or(Error::SizeOverflow)?;
+            self.record_node(
+                Kind::CrossEntropy,
+                Shape::SCALAR,
+                &[logits],
+                0.0,
+                0,
+                |tape, node| {
+                    node.saved = tape.alloc(len, T::zero())?.as_ptr();
+                    let saved_labels = tape.alloc(batch, 0u32)?.as_ptr();
+                    // SAFETY: a fresh block of `batch` labels.
+                    unsafe { core::slice::from_raw_parts_mut(saved_labels, batch) }
+                        .copy_from_slice(labels);
+                    node.labels = saved_labels;
+                    Ok(())
+                },
+            )
+        };
+        record().or_fail(self)
+    }
+
+    /// Mean squared error of two same-shaped tensors: a rank-0 tensor.
+    pub fn mse(&self, prediction: TensorId, target: TensorId) -> TensorId {
+        let record = || {
+            let (sp, st) = (self.node(prediction)?.shape, self.node(target)?.shape);
+            if sp != st {
+                return Err(Error::ShapeMismatch {
+                    op: "mse",
+                    lhs: sp,
+                    rhs: st,
+                });
+            }
+            self.record_node(
+                Kind::Mse,
+                Shape::SCALAR,
+                &[prediction, target],
+                0.0,
+                0,
+                |_, _| Ok(()),
+            )
+        };
+        record().or_fail(self)
+    }
+
+    // ---- reading and writing tensor data ----
+
+    /// The shape of a tensor.
+    pub fn tensor_shape(&self, t: TensorId) -> Result<Shape> {
+        Ok(self.node(t)?.shape)
+    }
+
+    /// Copies a tensor's value into `out` (whose length must be its element count).
+    pub fn tensor_value(&self, t: TensorId, out: &mut [T]) -> Result<()> {
+        let node = self.node(t)?;
+        // SAFETY: the value is only read.
+        copy_checked(unsafe { node.value() }, out)
+    }
+
+    /// Copies a tensor's gradient (after `backward`) into `out`.
+    pub fn tensor_grad(&self, t: TensorId, out: &mut [T]) -> Result<()> {
+        self.status()?;
+        let node = self.node(t)?;
+        // SAFETY: the gradient is only read.
+        match unsafe { node.grad_mut() } {
+            Some(grad) => copy_checked(grad, out),
+            None => Err(Error::InvalidArgument("a constant tensor has no gradient")),
+        }
+    }
+
+    /// Copies a tensor's tangent (after `jvp`) into `out`; zeros if no sweep set one.
+    pub fn tensor_tangent(&self, t: TensorId, out: &mut [T]) -> Result<()> {
+        self.status()?;
+        let node = self.node(t)?;
+        if out.len() != node.len {
+            return Err(Error::InvalidArgument(
+                "buffer length differs from the tensor's element count",
+            ));
+        }
+        let tangent = super::elementwise::tangent_or_zero(node);
+        out.iter_mut()
+            .enumerate()
+            .for_each(|(i, o)| *o = tangent(i));
+        Ok(())
+    }
+
+    /// Overwrites the value of an input or constant leaf, for a following
+    /// [`replay`](Tape::replay). Ops recorded from it report
+    /// [`Error::ModifiedInPlace`] on `backward` until the replay recomputes them.
+    pub fn set_tensor_value(&self, t: TensorId, data: &[T]) -> Result<()> {
+        let node = self.node(t)?;
+        if !matches!(node.kind, Kind::Input | Kind::Constant) {
+            return Err(Error::InvalidArgument(
+                "only input and constant tensors can be overwritten",
+            ));
+        }
+        if data.len() != node.len {
+            return Err(Error::InvalidArgument(
+                "data length differs from the tensor's element count",
+            ));
+        }
+        // SAFETY: `t` is a tensor record; its value buffer is not otherwise borrowed.
+        let node = unsafe { self.node_mut_at(t.index) };
+        // SAFETY: as above.
+        unsafe { core::slice::from_raw_parts_mut(node.value, node.len) }.copy_from_slice(data);
+        node.version = node.version.wrapping_add(1);
+        Ok(())
+    }
+
+    /// Sets the tangent of an input leaf for the next [`jvp`](Tape::jvp) (tensor inputs
+    /// are seeded here; scalar inputs through `jvp`'s seeds).
+    pub fn seed_tensor_tangent(&self, t: TensorId, data: &[T]) -> Result<()> {
+        let node = self.node(t)?;
+        if !matches!(node.kind, Kind::Input | Kind::Param) {
+            return Err(Error::InvalidArgument(
+                "only input and parameter tensors take tangent seeds",
+            ));
+        }
+        if data.len() != node.len {
+            return Err(Error::InvalidArgument(
+                "seed length differs from the tensor's element count",
+            ));
+        }
+        let buffer = if node.tangent.is_null() {
+            self.alloc(node.len, T::zero())?.as_ptr()
+        } else {
+            node.tangent
+        };
+        // SAFETY: `t` is a tensor record; its tangent buffer is not otherwise borrowed.
+        let node = unsafe { self.node_mut_at(t.index) };
+        node.tangent = buffer;
+        // SAFETY: `buffer` holds `len` elements.
+        unsafe { core::slice::from_raw_parts_mut(buffer, node.len) }.copy_from_slice(data);
+        Ok(())
+    }
+}
+
+fn copy_checked<T: Copy>(from: &[T], to: &mut [T]) -> Result<()> {
+    if from.len() != to.len() {
+        return Err(Error::InvalidArgument(
+            "buffer length differs from the tensor's element count",
+        ));
+    }
+    to.copy_from_slice(from);
+    Ok(())
+}

@@ -1,0 +1,233 @@
+//! Optimizers that update every parameter in place from its gradient: SGD (momentum,
+//! weight decay) and Adam / AdamW.
+//!
+//! The optimizer's state buffers are taken from the persistent region when it is set,
+//! so like parameters it must be set before recording. Each update bumps the parameters'
+//! versions, so a `backward` over a recording made before the update is reported as
+//! [`Error::ModifiedInPlace`] instead of giving a wrong gradient.
+
+use super::float::Float;
+use super::param::ParamId;
+use crate::error::{Error, Result};
+use crate::tape::Tape;
+
+/// Stochastic gradient descent: `v = momentum·v + g + weight_decay·w; w −= lr·v`
+/// (PyTorch's convention; with `momentum = 0` it is plain SGD).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sgd {
+    pub lr: f64,
+    pub momentum: f64,
+    pub weight_decay: f64,
+}
+
+/// Adam, or AdamW when `decoupled_weight_decay` is set (the decay then multiplies the
+/// weights directly instead of joining the gradient).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Adam {
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub decoupled_weight_decay: bool,
+}
+
+impl Default for Adam {
+    fn default() -> Adam {
+        Adam {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled_weight_decay: false,
+        }
+    }
+}
+
+/// Which optimizer [`Tape::set_optimizer`] installs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Optimizer {
+    Sgd(Sgd),
+    Adam(Adam),
+}
+
+/// The installed optimizer and how many steps it took (Adam's bias correction).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OptimizerState {
+    pub optimizer: Optimizer,
+    pub steps: u64,
+}
+
+impl Optimizer {
+    fn validate(&self) -> Result<()> {
+        let finite_non_negative = |x: f64| x.is_finite() && x >= 0.0;
+        let ok = match *self {
+            Optimizer::Sgd(s) => {
+                finite_non_negative(s.lr)
+                    && (0.0..1.0).contains(&s.momentum)
+                    && finite_non_negative(s.weight_decay)
+            }
+            Optimizer::Adam(a) => {
+                finite_non_negative(a.lr)
+                    && (0.0..1.0).contains(&a.beta1)
+                    && (0.0..1.0).contains(&a.beta2)
+                    && a.eps.is_finite()
+                    && a.eps > 0.0
+                    && finite_non_negative(a.weight_decay)
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument("optimizer settings out of range (NaN, negative, or a momentum/beta outside [0, 1))"))
+        }
+    }
+
+    /// State buffers per parameter.
+    fn buffers(&self) -> usize {
+        match *self {
+            Optimizer::Sgd(s) if s.momentum == 0.0 => 0,
+            Optimizer::Sgd(_) => 1,
+            Optimizer::Adam(_) => 2,
+        }
+    }
+}
+
+impl<'m, T: Float> Tape<'m, T> {
+    /// Installs the optimizer for every parameter created so far. Call it after the
+    /// last `parameter` and before recording; it can be set only once per tape.
+    pub fn set_optimizer(&self, optimizer: Optimizer) -> Result<()> {
+        optimizer.validate()?;
+        self.require_pristine(
+            "set the optimizer right after creating parameters, before recording",
+        )?;
+        let state = self.tensor_state().ok_or(Error::InvalidArgument(
+            "set_optimizer: the tape has no parameters",
+        ))?;
+        if state.optimizer.is_some() {
+            return Err(Error::InvalidArgument(
+                "set_optimizer: an optimizer is already set",
+            ));
+        }
+        let result = (|| {
+            for index in 0..state.count {
+                let slot = self.param_slot(ParamId {
+                    index,
+                    tape: self.identity(),
+                })?;
+                for buffer in slot.state.iter_mut().take(optimizer.buffers()) {
+                    *buffer = self.alloc(slot.len, T::zero())?.as_ptr();
+                }
+            }
+            Ok(())
+        })();
+        self.make_persistent();
+        result?;
+        state.optimizer = Some(OptimizerState {
+            optimizer,
+            steps: 0,
+        });
+        Ok(())
+    }
+
+    /// Updates every parameter in place from its gradient (from the last `backward`).
+    pub fn optimizer_step(&self) -> Result<()> {
+        self.status()?;
+        let state = self.tensor_state().ok_or(Error::InvalidArgument(
+            "optimizer_step: no optimizer is set",
+        ))?;
+        let Some(optimizer) = state.optimizer.as_mut() else {
+            return Err(Error::InvalidArgument(
+                "optimizer_step: no optimizer is set",
+            ));
+        };
+        optimizer.steps += 1;
+        let (kind, steps) = (optimizer.optimizer, optimizer.steps);
+        for index in 0..state.count {
+            let slot = self.param_slot(ParamId {
+                index,
+                tape: self.identity(),
+            })?;
+            // SAFETY: the parameter's buffers each hold `len` elements, distinct from one
+            // another, and no other slice of them is alive during the update.
+            let (w, g) = unsafe {
+                (
+                    core::slice::from_raw_parts_mut(slot.value, slot.len),
+                    core::slice::from_raw_parts(slot.grad, slot.len),
+                )
+            };
+            match kind {
+                Optimizer::Sgd(s) => {
+                    // SAFETY: as above; null when momentum is zero.
+                    let velocity = (!slot.state[0].is_null()).then(|| unsafe {
+                        core::slice::from_raw_parts_mut(slot.state[0], slot.len)
+                    });
+                    sgd_update(s, w, g, velocity);
+                }
+                Optimizer::Adam(a) => {
+                    // SAFETY: as above; Adam allocated both moments.
+                    let (m, v) = unsafe {
+                        (
+                            core::slice::from_raw_parts_mut(slot.state[0], slot.len),
+                            core::slice::from_raw_parts_mut(slot.state[1], slot.len),
+                        )
+                    };
+                    adam_update(a, steps, w, g, m, v);
+                }
+            }
+            slot.version = slot.version.wrapping_add(1);
+        }
+        Ok(())
+    }
+}
+
+fn sgd_update<T: Float>(s: Sgd, w: &mut [T], g: &[T], velocity: Option<&mut [T]>) {
+    let (lr, momentum, decay) = (
+        T::from_f64(s.lr),
+        T::from_f64(s.momentum),
+        T::from_f64(s.weight_decay),
+    );
+    match velocity {
+        Some(v) => {
+            for ((w, &g), v) in w.iter_mut().zip(g).zip(v) {
+                *v = momentum * *v + g + decay * *w;
+                *w -= lr * *v;
+            }
+        }
+        None => {
+            for (w, &g) in w.iter_mut().zip(g) {
+                *w -= lr * (g + decay * *w);
+            }
+        }
+    }
+}
+
+fn adam_update<T: Float>(a: Adam, steps: u64, w: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
+    let t = steps.min(i32::MAX as u64) as i32;
+    let correction1 = 1.0 - libm::pow(a.beta1, t as f64);
+    let correction2 = 1.0 - libm::pow(a.beta2, t as f64);
+    let step = T::from_f64(a.lr / correction1);
+    let (b1, b2, eps) = (
+        T::from_f64(a.beta1),
+        T::from_f64(a.beta2),
+        T::from_f64(a.eps),
+    );
+    let inv_sqrt_c2 = T::from_f64(1.0 / libm::sqrt(correction2));
+    let decay = T::from_f64(a.weight_decay);
+    let shrink = T::from_f64(1.0 - a.lr * a.weight_decay);
+    let one = T::one();
+    for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
+        let g = if a.decoupled_weight_decay {
+            g
+        } else {
+            g + decay * *w
+        };
+        if a.decoupled_weight_decay {
+            *w *= shrink;
+        }
+        *m = b1 * *m + (one - b1) * g;
+        *v = b2 * *v + (one - b2) * g * g;
+        *w -= step * *m / ((*v).sqrt() * inv_sqrt_c2 + eps);
+    }
+}

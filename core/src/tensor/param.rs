@@ -1,0 +1,249 @@
+//! Parameters: tensors that persist across resets, with their gradients and optimizer
+//! state, in the arena's persistent region.
+//!
+//! Create every parameter (and the optimizer) right after the tape is made or reset,
+//! before recording: the persistent region is the arena's top, and it can only grow
+//! while nothing else sits below it. Each step then uses a parameter through
+//! [`Tape::param`], which records a leaf that *shares* the parameter's value and gradient
+//! buffers: no copies.
+
+use super::float::Float;
+use super::node::{Kind, Node};
+use super::optim::OptimizerState;
+use super::TensorId;
+use crate::error::{Error, Result};
+use crate::shape::Shape;
+use crate::tape::Tape;
+
+/// A parameter of a tape. Unlike variables, it stays valid across `reset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(C)]
+pub struct ParamId {
+    pub index: u32,
+    /// The owning tape's identity, so another tape's parameter is rejected.
+    pub tape: u32,
+}
+
+/// One parameter's buffers.
+#[derive(Clone, Copy)]
+pub(crate) struct ParamSlot<T> {
+    pub shape: Shape,
+    pub len: usize,
+    pub value: *mut T,
+    pub grad: *mut T,
+    /// Bumped by every in-place update.
+    pub version: u32,
+    /// Optimizer state (momentum, or Adam's two moments); null until an optimizer is set.
+    pub state: [*mut T; 2],
+}
+
+/// The tensor layer's per-tape state, behind the tape's layer-state pointer.
+#[derive(Clone, Copy)]
+pub(crate) struct TensorState<T> {
+    pub params: *mut ParamSlot<T>,
+    pub count: u32,
+    pub capacity: u32,
+    pub optimizer: Option<OptimizerState>,
+}
+
+impl<'m, T: Float> Tape<'m, T> {
+    // The state lives in the persistent region; callers hold it only within one call.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) fn tensor_state(&self) -> Option<&mut TensorState<T>> {
+        let state = self.layer_state().cast::<TensorState<T>>();
+        // SAFETY: only this module sets the layer state of a `Tape<T: Float>`, to a
+        // `TensorState<T>` in the persistent region; callers hold it briefly.
+        (!state.is_null()).then(|| unsafe { &mut *state })
+    }
+
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) fn param_slot(&self, p: ParamId) -> Result<&mut ParamSlot<T>> {
+        if p.tape != self.identity() {
+            return Err(Error::ForeignHandle);
+        }
+        let state = self.tensor_state().ok_or(Error::ForeignHandle)?;
+        if p.index >= state.count {
+            return Err(Error::ForeignHandle);
+        }
+        // SAFETY: `index < count`, and the table holds `count` slots.
+        Ok(unsafe { &mut *state.params.add(p.index as usize) })
+    }
+
+    /// Fails unless the arena holds nothing but persistent data.
+    pub(crate) fn require_pristine(&self, what: &'static str) -> Result<()> {
+        self.status()?;
+        if self.is_pristine() {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(what))
+        }
+    }
+
+    /// A parameter of shape `dims`, initialised from `init`. Must be called before any
+    /// recording (right after `new` or `reset`); the memory stays taken for the tape's
+    /// life.
+    pub fn parameter(&self, dims: &[usize], init: &[T]) -> Result<ParamId> {
+        self.require_pristine(
+            "create parameters right after the tape is made or reset, before recording",
+        )?;
+        let shape = Shape::new(dims).ok_or(Error::InvalidArgument(
+            "rank above 4, or a dimension above 2^32 - 1",
+        ))?;
+        let len = shape.checked_len().ok_or(Error::SizeOverflow)?;
+        if init.len() != len {
+            return Err(Error::InvalidArgument(
+                "initial data length differs from the shape's element count",
+            ));
+        }
+        let result = self.create_parameter(shape, len, init);
+        // Whatever was taken (even on failure) becomes persistent, so that the region
+        // stays contiguous; a failed creation leaves the error for `reset` to clear.
+        self.make_persistent();
+        result
+    }
+
+    fn create_parameter(&self, shape: Shape, len: usize, init: &[T]) -> Result<ParamId> {
+        let state = match self.tensor_state() {
+            Some(state) => state,
+            None => {
+                let state = self.alloc(
+                    1,
+                    TensorState::<T> {
+                        params: core::ptr::null_mut(),
+                        count: 0,
+                        capacity: 0,
+                        optimizer: None,
+                    },
+                )?;
+                self.set_layer_state(state.as_ptr().cast());
+                // SAFETY: just written.
+                unsafe { &mut *state.as_ptr() }
+            }
+        };
+        if state.optimizer.is_some() {
+            return Err(Error::InvalidArgument(
+                "create every parameter before setting the optimizer",
+            ));
+        }
+        if state.count == state.capacity {
+            let capacity = state.capacity.saturating_mul(2).max(8);
+            let empty = ParamSlot {
+                shape: Shape::SCALAR,
+                len: 0,
+                value: core::ptr::null_mut(),
+                grad: core::ptr::null_mut(),
+                version: 0,
+                state: [core::ptr::null_mut(); 2],
+            };
+            let table = self.alloc(capacity as usize, empty)?.as_ptr();
+            for i in 0..state.count as usize {
+                // SAFETY: both tables hold at least `count` slots.
+                unsafe { *table.add(i) = *state.params.add(i) };
+            }
+            state.params = table;
+            state.capacity = capacity;
+        }
+        let value = self.alloc(len, T::zero())?.as_ptr();
+        let grad = self.alloc(len, T::zero())?.as_ptr();
+        // SAFETY: `value` holds `len` elements.
+        unsafe { core::slice::from_raw_parts_mut(value, len) }.copy_from_slice(init);
+        let index = state.count;
+        // SAFETY: `count < capacity`.
+        unsafe {
+            *state.params.add(index as usize) = ParamSlot {
+                shape,
+                len,
+                value,
+                grad,
+                version: 0,
+                state: [core::ptr::null_mut(); 2],
+            }
+        };
+        state.count += 1;
+        Ok(ParamId {
+            index,
+            tape: self.identity(),
+        })
+    }
+
+    /// Records a use of parameter `p`: a leaf sharing the parameter's value and gradient.
+    /// Its gradient starts at zero for this recording.
+    pub fn param(&self, p: ParamId) -> TensorId {
+        let record = || {
+            let slot = *self.param_slot(p)?;
+            let mut node = Node::new(Kind::Param, slot.shape, slot.len);
+            node.param = p.index;
+            node.version = slot.version;
+            let (id, node) = self.push_node_sharing(node, slot.value, slot.grad)?;
+            let _ = node;
+            // SAFETY: the parameter's gradient buffer holds `len` elements.
+            unsafe { core::slice::from_raw_parts_mut(slot.grad, slot.len) }.fill(T::zero());
+            Ok(id)
+        };
+        record().unwrap_or_else(|error| self.fail_tensor(error))
+    }
+
+    /// The number of parameters.
+    pub fn num_params(&self) -> usize {
+        self.tensor_state().map_or(0, |s| s.count as usize)
+    }
+
+    /// The shape of parameter `p`.
+    pub fn param_shape(&self, p: ParamId) -> Result<Shape> {
+        Ok(self.param_slot(p)?.shape)
+    }
+
+    /// Copies parameter `p`'s value into `out`.
+    pub fn read_param(&self, p: ParamId, out: &mut [T]) -> Result<()> {
+        let slot = self.param_slot(p)?;
+        // SAFETY: the value holds `len` elements and is only read.
+        copy_into(
+            unsafe { core::slice::from_raw_parts(slot.value, slot.len) },
+            out,
+        )
+    }
+
+    /// Copies parameter `p`'s gradient (from the last backward) into `out`.
+    pub fn read_param_grad(&self, p: ParamId, out: &mut [T]) -> Result<()> {
+        let slot = self.param_slot(p)?;
+        // SAFETY: as above.
+        copy_into(
+            unsafe { core::slice::from_raw_parts(slot.grad, slot.len) },
+            out,
+        )
+    }
+
+    /// Overwrites parameter `p`'s value. Ops recorded from the old value report
+    /// [`Error::ModifiedInPlace`] on `backward` (until a replay recomputes them).
+    pub fn write_param(&self, p: ParamId, data: &[T]) -> Result<()> {
+        let slot = self.param_slot(p)?;
+        if data.len() != slot.len {
+            return Err(Error::InvalidArgument(
+                "data length differs from the parameter's element count",
+            ));
+        }
+        // SAFETY: the value holds `len` elements; no slice of it is alive.
+        unsafe { core::slice::from_raw_parts_mut(slot.value, slot.len) }.copy_from_slice(data);
+        slot.version = slot.version.wrapping_add(1);
+        Ok(())
+    }
+}
+
+/// The version of parameter `index`, or 0 for an unknown one.
+pub(crate) fn version<T: Float>(tape: &Tape<'_, T>, index: u32) -> u32 {
+    tape.param_slot(ParamId {
+        index,
+        tape: tape.identity(),
+    })
+    .map_or(0, |slot| slot.version)
+}
+
+fn copy_into<T: Copy>(from: &[T], to: &mut [T]) -> Result<()> {
+    if from.len() != to.len() {
+        return Err(Error::InvalidArgument(
+            "buffer length differs from the parameter's element count",
+        ));
+    }
+    to.copy_from_slice(from);
+    Ok(())
+}

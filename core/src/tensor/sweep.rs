@@ -1,0 +1,157 @@
+//! The tensor layer's side of the tape's sweeps: each function gets a record index,
+//! finds the node and dispatches on its kind to the op family that computes it.
+
+use super::float::Float;
+use super::node::{Kind, Node};
+use super::{elementwise, linalg, loss, reduce};
+use crate::error::{Error, Result};
+use crate::tape::Tape;
+
+/// The node of record `i`, which the tape only passes for tensor records.
+fn node_of<'a, T: Float>(tape: &'a Tape<'_, T>, i: u32) -> Option<&'a Node<T>> {
+    tape.node_at(i)
+}
+
+/// Adds record `i`'s contribution to its arguments' gradients.
+pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, i: u32) {
+    let Some(node) = node_of(tape, i) else { return };
+    match node.kind {
+        Kind::Input | Kind::Constant | Kind::Param => {}
+        Kind::MatMul { .. } | Kind::Linear(_) => linalg::backward(tape, node),
+        Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::backward(tape, node),
+        Kind::Sum
+        | Kind::Mean
+        | Kind::SumAxis(_)
+        | Kind::MeanAxis(_)
+        | Kind::Reshape
+        | Kind::Transpose => reduce::backward(tape, node),
+        Kind::Softmax | Kind::LogSoftmax | Kind::CrossEntropy | Kind::Mse => {
+            loss::backward(tape, node)
+        }
+    }
+}
+
+/// Recomputes record `i`'s value from its arguments (its forward).
+pub(crate) fn replay<T: Float>(tape: &Tape<'_, T>, i: u32) {
+    let Some(node) = node_of(tape, i) else { return };
+    forward(tape, node);
+    // SAFETY: record `i` is a tensor record; `node` is not used past this point.
+    let node = unsafe { tape.node_mut_at(i) };
+    if node.kind == Kind::Param {
+        node.version = super::param::version(tape, node.param);
+    }
+    refresh_arg_versions(tape, node);
+}
+
+/// Runs a node's forward: writes its value from its arguments' values.
+pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
+    match node.kind {
+        // Leaves hold their data; a parameter use reads the parameter's storage directly.
+        Kind::Input | Kind::Constant | Kind::Param => {}
+        Kind::MatMul { .. } | Kind::Linear(_) => linalg::forward(tape, node),
+        Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::forward(tape, node),
+        Kind::Sum
+        | Kind::Mean
+        | Kind::SumAxis(_)
+        | Kind::MeanAxis(_)
+        | Kind::Reshape
+        | Kind::Transpose => reduce::forward(tape, node),
+        Kind::Softmax | Kind::LogSoftmax | Kind::CrossEntropy | Kind::Mse => {
+            loss::forward(tape, node)
+        }
+    }
+}
+
+/// Computes record `i`'s tangent from its arguments' tangents, allocating the tangent
+/// buffer the first time.
+pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
+    let Some(node) = node_of(tape, i) else {
+        return Ok(());
+    };
+    if node.tangent.is_null() {
+        let buffer = if node.rank0() {
+            tape.record_slots(i)
+                .map(|(_, adjoint)| adjoint)
+                .ok_or(Error::InvalidArgument("tensor record vanished"))?
+        } else {
+            tape.alloc(node.len, T::zero())?.as_ptr()
+        };
+        // SAFETY: record `i` is a tensor record; `node` is not used past this point.
+        unsafe { tape.node_mut_at(i) }.tangent = buffer;
+    }
+    let Some(node) = node_of(tape, i) else {
+        return Ok(());
+    };
+    match node.kind {
+        // Leaves keep whatever tangent was seeded (zero unless seeded).
+        Kind::Input | Kind::Constant | Kind::Param => {
+            if node.rank0() {
+                // The scalar sweep wrote nothing here; a rank-0 leaf's seed is zero.
+                // SAFETY: the tangent buffer belongs to this node alone.
+                if let Some(t) = unsafe { node.tangent_mut() } {
+                    t.fill(T::zero());
+                }
+            }
+        }
+        Kind::MatMul { .. } | Kind::Linear(_) => linalg::tangent(tape, node),
+        Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::tangent(tape, node),
+        Kind::Sum
+        | Kind::Mean
+        | Kind::SumAxis(_)
+        | Kind::MeanAxis(_)
+        | Kind::Reshape
+        | Kind::Transpose => reduce::tangent(tape, node),
+        Kind::Softmax | Kind::LogSoftmax | Kind::CrossEntropy | Kind::Mse => {
+            loss::tangent(tape, node)
+        }
+    }
+    Ok(())
+}
+
+/// Zeroes record `i`'s gradient.
+pub(crate) fn clear<T: Float>(tape: &Tape<'_, T>, i: u32) {
+    if let Some(node) = node_of(tape, i) {
+        // SAFETY: the gradient buffer is not referenced elsewhere during a clear.
+        if let Some(grad) = unsafe { node.grad_mut() } {
+            grad.fill(T::zero());
+        }
+    }
+}
+
+/// Fails when an argument of record `i` (or, for a parameter use, the parameter) was
+/// overwritten in place after record `i` computed its value from it.
+pub(crate) fn check<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
+    let Some(node) = node_of(tape, i) else {
+        return Ok(());
+    };
+    if node.kind == Kind::Param {
+        let current = super::param::version(tape, node.param);
+        if current != node.version {
+            return Err(Error::ModifiedInPlace {
+                recorded_version: node.version,
+                current_version: current,
+            });
+        }
+        return Ok(());
+    }
+    for k in 0..node.arg_count as usize {
+        if let Some(arg) = tape.node_at(node.args[k]) {
+            if arg.version != node.arg_versions[k] {
+                return Err(Error::ModifiedInPlace {
+                    recorded_version: node.arg_versions[k],
+                    current_version: arg.version,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Notes the versions of `node`'s arguments that its value was just computed from.
+pub(crate) fn refresh_arg_versions<T: Float>(tape: &Tape<'_, T>, node: &mut Node<T>) {
+    for k in 0..node.arg_count as usize {
+        if let Some(arg) = tape.node_at(node.args[k]) {
+            node.arg_versions[k] = arg.version;
+        }
+    }
+}

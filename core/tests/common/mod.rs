@@ -1,0 +1,59 @@
+//! Helpers shared by the tape test binaries: a seeded generator and comparisons.
+//! Each binary uses a subset, so unused ones are allowed.
+#![allow(dead_code)]
+
+/// splitmix64: a tiny deterministic generator, seeded per test case.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A stream fixed by `name` (FNV-1a of it), so every case has its own points.
+    pub fn seeded(name: &str) -> Self {
+        let mut h = 0xcbf2_9ce4_8422_2325_u64;
+        for b in name.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        Rng(h)
+    }
+
+    pub fn from_seed(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[lo, hi)`.
+    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        let unit = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        lo + (hi - lo) * unit
+    }
+
+    /// Uniform in `lo..hi` (integers, `hi` excluded).
+    pub fn below(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (self.next_u64() % (hi - lo) as u64) as usize
+    }
+}
+
+/// Asserts `|got − want| ≤ tol · max(1, |want|)`: relative for large values, absolute
+/// near zero (where a relative error means nothing).
+#[track_caller]
+pub fn assert_close(what: &str, got: f64, want: f64, tol: f64) {
+    let err = (got - want).abs();
+    assert!(
+        err <= tol * want.abs().max(1.0),
+        "{what}: got {got:e}, want {want:e} (error {err:e}, tolerance {tol:e} relative)"
+    );
+}
+
+/// Finite-difference step for f64.
+pub const H: f64 = 1e-6;
+
+/// `(f(x+h) − f(x−h)) / 2h`.
+pub fn central_difference(f: impl Fn(f64) -> f64, x: f64) -> f64 {
+    (f(x + H) - f(x - H)) / (2.0 * H)
+}

@@ -1,0 +1,200 @@
+//! The core never touches the heap: with a counting global allocator installed, recording,
+//! backward, forward, replay, Jacobians, errors and reset make zero allocations. The
+//! memory comes from a stack array. Its own test binary, with one test, so nothing else
+//! runs while the counter is live; the counter also counts only the measuring thread.
+
+use autodiff_core::{Dual, Error, Op, Tape, VarId};
+use core::cell::Cell;
+use core::mem::MaybeUninit;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// Const-initialised and without a destructor, so reading it never allocates.
+    static MEASURING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn note() {
+    if MEASURING.with(Cell::get) {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+// SAFETY: every call forwards to `System` unchanged; counting has no effect on memory.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        note();
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Heap calls (allocations, reallocations and frees) made by `f` on this thread.
+fn heap_calls<R>(f: impl FnOnce() -> R) -> (usize, R) {
+    ALLOCATIONS.store(0, Ordering::SeqCst);
+    MEASURING.with(|m| m.set(true));
+    let result = f();
+    MEASURING.with(|m| m.set(false));
+    (ALLOCATIONS.load(Ordering::SeqCst), result)
+}
+
+/// A fixed-size `fmt::Write` sink, to show errors format without a `String`.
+struct StackText {
+    bytes: [u8; 256],
+    len: usize,
+}
+
+impl core::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len + s.len();
+        self.bytes
+            .get_mut(self.len..end)
+            .ok_or(core::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Everything the tape does, on f64, f32 and dual tapes; returns results to check later.
+fn workload(mem: &mut [MaybeUninit<u8>]) -> [f64; 16] {
+    use core::fmt::Write;
+    let mut out = [f64::NAN; 16];
+    {
+        let tape = Tape::<f64>::new(&mut *mem).unwrap();
+        let (x, y) = (tape.input(3.0), tape.input(2.0));
+        let f = (x + y) * (x - 2.0 * y);
+        let every_op = ((x.sin() + y.cos()).exp().ln() * x.tanh().sigmoid()).atan2(y.hypot(x))
+            + x.powi(3).cbrt().sqrt().recip()
+            + x.abs().max(y).min(x).powf(1.5).softplus().erf().asinh()
+            + (y / 4.0).asin().acos().atan().sinh().cosh().tan()
+            + (x / 10.0).atanh().ln_1p().exp_m1()
+            + (x + 0.5).acosh().log2().log10()
+            + x.pow(y)
+            - (-y);
+        let u = tape.unary_id(Op::Tanh, every_op.id());
+        let v = tape.binary_id(Op::Mul, u, f.id());
+        let _ = tape.powi_id(v, -2);
+        tape.status().unwrap();
+
+        let mut g = [0.0; 2];
+        tape.gradient_into(f.id(), &mut g).unwrap();
+        out[0] = g[0];
+        out[1] = g[1];
+        tape.backward(every_op.id()).unwrap();
+        let grads = tape.gradient(f).unwrap();
+        out[2] = grads.wrt(y);
+        tape.jvp(&[1.0, 0.0]).unwrap();
+        out[3] = tape.tangent(f.id()).unwrap();
+        let mut jac = [0.0; 6];
+        let outputs = [f.id(), every_op.id(), v];
+        tape.jacobian_rows(&outputs, &mut jac).unwrap();
+        tape.jacobian_columns::<2>(&outputs, &mut jac).unwrap();
+        tape.jacobian_columns::<3>(&outputs, &mut jac).unwrap();
+        tape.jacobian_columns::<1>(&outputs, &mut jac).unwrap();
+        out[4] = jac[1];
+        tape.replay(&[4.0, 1.0]).unwrap();
+        tape.gradient_into(f.id(), &mut g).unwrap();
+        out[5] = f.value();
+        out[6] = g[0];
+
+        // Errors, and formatting them.
+        tape.reset();
+        assert_eq!(tape.value(f.id()), Err(Error::StaleHandle));
+        let _ = x.sin();
+        let mut text = StackText {
+            bytes: [0; 256],
+            len: 0,
+        };
+        write!(text, "{}", tape.status().unwrap_err()).unwrap();
+        out[7] = text.len as f64;
+        tape.reset();
+        while tape.input(1.0).id() != VarId::INVALID {}
+        let oom = tape.status().unwrap_err();
+        text.len = 0;
+        write!(text, "{oom} {oom:?}").unwrap();
+        out[8] = tape.len() as f64;
+        assert!(tape.jvp(&[]).is_err());
+        assert!(tape
+            .tensor_shape(tape.tensor_input(&[4], &[0.0; 4]))
+            .is_err());
+        tape.reset();
+        let p = tape.parameter(&[4], &[1.5; 4]).unwrap();
+        tape.reset();
+        let mut value = [0.0; 4];
+        tape.read_param(p, &mut value).unwrap();
+        out[9] = value[0];
+    }
+    {
+        let tape = Tape::<f32>::new(&mut *mem).unwrap();
+        let (x, y) = (tape.input(3.0), tape.input(2.0));
+        let f = (x + y) * (x - 2.0 * y);
+        let mut g = [0.0f32; 2];
+        tape.gradient_into(f.id(), &mut g).unwrap();
+        out[10] = f64::from(g[1]);
+        tape.jvp(&[0.0, 1.0]).unwrap();
+        out[11] = f64::from(tape.tangent(f.id()).unwrap());
+    }
+    {
+        let tape = Tape::<Dual<f64>>::new(&mut *mem).unwrap();
+        let (x, y) = (
+            tape.input(Dual::new(3.0, 0.0)),
+            tape.input(Dual::new(2.0, 0.0)),
+        );
+        let f = x * x * y;
+        let (mut g, mut hv) = ([0.0; 2], [0.0; 2]);
+        tape.hessian_vector_product(f.id(), &[3.0, 2.0], &[1.0, 0.0], &mut g, &mut hv)
+            .unwrap();
+        out[12] = g[0];
+        out[13] = hv[0];
+        out[14] = hv[1];
+    }
+    out
+}
+
+#[test]
+fn the_tape_makes_no_heap_allocation() {
+    // The counter works: a `Vec` in the measured region is seen.
+    let (calls, v) = heap_calls(|| Vec::<u64>::with_capacity(8));
+    assert!(calls >= 1, "the counting allocator is not installed");
+    drop(v);
+
+    let mut mem = [MaybeUninit::<u8>::uninit(); 1 << 14];
+    let (calls, out) = heap_calls(|| workload(&mut mem));
+    assert_eq!(calls, 0, "heap calls during the workload");
+
+    // And the workload computed what it should.
+    assert_eq!(&out[..3], &[4.0, -11.0, -11.0]);
+    assert_eq!(out[3], 4.0);
+    assert_eq!(out[4], -11.0);
+    // At (4, 1): f = 5·2 = 10, ∂f/∂x = 2x − y = 7.
+    assert_eq!((out[5], out[6]), (10.0, 7.0));
+    assert!(out[7] > 0.0);
+    assert_eq!(out[8], ((1 << 14) / Tape::<f64>::bytes_per_record()) as f64);
+    assert_eq!(out[9], 1.5);
+    assert_eq!((out[10], out[11]), (-11.0, -11.0));
+    // f = x²y: ∇f = (2xy, x²) = (12, 9); ∇²f·(1, 0) = (2y, 2x) = (4, 6).
+    assert_eq!((out[12], out[13], out[14]), (12.0, 4.0, 6.0));
+}
