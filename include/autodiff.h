@@ -108,6 +108,10 @@ typedef enum ad_dtype {
   AD_F32 = 1,
   // 64-bit floats.
   AD_F64 = 2,
+  // Dual numbers over 64-bit floats, for Hessian-vector products (`ad_hvp()`). Every
+  // other call treats the tape like an `AD_F64` one: values and derivatives read back
+  // are the primal parts.
+  AD_F64_DUAL = 3,
 } ad_dtype;
 
 // A tape. Opaque: C code only ever holds an `ad_tape*` made by `ad_tape_init()` or
@@ -258,6 +262,20 @@ enum ad_status ad_jacobian_fwd(struct ad_tape *tape,
                                size_t m,
                                double *jac_out,
                                size_t len);
+
+// On an `AD_F64_DUAL` tape that recorded `output = f(inputs)`: at the point `x[0..n)`,
+// writes the gradient of `f` into `grad_out[0..n)` and the Hessian-vector product
+// `H(x)·v` into `hv_out[0..n)`, by forward-over-reverse. `n` must equal the number of
+// inputs, and the four arrays must not overlap. The tape's recorded values are replaced
+// by those at `x` (as `ad_replay()` does). Needs scratch in the tape's memory of one dual
+// per input. Fails with `AD_ERR_DTYPE_MISMATCH` on a tape of another dtype.
+enum ad_status ad_hvp(struct ad_tape *tape,
+                      struct ad_var output,
+                      const double *x,
+                      const double *v,
+                      double *grad_out,
+                      double *hv_out,
+                      size_t n);
 
 // The dual `value + tangent·ε`.
 struct ad_dual ad_dual_make(double value, double tangent);

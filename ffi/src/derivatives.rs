@@ -5,7 +5,7 @@
 use crate::error::Result;
 use crate::ptr;
 use crate::scalar::{with_input, with_output, Elem};
-use crate::tape::{ad_tape, call};
+use crate::tape::{ad_tape, call, AnyTape};
 use crate::var::ad_var;
 use autodiff_core::{Error, Real, Tape, VarId};
 
@@ -186,6 +186,7 @@ pub unsafe extern "C" fn ad_jacobian(
         call(tape, |header| {
             let outputs = ptr::slice(outputs, m, "outputs")?;
             let jacobian = ptr::slice_mut(jac_out, len, "jac_out")?;
+            ptr::disjoint(outputs, jacobian, "jac_out overlaps outputs")?;
             // SAFETY: `ad_var` and `VarId` have one layout (asserted in `var`).
             let ids = core::slice::from_raw_parts(outputs.as_ptr().cast::<VarId>(), outputs.len());
             with_tape!(&header.tape, t => {
@@ -213,11 +214,50 @@ pub unsafe extern "C" fn ad_jacobian_fwd(
         call(tape, |header| {
             let outputs = ptr::slice(outputs, m, "outputs")?;
             let jacobian = ptr::slice_mut(jac_out, len, "jac_out")?;
+            ptr::disjoint(outputs, jacobian, "jac_out overlaps outputs")?;
             // SAFETY: `ad_var` and `VarId` have one layout (asserted in `var`).
             let ids = core::slice::from_raw_parts(outputs.as_ptr().cast::<VarId>(), outputs.len());
             with_tape!(&header.tape, t => {
                 with_output(t, jacobian, |j| Ok(t.jacobian_columns::<FORWARD_LANES>(ids, j)?))
             })
+        })
+    }
+}
+
+/// On an `AD_F64_DUAL` tape that recorded `output = f(inputs)`: at the point `x[0..n)`,
+/// writes the gradient of `f` into `grad_out[0..n)` and the Hessian-vector product
+/// `H(x)·v` into `hv_out[0..n)`, by forward-over-reverse. `n` must equal the number of
+/// inputs, and the four arrays must not overlap. The tape's recorded values are replaced
+/// by those at `x` (as `ad_replay()` does). Needs scratch in the tape's memory of one dual
+/// per input. Fails with `AD_ERR_DTYPE_MISMATCH` on a tape of another dtype.
+#[no_mangle]
+pub unsafe extern "C" fn ad_hvp(
+    tape: *mut ad_tape,
+    output: ad_var,
+    x: *const f64,
+    v: *const f64,
+    grad_out: *mut f64,
+    hv_out: *mut f64,
+    n: usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        call(tape, |header| {
+            let x = ptr::slice(x, n, "x")?;
+            let v = ptr::slice(v, n, "v")?;
+            let grad = ptr::slice_mut(grad_out, n, "grad_out")?;
+            let hv = ptr::slice_mut(hv_out, n, "hv_out")?;
+            ptr::disjoint(grad, hv, "grad_out overlaps hv_out")?;
+            ptr::disjoint(x, grad, "grad_out overlaps x")?;
+            ptr::disjoint(x, hv, "hv_out overlaps x")?;
+            ptr::disjoint(v, grad, "grad_out overlaps v")?;
+            ptr::disjoint(v, hv, "hv_out overlaps v")?;
+            match &header.tape {
+                AnyTape::F64Dual(t) => {
+                    Ok(t.hessian_vector_product(output.into(), x, v, grad, hv)?)
+                }
+                _ => Err(Error::DtypeMismatch.into()),
+            }
         })
     }
 }

@@ -7,12 +7,12 @@
 
 use crate::error::{Failure, Result};
 use autodiff_core::Error;
-use core::mem::{align_of, size_of};
+use core::mem::{align_of, size_of, size_of_val};
 
 fn check<T>(ptr: *const T, name: &'static str) -> Result<()> {
     if ptr.is_null() {
         Err(Failure::Null(name))
-    } else if (ptr as usize) % align_of::<T>() != 0 {
+    } else if !(ptr as usize).is_multiple_of(align_of::<T>()) {
         Err(Failure::Misaligned(name))
     } else {
         Ok(())
@@ -65,4 +65,16 @@ pub unsafe fn slice_mut<'a, T>(ptr: *mut T, len: usize, name: &'static str) -> R
     check_len::<T>(len)?;
     // SAFETY: as in `slice`.
     Ok(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
+}
+
+/// Fails unless the byte ranges of `a` and `b` are disjoint: Rust may not hold a shared and
+/// a mutable view of the same memory, so overlapping C arrays are refused, not trusted.
+pub fn disjoint<A, B>(a: &[A], b: &[B], what: &'static str) -> Result<()> {
+    let (a0, a1) = (a.as_ptr() as usize, a.as_ptr() as usize + size_of_val(a));
+    let (b0, b1) = (b.as_ptr() as usize, b.as_ptr() as usize + size_of_val(b));
+    if a0 < b1 && b0 < a1 {
+        Err(Failure::Core(Error::InvalidArgument(what)))
+    } else {
+        Ok(())
+    }
 }

@@ -6,8 +6,7 @@
 //! no call ever touches a heap.
 
 use crate::error::Result;
-use autodiff_core::{Error, Real, Tape};
-use core::mem::{align_of, size_of};
+use autodiff_core::{Dual, Real, Tape};
 
 /// A tape element type the C API offers.
 pub trait Elem: Real {
@@ -23,6 +22,15 @@ impl Elem for f64 {
     }
     fn native_mut(values: &mut [f64]) -> Option<&mut [f64]> {
         Some(values)
+    }
+}
+
+impl Elem for Dual<f64> {
+    fn native(_: &[f64]) -> Option<&[Dual<f64>]> {
+        None
+    }
+    fn native_mut(_: &mut [f64]) -> Option<&mut [Dual<f64>]> {
+        None
     }
 }
 
@@ -43,28 +51,7 @@ pub fn with_scratch<T: Elem, R>(
     f: impl FnOnce(&mut [T]) -> Result<R>,
 ) -> Result<R> {
     tape.status()?;
-    if count == 0 {
-        return f(&mut []);
-    }
-    // Checked up front, because a failed `alloc` would set the tape's sticky error: a
-    // read-only call must not poison the tape. The slack covers the alignment.
-    let needed = count
-        .checked_mul(size_of::<T>())
-        .and_then(|bytes| bytes.checked_add(align_of::<T>()))
-        .ok_or(Error::SizeOverflow)?;
-    let free = tape.capacity_bytes() - tape.used_bytes();
-    if needed > free {
-        return Err(Error::OutOfMemory { needed, free }.into());
-    }
-    let mark = tape.high_mark();
-    let block = tape.alloc::<T>(count, T::zero())?;
-    // SAFETY: `alloc` returned `count` initialised values that nothing else refers to;
-    // they stay ours until `release_to(mark)` below.
-    let scratch = unsafe { core::slice::from_raw_parts_mut(block.as_ptr(), count) };
-    let result = f(scratch);
-    // SAFETY: `scratch` is not used after this line.
-    unsafe { tape.release_to(mark) };
-    result
+    tape.with_scratch(count, f)?
 }
 
 /// Runs `f` on the caller's `values` as `[T]`, converting through scratch when `T` is not

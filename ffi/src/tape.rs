@@ -6,7 +6,7 @@
 //! that holds the records. `ad_tape*` points at the header, so a tape needs no heap.
 
 use crate::error::{ad_status, Failure, Result};
-use autodiff_core::{Error, Tape};
+use autodiff_core::{Dual, Error, Tape};
 use core::cell::{Cell, UnsafeCell};
 use core::ffi::{c_char, c_int, c_void};
 use core::fmt::Write;
@@ -28,6 +28,10 @@ pub enum ad_dtype {
     AD_F32 = 1,
     /// 64-bit floats.
     AD_F64 = 2,
+    /// Dual numbers over 64-bit floats, for Hessian-vector products (`ad_hvp()`). Every
+    /// other call treats the tape like an `AD_F64` one: values and derivatives read back
+    /// are the primal parts.
+    AD_F64_DUAL = 3,
 }
 
 /// Receives an `ad_dtype` from C. Any `int` is safe to pass: an unknown value is
@@ -42,6 +46,7 @@ impl DtypeArg {
         match self.0 {
             1 => Ok(ad_dtype::AD_F32),
             2 => Ok(ad_dtype::AD_F64),
+            3 => Ok(ad_dtype::AD_F64_DUAL),
             _ => Err(Error::InvalidArgument("unknown dtype").into()),
         }
     }
@@ -51,6 +56,7 @@ impl DtypeArg {
 pub enum AnyTape {
     F32(Tape<'static, f32>),
     F64(Tape<'static, f64>),
+    F64Dual(Tape<'static, Dual<f64>>),
 }
 
 /// Runs `$body` with `$t` bound to the typed core tape inside an [`AnyTape`], whatever
@@ -60,6 +66,7 @@ macro_rules! with_tape {
         match $any {
             $crate::tape::AnyTape::F32($t) => $body,
             $crate::tape::AnyTape::F64($t) => $body,
+            $crate::tape::AnyTape::F64Dual($t) => $body,
         }
     };
 }
@@ -118,7 +125,7 @@ pub unsafe fn header<'a>(tape: *const ad_tape) -> Result<&'a Header> {
     if header.is_null() {
         return Err(Failure::Null("tape"));
     }
-    if (header as usize) % align_of::<Header>() != 0 {
+    if !(header as usize).is_multiple_of(align_of::<Header>()) {
         return Err(Failure::InvalidTape);
     }
     // SAFETY: non-null and aligned, and `magic` is the first field of a `repr(C)` struct;
@@ -221,6 +228,7 @@ unsafe fn init(
     let tape = match dtype {
         ad_dtype::AD_F32 => AnyTape::F32(Tape::new(arena)?),
         ad_dtype::AD_F64 => AnyTape::F64(Tape::new(arena)?),
+        ad_dtype::AD_F64_DUAL => AnyTape::F64Dual(Tape::new(arena)?),
     };
     // SAFETY: `padding` aligns the header, and it fits before `arena_start <= len`.
     let header = unsafe { mem.cast::<u8>().add(padding).cast::<Header>() };
@@ -381,6 +389,7 @@ pub unsafe extern "C" fn ad_tape_bytes_for(
             let records_bytes = match dtype.get()? {
                 ad_dtype::AD_F32 => Tape::<f32>::bytes_for_records(records),
                 ad_dtype::AD_F64 => Tape::<f64>::bytes_for_records(records),
+                ad_dtype::AD_F64_DUAL => Tape::<Dual<f64>>::bytes_for_records(records),
             };
             let overhead = size_of::<Header>() + align_of::<Header>() - 1;
             *bytes_out = records_bytes
@@ -545,5 +554,6 @@ pub unsafe extern "C" fn ad_tape_bytes_used(
 const _: () = {
     assert!(align_of::<f32>() <= align_of::<Header>());
     assert!(align_of::<f64>() <= align_of::<Header>());
-    assert!(size_of::<Header>() % align_of::<Header>() == 0);
+    assert!(align_of::<Dual<f64>>() <= align_of::<Header>());
+    assert!(size_of::<Header>().is_multiple_of(align_of::<Header>()));
 };

@@ -249,6 +249,25 @@ static void bookkeeping(void) {
     ad_tape_free(NULL);
 }
 
+/* f(x, y) = x^2 y + y^3 on a dual tape: gradient (2xy, x^2 + 3y^2) and Hessian
+ * [[2y, 2x], [2x, 6y]]; at (1, 2) along v = (1, -1), H v = (2, -10). Then at (2, 1). */
+static void hessian_vector_products(void) {
+    ad_tape *t = fresh(AD_F64_DUAL);
+    ad_var x = ad_input(t, 0.0), y = ad_input(t, 0.0);
+    ad_var f = ad_add(t, ad_mul(t, ad_mul(t, x, x), y), ad_powi(t, y, 3));
+    double at[2] = {1.0, 2.0}, v[2] = {1.0, -1.0}, g[2], hv[2], value;
+    CHECK_OK(ad_hvp(t, f, at, v, g, hv, 2));
+    CHECK(g[0] == 4.0 && g[1] == 13.0);
+    CHECK(hv[0] == 2.0 && hv[1] == -10.0);
+    CHECK_OK(ad_value(t, f, &value));
+    CHECK(value == 10.0);
+    at[0] = 2.0, at[1] = 1.0;
+    CHECK_OK(ad_hvp(t, f, at, v, g, hv, 2));
+    CHECK(g[0] == 4.0 && g[1] == 7.0);
+    CHECK(hv[0] == 2.0 - 4.0 && hv[1] == 4.0 - 6.0);
+    CHECK_OK(ad_tape_done(t));
+}
+
 static void versions(void) {
     int i;
     CHECK(ad_abi_version() == AD_ABI_VERSION);
@@ -269,6 +288,12 @@ int main(void) {
     seed_squares_and_replay(AD_F32);
     jacobians(AD_F64, 1e-15);
     jacobians(AD_F32, 1e-6);
+    seed_product(AD_F64_DUAL);
+    seed_sine(AD_F64_DUAL, 1e-15);
+    seed_squares_and_replay(AD_F64_DUAL);
+    jacobians(AD_F64_DUAL, 1e-15);
+    every_op(AD_F64_DUAL, 1e-12, 1e-6);
+    hessian_vector_products();
     bookkeeping();
     versions();
     return check_summary();

@@ -246,6 +246,35 @@ static void f32_scratch_exhaustion(void) {
     CHECK_OK(ad_tape_done(t));
 }
 
+static void bad_hvp(void) {
+    ad_tape *t;
+    ad_var x, f;
+    double at[2] = {1, 2}, v[2] = {1, 0}, g[2] = {7, 7}, hv[2] = {7, 7};
+    CHECK_OK(ad_tape_init(mem_a, sizeof mem_a, AD_F64, &t));
+    x = ad_input(t, 1.0);
+    f = ad_mul(t, x, x);
+    CHECK_STATUS(ad_hvp(t, f, at, v, g, hv, 1), AD_ERR_DTYPE_MISMATCH);
+    CHECK(strstr(ad_tape_error(t), "dtype") != NULL);
+    CHECK_OK(ad_tape_done(t));
+
+    CHECK_OK(ad_tape_init(mem_a, sizeof mem_a, AD_F64_DUAL, &t));
+    x = ad_input(t, 1.0);
+    f = ad_mul(t, x, x);
+    CHECK_STATUS(ad_hvp(NULL, f, at, v, g, hv, 1), AD_ERR_NULL);
+    CHECK_STATUS(ad_hvp(t, f, NULL, v, g, hv, 1), AD_ERR_NULL);
+    CHECK_STATUS(ad_hvp(t, f, at, NULL, g, hv, 1), AD_ERR_NULL);
+    CHECK_STATUS(ad_hvp(t, f, at, v, NULL, hv, 1), AD_ERR_NULL);
+    CHECK_STATUS(ad_hvp(t, f, at, v, g, NULL, 1), AD_ERR_NULL);
+    CHECK_STATUS(ad_hvp(t, f, at, v, g, hv, 2), AD_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ad_hvp(t, f, at, v, g, g, 1), AD_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ad_hvp(t, f, at, v, at, hv, 1), AD_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ad_hvp(t, invalid, at, v, g, hv, 1), AD_ERR_FOREIGN_HANDLE);
+    CHECK(g[0] == 7 && hv[0] == 7);
+    CHECK_OK(ad_hvp(t, f, at, v, g, hv, 1));
+    CHECK(g[0] == 2.0 && hv[0] == 2.0);
+    CHECK_OK(ad_tape_done(t));
+}
+
 static void panics_stay_inside(void) {
     CHECK_STATUS(ad_debug_panic_for_test(), AD_ERR_PANIC);
     CHECK_STATUS(ad_debug_panic_for_test(), AD_ERR_PANIC);
@@ -267,7 +296,9 @@ int main(void) {
     bad_handles();
     bad_lengths_and_values(AD_F64);
     bad_lengths_and_values(AD_F32);
+    bad_lengths_and_values(AD_F64_DUAL);
     f32_scratch_exhaustion();
+    bad_hvp();
     panics_stay_inside();
     return check_summary();
 }
