@@ -28,10 +28,14 @@ mod extension;
 pub use backward::Gradients;
 mod forward;
 mod hessian;
+mod mark;
 mod record;
 mod var;
+mod vjp;
 
 pub(crate) use extension::{Extension, ExtensionHeader};
+#[allow(unused_imports)] // until checkpointed segments use it
+pub(crate) use mark::RecordMark;
 pub use record::MAX_RECORDS;
 pub use var::{Var, VarId};
 
@@ -68,6 +72,9 @@ pub struct Tape<'m, T: Real> {
     limit: Cell<u32>,
     /// Number of `Input` records, in recording order.
     inputs: Cell<u32>,
+    /// One past the last `Input` record, so reading input gradients scans only that far
+    /// (inputs usually come first).
+    inputs_end: Cell<u32>,
     /// This tape's identity, mixed into every tag.
     salt: u32,
     generation: Cell<u32>,
@@ -116,6 +123,7 @@ impl<'m, T: Real> Tape<'m, T> {
             len: Cell::new(0),
             limit: Cell::new(0),
             inputs: Cell::new(0),
+            inputs_end: Cell::new(0),
             salt,
             generation: Cell::new(0),
             tag: Cell::new(salt),
@@ -183,6 +191,7 @@ impl<'m, T: Real> Tape<'m, T> {
     pub fn reset(&self) {
         self.len.set(0);
         self.inputs.set(0);
+        self.inputs_end.set(0);
         self.error.set(None);
         self.adjoints_dirty.set(false);
         self.has_extension_records.set(false);
@@ -223,6 +232,7 @@ impl<'m, T: Real> Tape<'m, T> {
         let id = self.push(Record::new(Op::Input, 0, 0, value));
         if id.tag != VarId::INVALID.tag {
             self.inputs.set(self.inputs.get() + 1);
+            self.inputs_end.set(id.index + 1);
         }
         id
     }

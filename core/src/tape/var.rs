@@ -90,10 +90,49 @@ impl<'t, T: Real> Var<'t, T> {
         self.with(self.tape.record_binary(op, self.id, other.id))
     }
 
+    /// `self op c`, with `c` kept inside the record when `f32` holds it exactly.
     #[inline(always)]
     fn binary_const(self, op: Op, constant: T) -> Var<'t, T> {
-        let c = self.tape.constant_id(constant);
-        self.with(self.tape.record_binary(op, self.id, c))
+        let fused = match op {
+            Op::Add => Some(Op::AddConst),
+            Op::Mul => Some(Op::MulConst),
+            Op::Div => Some(Op::DivConst),
+            Op::Sub => {
+                // x − c is x + (−c), exact whenever c is.
+                return self.binary_const(Op::Add, -constant);
+            }
+            _ => None,
+        };
+        match (fused, constant.exact_f32()) {
+            (Some(fused), Some(c)) => {
+                self.with(self.tape.record_unary(fused, self.id, c.to_bits() as i32))
+            }
+            _ => {
+                let c = self.tape.constant_id(constant);
+                self.with(self.tape.record_binary(op, self.id, c))
+            }
+        }
+    }
+
+    /// `c op self`, with `c` kept inside the record when `f32` holds it exactly.
+    #[inline(always)]
+    fn const_binary(self, op: Op, constant: T) -> Var<'t, T> {
+        let fused = match op {
+            Op::Add => return self.binary_const(Op::Add, constant),
+            Op::Mul => return self.binary_const(Op::Mul, constant),
+            Op::Sub => Some(Op::ConstSub),
+            Op::Div => Some(Op::ConstDiv),
+            _ => None,
+        };
+        match (fused, constant.exact_f32()) {
+            (Some(fused), Some(c)) => {
+                self.with(self.tape.record_unary(fused, self.id, c.to_bits() as i32))
+            }
+            _ => {
+                let c = self.tape.constant_id(constant);
+                self.with(self.tape.record_binary(op, c, self.id))
+            }
+        }
     }
 
     #[inline(always)]
@@ -206,14 +245,14 @@ macro_rules! binary_operators {
             type Output = Var<'t, f64>;
             #[inline]
             fn $method(self, rhs: Var<'t, f64>) -> Var<'t, f64> {
-                rhs.with(rhs.tape.constant_id(self)).binary(Op::$op, rhs)
+                rhs.const_binary(Op::$op, self)
             }
         }
         impl<'t> $trait<Var<'t, f32>> for f32 {
             type Output = Var<'t, f32>;
             #[inline]
             fn $method(self, rhs: Var<'t, f32>) -> Var<'t, f32> {
-                rhs.with(rhs.tape.constant_id(self)).binary(Op::$op, rhs)
+                rhs.const_binary(Op::$op, self)
             }
         }
     )*};
