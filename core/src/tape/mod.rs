@@ -570,7 +570,9 @@ impl<'m, T: Real> Tape<'m, T> {
 
     /// Runs `f` on `count` zeroed values of `U` of scratch, given back afterwards. Within a
     /// sweep this cannot fail for sizes passed to [`reserve_scratch`](Tape::reserve_scratch).
-    pub(crate) fn with_scratch<U: Copy + Default, R>(
+    /// Public for hosts that convert arrays at the boundary (the C API's `f32` tapes); a
+    /// failure leaves the tape's error state untouched.
+    pub fn with_scratch<U: Copy + Default, R>(
         &self,
         count: usize,
         f: impl FnOnce(&mut [U]) -> R,
