@@ -7,6 +7,7 @@ CC ?= gcc
 CXX ?= g++
 PREFIX ?= /usr/local
 
+<<<<<<< HEAD
 # The C library: built with the `ffi` cargo profile (release, but panics unwind so the
 # boundary can catch them), then staged in build/lib the way `make install` lays it out.
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
@@ -32,7 +33,8 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 
 .PHONY: all demo test lint fmt-check clippy rust-test \
 	ffi-lib cbindgen-tool header header-check header-compile soname-check \
-	c-test c-asan c-valgrind c-tsan rust-asan install package-test freestanding
+	c-test c-asan c-valgrind c-tsan rust-asan install package-test freestanding \
+	cuda cuda-test
 
 all:
 	$(CARGO) build --release --workspace
@@ -41,7 +43,7 @@ demo:
 	$(CARGO) run --release -p autodiff-core --example seed_examples
 
 test: lint rust-test freestanding header-check header-compile soname-check c-test c-asan \
-	c-valgrind c-tsan package-test rust-asan
+	c-valgrind c-tsan package-test rust-asan cuda-test
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -76,6 +78,7 @@ freestanding:
 	if [ $$status -ne 0 ]; then echo "freestanding: exit status $$status"; exit 1; fi; \
 	echo "freestanding: static, no libc, gradient checks passed"
 
+<<<<<<< HEAD
 # ---- the C library ----
 
 ffi-lib:
@@ -203,3 +206,40 @@ package-test:
 	./$(BUILD)/package/cmake/quickstart_shared; \
 	./$(BUILD)/package/cmake/quickstart_static
 	@echo "package-test: pkg-config and CMake builds ran"
+=======
+# The CUDA backend (cuda/). nvcc comes from $$NVCC, PATH, or the pinned pip toolkit that
+# cuda/install-nvcc.sh installs into .venv-cuda (idempotent, about a minute the first time).
+# `make cuda` builds the backend with the `cuda` feature in release, the GPU check binary
+# into build/gpu/ for tests/gpu/run.sh, and libautodiff.so with the feature once the ffi
+# crate has one.
+GPU_DIR := build/gpu
+FIND_NVCC = $${NVCC:-$$(command -v nvcc || ./cuda/install-nvcc.sh)}
+
+cuda:
+	@set -e; nvcc="$(FIND_NVCC)"; echo "cuda: nvcc is $$nvcc"; \
+	NVCC="$$nvcc" $(CARGO) build --release -p autodiff-cuda --features cuda --example gpu_check; \
+	mkdir -p $(GPU_DIR); cp target/release/examples/gpu_check $(GPU_DIR)/; \
+	if grep -qs '^cuda *=' ffi/Cargo.toml; then \
+		NVCC="$$nvcc" $(CARGO) build --release -p autodiff-ffi --features cuda; \
+		cp target/release/libautodiff.so $(GPU_DIR)/; \
+	else echo "cuda: ffi/ has no cuda feature yet: libautodiff.so not built with it"; fi; \
+	echo "cuda: built $(GPU_DIR)/gpu_check (run tests/gpu/run.sh on a GPU machine)"
+
+# With the feature, on this machine: the kernels compile, the fatbins hold every kernel,
+# lint is clean, and every entry point reports "no device" (gpu_check exits 77) instead of
+# panicking. Skipped, saying so, where nvcc cannot be had.
+cuda-test:
+	@nvcc="$(FIND_NVCC)"; \
+	if [ -z "$$nvcc" ] || [ ! -x "$$nvcc" ]; then \
+		echo "cuda-test: skipped: no nvcc (cuda/install-nvcc.sh could not install it)"; exit 0; fi; \
+	set -e; export NVCC="$$nvcc"; \
+	$(CARGO) clippy -p autodiff-cuda --all-targets --features cuda -- -D warnings; \
+	$(CARGO) test -p autodiff-cuda --features cuda; \
+	$(CARGO) build -p autodiff-cuda --features cuda --example gpu_check; \
+	status=0; target/debug/examples/gpu_check || status=$$?; \
+	case $$status in \
+		77) echo "cuda-test: built with nvcc; no GPU here, and every entry point said so";; \
+		0) echo "cuda-test: GPU present: gpu_check passed";; \
+		*) echo "cuda-test: gpu_check failed (status $$status)"; exit 1;; \
+	esac
+>>>>>>> cuda
