@@ -7,7 +7,6 @@ CC ?= gcc
 CXX ?= g++
 PREFIX ?= /usr/local
 
-<<<<<<< HEAD
 # The C library: built with the `ffi` cargo profile (release, but panics unwind so the
 # boundary can catch them), then staged in build/lib the way `make install` lays it out.
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
@@ -78,7 +77,6 @@ freestanding:
 	if [ $$status -ne 0 ]; then echo "freestanding: exit status $$status"; exit 1; fi; \
 	echo "freestanding: static, no libc, gradient checks passed"
 
-<<<<<<< HEAD
 # ---- the C library ----
 
 ffi-lib:
@@ -206,7 +204,9 @@ package-test:
 	./$(BUILD)/package/cmake/quickstart_shared; \
 	./$(BUILD)/package/cmake/quickstart_static
 	@echo "package-test: pkg-config and CMake builds ran"
-=======
+
+# ---- the CUDA backend ----
+
 # The CUDA backend (cuda/). nvcc comes from $$NVCC, PATH, or the pinned pip toolkit that
 # cuda/install-nvcc.sh installs into .venv-cuda (idempotent, about a minute the first time).
 # `make cuda` builds the backend with the `cuda` feature in release, the GPU check binary
@@ -242,4 +242,3 @@ cuda-test:
 		0) echo "cuda-test: GPU present: gpu_check passed";; \
 		*) echo "cuda-test: gpu_check failed (status $$status)"; exit 1;; \
 	esac
->>>>>>> cuda
