@@ -4,8 +4,10 @@
 //! Weights are stored `[in, out]`, so the forward product `x · W` needs no transpose.
 
 use super::float::Float;
+use super::node::Activation;
 use super::node::{Kind, Node};
-use crate::kernels::gemm::{gemm, gemm_scratch_len, Transpose};
+use crate::kernels::elementwise as ew;
+use crate::kernels::gemm::{gemm, gemm_scratch_len, gemm_scratch_len_for, Transpose};
 use crate::tape::Tape;
 
 fn flag(transposed: bool) -> Transpose {
@@ -49,6 +51,11 @@ pub(crate) fn scratch_len<T: Float>(kind: Kind, m: usize, n: usize, k: usize) ->
         Kind::Linear(_) => gemm + m * n,
         _ => gemm,
     }
+}
+
+/// Scratch elements of one `op(a)·op(b)` product, `m × n × k`.
+fn product_scratch<T: Float>((ta, tb): (bool, bool), (m, n, k): (usize, usize, usize)) -> usize {
+    gemm_scratch_len_for::<T>(flag(ta), flag(tb), m, n, k)
 }
 
 /// `c = alpha·op(a)·op(b) + beta·c` with scratch from the tape (reserved when recorded).
@@ -124,16 +131,27 @@ pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
             b.value(),
         )
     };
-    let _ = tape.with_scratch(gemm_scratch_len::<T>(m, n, k), |scratch| {
+    let _ = tape.with_scratch(product_scratch::<T>((ta, tb), (m, n, k)), |scratch| {
         product(tape, scratch, (ta, tb), (m, n, k), x, w, T::zero(), out)
     });
     if let (Kind::Linear(act), Some(bias)) = (node.kind, bias) {
         // SAFETY: the bias is only read.
         let bias = unsafe { bias.value() };
-        let slope = T::from_f64(node.scalar);
-        for row in out.chunks_exact_mut(n.max(1)) {
-            for (y, &b) in row.iter_mut().zip(bias) {
-                *y = act.value(*y + b, slope);
+        // Lengths were checked when the op was recorded, so the kernels cannot fail.
+        match act {
+            Activation::Relu => {
+                let _ = ew::bias_relu_in_place(m, n, out, bias);
+            }
+            Activation::Identity => {
+                let _ = ew::bias_add_in_place(m, n, out, bias);
+            }
+            _ => {
+                let slope = T::from_f64(node.scalar);
+                for row in out.chunks_exact_mut(n.max(1)) {
+                    for (y, &b) in row.iter_mut().zip(bias) {
+                        *y = act.value(*y + b, slope);
+                    }
+                }
             }
         }
     }
@@ -158,17 +176,38 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
             b.value(),
         )
     };
-    let linear = matches!(node.kind, Kind::Linear(_));
-    let extra = if linear { m * n } else { 0 };
-    let _ = tape.with_scratch(scratch_len::<T>(node.kind, m, n, k), |scratch| {
+    // `dz = g ⊙ act'(y)` needs a buffer unless the activation is the identity.
+    let extra = match node.kind {
+        Kind::Linear(Activation::Identity) | Kind::MatMul { .. } => 0,
+        _ => m * n,
+    };
+    // Scratch of the two products below, whichever of them runs.
+    let products = if ta {
+        product_scratch::<T>((tb, true), (k, m, n))
+    } else {
+        product_scratch::<T>((false, !tb), (m, k, n))
+    }
+    .max(if tb {
+        product_scratch::<T>((true, ta), (n, k, m))
+    } else {
+        product_scratch::<T>((!ta, false), (k, n, m))
+    });
+    let _ = tape.with_scratch(extra + products, |scratch| {
         let (dz_buffer, scratch) = scratch.split_at_mut(extra);
-        let dz: &[T] = if let Kind::Linear(act) = node.kind {
-            for ((dz, &g), &y) in dz_buffer.iter_mut().zip(g).zip(y) {
-                *dz = g * act.derivative_from_output(y);
+        let dz: &[T] = match node.kind {
+            Kind::Linear(Activation::Relu) => {
+                // Lengths match (all m × n), so this cannot fail.
+                let _ = ew::relu_backward(y, g, dz_buffer);
+                dz_buffer
             }
-            dz_buffer
-        } else {
-            g
+            Kind::Linear(Activation::Identity) | Kind::MatMul { .. } => g,
+            Kind::Linear(act) => {
+                for ((dz, &g), &y) in dz_buffer.iter_mut().zip(g).zip(y) {
+                    *dz = g * act.derivative_from_output(y);
+                }
+                dz_buffer
+            }
+            _ => g,
         };
         // SAFETY: see above.
         if let Some(da) = unsafe { a.grad_mut() } {
@@ -193,9 +232,8 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
         if let Some(bias) = bias {
             // SAFETY: see above.
             if let Some(dbias) = unsafe { bias.grad_mut() } {
-                for row in dz.chunks_exact(n.max(1)) {
-                    dbias.iter_mut().zip(row).for_each(|(d, &z)| *d += z);
-                }
+                // dz is m × n and the bias n long, so this cannot fail.
+                let _ = ew::bias_grad(m, n, dz, dbias, true);
             }
         }
     });
@@ -214,7 +252,7 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
     // SAFETY: as above.
     let (y, x, w) = unsafe { (node.value(), a.value(), b.value()) };
     t.fill(T::zero());
-    let _ = tape.with_scratch(gemm_scratch_len::<T>(m, n, k), |scratch| {
+    let _ = tape.with_scratch(product_scratch::<T>((ta, tb), (m, n, k)), |scratch| {
         if !a.tangent.is_null() {
             // SAFETY: the argument's tangent is only read.
             let tx = unsafe { core::slice::from_raw_parts(a.tangent, a.len) };
