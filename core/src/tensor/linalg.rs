@@ -6,6 +6,7 @@
 use super::float::Float;
 use super::node::Activation;
 use super::node::{Kind, Node};
+use super::param::take_stale_grad;
 use crate::kernels::elementwise as ew;
 use crate::kernels::gemm::{gemm, gemm_scratch_len, gemm_scratch_len_for, Transpose};
 use crate::tape::Tape;
@@ -157,6 +158,16 @@ pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
     }
 }
 
+/// The `beta` for a product into `node`'s gradient: 1 to add to it, 0 to overwrite a
+/// stale parameter gradient (which then counts as written).
+fn accumulate<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> T {
+    if take_stale_grad(tape, node) {
+        T::zero()
+    } else {
+        T::one()
+    }
+}
+
 pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
     let Some((a, b, bias)) = args(tape, node) else {
         return;
@@ -211,29 +222,34 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
         };
         // SAFETY: see above.
         if let Some(da) = unsafe { a.grad_mut() } {
+            // A stale parameter gradient is overwritten (beta = 0) instead of cleared
+            // and added to.
+            let beta = accumulate(tape, a);
             if ta {
                 // dA (stored k × m) += op(B) · dZᵀ
-                product(tape, scratch, (tb, true), (k, m, n), w, dz, T::one(), da);
+                product(tape, scratch, (tb, true), (k, m, n), w, dz, beta, da);
             } else {
                 // dA (m × k) += dZ · op(B)ᵀ
-                product(tape, scratch, (false, !tb), (m, k, n), dz, w, T::one(), da);
+                product(tape, scratch, (false, !tb), (m, k, n), dz, w, beta, da);
             }
         }
         // SAFETY: see above; `da` is no longer alive.
         if let Some(db) = unsafe { b.grad_mut() } {
+            let beta = accumulate(tape, b);
             if tb {
                 // dB (stored n × k) += dZᵀ · op(A)
-                product(tape, scratch, (true, ta), (n, k, m), dz, x, T::one(), db);
+                product(tape, scratch, (true, ta), (n, k, m), dz, x, beta, db);
             } else {
                 // dB (k × n) += op(A)ᵀ · dZ
-                product(tape, scratch, (!ta, false), (k, n, m), x, dz, T::one(), db);
+                product(tape, scratch, (!ta, false), (k, n, m), x, dz, beta, db);
             }
         }
         if let Some(bias) = bias {
             // SAFETY: see above.
             if let Some(dbias) = unsafe { bias.grad_mut() } {
                 // dz is m × n and the bias n long, so this cannot fail.
-                let _ = ew::bias_grad(m, n, dz, dbias, true);
+                let add = !take_stale_grad(tape, bias);
+                let _ = ew::bias_grad(m, n, dz, dbias, add);
             }
         }
     });

@@ -150,6 +150,7 @@ impl<'m, T: Float> Tape<'m, T> {
                 index,
                 tape: self.identity(),
             })?;
+            super::param::materialize(slot);
             // SAFETY: the parameter's buffers each hold `len` elements, distinct from one
             // another, and no other slice of them is alive during the update.
             let (w, g) = unsafe {
