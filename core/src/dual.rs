@@ -234,6 +234,10 @@ macro_rules! dual_number {
                 self.value.is_non_finite()
             }
             #[inline(always)]
+            fn is_zero(self) -> bool {
+                self.value.is_zero() && self.tangents_are_zero()
+            }
+            #[inline(always)]
             fn recip(self) -> Self {
                 self.unary(Op::Recip, 0)
             }
@@ -365,5 +369,12 @@ macro_rules! dual_number {
 pub(crate) use dual_number;
 
 dual_number!([T: Real] Dual<T>);
+
+impl<T: Real> Dual<T> {
+    #[inline(always)]
+    fn tangents_are_zero(self) -> bool {
+        self.tangent.is_zero()
+    }
+}
 dual_scalar_lhs!([] f32, Dual<f32>);
 dual_scalar_lhs!([] f64, Dual<f64>);

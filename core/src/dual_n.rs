@@ -105,5 +105,12 @@ impl<T: Real, const N: usize> DualN<T, N> {
 }
 
 dual_number!([T: Real, const N: usize] DualN<T, N>);
+
+impl<T: Real, const N: usize> DualN<T, N> {
+    #[inline(always)]
+    fn tangents_are_zero(self) -> bool {
+        self.tangents.iter().all(|t| t.is_zero())
+    }
+}
 dual_scalar_lhs!([const N: usize] f32, DualN<f32, N>);
 dual_scalar_lhs!([const N: usize] f64, DualN<f64, N>);

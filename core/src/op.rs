@@ -12,12 +12,16 @@
 //! | `abs` | `x = 0` | `0` (the sign function, as PyTorch and JAX) |
 //! | `max(a, b)` | `a == b` | all to `a`, the first argument (`max` returns `a` at a tie) |
 //! | `min(a, b)` | `a == b` | all to `a`, the first argument |
-//! | `sqrt` | `x = 0` | `+∞` (`1 / (2·√0)`); a zero adjoint then gives NaN, as in PyTorch |
+//! | `sqrt` | `x = 0` | `+∞` (`1 / (2·√0)`) |
 //! | `cbrt` | `x = 0` | `+∞` |
 //! | `hypot(a, b)` | `a = b = 0` | `(0, 0)`, a subgradient |
 //! | `atan2(a, b)` | `a = b = 0` | NaN (`0/0`): the angle is undefined there |
 //! | `pow(a, b)` | `a = 0` | `∂/∂b = 0` (the `a^b·ln a` term is taken as its limit) |
 //! | `powi(x, 0)` | any `x` | `0` |
+//!
+//! The sweeps skip a zero adjoint (and a zero tangent) instead of multiplying it by the
+//! partial, so an infinite partial on a path the output does not depend on never turns
+//! into `0 · ∞ = NaN`. On a path it does depend on, `∞` and NaN propagate as they should.
 //!
 //! Outside a function's domain the *value* is NaN (`sqrt(-1)`, `ln(-1)`, `asin(2)`,
 //! `acosh(0)`), and the NaN travels through every later value, so a NaN result flags the
@@ -80,6 +84,20 @@ pub enum Op {
     Sigmoid,
     Softplus,
     Erf,
+
+    // A variable and a constant stored in the record itself (as `f32` bits in the
+    // second-argument field), for constants `f32` holds exactly: most literals. This
+    // saves a `Const` record per use. The constant travels as `n` in the unary rules.
+    /// `x + c`
+    AddConst,
+    /// `x · c`
+    MulConst,
+    /// `x / c`
+    DivConst,
+    /// `c − x`
+    ConstSub,
+    /// `c / x`
+    ConstDiv,
 
     /// A tensor-layer op; the record's argument indexes the tensor layer's own table.
     Tensor,
@@ -170,6 +188,11 @@ impl Op {
             Op::Sigmoid => "sigmoid",
             Op::Softplus => "softplus",
             Op::Erf => "erf",
+            Op::AddConst => "add_const",
+            Op::MulConst => "mul_const",
+            Op::DivConst => "div_const",
+            Op::ConstSub => "const_sub",
+            Op::ConstDiv => "const_div",
             Op::Tensor => "tensor",
         }
     }
@@ -206,6 +229,11 @@ impl Op {
             Op::Sigmoid => x.sigmoid(),
             Op::Softplus => x.softplus(),
             Op::Erf => x.erf(),
+            Op::AddConst => x + inline_constant(n),
+            Op::MulConst => x * inline_constant(n),
+            Op::DivConst => x / inline_constant(n),
+            Op::ConstSub => inline_constant::<T>(n) - x,
+            Op::ConstDiv => inline_constant::<T>(n) / x,
             _ => x,
         }
     }
@@ -262,6 +290,11 @@ impl Op {
             Op::Sigmoid => y * (one - y),
             Op::Softplus => x.sigmoid(),
             Op::Erf => T::from_f64(core::f64::consts::FRAC_2_SQRT_PI) * (-(x * x)).exp(),
+            Op::AddConst => one,
+            Op::MulConst => inline_constant(n),
+            Op::DivConst => inline_constant::<T>(n).recip(),
+            Op::ConstSub => -one,
+            Op::ConstDiv => -(y / x),
             _ => T::zero(),
         }
     }
@@ -332,18 +365,25 @@ impl Op {
     }
 }
 
+/// The constant an `…Const` op keeps in its record, from the bits it travels as.
+#[inline(always)]
+fn inline_constant<T: Real>(bits: i32) -> T {
+    T::from_f64(f32::from_bits(bits as u32) as f64)
+}
+
 /// Matches an [`Op`] once, binding a *constant* op in each arm so that the rule functions
 /// above inline and fold to the one formula. The sweeps use this instead of dispatching on
 /// [`Arity`] and then again inside `unary_partial`, which cost a second jump per record.
 ///
-/// ```ignore
+/// ```text
 /// dispatch_op!(op, leaf => ..., unary(OP) => ..., binary(OP) => ..., tensor => ...)
 /// ```
 macro_rules! dispatch_op {
     ($op:expr, leaf => $leaf:expr, unary($u:ident) => $unary:expr, binary($b:ident) => $binary:expr, tensor => $tensor:expr $(,)?) => {
         dispatch_op!(@arms $op, $leaf, $u, $unary, $b, $binary, $tensor,
             unary [Neg Recip Powi Sqrt Cbrt Exp ExpM1 Ln Ln1p Log2 Log10 Sin Cos Tan Asin Acos
-                   Atan Sinh Cosh Tanh Asinh Acosh Atanh Abs Sigmoid Softplus Erf]
+                   Atan Sinh Cosh Tanh Asinh Acosh Atanh Abs Sigmoid Softplus Erf
+                   AddConst MulConst DivConst ConstSub ConstDiv]
             binary [Add Sub Mul Div Pow Powf Atan2 Min Max Hypot])
     };
     (@arms $op:expr, $leaf:expr, $u:ident, $unary:expr, $b:ident, $binary:expr, $tensor:expr,

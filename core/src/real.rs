@@ -45,6 +45,23 @@ pub trait Real:
     fn is_non_finite(self) -> bool {
         !self.to_f64().is_finite()
     }
+    /// True when every component is exactly zero (for dual numbers, the tangents too,
+    /// which `==` does not compare). Sweeps skip zero adjoints with it, so a record the
+    /// output does not depend on cannot turn `0 · ∞` into NaN.
+    fn is_zero(self) -> bool {
+        self == Self::zero()
+    }
+    /// True when `self` and `other` are the same plain float, bit for bit. Dual numbers
+    /// answer false (the tape then never shares their constant records).
+    fn same_bits(self, other: Self) -> bool {
+        let _ = other;
+        false
+    }
+    /// The number as an `f32`, when it is a plain float (no tangents) that `f32` holds
+    /// exactly. The tape stores such constants inside the record that uses them.
+    fn exact_f32(self) -> Option<f32> {
+        None
+    }
 
     fn recip(self) -> Self;
     fn powi(self, n: i32) -> Self;
@@ -107,6 +124,15 @@ macro_rules! impl_real_for_float {
             #[inline(always)]
             fn to_f64(self) -> f64 {
                 self as f64
+            }
+            #[inline(always)]
+            fn same_bits(self, other: Self) -> bool {
+                self.to_bits() == other.to_bits()
+            }
+            #[inline(always)]
+            fn exact_f32(self) -> Option<f32> {
+                let narrow = self as f32;
+                (narrow as $t == self).then_some(narrow)
             }
             #[inline(always)]
             fn is_non_finite(self) -> bool {

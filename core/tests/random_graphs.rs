@@ -243,7 +243,14 @@ impl Program {
     fn grow(&mut self, rng: &mut Rng) {
         let (a, b) = (self.pick(rng), self.pick(rng));
         let (ba, bb) = (self.bounds[a], self.bounds[b]);
+        // Half the constants are exact in f32, which the tape stores inside the record
+        // (the `…_const` ops); the others take a `Const` record.
         let c = rng.uniform(-2.0, 2.0);
+        let c = if rng.next_u64() & 1 == 0 {
+            c as f32 as f64
+        } else {
+            c
+        };
         let fallback = Instr::Unary(Op::Tanh, a);
         match rng.below(0, 36) {
             0 => {
@@ -427,7 +434,9 @@ impl Program {
                     1 => (Op::Sub, ba + c.abs()),
                     _ => (Op::Mul, ba * c.abs()),
                 };
-                if bound <= LIMIT {
+                // A quarter of the time, and whenever the bound is too large, `c / p` for
+                // a positive node instead.
+                if bound <= LIMIT && !rng.next_u64().is_multiple_of(4) {
                     self.push(Instr::ConstVar(op, c, a), bound);
                 } else {
                     let (p, pc) = self.positive(rng, a);
@@ -493,6 +502,24 @@ fn same_bits(what: &str, got: &[f64], want: &[f64]) {
     }
 }
 
+/// The op the tape records for a var-constant instruction whose constant `f32` holds
+/// exactly (it keeps the constant in the record).
+fn fused_op(instr: &Instr) -> Option<Op> {
+    let exact = |c: f64| c as f32 as f64 == c;
+    match *instr {
+        Instr::VarConst(Op::Add | Op::Sub, _, c) | Instr::ConstVar(Op::Add, c, _) if exact(c) => {
+            Some(Op::AddConst)
+        }
+        Instr::VarConst(Op::Mul, _, c) | Instr::ConstVar(Op::Mul, c, _) if exact(c) => {
+            Some(Op::MulConst)
+        }
+        Instr::VarConst(Op::Div, _, c) if exact(c) => Some(Op::DivConst),
+        Instr::ConstVar(Op::Sub, c, _) if exact(c) => Some(Op::ConstSub),
+        Instr::ConstVar(Op::Div, c, _) if exact(c) => Some(Op::ConstDiv),
+        _ => None,
+    }
+}
+
 #[test]
 fn every_differentiation_mode_agrees_on_random_graphs() {
     let mut memory = vec![MaybeUninit::<u8>::uninit(); 1 << 16];
@@ -510,6 +537,9 @@ fn every_differentiation_mode_agrees_on_random_graphs() {
                 Instr::VarConst(op, ..) => op.name(),
                 Instr::ConstVar(..) => "constant op var",
             });
+            if let Some(fused) = fused_op(instr) {
+                ops_seen.insert(fused.name());
+            }
         }
         let n = program.n_inputs;
         let x0 = random_inputs(&mut rng, n);

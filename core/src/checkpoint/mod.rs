@@ -13,6 +13,12 @@
 //!   never more than `s`, and then hands over a [`Schedule`] for the reversal; it costs
 //!   somewhat more (see [`online`] for the measured ratio).
 //!
+//! The [`chain`] drivers follow these actions on real states and a tape in caller
+//! memory: [`chain_gradient`] and [`chain_gradient_online`] compute `∂loss/∂x0` and
+//! `∂loss/∂θ` of a chain with `s` stored states and one step's tape, and
+//! [`chain_gradient_store_all`] records the whole chain, the reference they match bit
+//! for bit.
+//!
 //! # Conventions
 //!
 //! - **Slots.** `s` counts every stored state, `x0` included: `x0` goes to slot 0 as
@@ -41,9 +47,14 @@
 //! for every `n <= 200`, `s <= 10`, and against a search over all schedules for small
 //! `n` and `s`.
 
+pub mod chain;
 pub mod online;
 pub mod schedule;
 
+pub use chain::{
+    chain_gradient, chain_gradient_online, chain_gradient_store_all, step_fn, workspace_bytes,
+    ChainReport, Step, StepFn,
+};
 pub use online::Online;
 pub use schedule::{
     binomial_beta, min_forward_steps, repetition_number, Action, Schedule, MAX_SNAPSHOTS,

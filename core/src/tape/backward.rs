@@ -90,7 +90,7 @@ impl<'m, T: Real> Tape<'m, T> {
     /// Copies the adjoint (or tangent) slot of every input, in recording order.
     pub(super) fn read_input_slots(&self, out: &mut [T]) {
         let mut inputs = out.iter_mut();
-        for i in 0..self.len.get() {
+        for i in 0..self.inputs_end.get() {
             let record = self.record(i);
             if record.op() == Op::Input {
                 match inputs.next() {
@@ -119,15 +119,33 @@ impl<'m, T: Real> Tape<'m, T> {
 
     /// Propagates adjoints from record `last` down to record 0. Each record's arguments
     /// precede it, so when the scan reaches a record its adjoint is complete.
-    fn sweep_backward(&self, last: usize) {
+    pub(super) fn sweep_backward(&self, last: usize) {
+        // The scratch reserve exists for the sweep: release it, so that ops which
+        // re-record during backward (checkpointed segments) may use the space.
+        let reserved = self.reserved.replace(0);
+        self.refresh_limit();
+        self.sweep_backward_range(0, last);
+        self.reserved.set(reserved);
+        self.refresh_limit();
+    }
+
+    /// Propagates adjoints from record `last` down to record `first` only: the backward
+    /// of a block recorded at the end of the tape.
+    pub(crate) fn sweep_backward_range(&self, first: usize, last: usize) {
         let records: *mut Record<T> = self.records_ptr();
-        for i in (0..=last).rev() {
+        for i in (first..=last).rev() {
             // SAFETY: `i <= last < len`, and every argument index is below `i` (it was a
             // live handle when the record was made), so all accesses are to written
             // records, and the argument records are distinct from record `i`.
             unsafe {
                 let record = records.add(i).read();
                 let adjoint = record.adjoint;
+                // Scalar records the output does not depend on have a zero adjoint; skipping
+                // them keeps an infinite partial there (sqrt at 0) from making `0 · ∞ = NaN`.
+                // Tensor records keep their gradients in their own buffers, so they always run.
+                if adjoint.is_zero() && record.op() != Op::Tensor {
+                    continue;
+                }
                 dispatch_op!(record.op(),
                     leaf => {},
                     unary(op) => {

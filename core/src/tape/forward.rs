@@ -4,7 +4,7 @@
 use super::record::Record;
 use super::{Tape, VarId};
 use crate::error::{Error, Result};
-use crate::op::{Arity, Op};
+use crate::op::{dispatch_op, Op};
 use crate::real::Real;
 use core::mem::size_of;
 
@@ -159,24 +159,25 @@ impl<'m, T: Real> Tape<'m, T> {
             unsafe {
                 let record = records.add(i).read();
                 let op = record.op();
-                let value = match op.arity() {
-                    Arity::Leaf if op == Op::Input => {
-                        next_input.next().copied().unwrap_or(record.value)
-                    }
-                    Arity::Leaf => record.value,
-                    Arity::Tensor => {
-                        (self.extension_of(i as u32).replay)(self, i as u32);
-                        // A rank-0 tensor keeps its value in the record; re-read it.
-                        (*records.add(i)).value
-                    }
-                    Arity::Unary => {
-                        op.eval_unary((*records.add(record.a() as usize)).value, record.b as i32)
-                    }
-                    Arity::Binary => op.eval_binary(
+                let value = dispatch_op!(op,
+                    leaf => {
+                        if op == Op::Input {
+                            next_input.next().copied().unwrap_or(record.value)
+                        } else {
+                            record.value
+                        }
+                    },
+                    unary(op) => op.eval_unary((*records.add(record.a() as usize)).value, record.b as i32),
+                    binary(op) => op.eval_binary(
                         (*records.add(record.a() as usize)).value,
                         (*records.add(record.b as usize)).value,
                     ),
-                };
+                    tensor => {
+                        (self.extension_of(i as u32).replay)(self, i as u32);
+                        // A rank-0 tensor keeps its value in the record; re-read it.
+                        (*records.add(i)).value
+                    },
+                );
                 let slot = &mut *records.add(i);
                 slot.value = value;
                 slot.adjoint = T::zero();
@@ -206,33 +207,49 @@ impl<'m, T: Real> Tape<'m, T> {
                 (self.extension_of(i).tangent)(self, i)?;
                 continue;
             }
-            let lanes = match op.arity() {
-                Arity::Leaf if op == Op::Input => {
-                    input += 1;
-                    seed(input - 1)
-                }
-                Arity::Leaf | Arity::Tensor => [T::zero(); N],
-                Arity::Unary => {
+            let lanes = dispatch_op!(op,
+                leaf => {
+                    if op == Op::Input {
+                        input += 1;
+                        seed(input - 1)
+                    } else {
+                        [T::zero(); N]
+                    }
+                },
+                unary(op) => {
                     let x = self.record(record.a());
                     let partial = op.unary_partial(x.value, record.value, record.b as i32);
                     // SAFETY: argument slots precede `i`.
-                    unsafe { slots.get(record.a()) }.map(|t| t * partial)
-                }
-                Arity::Binary => {
+                    unsafe { slots.get(record.a()) }.map(|t| times(t, partial))
+                },
+                binary(op) => {
                     let (a, b) = (self.record(record.a()), self.record(record.b));
                     let (da, db) = op.binary_partials(a.value, b.value, record.value);
                     // SAFETY: argument slots precede `i`.
                     let (ta, tb) = unsafe { (slots.get(record.a()), slots.get(record.b)) };
                     let mut lanes = [T::zero(); N];
                     for ((lane, ta), tb) in lanes.iter_mut().zip(ta).zip(tb) {
-                        *lane = da * ta + db * tb;
+                        *lane = times(ta, da) + times(tb, db);
                     }
                     lanes
-                }
-            };
+                },
+                // Handled above, before the generic store.
+                tensor => [T::zero(); N],
+            );
             // SAFETY: `i < len`.
             unsafe { slots.set(i, lanes) };
         }
         Ok(())
+    }
+}
+
+/// `tangent · partial`, but zero for a zero tangent whatever the partial: a direction
+/// that does not move an argument must not pick up `0 · ∞ = NaN` from it.
+#[inline(always)]
+fn times<T: Real>(tangent: T, partial: T) -> T {
+    if tangent.is_zero() {
+        T::zero()
+    } else {
+        tangent * partial
     }
 }
