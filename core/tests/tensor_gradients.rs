@@ -337,7 +337,7 @@ fn a_small_mlp_full_gradient_matches_finite_differences() {
         let mut w = vec![0.0; s.iter().product()];
         tape.read_param(p, &mut w).unwrap();
         for i in 0..w.len() {
-            let mut at = |delta: f64| {
+            let at = |delta: f64| {
                 let mut moved = w.clone();
                 moved[i] += delta;
                 tape.write_param(p, &moved).unwrap();
