@@ -19,6 +19,7 @@ pub mod panic;
 #[macro_use]
 pub mod tape;
 pub mod derivatives;
+pub mod device;
 pub mod dual;
 pub mod error;
 pub mod ptr;
