@@ -176,8 +176,12 @@ impl<'m, T: Float> Tape<'m, T> {
             node.version = slot.version;
             let (id, node) = self.push_node_sharing(node, slot.value, slot.grad)?;
             let _ = node;
-            // SAFETY: the parameter's gradient buffer holds `len` elements.
-            unsafe { core::slice::from_raw_parts_mut(slot.grad, slot.len) }.fill(T::zero());
+            // A checkpointed block recorded again during a sweep must leave the gradient
+            // the sweep has accumulated so far.
+            if !self.is_rerecording() {
+                // SAFETY: the parameter's gradient buffer holds `len` elements.
+                unsafe { core::slice::from_raw_parts_mut(slot.grad, slot.len) }.fill(T::zero());
+            }
             Ok(id)
         };
         record().unwrap_or_else(|error| self.fail_tensor(error))

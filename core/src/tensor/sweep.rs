@@ -16,7 +16,7 @@ fn node_of<'a, T: Float>(tape: &'a Tape<'_, T>, i: u32) -> Option<&'a Node<T>> {
 pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, i: u32) {
     let Some(node) = node_of(tape, i) else { return };
     match node.kind {
-        Kind::Input | Kind::Constant | Kind::Param => {}
+        Kind::Input | Kind::Constant | Kind::Param | Kind::SegmentOutput => {}
         Kind::MatMul { .. } | Kind::Linear(_) => linalg::backward(tape, node),
         Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::backward(tape, node),
         Kind::Sum
@@ -47,7 +47,7 @@ pub(crate) fn replay<T: Float>(tape: &Tape<'_, T>, i: u32) {
 pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
     match node.kind {
         // Leaves hold their data; a parameter use reads the parameter's storage directly.
-        Kind::Input | Kind::Constant | Kind::Param => {}
+        Kind::Input | Kind::Constant | Kind::Param | Kind::SegmentOutput => {}
         Kind::MatMul { .. } | Kind::Linear(_) => linalg::forward(tape, node),
         Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::forward(tape, node),
         Kind::Sum
@@ -93,6 +93,8 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
                 }
             }
         }
+        // The segment's record, earlier in the sweep, wrote this tangent.
+        Kind::SegmentOutput => {}
         Kind::MatMul { .. } | Kind::Linear(_) => linalg::tangent(tape, node),
         Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::tangent(tape, node),
         Kind::Sum
