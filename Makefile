@@ -1,10 +1,39 @@
 # libautodiff: `make demo` runs the main job, `make test` passes the tests.
-# Every target is plain shell over cargo and the C compiler; see README.md.
+# Every target is plain shell over cargo and the C compiler; see README.md and
+# ffi/README.md.
 
 CARGO ?= cargo
 CC ?= gcc
+CXX ?= g++
+PREFIX ?= /usr/local
 
-.PHONY: all demo test lint fmt-check clippy rust-test freestanding
+# The C library: built with the `ffi` cargo profile (release, but panics unwind so the
+# boundary can catch them), then staged in build/lib the way `make install` lays it out.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+MAJOR := $(word 1,$(subst ., ,$(VERSION)))
+MINOR := $(word 2,$(subst ., ,$(VERSION)))
+ABI := $(shell sed -n 's/^\#define AD_ABI_VERSION \([0-9]*\)/\1/p' include/autodiff.h)
+BUILD := build
+LIB := $(BUILD)/lib
+CARGO_LIB := target/ffi
+STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+empty :=
+space := $(empty) $(empty)
+CMAKE_STATIC_LIBS := $(subst $(space),;,$(strip $(subst -l,,$(STATIC_LIBS))))
+
+# cbindgen is pinned: a different version may format the header differently.
+CBINDGEN_VERSION := 0.29.4
+CBINDGEN ?= cbindgen
+
+TEST_CFLAGS := -std=c99 -Wall -Wextra -Werror -pedantic -g -Iinclude -Itests/c
+LINK_SHARED := -L$(LIB) -lautodiff -Wl,-rpath,$(abspath $(LIB)) -lm
+C_TESTS := api bad_input dual threads
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+.PHONY: all demo test lint fmt-check clippy rust-test \
+	ffi-lib cbindgen-tool header header-check header-compile soname-check \
+	c-test c-asan c-valgrind c-tsan rust-asan install package-test freestanding \
+	cuda cuda-test
 
 all:
 	$(CARGO) build --release --workspace
@@ -12,7 +41,8 @@ all:
 demo:
 	$(CARGO) run --release -p autodiff-core --example seed_examples
 
-test: lint rust-test freestanding
+test: lint rust-test freestanding header-check header-compile soname-check c-test c-asan \
+	c-valgrind c-tsan package-test rust-asan cuda-test
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -46,3 +76,169 @@ freestanding:
 	status=0; ./$(FREESTANDING_BIN) || status=$$?; \
 	if [ $$status -ne 0 ]; then echo "freestanding: exit status $$status"; exit 1; fi; \
 	echo "freestanding: static, no libc, gradient checks passed"
+
+# ---- the C library ----
+
+ffi-lib:
+	$(CARGO) build --profile ffi -p autodiff-ffi
+	mkdir -p $(LIB)
+	cp -f $(CARGO_LIB)/libautodiff.so $(LIB)/libautodiff.so.$(VERSION)
+	ln -sf libautodiff.so.$(VERSION) $(LIB)/libautodiff.so.$(ABI)
+	ln -sf libautodiff.so.$(ABI) $(LIB)/libautodiff.so
+	cp -f $(CARGO_LIB)/libautodiff.a $(LIB)/libautodiff.a
+
+cbindgen-tool:
+	@if ! $(CBINDGEN) --version 2>/dev/null | grep -qx "cbindgen $(CBINDGEN_VERSION)"; then \
+		echo "installing cbindgen $(CBINDGEN_VERSION)"; \
+		$(CARGO) install cbindgen --version $(CBINDGEN_VERSION) --locked; \
+	fi
+	@$(CBINDGEN) --version | grep -qx "cbindgen $(CBINDGEN_VERSION)" || \
+		{ echo "need cbindgen $(CBINDGEN_VERSION) first on PATH"; exit 1; }
+
+header: cbindgen-tool
+	$(CBINDGEN) -q --config ffi/cbindgen.toml --crate autodiff-ffi --output include/autodiff.h ffi
+
+# Fails when include/autodiff.h differs from what the sources generate.
+header-check: cbindgen-tool
+	@mkdir -p $(BUILD)
+	$(CBINDGEN) -q --config ffi/cbindgen.toml --crate autodiff-ffi --output $(BUILD)/autodiff.h.new ffi
+	@diff -u include/autodiff.h $(BUILD)/autodiff.h.new || \
+		{ echo "include/autodiff.h is stale: run 'make header' and commit it"; exit 1; }
+	@echo "header-check: include/autodiff.h is up to date"
+
+header-compile:
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -c tests/c/header_twice.c -o $(BUILD)/header_c99.o
+	$(CC) -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -c tests/c/header_twice.c -o $(BUILD)/header_c11.o
+	$(CXX) -std=c++17 -Wall -Wextra -Werror -pedantic -Iinclude -c tests/c/header_cpp.cpp -o $(BUILD)/header_cpp.o
+	@echo "header-compile: C99, C11 and C++17 clean"
+
+soname-check: ffi-lib
+	readelf -d $(LIB)/libautodiff.so.$(VERSION) | grep -q 'SONAME.*\[libautodiff\.so\.$(ABI)\]' || \
+		{ echo "libautodiff.so lacks soname libautodiff.so.$(ABI)"; exit 1; }
+	@echo "soname-check: libautodiff.so.$(ABI)"
+
+# Plain runs, against the shared library; `api` once more against the static one; the
+# version macros against Cargo.toml; the README quickstart.
+c-test: ffi-lib
+	@mkdir -p $(BUILD)/c
+	@set -e; for t in $(C_TESTS); do \
+		$(CC) $(TEST_CFLAGS) -pthread tests/c/$$t.c $(LINK_SHARED) -o $(BUILD)/c/$$t; \
+		echo "== $$t"; ./$(BUILD)/c/$$t; \
+	done
+	$(CC) $(TEST_CFLAGS) tests/c/api.c $(LIB)/libautodiff.a $(STATIC_LIBS) -o $(BUILD)/c/api_static
+	@echo "== api (static)"; ./$(BUILD)/c/api_static
+	$(CC) $(TEST_CFLAGS) -DEXPECTED_VERSION='"$(VERSION)"' tests/c/version.c $(LINK_SHARED) -o $(BUILD)/c/version
+	@echo "== version"; ./$(BUILD)/c/version
+	$(CC) -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude examples/quickstart.c $(LINK_SHARED) -o $(BUILD)/c/quickstart
+	@echo "== quickstart"; ./$(BUILD)/c/quickstart
+
+# AddressSanitizer and UBSan on the C side, linking the normal release library.
+c-asan: ffi-lib
+	@mkdir -p $(BUILD)/asan
+	@set -e; for t in api bad_input dual; do \
+		$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) tests/c/$$t.c $(LINK_SHARED) -o $(BUILD)/asan/$$t; \
+		echo "== $$t (asan+ubsan)"; \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(BUILD)/asan/$$t; \
+	done
+
+# RUST_BACKTRACE=0: with backtraces on, the deliberate panic in bad_input makes std fill
+# a global symbolisation cache that valgrind reports as still reachable.
+c-valgrind: c-test
+	@set -e; for t in api bad_input dual quickstart; do \
+		echo "== $$t (valgrind)"; \
+		RUST_BACKTRACE=0 valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all ./$(BUILD)/c/$$t; \
+	done
+
+c-tsan: ffi-lib
+	@mkdir -p $(BUILD)/tsan
+	$(CC) $(TEST_CFLAGS) -fsanitize=thread -pthread tests/c/threads.c $(LINK_SHARED) -o $(BUILD)/tsan/threads
+	@echo "== threads (tsan)"; TSAN_OPTIONS=halt_on_error=1 ./$(BUILD)/tsan/threads
+
+# The Rust tests under AddressSanitizer, when a nightly toolchain with its runtime is here.
+rust-asan:
+	@if rustc +nightly --version >/dev/null 2>&1 && \
+		ls "$$(rustc +nightly --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/lib/" 2>/dev/null | grep -q asan; then \
+		RUSTFLAGS="-Zsanitizer=address" ASAN_OPTIONS=detect_leaks=1 \
+			$(CARGO) +nightly test --workspace --lib --tests \
+			--target x86_64-unknown-linux-gnu --target-dir target/asan; \
+	else \
+		echo "rust-asan: SKIPPED (no nightly toolchain with the ASan runtime)"; \
+	fi
+
+# ---- packaging ----
+
+install: ffi-lib
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/cmake/autodiff
+	install -m 755 $(LIB)/libautodiff.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libautodiff.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libautodiff.so.$(ABI)
+	ln -sf libautodiff.so.$(ABI) $(DESTDIR)$(PREFIX)/lib/libautodiff.so
+	install -m 644 $(LIB)/libautodiff.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/autodiff.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@STATIC_LIBS@|$(STATIC_LIBS)|' \
+		ffi/pkg/autodiff.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/autodiff.pc
+	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@ABI@|$(ABI)|' \
+		-e 's|@STATIC_LIBS@|$(CMAKE_STATIC_LIBS)|' \
+		ffi/pkg/autodiffConfig.cmake.in > $(DESTDIR)$(PREFIX)/lib/cmake/autodiff/autodiffConfig.cmake
+	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@MAJOR@|$(MAJOR)|' -e 's|@MINOR@|$(MINOR)|' \
+		ffi/pkg/autodiffConfigVersion.cmake.in > $(DESTDIR)$(PREFIX)/lib/cmake/autodiff/autodiffConfigVersion.cmake
+
+# Installs into a temporary prefix and builds the quickstart from it through pkg-config
+# and through CMake's find_package, then runs each.
+package-test:
+	@rm -rf $(BUILD)/package && mkdir -p $(BUILD)/package
+	$(MAKE) --no-print-directory install PREFIX=$(abspath $(BUILD)/package/prefix)
+	@prefix=$(abspath $(BUILD)/package/prefix); set -e; \
+	test -L $$prefix/lib/libautodiff.so && test -L $$prefix/lib/libautodiff.so.$(ABI); \
+	test -f $$prefix/lib/libautodiff.so.$(VERSION) && test -f $$prefix/lib/libautodiff.a; \
+	echo "== quickstart via pkg-config"; \
+	PKG_CONFIG_PATH=$$prefix/lib/pkgconfig; export PKG_CONFIG_PATH; \
+	test "$$(pkg-config --modversion autodiff)" = "$(VERSION)"; \
+	$(CC) -std=c99 -Wall -Wextra -Werror examples/quickstart.c \
+		$$(pkg-config --cflags --libs autodiff) -Wl,-rpath,$$prefix/lib -o $(BUILD)/package/quickstart_pc; \
+	./$(BUILD)/package/quickstart_pc; \
+	echo "== quickstart via cmake find_package"; \
+	cmake -S tests/package -B $(BUILD)/package/cmake -DCMAKE_PREFIX_PATH=$$prefix >/dev/null; \
+	cmake --build $(BUILD)/package/cmake >/dev/null; \
+	./$(BUILD)/package/cmake/quickstart_shared; \
+	./$(BUILD)/package/cmake/quickstart_static
+	@echo "package-test: pkg-config and CMake builds ran"
+
+# ---- the CUDA backend ----
+
+# The CUDA backend (cuda/). nvcc comes from $$NVCC, PATH, or the pinned pip toolkit that
+# cuda/install-nvcc.sh installs into .venv-cuda (idempotent, about a minute the first time).
+# `make cuda` builds the backend with the `cuda` feature in release, the GPU check binary
+# into build/gpu/ for tests/gpu/run.sh, and libautodiff.so with the feature once the ffi
+# crate has one.
+GPU_DIR := build/gpu
+FIND_NVCC = $${NVCC:-$$(command -v nvcc || ./cuda/install-nvcc.sh)}
+
+cuda:
+	@set -e; nvcc="$(FIND_NVCC)"; echo "cuda: nvcc is $$nvcc"; \
+	NVCC="$$nvcc" $(CARGO) build --release -p autodiff-cuda --features cuda --example gpu_check; \
+	mkdir -p $(GPU_DIR); cp target/release/examples/gpu_check $(GPU_DIR)/; \
+	if grep -qs '^cuda *=' ffi/Cargo.toml; then \
+		NVCC="$$nvcc" $(CARGO) build --release -p autodiff-ffi --features cuda; \
+		cp target/release/libautodiff.so $(GPU_DIR)/; \
+	else echo "cuda: ffi/ has no cuda feature yet: libautodiff.so not built with it"; fi; \
+	echo "cuda: built $(GPU_DIR)/gpu_check (run tests/gpu/run.sh on a GPU machine)"
+
+# With the feature, on this machine: the kernels compile, the fatbins hold every kernel,
+# lint is clean, and every entry point reports "no device" (gpu_check exits 77) instead of
+# panicking. Skipped, saying so, where nvcc cannot be had.
+cuda-test:
+	@nvcc="$(FIND_NVCC)"; \
+	if [ -z "$$nvcc" ] || [ ! -x "$$nvcc" ]; then \
+		echo "cuda-test: skipped: no nvcc (cuda/install-nvcc.sh could not install it)"; exit 0; fi; \
+	set -e; export NVCC="$$nvcc"; \
+	$(CARGO) clippy -p autodiff-cuda --all-targets --features cuda -- -D warnings; \
+	$(CARGO) test -p autodiff-cuda --features cuda; \
+	$(CARGO) build -p autodiff-cuda --features cuda --example gpu_check; \
+	status=0; target/debug/examples/gpu_check || status=$$?; \
+	case $$status in \
+		77) echo "cuda-test: built with nvcc; no GPU here, and every entry point said so";; \
+		0) echo "cuda-test: GPU present: gpu_check passed";; \
+		*) echo "cuda-test: gpu_check failed (status $$status)"; exit 1;; \
+	esac

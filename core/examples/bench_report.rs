@@ -85,7 +85,7 @@ fn report(workload: &Workload, samples: usize) {
     let terms = N - 1;
     let per_term = workload.per_term;
     let (constants, inline_constant, unary, binary) = (
-        1 + terms * per_term.constants,
+        1 + per_term.shared_constants + terms * per_term.constants,
         terms * per_term.inline_constant,
         terms * per_term.unary,
         terms * per_term.binary,

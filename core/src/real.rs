@@ -51,6 +51,12 @@ pub trait Real:
     fn is_zero(self) -> bool {
         self == Self::zero()
     }
+    /// True when `self` and `other` are the same plain float, bit for bit. Dual numbers
+    /// answer false (the tape then never shares their constant records).
+    fn same_bits(self, other: Self) -> bool {
+        let _ = other;
+        false
+    }
     /// The number as an `f32`, when it is a plain float (no tangents) that `f32` holds
     /// exactly. The tape stores such constants inside the record that uses them.
     fn exact_f32(self) -> Option<f32> {
@@ -118,6 +124,10 @@ macro_rules! impl_real_for_float {
             #[inline(always)]
             fn to_f64(self) -> f64 {
                 self as f64
+            }
+            #[inline(always)]
+            fn same_bits(self, other: Self) -> bool {
+                self.to_bits() == other.to_bits()
             }
             #[inline(always)]
             fn exact_f32(self) -> Option<f32> {

@@ -35,11 +35,15 @@ pub struct Workload {
 
 /// How many records of each kind one term of a workload's sum adds. Literals that `f32`
 /// holds exactly (`1.0`, `100.0`) live inside the record that uses them (`AddConst`,
-/// `ConstSub`, `MulConst`, ...); others (`0.01`) take a `Const` record of their own.
+/// `ConstSub`, `MulConst`, ...); others (`0.01`) take a `Const` record, which the tape
+/// shares while the same constant is used again and again, so they count once in
+/// `shared_constants`, not per term.
 #[derive(Clone, Copy, Debug)]
 pub struct OpCounts {
-    /// `Const` records.
+    /// `Const` records per term.
     pub constants: usize,
+    /// `Const` records made once and shared by every term.
+    pub shared_constants: usize,
     /// Ops of one variable and an inline constant.
     pub inline_constant: usize,
     /// Ops of one variable (`sin`, `exp`, ...).
@@ -58,7 +62,7 @@ impl Workload {
     /// The tape length after recording at size `n`: `n` inputs, the constant the sum
     /// starts from and `n − 1` terms.
     pub fn expected_records(&self, n: usize) -> usize {
-        n + 1 + (n - 1) * self.per_term.total()
+        n + 1 + self.per_term.shared_constants + (n - 1) * self.per_term.total()
     }
 }
 
@@ -69,6 +73,7 @@ pub const ROSENBROCK: Workload = Workload {
     analytic_gradient: rosenbrock_gradient,
     per_term: OpCounts {
         constants: 0,
+        shared_constants: 0,
         inline_constant: 2,
         unary: 0,
         binary: 6,
@@ -81,7 +86,8 @@ pub const CHAIN: Workload = Workload {
     plain: chain_f64,
     analytic_gradient: chain_gradient,
     per_term: OpCounts {
-        constants: 1,
+        constants: 0,
+        shared_constants: 1,
         inline_constant: 2,
         unary: 4,
         binary: 8,

@@ -680,6 +680,7 @@ fn rerun_block<T: Float>(
                 let o = node.first_output + j as u32;
                 match (tape.tensor_view(o), tape.tensor_view(r.index)) {
                     (Some(ov), Some(rv)) => {
+                        tape.prepare_grad(r.index);
                         if !rv.grad.is_null() && !ov.grad.is_null() && rv.grad != ov.grad {
                             // SAFETY: distinct gradient buffers of `len` elements.
                             let (from, to) = unsafe {

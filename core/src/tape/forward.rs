@@ -199,7 +199,9 @@ impl<'m, T: Real> Tape<'m, T> {
                 slot.adjoint = T::zero();
             }
         }
-        self.adjoints_dirty.set(false);
+        // Replay zeroed the scalar adjoints; tensor gradients live in their own buffers,
+        // which the next backward must still clear.
+        self.adjoints_dirty.set(self.has_extension_records());
         // A checkpointed segment that fails to run its block again sets the error.
         self.status()
     }

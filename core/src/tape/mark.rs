@@ -44,6 +44,9 @@ impl<T: Real> Tape<'_, T> {
     /// asked for.
     pub(crate) fn record_mark_releasing_reserve(&self) -> RecordMark {
         let mark = self.record_mark();
+        // Start without a cached constant, so that a block records the same constants
+        // wherever it is recorded (and so the same bytes).
+        self.last_constant.set((T::zero(), super::VarId::INVALID));
         self.reserved.set(0);
         self.refresh_limit();
         mark
@@ -89,6 +92,8 @@ impl<T: Real> Tape<'_, T> {
             return;
         }
         self.len.set(mark.len);
+        // The cached constant may be among the dropped records.
+        self.last_constant.set((T::zero(), super::VarId::INVALID));
         self.inputs.set(mark.inputs);
         self.inputs_end.set(mark.inputs_end);
         self.reserved.set(mark.reserved);

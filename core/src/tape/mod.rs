@@ -69,6 +69,9 @@ pub struct Tape<'m, T: Real> {
     /// How many records fit now. Zero while an error is pending, so that one comparison
     /// on the hot path catches both a full tape and an errored one.
     limit: Cell<u32>,
+    /// The last constant recorded and its record, so a constant used over and over
+    /// (`0.01 * x[i]` in a loop) takes one record, not one per use.
+    last_constant: Cell<(T, VarId)>,
     /// Number of `Input` records, in recording order.
     inputs: Cell<u32>,
     /// One past the last `Input` record, so reading input gradients scans only that far
@@ -123,6 +126,7 @@ impl<'m, T: Real> Tape<'m, T> {
             records_offset,
             len: Cell::new(0),
             limit: Cell::new(0),
+            last_constant: Cell::new((T::zero(), VarId::INVALID)),
             inputs: Cell::new(0),
             inputs_end: Cell::new(0),
             salt,
@@ -200,6 +204,7 @@ impl<'m, T: Real> Tape<'m, T> {
     /// whatever was made persistent. Variables from before are stale from now on.
     pub fn reset(&self) {
         self.len.set(0);
+        self.last_constant.set((T::zero(), VarId::INVALID));
         self.inputs.set(0);
         self.inputs_end.set(0);
         self.error.set(None);
@@ -251,7 +256,13 @@ impl<'m, T: Real> Tape<'m, T> {
     /// `constant`, as a bare handle.
     #[inline]
     pub fn constant_id(&self, value: T) -> VarId {
-        self.push(Record::new(Op::Const, 0, 0, value))
+        let (last, id) = self.last_constant.get();
+        if value.same_bits(last) && self.owns(id) {
+            return id;
+        }
+        let id = self.push(Record::new(Op::Const, 0, 0, value));
+        self.last_constant.set((value, id));
+        id
     }
 
     /// Records a unary op. `Powi` takes its exponent from [`powi_id`](Tape::powi_id);
@@ -570,7 +581,9 @@ impl<'m, T: Real> Tape<'m, T> {
 
     /// Runs `f` on `count` zeroed values of `U` of scratch, given back afterwards. Within a
     /// sweep this cannot fail for sizes passed to [`reserve_scratch`](Tape::reserve_scratch).
-    pub(crate) fn with_scratch<U: Copy + Default, R>(
+    /// Public for hosts that convert arrays at the boundary (the C API's `f32` tapes); a
+    /// failure leaves the tape's error state untouched.
+    pub fn with_scratch<U: Copy + Default, R>(
         &self,
         count: usize,
         f: impl FnOnce(&mut [U]) -> R,

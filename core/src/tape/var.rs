@@ -32,6 +32,29 @@ impl VarId {
 
 /// A variable bound to its tape. It cannot outlive the tape, and after the tape's
 /// `reset` it is stale: using it then sets [`Error::StaleHandle`] on the tape.
+///
+/// ```
+/// use autodiff_core::{Error, Tape};
+/// use core::mem::MaybeUninit;
+/// let mut mem = [MaybeUninit::<u8>::uninit(); 1024];
+/// let tape = Tape::<f64>::new(&mut mem).unwrap();
+/// let x = tape.input(2.0);
+/// tape.reset();
+/// let _ = x * x; // records nothing
+/// assert_eq!(tape.status(), Err(Error::StaleHandle));
+/// ```
+///
+/// Outliving the tape is a compile error:
+///
+/// ```compile_fail
+/// use autodiff_core::Tape;
+/// use core::mem::MaybeUninit;
+/// let x = {
+///     let mut mem = [MaybeUninit::<u8>::uninit(); 1024];
+///     let tape = Tape::<f64>::new(&mut mem).unwrap();
+///     tape.input(2.0)
+/// };
+/// ```
 #[derive(Clone, Copy)]
 pub struct Var<'t, T: Real> {
     tape: &'t Tape<'t, T>,
@@ -93,46 +116,13 @@ impl<'t, T: Real> Var<'t, T> {
     /// `self op c`, with `c` kept inside the record when `f32` holds it exactly.
     #[inline(always)]
     fn binary_const(self, op: Op, constant: T) -> Var<'t, T> {
-        let fused = match op {
-            Op::Add => Some(Op::AddConst),
-            Op::Mul => Some(Op::MulConst),
-            Op::Div => Some(Op::DivConst),
-            Op::Sub => {
-                // x − c is x + (−c), exact whenever c is.
-                return self.binary_const(Op::Add, -constant);
-            }
-            _ => None,
-        };
-        match (fused, constant.exact_f32()) {
-            (Some(fused), Some(c)) => {
-                self.with(self.tape.record_unary(fused, self.id, c.to_bits() as i32))
-            }
-            _ => {
-                let c = self.tape.constant_id(constant);
-                self.with(self.tape.record_binary(op, self.id, c))
-            }
-        }
+        self.with(self.tape.binary_const_id(op, self.id, constant))
     }
 
     /// `c op self`, with `c` kept inside the record when `f32` holds it exactly.
     #[inline(always)]
     fn const_binary(self, op: Op, constant: T) -> Var<'t, T> {
-        let fused = match op {
-            Op::Add => return self.binary_const(Op::Add, constant),
-            Op::Mul => return self.binary_const(Op::Mul, constant),
-            Op::Sub => Some(Op::ConstSub),
-            Op::Div => Some(Op::ConstDiv),
-            _ => None,
-        };
-        match (fused, constant.exact_f32()) {
-            (Some(fused), Some(c)) => {
-                self.with(self.tape.record_unary(fused, self.id, c.to_bits() as i32))
-            }
-            _ => {
-                let c = self.tape.constant_id(constant);
-                self.with(self.tape.record_binary(op, c, self.id))
-            }
-        }
+        self.with(self.tape.const_binary_id(op, constant, self.id))
     }
 
     #[inline(always)]
@@ -269,5 +259,56 @@ impl<T: Real> Tape<'_, T> {
     #[cold]
     fn fail_foreign(&self) -> VarId {
         self.fail(Error::ForeignHandle)
+    }
+
+    /// `x op c` for a constant `c` and a binary `op`. When `f32` holds `c` exactly and
+    /// the op has a form with an inline constant (`+ − × ÷`), `c` lives inside the
+    /// record; otherwise it takes a (shared) `Const` record.
+    #[inline(always)]
+    pub fn binary_const_id(&self, op: Op, x: VarId, c: T) -> VarId {
+        let fused = match op {
+            Op::Add => Some(Op::AddConst),
+            // x − c is x + (−c), exact whenever c is.
+            Op::Sub => return self.binary_const_id(Op::Add, x, -c),
+            Op::Mul => Some(Op::MulConst),
+            Op::Div => Some(Op::DivConst),
+            _ => None,
+        };
+        self.record_with_constant(op, fused, x, c, false)
+    }
+
+    /// `c op x` for a constant `c` and a binary `op`, as [`binary_const_id`](Tape::binary_const_id).
+    #[inline(always)]
+    pub fn const_binary_id(&self, op: Op, c: T, x: VarId) -> VarId {
+        let fused = match op {
+            Op::Add | Op::Mul => return self.binary_const_id(op, x, c),
+            Op::Sub => Some(Op::ConstSub),
+            Op::Div => Some(Op::ConstDiv),
+            _ => None,
+        };
+        self.record_with_constant(op, fused, x, c, true)
+    }
+
+    #[inline(always)]
+    fn record_with_constant(
+        &self,
+        op: Op,
+        fused: Option<Op>,
+        x: VarId,
+        c: T,
+        constant_first: bool,
+    ) -> VarId {
+        match (fused, c.exact_f32()) {
+            (Some(fused), Some(inline)) => self.record_unary(fused, x, inline.to_bits() as i32),
+            _ => {
+                let constant = self.constant_id(c);
+                let (a, b) = if constant_first {
+                    (constant, x)
+                } else {
+                    (x, constant)
+                };
+                self.binary_id(op, a, b)
+            }
+        }
     }
 }

@@ -50,6 +50,14 @@ impl<T: Float> Tape<'_, T> {
         (node.kind == Kind::Param).then_some((node.param, node.version))
     }
 
+    /// Makes tensor record `index`'s gradient ready to be added to (a parameter use's
+    /// gradient may be marked zero without being cleared).
+    pub(crate) fn prepare_grad(&self, index: u32) {
+        if let Some(node) = self.node_at(index) {
+            super::param::materialize_grad(self, node);
+        }
+    }
+
     /// The current version of parameter `index`.
     pub(crate) fn param_version(&self, index: u32) -> u32 {
         super::param::version(self, index)

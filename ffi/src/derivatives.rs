@@ -1,0 +1,263 @@
+//! Reading values and derivatives off a tape: backward and forward sweeps, replay and
+//! Jacobians. Each function checks its pointers and hands the work to the core tape;
+//! out-parameters are written only on success.
+
+use crate::error::Result;
+use crate::ptr;
+use crate::scalar::{with_input, with_output, Elem};
+use crate::tape::{ad_tape, call, AnyTape};
+use crate::var::ad_var;
+use autodiff_core::{Error, Real, Tape, VarId};
+
+/// The number of input directions `ad_jacobian_fwd()` carries per forward sweep.
+const FORWARD_LANES: usize = 4;
+
+/// Reads one number about variable `var` into `*out`.
+///
+/// # Safety
+/// As for [`call`]; `out` as for [`ptr::out`].
+unsafe fn read(
+    tape: *const ad_tape,
+    var: ad_var,
+    out: *mut f64,
+    name: &'static str,
+    read: fn(&crate::tape::AnyTape, VarId) -> Result<f64>,
+) -> crate::error::ad_status {
+    // SAFETY: forwarded.
+    unsafe {
+        call(tape, |header| {
+            let out = ptr::out(out, name)?;
+            *out = read(&header.tape, var.into())?;
+            Ok(())
+        })
+    }
+}
+
+/// Runs backward from `output`: afterwards `ad_grad()` of any variable `v` gives
+/// `d output / d v`. Fails with the tape's sticky error, with a handle error for
+/// `output`, or with `AD_ERR_NON_FINITE` when the output's value is NaN or infinite; the
+/// tape stays usable either way.
+#[no_mangle]
+pub unsafe extern "C" fn ad_backward(
+    tape: *mut ad_tape,
+    output: ad_var,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        call(tape, |header| {
+            with_tape!(&header.tape, t => t.backward(output.into()))?;
+            Ok(())
+        })
+    }
+}
+
+/// The derivative of the last `ad_backward()` output with respect to `var`, into
+/// `*grad_out`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_grad(
+    tape: *const ad_tape,
+    var: ad_var,
+    grad_out: *mut f64,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        read(tape, var, grad_out, "grad_out", |any, id| {
+            Ok(with_tape!(any, t => t.grad(id)?.to_f64()))
+        })
+    }
+}
+
+/// The value of `var`, into `*value_out` (after `ad_replay()`, the replayed value).
+#[no_mangle]
+pub unsafe extern "C" fn ad_value(
+    tape: *const ad_tape,
+    var: ad_var,
+    value_out: *mut f64,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        read(tape, var, value_out, "value_out", |any, id| {
+            Ok(with_tape!(any, t => t.value(id)?.to_f64()))
+        })
+    }
+}
+
+/// The tangent of `var` after `ad_jvp()`, into `*tangent_out`: its derivative along the
+/// seeded direction.
+#[no_mangle]
+pub unsafe extern "C" fn ad_tangent(
+    tape: *const ad_tape,
+    var: ad_var,
+    tangent_out: *mut f64,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        read(tape, var, tangent_out, "tangent_out", |any, id| {
+            Ok(with_tape!(any, t => t.tangent(id)?.to_f64()))
+        })
+    }
+}
+
+/// Runs backward from `output` and writes `d output / d input_k` for every input, in
+/// recording order, into `grads_out[0..n)`. `n` must equal the number of inputs
+/// (`AD_ERR_INVALID_ARGUMENT` otherwise); `grads_out` may be NULL when `n` is 0.
+#[no_mangle]
+pub unsafe extern "C" fn ad_gradient(
+    tape: *mut ad_tape,
+    output: ad_var,
+    grads_out: *mut f64,
+    n: usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        call(tape, |header| {
+            let grads = ptr::slice_mut(grads_out, n, "grads_out")?;
+            with_tape!(&header.tape, t => with_output(t, grads, |g| Ok(t.gradient_into(output.into(), g)?)))
+        })
+    }
+}
+
+/// Runs forward with tangents: `seeds[k]` is the tangent of the k-th input (recording
+/// order), and afterwards `ad_tangent()` of any variable is its directional derivative.
+/// `n` must equal the number of inputs. Overwrites the results of the last
+/// `ad_backward()` (tangents and adjoints share storage).
+#[no_mangle]
+pub unsafe extern "C" fn ad_jvp(
+    tape: *mut ad_tape,
+    seeds: *const f64,
+    n: usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        call(tape, |header| {
+            let seeds = ptr::slice(seeds, n, "seeds")?;
+            with_tape!(&header.tape, t => with_input(t, seeds, |s| Ok(t.jvp(s)?)))
+        })
+    }
+}
+
+/// Re-evaluates every recorded variable at new input values `inputs[0..n)` without
+/// recording again; read the results with `ad_value()`, and differentiate at the new
+/// point with `ad_backward()` or `ad_jvp()`. The op sequence is the recorded one: C
+/// control flow that depended on values is not re-taken (`ad_min`, `ad_max` and
+/// `ad_abs` do pick their branch at the new values). `n` must equal the number of
+/// inputs.
+#[no_mangle]
+pub unsafe extern "C" fn ad_replay(
+    tape: *mut ad_tape,
+    inputs: *const f64,
+    n: usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        call(tape, |header| {
+            let inputs = ptr::slice(inputs, n, "inputs")?;
+            with_tape!(&header.tape, t => with_input(t, inputs, |x| Ok(t.replay(x)?)))
+        })
+    }
+}
+
+/// Fails, writing nothing, unless every output is live and finite: the conditions under
+/// which the core's per-row sweeps could stop half way through the caller's buffer.
+fn check_outputs<T: Elem>(tape: &Tape<'_, T>, outputs: &[ad_var]) -> Result<()> {
+    tape.status()?;
+    for &output in outputs {
+        if tape.value(output.into())?.is_non_finite() {
+            return Err(Error::NonFinite("jacobian: an output value is NaN or infinite").into());
+        }
+    }
+    Ok(())
+}
+
+/// The `m × n` Jacobian of `outputs[0..m)` with respect to the `n` inputs, row-major into
+/// `jac_out[0..len)`, by reverse mode (one backward sweep per output: best when `m` is
+/// small). `len` must equal `m × n` (`AD_ERR_INVALID_ARGUMENT` otherwise). Overwrites the
+/// results of the last `ad_backward()`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_jacobian(
+    tape: *mut ad_tape,
+    outputs: *const ad_var,
+    m: usize,
+    jac_out: *mut f64,
+    len: usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        call(tape, |header| {
+            let outputs = ptr::slice(outputs, m, "outputs")?;
+            let jacobian = ptr::slice_mut(jac_out, len, "jac_out")?;
+            ptr::disjoint(outputs, jacobian, "jac_out overlaps outputs")?;
+            // SAFETY: `ad_var` and `VarId` have one layout (asserted in `var`).
+            let ids = core::slice::from_raw_parts(outputs.as_ptr().cast::<VarId>(), outputs.len());
+            with_tape!(&header.tape, t => {
+                check_outputs(t, outputs)?;
+                with_output(t, jacobian, |j| Ok(t.jacobian_rows(ids, j)?))
+            })
+        })
+    }
+}
+
+/// As `ad_jacobian()`, but by forward mode: sweeps that carry 4 input directions at once
+/// (best when the number of inputs `n` is small). Needs scratch in the tape's memory of
+/// 4 values per recorded variable (given back before returning; `AD_ERR_OUT_OF_MEMORY`
+/// when it does not fit, which leaves the tape usable).
+#[no_mangle]
+pub unsafe extern "C" fn ad_jacobian_fwd(
+    tape: *mut ad_tape,
+    outputs: *const ad_var,
+    m: usize,
+    jac_out: *mut f64,
+    len: usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        call(tape, |header| {
+            let outputs = ptr::slice(outputs, m, "outputs")?;
+            let jacobian = ptr::slice_mut(jac_out, len, "jac_out")?;
+            ptr::disjoint(outputs, jacobian, "jac_out overlaps outputs")?;
+            // SAFETY: `ad_var` and `VarId` have one layout (asserted in `var`).
+            let ids = core::slice::from_raw_parts(outputs.as_ptr().cast::<VarId>(), outputs.len());
+            with_tape!(&header.tape, t => {
+                with_output(t, jacobian, |j| Ok(t.jacobian_columns::<FORWARD_LANES>(ids, j)?))
+            })
+        })
+    }
+}
+
+/// On an `AD_F64_DUAL` tape that recorded `output = f(inputs)`: at the point `x[0..n)`,
+/// writes the gradient of `f` into `grad_out[0..n)` and the Hessian-vector product
+/// `H(x)·v` into `hv_out[0..n)`, by forward-over-reverse. `n` must equal the number of
+/// inputs, and the four arrays must not overlap. The tape's recorded values are replaced
+/// by those at `x` (as `ad_replay()` does). Needs scratch in the tape's memory of one dual
+/// per input. Fails with `AD_ERR_DTYPE_MISMATCH` on a tape of another dtype.
+#[no_mangle]
+pub unsafe extern "C" fn ad_hvp(
+    tape: *mut ad_tape,
+    output: ad_var,
+    x: *const f64,
+    v: *const f64,
+    grad_out: *mut f64,
+    hv_out: *mut f64,
+    n: usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        call(tape, |header| {
+            let x = ptr::slice(x, n, "x")?;
+            let v = ptr::slice(v, n, "v")?;
+            let grad = ptr::slice_mut(grad_out, n, "grad_out")?;
+            let hv = ptr::slice_mut(hv_out, n, "hv_out")?;
+            ptr::disjoint(grad, hv, "grad_out overlaps hv_out")?;
+            ptr::disjoint(x, grad, "grad_out overlaps x")?;
+            ptr::disjoint(x, hv, "hv_out overlaps x")?;
+            ptr::disjoint(v, grad, "grad_out overlaps v")?;
+            ptr::disjoint(v, hv, "hv_out overlaps v")?;
+            match &header.tape {
+                AnyTape::F64Dual(t) => {
+                    Ok(t.hessian_vector_product(output.into(), x, v, grad, hv)?)
+                }
+                _ => Err(Error::DtypeMismatch.into()),
+            }
+        })
+    }
+}

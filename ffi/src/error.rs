@@ -1,0 +1,195 @@
+//! Status codes: `ad_status`, its text, and the mapping from the core's `Error`.
+
+use autodiff_core::Error;
+use core::ffi::{c_char, c_int, CStr};
+use core::fmt;
+
+/// The result of every fallible call. `AD_OK` is zero; every other value names one kind
+/// of failure. The numbers are part of the ABI: new codes are only ever appended.
+/// `ad_status_str()` gives a fixed description of a code; `ad_tape_error()` gives the
+/// message of a tape's failure, with the numbers that explain it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ad_status {
+    /// Success.
+    AD_OK = 0,
+    /// A required pointer argument was NULL.
+    AD_ERR_NULL = 1,
+    /// The tape pointer does not point at a live tape: never initialised, already ended
+    /// with `ad_tape_done()`/`ad_tape_free()`, or misaligned (detection is best effort).
+    AD_ERR_INVALID_TAPE = 2,
+    /// The library caught an internal panic. The tape (if any) refuses further work
+    /// until `ad_tape_reset()`. Please report it: this is a bug.
+    AD_ERR_PANIC = 3,
+    /// The memory given to the tape is too small for what was asked.
+    AD_ERR_OUT_OF_MEMORY = 4,
+    /// The tape reached the largest number of variables a tape can index.
+    AD_ERR_TOO_MANY_VARIABLES = 5,
+    /// A variable recorded before the tape's last `ad_tape_reset()`.
+    AD_ERR_STALE_HANDLE = 6,
+    /// A variable from another tape, or the invalid variable a failed op returned.
+    AD_ERR_FOREIGN_HANDLE = 7,
+    /// An argument outside what the call accepts, such as a buffer length that differs
+    /// from the number of inputs or an unknown dtype.
+    AD_ERR_INVALID_ARGUMENT = 8,
+    /// Two shapes that an op cannot combine.
+    AD_ERR_SHAPE_MISMATCH = 9,
+    /// A size or byte count that overflows `size_t`.
+    AD_ERR_SIZE_OVERFLOW = 10,
+    /// A tensor was updated in place after an op that needs its old value.
+    AD_ERR_MODIFIED_IN_PLACE = 11,
+    /// The call needs a tape of another dtype (e.g. `ad_hvp()` on an `AD_F64` tape).
+    AD_ERR_DTYPE_MISMATCH = 12,
+    /// A value needed for a derivative is NaN or infinite.
+    AD_ERR_NON_FINITE = 13,
+    /// No usable compute device (GPU).
+    AD_ERR_NO_DEVICE = 14,
+    /// A compute backend failed.
+    AD_ERR_BACKEND = 15,
+    /// A pointer argument is not aligned for its element type.
+    AD_ERR_MISALIGNED = 16,
+    /// A failure this version of the C API has no specific code for; the tape's message
+    /// says what happened.
+    AD_ERR_OTHER = 17,
+}
+
+use ad_status::*;
+
+impl ad_status {
+    /// Every status, in code order.
+    pub(crate) const ALL: [ad_status; 18] = [
+        AD_OK,
+        AD_ERR_NULL,
+        AD_ERR_INVALID_TAPE,
+        AD_ERR_PANIC,
+        AD_ERR_OUT_OF_MEMORY,
+        AD_ERR_TOO_MANY_VARIABLES,
+        AD_ERR_STALE_HANDLE,
+        AD_ERR_FOREIGN_HANDLE,
+        AD_ERR_INVALID_ARGUMENT,
+        AD_ERR_SHAPE_MISMATCH,
+        AD_ERR_SIZE_OVERFLOW,
+        AD_ERR_MODIFIED_IN_PLACE,
+        AD_ERR_DTYPE_MISMATCH,
+        AD_ERR_NON_FINITE,
+        AD_ERR_NO_DEVICE,
+        AD_ERR_BACKEND,
+        AD_ERR_MISALIGNED,
+        AD_ERR_OTHER,
+    ];
+
+    /// The status with number `code`, if there is one.
+    pub fn from_code(code: c_int) -> Option<ad_status> {
+        Self::ALL.iter().copied().find(|s| *s as c_int == code)
+    }
+
+    /// The fixed description, NUL-terminated.
+    pub fn text(self) -> &'static CStr {
+        match self {
+            AD_OK => c"ok",
+            AD_ERR_NULL => c"null pointer argument",
+            AD_ERR_INVALID_TAPE => c"not a live tape",
+            AD_ERR_PANIC => c"internal panic caught at the C boundary",
+            AD_ERR_OUT_OF_MEMORY => c"tape memory exhausted",
+            AD_ERR_TOO_MANY_VARIABLES => c"too many variables on one tape",
+            AD_ERR_STALE_HANDLE => c"stale variable (recorded before the last reset)",
+            AD_ERR_FOREIGN_HANDLE => c"foreign variable (another tape, or a failed op)",
+            AD_ERR_INVALID_ARGUMENT => c"invalid argument",
+            AD_ERR_SHAPE_MISMATCH => c"shape mismatch",
+            AD_ERR_SIZE_OVERFLOW => c"size overflow",
+            AD_ERR_MODIFIED_IN_PLACE => c"tensor modified in place",
+            AD_ERR_DTYPE_MISMATCH => c"dtype mismatch",
+            AD_ERR_NON_FINITE => c"non-finite value",
+            AD_ERR_NO_DEVICE => c"no usable device",
+            AD_ERR_BACKEND => c"backend failure",
+            AD_ERR_MISALIGNED => c"misaligned pointer argument",
+            AD_ERR_OTHER => c"other error",
+        }
+    }
+}
+
+impl From<Error> for ad_status {
+    fn from(error: Error) -> ad_status {
+        match error {
+            Error::OutOfMemory { .. } => AD_ERR_OUT_OF_MEMORY,
+            Error::TooManyVariables { .. } => AD_ERR_TOO_MANY_VARIABLES,
+            Error::StaleHandle => AD_ERR_STALE_HANDLE,
+            Error::ForeignHandle => AD_ERR_FOREIGN_HANDLE,
+            Error::InvalidArgument(_) => AD_ERR_INVALID_ARGUMENT,
+            Error::ShapeMismatch { .. } => AD_ERR_SHAPE_MISMATCH,
+            Error::SizeOverflow => AD_ERR_SIZE_OVERFLOW,
+            Error::ModifiedInPlace { .. } => AD_ERR_MODIFIED_IN_PLACE,
+            Error::DtypeMismatch => AD_ERR_DTYPE_MISMATCH,
+            Error::NonFinite(_) => AD_ERR_NON_FINITE,
+            Error::NoDevice => AD_ERR_NO_DEVICE,
+            Error::Backend(_) => AD_ERR_BACKEND,
+            _ => AD_ERR_OTHER,
+        }
+    }
+}
+
+/// Why a C call failed: a core error, or one the boundary itself detected.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Failure {
+    Core(Error),
+    /// The named pointer argument was NULL.
+    Null(&'static str),
+    /// The named pointer argument is not aligned for its element type.
+    Misaligned(&'static str),
+    InvalidTape,
+    Panic,
+}
+
+impl Failure {
+    pub fn status(self) -> ad_status {
+        match self {
+            Failure::Core(error) => error.into(),
+            Failure::Null(_) => AD_ERR_NULL,
+            Failure::Misaligned(_) => AD_ERR_MISALIGNED,
+            Failure::InvalidTape => AD_ERR_INVALID_TAPE,
+            Failure::Panic => AD_ERR_PANIC,
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        Failure::Core(error)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Core(error) => error.fmt(f),
+            Failure::Null(what) => write!(f, "null pointer: {what}"),
+            Failure::Misaligned(what) => write!(f, "misaligned pointer: {what}"),
+            Failure::InvalidTape => f.write_str("not a live tape"),
+            Failure::Panic => f.write_str(
+                "internal panic caught at the C boundary; reset the tape to use it again",
+            ),
+        }
+    }
+}
+
+/// The result type of the boundary's helpers.
+pub type Result<T, E = Failure> = core::result::Result<T, E>;
+
+/// Receives an `ad_status` from C. Any `int` is safe to pass: unknown codes are answered,
+/// not trusted, which a Rust enum parameter could not do.
+/// cbindgen:ignore
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug)]
+pub struct StatusArg(pub c_int);
+
+/// A fixed, NUL-terminated English description of `status`. The string is static: never
+/// free it. An unknown code gives "unknown status code".
+#[no_mangle]
+pub extern "C" fn ad_status_str(status: StatusArg) -> *const c_char {
+    ffi_boundary!(c"unknown status code".as_ptr(), {
+        match ad_status::from_code(status.0) {
+            Some(status) => status.text().as_ptr(),
+            None => c"unknown status code".as_ptr(),
+        }
+    })
+}

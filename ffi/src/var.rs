@@ -1,0 +1,403 @@
+//! `ad_var` and the ops that record variables.
+//!
+//! Ops return a variable, never a status: a failing op puts the tape in its sticky
+//! error state and returns the invalid variable, and every later op on that tape does
+//! the same, so a whole expression can be written as one chain and checked once, with
+//! `ad_tape_status()` or at the `ad_backward()` that ends it. The derivative rules and
+//! every convention at singular points live in the core's `Op`.
+
+use crate::tape::{ad_tape, header, poison, AnyTape};
+use autodiff_core::{Op, Real, VarId};
+use core::ffi::c_int;
+
+/// A variable on a tape: the index of its record and the tag of the tape generation
+/// that made it. Plain data: copy and store it freely; the tape checks it on every use,
+/// so a variable from another tape, or from before an `ad_tape_reset()`, is reported
+/// (`AD_ERR_FOREIGN_HANDLE`, `AD_ERR_STALE_HANDLE`) instead of misread. A failed op
+/// returns the invalid variable (`index == UINT32_MAX`, `tag == 0`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ad_var {
+    pub index: u32,
+    pub tag: u32,
+}
+
+impl From<ad_var> for VarId {
+    fn from(var: ad_var) -> VarId {
+        VarId {
+            index: var.index,
+            tag: var.tag,
+        }
+    }
+}
+
+impl From<VarId> for ad_var {
+    fn from(id: VarId) -> ad_var {
+        ad_var {
+            index: id.index,
+            tag: id.tag,
+        }
+    }
+}
+
+/// `ad_var` and `VarId` are the same two `u32`s, so arrays of one are arrays of the other.
+const _: () = {
+    assert!(core::mem::size_of::<ad_var>() == core::mem::size_of::<VarId>());
+    assert!(core::mem::align_of::<ad_var>() == core::mem::align_of::<VarId>());
+    assert!(core::mem::offset_of!(ad_var, index) == core::mem::offset_of!(VarId, index));
+    assert!(core::mem::offset_of!(ad_var, tag) == core::mem::offset_of!(VarId, tag));
+};
+
+const INVALID: ad_var = ad_var {
+    index: VarId::INVALID.index,
+    tag: VarId::INVALID.tag,
+};
+
+/// Records through `f` on a live tape; the invalid variable otherwise.
+///
+/// # Safety
+/// As for [`header`].
+unsafe fn record(tape: *const ad_tape, f: impl FnOnce(&AnyTape) -> VarId) -> ad_var {
+    ffi_boundary!(
+        {
+            // SAFETY: forwarded from the caller.
+            unsafe { poison(tape) };
+            INVALID
+        },
+        {
+            // SAFETY: forwarded from the caller.
+            match unsafe { header(tape) } {
+                Ok(header) if !header.is_poisoned() => f(&header.tape).into(),
+                _ => INVALID,
+            }
+        }
+    )
+}
+
+unsafe fn unary(tape: *const ad_tape, op: Op, x: ad_var) -> ad_var {
+    // SAFETY: forwarded from the caller.
+    unsafe { record(tape, |any| with_tape!(any, t => t.unary_id(op, x.into()))) }
+}
+
+unsafe fn binary(tape: *const ad_tape, op: Op, a: ad_var, b: ad_var) -> ad_var {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        record(
+            tape,
+            |any| with_tape!(any, t => t.binary_id(op, a.into(), b.into())),
+        )
+    }
+}
+
+/// `op(a, c)` for a constant `c`, recorded as a constant and a binary op.
+unsafe fn binary_const(tape: *const ad_tape, op: Op, a: ad_var, c: f64) -> ad_var {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        record(tape, |any| {
+            with_tape!(any, t => {
+                let c = t.constant_id(Real::from_f64(c));
+                t.binary_id(op, a.into(), c)
+            })
+        })
+    }
+}
+
+/// Whether `x` is a variable some op returned successfully, as opposed to the invalid
+/// variable of a failed op. A valid variable may still be stale or foreign.
+#[no_mangle]
+pub extern "C" fn ad_var_is_valid(x: ad_var) -> bool {
+    ffi_boundary!(false, { x != INVALID })
+}
+
+/// A new independent variable with value `value`. Inputs are numbered in the order they
+/// are recorded; that order is the order of every input array (`ad_gradient()`,
+/// `ad_jvp()`, `ad_replay()`, Jacobian columns).
+#[no_mangle]
+pub unsafe extern "C" fn ad_input(tape: *mut ad_tape, value: f64) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe {
+        record(
+            tape,
+            |any| with_tape!(any, t => t.input_id(Real::from_f64(value))),
+        )
+    }
+}
+
+/// A constant: a variable that no derivative flows into.
+#[no_mangle]
+pub unsafe extern "C" fn ad_const(tape: *mut ad_tape, value: f64) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe {
+        record(
+            tape,
+            |any| with_tape!(any, t => t.constant_id(Real::from_f64(value))),
+        )
+    }
+}
+
+/// `a + b`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_add(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { binary(tape, Op::Add, a, b) }
+}
+
+/// `a - b`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_sub(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { binary(tape, Op::Sub, a, b) }
+}
+
+/// `a * b`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_mul(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { binary(tape, Op::Mul, a, b) }
+}
+
+/// `a / b`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_div(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { binary(tape, Op::Div, a, b) }
+}
+
+/// `x * c` for a constant `c`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_scale(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { binary_const(tape, Op::Mul, x, c) }
+}
+
+/// `a^b`, differentiable in both (the derivative in `b` needs `a > 0`).
+#[no_mangle]
+pub unsafe extern "C" fn ad_pow(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { binary(tape, Op::Pow, a, b) }
+}
+
+/// `x^c` for a constant `c`: no derivative flows to `c`, so a negative `x` with an
+/// integral `c` has a finite derivative.
+#[no_mangle]
+pub unsafe extern "C" fn ad_powf(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { binary_const(tape, Op::Powf, x, c) }
+}
+
+/// `x^n` for an integer `n`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_powi(tape: *mut ad_tape, x: ad_var, n: c_int) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { record(tape, |any| with_tape!(any, t => t.powi_id(x.into(), n))) }
+}
+
+/// The angle of the point `(x, y)`, as C's `atan2(y, x)`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_atan2(tape: *mut ad_tape, y: ad_var, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { binary(tape, Op::Atan2, y, x) }
+}
+
+/// The smaller of `a` and `b`; at a tie, `a` (value and derivative).
+#[no_mangle]
+pub unsafe extern "C" fn ad_min(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { binary(tape, Op::Min, a, b) }
+}
+
+/// The larger of `a` and `b`; at a tie, `a` (value and derivative).
+#[no_mangle]
+pub unsafe extern "C" fn ad_max(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { binary(tape, Op::Max, a, b) }
+}
+
+/// `sqrt(a² + b²)` without undue overflow.
+#[no_mangle]
+pub unsafe extern "C" fn ad_hypot(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { binary(tape, Op::Hypot, a, b) }
+}
+
+/// `-x`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_neg(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Neg, x) }
+}
+
+/// `1 / x`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_recip(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Recip, x) }
+}
+
+/// Square root; the derivative at 0 is +infinity.
+#[no_mangle]
+pub unsafe extern "C" fn ad_sqrt(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Sqrt, x) }
+}
+
+/// Cube root.
+#[no_mangle]
+pub unsafe extern "C" fn ad_cbrt(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Cbrt, x) }
+}
+
+/// `e^x`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_exp(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Exp, x) }
+}
+
+/// `e^x - 1`, accurate near 0.
+#[no_mangle]
+pub unsafe extern "C" fn ad_expm1(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::ExpM1, x) }
+}
+
+/// Natural logarithm.
+#[no_mangle]
+pub unsafe extern "C" fn ad_log(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Ln, x) }
+}
+
+/// `log(1 + x)`, accurate near 0.
+#[no_mangle]
+pub unsafe extern "C" fn ad_log1p(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Ln1p, x) }
+}
+
+/// Base-2 logarithm.
+#[no_mangle]
+pub unsafe extern "C" fn ad_log2(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Log2, x) }
+}
+
+/// Base-10 logarithm.
+#[no_mangle]
+pub unsafe extern "C" fn ad_log10(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Log10, x) }
+}
+
+/// Sine.
+#[no_mangle]
+pub unsafe extern "C" fn ad_sin(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Sin, x) }
+}
+
+/// Cosine.
+#[no_mangle]
+pub unsafe extern "C" fn ad_cos(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Cos, x) }
+}
+
+/// Tangent.
+#[no_mangle]
+pub unsafe extern "C" fn ad_tan(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Tan, x) }
+}
+
+/// Arcsine.
+#[no_mangle]
+pub unsafe extern "C" fn ad_asin(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Asin, x) }
+}
+
+/// Arccosine.
+#[no_mangle]
+pub unsafe extern "C" fn ad_acos(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Acos, x) }
+}
+
+/// Arctangent.
+#[no_mangle]
+pub unsafe extern "C" fn ad_atan(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Atan, x) }
+}
+
+/// Hyperbolic sine.
+#[no_mangle]
+pub unsafe extern "C" fn ad_sinh(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Sinh, x) }
+}
+
+/// Hyperbolic cosine.
+#[no_mangle]
+pub unsafe extern "C" fn ad_cosh(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Cosh, x) }
+}
+
+/// Hyperbolic tangent.
+#[no_mangle]
+pub unsafe extern "C" fn ad_tanh(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Tanh, x) }
+}
+
+/// Inverse hyperbolic sine.
+#[no_mangle]
+pub unsafe extern "C" fn ad_asinh(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Asinh, x) }
+}
+
+/// Inverse hyperbolic cosine.
+#[no_mangle]
+pub unsafe extern "C" fn ad_acosh(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Acosh, x) }
+}
+
+/// Inverse hyperbolic tangent.
+#[no_mangle]
+pub unsafe extern "C" fn ad_atanh(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Atanh, x) }
+}
+
+/// Absolute value; the derivative at 0 is 0.
+#[no_mangle]
+pub unsafe extern "C" fn ad_abs(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Abs, x) }
+}
+
+/// `1 / (1 + e^-x)`, without overflow for large `|x|`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_sigmoid(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Sigmoid, x) }
+}
+
+/// `log(1 + e^x)`, without overflow for large `x`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_softplus(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Softplus, x) }
+}
+
+/// The error function.
+#[no_mangle]
+pub unsafe extern "C" fn ad_erf(tape: *mut ad_tape, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { unary(tape, Op::Erf, x) }
+}
