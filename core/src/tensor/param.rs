@@ -182,7 +182,11 @@ impl<'m, T: Float> Tape<'m, T> {
             node.version = slot.version;
             let (id, node) = self.push_node_sharing(node, slot.value, slot.grad)?;
             let _ = node;
-            self.param_slot(p)?.grad_stale = true;
+            // A checkpointed block recorded again during a sweep must leave the gradient
+            // the sweep has accumulated so far.
+            if !self.is_rerecording() {
+                self.param_slot(p)?.grad_stale = true;
+            }
             Ok(id)
         };
         record().unwrap_or_else(|error| self.fail_tensor(error))

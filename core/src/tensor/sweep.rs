@@ -25,7 +25,7 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, i: u32) {
         }
     }
     match node.kind {
-        Kind::Input | Kind::Constant | Kind::Param => {}
+        Kind::Input | Kind::Constant | Kind::Param | Kind::SegmentOutput => {}
         Kind::MatMul { .. } | Kind::Linear(_) => linalg::backward(tape, node),
         Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::backward(tape, node),
         Kind::Sum
@@ -56,7 +56,7 @@ pub(crate) fn replay<T: Float>(tape: &Tape<'_, T>, i: u32) {
 pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
     match node.kind {
         // Leaves hold their data; a parameter use reads the parameter's storage directly.
-        Kind::Input | Kind::Constant | Kind::Param => {}
+        Kind::Input | Kind::Constant | Kind::Param | Kind::SegmentOutput => {}
         Kind::MatMul { .. } | Kind::Linear(_) => linalg::forward(tape, node),
         Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::forward(tape, node),
         Kind::Sum
@@ -102,6 +102,8 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
                 }
             }
         }
+        // The segment's record, earlier in the sweep, wrote this tangent.
+        Kind::SegmentOutput => {}
         Kind::MatMul { .. } | Kind::Linear(_) => linalg::tangent(tape, node),
         Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::tangent(tape, node),
         Kind::Sum
