@@ -3,8 +3,9 @@
 //! up-front memory errors.
 
 use autodiff_core::checkpoint::{
-    chain_gradient, chain_gradient_online, chain_gradient_store_all, min_forward_steps, step_fn,
-    Action, ChainReport, Online, Step,
+    chain_gradient, chain_gradient_on_tape, chain_gradient_online, chain_gradient_online_on_tape,
+    chain_gradient_store_all, min_forward_steps, step_fn, workspace_bytes, Action, ChainReport,
+    Online, Step,
 };
 use autodiff_core::{Error, Real, Result, Tape, Var, VarId};
 use std::mem::MaybeUninit;
@@ -449,4 +450,70 @@ fn bad_arguments_and_failing_steps_are_reported() {
         },
     );
     assert!(run(5, 2, &mut stale, &mut gt).is_err());
+}
+
+#[test]
+fn a_tape_the_caller_made_gives_the_same_gradients_and_counts() {
+    for (n, s) in [(0, 1), (1, 1), (10, 2), (57, 3), (100, 5)] {
+        let plain = checkpointed(n, s, &mut Nonlinear::new(false), 1 << 14).unwrap();
+        let mut workspace = memory(workspace_bytes::<f64>(D, 2, s).unwrap());
+        let mut arena = memory(1 << 14);
+        let tape = Tape::<f64>::new(&mut arena).unwrap();
+        // Whatever the tape held before is dropped by the driver.
+        let _ = tape.input(1.0);
+        let (mut x0, mut theta) = ([0.0; D], [0.0; 2]);
+        let report = chain_gradient_on_tape(
+            &tape,
+            &mut workspace,
+            n,
+            s,
+            &X0,
+            &THETA,
+            Nonlinear::new(false),
+            loss,
+            &mut x0,
+            &mut theta,
+        )
+        .unwrap();
+        let what = format!("on a tape, n = {n}, s = {s}");
+        assert_same(&Grads { x0, theta, report }, &plain, &what);
+        assert_eq!(report.advances, plain.report.advances, "{what}");
+        assert_eq!(report.step_bytes, plain.report.step_bytes, "{what}");
+
+        let (mut x0, mut theta) = ([0.0; D], [0.0; 2]);
+        let report = chain_gradient_online_on_tape(
+            &tape,
+            &mut workspace,
+            s,
+            &X0,
+            &THETA,
+            Nonlinear::new(true),
+            |k, _: &[f64]| k == n,
+            loss,
+            &mut x0,
+            &mut theta,
+        )
+        .unwrap();
+        let what = format!("online on a tape, n = {n}, s = {s}");
+        assert_same(&Grads { x0, theta, report }, &plain, &what);
+        assert_eq!(report.advances, online_advances(n, s), "{what}");
+    }
+    // A workspace one byte short is an up-front memory error.
+    let mut workspace = memory(workspace_bytes::<f64>(D, 2, 2).unwrap() - 64);
+    let mut arena = memory(1 << 14);
+    let tape = Tape::<f64>::new(&mut arena).unwrap();
+    let (mut x0, mut theta) = ([0.0; D], [0.0; 2]);
+    let result = chain_gradient_on_tape(
+        &tape,
+        &mut workspace,
+        10,
+        2,
+        &X0,
+        &THETA,
+        Nonlinear::new(false),
+        loss,
+        &mut x0,
+        &mut theta,
+    );
+    assert!(matches!(result, Err(Error::OutOfMemory { .. })));
 }

@@ -22,6 +22,10 @@
 //! The probe assumes every step records the same number of variables; a later step
 //! that records more can still fail with the tape's error.
 //!
+//! [`chain_gradient_on_tape`] and [`chain_gradient_online_on_tape`] take the workspace
+//! and the tape separately, for hosts that must own the tape themselves (the C API puts
+//! it behind an `ad_tape*` its callbacks record through); they compute the same thing.
+//!
 //! # Counting and calls
 //!
 //! [`ChainReport::advances`] counts the steps run forward only for their value (the
@@ -198,7 +202,60 @@ where
     check_lengths(x0, params, grad_x0, grad_params)?;
     let schedule = Schedule::new(steps, snapshots)?;
     let slots = snapshots.min(steps);
-    let mut driver = Driver::new(memory, slots, x0, params, &mut step, &mut loss)?;
+    let memory_len = memory.len();
+    let (work, rest) = Workspace::carve(memory, slots, x0, params.len(), memory_len)?;
+    let tape = new_tape(rest, work.used, memory_len)?;
+    let driver = Driver::new(work, &tape, params, &mut step, &mut loss, memory_len);
+    offline(driver, steps, schedule, grad_x0, grad_params)
+}
+
+/// [`chain_gradient`] on a tape the caller made, with the workspace ([`workspace_bytes`])
+/// in `workspace`: for hosts that need the tape to live somewhere of their choosing,
+/// such as behind a C handle its steps record through. The driver resets `tape` before
+/// every recording (whatever it held is lost) and leaves it holding the last one.
+/// [`ChainReport::peak_bytes`] counts the workspace used and the tape's bytes in use
+/// (as [`Tape::used_bytes`]); an [`Error::OutOfMemory`] counts `free` as the workspace's
+/// length plus the tape's capacity. Otherwise as [`chain_gradient`].
+#[allow(clippy::too_many_arguments)]
+pub fn chain_gradient_on_tape<T, S, L>(
+    tape: &Tape<'_, T>,
+    workspace: &mut [MaybeUninit<u8>],
+    steps: usize,
+    snapshots: usize,
+    x0: &[T],
+    params: &[T],
+    mut step: S,
+    mut loss: L,
+    grad_x0: &mut [T],
+    grad_params: &mut [T],
+) -> Result<ChainReport<T>>
+where
+    T: Real,
+    S: Step<T>,
+    L: FnMut(&Tape<'_, T>, &[VarId], &[VarId]) -> VarId,
+{
+    check_lengths(x0, params, grad_x0, grad_params)?;
+    let schedule = Schedule::new(steps, snapshots)?;
+    let slots = snapshots.min(steps);
+    let memory_len = workspace.len().saturating_add(tape.capacity_bytes());
+    let (work, _) = Workspace::carve(workspace, slots, x0, params.len(), memory_len)?;
+    let driver = Driver::new(work, tape, params, &mut step, &mut loss, memory_len);
+    offline(driver, steps, schedule, grad_x0, grad_params)
+}
+
+/// The offline drivers' common part, once the workspace and the tape are in place.
+fn offline<T, S, L>(
+    mut driver: Driver<'_, '_, T, S, L>,
+    steps: usize,
+    schedule: Schedule,
+    grad_x0: &mut [T],
+    grad_params: &mut [T],
+) -> Result<ChainReport<T>>
+where
+    T: Real,
+    S: Step<T>,
+    L: FnMut(&Tape<'_, T>, &[VarId], &[VarId]) -> VarId,
+{
     driver.probe(steps >= 1)?;
     driver.report.steps = steps;
     if steps == 0 {
@@ -238,9 +295,60 @@ where
     L: FnMut(&Tape<'_, T>, &[VarId], &[VarId]) -> VarId,
 {
     check_lengths(x0, params, grad_x0, grad_params)?;
-    let mut online = Online::new(snapshots)?;
+    let online = Online::new(snapshots)?;
     let stop_at_x0 = done(0, x0);
-    let mut driver = Driver::new(memory, snapshots, x0, params, &mut step, &mut loss)?;
+    let memory_len = memory.len();
+    let (work, rest) = Workspace::carve(memory, snapshots, x0, params.len(), memory_len)?;
+    let tape = new_tape(rest, work.used, memory_len)?;
+    let driver = Driver::new(work, &tape, params, &mut step, &mut loss, memory_len);
+    online_run(driver, online, stop_at_x0, &mut done, grad_x0, grad_params)
+}
+
+/// [`chain_gradient_online`] on a tape the caller made, with the workspace in
+/// `workspace`, as [`chain_gradient_on_tape`] is to [`chain_gradient`].
+#[allow(clippy::too_many_arguments)]
+pub fn chain_gradient_online_on_tape<T, S, D, L>(
+    tape: &Tape<'_, T>,
+    workspace: &mut [MaybeUninit<u8>],
+    snapshots: usize,
+    x0: &[T],
+    params: &[T],
+    mut step: S,
+    mut done: D,
+    mut loss: L,
+    grad_x0: &mut [T],
+    grad_params: &mut [T],
+) -> Result<ChainReport<T>>
+where
+    T: Real,
+    S: Step<T>,
+    D: FnMut(usize, &[T]) -> bool,
+    L: FnMut(&Tape<'_, T>, &[VarId], &[VarId]) -> VarId,
+{
+    check_lengths(x0, params, grad_x0, grad_params)?;
+    let online = Online::new(snapshots)?;
+    let stop_at_x0 = done(0, x0);
+    let memory_len = workspace.len().saturating_add(tape.capacity_bytes());
+    let (work, _) = Workspace::carve(workspace, snapshots, x0, params.len(), memory_len)?;
+    let driver = Driver::new(work, tape, params, &mut step, &mut loss, memory_len);
+    online_run(driver, online, stop_at_x0, &mut done, grad_x0, grad_params)
+}
+
+/// The online drivers' common part, once the workspace and the tape are in place.
+fn online_run<T, S, D, L>(
+    mut driver: Driver<'_, '_, T, S, L>,
+    mut online: Online,
+    stop_at_x0: bool,
+    done: &mut D,
+    grad_x0: &mut [T],
+    grad_params: &mut [T],
+) -> Result<ChainReport<T>>
+where
+    T: Real,
+    S: Step<T>,
+    D: FnMut(usize, &[T]) -> bool,
+    L: FnMut(&Tape<'_, T>, &[VarId], &[VarId]) -> VarId,
+{
     driver.probe(!stop_at_x0)?;
     if stop_at_x0 {
         driver.loss_only()?;
@@ -424,42 +532,29 @@ impl<'a> Carver<'a> {
     }
 }
 
-/// The state of one chain reversal: workspace, tape and counters.
-struct Driver<'a, 'c, T: Real, S, L> {
-    tape: Tape<'a, T>,
-    /// Snapshot slots, `d` values each.
+/// The buffers the drivers carve from the front of the memory.
+struct Workspace<'a, T> {
     snaps: &'a mut [T],
-    /// The current state and the next one.
     cur: &'a mut [T],
     tmp: &'a mut [T],
-    /// `[λ (d) | θ running sum (p)]`: the adjoint of the state after the step about to
-    /// be reversed, then the parameters' gradient so far.
     seeds: &'a mut [T],
-    /// `[next (d) | params (p) | state (d)]`: the variables of the tape's step.
     ids: &'a mut [VarId],
-    params: &'c [T],
-    step: &'c mut S,
-    loss: &'c mut L,
-    memory_len: usize,
-    report: ChainReport<T>,
+    /// Bytes cut, padding included.
+    used: usize,
 }
 
-impl<'a, 'c, T, S, L> Driver<'a, 'c, T, S, L>
-where
-    T: Real,
-    S: Step<T>,
-    L: FnMut(&Tape<'_, T>, &[VarId], &[VarId]) -> VarId,
-{
-    fn new(
+impl<'a, T: Real> Workspace<'a, T> {
+    /// Cuts the workspace for `slots` snapshots of `x0.len()` values and `p` parameters
+    /// from the front of `memory`, with `x0` as the current state; returns it and the
+    /// rest of `memory`. `memory_len` is the `free` an out-of-memory error reports.
+    fn carve(
         memory: &'a mut [MaybeUninit<u8>],
         slots: usize,
         x0: &[T],
-        params: &'c [T],
-        step: &'c mut S,
-        loss: &'c mut L,
-    ) -> Result<Self> {
-        let (d, p) = (x0.len(), params.len());
-        let memory_len = memory.len();
+        p: usize,
+        memory_len: usize,
+    ) -> Result<(Self, &'a mut [MaybeUninit<u8>])> {
+        let d = x0.len();
         let out_of_memory = |_| Error::OutOfMemory {
             needed: workspace_bytes::<T>(d, p, slots)
                 .unwrap_or(usize::MAX)
@@ -485,18 +580,72 @@ where
         for (c, &x) in cur.iter_mut().zip(x0) {
             *c = x;
         }
-        let workspace = carver.used;
-        let tape = Tape::<T>::new(carver.rest).map_err(|_| Error::OutOfMemory {
-            needed: workspace.saturating_add(Tape::<T>::bytes_per_record()),
-            free: memory_len,
-        })?;
-        Ok(Driver {
-            tape,
+        let work = Workspace {
             snaps,
             cur,
             tmp,
             seeds,
             ids,
+            used: carver.used,
+        };
+        Ok((work, carver.rest))
+    }
+}
+
+/// A tape over what follows the workspace.
+fn new_tape<T: Real>(
+    rest: &mut [MaybeUninit<u8>],
+    workspace: usize,
+    memory_len: usize,
+) -> Result<Tape<'_, T>> {
+    Tape::<T>::new(rest).map_err(|_| Error::OutOfMemory {
+        needed: workspace.saturating_add(Tape::<T>::bytes_per_record()),
+        free: memory_len,
+    })
+}
+
+/// The state of one chain reversal: workspace, tape and counters.
+struct Driver<'a, 'c, T: Real, S, L> {
+    tape: &'a Tape<'a, T>,
+    /// Snapshot slots, `d` values each.
+    snaps: &'a mut [T],
+    /// The current state and the next one.
+    cur: &'a mut [T],
+    tmp: &'a mut [T],
+    /// `[λ (d) | θ running sum (p)]`: the adjoint of the state after the step about to
+    /// be reversed, then the parameters' gradient so far.
+    seeds: &'a mut [T],
+    /// `[next (d) | params (p) | state (d)]`: the variables of the tape's step.
+    ids: &'a mut [VarId],
+    params: &'c [T],
+    step: &'c mut S,
+    loss: &'c mut L,
+    memory_len: usize,
+    report: ChainReport<T>,
+}
+
+impl<'a, 'c, T, S, L> Driver<'a, 'c, T, S, L>
+where
+    T: Real,
+    S: Step<T>,
+    L: FnMut(&Tape<'_, T>, &[VarId], &[VarId]) -> VarId,
+{
+    fn new(
+        work: Workspace<'a, T>,
+        tape: &'a Tape<'a, T>,
+        params: &'c [T],
+        step: &'c mut S,
+        loss: &'c mut L,
+        memory_len: usize,
+    ) -> Self {
+        let workspace = work.used;
+        Driver {
+            tape,
+            snaps: work.snaps,
+            cur: work.cur,
+            tmp: work.tmp,
+            seeds: work.seeds,
+            ids: work.ids,
             params,
             step,
             loss,
@@ -510,7 +659,7 @@ where
                 step_bytes: 0,
                 peak_bytes: workspace,
             },
-        })
+        }
     }
 
     fn dims(&self) -> (usize, usize) {
@@ -574,8 +723,8 @@ where
         let (d, p) = self.dims();
         let (out, rest) = self.ids.split_at_mut(d);
         let (pids, sids) = rest.split_at_mut(p);
-        self.step.record(&self.tape, k, sids, pids, out)?;
-        let checked = check_outputs(&self.tape, out);
+        self.step.record(self.tape, k, sids, pids, out)?;
+        let checked = check_outputs(self.tape, out);
         self.note_peak();
         checked
     }
@@ -585,7 +734,7 @@ where
         let (d, p) = self.dims();
         let (out, rest) = self.ids.split_at(d);
         let pids = rest.get(..p).unwrap_or(&[]);
-        let l = (self.loss)(&self.tape, out, pids);
+        let l = (self.loss)(self.tape, out, pids);
         self.note_peak();
         self.tape.status()?;
         self.tape.check_handle(l)?;
@@ -598,7 +747,7 @@ where
         let (d, p) = self.dims();
         let rest = self.ids.get(d..).unwrap_or(&[]);
         let (pids, sids) = rest.split_at(p.min(rest.len()));
-        let l = (self.loss)(&self.tape, sids, pids);
+        let l = (self.loss)(self.tape, sids, pids);
         self.note_peak();
         self.tape.status()?;
         self.tape.check_handle(l)?;
@@ -665,7 +814,7 @@ where
         self.report.recorded = self.report.recorded.saturating_add(1);
         if first {
             let l = self.record_loss_on_next()?;
-            self.report.loss = check_loss(&self.tape, l)?;
+            self.report.loss = check_loss(self.tape, l)?;
             self.tape.vjp(&[l], &[T::one()])?;
         } else {
             let (d, p) = self.dims();
@@ -694,7 +843,7 @@ where
     /// A chain of no steps: the gradient of the loss at `x0`.
     fn loss_only(&mut self) -> Result<()> {
         let l = self.record_loss_on_state()?;
-        self.report.loss = check_loss(&self.tape, l)?;
+        self.report.loss = check_loss(self.tape, l)?;
         self.tape.vjp(&[l], &[T::one()])?;
         self.read_adjoints()
     }
