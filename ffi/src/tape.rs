@@ -42,7 +42,7 @@ pub enum ad_dtype {
 pub struct DtypeArg(pub c_int);
 
 impl DtypeArg {
-    fn get(self) -> Result<ad_dtype> {
+    pub(crate) fn get(self) -> Result<ad_dtype> {
         match self.0 {
             1 => Ok(ad_dtype::AD_F32),
             2 => Ok(ad_dtype::AD_F64),
@@ -92,6 +92,9 @@ pub struct Header {
     /// reset.
     poisoned: Cell<bool>,
     message: UnsafeCell<[u8; MESSAGE_LEN]>,
+    /// C callbacks (checkpoint blocks, chain steps) running on this tape now; while
+    /// any runs, the tape must not be reset or ended under the core code that called it.
+    lent: Cell<u32>,
 }
 
 impl Header {
@@ -108,10 +111,41 @@ impl Header {
         }
     }
 
-    fn reset(&self) {
+    fn reset(&self) -> Result<()> {
+        self.refuse_if_lent()?;
         with_tape!(&self.tape, t => t.reset());
         self.last.set(None);
         self.poisoned.set(false);
+        Ok(())
+    }
+
+    /// Marks the tape as lent to a C callback until the guard drops: meanwhile
+    /// `ad_tape_reset()` and `ad_tape_done()`/`ad_tape_free()` refuse.
+    pub fn lend(&self) -> Lent<'_> {
+        self.lent.set(self.lent.get().saturating_add(1));
+        Lent(self)
+    }
+
+    /// Fails, and fails the tape (sticky), while a callback holds it.
+    fn refuse_if_lent(&self) -> Result<()> {
+        if self.lent.get() == 0 {
+            return Ok(());
+        }
+        let error = Error::InvalidArgument(
+            "a tape cannot be reset or ended inside a callback that records on it",
+        );
+        with_tape!(&self.tape, t => t.fail(error));
+        self.last.set(Some(error.into()));
+        Err(error.into())
+    }
+}
+
+/// The loan [`Header::lend`] makes; ends when dropped (also when unwinding).
+pub struct Lent<'h>(&'h Header);
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        self.0.lent.set(self.0.lent.get().saturating_sub(1));
     }
 }
 
@@ -241,6 +275,7 @@ unsafe fn init(
             last: Cell::new(None),
             poisoned: Cell::new(false),
             message: UnsafeCell::new([0; MESSAGE_LEN]),
+            lent: Cell::new(0),
         })
     };
     *tape_out = header.cast();
@@ -281,7 +316,9 @@ pub unsafe extern "C" fn ad_tape_init(
 /// Ends a tape made by `ad_tape_init()`. Afterwards the memory is the caller's again,
 /// and using the tape is reported as `AD_ERR_INVALID_TAPE` for as long as that memory is
 /// left unchanged (best effort). A tape made by `ad_tape_new()` is freed, as by
-/// `ad_tape_free()`. Fails with `AD_ERR_NULL` or `AD_ERR_INVALID_TAPE` (e.g. ended twice).
+/// `ad_tape_free()`. Fails with `AD_ERR_NULL` or `AD_ERR_INVALID_TAPE` (e.g. ended twice),
+/// and with `AD_ERR_INVALID_ARGUMENT` inside a callback the tape is running (a
+/// checkpoint block or chain step): the tape stays live and keeps that error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tape_done(tape: *mut ad_tape) -> ad_status {
     ffi_boundary!(ad_status::AD_ERR_PANIC, {
@@ -296,7 +333,9 @@ pub unsafe extern "C" fn ad_tape_done(tape: *mut ad_tape) -> ad_status {
 /// As for [`header`].
 unsafe fn end(tape: *mut ad_tape) -> Result<()> {
     // SAFETY: forwarded.
-    let heap = unsafe { header(tape) }?.heap;
+    let live = unsafe { header(tape) }?;
+    live.refuse_if_lent()?;
+    let heap = live.heap;
     let header = tape.cast::<Header>();
     // SAFETY: a live header, which no reference outlives past this call.
     unsafe {
@@ -358,7 +397,8 @@ pub unsafe extern "C" fn ad_tape_new(
 }
 
 /// Ends a tape made by `ad_tape_new()` and frees its memory. `ad_tape_free(NULL)` does
-/// nothing; a tape made by `ad_tape_init()` is ended as by `ad_tape_done()`.
+/// nothing; a tape made by `ad_tape_init()` is ended as by `ad_tape_done()`. Inside a
+/// callback the tape is running it does nothing but fail the tape, as `ad_tape_done()`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tape_free(tape: *mut ad_tape) {
     ffi_boundary!((), {
@@ -402,13 +442,16 @@ pub unsafe extern "C" fn ad_tape_bytes_for(
 
 /// Clears every variable, the tape's error, a caught panic and the latest failure,
 /// keeping the memory. Variables from before are stale from now on (using one is
-/// `AD_ERR_STALE_HANDLE`). Fails only with `AD_ERR_NULL` or `AD_ERR_INVALID_TAPE`.
+/// `AD_ERR_STALE_HANDLE`). Fails with `AD_ERR_NULL` or `AD_ERR_INVALID_TAPE`, and with
+/// `AD_ERR_INVALID_ARGUMENT` inside a callback the tape is running (a checkpoint block
+/// or chain step), which it refuses to reset under the code that called it: the tape
+/// then keeps that error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tape_reset(tape: *mut ad_tape) -> ad_status {
     // A reset is what clears a caught panic, so it goes around `call`'s poison check.
     ffi_boundary!(ad_status::AD_ERR_PANIC, {
         // SAFETY: the caller's contract.
-        status_of(unsafe { header(tape) }.map(Header::reset))
+        status_of(unsafe { header(tape) }.and_then(Header::reset))
     })
 }
 
