@@ -128,6 +128,82 @@ typedef struct ad_var {
   uint32_t tag;
 } ad_var;
 
+// A block of a recording that `ad_checkpoint()` keeps only the outputs of.
+//
+// It records its outputs from `inputs` (`n_in` variables) on `tape`, writing `n_out`
+// variables into `outputs` (preset to invalid variables), and returns `AD_OK`. It runs
+// once inside `ad_checkpoint()` and again in every `ad_backward()`, `ad_gradient()`,
+// `ad_jvp()`, `ad_replay()` or Jacobian that reaches the segment, and must record the
+// same ops from the same values every time. `inputs` and `outputs` may be NULL when
+// their count is 0; they are valid only during the call.
+//
+// Inside, the block may use any recording call on `tape`, and `ad_checkpoint()` again
+// (segments nest). It must not: reset or end `tape` (refused, and the tape fails),
+// record independent inputs with `ad_input()`, run a sweep (`ad_backward()` ...) on
+// `tape`, keep the variables it made after it returns, write to the arrays it was
+// given other than `outputs`, or leave by `longjmp` or a C++ exception.
+//
+// A status other than `AD_OK` fails the segment: the tape's sticky error if it has one
+// (an op inside the block failed), otherwise the status itself becomes the tape's
+// error; see `ad_checkpoint()`.
+typedef ad_status (*ad_segment_fn)(struct ad_tape *tape,
+                                   const struct ad_var *inputs,
+                                   size_t n_in,
+                                   struct ad_var *outputs,
+                                   size_t n_out,
+                                   void *user_data);
+
+// One step of a chain for `ad_chain_gradient()`: records `x_{k+1} = step(x_k, params)`.
+//
+// `state` holds the `d` variables of `x_k`, `params` the `p` variables of the
+// parameters (each may be NULL when its count is 0); the step writes the `d` variables
+// of `x_{k+1}` into `next` (preset to invalid variables) and returns `AD_OK`. It is
+// called with the same `k` more than once (states are recomputed from snapshots) and
+// must record the same ops from the same values every time. It may record constants
+// and ops on `tape`, and `ad_checkpoint()`; it must not reset or end `tape` (refused,
+// and the chain fails), record inputs, run sweeps on it, keep variables or the `tape`
+// pointer past its return, or leave by `longjmp` or a C++ exception. Each component of
+// `next` should be a distinct variable the step recorded (not an input handed back):
+// otherwise the gradients are still right but may differ in the last bits from a
+// single recording of the whole chain.
+typedef ad_status (*ad_step_fn)(struct ad_tape *tape,
+                                size_t k,
+                                const struct ad_var *state,
+                                const struct ad_var *params,
+                                struct ad_var *next,
+                                void *user_data);
+
+// The loss of a chain: records a scalar from the `d` variables of the final state
+// (`state`) and the `p` parameter variables, and returns it. Same rules as
+// `ad_step_fn`. A failed op makes it return the invalid variable, which fails the
+// chain with the tape's error.
+typedef struct ad_var (*ad_loss_fn)(struct ad_tape *tape,
+                                    const struct ad_var *state,
+                                    const struct ad_var *params,
+                                    void *user_data);
+
+// What a chain gradient computed and cost.
+typedef struct ad_chain_report {
+  // The loss at the final state.
+  double loss;
+  // The number of steps `n`.
+  size_t steps;
+  // Steps run forward for their value only (recorded and read, then dropped): the
+  // recomputation. With `n` known in advance it is the proven minimum for `n` steps
+  // and `snapshots` stored states (Griewank & Walther's binomial schedule).
+  size_t advances;
+  // Steps recorded and run backward: `n`.
+  size_t recorded;
+  // The most bytes of `mem` in use at once, counted from its start: the buffers and
+  // snapshots, the tape's header, and the tape's largest recording.
+  size_t peak_bytes;
+} ad_chain_report;
+
+// The stop condition of `ad_chain_gradient_online()`: returns non-zero when the chain
+// ends at state `x_k` (`d` values at `state`, valid during the call), so the chain has
+// `k` steps. Called with `k = 0, 1, 2, ...` in order, once each.
+typedef int (*ad_done_fn)(size_t k, const double *state, size_t d, void *user_data);
+
 // A dual number `value + tangent·ε` with `ε² = 0`. Evaluating a function on
 // `ad_dual_make(x, 1.0)` gives `f(x)` in `value` and `f'(x)` in `tangent`; seeding
 // `tangent = v` gives the directional derivative `f'(x)·v`. Plain data: pass and return
@@ -156,7 +232,9 @@ enum ad_status ad_tape_init(void *mem, size_t len, ad_dtype dtype, struct ad_tap
 // Ends a tape made by `ad_tape_init()`. Afterwards the memory is the caller's again,
 // and using the tape is reported as `AD_ERR_INVALID_TAPE` for as long as that memory is
 // left unchanged (best effort). A tape made by `ad_tape_new()` is freed, as by
-// `ad_tape_free()`. Fails with `AD_ERR_NULL` or `AD_ERR_INVALID_TAPE` (e.g. ended twice).
+// `ad_tape_free()`. Fails with `AD_ERR_NULL` or `AD_ERR_INVALID_TAPE` (e.g. ended twice),
+// and with `AD_ERR_INVALID_ARGUMENT` inside a callback the tape is running (a
+// checkpoint block or chain step): the tape stays live and keeps that error.
 enum ad_status ad_tape_done(struct ad_tape *tape);
 
 // Heap convenience: allocates `bytes` bytes with the system allocator and starts a tape
@@ -166,7 +244,8 @@ enum ad_status ad_tape_done(struct ad_tape *tape);
 enum ad_status ad_tape_new(size_t bytes, ad_dtype dtype, struct ad_tape **tape_out);
 
 // Ends a tape made by `ad_tape_new()` and frees its memory. `ad_tape_free(NULL)` does
-// nothing; a tape made by `ad_tape_init()` is ended as by `ad_tape_done()`.
+// nothing; a tape made by `ad_tape_init()` is ended as by `ad_tape_done()`. Inside a
+// callback the tape is running it does nothing but fail the tape, as `ad_tape_done()`.
 void ad_tape_free(struct ad_tape *tape);
 
 // The bytes of memory that `ad_tape_init()` needs for a tape of `dtype` that holds
@@ -180,7 +259,10 @@ enum ad_status ad_tape_bytes_for(size_t records, ad_dtype dtype, size_t *bytes_o
 
 // Clears every variable, the tape's error, a caught panic and the latest failure,
 // keeping the memory. Variables from before are stale from now on (using one is
-// `AD_ERR_STALE_HANDLE`). Fails only with `AD_ERR_NULL` or `AD_ERR_INVALID_TAPE`.
+// `AD_ERR_STALE_HANDLE`). Fails with `AD_ERR_NULL` or `AD_ERR_INVALID_TAPE`, and with
+// `AD_ERR_INVALID_ARGUMENT` inside a callback the tape is running (a checkpoint block
+// or chain step), which it refuses to reset under the code that called it: the tape
+// then keeps that error.
 enum ad_status ad_tape_reset(struct ad_tape *tape);
 
 // The tape's sticky error: `AD_OK` while every op so far succeeded, otherwise the
@@ -206,6 +288,133 @@ enum ad_status ad_tape_len(const struct ad_tape *tape, size_t *count_out);
 // The bytes of the tape's arena in use, into `*bytes_out` (the header's own bytes are
 // not counted).
 enum ad_status ad_tape_bytes_used(const struct ad_tape *tape, size_t *bytes_out);
+
+// Records `block` as a checkpointed segment: runs it on `inputs` (`n_in` variables),
+// keeps only the values of its `n_out` outputs, and drops everything it recorded. The
+// backward sweep records the block again when it reaches the segment, so the memory a
+// recording needs is what stays outside segments plus the largest one block records,
+// instead of everything. Gradients are bitwise the same as recording the block
+// without `ad_checkpoint()`, provided the block is deterministic and each output is a
+// distinct variable it recorded (not an input handed back).
+//
+// On success writes one new variable per output into `outputs` (`n_out` of them);
+// variables the block made are gone (stale). `user_data` is passed to every call of
+// `block`; it and whatever it points at must stay valid as long as the tape may sweep
+// the segment (until `ad_tape_reset()` or the tape's end). The segment keeps `tape`
+// too: a tape's header must not move while it holds segments.
+//
+// Works on `AD_F32` and `AD_F64` tapes; an `AD_F64_DUAL` tape gives
+// `AD_ERR_DTYPE_MISMATCH`. Also fails with `AD_ERR_NULL` (NULL `tape`, `block`, or an
+// array whose count is not 0), `AD_ERR_INVALID_ARGUMENT` (`inputs` and `outputs`
+// overlap, a block output left unset), handle errors for `inputs`, the tape's sticky
+// error, `AD_ERR_OUT_OF_MEMORY` when the segment and what its backward needs do not
+// fit, and with the block's failure: the tape's error when the block's own op failed,
+// else the status the block returned (kept as is when it is `AD_ERR_INVALID_ARGUMENT`,
+// `AD_ERR_NON_FINITE`, `AD_ERR_BACKEND`, `AD_ERR_STALE_HANDLE`,
+// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_SIZE_OVERFLOW`, `AD_ERR_DTYPE_MISMATCH` or
+// `AD_ERR_NO_DEVICE`, reported as `AD_ERR_INVALID_ARGUMENT` naming it otherwise; see
+// `ad_tape_error()`). Recording failures are sticky, as for any op: the tape keeps the
+// error, and when `outputs` could be written it holds invalid variables.
+//
+// Scalars only: this version has no tensor C API to pass tensors with.
+enum ad_status ad_checkpoint(struct ad_tape *tape,
+                             ad_segment_fn block,
+                             void *user_data,
+                             const struct ad_var *inputs,
+                             size_t n_in,
+                             struct ad_var *outputs,
+                             size_t n_out);
+
+// The gradient of a chain `x_{k+1} = step(x_k, params)`, `k = 0 .. steps-1`, from
+// `x0`, of the loss the `loss` callback records from `x_steps`: writes `d loss / d x0`
+// into `grad_x0_out` (`d` values) and `d loss / d params` into `grad_params_out` (`p`
+// values), and, when `report_out` is not NULL, what it cost.
+//
+// Memory. Everything lives in the `len` bytes at `mem` (any alignment), which the
+// call borrows until it returns: at most `snapshots` stored states (`x0` included) and
+// one step's tape, whatever `steps` is. The states in between are recomputed from the
+// snapshots with the binomial schedule of Griewank & Walther, which runs the fewest
+// steps possible for that memory (`report_out->advances`). `len` must be at least
+// `ad_chain_workspace_bytes()` plus `ad_tape_bytes_for(R)`, where `R` counts the
+// variables recorded at once: the `d + p` inputs, one step's records and the loss's;
+// `report_out->peak_bytes` says what a run used. When `mem` cannot hold the workspace,
+// the tape's header and the `d + p + 1` first records, the call fails with
+// `AD_ERR_OUT_OF_MEMORY` before any callback runs. Otherwise it records step 0 and the
+// loss once, as a probe, before any other work: if they do not fit, it fails with
+// `AD_ERR_OUT_OF_MEMORY` then.
+//
+// Callbacks. `step` records one step and `loss` the loss, both on the `ad_tape*` they
+// are given, which the call places in `mem` and ends before it returns (keep neither
+// the pointer nor its variables); see `ad_step_fn` and `ad_loss_fn`. `user_data` is
+// passed to both. The call runs `step` `steps + advances` times plus once for the
+// probe, and `loss` twice. The gradients equal those of recording the whole chain on
+// one tape bit for bit when the steps follow the rules of `ad_step_fn`.
+//
+// `dtype` is `AD_F64` or `AD_F32` (values still cross as `double`; an `AD_F32` chain
+// keeps converted copies of `x0`, `params` and the gradients at the front of `mem`);
+// `AD_F64_DUAL` gives `AD_ERR_DTYPE_MISMATCH`.
+//
+// Fails with `AD_ERR_NULL` (NULL `mem`, `step`, `loss`, or an array whose length is
+// not 0), `AD_ERR_MISALIGNED` (an array not aligned for `double`),
+// `AD_ERR_INVALID_ARGUMENT` (an unknown dtype; `snapshots == 0` with `steps > 1`, or
+// `snapshots > 64`; overlapping arrays, or arrays inside `mem`; a step that leaves a
+// component of `next` unset), `AD_ERR_SIZE_OVERFLOW`, `AD_ERR_OUT_OF_MEMORY` (above),
+// `AD_ERR_NON_FINITE` (the loss is NaN or infinite), and any failure of a callback
+// (the tape's error when an op inside it failed, else its status, as for
+// `ad_checkpoint()`). The outputs are written only on success.
+enum ad_status ad_chain_gradient(void *mem,
+                                 size_t len,
+                                 ad_dtype dtype,
+                                 size_t steps,
+                                 size_t snapshots,
+                                 const double *x0,
+                                 size_t d,
+                                 const double *params,
+                                 size_t p,
+                                 ad_step_fn step,
+                                 ad_loss_fn loss,
+                                 void *user_data,
+                                 double *grad_x0_out,
+                                 double *grad_params_out,
+                                 struct ad_chain_report *report_out);
+
+// `ad_chain_gradient()` for a chain whose length is known only when it ends: runs
+// steps until `done(k, x_k, d, user_data)` returns non-zero, so the chain has `k`
+// steps (`done` true at `k = 0` means no step at all). It stores at most `snapshots`
+// states while running forward, then reverses the chain; `report_out->steps` says how
+// long it was. It costs somewhat more recomputation than `ad_chain_gradient()` with
+// the length known. `done` must eventually return non-zero. Memory, callbacks and
+// failures as `ad_chain_gradient()` (and `AD_ERR_NULL` for a NULL `done`;
+// `snapshots == 0` is `AD_ERR_INVALID_ARGUMENT`).
+enum ad_status ad_chain_gradient_online(void *mem,
+                                        size_t len,
+                                        ad_dtype dtype,
+                                        size_t snapshots,
+                                        const double *x0,
+                                        size_t d,
+                                        const double *params,
+                                        size_t p,
+                                        ad_step_fn step,
+                                        ad_done_fn done,
+                                        ad_loss_fn loss,
+                                        void *user_data,
+                                        double *grad_x0_out,
+                                        double *grad_params_out,
+                                        struct ad_chain_report *report_out);
+
+// The bytes of `mem` a chain of dimension `d` with `p` parameters and `snapshots`
+// stored states needs besides its tape, into `*bytes_out`: the snapshots, the state
+// and adjoint buffers, the variable handles (and, for `AD_F32`, the converted copies),
+// alignment included. A chain gradient needs this plus `ad_tape_bytes_for(R, dtype)`,
+// where `R` counts the `d + p` inputs, one step's records and the loss's.
+//
+// Fails with `AD_ERR_NULL`, `AD_ERR_INVALID_ARGUMENT` (unknown dtype),
+// `AD_ERR_DTYPE_MISMATCH` (`AD_F64_DUAL`) or `AD_ERR_SIZE_OVERFLOW`.
+enum ad_status ad_chain_workspace_bytes(ad_dtype dtype,
+                                        size_t d,
+                                        size_t p,
+                                        size_t snapshots,
+                                        size_t *bytes_out);
 
 // Runs backward from `output`: afterwards `ad_grad()` of any variable `v` gives
 // `d output / d v`. Fails with the tape's sticky error, with a handle error for

@@ -18,6 +18,7 @@
 pub mod panic;
 #[macro_use]
 pub mod tape;
+pub mod checkpoint;
 pub mod derivatives;
 pub mod device;
 pub mod dual;
