@@ -199,6 +199,23 @@ typedef struct ad_chain_report {
   size_t peak_bytes;
 } ad_chain_report;
 
+// The optional tape-free evaluation of a chain step for `ad_chain_gradient_eval()`:
+// writes the `d` values of `x_{k+1}` into `next` from the `d` values of `x_k` at
+// `state` and the `p` parameters at `params` (each may be NULL when its count is 0),
+// and returns `AD_OK`. The schedule's forward-only runs then skip the tape, which
+// makes them several times cheaper. To keep the gradients bitwise equal to a single
+// recording of the chain, compute exactly what the recorded ops compute (same
+// operations in the same order, and the library's own functions for anything
+// libm may round differently: the `ad_dual_*` functions give the tape's values). On
+// an `AD_F32` chain the values are the tape's floats widened to double and `next` is
+// rounded to float: compute in float to match the tape. A status other than `AD_OK`
+// fails the chain with that status (as `ad_checkpoint()` maps a block's status).
+typedef ad_status (*ad_eval_fn)(size_t k,
+                                const double *state,
+                                const double *params,
+                                double *next,
+                                void *user_data);
+
 // The stop condition of `ad_chain_gradient_online()`: returns non-zero when the chain
 // ends at state `x_k` (`d` values at `state`, valid during the call), so the chain has
 // `k` steps. Called with `k = 0, 1, 2, ...` in order, once each.
@@ -377,6 +394,28 @@ enum ad_status ad_chain_gradient(void *mem,
                                  double *grad_x0_out,
                                  double *grad_params_out,
                                  struct ad_chain_report *report_out);
+
+// `ad_chain_gradient()` with a tape-free evaluation of the step, `eval` (see
+// `ad_eval_fn`; NULL makes it `ad_chain_gradient()`): the schedule's forward-only runs
+// (`report_out->advances` of them) call `eval` instead of recording `step`, so `step`
+// runs only `steps` times plus once for the probe. Everything else as
+// `ad_chain_gradient()`.
+enum ad_status ad_chain_gradient_eval(void *mem,
+                                      size_t len,
+                                      ad_dtype dtype,
+                                      size_t steps,
+                                      size_t snapshots,
+                                      const double *x0,
+                                      size_t d,
+                                      const double *params,
+                                      size_t p,
+                                      ad_step_fn step,
+                                      ad_eval_fn eval,
+                                      ad_loss_fn loss,
+                                      void *user_data,
+                                      double *grad_x0_out,
+                                      double *grad_params_out,
+                                      struct ad_chain_report *report_out);
 
 // `ad_chain_gradient()` for a chain whose length is known only when it ends: runs
 // steps until `done(k, x_k, d, user_data)` returns non-zero, so the chain has `k`

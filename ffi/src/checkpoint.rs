@@ -104,6 +104,32 @@ pub type ad_done_fn = Option<
     unsafe extern "C" fn(k: usize, state: *const f64, d: usize, user_data: *mut c_void) -> c_int,
 >;
 
+/// The optional tape-free evaluation of a chain step for `ad_chain_gradient_eval()`:
+/// writes the `d` values of `x_{k+1}` into `next` from the `d` values of `x_k` at
+/// `state` and the `p` parameters at `params` (each may be NULL when its count is 0),
+/// and returns `AD_OK`. The schedule's forward-only runs then skip the tape, which
+/// makes them several times cheaper. To keep the gradients bitwise equal to a single
+/// recording of the chain, compute exactly what the recorded ops compute (same
+/// operations in the same order, and the library's own functions for anything
+/// libm may round differently: the `ad_dual_*` functions give the tape's values). On
+/// an `AD_F32` chain the values are the tape's floats widened to double and `next` is
+/// rounded to float: compute in float to match the tape. A status other than `AD_OK`
+/// fails the chain with that status (as `ad_checkpoint()` maps a block's status).
+pub type ad_eval_fn = Option<
+    unsafe extern "C" fn(
+        k: usize,
+        state: *const f64,
+        params: *const f64,
+        next: *mut f64,
+        user_data: *mut c_void,
+    ) -> StatusArg,
+>;
+
+/// The function inside an `ad_eval_fn`.
+/// cbindgen:ignore
+type EvalFn =
+    unsafe extern "C" fn(usize, *const f64, *const f64, *mut f64, *mut c_void) -> StatusArg;
+
 /// What a chain gradient computed and cost.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -148,6 +174,8 @@ pub trait CheckpointElem: Elem + Float {
     fn typed(any: &AnyTape) -> Option<&Tape<'static, Self>>;
     /// `values` as `[f64]` without copying, when `Self` is `f64`.
     fn as_f64(values: &[Self]) -> Option<&[f64]>;
+    /// `values` as `[f64]` without copying, when `Self` is `f64`.
+    fn as_f64_mut(values: &mut [Self]) -> Option<&mut [f64]>;
 }
 
 impl CheckpointElem for f32 {
@@ -161,6 +189,9 @@ impl CheckpointElem for f32 {
     fn as_f64(_: &[f32]) -> Option<&[f64]> {
         None
     }
+    fn as_f64_mut(_: &mut [f32]) -> Option<&mut [f64]> {
+        None
+    }
 }
 
 impl CheckpointElem for f64 {
@@ -172,6 +203,9 @@ impl CheckpointElem for f64 {
         }
     }
     fn as_f64(values: &[f64]) -> Option<&[f64]> {
+        Some(values)
+    }
+    fn as_f64_mut(values: &mut [f64]) -> Option<&mut [f64]> {
         Some(values)
     }
 }
@@ -357,7 +391,7 @@ pub unsafe extern "C" fn ad_checkpoint(
 // ---- chains ----
 
 /// A chain step that calls C.
-struct CStep {
+struct CStep<'a> {
     call: unsafe extern "C" fn(
         *mut ad_tape,
         usize,
@@ -368,9 +402,12 @@ struct CStep {
     ) -> StatusArg,
     user_data: *mut c_void,
     tape: *mut ad_tape,
+    eval: Option<EvalFn>,
+    /// For `eval` on a converted chain: `[state (d) | params (p) | next (d)]` as doubles.
+    scratch: &'a mut [f64],
 }
 
-impl<T: CheckpointElem> Step<T> for CStep {
+impl<T: CheckpointElem> Step<T> for CStep<'_> {
     fn record(
         &mut self,
         tape: &Tape<'_, T>,
@@ -392,6 +429,63 @@ impl<T: CheckpointElem> Step<T> for CStep {
             )
         };
         callback_result(tape, status)
+    }
+
+    fn evaluate(
+        &mut self,
+        k: usize,
+        state: &[T],
+        params: &[T],
+        next: &mut [T],
+    ) -> autodiff_core::Result<bool> {
+        let Some(eval) = self.eval else {
+            return Ok(false);
+        };
+        let values = |v: &[f64]| {
+            if v.is_empty() {
+                core::ptr::null()
+            } else {
+                v.as_ptr()
+            }
+        };
+        let status = match (T::as_f64(state), T::as_f64(params)) {
+            (Some(x), Some(p)) => {
+                let n = T::as_f64_mut(next).ok_or(Error::DtypeMismatch)?;
+                let at = if n.is_empty() {
+                    core::ptr::null_mut()
+                } else {
+                    n.as_mut_ptr()
+                };
+                // SAFETY: the callback's contract; the arrays are valid for the call.
+                unsafe { eval(k, values(x), values(p), at, self.user_data) }
+            }
+            _ => {
+                let (d, p) = (state.len(), params.len());
+                let (xs, rest) = self.scratch.split_at_mut(d);
+                let (ps, ns) = rest.split_at_mut(p);
+                for (o, v) in xs.iter_mut().zip(state) {
+                    *o = v.to_f64();
+                }
+                for (o, v) in ps.iter_mut().zip(params) {
+                    *o = v.to_f64();
+                }
+                let at = if ns.is_empty() {
+                    core::ptr::null_mut()
+                } else {
+                    ns.as_mut_ptr()
+                };
+                // SAFETY: as above.
+                let status = unsafe { eval(k, values(xs), values(ps), at, self.user_data) };
+                for (o, &v) in next.iter_mut().zip(ns.iter()) {
+                    *o = T::from_f64(v);
+                }
+                status
+            }
+        };
+        if status.0 != ad_status::AD_OK as c_int {
+            return Err(error_of_status(status));
+        }
+        Ok(true)
     }
 }
 
@@ -449,8 +543,9 @@ impl Cut {
 }
 
 /// Bytes of the `double` ↔ element conversion buffers an `AD_F32` chain cuts first
-/// (`x0`, `params`, both gradients, and one state for the stop condition), alignment
-/// included; none for `AD_F64`.
+/// (`x0`, `params`, both gradients; a state of doubles for the stop condition, and two
+/// states and the parameters for the evaluation), alignment included; none for
+/// `AD_F64`.
 fn conversion_bytes<T: CheckpointElem>(d: usize, p: usize) -> Option<usize> {
     if T::native(&[]).is_some() {
         return Some(0);
@@ -459,9 +554,10 @@ fn conversion_bytes<T: CheckpointElem>(d: usize, p: usize) -> Option<usize> {
         .checked_add(p)?
         .checked_mul(2)?
         .checked_mul(size_of::<T>())?;
+    let doubles = d.checked_mul(3)?.checked_add(p)?;
     values
-        .checked_add(d.checked_mul(size_of::<f64>())?)?
-        .checked_add(4 * (align_of::<T>() - 1) + align_of::<f64>() - 1)
+        .checked_add(doubles.checked_mul(size_of::<f64>())?)?
+        .checked_add(4 * (align_of::<T>() - 1) + 2 * (align_of::<f64>() - 1))
 }
 
 /// What `mem` needs before the tape's header: conversion buffers and the driver's
@@ -493,7 +589,7 @@ struct ChainArgs<'a> {
     grad_x0: &'a mut [f64],
     grad_params: &'a mut [f64],
     report: Option<&'a mut ad_chain_report>,
-    step: CStep,
+    step: CStep<'a>,
     loss: unsafe extern "C" fn(*mut ad_tape, *const ad_var, *const ad_var, *mut c_void) -> ad_var,
     user_data: *mut c_void,
 }
@@ -569,13 +665,18 @@ fn chain<T: CheckpointElem>(args: ChainArgs<'_>, mode: Mode, snapshots: usize) -
         let gx = cut.zeroed::<T>(d)?;
         let gp = cut.zeroed::<T>(p)?;
         let state = cut.zeroed::<f64>(d)?;
+        let scratch = cut.zeroed::<f64>(
+            d.checked_mul(2)
+                .and_then(|n| n.checked_add(p))
+                .ok_or(Error::SizeOverflow)?,
+        )?;
         for (t, &v) in x0.iter_mut().zip(args.x0) {
             *t = T::from_f64(v);
         }
         for (t, &v) in params.iter_mut().zip(args.params) {
             *t = T::from_f64(v);
         }
-        Some((x0, params, gx, gp, state))
+        Some((x0, params, gx, gp, state, scratch))
     } else {
         None
     };
@@ -624,13 +725,16 @@ fn chain<T: CheckpointElem>(args: ChainArgs<'_>, mode: Mode, snapshots: usize) -
         unsafe { loss(tape_ptr, vars_ptr(state), vars_ptr(params), user_data) }.into()
     };
     let (x0, params, gx_buf, gp_buf, state) = match buffers.as_mut() {
-        Some((x0, params, gx, gp, state)) => (
-            &**x0,
-            &**params,
-            Some(&mut **gx),
-            Some(&mut **gp),
-            Some(&mut **state),
-        ),
+        Some((x0, params, gx, gp, state, scratch)) => {
+            step.scratch = scratch;
+            (
+                &**x0,
+                &**params,
+                Some(&mut **gx),
+                Some(&mut **gp),
+                Some(&mut **state),
+            )
+        }
         None => (
             T::native(x0).ok_or(Error::DtypeMismatch)?,
             T::native(params).ok_or(Error::DtypeMismatch)?,
@@ -734,6 +838,7 @@ unsafe fn chain_entry(
     params: *const f64,
     p: usize,
     step: ad_step_fn,
+    eval: ad_eval_fn,
     loss: ad_loss_fn,
     user_data: *mut c_void,
     grad_x0_out: *mut f64,
@@ -809,6 +914,8 @@ unsafe fn chain_entry(
             call: step,
             user_data,
             tape: core::ptr::null_mut(),
+            eval,
+            scratch: &mut [],
         },
         loss,
         user_data,
@@ -896,6 +1003,56 @@ pub unsafe extern "C" fn ad_chain_gradient(
                 params,
                 p,
                 step,
+                None,
+                loss,
+                user_data,
+                grad_x0_out,
+                grad_params_out,
+                report_out,
+            )
+        })
+    })
+}
+
+/// `ad_chain_gradient()` with a tape-free evaluation of the step, `eval` (see
+/// `ad_eval_fn`; NULL makes it `ad_chain_gradient()`): the schedule's forward-only runs
+/// (`report_out->advances` of them) call `eval` instead of recording `step`, so `step`
+/// runs only `steps` times plus once for the probe. Everything else as
+/// `ad_chain_gradient()`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_chain_gradient_eval(
+    mem: *mut c_void,
+    len: usize,
+    dtype: DtypeArg,
+    steps: usize,
+    snapshots: usize,
+    x0: *const f64,
+    d: usize,
+    params: *const f64,
+    p: usize,
+    step: ad_step_fn,
+    eval: ad_eval_fn,
+    loss: ad_loss_fn,
+    user_data: *mut c_void,
+    grad_x0_out: *mut f64,
+    grad_params_out: *mut f64,
+    report_out: *mut ad_chain_report,
+) -> ad_status {
+    ffi_boundary!(ad_status::AD_ERR_PANIC, {
+        // SAFETY: the caller's contract.
+        status_of(unsafe {
+            chain_entry(
+                mem,
+                len,
+                dtype,
+                Mode::Offline { steps },
+                snapshots,
+                x0,
+                d,
+                params,
+                p,
+                step,
+                eval,
                 loss,
                 user_data,
                 grad_x0_out,
@@ -948,6 +1105,7 @@ pub unsafe extern "C" fn ad_chain_gradient_online(
                     params,
                     p,
                     step,
+                    None,
                     loss,
                     user_data,
                     grad_x0_out,

@@ -1,6 +1,6 @@
 /* Checkpointing from C: segments (ad_checkpoint) against the same block recorded
  * unmarked, bit for bit, nested, failing, misused; chain gradients (ad_chain_gradient,
- * ad_chain_gradient_online) against the whole chain recorded on one tape through the C
+ * ad_chain_gradient_eval, ad_chain_gradient_online) against the whole chain recorded on one tape through the C
  * API, bit for bit, and against finite differences, with the binomial schedule's
  * optimal recomputation counts, memory errors before any callback, and bad arguments. */
 #include <stdint.h>
@@ -257,6 +257,9 @@ typedef struct {
     size_t stop_at;   /* online: done at this k */
     int done_order_ok;
     ad_tape *seen;
+    size_t eval_calls;
+    size_t eval_fail_at; /* step k whose evaluation fails, SIZE_MAX: none */
+    int eval_float;      /* evaluate in float (for AD_F32 chains) */
 } chain_state;
 
 /* x_{k+1,i} = x_i + h·(sin(θ0·x_i + x_{i+1}) − θ1·x_i³), indices mod 3. */
@@ -296,6 +299,30 @@ static ad_var loss(ad_tape *t, const ad_var *x, const ad_var *theta, void *user_
     ad_var acc = ad_mul(t, theta[0], x[0]);
     for (int i = 0; i < D; i++) acc = ad_add(t, acc, ad_scale(t, ad_mul(t, x[i], x[i]), i + 1.0));
     return acc;
+}
+
+/* The step without a tape: the recorded ops in the same order, with the library's sin
+ * (through a dual number) so that the values are the tape's bit for bit. */
+static ad_status eval(size_t k, const double *x, const double *theta, double *next,
+                      void *user_data) {
+    chain_state *s = user_data;
+    s->eval_calls++;
+    if (k == s->eval_fail_at) return AD_ERR_BACKEND;
+    for (int i = 0; i < D; i++) {
+        if (s->eval_float) {
+            float xi = (float)x[i], xj = (float)x[(i + 1) % D], t0 = (float)theta[0],
+                  t1 = (float)theta[1];
+            float sn = (float)ad_dual_sin(ad_dual_make((float)(t0 * xi + xj), 0.0)).value;
+            float f = sn - t1 * ((xi * xi) * xi);
+            next[i] = (float)(xi + f * (float)H);
+        } else {
+            double xi = x[i], xj = x[(i + 1) % D];
+            double sn = ad_dual_sin(ad_dual_make(theta[0] * xi + xj, 0.0)).value;
+            double f = sn - theta[1] * ((xi * xi) * xi);
+            next[i] = xi + f * H;
+        }
+    }
+    return AD_OK;
 }
 
 static int done(size_t k, const double *state, size_t d, void *user_data) {
@@ -492,6 +519,64 @@ static void test_chain_online(void) {
     }
 }
 
+static void test_chain_eval(void) {
+    static const struct {
+        size_t n, s;
+    } cases[] = {{1, 1}, {10, 2}, {100, 5}, {200, 4}};
+    for (size_t c = 0; c < COUNT(cases); c++) {
+        size_t n = cases[c].n;
+        double rx[D], rp[P], rl, gx[D], gp[P];
+        CHECK_OK(store_all(AD_F64, n, rx, rp, &rl));
+        chain_state s = {0};
+        s.fail_at = SIZE_MAX;
+        s.eval_fail_at = SIZE_MAX;
+        ad_chain_report r;
+        CHECK_OK(ad_chain_gradient_eval(chain_mem, sizeof chain_mem, AD_F64, n, cases[c].s, X0, D,
+                                        THETA, P, step, eval, loss, &s, gx, gp, &r));
+        int same = same_bits(r.loss, rl);
+        for (int i = 0; i < D; i++) same &= same_bits(gx[i], rx[i]);
+        for (int i = 0; i < P; i++) same &= same_bits(gp[i], rp[i]);
+        CHECK(same);
+        /* Every forward-only run goes to eval; the tape sees the probe and the turns. */
+        CHECK(s.eval_calls == r.advances && s.step_calls == 1 + n);
+    }
+    /* AD_F32, evaluating in float. */
+    {
+        double rx[D], rp[P], rl, gx[D], gp[P];
+        size_t n = 40;
+        chain_state s = {0};
+        s.fail_at = SIZE_MAX;
+        s.eval_fail_at = SIZE_MAX;
+        s.eval_float = 1;
+        ad_chain_report r;
+        CHECK_OK(store_all(AD_F32, n, rx, rp, &rl));
+        CHECK_OK(ad_chain_gradient_eval(chain_mem, sizeof chain_mem, AD_F32, n, 3, X0, D, THETA,
+                                        P, step, eval, loss, &s, gx, gp, &r));
+        for (int i = 0; i < D; i++) CHECK_NEAR(gx[i], rx[i], 1e-5);
+        for (int i = 0; i < P; i++) CHECK_NEAR(gp[i], rp[i], 1e-5);
+        CHECK(s.eval_calls == r.advances && s.eval_calls > 0);
+    }
+    /* NULL eval is ad_chain_gradient; a failing eval fails the chain with its status. */
+    {
+        double gx[D] = {-7, -7, -7}, gp[P] = {-7, -7};
+        chain_state s = {0};
+        s.fail_at = SIZE_MAX;
+        s.eval_fail_at = SIZE_MAX;
+        ad_chain_report r;
+        CHECK_OK(ad_chain_gradient_eval(chain_mem, sizeof chain_mem, AD_F64, 10, 2, X0, D, THETA,
+                                        P, step, NULL, loss, &s, gx, gp, &r));
+        CHECK(r.advances == 20 && s.step_calls == 1 + 20 + 10);
+        s = (chain_state){0};
+        s.fail_at = SIZE_MAX;
+        s.eval_fail_at = 3;
+        gx[0] = -7;
+        CHECK_STATUS(ad_chain_gradient_eval(chain_mem, sizeof chain_mem, AD_F64, 10, 2, X0, D,
+                                            THETA, P, step, eval, loss, &s, gx, gp, &r),
+                     AD_ERR_BACKEND);
+        CHECK(gx[0] == -7);
+    }
+}
+
 static void test_chain_memory(void) {
     size_t ws, tb, records, n = 30, snaps = 4;
     double gx[D] = {-7, -7, -7}, gp[P] = {-7, -7};
@@ -632,6 +717,7 @@ int main(void) {
     test_chain_finite_differences();
     test_chain_f32();
     test_chain_online();
+    test_chain_eval();
     test_chain_memory();
     test_chain_failures();
     return check_summary();
