@@ -133,6 +133,8 @@ c-test: ffi-lib
 	@echo "== version"; ./$(BUILD)/c/version
 	$(CC) -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude examples/quickstart.c $(LINK_SHARED) -o $(BUILD)/c/quickstart
 	@echo "== quickstart"; ./$(BUILD)/c/quickstart
+	$(CC) -std=c99 -O2 -Wall -Wextra -Werror -pedantic -Iinclude examples/ode_adjoint.c $(LINK_SHARED) -o $(BUILD)/c/ode_adjoint
+	@echo "== ode_adjoint"; ./$(BUILD)/c/ode_adjoint
 
 # AddressSanitizer and UBSan on the C side, linking the normal release library.
 c-asan: ffi-lib
