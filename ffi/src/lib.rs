@@ -18,9 +18,13 @@
 pub mod panic;
 #[macro_use]
 pub mod tape;
+#[macro_use]
+pub mod tensor;
 pub mod derivatives;
 pub mod dual;
 pub mod error;
+pub mod optim;
+pub mod param;
 pub mod ptr;
 pub mod scalar;
 pub mod var;
