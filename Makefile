@@ -27,7 +27,7 @@ CBINDGEN ?= cbindgen
 
 TEST_CFLAGS := -std=c99 -Wall -Wextra -Werror -pedantic -g -Iinclude -Itests/c
 LINK_SHARED := -L$(LIB) -lautodiff -Wl,-rpath,$(abspath $(LIB)) -lm
-C_TESTS := api bad_input dual threads
+C_TESTS := api bad_input dual tensor threads
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 .PHONY: all demo test lint fmt-check clippy rust-test \
@@ -135,7 +135,7 @@ c-test: ffi-lib
 # AddressSanitizer and UBSan on the C side, linking the normal release library.
 c-asan: ffi-lib
 	@mkdir -p $(BUILD)/asan
-	@set -e; for t in api bad_input dual; do \
+	@set -e; for t in api bad_input dual tensor; do \
 		$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) tests/c/$$t.c $(LINK_SHARED) -o $(BUILD)/asan/$$t; \
 		echo "== $$t (asan+ubsan)"; \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(BUILD)/asan/$$t; \
@@ -144,7 +144,7 @@ c-asan: ffi-lib
 # RUST_BACKTRACE=0: with backtraces on, the deliberate panic in bad_input makes std fill
 # a global symbolisation cache that valgrind reports as still reachable.
 c-valgrind: c-test
-	@set -e; for t in api bad_input dual quickstart; do \
+	@set -e; for t in api bad_input dual tensor quickstart; do \
 		echo "== $$t (valgrind)"; \
 		RUST_BACKTRACE=0 valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all ./$(BUILD)/c/$$t; \
 	done

@@ -388,6 +388,75 @@ enum ad_status ad_tensor_dims(const struct ad_tape *tape,
                               size_t cap,
                               size_t *rank_out);
 
+// Copies the value of `x` (row-major) into `out[0..len)`; `len` must be its element
+// count (`AD_ERR_INVALID_ARGUMENT` otherwise). `AD_F32` tapes only: on another,
+// `AD_ERR_DTYPE_MISMATCH`.
+enum ad_status ad_tensor_value_f32(const struct ad_tape *tape,
+                                   struct ad_tensor x,
+                                   float *out,
+                                   size_t len);
+
+// `ad_tensor_value_f32()` for an `AD_F64` tape.
+enum ad_status ad_tensor_value_f64(const struct ad_tape *tape,
+                                   struct ad_tensor x,
+                                   double *out,
+                                   size_t len);
+
+// Copies the gradient of `x` from the last `ad_backward()` into `out[0..len)`, as
+// `ad_tensor_value_f32()`. A constant has none (`AD_ERR_INVALID_ARGUMENT`).
+enum ad_status ad_tensor_grad_f32(const struct ad_tape *tape,
+                                  struct ad_tensor x,
+                                  float *out,
+                                  size_t len);
+
+// `ad_tensor_grad_f32()` for an `AD_F64` tape.
+enum ad_status ad_tensor_grad_f64(const struct ad_tape *tape,
+                                  struct ad_tensor x,
+                                  double *out,
+                                  size_t len);
+
+// Copies the tangent of `x` from the last `ad_jvp()` into `out[0..len)` (zeros when
+// no tangent reached it), as `ad_tensor_value_f32()`.
+enum ad_status ad_tensor_tangent_f32(const struct ad_tape *tape,
+                                     struct ad_tensor x,
+                                     float *out,
+                                     size_t len);
+
+// `ad_tensor_tangent_f32()` for an `AD_F64` tape.
+enum ad_status ad_tensor_tangent_f64(const struct ad_tape *tape,
+                                     struct ad_tensor x,
+                                     double *out,
+                                     size_t len);
+
+// Overwrites the value of the input or constant tensor `x` with `data[0..len)`, for
+// a following `ad_replay()`. Ops recorded from `x` report `AD_ERR_MODIFIED_IN_PLACE`
+// on `ad_backward()` until a replay recomputes them. Another kind of tensor is
+// `AD_ERR_INVALID_ARGUMENT`.
+enum ad_status ad_tensor_set_value_f32(struct ad_tape *tape,
+                                       struct ad_tensor x,
+                                       const float *data,
+                                       size_t len);
+
+// `ad_tensor_set_value_f32()` for an `AD_F64` tape.
+enum ad_status ad_tensor_set_value_f64(struct ad_tape *tape,
+                                       struct ad_tensor x,
+                                       const double *data,
+                                       size_t len);
+
+// Sets the tangent of the input tensor (or parameter use) `x` to `data[0..len)` for
+// the next `ad_jvp()`: tensor inputs are seeded here, scalar inputs by `ad_jvp()`'s
+// seeds. Takes `len` values of the tape's memory the first time.
+enum ad_status ad_tensor_seed_tangent_f32(struct ad_tape *tape,
+                                          struct ad_tensor x,
+                                          const float *data,
+                                          size_t len);
+
+// `ad_tensor_seed_tangent_f32()` for an `AD_F64` tape.
+enum ad_status ad_tensor_seed_tangent_f64(struct ad_tape *tape,
+                                          struct ad_tensor x,
+                                          const double *data,
+                                          size_t len);
+
 // Writes the recorded graph in Graphviz DOT into `buf`, NUL-terminated, and its length
 // (without the NUL, as `strlen`) into `*len_out`: one node per record (op and value for
 // scalars, kind and shape for tensors), one edge per argument. Render it with
@@ -646,6 +715,46 @@ struct ad_tensor ad_param_use(struct ad_tape *tape, struct ad_param p);
 
 // The number of parameters of the tape, into `*count_out`.
 enum ad_status ad_param_count(const struct ad_tape *tape, size_t *count_out);
+
+// Copies the value of parameter `p` into `out[0..len)`; `len` must be its element
+// count. `AD_F32` tapes only (`AD_ERR_DTYPE_MISMATCH` otherwise).
+enum ad_status ad_param_read_f32(const struct ad_tape *tape,
+                                 struct ad_param p,
+                                 float *out,
+                                 size_t len);
+
+// `ad_param_read_f32()` for an `AD_F64` tape.
+enum ad_status ad_param_read_f64(const struct ad_tape *tape,
+                                 struct ad_param p,
+                                 double *out,
+                                 size_t len);
+
+// Copies the gradient of parameter `p` from the last `ad_backward()` into
+// `out[0..len)`, as `ad_param_read_f32()`.
+enum ad_status ad_param_grad_f32(const struct ad_tape *tape,
+                                 struct ad_param p,
+                                 float *out,
+                                 size_t len);
+
+// `ad_param_grad_f32()` for an `AD_F64` tape.
+enum ad_status ad_param_grad_f64(const struct ad_tape *tape,
+                                 struct ad_param p,
+                                 double *out,
+                                 size_t len);
+
+// Overwrites the value of parameter `p` with `data[0..len)`. Ops already recorded
+// from its old value report `AD_ERR_MODIFIED_IN_PLACE` on `ad_backward()` instead of
+// giving wrong gradients; record again (after a reset) to use the new value.
+enum ad_status ad_param_write_f32(struct ad_tape *tape,
+                                  struct ad_param p,
+                                  const float *data,
+                                  size_t len);
+
+// `ad_param_write_f32()` for an `AD_F64` tape.
+enum ad_status ad_param_write_f64(struct ad_tape *tape,
+                                  struct ad_param p,
+                                  const double *data,
+                                  size_t len);
 
 // Whether `x` is a variable some op returned successfully, as opposed to the invalid
 // variable of a failed op. A valid variable may still be stale or foreign.

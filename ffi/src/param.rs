@@ -6,11 +6,11 @@
 //! the tape, records a use of every parameter with `ad_param_use()`, runs backward and
 //! calls `ad_optim_step()`: the memory in use is the same at every step.
 
-use crate::error::ad_status;
+use crate::error::{ad_status, Result};
 use crate::ptr;
 use crate::tape::{ad_tape, call};
 use crate::tensor::{ad_tensor, record, TensorElem, INVALID};
-use autodiff_core::ParamId;
+use autodiff_core::{ParamId, Tape};
 
 /// A parameter of a tape: its number and the identity of its tape. Unlike variables and
 /// tensors it stays valid across `ad_tape_reset()`; another tape rejects it
@@ -127,75 +127,115 @@ pub unsafe extern "C" fn ad_param_count(tape: *const ad_tape, count_out: *mut us
     }
 }
 
-/// Copies between a parameter of a tape of `T` and a C array.
-macro_rules! param_data {
-    ($(#[$doc:meta])* $name:ident, $elem:ty, out, |$t:ident, $p:ident, $buf:ident| $body:expr) => {
-        $(#[$doc])*
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(
-            tape: *const ad_tape,
-            p: ad_param,
-            out: *mut $elem,
-            len: usize,
-        ) -> ad_status {
-            // SAFETY: the caller's contract.
-            unsafe {
-                call(tape, |header| {
-                    let $t = <$elem as TensorElem>::typed(&header.tape)?;
-                    let $buf = ptr::slice_mut(out, len, "out")?;
-                    let $p = ParamId::from(p);
-                    Ok($body?)
-                })
-            }
-        }
-    };
-    ($(#[$doc:meta])* $name:ident, $elem:ty, data, |$t:ident, $p:ident, $buf:ident| $body:expr) => {
-        $(#[$doc])*
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(
-            tape: *mut ad_tape,
-            p: ad_param,
-            data: *const $elem,
-            len: usize,
-        ) -> ad_status {
-            // SAFETY: the caller's contract.
-            unsafe {
-                call(tape, |header| {
-                    let $t = <$elem as TensorElem>::typed(&header.tape)?;
-                    let $buf = ptr::slice(data, len, "data")?;
-                    let $p = ParamId::from(p);
-                    Ok($body?)
-                })
-            }
-        }
-    };
+/// Runs `f` on the parameter `p` of a tape of `T` and a C array.
+///
+/// # Safety
+/// As for [`call`]; `buffer` valid for `len` values.
+unsafe fn param_data<T: TensorElem, B>(
+    tape: *const ad_tape,
+    buffer: B,
+    f: impl FnOnce(&Tape<'static, T>, B) -> Result<()>,
+) -> ad_status {
+    // SAFETY: forwarded from the caller.
+    unsafe { call(tape, |header| f(T::typed(&header.tape)?, buffer)) }
 }
 
-param_data! {
-    /// Copies the value of parameter `p` into `out[0..len)`; `len` must be its element
-    /// count. `AD_F32` tapes only (`AD_ERR_DTYPE_MISMATCH` otherwise).
-    ad_param_read_f32, f32, out, |t, p, out| t.read_param(p, out)
+/// Copies the value of parameter `p` into `out[0..len)`; `len` must be its element
+/// count. `AD_F32` tapes only (`AD_ERR_DTYPE_MISMATCH` otherwise).
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_read_f32(
+    tape: *const ad_tape,
+    p: ad_param,
+    out: *mut f32,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        param_data(tape, out, |t, out| {
+            Ok(t.read_param(p.into(), ptr::slice_mut(out, len, "out")?)?)
+        })
+    }
 }
-param_data! {
-    /// `ad_param_read_f32()` for an `AD_F64` tape.
-    ad_param_read_f64, f64, out, |t, p, out| t.read_param(p, out)
+
+/// `ad_param_read_f32()` for an `AD_F64` tape.
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_read_f64(
+    tape: *const ad_tape,
+    p: ad_param,
+    out: *mut f64,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        param_data(tape, out, |t, out| {
+            Ok(t.read_param(p.into(), ptr::slice_mut(out, len, "out")?)?)
+        })
+    }
 }
-param_data! {
-    /// Copies the gradient of parameter `p` from the last `ad_backward()` into
-    /// `out[0..len)`, as `ad_param_read_f32()`.
-    ad_param_grad_f32, f32, out, |t, p, out| t.read_param_grad(p, out)
+
+/// Copies the gradient of parameter `p` from the last `ad_backward()` into
+/// `out[0..len)`, as `ad_param_read_f32()`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_grad_f32(
+    tape: *const ad_tape,
+    p: ad_param,
+    out: *mut f32,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        param_data(tape, out, |t, out| {
+            Ok(t.read_param_grad(p.into(), ptr::slice_mut(out, len, "out")?)?)
+        })
+    }
 }
-param_data! {
-    /// `ad_param_grad_f32()` for an `AD_F64` tape.
-    ad_param_grad_f64, f64, out, |t, p, out| t.read_param_grad(p, out)
+
+/// `ad_param_grad_f32()` for an `AD_F64` tape.
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_grad_f64(
+    tape: *const ad_tape,
+    p: ad_param,
+    out: *mut f64,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        param_data(tape, out, |t, out| {
+            Ok(t.read_param_grad(p.into(), ptr::slice_mut(out, len, "out")?)?)
+        })
+    }
 }
-param_data! {
-    /// Overwrites the value of parameter `p` with `data[0..len)`. Ops already recorded
-    /// from its old value report `AD_ERR_MODIFIED_IN_PLACE` on `ad_backward()` instead of
-    /// giving wrong gradients; record again (after a reset) to use the new value.
-    ad_param_write_f32, f32, data, |t, p, data| t.write_param(p, data)
+
+/// Overwrites the value of parameter `p` with `data[0..len)`. Ops already recorded
+/// from its old value report `AD_ERR_MODIFIED_IN_PLACE` on `ad_backward()` instead of
+/// giving wrong gradients; record again (after a reset) to use the new value.
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_write_f32(
+    tape: *mut ad_tape,
+    p: ad_param,
+    data: *const f32,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        param_data(tape, data, |t, data| {
+            Ok(t.write_param(p.into(), ptr::slice(data, len, "data")?)?)
+        })
+    }
 }
-param_data! {
-    /// `ad_param_write_f32()` for an `AD_F64` tape.
-    ad_param_write_f64, f64, data, |t, p, data| t.write_param(p, data)
+
+/// `ad_param_write_f32()` for an `AD_F64` tape.
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_write_f64(
+    tape: *mut ad_tape,
+    p: ad_param,
+    data: *const f64,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        param_data(tape, data, |t, data| {
+            Ok(t.write_param(p.into(), ptr::slice(data, len, "data")?)?)
+        })
+    }
 }

@@ -578,14 +578,13 @@ unsafe fn read_out<T: TensorElem>(
     x: ad_tensor,
     out: *mut T,
     len: usize,
-    name: &'static str,
     f: impl FnOnce(&Tape<'static, T>, TensorId, &mut [T]) -> autodiff_core::Result<()>,
 ) -> crate::error::ad_status {
     // SAFETY: forwarded from the caller.
     unsafe {
         call(tape, |header| {
             let t = T::typed(&header.tape)?;
-            let out = ptr::slice_mut(out, len, name)?;
+            let out = ptr::slice_mut(out, len, "out")?;
             Ok(f(t, x.into(), out)?)
         })
     }
@@ -612,107 +611,149 @@ unsafe fn write_in<T: TensorElem>(
     }
 }
 
-/// Exports `_f32` and `_f64` forms of a data call over [`read_out`] or [`write_in`].
-macro_rules! data_calls {
-    ($(#[$doc32:meta])* $f32:ident, $(#[$doc64:meta])* $f64:ident,
-     read $name:literal, |$t:ident, $id:ident, $buf:ident| $body:expr) => {
-        $(#[$doc32])*
-        #[no_mangle]
-        pub unsafe extern "C" fn $f32(
-            tape: *const ad_tape,
-            x: ad_tensor,
-            out: *mut f32,
-            len: usize,
-        ) -> crate::error::ad_status {
-            // SAFETY: the caller's contract.
-            unsafe { read_out(tape, x, out, len, $name, |$t, $id, $buf| $body) }
-        }
-        $(#[$doc64])*
-        #[no_mangle]
-        pub unsafe extern "C" fn $f64(
-            tape: *const ad_tape,
-            x: ad_tensor,
-            out: *mut f64,
-            len: usize,
-        ) -> crate::error::ad_status {
-            // SAFETY: the caller's contract.
-            unsafe { read_out(tape, x, out, len, $name, |$t, $id, $buf| $body) }
-        }
-    };
-    ($(#[$doc32:meta])* $f32:ident, $(#[$doc64:meta])* $f64:ident,
-     write |$t:ident, $id:ident, $buf:ident| $body:expr) => {
-        $(#[$doc32])*
-        #[no_mangle]
-        pub unsafe extern "C" fn $f32(
-            tape: *mut ad_tape,
-            x: ad_tensor,
-            data: *const f32,
-            len: usize,
-        ) -> crate::error::ad_status {
-            // SAFETY: the caller's contract.
-            unsafe { write_in(tape, x, data, len, |$t, $id, $buf| $body) }
-        }
-        $(#[$doc64])*
-        #[no_mangle]
-        pub unsafe extern "C" fn $f64(
-            tape: *mut ad_tape,
-            x: ad_tensor,
-            data: *const f64,
-            len: usize,
-        ) -> crate::error::ad_status {
-            // SAFETY: the caller's contract.
-            unsafe { write_in(tape, x, data, len, |$t, $id, $buf| $body) }
-        }
-    };
+/// Copies the value of `x` (row-major) into `out[0..len)`; `len` must be its element
+/// count (`AD_ERR_INVALID_ARGUMENT` otherwise). `AD_F32` tapes only: on another,
+/// `AD_ERR_DTYPE_MISMATCH`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_tensor_value_f32(
+    tape: *const ad_tape,
+    x: ad_tensor,
+    out: *mut f32,
+    len: usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { read_out(tape, x, out, len, |t, id, out| t.tensor_value(id, out)) }
 }
 
-data_calls! {
-    /// Copies the value of `x` (row-major) into `out[0..len)`; `len` must be its element
-    /// count (`AD_ERR_INVALID_ARGUMENT` otherwise). `AD_F32` tapes only: on another,
-    /// `AD_ERR_DTYPE_MISMATCH`.
-    ad_tensor_value_f32,
-    /// `ad_tensor_value_f32()` for an `AD_F64` tape.
-    ad_tensor_value_f64,
-    read "out", |t, id, out| t.tensor_value(id, out)
+/// `ad_tensor_value_f32()` for an `AD_F64` tape.
+#[no_mangle]
+pub unsafe extern "C" fn ad_tensor_value_f64(
+    tape: *const ad_tape,
+    x: ad_tensor,
+    out: *mut f64,
+    len: usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { read_out(tape, x, out, len, |t, id, out| t.tensor_value(id, out)) }
 }
 
-data_calls! {
-    /// Copies the gradient of `x` from the last `ad_backward()` into `out[0..len)`, as
-    /// `ad_tensor_value_f32()`. A constant has none (`AD_ERR_INVALID_ARGUMENT`).
-    ad_tensor_grad_f32,
-    /// `ad_tensor_grad_f32()` for an `AD_F64` tape.
-    ad_tensor_grad_f64,
-    read "out", |t, id, out| t.tensor_grad(id, out)
+/// Copies the gradient of `x` from the last `ad_backward()` into `out[0..len)`, as
+/// `ad_tensor_value_f32()`. A constant has none (`AD_ERR_INVALID_ARGUMENT`).
+#[no_mangle]
+pub unsafe extern "C" fn ad_tensor_grad_f32(
+    tape: *const ad_tape,
+    x: ad_tensor,
+    out: *mut f32,
+    len: usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { read_out(tape, x, out, len, |t, id, out| t.tensor_grad(id, out)) }
 }
 
-data_calls! {
-    /// Copies the tangent of `x` from the last `ad_jvp()` into `out[0..len)` (zeros when
-    /// no tangent reached it), as `ad_tensor_value_f32()`.
-    ad_tensor_tangent_f32,
-    /// `ad_tensor_tangent_f32()` for an `AD_F64` tape.
-    ad_tensor_tangent_f64,
-    read "out", |t, id, out| t.tensor_tangent(id, out)
+/// `ad_tensor_grad_f32()` for an `AD_F64` tape.
+#[no_mangle]
+pub unsafe extern "C" fn ad_tensor_grad_f64(
+    tape: *const ad_tape,
+    x: ad_tensor,
+    out: *mut f64,
+    len: usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { read_out(tape, x, out, len, |t, id, out| t.tensor_grad(id, out)) }
 }
 
-data_calls! {
-    /// Overwrites the value of the input or constant tensor `x` with `data[0..len)`, for
-    /// a following `ad_replay()`. Ops recorded from `x` report `AD_ERR_MODIFIED_IN_PLACE`
-    /// on `ad_backward()` until a replay recomputes them. Another kind of tensor is
-    /// `AD_ERR_INVALID_ARGUMENT`.
-    ad_tensor_set_value_f32,
-    /// `ad_tensor_set_value_f32()` for an `AD_F64` tape.
-    ad_tensor_set_value_f64,
-    write |t, id, data| t.set_tensor_value(id, data)
+/// Copies the tangent of `x` from the last `ad_jvp()` into `out[0..len)` (zeros when
+/// no tangent reached it), as `ad_tensor_value_f32()`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_tensor_tangent_f32(
+    tape: *const ad_tape,
+    x: ad_tensor,
+    out: *mut f32,
+    len: usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { read_out(tape, x, out, len, |t, id, out| t.tensor_tangent(id, out)) }
 }
 
-data_calls! {
-    /// Sets the tangent of the input tensor (or parameter use) `x` to `data[0..len)` for
-    /// the next `ad_jvp()`: tensor inputs are seeded here, scalar inputs by `ad_jvp()`'s
-    /// seeds. Takes `len` values of the tape's memory the first time.
-    ad_tensor_seed_tangent_f32,
-    /// `ad_tensor_seed_tangent_f32()` for an `AD_F64` tape.
-    ad_tensor_seed_tangent_f64,
-    write |t, id, data| t.seed_tensor_tangent(id, data)
+/// `ad_tensor_tangent_f32()` for an `AD_F64` tape.
+#[no_mangle]
+pub unsafe extern "C" fn ad_tensor_tangent_f64(
+    tape: *const ad_tape,
+    x: ad_tensor,
+    out: *mut f64,
+    len: usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { read_out(tape, x, out, len, |t, id, out| t.tensor_tangent(id, out)) }
+}
+
+/// Overwrites the value of the input or constant tensor `x` with `data[0..len)`, for
+/// a following `ad_replay()`. Ops recorded from `x` report `AD_ERR_MODIFIED_IN_PLACE`
+/// on `ad_backward()` until a replay recomputes them. Another kind of tensor is
+/// `AD_ERR_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_tensor_set_value_f32(
+    tape: *mut ad_tape,
+    x: ad_tensor,
+    data: *const f32,
+    len: usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        write_in(tape, x, data, len, |t, id, data| {
+            t.set_tensor_value(id, data)
+        })
+    }
+}
+
+/// `ad_tensor_set_value_f32()` for an `AD_F64` tape.
+#[no_mangle]
+pub unsafe extern "C" fn ad_tensor_set_value_f64(
+    tape: *mut ad_tape,
+    x: ad_tensor,
+    data: *const f64,
+    len: usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        write_in(tape, x, data, len, |t, id, data| {
+            t.set_tensor_value(id, data)
+        })
+    }
+}
+
+/// Sets the tangent of the input tensor (or parameter use) `x` to `data[0..len)` for
+/// the next `ad_jvp()`: tensor inputs are seeded here, scalar inputs by `ad_jvp()`'s
+/// seeds. Takes `len` values of the tape's memory the first time.
+#[no_mangle]
+pub unsafe extern "C" fn ad_tensor_seed_tangent_f32(
+    tape: *mut ad_tape,
+    x: ad_tensor,
+    data: *const f32,
+    len: usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        write_in(tape, x, data, len, |t, id, data| {
+            t.seed_tensor_tangent(id, data)
+        })
+    }
+}
+
+/// `ad_tensor_seed_tangent_f32()` for an `AD_F64` tape.
+#[no_mangle]
+pub unsafe extern "C" fn ad_tensor_seed_tangent_f64(
+    tape: *mut ad_tape,
+    x: ad_tensor,
+    data: *const f64,
+    len: usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        write_in(tape, x, data, len, |t, id, data| {
+            t.seed_tensor_tangent(id, data)
+        })
+    }
 }
 
 /// A `fmt::Write` into a C buffer of `cap` bytes that keeps a NUL-terminated prefix and
