@@ -32,12 +32,13 @@ EXAMPLES := linreg mlp
 # Under valgrind the MLP runs a few steps only (a full run takes minutes there).
 MLP_VALGRIND_ARGS := 1 6
 LINK_SHARED := -L$(LIB) -lautodiff -Wl,-rpath,$(abspath $(LIB)) -lm
-C_TESTS := api bad_input dual tensor threads
+C_TESTS := api bad_input dual tensor threads device
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 .PHONY: all demo test lint fmt-check clippy rust-test \
 	ffi-lib cbindgen-tool header header-check header-compile soname-check \
-	c-test c-asan c-valgrind c-tsan rust-asan install package-test freestanding
+	c-test c-asan c-valgrind c-tsan rust-asan install package-test freestanding \
+	cuda cuda-test
 
 all:
 	$(CARGO) build --release --workspace
@@ -50,7 +51,7 @@ demo: ffi-lib
 	./$(BUILD)/c/mlp
 
 test: lint rust-test freestanding header-check header-compile soname-check c-test c-asan \
-	c-valgrind c-tsan package-test rust-asan
+	c-valgrind c-tsan package-test rust-asan cuda-test
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -148,7 +149,7 @@ c-test: ffi-lib
 # AddressSanitizer and UBSan on the C side, linking the normal release library.
 c-asan: ffi-lib
 	@mkdir -p $(BUILD)/asan
-	@set -e; for t in api bad_input dual tensor; do \
+	@set -e; for t in api bad_input dual tensor device; do \
 		$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) tests/c/$$t.c $(LINK_SHARED) -o $(BUILD)/asan/$$t; \
 		echo "== $$t (asan+ubsan)"; \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(BUILD)/asan/$$t; \
@@ -162,7 +163,7 @@ c-asan: ffi-lib
 # RUST_BACKTRACE=0: with backtraces on, the deliberate panic in bad_input makes std fill
 # a global symbolisation cache that valgrind reports as still reachable.
 c-valgrind: c-test
-	@set -e; for t in api bad_input dual tensor quickstart linreg; do \
+	@set -e; for t in api bad_input dual tensor device quickstart linreg; do \
 		echo "== $$t (valgrind)"; \
 		RUST_BACKTRACE=0 valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all ./$(BUILD)/c/$$t; \
 	done
@@ -223,3 +224,41 @@ package-test:
 	./$(BUILD)/package/cmake/quickstart_shared; \
 	./$(BUILD)/package/cmake/quickstart_static
 	@echo "package-test: pkg-config and CMake builds ran"
+
+# ---- the CUDA backend ----
+
+# The CUDA backend (cuda/). nvcc comes from $$NVCC, PATH, or the pinned pip toolkit that
+# cuda/install-nvcc.sh installs into .venv-cuda (idempotent, about a minute the first time).
+# `make cuda` builds the backend with the `cuda` feature in release, the GPU check binary
+# into build/gpu/ for tests/gpu/run.sh, and libautodiff.so with the feature once the ffi
+# crate has one.
+GPU_DIR := build/gpu
+FIND_NVCC = $${NVCC:-$$(command -v nvcc || ./cuda/install-nvcc.sh)}
+
+cuda:
+	@set -e; nvcc="$(FIND_NVCC)"; echo "cuda: nvcc is $$nvcc"; \
+	NVCC="$$nvcc" $(CARGO) build --release -p autodiff-cuda --features cuda --example gpu_check; \
+	mkdir -p $(GPU_DIR); cp target/release/examples/gpu_check $(GPU_DIR)/; \
+	if grep -qs '^cuda *=' ffi/Cargo.toml; then \
+		NVCC="$$nvcc" $(CARGO) build --release -p autodiff-ffi --features cuda; \
+		cp target/release/libautodiff.so $(GPU_DIR)/; \
+	else echo "cuda: ffi/ has no cuda feature yet: libautodiff.so not built with it"; fi; \
+	echo "cuda: built $(GPU_DIR)/gpu_check (run tests/gpu/run.sh on a GPU machine)"
+
+# With the feature, on this machine: the kernels compile, the fatbins hold every kernel,
+# lint is clean, and every entry point reports "no device" (gpu_check exits 77) instead of
+# panicking. Skipped, saying so, where nvcc cannot be had.
+cuda-test:
+	@nvcc="$(FIND_NVCC)"; \
+	if [ -z "$$nvcc" ] || [ ! -x "$$nvcc" ]; then \
+		echo "cuda-test: skipped: no nvcc (cuda/install-nvcc.sh could not install it)"; exit 0; fi; \
+	set -e; export NVCC="$$nvcc"; \
+	$(CARGO) clippy -p autodiff-cuda --all-targets --features cuda -- -D warnings; \
+	$(CARGO) test -p autodiff-cuda --features cuda; \
+	$(CARGO) build -p autodiff-cuda --features cuda --example gpu_check; \
+	status=0; target/debug/examples/gpu_check || status=$$?; \
+	case $$status in \
+		77) echo "cuda-test: built with nvcc; no GPU here, and every entry point said so";; \
+		0) echo "cuda-test: GPU present: gpu_check passed";; \
+		*) echo "cuda-test: gpu_check failed (status $$status)"; exit 1;; \
+	esac

@@ -537,6 +537,24 @@ enum ad_status ad_hvp(struct ad_tape *tape,
                       double *hv_out,
                       size_t n);
 
+// The number of usable GPUs, into `*count_out`. Fails with `AD_ERR_NO_DEVICE` when there
+// is none (no `cuda` feature in this build, no driver, or no GPU), leaving `*count_out`
+// untouched, and with `AD_ERR_NULL` for a NULL `count_out`.
+enum ad_status ad_device_count(size_t *count_out);
+
+// 1 when at least one GPU is usable, 0 otherwise. Never fails.
+int32_t ad_device_available(void);
+
+// The name of GPU `ordinal` (0-based), as a NUL-terminated string in `buf` (`cap`
+// bytes), and its length without the NUL in `*len_out`. When `cap` is too small nothing
+// is written to `buf`, `*len_out` still gets the length, and the status is
+// `AD_ERR_INVALID_ARGUMENT`. `AD_ERR_NO_DEVICE` when there is no such GPU.
+enum ad_status ad_device_name(size_t ordinal, char *buf, size_t cap, size_t *len_out);
+
+// Free and total memory of GPU `ordinal`, in bytes. `AD_ERR_NO_DEVICE` when there is
+// no such GPU; nothing is written then.
+enum ad_status ad_device_memory(size_t ordinal, size_t *free_out, size_t *total_out);
+
 // The dual `value + tangent·ε`.
 struct ad_dual ad_dual_make(double value, double tangent);
 

@@ -2,7 +2,9 @@
 //! references, softmax cross-entropy against finite differences.
 
 use autodiff_core::kernels::elementwise as ew;
-use autodiff_core::kernels::{gemm, gemm_scratch_len, gemm_with_isa, Isa, Transpose};
+use autodiff_core::kernels::{
+    gemm, gemm_scratch_len, gemm_scratch_len_for, gemm_with_isa, Isa, Transpose,
+};
 use autodiff_core::Error;
 
 /// splitmix64: a tiny seeded generator, good enough for test data.
@@ -381,10 +383,13 @@ fn gemm_rejects_bad_arguments() {
         Ok(())
     );
     assert_eq!(c, [4.0; 9]);
-    // Scratch one element short.
+    // Scratch one element short (a transposed B needs scratch for every shape).
+    let yes = Transpose::Yes;
+    let need_t = gemm_scratch_len_for::<f32>(no, yes, 3, 3, 4);
+    assert!(need_t > 0 && need_t <= need);
     assert!(invalid(gemm(
         no,
-        no,
+        yes,
         3,
         3,
         4,
@@ -392,11 +397,11 @@ fn gemm_rejects_bad_arguments() {
         &a,
         4,
         &b,
-        3,
+        4,
         0.0,
         &mut c,
         3,
-        &mut s[..need - 1]
+        &mut s[..need_t - 1]
     )));
     // A, B, C one element short.
     assert!(invalid(gemm(

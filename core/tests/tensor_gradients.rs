@@ -279,3 +279,80 @@ fn scalar_ops_mix_with_tensor_losses() {
         }
     });
 }
+
+#[test]
+fn a_small_mlp_full_gradient_matches_finite_differences() {
+    use autodiff_core::{Activation, ParamId};
+    // 4 → 5 (tanh) → 5 (sigmoid) → 3, cross-entropy over a batch of 3, in f64. Smooth
+    // activations, so the finite differences see no kinks.
+    let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 20];
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let mut rng = Rng(8);
+    let shapes: [&[usize]; 6] = [&[4, 5], &[5], &[5, 5], &[5], &[5, 3], &[3]];
+    let params: Vec<ParamId> = shapes
+        .iter()
+        .map(|s| {
+            let n = s.iter().product();
+            tape.parameter(s, &rng.vec(n, -0.8, 0.8)).unwrap()
+        })
+        .collect();
+    let x = rng.vec(12, -1.0, 1.0);
+    let loss = |tape: &Tape<f64>| {
+        tape.reset();
+        let h = tape.tensor_input(&[3, 4], &x);
+        let h = tape.linear(
+            h,
+            tape.param(params[0]),
+            tape.param(params[1]),
+            Activation::Tanh,
+        );
+        let h = tape.linear(
+            h,
+            tape.param(params[2]),
+            tape.param(params[3]),
+            Activation::Sigmoid,
+        );
+        let logits = tape.linear(
+            h,
+            tape.param(params[4]),
+            tape.param(params[5]),
+            Activation::Identity,
+        );
+        tape.cross_entropy(logits, &[2, 0, 1])
+    };
+    let l = loss(&tape);
+    tape.backward(l.as_var()).unwrap();
+    let grads: Vec<Vec<f64>> = params
+        .iter()
+        .zip(shapes)
+        .map(|(&p, s)| {
+            let mut g = vec![0.0; s.iter().product()];
+            tape.read_param_grad(p, &mut g).unwrap();
+            g
+        })
+        .collect();
+    let h = 1e-6;
+    let mut checked = 0;
+    for (k, (&p, s)) in params.iter().zip(shapes).enumerate() {
+        let mut w = vec![0.0; s.iter().product()];
+        tape.read_param(p, &mut w).unwrap();
+        for i in 0..w.len() {
+            let at = |delta: f64| {
+                let mut moved = w.clone();
+                moved[i] += delta;
+                tape.write_param(p, &moved).unwrap();
+                let value = tape.value(loss(&tape).as_var()).unwrap();
+                tape.write_param(p, &w).unwrap();
+                value
+            };
+            let fd = (at(h) - at(-h)) / (2.0 * h);
+            let ad = grads[k][i];
+            assert!(
+                (fd - ad).abs() <= 1e-6 * (1.0 + fd.abs()),
+                "param {k}[{i}]: finite difference {fd} vs reverse {ad}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 20 + 5 + 25 + 5 + 15 + 3);
+}

@@ -21,6 +21,7 @@ pub mod tape;
 #[macro_use]
 pub mod tensor;
 pub mod derivatives;
+pub mod device;
 pub mod dual;
 pub mod error;
 pub mod optim;

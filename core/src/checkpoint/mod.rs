@@ -19,6 +19,10 @@
 //! [`chain_gradient_store_all`] records the whole chain, the reference they match bit
 //! for bit.
 //!
+//! [`segment`] checkpoints blocks of an ordinary recording instead
+//! ([`Tape::checkpoint`](crate::Tape::checkpoint)): only a block's outputs are kept, and
+//! its insides are recorded again when the backward sweep reaches it.
+//!
 //! # Conventions
 //!
 //! - **Slots.** `s` counts every stored state, `x0` included: `x0` goes to slot 0 as
@@ -50,6 +54,7 @@
 pub mod chain;
 pub mod online;
 pub mod schedule;
+pub mod segment;
 
 pub use chain::{
     chain_gradient, chain_gradient_online, chain_gradient_store_all, step_fn, workspace_bytes,
@@ -59,3 +64,4 @@ pub use online::Online;
 pub use schedule::{
     binomial_beta, min_forward_steps, repetition_number, Action, Schedule, MAX_SNAPSHOTS,
 };
+pub use segment::{segment_fn, Segment};

@@ -16,12 +16,18 @@
 //! A matrix-vector product (`m == 1` or `n == 1`) skips packing (which would dominate
 //! its cost) and runs vectorised axpy or dot loops directly on the operands.
 //!
+//! Small products (`k ≤ KC`, `m·k` and `k·n` at most 2¹⁶, the shapes of a narrow MLP)
+//! skip packing too: tiles read `op(A)` by broadcasts and rows of `B` as vectors where
+//! they are stored, with the ragged last column panel masked. A transposed `B` is first
+//! transposed into scratch, so that its rows are contiguous.
+//!
 //! # Contract
 //!
 //! * `beta == 0` never reads `C`, so `C` may hold garbage, NaN included.
 //! * `alpha == 0` (or `k == 0`) never reads `A` or `B`; `C` becomes `beta·C`.
 //! * The packing buffer comes from the caller: `scratch` must hold at least
-//!   [`gemm_scratch_len`] elements. Nothing allocates.
+//!   [`gemm_scratch_len_for`] elements ([`gemm_scratch_len`] is enough for every
+//!   transpose). Nothing allocates.
 //! * Every dimension, leading dimension and slice length is checked first; bad input
 //!   gives an [`Error`], never a panic.
 
@@ -62,10 +68,18 @@ mod sealed {
     pub type GemvFn<T> =
         unsafe fn(usize, usize, *const T, usize, *const T, usize, T, T, *mut T, usize);
 
+    /// Unpacked tile kernel: `(kc, a, rsa, csa, b, ldb, w, c, ldc, alpha, beta)`, see
+    /// the x86 `direct` kernels.
+    pub type DirectFn<T> =
+        unsafe fn(usize, *const T, usize, usize, *const T, usize, usize, *mut T, usize, T, T);
+
     pub struct KernelSet<T> {
         pub mr: usize,
         pub nr: usize,
         pub micro: MicroFn<T>,
+        /// Unpacked tile kernels by row count, largest first and ending with 1 row;
+        /// `[0]` for tiles at most `nr / 2` wide, `[1]` for wider ones (up to `nr`).
+        pub direct: [(usize, [DirectFn<T>; 2]); 4],
         /// `out[j] = alpha·Σ_p x[p·incx]·m[p·ldm + j] + beta·out[j·incout]`, `j < n`.
         pub gemv_n: GemvFn<T>,
         /// `out[j] = alpha·Σ_p x[p·incx]·m[j·ldm + p] + beta·out[j·incout]`, `j < n`.
@@ -100,13 +114,34 @@ pub fn gemm_scratch_len<T: GemmScalar>(m: usize, n: usize, k: usize) -> usize {
     a + b
 }
 
+/// Number of `T` elements of scratch that [`gemm`] needs for an `m × n × k` product
+/// with these transposes: never more than [`gemm_scratch_len`], often less (nothing
+/// for small products with `B` as stored, `k·n` to transpose a small `B`).
+pub fn gemm_scratch_len_for<T: GemmScalar>(
+    ta: Transpose,
+    tb: Transpose,
+    m: usize,
+    n: usize,
+    k: usize,
+) -> usize {
+    let _ = ta;
+    if m == 0 || n == 0 || k == 0 || m == 1 || n == 1 {
+        return 0;
+    }
+    if direct_fits::<T>(m, n, k) {
+        return if tb.is_yes() { k * n } else { 0 };
+    }
+    gemm_scratch_len::<T>(m, n, k)
+}
+
 /// `C = alpha·op(A)·op(B) + beta·C`, with `op(A)` of shape `m × k`, `op(B)` `k × n` and
 /// `C` `m × n`, all row-major with leading dimensions `lda`, `ldb`, `ldc`.
 ///
 /// `A` is stored `m × k` (`ta == No`) or `k × m` (`ta == Yes`); likewise `B` is stored
 /// `k × n` or `n × k`. A stored matrix of `r` rows and `c` columns needs `ld ≥ c` and a
 /// slice of at least `(r − 1)·ld + c` elements. `scratch` needs
-/// [`gemm_scratch_len::<T>(m, n, k)`](gemm_scratch_len) elements; its contents on
+/// [`gemm_scratch_len_for`] elements (at most
+/// [`gemm_scratch_len::<T>(m, n, k)`](gemm_scratch_len)); its contents on
 /// entry do not matter and on return are unspecified.
 ///
 /// # Errors
@@ -196,7 +231,7 @@ pub fn gemm_with_isa<T: GemmScalar>(
         "gemm: C too short for its shape",
         "gemm: ldc smaller than a row of C",
     )?;
-    let need = gemm_scratch_len::<T>(m, n, k);
+    let need = gemm_scratch_len_for::<T>(ta, tb, m, n, k);
     if scratch.len() < need {
         return Err(Error::InvalidArgument(
             "gemm: scratch shorter than gemm_scratch_len",
@@ -258,9 +293,128 @@ pub fn gemm_with_isa<T: GemmScalar>(
         };
         return Ok(());
     }
+    if direct_fits::<T>(m, n, k) {
+        if tb {
+            // Transpose op(B) into scratch (k × n, row-major) once; the tiles then read
+            // its rows as contiguous vectors.
+            let bt = scratch.get_mut(..k * n).ok_or(INTERNAL)?;
+            transpose_into(b, ldb, n, k, bt)?;
+            gemm_direct(&ks, ta, m, n, k, alpha, a, lda, bt, n, beta, c, ldc);
+        } else {
+            gemm_direct(&ks, ta, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        }
+        return Ok(());
+    }
     gemm_packed(
         &ks, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, scratch,
     )
+}
+
+/// Largest `m·k` and `k·n` the unpacked path takes: its operands then stay in cache
+/// without packing.
+const DIRECT_MAX: usize = 1 << 16;
+
+/// Whether an `m × n × k` product (with `m, n > 1`) takes the unpacked path. Within
+/// these bounds `k·n ≤ gemm_scratch_len(m, n, k)`, so the transpose buffer fits in
+/// scratch sized by [`gemm_scratch_len`].
+fn direct_fits<T: GemmScalar>(m: usize, n: usize, k: usize) -> bool {
+    k <= T::KC
+        && n <= T::NC
+        && m.saturating_mul(k) <= DIRECT_MAX
+        && n.saturating_mul(k) <= DIRECT_MAX
+}
+
+/// `dst[p*n + j] = b[j*ldb + p]` for `p < k`, `j < n`: `op(B)` of a transposed `B`,
+/// row-major. Eight stored rows at a time, so each destination row gets a contiguous
+/// run of eight.
+fn transpose_into<T: Copy>(b: &[T], ldb: usize, n: usize, k: usize, dst: &mut [T]) -> Result<()> {
+    const R: usize = 8;
+    if n == 0 || k == 0 {
+        return Ok(());
+    }
+    // The last element read is b[(n-1)*ldb + k-1] and written dst[(k-1)*n + n-1].
+    if ldb < k || b.len() < (n - 1) * ldb + k || dst.len() < k * n {
+        return Err(INTERNAL);
+    }
+    let (bp, dp) = (b.as_ptr(), dst.as_mut_ptr());
+    let mut j0 = 0;
+    while j0 + R <= n {
+        for p in 0..k {
+            // SAFETY: j0 + r < n and p < k, inside the bounds checked above.
+            unsafe {
+                let mut run = [*bp.add(j0 * ldb + p); R];
+                for (r, v) in run.iter_mut().enumerate().skip(1) {
+                    *v = *bp.add((j0 + r) * ldb + p);
+                }
+                core::ptr::copy_nonoverlapping(run.as_ptr(), dp.add(p * n + j0), R);
+            }
+        }
+        j0 += R;
+    }
+    for j in j0..n {
+        for p in 0..k {
+            // SAFETY: as above.
+            unsafe { *dp.add(p * n + j) = *bp.add(j * ldb + p) };
+        }
+    }
+    Ok(())
+}
+
+/// `C = alpha·op(A)·B + beta·C` with `B` stored `k × n` (row-major, `ldb`), tile by tile
+/// from the unpacked operands: column panels up to `nr` wide (the last one masked), and
+/// within each, row blocks of the largest kernel that fits.
+#[allow(clippy::too_many_arguments)]
+fn gemm_direct<T: GemmScalar>(
+    ks: &KernelSet<T>,
+    ta: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: T,
+    a: &[T],
+    lda: usize,
+    b: &[T],
+    ldb: usize,
+    beta: T,
+    c: &mut [T],
+    ldc: usize,
+) {
+    // op(A)[i, p] = a[i*rsa + p*csa].
+    let (rsa, csa) = if ta { (1, lda) } else { (lda, 1) };
+    let half = ks.nr / 2;
+    let (ap, bp, cp) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+    let mut j = 0;
+    while j < n {
+        let w = (n - j).min(ks.nr);
+        let wide = usize::from(w > half);
+        let mut i = 0;
+        for &(rows, kernels) in &ks.direct {
+            while i + rows <= m {
+                // SAFETY: the caller validated op(A) (m × k), B (k × n, ldb) and C
+                // (m × n, ldc) against their slices; the tile covers rows i..i+rows ≤ m
+                // and columns j..j+w ≤ n, and `wide` picks the kernel whose vector count
+                // matches w (at most nr/2 lanes: one masked vector; else two, the second
+                // masked).
+                unsafe {
+                    (kernels[wide])(
+                        k,
+                        ap.add(i * rsa),
+                        rsa,
+                        csa,
+                        bp.add(j),
+                        ldb,
+                        w,
+                        cp.add(i * ldc + j),
+                        ldc,
+                        alpha,
+                        beta,
+                    )
+                };
+                i += rows;
+            }
+        }
+        j += w;
+    }
 }
 
 /// Checks that a row-major `rows × cols` matrix with leading dimension `ld` fits in
@@ -580,6 +734,51 @@ unsafe fn micro_portable<T: GemmScalar, const MR: usize, const NR: usize>(
     }
 }
 
+/// Portable unpacked tile: `c[i*ldc + j] = alpha·Σ_p a[i*rsa + p*csa]·b[p*ldb + j] +
+/// beta·c[i*ldc + j]` for `i < MR`, `j < w ≤ 32`.
+///
+/// # Safety
+/// Every index named is in bounds (readable, and writable for `c`).
+#[allow(clippy::too_many_arguments)]
+unsafe fn direct_portable<T: GemmScalar, const MR: usize>(
+    kc: usize,
+    a: *const T,
+    rsa: usize,
+    csa: usize,
+    b: *const T,
+    ldb: usize,
+    w: usize,
+    c: *mut T,
+    ldc: usize,
+    alpha: T,
+    beta: T,
+) {
+    let w = w.min(32);
+    let mut acc = [[T::zero(); 32]; MR];
+    for p in 0..kc {
+        // SAFETY: p < kc, j < w: in bounds by the caller's contract.
+        let row = unsafe { core::slice::from_raw_parts(b.add(p * ldb), w) };
+        for (i, acc_row) in acc.iter_mut().enumerate() {
+            // SAFETY: as above, i < MR.
+            let ai = unsafe { *a.add(i * rsa + p * csa) };
+            for (x, &bj) in acc_row.iter_mut().zip(row) {
+                *x += ai * bj;
+            }
+        }
+    }
+    for (i, acc_row) in acc.iter().enumerate() {
+        for (j, &v) in acc_row.iter().take(w).enumerate() {
+            // SAFETY: i < MR, j < w.
+            let cij = unsafe { &mut *c.add(i * ldc + j) };
+            *cij = if beta == T::zero() {
+                alpha * v
+            } else {
+                alpha * v + beta * *cij
+            };
+        }
+    }
+}
+
 /// # Safety
 /// See [`sealed::KernelSet::gemv_n`]: every index named there must be in bounds.
 #[allow(clippy::too_many_arguments)]
@@ -675,6 +874,12 @@ fn portable_set<T: GemmScalar>() -> KernelSet<T> {
         mr: 4,
         nr: 8,
         micro: micro_portable::<T, 4, 8>,
+        direct: [
+            (4, [direct_portable::<T, 4>; 2]),
+            (2, [direct_portable::<T, 2>; 2]),
+            (1, [direct_portable::<T, 1>; 2]),
+            (1, [direct_portable::<T, 1>; 2]),
+        ],
         gemv_n: gemv_n_portable::<T>,
         gemv_t: gemv_t_portable::<T>,
     }
@@ -689,7 +894,7 @@ macro_rules! x86_kernels {
         $name:ident, $t:ty, $v:ty, $mask:ty, $lanes:expr, $feat:literal,
         load = $load:ident, store = $store:ident, set1 = $set1:ident, zero = $zero:ident,
         fma = $fma:ident, mul = $mul:ident, mask_for = $mask_for:path,
-        maskload = $maskload:path, hsum = $hsum:path
+        maskload = $maskload:path, maskstore = $maskstore:path, hsum = $hsum:path
     ) => {
         mod $name {
             #[allow(unused_imports)]
@@ -749,6 +954,77 @@ macro_rules! x86_kernels {
                                 $store(p, $fma(av, x, $mul(bv, $load(p))));
                             }
                         }
+                    }
+                }
+            }
+
+            /// `C[i, j] = alpha·Σ_p a[i·rsa + p·csa]·b[p·ldb + j] + beta·C[i, j]` for
+            /// `i < MR`, `j < w`, straight from unpacked operands. The first `NV − 1`
+            /// vectors of each row are full and the last is masked to the lanes below
+            /// `w`, so `(NV − 1)·L < w ≤ NV·L`.
+            ///
+            /// # Safety
+            /// The CPU supports the enabled features; `a[i*rsa + p*csa]` readable and
+            /// `b[p*ldb + j]` readable for `i < MR`, `p < kc`, `j < w`; `c[i*ldc + j]`
+            /// writable (readable unless `beta == 0`) for `i < MR`, `j < w`.
+            #[target_feature(enable = $feat)]
+            #[allow(unused_unsafe, clippy::too_many_arguments)]
+            pub(super) unsafe fn direct<const MR: usize, const NV: usize>(
+                kc: usize,
+                a: *const $t,
+                rsa: usize,
+                csa: usize,
+                b: *const $t,
+                ldb: usize,
+                w: usize,
+                c: *mut $t,
+                ldc: usize,
+                alpha: $t,
+                beta: $t,
+            ) {
+                let mask = $mask_for(w - (NV - 1) * L);
+                // SAFETY: full vectors cover columns below (NV-1)*L < w; the last one
+                // touches only the lanes enabled in `mask`, columns below `w`.
+                unsafe {
+                    let mut acc = [[$zero(); NV]; MR];
+                    let mut a = a;
+                    let mut b = b;
+                    for _ in 0..kc {
+                        let mut bv = [$zero(); NV];
+                        for (v, bvv) in bv.iter_mut().enumerate().take(NV - 1) {
+                            *bvv = $load(b.add(v * L));
+                        }
+                        bv[NV - 1] = $maskload(b.add((NV - 1) * L), mask);
+                        for (i, row) in acc.iter_mut().enumerate() {
+                            let ai = $set1(*a.add(i * rsa));
+                            for (x, &bvv) in row.iter_mut().zip(bv.iter()) {
+                                *x = $fma(ai, bvv, *x);
+                            }
+                        }
+                        a = a.add(csa);
+                        b = b.add(ldb);
+                    }
+                    let av = $set1(alpha);
+                    let bt = $set1(beta);
+                    for (i, row) in acc.iter().enumerate() {
+                        let ci = c.add(i * ldc);
+                        for (v, &x) in row.iter().enumerate().take(NV - 1) {
+                            let p = ci.add(v * L);
+                            let y = if beta == 0.0 {
+                                $mul(av, x)
+                            } else {
+                                $fma(av, x, $mul(bt, $load(p)))
+                            };
+                            $store(p, y);
+                        }
+                        let p = ci.add((NV - 1) * L);
+                        let x = row[NV - 1];
+                        let y = if beta == 0.0 {
+                            $mul(av, x)
+                        } else {
+                            $fma(av, x, $mul(bt, $maskload(p, mask)))
+                        };
+                        $maskstore(p, mask, y);
                     }
                 }
             }
@@ -1021,6 +1297,27 @@ mod x86 {
         // SAFETY: as maskload_ps512.
         unsafe { _mm512_maskz_loadu_pd(m, p) }
     }
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn maskstore_ps512(p: *mut f32, m: __mmask16, v: __m512) {
+        // SAFETY: the caller guarantees the lanes enabled in `m` are writable; masked
+        // lanes are not accessed.
+        unsafe { _mm512_mask_storeu_ps(p, m, v) }
+    }
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn maskstore_pd512(p: *mut f64, m: __mmask8, v: __m512d) {
+        // SAFETY: as maskstore_ps512.
+        unsafe { _mm512_mask_storeu_pd(p, m, v) }
+    }
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn maskstore_ps256(p: *mut f32, m: __m256i, v: __m256) {
+        // SAFETY: as maskstore_ps512.
+        unsafe { _mm256_maskstore_ps(p, m, v) }
+    }
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn maskstore_pd256(p: *mut f64, m: __m256i, v: __m256d) {
+        // SAFETY: as maskstore_ps512.
+        unsafe { _mm256_maskstore_pd(p, m, v) }
+    }
     #[target_feature(enable = "avx2")]
     pub(super) fn mask_epi32(count: usize) -> __m256i {
         let c = count.min(8) as i32;
@@ -1076,6 +1373,7 @@ x86_kernels!(
     mul = _mm512_mul_ps,
     mask_for = super::x86::mask16,
     maskload = super::x86::maskload_ps512,
+    maskstore = super::x86::maskstore_ps512,
     hsum = _mm512_reduce_add_ps
 );
 #[cfg(target_arch = "x86_64")]
@@ -1094,6 +1392,7 @@ x86_kernels!(
     mul = _mm512_mul_pd,
     mask_for = super::x86::mask8,
     maskload = super::x86::maskload_pd512,
+    maskstore = super::x86::maskstore_pd512,
     hsum = _mm512_reduce_add_pd
 );
 #[cfg(target_arch = "x86_64")]
@@ -1112,6 +1411,7 @@ x86_kernels!(
     mul = _mm256_mul_ps,
     mask_for = super::x86::mask_epi32,
     maskload = super::x86::maskload_ps256,
+    maskstore = super::x86::maskstore_ps256,
     hsum = super::x86::hsum_ps256
 );
 #[cfg(target_arch = "x86_64")]
@@ -1130,6 +1430,7 @@ x86_kernels!(
     mul = _mm256_mul_pd,
     mask_for = super::x86::mask_epi64,
     maskload = super::x86::maskload_pd256,
+    maskstore = super::x86::maskstore_pd256,
     hsum = super::x86::hsum_pd256
 );
 
@@ -1147,6 +1448,12 @@ impl sealed::Sealed for f32 {
                 mr: 8,
                 nr: 32,
                 micro: f32_avx512::micro::<8, 2>,
+                direct: [
+                    (8, [f32_avx512::direct::<8, 1>, f32_avx512::direct::<8, 2>]),
+                    (4, [f32_avx512::direct::<4, 1>, f32_avx512::direct::<4, 2>]),
+                    (2, [f32_avx512::direct::<2, 1>, f32_avx512::direct::<2, 2>]),
+                    (1, [f32_avx512::direct::<1, 1>, f32_avx512::direct::<1, 2>]),
+                ],
                 gemv_n: f32_avx512::gemv_n,
                 gemv_t: f32_avx512::gemv_t,
             },
@@ -1155,6 +1462,12 @@ impl sealed::Sealed for f32 {
                 mr: 6,
                 nr: 16,
                 micro: f32_avx2::micro::<6, 2>,
+                direct: [
+                    (6, [f32_avx2::direct::<6, 1>, f32_avx2::direct::<6, 2>]),
+                    (4, [f32_avx2::direct::<4, 1>, f32_avx2::direct::<4, 2>]),
+                    (2, [f32_avx2::direct::<2, 1>, f32_avx2::direct::<2, 2>]),
+                    (1, [f32_avx2::direct::<1, 1>, f32_avx2::direct::<1, 2>]),
+                ],
                 gemv_n: f32_avx2::gemv_n,
                 gemv_t: f32_avx2::gemv_t,
             },
@@ -1177,6 +1490,12 @@ impl sealed::Sealed for f64 {
                 mr: 8,
                 nr: 16,
                 micro: f64_avx512::micro::<8, 2>,
+                direct: [
+                    (8, [f64_avx512::direct::<8, 1>, f64_avx512::direct::<8, 2>]),
+                    (4, [f64_avx512::direct::<4, 1>, f64_avx512::direct::<4, 2>]),
+                    (2, [f64_avx512::direct::<2, 1>, f64_avx512::direct::<2, 2>]),
+                    (1, [f64_avx512::direct::<1, 1>, f64_avx512::direct::<1, 2>]),
+                ],
                 gemv_n: f64_avx512::gemv_n,
                 gemv_t: f64_avx512::gemv_t,
             },
@@ -1185,6 +1504,12 @@ impl sealed::Sealed for f64 {
                 mr: 6,
                 nr: 8,
                 micro: f64_avx2::micro::<6, 2>,
+                direct: [
+                    (6, [f64_avx2::direct::<6, 1>, f64_avx2::direct::<6, 2>]),
+                    (4, [f64_avx2::direct::<4, 1>, f64_avx2::direct::<4, 2>]),
+                    (2, [f64_avx2::direct::<2, 1>, f64_avx2::direct::<2, 2>]),
+                    (1, [f64_avx2::direct::<1, 1>, f64_avx2::direct::<1, 2>]),
+                ],
                 gemv_n: f64_avx2::gemv_n,
                 gemv_t: f64_avx2::gemv_t,
             },

@@ -18,4 +18,6 @@ pub mod elementwise;
 pub mod gemm;
 
 pub use cpu_features::{detected_isa, Isa};
-pub use gemm::{gemm, gemm_scratch_len, gemm_with_isa, GemmScalar, Transpose};
+pub use gemm::{
+    gemm, gemm_scratch_len, gemm_scratch_len_for, gemm_with_isa, GemmScalar, Transpose,
+};

@@ -44,7 +44,9 @@ impl<'m, T: Real> Tape<'m, T> {
             *seed = T::one();
         }
         self.sweep_backward(output.index as usize);
-        Ok(())
+        // A checkpointed segment that fails to record its block again (out of memory,
+        // an error from the block) sets the tape's error during the sweep.
+        self.status()
     }
 
     /// Runs backward from `output` and returns the gradients.

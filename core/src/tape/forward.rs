@@ -66,7 +66,23 @@ impl<'m, T: Real> Tape<'m, T> {
             _lanes: core::marker::PhantomData,
         };
         // SAFETY: the slots are the adjoint fields of the `len` live records.
-        unsafe { self.sweep_tangents(&slots, |k| [seeds.get(k).copied().unwrap_or(T::zero())]) }
+        unsafe { self.sweep_tangents(&slots, |k| [seeds.get(k).copied().unwrap_or(T::zero())], 0) }
+    }
+
+    /// The one-lane tangent sweep over records `first..len` only, with every leaf
+    /// among them at tangent zero: the tangents of a block recorded at the end of the
+    /// tape, from the tangents already in the slots of the records it uses.
+    pub(crate) fn sweep_tangents_from(&self, first: usize) -> Result<()> {
+        let slots = TangentSlots::<T, 1> {
+            base: self
+                .records_ptr()
+                .cast::<u8>()
+                .wrapping_add(core::mem::offset_of!(Record<T>, adjoint)),
+            stride: size_of::<Record<T>>(),
+            _lanes: core::marker::PhantomData,
+        };
+        // SAFETY: the slots are the adjoint fields of the `len` live records.
+        unsafe { self.sweep_tangents(&slots, |_| [T::zero()], first as u32) }
     }
 
     /// The Jacobian of `outputs` with respect to the inputs, by columns: forward sweeps
@@ -123,7 +139,7 @@ impl<'m, T: Real> Tape<'m, T> {
                 lanes
             };
             // SAFETY: `scratch` holds `len` slots of `[T; N]`.
-            if let Err(error) = unsafe { self.sweep_tangents(&slots, seed) } {
+            if let Err(error) = unsafe { self.sweep_tangents(&slots, seed, 0) } {
                 // SAFETY: the scratch block is not used after this.
                 unsafe { self.release_to(mark) };
                 return Err(error);
@@ -183,12 +199,15 @@ impl<'m, T: Real> Tape<'m, T> {
                 slot.adjoint = T::zero();
             }
         }
-        self.adjoints_dirty.set(false);
-        Ok(())
+        // Replay zeroed the scalar adjoints; tensor gradients live in their own buffers,
+        // which the next backward must still clear.
+        self.adjoints_dirty.set(self.has_extension_records());
+        // A checkpointed segment that fails to run its block again sets the error.
+        self.status()
     }
 
-    /// The forward tangent sweep, once for every lane count. `seed(k)` gives the lanes of
-    /// the k-th input.
+    /// The forward tangent sweep, once for every lane count, over records `first..len`.
+    /// `seed(k)` gives the lanes of the k-th input met.
     ///
     /// # Safety
     /// `slots` must address `len` slots.
@@ -196,9 +215,10 @@ impl<'m, T: Real> Tape<'m, T> {
         &self,
         slots: &TangentSlots<T, N>,
         seed: impl Fn(usize) -> [T; N],
+        first: u32,
     ) -> Result<()> {
         let mut input = 0;
-        for i in 0..self.len.get() {
+        for i in first..self.len.get() {
             let record = self.record(i);
             let op = record.op();
             if op == Op::Tensor {

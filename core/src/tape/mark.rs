@@ -2,20 +2,28 @@
 //! block is recorded, used and discarded at the end of the tape.
 
 use super::Tape;
+use crate::error::{Error, Result};
 use crate::real::Real;
 
 /// A point in a recording. Only the tape that made it accepts it.
-#[allow(dead_code)] // until checkpointed segments use it
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct RecordMark {
     len: u32,
     inputs: u32,
     inputs_end: u32,
     high: usize,
+    reserved: usize,
     tag: u32,
 }
 
-#[allow(dead_code)] // until checkpointed segments use it
+impl RecordMark {
+    /// The number of records when the mark was taken: the index of the first record
+    /// made after it.
+    pub(crate) fn len(&self) -> usize {
+        self.len as usize
+    }
+}
+
 impl<T: Real> Tape<'_, T> {
     /// The current end of the recording and of the high-end allocations.
     pub(crate) fn record_mark(&self) -> RecordMark {
@@ -24,8 +32,29 @@ impl<T: Real> Tape<'_, T> {
             inputs: self.inputs.get(),
             inputs_end: self.inputs_end.get(),
             high: self.arena.high_offset(),
+            reserved: self.reserved.get(),
             tag: self.tag.get(),
         }
+    }
+
+    /// A mark, after which the scratch reserve is zero until [`truncate`](Tape::truncate)
+    /// restores it: the block recorded next may use the reserved bytes (everything it
+    /// records is dropped before any sweep needs them), and
+    /// [`scratch_reserve`](Tape::scratch_reserve) then tells the scratch its own ops
+    /// asked for.
+    pub(crate) fn record_mark_releasing_reserve(&self) -> RecordMark {
+        let mark = self.record_mark();
+        // Start without a cached constant, so that a block records the same constants
+        // wherever it is recorded (and so the same bytes).
+        self.last_constant.set((T::zero(), super::VarId::INVALID));
+        self.reserved.set(0);
+        self.refresh_limit();
+        mark
+    }
+
+    /// The bytes kept free for sweep scratch (see `reserve_scratch`).
+    pub(crate) fn scratch_reserve(&self) -> usize {
+        self.reserved.get()
     }
 
     /// Bytes recorded since `mark`: records plus high-end allocations.
@@ -34,10 +63,24 @@ impl<T: Real> Tape<'_, T> {
         records + mark.high.saturating_sub(self.arena.high_offset())
     }
 
-    /// Drops every record and high-end allocation made since `mark`. Handles to dropped
-    /// records fail the tape's index check (reported as stale) until new records reuse
-    /// their indices, so blocks must not let their handles escape. A mark from another
-    /// generation (before a reset) is ignored. The pending error, if any, stays.
+    /// Moves the high end down to a multiple of 8 bytes (of address), so that a block
+    /// recorded from here allocates with the same padding wherever it starts.
+    pub(crate) fn align_high(&self) -> Result<()> {
+        self.status()?;
+        match self.alloc_below_reserve::<u64>(0, 0, self.reserved.get()) {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                self.fail(error);
+                Err(error)
+            }
+        }
+    }
+
+    /// Drops every record and high-end allocation made since `mark`, and restores the
+    /// scratch reserve of then. Handles to dropped records fail the tape's index check
+    /// (reported as stale) until new records reuse their indices, so blocks must not let
+    /// their handles escape. A mark from another generation (before a reset) is ignored.
+    /// The pending error, if any, stays.
     ///
     /// # Safety
     /// Nothing allocated at the high end after `mark` may be used afterwards.
@@ -53,8 +96,62 @@ impl<T: Real> Tape<'_, T> {
         self.last_constant.set((T::zero(), super::VarId::INVALID));
         self.inputs.set(mark.inputs);
         self.inputs_end.set(mark.inputs_end);
+        self.reserved.set(mark.reserved);
         self.arena.set_low_offset(self.records_end());
         self.arena.release_high_to(mark.high);
         self.refresh_limit();
+    }
+
+    /// [`truncate`](Tape::truncate)s to `mark`, then allocates `words` 8-byte words at
+    /// the high end (keeping the restored reserve free) and moves the `words` words at
+    /// `keep` there. The new block starts at `mark`'s high end rounded down to 8 bytes,
+    /// above everything `keep` may overlap; the move copies as `memmove` does.
+    ///
+    /// # Safety
+    /// `keep` must be an 8-aligned block of `words` words allocated after `mark`; as for
+    /// `truncate`, nothing else allocated after `mark` may be used afterwards.
+    pub(crate) unsafe fn truncate_keeping(
+        &self,
+        mark: RecordMark,
+        keep: *const u64,
+        words: usize,
+    ) -> Result<*mut u64> {
+        // SAFETY: passed on from the caller.
+        unsafe { self.truncate(mark) };
+        let floor = self.records_end().saturating_add(self.reserved.get());
+        if floor > self.arena.high_offset() {
+            return Err(Error::OutOfMemory {
+                needed: words.saturating_mul(8),
+                free: 0,
+            });
+        }
+        self.arena.set_low_offset(floor);
+        let block = self.arena.alloc_high_raw::<u64>(words);
+        self.arena.set_low_offset(self.records_end());
+        self.refresh_limit();
+        let block = block?.as_ptr();
+        // SAFETY: both blocks hold `words` words inside the arena; truncating and
+        // allocating only moved cursors, so `keep`'s contents are intact.
+        unsafe { core::ptr::copy(keep, block, words) };
+        Ok(block)
+    }
+
+    /// Marks the start of a block's re-recording (in a backward, tangent or replay
+    /// sweep of a checkpointed segment); calls nest.
+    pub(crate) fn begin_rerecording(&self) {
+        self.rerecording.set(self.rerecording.get() + 1);
+    }
+
+    /// Ends what [`begin_rerecording`](Tape::begin_rerecording) began.
+    pub(crate) fn end_rerecording(&self) {
+        self.rerecording
+            .set(self.rerecording.get().saturating_sub(1));
+    }
+
+    /// True while a checkpointed block is being recorded again: ops then must not
+    /// reset state that earlier parts of the sweep already filled in (a parameter's
+    /// gradient).
+    pub(crate) fn is_rerecording(&self) -> bool {
+        self.rerecording.get() > 0
     }
 }

@@ -34,7 +34,6 @@ mod var;
 mod vjp;
 
 pub(crate) use extension::{Extension, ExtensionHeader};
-#[allow(unused_imports)] // until checkpointed segments use it
 pub(crate) use mark::RecordMark;
 pub use record::MAX_RECORDS;
 pub use var::{Var, VarId};
@@ -95,6 +94,8 @@ pub struct Tape<'m, T: Real> {
     layer_state: Cell<*mut u8>,
     /// True once an extension record is pushed; false again after reset.
     has_extension_records: Cell<bool>,
+    /// Depth of checkpointed blocks being recorded again (see `begin_rerecording`).
+    rerecording: Cell<u32>,
 }
 
 // SAFETY: the tape owns its records exclusively (through the arena's `&'m mut` borrow),
@@ -137,6 +138,7 @@ impl<'m, T: Real> Tape<'m, T> {
             reserved: Cell::new(0),
             layer_state: Cell::new(core::ptr::null_mut()),
             has_extension_records: Cell::new(false),
+            rerecording: Cell::new(0),
         };
         tape.persistent_high.set(tape.arena.high_offset());
         tape.refresh_limit();
@@ -153,6 +155,14 @@ impl<'m, T: Real> Tape<'m, T> {
         self.records_offset
             + self.len() * size_of::<Record<T>>()
             + (self.arena.capacity() - self.arena.high_offset())
+    }
+
+    /// Bytes kept free above the records for the scratch that sweeps need: tensor
+    /// kernels' work space, and checkpointed segments' blocks recorded again.
+    /// [`used_bytes`](Tape::used_bytes) plus this is what the recording needs to be
+    /// differentiated.
+    pub fn reserved_bytes(&self) -> usize {
+        self.reserved.get()
     }
 
     /// Bytes each recorded variable takes (record, value and adjoint together).
@@ -200,6 +210,7 @@ impl<'m, T: Real> Tape<'m, T> {
         self.error.set(None);
         self.adjoints_dirty.set(false);
         self.has_extension_records.set(false);
+        self.rerecording.set(0);
         self.reserved.set(0);
         self.arena.set_low_offset(self.records_offset);
         self.arena.release_high_to(self.persistent_high.get());

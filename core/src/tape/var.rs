@@ -32,6 +32,29 @@ impl VarId {
 
 /// A variable bound to its tape. It cannot outlive the tape, and after the tape's
 /// `reset` it is stale: using it then sets [`Error::StaleHandle`] on the tape.
+///
+/// ```
+/// use autodiff_core::{Error, Tape};
+/// use core::mem::MaybeUninit;
+/// let mut mem = [MaybeUninit::<u8>::uninit(); 1024];
+/// let tape = Tape::<f64>::new(&mut mem).unwrap();
+/// let x = tape.input(2.0);
+/// tape.reset();
+/// let _ = x * x; // records nothing
+/// assert_eq!(tape.status(), Err(Error::StaleHandle));
+/// ```
+///
+/// Outliving the tape is a compile error:
+///
+/// ```compile_fail
+/// use autodiff_core::Tape;
+/// use core::mem::MaybeUninit;
+/// let x = {
+///     let mut mem = [MaybeUninit::<u8>::uninit(); 1024];
+///     let tape = Tape::<f64>::new(&mut mem).unwrap();
+///     tape.input(2.0)
+/// };
+/// ```
 #[derive(Clone, Copy)]
 pub struct Var<'t, T: Real> {
     tape: &'t Tape<'t, T>,

@@ -40,7 +40,7 @@ impl<'m, T: Real> Tape<'m, T> {
             unsafe { (*records.add(output.index as usize)).adjoint += seed };
         }
         self.sweep_backward(last as usize);
-        Ok(())
+        self.status()
     }
 }
 

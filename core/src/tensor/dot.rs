@@ -49,6 +49,7 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::Input => "input",
         Kind::Constant => "constant",
         Kind::Param => "param",
+        Kind::SegmentOutput => "segment_output",
         Kind::MatMul { .. } => "matmul",
         Kind::Binary(op) => op.name(),
         Kind::Scale => "scale",

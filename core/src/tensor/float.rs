@@ -15,6 +15,9 @@ pub(crate) mod sealed {
     pub trait Sealed: Sized + crate::real::Real {
         /// The tensor layer's sweep functions for this element type.
         fn tensor_extension() -> &'static Extension<Self>;
+        /// The sweep functions of checkpointed segments' records, and of their scalar
+        /// output records.
+        fn segment_extensions() -> &'static [Extension<Self>; 2];
         /// Short name for messages and graph exports.
         const NAME: &'static str;
     }
@@ -32,6 +35,11 @@ macro_rules! tensor_extension_for {
                     check: super::sweep::check::<$t>,
                 };
                 &EXTENSION
+            }
+            fn segment_extensions() -> &'static [Extension<$t>; 2] {
+                static EXTENSIONS: [Extension<$t>; 2] =
+                    crate::checkpoint::segment::extensions::<$t>();
+                &EXTENSIONS
             }
             const NAME: &'static str = stringify!($t);
         }

@@ -4,8 +4,11 @@
 //! Weights are stored `[in, out]`, so the forward product `x · W` needs no transpose.
 
 use super::float::Float;
+use super::node::Activation;
 use super::node::{Kind, Node};
-use crate::kernels::gemm::{gemm, gemm_scratch_len, Transpose};
+use super::param::take_stale_grad;
+use crate::kernels::elementwise as ew;
+use crate::kernels::gemm::{gemm, gemm_scratch_len, gemm_scratch_len_for, Transpose};
 use crate::tape::Tape;
 
 fn flag(transposed: bool) -> Transpose {
@@ -49,6 +52,11 @@ pub(crate) fn scratch_len<T: Float>(kind: Kind, m: usize, n: usize, k: usize) ->
         Kind::Linear(_) => gemm + m * n,
         _ => gemm,
     }
+}
+
+/// Scratch elements of one `op(a)·op(b)` product, `m × n × k`.
+fn product_scratch<T: Float>((ta, tb): (bool, bool), (m, n, k): (usize, usize, usize)) -> usize {
+    gemm_scratch_len_for::<T>(flag(ta), flag(tb), m, n, k)
 }
 
 /// `c = alpha·op(a)·op(b) + beta·c` with scratch from the tape (reserved when recorded).
@@ -124,18 +132,39 @@ pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
             b.value(),
         )
     };
-    let _ = tape.with_scratch(gemm_scratch_len::<T>(m, n, k), |scratch| {
+    let _ = tape.with_scratch(product_scratch::<T>((ta, tb), (m, n, k)), |scratch| {
         product(tape, scratch, (ta, tb), (m, n, k), x, w, T::zero(), out)
     });
     if let (Kind::Linear(act), Some(bias)) = (node.kind, bias) {
         // SAFETY: the bias is only read.
         let bias = unsafe { bias.value() };
-        let slope = T::from_f64(node.scalar);
-        for row in out.chunks_exact_mut(n.max(1)) {
-            for (y, &b) in row.iter_mut().zip(bias) {
-                *y = act.value(*y + b, slope);
+        // Lengths were checked when the op was recorded, so the kernels cannot fail.
+        match act {
+            Activation::Relu => {
+                let _ = ew::bias_relu_in_place(m, n, out, bias);
+            }
+            Activation::Identity => {
+                let _ = ew::bias_add_in_place(m, n, out, bias);
+            }
+            _ => {
+                let slope = T::from_f64(node.scalar);
+                for row in out.chunks_exact_mut(n.max(1)) {
+                    for (y, &b) in row.iter_mut().zip(bias) {
+                        *y = act.value(*y + b, slope);
+                    }
+                }
             }
         }
+    }
+}
+
+/// The `beta` for a product into `node`'s gradient: 1 to add to it, 0 to overwrite a
+/// stale parameter gradient (which then counts as written).
+fn accumulate<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> T {
+    if take_stale_grad(tape, node) {
+        T::zero()
+    } else {
+        T::one()
     }
 }
 
@@ -158,44 +187,69 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
             b.value(),
         )
     };
-    let linear = matches!(node.kind, Kind::Linear(_));
-    let extra = if linear { m * n } else { 0 };
-    let _ = tape.with_scratch(scratch_len::<T>(node.kind, m, n, k), |scratch| {
+    // `dz = g ⊙ act'(y)` needs a buffer unless the activation is the identity.
+    let extra = match node.kind {
+        Kind::Linear(Activation::Identity) | Kind::MatMul { .. } => 0,
+        _ => m * n,
+    };
+    // Scratch of the two products below, whichever of them runs.
+    let products = if ta {
+        product_scratch::<T>((tb, true), (k, m, n))
+    } else {
+        product_scratch::<T>((false, !tb), (m, k, n))
+    }
+    .max(if tb {
+        product_scratch::<T>((true, ta), (n, k, m))
+    } else {
+        product_scratch::<T>((!ta, false), (k, n, m))
+    });
+    let _ = tape.with_scratch(extra + products, |scratch| {
         let (dz_buffer, scratch) = scratch.split_at_mut(extra);
-        let dz: &[T] = if let Kind::Linear(act) = node.kind {
-            for ((dz, &g), &y) in dz_buffer.iter_mut().zip(g).zip(y) {
-                *dz = g * act.derivative_from_output(y);
+        let dz: &[T] = match node.kind {
+            Kind::Linear(Activation::Relu) => {
+                // Lengths match (all m × n), so this cannot fail.
+                let _ = ew::relu_backward(y, g, dz_buffer);
+                dz_buffer
             }
-            dz_buffer
-        } else {
-            g
+            Kind::Linear(Activation::Identity) | Kind::MatMul { .. } => g,
+            Kind::Linear(act) => {
+                for ((dz, &g), &y) in dz_buffer.iter_mut().zip(g).zip(y) {
+                    *dz = g * act.derivative_from_output(y);
+                }
+                dz_buffer
+            }
+            _ => g,
         };
         // SAFETY: see above.
         if let Some(da) = unsafe { a.grad_mut() } {
+            // A stale parameter gradient is overwritten (beta = 0) instead of cleared
+            // and added to.
+            let beta = accumulate(tape, a);
             if ta {
                 // dA (stored k × m) += op(B) · dZᵀ
-                product(tape, scratch, (tb, true), (k, m, n), w, dz, T::one(), da);
+                product(tape, scratch, (tb, true), (k, m, n), w, dz, beta, da);
             } else {
                 // dA (m × k) += dZ · op(B)ᵀ
-                product(tape, scratch, (false, !tb), (m, k, n), dz, w, T::one(), da);
+                product(tape, scratch, (false, !tb), (m, k, n), dz, w, beta, da);
             }
         }
         // SAFETY: see above; `da` is no longer alive.
         if let Some(db) = unsafe { b.grad_mut() } {
+            let beta = accumulate(tape, b);
             if tb {
                 // dB (stored n × k) += dZᵀ · op(A)
-                product(tape, scratch, (true, ta), (n, k, m), dz, x, T::one(), db);
+                product(tape, scratch, (true, ta), (n, k, m), dz, x, beta, db);
             } else {
                 // dB (k × n) += op(A)ᵀ · dZ
-                product(tape, scratch, (!ta, false), (k, n, m), x, dz, T::one(), db);
+                product(tape, scratch, (!ta, false), (k, n, m), x, dz, beta, db);
             }
         }
         if let Some(bias) = bias {
             // SAFETY: see above.
             if let Some(dbias) = unsafe { bias.grad_mut() } {
-                for row in dz.chunks_exact(n.max(1)) {
-                    dbias.iter_mut().zip(row).for_each(|(d, &z)| *d += z);
-                }
+                // dz is m × n and the bias n long, so this cannot fail.
+                let add = !take_stale_grad(tape, bias);
+                let _ = ew::bias_grad(m, n, dz, dbias, add);
             }
         }
     });
@@ -214,7 +268,7 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
     // SAFETY: as above.
     let (y, x, w) = unsafe { (node.value(), a.value(), b.value()) };
     t.fill(T::zero());
-    let _ = tape.with_scratch(gemm_scratch_len::<T>(m, n, k), |scratch| {
+    let _ = tape.with_scratch(product_scratch::<T>((ta, tb), (m, n, k)), |scratch| {
         if !a.tangent.is_null() {
             // SAFETY: the argument's tangent is only read.
             let tx = unsafe { core::slice::from_raw_parts(a.tangent, a.len) };

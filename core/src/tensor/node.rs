@@ -20,6 +20,9 @@ pub(crate) enum Kind {
     Constant,
     /// A use of persistent parameter [`Node::param`] in this recording.
     Param,
+    /// An output of a checkpointed segment: a leaf whose value, tangent and (through
+    /// its gradient) backward the segment's record computes.
+    SegmentOutput,
     /// `op(a) · op(b)`, with `op` an optional transpose of each.
     MatMul {
         transpose_a: bool,

@@ -462,6 +462,7 @@ impl<'m, T: Float> Tape<'m, T> {
     pub fn tensor_grad(&self, t: TensorId, out: &mut [T]) -> Result<()> {
         self.status()?;
         let node = self.node(t)?;
+        super::param::materialize_grad(self, node);
         // SAFETY: the gradient is only read.
         match unsafe { node.grad_mut() } {
             Some(grad) => copy_checked(grad, out),

@@ -9,6 +9,7 @@
 use super::float::Float;
 use super::param::ParamId;
 use crate::error::{Error, Result};
+use crate::kernels::elementwise as ew;
 use crate::tape::Tape;
 
 /// Stochastic gradient descent: `v = momentum·v + g + weight_decay·w; w −= lr·v`
@@ -149,6 +150,7 @@ impl<'m, T: Float> Tape<'m, T> {
                 index,
                 tape: self.identity(),
             })?;
+            super::param::materialize(slot);
             // SAFETY: the parameter's buffers each hold `len` elements, distinct from one
             // another, and no other slice of them is alive during the update.
             let (w, g) = unsafe {
@@ -188,46 +190,33 @@ fn sgd_update<T: Float>(s: Sgd, w: &mut [T], g: &[T], velocity: Option<&mut [T]>
         T::from_f64(s.momentum),
         T::from_f64(s.weight_decay),
     );
-    match velocity {
-        Some(v) => {
-            for ((w, &g), v) in w.iter_mut().zip(g).zip(v) {
-                *v = momentum * *v + g + decay * *w;
-                *w -= lr * *v;
-            }
-        }
-        None => {
-            for (w, &g) in w.iter_mut().zip(g) {
-                *w -= lr * (g + decay * *w);
-            }
-        }
-    }
+    // The buffers all hold the parameter's `len` elements, so the kernels cannot fail.
+    let _ = match velocity {
+        Some(v) => ew::sgd_momentum(
+            &ew::SgdMomentum {
+                lr,
+                momentum,
+                weight_decay: decay,
+                nesterov: false,
+            },
+            w,
+            g,
+            v,
+        ),
+        None if s.weight_decay == 0.0 => ew::sgd(lr, w, g),
+        None => ew::sgd_weight_decay(lr, decay, w, g),
+    };
 }
 
 fn adam_update<T: Float>(a: Adam, steps: u64, w: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
-    let t = steps.min(i32::MAX as u64) as i32;
-    let correction1 = 1.0 - libm::pow(a.beta1, t as f64);
-    let correction2 = 1.0 - libm::pow(a.beta2, t as f64);
-    let step = T::from_f64(a.lr / correction1);
-    let (b1, b2, eps) = (
-        T::from_f64(a.beta1),
-        T::from_f64(a.beta2),
-        T::from_f64(a.eps),
-    );
-    let inv_sqrt_c2 = T::from_f64(1.0 / libm::sqrt(correction2));
-    let decay = T::from_f64(a.weight_decay);
-    let shrink = T::from_f64(1.0 - a.lr * a.weight_decay);
-    let one = T::one();
-    for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
-        let g = if a.decoupled_weight_decay {
-            g
-        } else {
-            g + decay * *w
-        };
-        if a.decoupled_weight_decay {
-            *w *= shrink;
-        }
-        *m = b1 * *m + (one - b1) * g;
-        *v = b2 * *v + (one - b2) * g * g;
-        *w -= step * *m / ((*v).sqrt() * inv_sqrt_c2 + eps);
-    }
+    let p = ew::Adam {
+        lr: T::from_f64(a.lr),
+        beta1: T::from_f64(a.beta1),
+        beta2: T::from_f64(a.beta2),
+        eps: T::from_f64(a.eps),
+        weight_decay: T::from_f64(a.weight_decay),
+        decoupled: a.decoupled_weight_decay,
+    };
+    // `steps` counts from 1 and the buffers have equal lengths: this cannot fail.
+    let _ = ew::adam(&p, steps, w, g, m, v);
 }

@@ -33,6 +33,9 @@ pub(crate) struct ParamSlot<T> {
     pub grad: *mut T,
     /// Bumped by every in-place update.
     pub version: u32,
+    /// The gradient is logically zero but its buffer was not cleared: the first
+    /// backward contribution overwrites it instead of adding (see [`take_stale_grad`]).
+    pub grad_stale: bool,
     /// Optimizer state (momentum, or Adam's two moments); null until an optimizer is set.
     pub state: [*mut T; 2],
 }
@@ -133,6 +136,7 @@ impl<'m, T: Float> Tape<'m, T> {
                 value: core::ptr::null_mut(),
                 grad: core::ptr::null_mut(),
                 version: 0,
+                grad_stale: false,
                 state: [core::ptr::null_mut(); 2],
             };
             let table = self.alloc(capacity as usize, empty)?.as_ptr();
@@ -156,6 +160,7 @@ impl<'m, T: Float> Tape<'m, T> {
                 value,
                 grad,
                 version: 0,
+                grad_stale: false,
                 state: [core::ptr::null_mut(); 2],
             }
         };
@@ -167,7 +172,8 @@ impl<'m, T: Float> Tape<'m, T> {
     }
 
     /// Records a use of parameter `p`: a leaf sharing the parameter's value and gradient.
-    /// Its gradient starts at zero for this recording.
+    /// Its gradient starts at zero for this recording (lazily: the buffer is marked
+    /// stale, and the first backward contribution overwrites it).
     pub fn param(&self, p: ParamId) -> TensorId {
         let record = || {
             let slot = *self.param_slot(p)?;
@@ -176,8 +182,11 @@ impl<'m, T: Float> Tape<'m, T> {
             node.version = slot.version;
             let (id, node) = self.push_node_sharing(node, slot.value, slot.grad)?;
             let _ = node;
-            // SAFETY: the parameter's gradient buffer holds `len` elements.
-            unsafe { core::slice::from_raw_parts_mut(slot.grad, slot.len) }.fill(T::zero());
+            // A checkpointed block recorded again during a sweep must leave the gradient
+            // the sweep has accumulated so far.
+            if !self.is_rerecording() {
+                self.param_slot(p)?.grad_stale = true;
+            }
             Ok(id)
         };
         record().unwrap_or_else(|error| self.fail_tensor(error))
@@ -206,6 +215,7 @@ impl<'m, T: Float> Tape<'m, T> {
     /// Copies parameter `p`'s gradient (from the last backward) into `out`.
     pub fn read_param_grad(&self, p: ParamId, out: &mut [T]) -> Result<()> {
         let slot = self.param_slot(p)?;
+        materialize(slot);
         // SAFETY: as above.
         copy_into(
             unsafe { core::slice::from_raw_parts(slot.grad, slot.len) },
@@ -246,4 +256,58 @@ fn copy_into<T: Copy>(from: &[T], to: &mut [T]) -> Result<()> {
     }
     to.copy_from_slice(from);
     Ok(())
+}
+
+/// The slot of `node` if it is a parameter use.
+fn slot_of<'a, T: Float>(tape: &'a Tape<'_, T>, node: &Node<T>) -> Option<&'a mut ParamSlot<T>> {
+    if node.kind != Kind::Param {
+        return None;
+    }
+    tape.param_slot(ParamId {
+        index: node.param,
+        tape: tape.identity(),
+    })
+    .ok()
+}
+
+/// Zeroes a stale parameter gradient so it can be read or added to.
+pub(crate) fn materialize<T: Float>(slot: &mut ParamSlot<T>) {
+    if slot.grad_stale {
+        // SAFETY: the gradient buffer holds `len` elements; no slice of it is alive.
+        unsafe { core::slice::from_raw_parts_mut(slot.grad, slot.len) }.fill(T::zero());
+        slot.grad_stale = false;
+    }
+}
+
+/// Before `node`'s gradient is read or added to: zeroes it if it is a stale parameter
+/// gradient. No slice of the gradient may be alive.
+pub(crate) fn materialize_grad<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
+    if let Some(slot) = slot_of(tape, node) {
+        materialize(slot);
+    }
+}
+
+/// For a backward that will *overwrite* `node`'s whole gradient instead of adding to
+/// it: true (and the gradient no longer stale) when `node` is a parameter use whose
+/// gradient is stale, so the caller must write rather than accumulate.
+pub(crate) fn take_stale_grad<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> bool {
+    match slot_of(tape, node) {
+        Some(slot) if slot.grad_stale => {
+            slot.grad_stale = false;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Marks `node`'s gradient as zero without clearing it; false if `node` is not a
+/// parameter use.
+pub(crate) fn mark_grad_stale<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> bool {
+    match slot_of(tape, node) {
+        Some(slot) => {
+            slot.grad_stale = true;
+            true
+        }
+        None => false,
+    }
 }

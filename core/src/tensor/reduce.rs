@@ -18,8 +18,8 @@ pub(crate) fn split_at_axis(shape: &Shape, axis: usize) -> (usize, usize, usize)
 /// How each output element maps to input elements, shared by forward, backward and
 /// tangent so the three can never disagree on layout.
 enum Layout {
-    /// Output `o` gathers inputs `o·len·inner + j + i·inner`, `i < len`... per
-    /// `(outer, len, inner)`; `scale` is 1 for a sum and `1/len` for a mean.
+    /// Output `o·inner + j` gathers inputs `(o·len + i)·inner + j` for every `i < len`,
+    /// weighted by `scale`: 1 for a sum, `1/len` for a mean.
     Reduce {
         outer: usize,
         len: usize,

@@ -3,7 +3,7 @@
 
 use super::float::Float;
 use super::node::{Kind, Node};
-use super::{elementwise, linalg, loss, reduce};
+use super::{elementwise, linalg, loss, param, reduce};
 use crate::error::{Error, Result};
 use crate::tape::Tape;
 
@@ -15,8 +15,17 @@ fn node_of<'a, T: Float>(tape: &'a Tape<'_, T>, i: u32) -> Option<&'a Node<T>> {
 /// Adds record `i`'s contribution to its arguments' gradients.
 pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, i: u32) {
     let Some(node) = node_of(tape, i) else { return };
+    if !matches!(node.kind, Kind::MatMul { .. } | Kind::Linear(_)) {
+        // Other ops add into their arguments' gradients, so stale parameter gradients
+        // are cleared first; linalg overwrites them instead.
+        for k in 0..node.arg_count as usize {
+            if let Some(arg) = tape.node_at(node.args[k]) {
+                param::materialize_grad(tape, arg);
+            }
+        }
+    }
     match node.kind {
-        Kind::Input | Kind::Constant | Kind::Param => {}
+        Kind::Input | Kind::Constant | Kind::Param | Kind::SegmentOutput => {}
         Kind::MatMul { .. } | Kind::Linear(_) => linalg::backward(tape, node),
         Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::backward(tape, node),
         Kind::Sum
@@ -47,7 +56,7 @@ pub(crate) fn replay<T: Float>(tape: &Tape<'_, T>, i: u32) {
 pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
     match node.kind {
         // Leaves hold their data; a parameter use reads the parameter's storage directly.
-        Kind::Input | Kind::Constant | Kind::Param => {}
+        Kind::Input | Kind::Constant | Kind::Param | Kind::SegmentOutput => {}
         Kind::MatMul { .. } | Kind::Linear(_) => linalg::forward(tape, node),
         Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::forward(tape, node),
         Kind::Sum
@@ -93,6 +102,8 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
                 }
             }
         }
+        // The segment's record, earlier in the sweep, wrote this tangent.
+        Kind::SegmentOutput => {}
         Kind::MatMul { .. } | Kind::Linear(_) => linalg::tangent(tape, node),
         Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::tangent(tape, node),
         Kind::Sum
@@ -111,6 +122,9 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
 /// Zeroes record `i`'s gradient.
 pub(crate) fn clear<T: Float>(tape: &Tape<'_, T>, i: u32) {
     if let Some(node) = node_of(tape, i) {
+        if param::mark_grad_stale(tape, node) {
+            return;
+        }
         // SAFETY: the gradient buffer is not referenced elsewhere during a clear.
         if let Some(grad) = unsafe { node.grad_mut() } {
             grad.fill(T::zero());

@@ -1,0 +1,699 @@
+//! Checkpointed segments (`Tape::checkpoint`): gradients bit for bit those of the same
+//! blocks recorded plainly, tangents and replay through segments, the memory they save,
+//! and their failures.
+
+mod common;
+
+use autodiff_core::checkpoint::{segment_fn, Segment};
+use autodiff_core::{Activation, Error, Op, ParamId, Tape, TensorId, VarId};
+use common::Rng;
+use core::mem::MaybeUninit;
+
+fn memory(bytes: usize) -> Vec<MaybeUninit<u8>> {
+    vec![MaybeUninit::uninit(); bytes]
+}
+
+/// Records `block` as a segment, or plainly, on `tape`.
+fn run<B: Segment<f64> + Copy + 'static>(
+    tape: &Tape<'_, f64>,
+    checkpointed: bool,
+    block: B,
+    inputs: &[VarId],
+    outputs: &mut [VarId],
+) {
+    if checkpointed {
+        tape.checkpoint(block, inputs, outputs).unwrap();
+    } else {
+        block.record(tape, inputs, outputs).unwrap();
+    }
+}
+
+fn bits(values: &[f64]) -> Vec<u64> {
+    values.iter().map(|v| v.to_bits()).collect()
+}
+
+/// A scalar block of two inputs and two outputs, with transcendental ops, constants and
+/// an output that the block uses again.
+fn scalar_block(tape: &Tape<'_, f64>, inputs: &[VarId], outputs: &mut [VarId]) {
+    let (x, y) = (inputs[0], inputs[1]);
+    let a = tape.binary_id(Op::Mul, x, y);
+    let s = tape.unary_id(Op::Sin, a);
+    let c = tape.constant_id(0.3);
+    let e = tape.binary_id(Op::Mul, s, c);
+    let e = tape.unary_id(Op::Exp, e);
+    let u = tape.binary_id(Op::Add, e, x);
+    let v = tape.binary_id(
+        Op::Div,
+        u,
+        tape.binary_id(Op::Add, y, tape.constant_id(2.0)),
+    );
+    let v = tape.binary_id(Op::Mul, v, u);
+    outputs[0] = u;
+    outputs[1] = v;
+}
+
+/// `x, y` inputs; two segments in sequence, the second fed by the first's outputs, an
+/// input used inside and outside the blocks; returns the gradient of the loss.
+fn scalar_chain(checkpointed: bool, at: [f64; 2]) -> (f64, [f64; 2]) {
+    let mut mem = memory(1 << 16);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let x = tape.input_id(at[0]);
+    let y = tape.input_id(at[1]);
+    let outside = tape.unary_id(Op::Cos, x);
+    let mut first = [VarId::INVALID; 2];
+    run(&tape, checkpointed, scalar_block, &[x, y], &mut first);
+    let mut second = [VarId::INVALID; 2];
+    run(
+        &tape,
+        checkpointed,
+        scalar_block,
+        &[first[1], x],
+        &mut second,
+    );
+    let loss = tape.binary_id(Op::Mul, second[0], second[1]);
+    let loss = tape.binary_id(Op::Add, loss, tape.binary_id(Op::Mul, first[0], outside));
+    let loss = tape.binary_id(Op::Add, loss, y);
+    let mut grad = [0.0; 2];
+    tape.gradient_into(loss, &mut grad).unwrap();
+    (tape.value(loss).unwrap(), grad)
+}
+
+#[test]
+fn scalar_segments_match_bitwise() {
+    let mut rng = Rng::seeded("scalar segments");
+    for _ in 0..20 {
+        let at = [rng.uniform(-1.5, 1.5), rng.uniform(-1.0, 1.0)];
+        let (plain_loss, plain) = scalar_chain(false, at);
+        let (loss, grad) = scalar_chain(true, at);
+        assert_eq!(plain_loss.to_bits(), loss.to_bits());
+        assert_eq!(bits(&plain), bits(&grad), "at {at:?}");
+    }
+}
+
+/// Outer block: a nested segment inside, then more ops on its outputs.
+fn nested_block(tape: &Tape<'_, f64>, inputs: &[VarId], outputs: &mut [VarId]) {
+    let mut inner = [VarId::INVALID; 2];
+    tape.checkpoint(segment_fn(scalar_block), inputs, &mut inner)
+        .unwrap();
+    let mut deeper = [VarId::INVALID; 2];
+    // Two levels: a segment whose block holds a segment.
+    tape.checkpoint(
+        segment_fn(
+            |tape: &Tape<'_, f64>, inputs: &[VarId], outputs: &mut [VarId]| {
+                let mut inner = [VarId::INVALID; 2];
+                tape.checkpoint(segment_fn(scalar_block), inputs, &mut inner)
+                    .unwrap();
+                outputs[0] = tape.binary_id(Op::Mul, inner[0], inner[1]);
+                outputs[1] = tape.unary_id(Op::Tanh, inner[1]);
+            },
+        ),
+        &[inner[1], inputs[1]],
+        &mut deeper,
+    )
+    .unwrap();
+    outputs[0] = tape.binary_id(Op::Sub, deeper[0], inner[0]);
+    outputs[1] = tape.binary_id(Op::Mul, deeper[1], inputs[0]);
+}
+
+/// The nested block written out with no segment at all.
+fn nested_block_plain(tape: &Tape<'_, f64>, inputs: &[VarId], outputs: &mut [VarId]) {
+    let mut inner = [VarId::INVALID; 2];
+    scalar_block(tape, inputs, &mut inner);
+    let mut again = [VarId::INVALID; 2];
+    scalar_block(tape, &[inner[1], inputs[1]], &mut again);
+    let deeper = [
+        tape.binary_id(Op::Mul, again[0], again[1]),
+        tape.unary_id(Op::Tanh, again[1]),
+    ];
+    outputs[0] = tape.binary_id(Op::Sub, deeper[0], inner[0]);
+    outputs[1] = tape.binary_id(Op::Mul, deeper[1], inputs[0]);
+}
+
+#[test]
+fn nested_segments_match_bitwise() {
+    let mut rng = Rng::seeded("nested segments");
+    for _ in 0..10 {
+        let at = [rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)];
+        let mut results = Vec::new();
+        for mode in 0..3 {
+            let mut mem = memory(1 << 16);
+            let tape = Tape::<f64>::new(&mut mem).unwrap();
+            let x = tape.input_id(at[0]);
+            let y = tape.input_id(at[1]);
+            let mut out = [VarId::INVALID; 2];
+            match mode {
+                0 => nested_block_plain(&tape, &[x, y], &mut out),
+                // Nested segments inside an unmarked block, then inside a segment.
+                1 => nested_block(&tape, &[x, y], &mut out),
+                _ => tape
+                    .checkpoint(segment_fn(nested_block), &[x, y], &mut out)
+                    .unwrap(),
+            }
+            let loss = tape.binary_id(Op::Add, out[0], tape.binary_id(Op::Mul, out[1], y));
+            let mut grad = [0.0; 2];
+            tape.gradient_into(loss, &mut grad).unwrap();
+            // A second backward re-runs every segment again, with the same result.
+            let mut again = [0.0; 2];
+            tape.gradient_into(loss, &mut again).unwrap();
+            assert_eq!(bits(&grad), bits(&again));
+            results.push((tape.value(loss).unwrap().to_bits(), bits(&grad)));
+        }
+        assert_eq!(results[0], results[1], "at {at:?}");
+        assert_eq!(results[0], results[2], "at {at:?}");
+    }
+}
+
+/// `layers` tanh layers of `width`, parameters created on `tape`.
+fn mlp_params(tape: &Tape<'_, f64>, layers: usize, width: usize) -> Vec<(ParamId, ParamId)> {
+    let mut rng = Rng::seeded("mlp params");
+    let scale = 1.5 / (width as f64).sqrt();
+    (0..layers)
+        .map(|_| {
+            let w: Vec<f64> = (0..width * width)
+                .map(|_| rng.uniform(-scale, scale))
+                .collect();
+            let b: Vec<f64> = (0..width).map(|_| rng.uniform(-0.1, 0.1)).collect();
+            (
+                tape.parameter(&[width, width], &w).unwrap(),
+                tape.parameter(&[width], &b).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A block of up to 8 `linear` tanh layers.
+#[derive(Clone, Copy)]
+struct Layers {
+    params: [(ParamId, ParamId); 8],
+    count: usize,
+}
+
+impl Segment<f64> for Layers {
+    fn record(
+        &self,
+        tape: &Tape<'_, f64>,
+        inputs: &[VarId],
+        outputs: &mut [VarId],
+    ) -> autodiff_core::Result<()> {
+        let mut h = TensorId::from(inputs[0]);
+        for &(w, b) in &self.params[..self.count] {
+            h = tape.linear(h, tape.param(w), tape.param(b), Activation::Tanh);
+        }
+        outputs[0] = h.into();
+        Ok(())
+    }
+}
+
+fn layers(params: &[(ParamId, ParamId)]) -> Layers {
+    let mut block = Layers {
+        params: [params[0]; 8],
+        count: params.len(),
+    };
+    block.params[..params.len()].copy_from_slice(params);
+    block
+}
+
+struct MlpRun {
+    loss: f64,
+    input_grad: Vec<f64>,
+    param_grads: Vec<Vec<f64>>,
+    /// `used_bytes + reserved_bytes` after recording.
+    bytes: usize,
+}
+
+/// Records the MLP on `x` (`batch × width`) with segments of `per_segment` layers
+/// (`0`: unmarked) and runs backward from the mean of squares of the output.
+fn mlp_run(
+    tape: &Tape<'_, f64>,
+    params: &[(ParamId, ParamId)],
+    x: &[f64],
+    batch: usize,
+    per_segment: usize,
+) -> autodiff_core::Result<MlpRun> {
+    let width = x.len() / batch;
+    let input = tape.tensor_input(&[batch, width], x);
+    let mut h: VarId = input.into();
+    if per_segment == 0 {
+        let mut out = [VarId::INVALID];
+        layers(&params[..params.len().min(8)]).record(tape, &[h], &mut out)?;
+        h = out[0];
+        for chunk in params[params.len().min(8)..].chunks(8) {
+            layers(chunk).record(tape, &[h], &mut out)?;
+            h = out[0];
+        }
+    } else {
+        for chunk in params.chunks(per_segment) {
+            let mut out = [VarId::INVALID];
+            tape.checkpoint(layers(chunk), &[h], &mut out)?;
+            h = out[0];
+        }
+    }
+    let loss = tape.mean(tape.square(TensorId::from(h)));
+    tape.status()?;
+    let bytes = tape.used_bytes() + tape.reserved_bytes();
+    println!(
+        "segments of {per_segment}: used {} reserved {}",
+        tape.used_bytes(),
+        tape.reserved_bytes()
+    );
+    tape.backward(loss.as_var())?;
+    let mut input_grad = vec![0.0; x.len()];
+    tape.tensor_grad(input, &mut input_grad)?;
+    let mut param_grads = Vec::new();
+    for &(w, b) in params {
+        let mut gw = vec![0.0; width * width];
+        let mut gb = vec![0.0; width];
+        tape.read_param_grad(w, &mut gw)?;
+        tape.read_param_grad(b, &mut gb)?;
+        param_grads.push(gw);
+        param_grads.push(gb);
+    }
+    Ok(MlpRun {
+        loss: tape.value(loss.as_var())?,
+        input_grad,
+        param_grads,
+        bytes,
+    })
+}
+
+fn assert_same_run(a: &MlpRun, b: &MlpRun) {
+    assert_eq!(a.loss.to_bits(), b.loss.to_bits());
+    assert_eq!(bits(&a.input_grad), bits(&b.input_grad));
+    assert_eq!(a.param_grads.len(), b.param_grads.len());
+    for (ga, gb) in a.param_grads.iter().zip(&b.param_grads) {
+        assert_eq!(bits(ga), bits(gb));
+    }
+}
+
+#[test]
+fn tensor_segments_match_bitwise() {
+    let (layers_n, width, batch) = (12, 16, 5);
+    let mut mem = memory(4 << 20);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let params = mlp_params(&tape, layers_n, width);
+    let mut rng = Rng::seeded("mlp input");
+    let x: Vec<f64> = (0..batch * width).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let plain = mlp_run(&tape, &params, &x, batch, 0).unwrap();
+    for per_segment in [1, 3, 5, 8] {
+        tape.reset();
+        let run = mlp_run(&tape, &params, &x, batch, per_segment).unwrap();
+        assert_same_run(&plain, &run);
+    }
+}
+
+#[test]
+fn deep_stack_records_in_fewer_bytes() {
+    let (layers_n, width, batch) = (50, 32, 16);
+    let mut mem = memory(16 << 20);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let params = mlp_params(&tape, layers_n, width);
+    let persistent = tape.used_bytes();
+    let mut rng = Rng::seeded("deep input");
+    let x: Vec<f64> = (0..batch * width).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let plain = mlp_run(&tape, &params, &x, batch, 0).unwrap();
+    tape.reset();
+    let checkpointed = mlp_run(&tape, &params, &x, batch, 5).unwrap();
+    assert_same_run(&plain, &checkpointed);
+    let (plain_bytes, ckpt_bytes) = (plain.bytes - persistent, checkpointed.bytes - persistent);
+    println!(
+        "50 tanh layers, width {width}, batch {batch}, f64: unmarked {plain_bytes} bytes, \
+         segments of 5 layers {ckpt_bytes} bytes ({:.0}% saved), parameters {persistent} bytes",
+        100.0 * (1.0 - ckpt_bytes as f64 / plain_bytes as f64)
+    );
+    assert!(
+        ckpt_bytes * 2 < plain_bytes,
+        "{ckpt_bytes} vs {plain_bytes}"
+    );
+
+    // The checkpointed run fits in an arena the unmarked one does not.
+    let small = persistent + ckpt_bytes + 4096;
+    assert!(small < persistent + plain_bytes);
+    let mut mem = memory(small);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let params = mlp_params(&tape, layers_n, width);
+    let run = mlp_run(&tape, &params, &x, batch, 5).unwrap();
+    assert_same_run(&plain, &run);
+    tape.reset();
+    let error = mlp_run(&tape, &params, &x, batch, 0).err();
+    assert!(
+        matches!(error, Some(Error::OutOfMemory { .. })),
+        "{error:?}"
+    );
+    // Usable again after the failure.
+    tape.reset();
+    let run = mlp_run(&tape, &params, &x, batch, 5).unwrap();
+    assert_same_run(&plain, &run);
+}
+
+#[test]
+fn shared_parameters_across_segments_match_bitwise() {
+    // One layer's parameters used by every segment (a recurrence), and once more after.
+    let (width, batch) = (8, 3);
+    let mut mem = memory(1 << 20);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let params = mlp_params(&tape, 1, width);
+    let block = layers(&[params[0], params[0]]);
+    let mut rng = Rng::seeded("shared params");
+    let x: Vec<f64> = (0..batch * width).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let mut results = Vec::new();
+    for checkpointed in [false, true] {
+        tape.reset();
+        let input = tape.tensor_input(&[batch, width], &x);
+        let mut h: VarId = input.into();
+        for _ in 0..4 {
+            let mut out = [VarId::INVALID];
+            if checkpointed {
+                tape.checkpoint(block, &[h], &mut out).unwrap();
+            } else {
+                block.record(&tape, &[h], &mut out).unwrap();
+            }
+            h = out[0];
+        }
+        let (w, b) = params[0];
+        let h = tape.linear(h.into(), tape.param(w), tape.param(b), Activation::Tanh);
+        let loss = tape.sum(h);
+        tape.backward(loss.as_var()).unwrap();
+        let mut gw = vec![0.0; width * width];
+        tape.read_param_grad(w, &mut gw).unwrap();
+        let mut gx = vec![0.0; x.len()];
+        tape.tensor_grad(input, &mut gx).unwrap();
+        results.push((bits(&gw), bits(&gx)));
+    }
+    assert_eq!(results[0], results[1]);
+}
+
+#[test]
+fn rank0_and_scalar_outputs_mix_with_scalar_ops() {
+    let mut results = Vec::new();
+    for checkpointed in [false, true] {
+        let mut mem = memory(1 << 18);
+        let tape = Tape::<f64>::new(&mut mem).unwrap();
+        let s = tape.input_id(0.7);
+        let t = tape.tensor_input(&[2, 3], &[0.1, -0.2, 0.3, 0.4, -0.5, 0.6]);
+        let block = segment_fn(
+            |tape: &Tape<'_, f64>, inputs: &[VarId], outputs: &mut [VarId]| {
+                let t = TensorId::from(inputs[1]);
+                let sum = tape.sum(tape.tensor_exp(tape.scale(t, 1.5)));
+                // A rank-0 tensor output, and a scalar one computed from it.
+                outputs[0] = sum.into();
+                outputs[1] = tape.binary_id(Op::Mul, sum.as_var(), inputs[0]);
+                outputs[2] = tape.tensor_tanh(t).into();
+            },
+        );
+        let mut out = [VarId::INVALID; 3];
+        run(&tape, checkpointed, block, &[s, t.into()], &mut out);
+        let tail = tape.sum(tape.tensor_mul(out[2].into(), TensorId::from(out[2])));
+        let loss = tape.binary_id(Op::Mul, out[0], out[1]);
+        let loss = tape.binary_id(Op::Add, loss, tail.as_var());
+        tape.backward(loss).unwrap();
+        let mut gt = [0.0; 6];
+        tape.tensor_grad(t, &mut gt).unwrap();
+        results.push((
+            tape.value(loss).unwrap().to_bits(),
+            tape.grad(s).unwrap().to_bits(),
+            bits(&gt),
+        ));
+    }
+    assert_eq!(results[0], results[1]);
+}
+
+#[test]
+fn jvp_and_replay_run_through_segments() {
+    let at = [0.4, -0.8];
+    let mut results = Vec::new();
+    for checkpointed in [false, true] {
+        let mut mem = memory(1 << 16);
+        let tape = Tape::<f64>::new(&mut mem).unwrap();
+        let x = tape.input_id(at[0]);
+        let y = tape.input_id(at[1]);
+        let mut out = [VarId::INVALID; 2];
+        run(&tape, checkpointed, scalar_block, &[x, y], &mut out);
+        let mut deeper = [VarId::INVALID; 2];
+        run(
+            &tape,
+            checkpointed,
+            nested_block_plain,
+            &[out[0], out[1]],
+            &mut deeper,
+        );
+        let loss = tape.binary_id(Op::Mul, deeper[0], tape.unary_id(Op::Sin, deeper[1]));
+        tape.jvp(&[0.3, -1.1]).unwrap();
+        let tangent = tape.tangent(loss).unwrap();
+        tape.replay(&[-0.2, 0.9]).unwrap();
+        let replayed = tape.value(loss).unwrap();
+        let mut grad = [0.0; 2];
+        tape.gradient_into(loss, &mut grad).unwrap();
+        results.push((tangent.to_bits(), replayed.to_bits(), bits(&grad)));
+    }
+    assert_eq!(results[0], results[1]);
+    // And the replayed values are those of a fresh recording there.
+    let (fresh, fresh_grad) = scalar_chain_like_jvp([-0.2, 0.9]);
+    assert_eq!(results[1].1, fresh.to_bits());
+    assert_eq!(results[1].2, bits(&fresh_grad));
+}
+
+fn scalar_chain_like_jvp(at: [f64; 2]) -> (f64, [f64; 2]) {
+    let mut mem = memory(1 << 16);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let x = tape.input_id(at[0]);
+    let y = tape.input_id(at[1]);
+    let mut out = [VarId::INVALID; 2];
+    scalar_block(&tape, &[x, y], &mut out);
+    let mut deeper = [VarId::INVALID; 2];
+    nested_block_plain(&tape, &[out[0], out[1]], &mut deeper);
+    let loss = tape.binary_id(Op::Mul, deeper[0], tape.unary_id(Op::Sin, deeper[1]));
+    let mut grad = [0.0; 2];
+    tape.gradient_into(loss, &mut grad).unwrap();
+    (tape.value(loss).unwrap(), grad)
+}
+
+#[test]
+fn tensor_jvp_through_segments() {
+    let (width, batch) = (6, 2);
+    let mut results = Vec::new();
+    for checkpointed in [false, true] {
+        let mut mem = memory(1 << 20);
+        let tape = Tape::<f64>::new(&mut mem).unwrap();
+        let params = mlp_params(&tape, 4, width);
+        let x: Vec<f64> = (0..batch * width)
+            .map(|i| (i as f64 * 0.37).sin())
+            .collect();
+        let input = tape.tensor_input(&[batch, width], &x);
+        let mut h: VarId = input.into();
+        for chunk in params.chunks(2) {
+            let mut out = [VarId::INVALID];
+            if checkpointed {
+                tape.checkpoint(layers(chunk), &[h], &mut out).unwrap();
+            } else {
+                layers(chunk).record(&tape, &[h], &mut out).unwrap();
+            }
+            h = out[0];
+        }
+        let loss = tape.sum(TensorId::from(h));
+        let seed: Vec<f64> = (0..x.len()).map(|i| (i as f64 * 0.11).cos()).collect();
+        tape.seed_tensor_tangent(input, &seed).unwrap();
+        tape.jvp(&[]).unwrap();
+        let mut th = vec![0.0; batch * width];
+        tape.tensor_tangent(h.into(), &mut th).unwrap();
+        results.push((tape.tangent(loss.as_var()).unwrap().to_bits(), bits(&th)));
+    }
+    assert_eq!(results[0], results[1]);
+}
+
+#[test]
+fn too_small_arena_fails_cleanly_and_reset_recovers() {
+    let (width, batch) = (16, 8);
+    // Parameters of 4 layers take about 4 · 2 · (256 + 16) · 8 bytes; leave little else.
+    let mut mem = memory(40_000);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let params = mlp_params(&tape, 4, width);
+    let x = vec![0.5; batch * width];
+    let input = tape.tensor_input(&[batch, width], &x);
+    let mut out = [VarId::INVALID];
+    let error = tape.checkpoint(layers(&params), &[input.into()], &mut out);
+    assert!(matches!(error, Err(Error::OutOfMemory { .. })), "{error:?}");
+    assert_eq!(out, [VarId::INVALID]);
+    assert_eq!(tape.status(), error);
+    // Every later op reports the first error.
+    assert_eq!(tape.backward(tape.input_id(1.0)), error);
+    tape.reset();
+    tape.status().unwrap();
+    // A smaller batch fits.
+    let input = tape.tensor_input(&[1, width], &x[..width]);
+    tape.checkpoint(layers(&params[..2]), &[input.into()], &mut out)
+        .unwrap();
+    let loss = tape.sum(TensorId::from(out[0]));
+    tape.backward(loss.as_var()).unwrap();
+}
+
+#[test]
+fn block_errors_and_bad_blocks_are_reported() {
+    let mut mem = memory(1 << 16);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let x = tape.input_id(1.0);
+    let len = tape.len();
+
+    #[derive(Clone, Copy)]
+    struct Failing;
+    impl Segment<f64> for Failing {
+        fn record(
+            &self,
+            tape: &Tape<'_, f64>,
+            inputs: &[VarId],
+            _: &mut [VarId],
+        ) -> autodiff_core::Result<()> {
+            let _ = tape.unary_id(Op::Sin, inputs[0]);
+            Err(Error::InvalidArgument("block says no"))
+        }
+    }
+    let mut out = [VarId::INVALID];
+    assert_eq!(
+        tape.checkpoint(Failing, &[x], &mut out),
+        Err(Error::InvalidArgument("block says no"))
+    );
+    // The block's record is gone; the error is sticky until reset.
+    assert_eq!(tape.len(), len);
+    assert!(tape.status().is_err());
+    tape.reset();
+
+    // An output left unset.
+    let x = tape.input_id(1.0);
+    let unset = segment_fn(|_: &Tape<'_, f64>, _: &[VarId], _: &mut [VarId]| {});
+    assert!(matches!(
+        tape.checkpoint(unset, &[x], &mut out),
+        Err(Error::InvalidArgument(_))
+    ));
+    tape.reset();
+
+    // A stale input.
+    let stale = x;
+    assert_eq!(
+        tape.checkpoint(
+            segment_fn(scalar_block),
+            &[stale, stale],
+            &mut [VarId::INVALID; 2]
+        ),
+        Err(Error::StaleHandle)
+    );
+}
+
+#[test]
+fn block_handles_do_not_outlive_the_block() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static INSIDE: AtomicU64 = AtomicU64::new(0);
+    let mut mem = memory(1 << 16);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let x = tape.input_id(0.5);
+    let block = segment_fn(
+        |tape: &Tape<'_, f64>, inputs: &[VarId], outputs: &mut [VarId]| {
+            let a = tape.unary_id(Op::Exp, inputs[0]);
+            let b = tape.unary_id(Op::Sin, a);
+            let c = tape.unary_id(Op::Cos, b);
+            INSIDE.store(
+                (u64::from(c.tag) << 32) | u64::from(c.index),
+                Ordering::Relaxed,
+            );
+            outputs[0] = c;
+        },
+    );
+    let mut out = [VarId::INVALID];
+    tape.checkpoint(block, &[x], &mut out).unwrap();
+    let packed = INSIDE.load(Ordering::Relaxed);
+    let leaked = VarId {
+        index: packed as u32,
+        tag: (packed >> 32) as u32,
+    };
+    // The tape keeps x, the segment record and its output record; the block's last
+    // record (index 3) is gone, so its handle is reported stale...
+    assert_eq!(tape.len(), 3);
+    assert_eq!(tape.value(out[0]).unwrap(), 0.5f64.exp().sin().cos());
+    assert_eq!(tape.check_handle(leaked), Err(Error::StaleHandle));
+    // ...until a new record takes its index, which the handle then names: blocks must
+    // not let their handles escape (documented).
+    let next = tape.input_id(7.0);
+    assert_eq!(next.index, leaked.index);
+    assert_eq!(tape.value(leaked).unwrap(), 7.0);
+}
+
+#[test]
+fn modified_inputs_and_parameters_are_reported() {
+    let width = 4;
+    let mut mem = memory(1 << 18);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let params = mlp_params(&tape, 2, width);
+    let input = tape.tensor_input(&[1, width], &[0.1, 0.2, 0.3, 0.4]);
+    let mut out = [VarId::INVALID];
+    tape.checkpoint(layers(&params), &[input.into()], &mut out)
+        .unwrap();
+    let loss = tape.sum(TensorId::from(out[0]));
+    tape.backward(loss.as_var()).unwrap();
+    // An input overwritten in place: backward refuses, as it would without the segment;
+    // replay recomputes and clears it.
+    tape.set_tensor_value(input, &[0.4, 0.3, 0.2, 0.1]).unwrap();
+    assert!(matches!(
+        tape.backward(loss.as_var()),
+        Err(Error::ModifiedInPlace { .. })
+    ));
+    tape.replay(&[]).unwrap();
+    tape.backward(loss.as_var()).unwrap();
+    // A parameter used inside the block, updated in place.
+    tape.write_param(params[1].0, &[0.0; 16]).unwrap();
+    assert!(matches!(
+        tape.backward(loss.as_var()),
+        Err(Error::ModifiedInPlace { .. })
+    ));
+}
+
+/// A C-style callback with user data, as a C API would pass it.
+#[derive(Clone, Copy)]
+struct CallbackBlock {
+    call:
+        extern "C" fn(*const Tape<'static, f64>, *const VarId, *mut VarId, *mut core::ffi::c_void),
+    user_data: *mut core::ffi::c_void,
+}
+
+impl Segment<f64> for CallbackBlock {
+    fn record(
+        &self,
+        tape: &Tape<'_, f64>,
+        inputs: &[VarId],
+        outputs: &mut [VarId],
+    ) -> autodiff_core::Result<()> {
+        let tape = (tape as *const Tape<'_, f64>).cast::<Tape<'static, f64>>();
+        (self.call)(tape, inputs.as_ptr(), outputs.as_mut_ptr(), self.user_data);
+        Ok(())
+    }
+}
+
+extern "C" fn scaled_square(
+    tape: *const Tape<'static, f64>,
+    inputs: *const VarId,
+    outputs: *mut VarId,
+    user_data: *mut core::ffi::c_void,
+) {
+    // SAFETY: the test passes a live tape, one input, one output and an `f64`.
+    unsafe {
+        let tape = &*tape;
+        let scale = *user_data.cast::<f64>();
+        let x = *inputs;
+        let sq = tape.binary_id(Op::Mul, x, x);
+        *outputs = tape.binary_id(Op::Mul, sq, tape.constant_id(scale));
+    }
+}
+
+#[test]
+fn c_style_callbacks_with_user_data() {
+    let mut scale = 2.5f64;
+    let mut mem = memory(1 << 16);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let x = tape.input_id(3.0);
+    let block = CallbackBlock {
+        call: scaled_square,
+        user_data: (&mut scale as *mut f64).cast(),
+    };
+    let mut out = [VarId::INVALID];
+    tape.checkpoint(block, &[x], &mut out).unwrap();
+    tape.backward(out[0]).unwrap();
+    assert_eq!(tape.value(out[0]).unwrap(), 22.5);
+    assert_eq!(tape.grad(x).unwrap(), 15.0);
+}

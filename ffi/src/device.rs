@@ -1,0 +1,131 @@
+//! GPU queries: how many devices there are, whether one is usable, its name and memory.
+//!
+//! They forward to the CUDA backend (`cuda/`). A library built without the `cuda`
+//! feature needs no CUDA at all, and every call here reports `AD_ERR_NO_DEVICE`; so does
+//! a library built with it on a machine with no driver or no GPU. None of them ever
+//! aborts the host, whatever is (or is not) installed.
+
+use crate::error::{ad_status, Failure, Result};
+use autodiff_core::Error;
+use autodiff_cuda::{device_count, Device, DeviceInfo};
+use core::ffi::c_char;
+
+fn status_of(result: Result<()>) -> ad_status {
+    result.map_or_else(Failure::status, |()| ad_status::AD_OK)
+}
+
+fn describe(ordinal: usize) -> Result<DeviceInfo> {
+    Device::describe(ordinal).map_err(|e| Failure::Core(Error::from(e)))
+}
+
+/// The number of usable GPUs, into `*count_out`. Fails with `AD_ERR_NO_DEVICE` when there
+/// is none (no `cuda` feature in this build, no driver, or no GPU), leaving `*count_out`
+/// untouched, and with `AD_ERR_NULL` for a NULL `count_out`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_device_count(count_out: *mut usize) -> ad_status {
+    ffi_boundary!(ad_status::AD_ERR_PANIC, {
+        status_of((|| {
+            // SAFETY: the caller's contract.
+            let count_out = unsafe { crate::ptr::out(count_out, "count_out") }?;
+            *count_out = device_count().map_err(|e| Failure::Core(Error::from(e)))?;
+            Ok(())
+        })())
+    })
+}
+
+/// 1 when at least one GPU is usable, 0 otherwise. Never fails.
+#[no_mangle]
+pub extern "C" fn ad_device_available() -> i32 {
+    ffi_boundary!(0, { i32::from(device_count().is_ok_and(|n| n > 0)) })
+}
+
+/// The name of GPU `ordinal` (0-based), as a NUL-terminated string in `buf` (`cap`
+/// bytes), and its length without the NUL in `*len_out`. When `cap` is too small nothing
+/// is written to `buf`, `*len_out` still gets the length, and the status is
+/// `AD_ERR_INVALID_ARGUMENT`. `AD_ERR_NO_DEVICE` when there is no such GPU.
+#[no_mangle]
+pub unsafe extern "C" fn ad_device_name(
+    ordinal: usize,
+    buf: *mut c_char,
+    cap: usize,
+    len_out: *mut usize,
+) -> ad_status {
+    ffi_boundary!(ad_status::AD_ERR_PANIC, {
+        status_of((|| {
+            // SAFETY: the caller's contract.
+            let len_out = unsafe { crate::ptr::out(len_out, "len_out") }?;
+            let info = describe(ordinal)?;
+            let name = info.name.as_bytes();
+            *len_out = name.len();
+            if cap <= name.len() {
+                return Err(Failure::Core(Error::InvalidArgument(
+                    "name buffer too small",
+                )));
+            }
+            // SAFETY: the caller's contract: `buf` holds `cap` bytes.
+            let buf = unsafe { crate::ptr::slice_mut(buf.cast::<u8>(), cap, "buf") }?;
+            buf[..name.len()].copy_from_slice(name);
+            buf[name.len()] = 0;
+            Ok(())
+        })())
+    })
+}
+
+/// Free and total memory of GPU `ordinal`, in bytes. `AD_ERR_NO_DEVICE` when there is
+/// no such GPU; nothing is written then.
+#[no_mangle]
+pub unsafe extern "C" fn ad_device_memory(
+    ordinal: usize,
+    free_out: *mut usize,
+    total_out: *mut usize,
+) -> ad_status {
+    ffi_boundary!(ad_status::AD_ERR_PANIC, {
+        status_of((|| {
+            // SAFETY: the caller's contract.
+            let free_out = unsafe { crate::ptr::out(free_out, "free_out") }?;
+            // SAFETY: the caller's contract.
+            let total_out = unsafe { crate::ptr::out(total_out, "total_out") }?;
+            let info = describe(ordinal)?;
+            *free_out = info.free_memory;
+            *total_out = info.total_memory;
+            Ok(())
+        })())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_gpu_every_query_says_no_device_and_writes_nothing() {
+        // These machines have no GPU (and the default build no `cuda` feature).
+        if ad_device_available() == 1 {
+            return;
+        }
+        let mut count = 99usize;
+        // SAFETY: valid pointers.
+        assert_eq!(
+            unsafe { ad_device_count(&mut count) },
+            ad_status::AD_ERR_NO_DEVICE
+        );
+        assert_eq!(count, 99);
+        let (mut buf, mut len) = ([1 as c_char; 8], 0usize);
+        // SAFETY: valid pointers and capacity.
+        assert_eq!(
+            unsafe { ad_device_name(0, buf.as_mut_ptr(), 8, &mut len) },
+            ad_status::AD_ERR_NO_DEVICE
+        );
+        let (mut free, mut total) = (0usize, 0usize);
+        // SAFETY: valid pointers.
+        assert_eq!(
+            unsafe { ad_device_memory(0, &mut free, &mut total) },
+            ad_status::AD_ERR_NO_DEVICE
+        );
+        // SAFETY: NULL is checked.
+        assert_eq!(
+            unsafe { ad_device_count(core::ptr::null_mut()) },
+            ad_status::AD_ERR_NULL
+        );
+    }
+}
