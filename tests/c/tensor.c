@@ -496,6 +496,50 @@ static void f32_training_smoke(void) {
     CHECK_OK(ad_tape_done(t));
 }
 
+/* The f32 forms of every data call, on an AD_F32 tape: y = sum(x * w) for an input x
+ * and a parameter w. */
+static void f32_data_calls(void) {
+    ad_tape *t = fresh(AD_F32);
+    static const size_t d3[1] = {3};
+    float w0[3] = {1, 2, 3}, x0[3] = {0.5f, -1, 2}, buf[3], seed[3] = {1, 0, -1}, one = 0;
+    ad_param p;
+    ad_tensor x, w, y;
+    CHECK_OK(ad_param_new_f32(t, d3, 1, w0, 3, &p));
+    CHECK_OK(ad_param_read_f32(t, p, buf, 3));
+    CHECK(buf[0] == 1 && buf[1] == 2 && buf[2] == 3);
+    x = ad_tensor_input_f32(t, d3, 1, x0, 3);
+    w = ad_param_use(t, p);
+    y = ad_tensor_sum(t, ad_tensor_mul(t, x, w));
+    CHECK_OK(ad_backward(t, ad_tensor_as_var(t, y)));
+    CHECK_OK(ad_tensor_grad_f32(t, x, buf, 3));
+    CHECK(buf[0] == 1 && buf[1] == 2 && buf[2] == 3);
+    CHECK_OK(ad_param_grad_f32(t, p, buf, 3));
+    CHECK(buf[0] == 0.5f && buf[1] == -1 && buf[2] == 2);
+    /* tangent along seed: d y = seed . w = 1 - 3 */
+    CHECK_OK(ad_tensor_seed_tangent_f32(t, x, seed, 3));
+    CHECK_OK(ad_jvp(t, NULL, 0));
+    CHECK_OK(ad_tensor_tangent_f32(t, y, &one, 1));
+    CHECK(one == -2.0f);
+    /* a new input value, replayed */
+    CHECK_OK(ad_tensor_set_value_f32(t, x, seed, 3));
+    CHECK_OK(ad_replay(t, NULL, 0));
+    CHECK_OK(ad_tensor_value_f32(t, y, &one, 1));
+    CHECK(one == -2.0f);
+    /* a parameter write outdates the recording */
+    CHECK_OK(ad_param_write_f32(t, p, x0, 3));
+    CHECK_STATUS(ad_backward(t, ad_tensor_as_var(t, y)), AD_ERR_MODIFIED_IN_PLACE);
+    CHECK_OK(ad_param_read_f32(t, p, buf, 3));
+    CHECK(buf[0] == 0.5f && buf[1] == -1 && buf[2] == 2);
+    /* the f64 forms refuse an f32 tape */
+    {
+        double d[3] = {0, 0, 0};
+        CHECK_STATUS(ad_param_read_f64(t, p, d, 3), AD_ERR_DTYPE_MISMATCH);
+        CHECK_STATUS(ad_param_write_f64(t, p, d, 3), AD_ERR_DTYPE_MISMATCH);
+        CHECK_STATUS(ad_tensor_seed_tangent_f64(t, x, d, 3), AD_ERR_DTYPE_MISMATCH);
+    }
+    CHECK_OK(ad_tape_done(t));
+}
+
 /* ---- the Graphviz export ---- */
 
 static void graphviz(void) {
@@ -784,6 +828,7 @@ int main(void) {
     parameters_and_sgd();
     momentum_and_adam();
     f32_training_smoke();
+    f32_data_calls();
     graphviz();
     shape_errors();
     small_arena();
