@@ -8,10 +8,11 @@
  * and ad_version() are static; the one from ad_tape_error() lives inside the tape.
  *
  * Errors. Every fallible function returns an ad_status (AD_OK == 0). Ops that record
- * variables (ad_add, ad_sin, ...) return an ad_var instead and are sticky: the first
- * failure is kept on the tape, later ops return the invalid variable, and
- * ad_tape_status(), ad_backward() and friends report it; ad_tape_error() explains it.
- * Out-parameters end in _out and are written only on success.
+ * variables or tensors (ad_add, ad_sin, ad_matmul, ...) return an ad_var or ad_tensor
+ * instead and are sticky: the first failure is kept on the tape, later ops return the
+ * invalid handle, and ad_tape_status(), ad_backward() and friends report it;
+ * ad_tape_error() explains it. Out-parameters end in _out and are written only on
+ * success, except the length that an AD_ERR_BUFFER_TOO_SMALL failure reports.
  *
  * Pointers. Every pointer argument is checked for NULL (AD_ERR_NULL) and alignment
  * (AD_ERR_MISALIGNED), and every length is validated; an array may be NULL when its
