@@ -8,10 +8,11 @@
  * and ad_version() are static; the one from ad_tape_error() lives inside the tape.
  *
  * Errors. Every fallible function returns an ad_status (AD_OK == 0). Ops that record
- * variables (ad_add, ad_sin, ...) return an ad_var instead and are sticky: the first
- * failure is kept on the tape, later ops return the invalid variable, and
- * ad_tape_status(), ad_backward() and friends report it; ad_tape_error() explains it.
- * Out-parameters end in _out and are written only on success.
+ * variables or tensors (ad_add, ad_sin, ad_matmul, ...) return an ad_var or ad_tensor
+ * instead and are sticky: the first failure is kept on the tape, later ops return the
+ * invalid handle, and ad_tape_status(), ad_backward() and friends report it;
+ * ad_tape_error() explains it. Out-parameters end in _out and are written only on
+ * success, except the length that an AD_ERR_BUFFER_TOO_SMALL failure reports.
  *
  * Pointers. Every pointer argument is checked for NULL (AD_ERR_NULL) and alignment
  * (AD_ERR_MISALIGNED), and every length is validated; an array may be NULL when its
@@ -99,6 +100,9 @@ typedef enum ad_status {
   // A failure this version of the C API has no specific code for; the tape's message
   // says what happened.
   AD_ERR_OTHER = 17,
+  // A caller's output buffer is too small; the call's length out-parameter (e.g.
+  // `len_out` of `ad_tape_dot()`) says how much is needed.
+  AD_ERR_BUFFER_TOO_SMALL = 18,
 } ad_status;
 
 // The element type a tape computes in. Values and derivatives cross the C API as
@@ -114,9 +118,42 @@ typedef enum ad_dtype {
   AD_F64_DUAL = 3,
 } ad_dtype;
 
+// An elementwise function, for `ad_tensor_activation()` and `ad_linear()`. The
+// numbers are part of the ABI.
+typedef enum ad_activation {
+  // `x`.
+  AD_ACT_IDENTITY = 0,
+  // `max(x, 0)`; the derivative at 0 is 0.
+  AD_ACT_RELU = 1,
+  // `x` for `x > 0`, `0.01 x` otherwise (`ad_leaky_relu()` takes another slope).
+  AD_ACT_LEAKY_RELU = 2,
+  // `1 / (1 + e^-x)`.
+  AD_ACT_SIGMOID = 3,
+  // `tanh(x)`.
+  AD_ACT_TANH = 4,
+  // `x Φ(x)`, with the exact normal CDF.
+  AD_ACT_GELU = 5,
+  // `e^x`.
+  AD_ACT_EXP = 6,
+  // Natural logarithm.
+  AD_ACT_LOG = 7,
+  // Square root.
+  AD_ACT_SQRT = 8,
+  // `x²`.
+  AD_ACT_SQUARE = 9,
+} ad_activation;
+
 // A tape. Opaque: C code only ever holds an `ad_tape*` made by `ad_tape_init()` or
 // `ad_tape_new()`.
 typedef struct ad_tape ad_tape;
+
+// A tensor on a tape: the index of its record and the tag of the tape generation that
+// made it, like `ad_var`. Plain data; the tape checks it on every use. A failed op
+// returns the invalid tensor (`index == UINT32_MAX`, `tag == 0`).
+typedef struct ad_tensor {
+  uint32_t index;
+  uint32_t tag;
+} ad_tensor;
 
 // A variable on a tape: the index of its record and the tag of the tape generation
 // that made it. Plain data: copy and store it freely; the tape checks it on every use,
@@ -230,6 +267,14 @@ typedef struct ad_dual {
   double tangent;
 } ad_dual;
 
+// A parameter of a tape: its number and the identity of its tape. Unlike variables and
+// tensors it stays valid across `ad_tape_reset()`; another tape rejects it
+// (`AD_ERR_FOREIGN_HANDLE`).
+typedef struct ad_param {
+  uint32_t index;
+  uint32_t tape;
+} ad_param;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -305,6 +350,222 @@ enum ad_status ad_tape_len(const struct ad_tape *tape, size_t *count_out);
 // The bytes of the tape's arena in use, into `*bytes_out` (the header's own bytes are
 // not counted).
 enum ad_status ad_tape_bytes_used(const struct ad_tape *tape, size_t *bytes_out);
+
+// Whether `x` is a tensor some op returned successfully, as opposed to the invalid
+// tensor of a failed op. A valid tensor may still be stale or foreign.
+bool ad_tensor_is_valid(struct ad_tensor x);
+
+// A new input tensor on an `AD_F32` tape: shape `dims[0..rank)` (rank 0 to 4; rank 0 is
+// a scalar and `dims` may be NULL), holding a copy of the `len` row-major values at
+// `data`. `len` must be the product of the dimensions (`AD_ERR_INVALID_ARGUMENT`).
+// Gradients flow into it, and `ad_tensor_set_value_f32()` may overwrite it for
+// `ad_replay()`. On an `AD_F64` tape the op fails with `AD_ERR_DTYPE_MISMATCH`.
+struct ad_tensor ad_tensor_input_f32(struct ad_tape *tape,
+                                     const size_t *dims,
+                                     size_t rank,
+                                     const float *data,
+                                     size_t len);
+
+// `ad_tensor_input_f32()` for an `AD_F64` tape.
+struct ad_tensor ad_tensor_input_f64(struct ad_tape *tape,
+                                     const size_t *dims,
+                                     size_t rank,
+                                     const double *data,
+                                     size_t len);
+
+// A constant tensor on an `AD_F32` tape: as `ad_tensor_input_f32()`, but no gradient
+// flows into it (`ad_tensor_grad_f32()` of it fails with `AD_ERR_INVALID_ARGUMENT`).
+struct ad_tensor ad_tensor_const_f32(struct ad_tape *tape,
+                                     const size_t *dims,
+                                     size_t rank,
+                                     const float *data,
+                                     size_t len);
+
+// `ad_tensor_const_f32()` for an `AD_F64` tape.
+struct ad_tensor ad_tensor_const_f64(struct ad_tape *tape,
+                                     const size_t *dims,
+                                     size_t rank,
+                                     const double *data,
+                                     size_t len);
+
+// The matrix product `op(a) · op(b)` of two 2-D tensors, where `op` transposes its
+// argument when `transpose_a` (or `transpose_b`) is non-zero: `[m, k] · [k, n]` gives
+// `[m, n]`. Inner dimensions that differ are `AD_ERR_SHAPE_MISMATCH`, and
+// `ad_tape_error()` names both shapes.
+struct ad_tensor ad_matmul(struct ad_tape *tape,
+                           struct ad_tensor a,
+                           struct ad_tensor b,
+                           int transpose_a,
+                           int transpose_b);
+
+// The fused layer `act(x · w + b)` in one record: `x` is `[batch, in]`, `w` `[in, out]`,
+// `b` `[out]`, the result `[batch, out]`. `act` must be one whose derivative its output
+// determines: `AD_ACT_IDENTITY`, `AD_ACT_RELU`, `AD_ACT_SIGMOID`, `AD_ACT_TANH` or
+// `AD_ACT_EXP` (`AD_ERR_INVALID_ARGUMENT` otherwise).
+struct ad_tensor ad_linear(struct ad_tape *tape,
+                           struct ad_tensor x,
+                           struct ad_tensor w,
+                           struct ad_tensor b,
+                           ad_activation act);
+
+// `a + b` elementwise, with numpy broadcasting (shapes aligned at their last axes; a
+// dimension of 1 stretches). Shapes that do not broadcast are `AD_ERR_SHAPE_MISMATCH`.
+struct ad_tensor ad_tensor_add(struct ad_tape *tape, struct ad_tensor a, struct ad_tensor b);
+
+// `a - b` elementwise, with broadcasting as `ad_tensor_add()`.
+struct ad_tensor ad_tensor_sub(struct ad_tape *tape, struct ad_tensor a, struct ad_tensor b);
+
+// `a * b` elementwise, with broadcasting as `ad_tensor_add()`.
+struct ad_tensor ad_tensor_mul(struct ad_tape *tape, struct ad_tensor a, struct ad_tensor b);
+
+// `a / b` elementwise, with broadcasting as `ad_tensor_add()`.
+struct ad_tensor ad_tensor_div(struct ad_tape *tape, struct ad_tensor a, struct ad_tensor b);
+
+// `x * c` for a constant `c` (finite; `AD_ERR_INVALID_ARGUMENT` otherwise).
+struct ad_tensor ad_tensor_scale(struct ad_tape *tape, struct ad_tensor x, double c);
+
+// `act(x)` elementwise, for any `ad_activation` (`AD_ACT_LEAKY_RELU` with slope 0.01).
+struct ad_tensor ad_tensor_activation(struct ad_tape *tape, struct ad_tensor x, ad_activation act);
+
+// `x` where `x > 0`, `slope * x` elsewhere, elementwise (`slope` finite).
+struct ad_tensor ad_leaky_relu(struct ad_tape *tape, struct ad_tensor x, double slope);
+
+// The sum of all elements: a rank-0 tensor (see `ad_tensor_as_var()`).
+struct ad_tensor ad_tensor_sum(struct ad_tape *tape, struct ad_tensor x);
+
+// The mean of all elements: a rank-0 tensor.
+struct ad_tensor ad_tensor_mean(struct ad_tape *tape, struct ad_tensor x);
+
+// Sums along `axis` (below the rank; `AD_ERR_SHAPE_MISMATCH` otherwise), removing it:
+// `[2, 3]` along axis 0 gives `[3]`.
+struct ad_tensor ad_tensor_sum_axis(struct ad_tape *tape, struct ad_tensor x, size_t axis);
+
+// Means along `axis`, removing it, as `ad_tensor_sum_axis()`.
+struct ad_tensor ad_tensor_mean_axis(struct ad_tape *tape, struct ad_tensor x, size_t axis);
+
+// The same elements in the shape `dims[0..rank)`, which must have the same element
+// count (`AD_ERR_SHAPE_MISMATCH` otherwise).
+struct ad_tensor ad_reshape(struct ad_tape *tape,
+                            struct ad_tensor x,
+                            const size_t *dims,
+                            size_t rank);
+
+// The transpose of a 2-D tensor.
+struct ad_tensor ad_transpose(struct ad_tape *tape, struct ad_tensor x);
+
+// Softmax along the last axis (rank 1 or more).
+struct ad_tensor ad_softmax(struct ad_tape *tape, struct ad_tensor x);
+
+// Log-softmax along the last axis, computed stably.
+struct ad_tensor ad_log_softmax(struct ad_tape *tape, struct ad_tensor x);
+
+// The mean softmax cross-entropy of `logits` (`[batch, classes]`) against the class
+// indices `labels[0..n)`, one per row (`n == batch`, each below `classes`): a rank-0
+// tensor. The labels are copied.
+struct ad_tensor ad_cross_entropy(struct ad_tape *tape,
+                                  struct ad_tensor logits,
+                                  const uint32_t *labels,
+                                  size_t n);
+
+// The mean squared error of two tensors of one shape: a rank-0 tensor.
+struct ad_tensor ad_mse(struct ad_tape *tape, struct ad_tensor prediction, struct ad_tensor target);
+
+// A rank-0 tensor (a loss, a sum) as a scalar variable: scalar ops take it, and
+// `ad_backward(t, ad_tensor_as_var(t, loss))` runs backward from it. Another rank is
+// `AD_ERR_SHAPE_MISMATCH`. Sticky like an op: it returns the invalid variable on failure.
+struct ad_var ad_tensor_as_var(struct ad_tape *tape, struct ad_tensor x);
+
+// The rank of `x` (0 to 4), into `*rank_out`.
+enum ad_status ad_tensor_rank(const struct ad_tape *tape, struct ad_tensor x, size_t *rank_out);
+
+// The shape of `x`: its rank into `*rank_out` and its dimensions into
+// `dims_out[0..rank)`, which holds `cap` values (it may be NULL when `cap` is 0). When
+// `cap` is below the rank, fails with `AD_ERR_BUFFER_TOO_SMALL` and still writes the
+// rank to `*rank_out`; 4 is always enough.
+enum ad_status ad_tensor_dims(const struct ad_tape *tape,
+                              struct ad_tensor x,
+                              size_t *dims_out,
+                              size_t cap,
+                              size_t *rank_out);
+
+// Copies the value of `x` (row-major) into `out[0..len)`; `len` must be its element
+// count (`AD_ERR_INVALID_ARGUMENT` otherwise). `AD_F32` tapes only: on another,
+// `AD_ERR_DTYPE_MISMATCH`.
+enum ad_status ad_tensor_value_f32(const struct ad_tape *tape,
+                                   struct ad_tensor x,
+                                   float *out,
+                                   size_t len);
+
+// `ad_tensor_value_f32()` for an `AD_F64` tape.
+enum ad_status ad_tensor_value_f64(const struct ad_tape *tape,
+                                   struct ad_tensor x,
+                                   double *out,
+                                   size_t len);
+
+// Copies the gradient of `x` from the last `ad_backward()` into `out[0..len)`, as
+// `ad_tensor_value_f32()`. A constant has none (`AD_ERR_INVALID_ARGUMENT`).
+enum ad_status ad_tensor_grad_f32(const struct ad_tape *tape,
+                                  struct ad_tensor x,
+                                  float *out,
+                                  size_t len);
+
+// `ad_tensor_grad_f32()` for an `AD_F64` tape.
+enum ad_status ad_tensor_grad_f64(const struct ad_tape *tape,
+                                  struct ad_tensor x,
+                                  double *out,
+                                  size_t len);
+
+// Copies the tangent of `x` from the last `ad_jvp()` into `out[0..len)` (zeros when
+// no tangent reached it), as `ad_tensor_value_f32()`.
+enum ad_status ad_tensor_tangent_f32(const struct ad_tape *tape,
+                                     struct ad_tensor x,
+                                     float *out,
+                                     size_t len);
+
+// `ad_tensor_tangent_f32()` for an `AD_F64` tape.
+enum ad_status ad_tensor_tangent_f64(const struct ad_tape *tape,
+                                     struct ad_tensor x,
+                                     double *out,
+                                     size_t len);
+
+// Overwrites the value of the input or constant tensor `x` with `data[0..len)`, for
+// a following `ad_replay()`. Ops recorded from `x` report `AD_ERR_MODIFIED_IN_PLACE`
+// on `ad_backward()` until a replay recomputes them. Another kind of tensor is
+// `AD_ERR_INVALID_ARGUMENT`.
+enum ad_status ad_tensor_set_value_f32(struct ad_tape *tape,
+                                       struct ad_tensor x,
+                                       const float *data,
+                                       size_t len);
+
+// `ad_tensor_set_value_f32()` for an `AD_F64` tape.
+enum ad_status ad_tensor_set_value_f64(struct ad_tape *tape,
+                                       struct ad_tensor x,
+                                       const double *data,
+                                       size_t len);
+
+// Sets the tangent of the input tensor (or parameter use) `x` to `data[0..len)` for
+// the next `ad_jvp()`: tensor inputs are seeded here, scalar inputs by `ad_jvp()`'s
+// seeds. Takes `len` values of the tape's memory the first time.
+enum ad_status ad_tensor_seed_tangent_f32(struct ad_tape *tape,
+                                          struct ad_tensor x,
+                                          const float *data,
+                                          size_t len);
+
+// `ad_tensor_seed_tangent_f32()` for an `AD_F64` tape.
+enum ad_status ad_tensor_seed_tangent_f64(struct ad_tape *tape,
+                                          struct ad_tensor x,
+                                          const double *data,
+                                          size_t len);
+
+// Writes the recorded graph in Graphviz DOT into `buf`, NUL-terminated, and its length
+// (without the NUL, as `strlen`) into `*len_out`: one node per record (op and value for
+// scalars, kind and shape for tensors), one edge per argument. Render it with
+// `dot -Tsvg`. When `cap` bytes cannot hold the text and its NUL, fails with
+// `AD_ERR_BUFFER_TOO_SMALL`, still writes the length to `*len_out` (call again with
+// `cap >= *len_out + 1`) and leaves a truncated, NUL-terminated prefix in `buf` when
+// `cap > 0`. `buf` may be NULL when `cap` is 0, to ask for the length. `AD_F32` and
+// `AD_F64` tapes only.
+enum ad_status ad_tape_dot(const struct ad_tape *tape, char *buf, size_t cap, size_t *len_out);
 
 // Records `block` as a checkpointed segment: runs it on `inputs` (`n_in` variables),
 // keeps only the values of its `n_out` outputs, and drops everything it recorded. The
@@ -664,6 +925,103 @@ struct ad_dual ad_dual_erf(struct ad_dual x);
 // A fixed, NUL-terminated English description of `status`. The string is static: never
 // free it. An unknown code gives "unknown status code".
 const char *ad_status_str(ad_status status);
+
+// Sets stochastic gradient descent as the tape's optimizer, for every parameter:
+// `v = momentum * v + g + weight_decay * w; w -= lr * v` (PyTorch's convention;
+// `momentum == 0` is plain SGD and keeps no state). Needs `lr >= 0`,
+// `0 <= momentum < 1` and `weight_decay >= 0`, all finite (`AD_ERR_INVALID_ARGUMENT`
+// otherwise, as when the tape has no parameters, already has an optimizer, or has
+// recorded something since its last reset).
+enum ad_status ad_optim_sgd(struct ad_tape *tape, double lr, double momentum, double weight_decay);
+
+// Sets Adam as the tape's optimizer, or AdamW when `decoupled` is non-zero (the weight
+// decay then shrinks the weights directly instead of joining the gradient). Typical
+// values: `lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8`. Needs `lr >= 0`,
+// `0 <= beta1, beta2 < 1`, `eps > 0` and `weight_decay >= 0`; fails otherwise as
+// `ad_optim_sgd()`.
+enum ad_status ad_optim_adam(struct ad_tape *tape,
+                             double lr,
+                             double beta1,
+                             double beta2,
+                             double eps,
+                             double weight_decay,
+                             int decoupled);
+
+// Updates every parameter in place from its gradient of the last `ad_backward()`. The
+// recording that produced the gradients is now out of date (a backward over it reports
+// `AD_ERR_MODIFIED_IN_PLACE`): reset and record the next step. Fails with the tape's
+// sticky error, or `AD_ERR_INVALID_ARGUMENT` when no optimizer is set.
+enum ad_status ad_optim_step(struct ad_tape *tape);
+
+// A new parameter on an `AD_F32` tape, of shape `dims[0..rank)` and initial value
+// `init[0..len)` (row-major, `len` the element count), into `*param_out`. It takes its
+// value, its gradient and (once an optimizer is set) the optimizer's state from the
+// tape's memory for the tape's whole life. Create every parameter right after
+// `ad_tape_init()` or `ad_tape_reset()`, before recording anything and before
+// `ad_optim_sgd()`/`ad_optim_adam()` (`AD_ERR_INVALID_ARGUMENT` otherwise).
+enum ad_status ad_param_new_f32(struct ad_tape *tape,
+                                const size_t *dims,
+                                size_t rank,
+                                const float *init,
+                                size_t len,
+                                struct ad_param *param_out);
+
+// `ad_param_new_f32()` for an `AD_F64` tape.
+enum ad_status ad_param_new_f64(struct ad_tape *tape,
+                                const size_t *dims,
+                                size_t rank,
+                                const double *init,
+                                size_t len,
+                                struct ad_param *param_out);
+
+// Records a use of parameter `p` in the current recording: a tensor that shares the
+// parameter's value and gradient (no copy). Its gradient starts at zero. Sticky like
+// every op. Use each parameter once per recording: a second use zeroes the gradient the
+// first one's ops will accumulate into.
+struct ad_tensor ad_param_use(struct ad_tape *tape, struct ad_param p);
+
+// The number of parameters of the tape, into `*count_out`.
+enum ad_status ad_param_count(const struct ad_tape *tape, size_t *count_out);
+
+// Copies the value of parameter `p` into `out[0..len)`; `len` must be its element
+// count. `AD_F32` tapes only (`AD_ERR_DTYPE_MISMATCH` otherwise).
+enum ad_status ad_param_read_f32(const struct ad_tape *tape,
+                                 struct ad_param p,
+                                 float *out,
+                                 size_t len);
+
+// `ad_param_read_f32()` for an `AD_F64` tape.
+enum ad_status ad_param_read_f64(const struct ad_tape *tape,
+                                 struct ad_param p,
+                                 double *out,
+                                 size_t len);
+
+// Copies the gradient of parameter `p` from the last `ad_backward()` into
+// `out[0..len)`, as `ad_param_read_f32()`.
+enum ad_status ad_param_grad_f32(const struct ad_tape *tape,
+                                 struct ad_param p,
+                                 float *out,
+                                 size_t len);
+
+// `ad_param_grad_f32()` for an `AD_F64` tape.
+enum ad_status ad_param_grad_f64(const struct ad_tape *tape,
+                                 struct ad_param p,
+                                 double *out,
+                                 size_t len);
+
+// Overwrites the value of parameter `p` with `data[0..len)`. Ops already recorded
+// from its old value report `AD_ERR_MODIFIED_IN_PLACE` on `ad_backward()` instead of
+// giving wrong gradients; record again (after a reset) to use the new value.
+enum ad_status ad_param_write_f32(struct ad_tape *tape,
+                                  struct ad_param p,
+                                  const float *data,
+                                  size_t len);
+
+// `ad_param_write_f32()` for an `AD_F64` tape.
+enum ad_status ad_param_write_f64(struct ad_tape *tape,
+                                  struct ad_param p,
+                                  const double *data,
+                                  size_t len);
 
 // Whether `x` is a variable some op returned successfully, as opposed to the invalid
 // variable of a failed op. A valid variable may still be stale or foreign.

@@ -322,6 +322,9 @@ fn error_of_status(status: StatusArg) -> Error {
         }
         Some(AD_ERR_MISALIGNED) => Error::InvalidArgument("a callback returned AD_ERR_MISALIGNED"),
         Some(AD_ERR_OTHER) => Error::InvalidArgument("a callback returned AD_ERR_OTHER"),
+        Some(AD_ERR_BUFFER_TOO_SMALL) => {
+            Error::InvalidArgument("a callback returned AD_ERR_BUFFER_TOO_SMALL")
+        }
         Some(AD_OK) | None => Error::InvalidArgument("a callback returned an unknown status"),
     }
 }

@@ -51,13 +51,16 @@ pub enum ad_status {
     /// A failure this version of the C API has no specific code for; the tape's message
     /// says what happened.
     AD_ERR_OTHER = 17,
+    /// A caller's output buffer is too small; the call's length out-parameter (e.g.
+    /// `len_out` of `ad_tape_dot()`) says how much is needed.
+    AD_ERR_BUFFER_TOO_SMALL = 18,
 }
 
 use ad_status::*;
 
 impl ad_status {
     /// Every status, in code order.
-    pub(crate) const ALL: [ad_status; 18] = [
+    pub(crate) const ALL: [ad_status; 19] = [
         AD_OK,
         AD_ERR_NULL,
         AD_ERR_INVALID_TAPE,
@@ -76,6 +79,7 @@ impl ad_status {
         AD_ERR_BACKEND,
         AD_ERR_MISALIGNED,
         AD_ERR_OTHER,
+        AD_ERR_BUFFER_TOO_SMALL,
     ];
 
     /// The status with number `code`, if there is one.
@@ -104,6 +108,7 @@ impl ad_status {
             AD_ERR_BACKEND => c"backend failure",
             AD_ERR_MISALIGNED => c"misaligned pointer argument",
             AD_ERR_OTHER => c"other error",
+            AD_ERR_BUFFER_TOO_SMALL => c"output buffer too small",
         }
     }
 }
@@ -138,6 +143,12 @@ pub enum Failure {
     Misaligned(&'static str),
     InvalidTape,
     Panic,
+    /// The named output buffer holds `cap` elements; `needed` are needed.
+    BufferTooSmall {
+        what: &'static str,
+        needed: usize,
+        cap: usize,
+    },
 }
 
 impl Failure {
@@ -148,6 +159,7 @@ impl Failure {
             Failure::Misaligned(_) => AD_ERR_MISALIGNED,
             Failure::InvalidTape => AD_ERR_INVALID_TAPE,
             Failure::Panic => AD_ERR_PANIC,
+            Failure::BufferTooSmall { .. } => AD_ERR_BUFFER_TOO_SMALL,
         }
     }
 }
@@ -168,6 +180,9 @@ impl fmt::Display for Failure {
             Failure::Panic => f.write_str(
                 "internal panic caught at the C boundary; reset the tape to use it again",
             ),
+            Failure::BufferTooSmall { what, needed, cap } => {
+                write!(f, "{what} too small: needs {needed}, holds {cap}")
+            }
         }
     }
 }

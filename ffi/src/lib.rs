@@ -18,11 +18,15 @@
 pub mod panic;
 #[macro_use]
 pub mod tape;
+#[macro_use]
+pub mod tensor;
 pub mod checkpoint;
 pub mod derivatives;
 pub mod device;
 pub mod dual;
 pub mod error;
+pub mod optim;
+pub mod param;
 pub mod ptr;
 pub mod scalar;
 pub mod var;

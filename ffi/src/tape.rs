@@ -91,11 +91,18 @@ pub struct Header {
     /// A panic was caught while this tape was in use; its state is not trusted until a
     /// reset.
     poisoned: Cell<bool>,
+    /// The failure the boundary detected in a recording op (a NULL or misaligned pointer)
+    /// that made the core tape sticky with [`BOUNDARY_STICKY`]: reported in its place.
+    boundary: Cell<Option<Failure>>,
     message: UnsafeCell<[u8; MESSAGE_LEN]>,
     /// C callbacks (checkpoint blocks, chain steps) running on this tape now; while
     /// any runs, the tape must not be reset or ended under the core code that called it.
     lent: Cell<u32>,
 }
+
+/// The core error that stands for a failure only the boundary can name (see
+/// [`Header::fail_op`]).
+const BOUNDARY_STICKY: Error = Error::InvalidArgument("invalid pointer argument to an op");
 
 impl Header {
     /// The failure `ad_tape_error()` describes: a caught panic, else the tape's sticky
@@ -104,17 +111,47 @@ impl Header {
         if self.poisoned.get() {
             return Some(Failure::Panic);
         }
+        self.sticky().or(self.last.get())
+    }
+
+    /// The tape's sticky error, as the boundary reports it.
+    fn sticky(&self) -> Option<Failure> {
         let sticky = with_tape!(&self.tape, t => t.status());
-        match sticky {
-            Err(error) => Some(Failure::Core(error)),
-            Ok(()) => self.last.get(),
+        sticky
+            .err()
+            .map(|error| self.translate(Failure::Core(error)))
+    }
+
+    /// `failure`, or the boundary's own failure when `failure` is the core's stand-in
+    /// for it.
+    fn translate(&self, failure: Failure) -> Failure {
+        match (failure, self.boundary.get()) {
+            (Failure::Core(error), Some(boundary)) if error == BOUNDARY_STICKY => boundary,
+            _ => failure,
         }
+    }
+
+    /// Makes a recording op's failure the tape's sticky error (unless it already has
+    /// one), as the core does for its own failures. A failure the core has no error for
+    /// (a NULL pointer) is kept here and stands behind [`BOUNDARY_STICKY`] in the core.
+    pub fn fail_op(&self, failure: Failure) {
+        let core = match failure {
+            Failure::Core(error) => error,
+            _ => {
+                if with_tape!(&self.tape, t => t.status()).is_ok() {
+                    self.boundary.set(Some(failure));
+                }
+                BOUNDARY_STICKY
+            }
+        };
+        with_tape!(&self.tape, t => t.fail(core));
     }
 
     fn reset(&self) -> Result<()> {
         self.refuse_if_lent()?;
         with_tape!(&self.tape, t => t.reset());
         self.last.set(None);
+        self.boundary.set(None);
         self.poisoned.set(false);
         Ok(())
     }
@@ -184,7 +221,7 @@ pub unsafe fn call(tape: *const ad_tape, f: impl FnOnce(&Header) -> Result<()>) 
         if header.poisoned.get() {
             return Err(Failure::Panic);
         }
-        let result = f(header);
+        let result = f(header).map_err(|failure| header.translate(failure));
         if let Err(failure) = result {
             header.last.set(Some(failure));
         }
@@ -274,6 +311,7 @@ unsafe fn init(
             heap,
             last: Cell::new(None),
             poisoned: Cell::new(false),
+            boundary: Cell::new(None),
             message: UnsafeCell::new([0; MESSAGE_LEN]),
             lent: Cell::new(0),
         })
@@ -465,7 +503,7 @@ pub unsafe extern "C" fn ad_tape_status(tape: *const ad_tape) -> ad_status {
         match unsafe { header(tape) } {
             Err(failure) => failure.status(),
             Ok(header) if header.poisoned.get() => ad_status::AD_ERR_PANIC,
-            Ok(header) => status_of(with_tape!(&header.tape, t => t.status()).map_err(Into::into)),
+            Ok(header) => header.sticky().map_or(ad_status::AD_OK, Failure::status),
         }
     })
 }

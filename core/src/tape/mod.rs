@@ -1,27 +1,5 @@
-//! The reverse-mode tape: a Wengert list in caller memory.
-//!
-//! A [`Tape`] records one [`Record`](record::Record) per variable: the op, its argument
-//! indices, its value and a slot for its adjoint. From that list it can
-//!
-//! * run backward: the gradient of one output (a vector-Jacobian product),
-//! * run forward with tangents: a Jacobian-vector product,
-//! * replay at new input values without recording again.
-//!
-//! # Sticky errors
-//!
-//! Every recording op returns a variable, never a `Result`. When an op fails (the arena is
-//! full, a handle is stale or foreign, an argument is invalid) the tape keeps the *first*
-//! error, and from then on every op records nothing and returns an invalid variable.
-//! [`status`](Tape::status), [`backward`](Tape::backward) and friends report that first
-//! error. Nothing recorded before it is touched, and [`reset`](Tape::reset) makes the
-//! tape usable again.
-//!
-//! # Handles
-//!
-//! A [`VarId`] carries a 32-bit tag made of the tape's identity and its generation.
-//! [`reset`](Tape::reset) starts a new generation, so a variable from before it is
-//! reported as [`Error::StaleHandle`], and one from another tape as
-//! [`Error::ForeignHandle`]: never undefined behaviour.
+//! The reverse-mode tape: a Wengert list in caller memory. The model (sticky errors,
+//! handles, memory) is documented on [`Tape`], the type users see.
 
 mod backward;
 mod extension;
@@ -29,6 +7,7 @@ pub use backward::Gradients;
 mod forward;
 mod hessian;
 mod mark;
+mod memory;
 mod record;
 mod var;
 mod vjp;
@@ -56,9 +35,33 @@ const GENERATION_STEP_INVERSE: u32 = GENERATION_STEP.wrapping_pow(u32::MAX >> 1)
 
 /// A reverse-mode tape over numbers of type `T`, living entirely in caller memory.
 ///
-/// See the [module documentation](self) for the error and handle model. A tape is used
-/// from one thread at a time (it is `Send` but not `Sync`); separate tapes are
-/// independent.
+/// A tape records one record per variable: the op, its argument indices, its value and
+/// a slot for its adjoint (24 bytes for `f64`). From that list it can run backward (the
+/// gradient of one output, a vector-Jacobian product), run forward with tangents (a
+/// Jacobian-vector product), and replay at new input values without recording again.
+/// Records grow from the low end of the memory; tensors, parameters and scratch from the
+/// high end.
+///
+/// # Sticky errors
+///
+/// Every recording op returns a variable, never a `Result`. When an op fails (the arena
+/// is full, a handle is stale or foreign, an argument is invalid) the tape keeps the
+/// *first* error, and from then on every op records nothing and returns an invalid
+/// variable. [`status`](Tape::status), [`backward`](Tape::backward) and friends report
+/// that first error. Nothing recorded before it is touched, and [`reset`](Tape::reset)
+/// makes the tape usable again.
+///
+/// # Handles
+///
+/// A [`VarId`] carries a 32-bit tag made of the tape's identity and its generation.
+/// [`reset`](Tape::reset) starts a new generation, so a variable from before it is
+/// reported as [`Error::StaleHandle`], and one from another tape as
+/// [`Error::ForeignHandle`]: never undefined behaviour.
+///
+/// # Threads
+///
+/// A tape is used from one thread at a time (it is `Send` but not `Sync`); separate
+/// tapes are independent.
 pub struct Tape<'m, T: Real> {
     arena: Arena<'m>,
     /// Start of the record array, which owns the arena's low end.
@@ -506,137 +509,6 @@ impl<'m, T: Real> Tape<'m, T> {
     #[inline(always)]
     fn records_ptr(&self) -> *mut Record<T> {
         self.records.as_ptr()
-    }
-
-    // ---- high-end memory, for the layers above the tape ----
-
-    /// `count` values of `U` from the arena's high end, set to `fill`. They live until the
-    /// next `reset` (or until [`make_persistent`](Tape::make_persistent) keeps them).
-    /// Fails, and sets the tape's error, when the arena cannot hold them.
-    pub(crate) fn alloc<U: Copy>(&self, count: usize, fill: U) -> Result<NonNull<U>> {
-        self.status()?;
-        match self.alloc_below_reserve(count, fill, self.reserved.get()) {
-            Ok(ptr) => Ok(ptr),
-            Err(error) => {
-                self.fail(error);
-                Err(error)
-            }
-        }
-    }
-
-    /// Takes `count` values of `U` from the high end while keeping `keep_free` bytes free
-    /// above the records. Does not touch the error state.
-    fn alloc_below_reserve<U: Copy>(
-        &self,
-        count: usize,
-        fill: U,
-        keep_free: usize,
-    ) -> Result<NonNull<U>> {
-        let floor = self
-            .records_end()
-            .checked_add(keep_free)
-            .ok_or(Error::SizeOverflow)?;
-        if floor > self.arena.high_offset() {
-            let needed = count
-                .saturating_mul(size_of::<U>())
-                .saturating_add(keep_free);
-            return Err(Error::OutOfMemory {
-                needed,
-                free: self.free_bytes(),
-            });
-        }
-        self.arena.set_low_offset(floor);
-        let result = self.arena.alloc_high_raw::<U>(count);
-        self.arena.set_low_offset(self.records_end());
-        let ptr = result?;
-        // SAFETY: the block holds `count` values of `U`, just taken for us.
-        unsafe {
-            for i in 0..count {
-                ptr.as_ptr().add(i).write(fill);
-            }
-        }
-        self.refresh_limit();
-        Ok(ptr)
-    }
-
-    /// Keeps at least `bytes` free above the records from now until the next reset, so
-    /// that a sweep's [`with_scratch`](Tape::with_scratch) of that size cannot fail.
-    /// Recording ops call this for the scratch their backward will need.
-    pub(crate) fn reserve_scratch(&self, bytes: usize) -> Result<()> {
-        if bytes <= self.reserved.get() {
-            return Ok(());
-        }
-        if self.records_end().saturating_add(bytes) > self.arena.high_offset() {
-            let error = Error::OutOfMemory {
-                needed: bytes,
-                free: self.free_bytes(),
-            };
-            self.fail(error);
-            return Err(error);
-        }
-        self.reserved.set(bytes);
-        self.refresh_limit();
-        Ok(())
-    }
-
-    /// Runs `f` on `count` zeroed values of `U` of scratch, given back afterwards. Within a
-    /// sweep this cannot fail for sizes passed to [`reserve_scratch`](Tape::reserve_scratch).
-    /// Public for hosts that convert arrays at the boundary (the C API's `f32` tapes); a
-    /// failure leaves the tape's error state untouched.
-    pub fn with_scratch<U: Copy + Default, R>(
-        &self,
-        count: usize,
-        f: impl FnOnce(&mut [U]) -> R,
-    ) -> Result<R> {
-        let mark = self.high_mark();
-        let ptr = self.alloc_below_reserve(count, U::default(), 0)?;
-        // SAFETY: `count` initialised values only this call refers to.
-        let result = f(unsafe { core::slice::from_raw_parts_mut(ptr.as_ptr(), count) });
-        // The scratch is below every live allocation; give it back directly (also when
-        // it sits inside the persistent region's bookkeeping range).
-        self.arena.release_high_to(mark);
-        self.refresh_limit();
-        Ok(result)
-    }
-
-    /// Keeps everything allocated at the high end so far across future resets (the home
-    /// of parameters and optimizer state).
-    pub(crate) fn make_persistent(&self) {
-        self.persistent_high.set(self.arena.high_offset());
-    }
-
-    /// The layers' per-tape state pointer (null until set).
-    pub(crate) fn layer_state(&self) -> *mut u8 {
-        self.layer_state.get()
-    }
-
-    /// Sets the layers' per-tape state pointer; it must point into the persistent region.
-    pub(crate) fn set_layer_state(&self, state: *mut u8) {
-        self.layer_state.set(state);
-    }
-
-    /// True when nothing but persistent data is in the arena: right after `new` or
-    /// `reset`, before anything is recorded.
-    pub(crate) fn is_pristine(&self) -> bool {
-        self.is_empty() && self.arena.high_offset() == self.persistent_high.get()
-    }
-
-    /// The high-end cursor, to give back to with [`release_to`](Tape::release_to).
-    pub(crate) fn high_mark(&self) -> usize {
-        self.arena.high_offset()
-    }
-
-    /// Returns high-end memory taken since `mark`, a value of [`high_mark`](Tape::high_mark)
-    /// taken after the last reset. Marks outside the current activation region are
-    /// ignored.
-    ///
-    /// # Safety
-    /// Nothing allocated after `mark` may be used afterwards.
-    pub(crate) unsafe fn release_to(&self, mark: usize) {
-        if mark >= self.arena.high_offset() && mark <= self.persistent_high.get() {
-            self.arena.release_high_to(mark);
-            self.refresh_limit();
-        }
     }
 }
 

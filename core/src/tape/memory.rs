@@ -1,0 +1,140 @@
+//! The tape's memory beyond its records: allocations at the arena's high end for the
+//! layers above (tensor data, parameters, saved values), the persistent region that
+//! survives `reset`, and the scratch reserve that guarantees sweeps their work space.
+
+use super::Tape;
+use crate::error::{Error, Result};
+use crate::real::Real;
+use core::mem::size_of;
+use core::ptr::NonNull;
+
+impl<'m, T: Real> Tape<'m, T> {
+    /// `count` values of `U` from the arena's high end, set to `fill`. They live until the
+    /// next `reset` (or until [`make_persistent`](Tape::make_persistent) keeps them).
+    /// Fails, and sets the tape's error, when the arena cannot hold them.
+    pub(crate) fn alloc<U: Copy>(&self, count: usize, fill: U) -> Result<NonNull<U>> {
+        self.status()?;
+        match self.alloc_below_reserve(count, fill, self.reserved.get()) {
+            Ok(ptr) => Ok(ptr),
+            Err(error) => {
+                self.fail(error);
+                Err(error)
+            }
+        }
+    }
+
+    /// Takes `count` values of `U` from the high end while keeping `keep_free` bytes free
+    /// above the records. Does not touch the error state.
+    pub(super) fn alloc_below_reserve<U: Copy>(
+        &self,
+        count: usize,
+        fill: U,
+        keep_free: usize,
+    ) -> Result<NonNull<U>> {
+        let floor = self
+            .records_end()
+            .checked_add(keep_free)
+            .ok_or(Error::SizeOverflow)?;
+        if floor > self.arena.high_offset() {
+            let needed = count
+                .saturating_mul(size_of::<U>())
+                .saturating_add(keep_free);
+            return Err(Error::OutOfMemory {
+                needed,
+                free: self.free_bytes(),
+            });
+        }
+        self.arena.set_low_offset(floor);
+        let result = self.arena.alloc_high_raw::<U>(count);
+        self.arena.set_low_offset(self.records_end());
+        let ptr = result?;
+        // SAFETY: the block holds `count` values of `U`, just taken for us.
+        unsafe {
+            for i in 0..count {
+                ptr.as_ptr().add(i).write(fill);
+            }
+        }
+        self.refresh_limit();
+        Ok(ptr)
+    }
+
+    /// Keeps at least `bytes` free above the records from now until the next reset, so
+    /// that a sweep's [`with_scratch`](Tape::with_scratch) of that size cannot fail.
+    /// Recording ops call this for the scratch their backward will need.
+    pub(crate) fn reserve_scratch(&self, bytes: usize) -> Result<()> {
+        if bytes <= self.reserved.get() {
+            return Ok(());
+        }
+        if self.records_end().saturating_add(bytes) > self.arena.high_offset() {
+            let error = Error::OutOfMemory {
+                needed: bytes,
+                free: self.free_bytes(),
+            };
+            self.fail(error);
+            return Err(error);
+        }
+        self.reserved.set(bytes);
+        self.refresh_limit();
+        Ok(())
+    }
+
+    /// Runs `f` on `count` zeroed values of `U` of scratch, given back afterwards. Within a
+    /// sweep this cannot fail for sizes the recording ops reserved when they were recorded.
+    /// Public for hosts that convert arrays at the boundary (the C API's `f32` tapes); a
+    /// failure leaves the tape's error state untouched.
+    pub fn with_scratch<U: Copy + Default, R>(
+        &self,
+        count: usize,
+        f: impl FnOnce(&mut [U]) -> R,
+    ) -> Result<R> {
+        let mark = self.high_mark();
+        let ptr = self.alloc_below_reserve(count, U::default(), 0)?;
+        // SAFETY: `count` initialised values only this call refers to.
+        let result = f(unsafe { core::slice::from_raw_parts_mut(ptr.as_ptr(), count) });
+        // The scratch is below every live allocation; give it back directly (also when
+        // it sits inside the persistent region's bookkeeping range).
+        self.arena.release_high_to(mark);
+        self.refresh_limit();
+        Ok(result)
+    }
+
+    /// Keeps everything allocated at the high end so far across future resets (the home
+    /// of parameters and optimizer state).
+    pub(crate) fn make_persistent(&self) {
+        self.persistent_high.set(self.arena.high_offset());
+    }
+
+    /// The layers' per-tape state pointer (null until set).
+    pub(crate) fn layer_state(&self) -> *mut u8 {
+        self.layer_state.get()
+    }
+
+    /// Sets the layers' per-tape state pointer; it must point into the persistent region.
+    pub(crate) fn set_layer_state(&self, state: *mut u8) {
+        self.layer_state.set(state);
+    }
+
+    /// True when nothing but persistent data is in the arena: right after `new` or
+    /// `reset`, before anything is recorded.
+    pub(crate) fn is_pristine(&self) -> bool {
+        self.is_empty() && self.arena.high_offset() == self.persistent_high.get()
+    }
+
+    /// The high-end cursor, to give back to with [`release_to`](Tape::release_to).
+    pub(crate) fn high_mark(&self) -> usize {
+        self.arena.high_offset()
+    }
+
+    /// Returns high-end memory taken since `mark`, a value of [`high_mark`](Tape::high_mark)
+    /// taken after the last reset. Marks outside the current activation region are
+    /// ignored.
+    ///
+    /// # Safety
+    /// Nothing allocated after `mark` may be used afterwards.
+    pub(crate) unsafe fn release_to(&self, mark: usize) {
+        if mark >= self.arena.high_offset() && mark <= self.persistent_high.get() {
+            self.arena.release_high_to(mark);
+            self.refresh_limit();
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! `ad_param`: tensors that persist across `ad_tape_reset()`, for training.
+//!
+//! Parameters live in a region at the top of the tape's memory that a reset keeps. They
+//! must be created right after `ad_tape_init()` (or a reset), before anything is
+//! recorded; then the optimizer is set (see [`crate::optim`]). Each training step resets
+//! the tape, records a use of every parameter with `ad_param_use()`, runs backward and
+//! calls `ad_optim_step()`: the memory in use is the same at every step.
+
+use crate::error::{ad_status, Result};
+use crate::ptr;
+use crate::tape::{ad_tape, call};
+use crate::tensor::{ad_tensor, record, TensorElem, INVALID};
+use autodiff_core::{ParamId, Tape};
+
+/// A parameter of a tape: its number and the identity of its tape. Unlike variables and
+/// tensors it stays valid across `ad_tape_reset()`; another tape rejects it
+/// (`AD_ERR_FOREIGN_HANDLE`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ad_param {
+    pub index: u32,
+    pub tape: u32,
+}
+
+impl From<ad_param> for ParamId {
+    fn from(p: ad_param) -> ParamId {
+        ParamId {
+            index: p.index,
+            tape: p.tape,
+        }
+    }
+}
+
+impl From<ParamId> for ad_param {
+    fn from(p: ParamId) -> ad_param {
+        ad_param {
+            index: p.index,
+            tape: p.tape,
+        }
+    }
+}
+
+/// `ad_param_new_*` for a tape of `T`.
+///
+/// # Safety
+/// The caller's contract for every pointer.
+unsafe fn new_param<T: TensorElem>(
+    tape: *mut ad_tape,
+    dims: *const usize,
+    rank: usize,
+    init: *const T,
+    len: usize,
+    param_out: *mut ad_param,
+) -> ad_status {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        call(tape, |header| {
+            let t = T::typed(&header.tape)?;
+            let param_out = ptr::out(param_out, "param_out")?;
+            let dims = ptr::slice(dims, rank, "dims")?;
+            let init = ptr::slice(init, len, "init")?;
+            *param_out = t.parameter(dims, init)?.into();
+            Ok(())
+        })
+    }
+}
+
+/// A new parameter on an `AD_F32` tape, of shape `dims[0..rank)` and initial value
+/// `init[0..len)` (row-major, `len` the element count), into `*param_out`. It takes its
+/// value, its gradient and (once an optimizer is set) the optimizer's state from the
+/// tape's memory for the tape's whole life. Create every parameter right after
+/// `ad_tape_init()` or `ad_tape_reset()`, before recording anything and before
+/// `ad_optim_sgd()`/`ad_optim_adam()` (`AD_ERR_INVALID_ARGUMENT` otherwise).
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_new_f32(
+    tape: *mut ad_tape,
+    dims: *const usize,
+    rank: usize,
+    init: *const f32,
+    len: usize,
+    param_out: *mut ad_param,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { new_param(tape, dims, rank, init, len, param_out) }
+}
+
+/// `ad_param_new_f32()` for an `AD_F64` tape.
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_new_f64(
+    tape: *mut ad_tape,
+    dims: *const usize,
+    rank: usize,
+    init: *const f64,
+    len: usize,
+    param_out: *mut ad_param,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { new_param(tape, dims, rank, init, len, param_out) }
+}
+
+/// Records a use of parameter `p` in the current recording: a tensor that shares the
+/// parameter's value and gradient (no copy). Its gradient starts at zero. Sticky like
+/// every op. Use each parameter once per recording: a second use zeroes the gradient the
+/// first one's ops will accumulate into.
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_use(tape: *mut ad_tape, p: ad_param) -> ad_tensor {
+    // SAFETY: the caller's contract.
+    unsafe {
+        record(
+            tape,
+            INVALID,
+            |header| with_float_tape!(&header.tape, t => Ok(t.param(p.into()).into())),
+        )
+    }
+}
+
+/// The number of parameters of the tape, into `*count_out`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_count(tape: *const ad_tape, count_out: *mut usize) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        call(tape, |header| {
+            let count_out = ptr::out(count_out, "count_out")?;
+            *count_out = with_float_tape!(&header.tape, t => Ok(t.num_params()))?;
+            Ok(())
+        })
+    }
+}
+
+/// Runs `f` on the parameter `p` of a tape of `T` and a C array.
+///
+/// # Safety
+/// As for [`call`]; `buffer` valid for `len` values.
+unsafe fn param_data<T: TensorElem, B>(
+    tape: *const ad_tape,
+    buffer: B,
+    f: impl FnOnce(&Tape<'static, T>, B) -> Result<()>,
+) -> ad_status {
+    // SAFETY: forwarded from the caller.
+    unsafe { call(tape, |header| f(T::typed(&header.tape)?, buffer)) }
+}
+
+/// Copies the value of parameter `p` into `out[0..len)`; `len` must be its element
+/// count. `AD_F32` tapes only (`AD_ERR_DTYPE_MISMATCH` otherwise).
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_read_f32(
+    tape: *const ad_tape,
+    p: ad_param,
+    out: *mut f32,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        param_data(tape, out, |t, out| {
+            Ok(t.read_param(p.into(), ptr::slice_mut(out, len, "out")?)?)
+        })
+    }
+}
+
+/// `ad_param_read_f32()` for an `AD_F64` tape.
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_read_f64(
+    tape: *const ad_tape,
+    p: ad_param,
+    out: *mut f64,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        param_data(tape, out, |t, out| {
+            Ok(t.read_param(p.into(), ptr::slice_mut(out, len, "out")?)?)
+        })
+    }
+}
+
+/// Copies the gradient of parameter `p` from the last `ad_backward()` into
+/// `out[0..len)`, as `ad_param_read_f32()`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_grad_f32(
+    tape: *const ad_tape,
+    p: ad_param,
+    out: *mut f32,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        param_data(tape, out, |t, out| {
+            Ok(t.read_param_grad(p.into(), ptr::slice_mut(out, len, "out")?)?)
+        })
+    }
+}
+
+/// `ad_param_grad_f32()` for an `AD_F64` tape.
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_grad_f64(
+    tape: *const ad_tape,
+    p: ad_param,
+    out: *mut f64,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        param_data(tape, out, |t, out| {
+            Ok(t.read_param_grad(p.into(), ptr::slice_mut(out, len, "out")?)?)
+        })
+    }
+}
+
+/// Overwrites the value of parameter `p` with `data[0..len)`. Ops already recorded
+/// from its old value report `AD_ERR_MODIFIED_IN_PLACE` on `ad_backward()` instead of
+/// giving wrong gradients; record again (after a reset) to use the new value.
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_write_f32(
+    tape: *mut ad_tape,
+    p: ad_param,
+    data: *const f32,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        param_data(tape, data, |t, data| {
+            Ok(t.write_param(p.into(), ptr::slice(data, len, "data")?)?)
+        })
+    }
+}
+
+/// `ad_param_write_f32()` for an `AD_F64` tape.
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_write_f64(
+    tape: *mut ad_tape,
+    p: ad_param,
+    data: *const f64,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        param_data(tape, data, |t, data| {
+            Ok(t.write_param(p.into(), ptr::slice(data, len, "data")?)?)
+        })
+    }
+}
