@@ -190,6 +190,16 @@ typedef ad_status (*ad_segment_fn)(struct ad_tape *tape,
                                    size_t n_out,
                                    void *user_data);
 
+// A segment block over tensors for `ad_checkpoint_tensors()`: as `ad_segment_fn`, with
+// tensors (of any rank) for inputs and outputs. Inside, the block records tensor ops
+// (and scalar ones, through `ad_tensor_as_var()`) on `tape`.
+typedef ad_status (*ad_segment_tensors_fn)(struct ad_tape *tape,
+                                           const struct ad_tensor *inputs,
+                                           size_t n_in,
+                                           struct ad_tensor *outputs,
+                                           size_t n_out,
+                                           void *user_data);
+
 // One step of a chain for `ad_chain_gradient()`: records `x_{k+1} = step(x_k, params)`.
 //
 // `state` holds the `d` variables of `x_k`, `params` the `p` variables of the
@@ -592,9 +602,10 @@ enum ad_status ad_tape_dot(const struct ad_tape *tape, char *buf, size_t cap, si
 // `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_SIZE_OVERFLOW`, `AD_ERR_DTYPE_MISMATCH` or
 // `AD_ERR_NO_DEVICE`, reported as `AD_ERR_INVALID_ARGUMENT` naming it otherwise; see
 // `ad_tape_error()`). Recording failures are sticky, as for any op: the tape keeps the
-// error, and when `outputs` could be written it holds invalid variables.
+// error, and when `outputs` could be written it holds invalid variables. Argument
+// failures are sticky too, since the call records.
 //
-// Scalars only: this version has no tensor C API to pass tensors with.
+// For tensors, see `ad_checkpoint_tensors()`.
 enum ad_status ad_checkpoint(struct ad_tape *tape,
                              ad_segment_fn block,
                              void *user_data,
@@ -602,6 +613,18 @@ enum ad_status ad_checkpoint(struct ad_tape *tape,
                              size_t n_in,
                              struct ad_var *outputs,
                              size_t n_out);
+
+// `ad_checkpoint()` with tensors for the block's inputs and outputs: `inputs` and
+// `outputs` hold `ad_tensor`s of any rank (an output is a new tensor holding a copy of
+// the block's output value, and a gradient buffer). Everything else as
+// `ad_checkpoint()`; scalars cross as rank-0 tensors.
+enum ad_status ad_checkpoint_tensors(struct ad_tape *tape,
+                                     ad_segment_tensors_fn block,
+                                     void *user_data,
+                                     const struct ad_tensor *inputs,
+                                     size_t n_in,
+                                     struct ad_tensor *outputs,
+                                     size_t n_out);
 
 // The gradient of a chain `x_{k+1} = step(x_k, params)`, `k = 0 .. steps-1`, from
 // `x0`, of the loss the `loss` callback records from `x_steps`: writes `d loss / d x0`

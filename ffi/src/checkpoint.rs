@@ -22,6 +22,7 @@ use crate::ptr;
 use crate::scalar::Elem;
 use crate::tape::{ad_dtype, ad_tape, ad_tape_done, ad_tape_init, call, header, AnyTape};
 use crate::tape::{DtypeArg, Header};
+use crate::tensor::ad_tensor;
 use crate::var::ad_var;
 use autodiff_core::checkpoint::{
     chain_gradient_on_tape, chain_gradient_online_on_tape, workspace_bytes, Online, Schedule,
@@ -151,21 +152,52 @@ pub struct ad_chain_report {
 
 // ---- segments ----
 
+/// A segment block over tensors for `ad_checkpoint_tensors()`: as `ad_segment_fn`, with
+/// tensors (of any rank) for inputs and outputs. Inside, the block records tensor ops
+/// (and scalar ones, through `ad_tensor_as_var()`) on `tape`.
+pub type ad_segment_tensors_fn = Option<
+    unsafe extern "C" fn(
+        tape: *mut ad_tape,
+        inputs: *const ad_tensor,
+        n_in: usize,
+        outputs: *mut ad_tensor,
+        n_out: usize,
+        user_data: *mut c_void,
+    ) -> StatusArg,
+>;
+
+/// The handles a segment's block takes: `ad_var` or `ad_tensor`, both the two `u32`s of
+/// the core's `VarId` (the core takes tensors as `VarId::from(TensorId)`, the same bits).
+trait Handle: Copy + 'static {}
+impl Handle for ad_var {}
+impl Handle for ad_tensor {}
+
+const _: () = {
+    assert!(size_of::<ad_tensor>() == size_of::<VarId>());
+    assert!(align_of::<ad_tensor>() == align_of::<VarId>());
+    assert!(core::mem::offset_of!(ad_tensor, index) == core::mem::offset_of!(VarId, index));
+    assert!(core::mem::offset_of!(ad_tensor, tag) == core::mem::offset_of!(VarId, tag));
+};
+
+/// The C function inside an `ad_segment_fn` or `ad_segment_tensors_fn`.
+type BlockFn<H> =
+    unsafe extern "C" fn(*mut ad_tape, *const H, usize, *mut H, usize, *mut c_void) -> StatusArg;
+
 /// The block a segment keeps in the tape's arena: the C callback, its user data, and the
 /// header to call it back with.
-#[derive(Clone, Copy)]
-struct CBlock {
-    call: unsafe extern "C" fn(
-        *mut ad_tape,
-        *const ad_var,
-        usize,
-        *mut ad_var,
-        usize,
-        *mut c_void,
-    ) -> StatusArg,
+struct CBlock<H: Handle> {
+    call: BlockFn<H>,
     user_data: *mut c_void,
     tape: *mut ad_tape,
 }
+
+impl<H: Handle> Clone for CBlock<H> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<H: Handle> Copy for CBlock<H> {}
 
 /// The element types that checkpointing supports, and how to find their tape.
 pub trait CheckpointElem: Elem + Float {
@@ -210,7 +242,7 @@ impl CheckpointElem for f64 {
     }
 }
 
-impl<T: CheckpointElem> Segment<T> for CBlock {
+impl<T: CheckpointElem, H: Handle> Segment<T> for CBlock<H> {
     fn record(
         &self,
         tape: &Tape<'_, T>,
@@ -235,13 +267,13 @@ impl<T: CheckpointElem> Segment<T> for CBlock {
         }
         let _lent = header.lend();
         // SAFETY: the block's contract: a C function of this signature. The arrays are
-        // valid for the call; `ad_var` and `VarId` share their layout.
+        // valid for the call; `H` and `VarId` share their layout.
         let status = unsafe {
             (self.call)(
                 self.tape,
-                vars_ptr(inputs),
+                vars_ptr(inputs).cast::<H>(),
                 inputs.len(),
-                vars_mut_ptr(outputs),
+                vars_mut_ptr(outputs).cast::<H>(),
                 outputs.len(),
                 self.user_data,
             )
@@ -267,13 +299,13 @@ fn vars_mut_ptr(vars: &mut [VarId]) -> *mut ad_var {
     }
 }
 
-/// `ad_var`s as the core's handles (same layout, asserted in `var.rs`).
-fn as_ids(vars: &[ad_var]) -> &[VarId] {
+/// Handles as the core's (same layout: asserted here and in `var.rs`).
+fn as_ids<H: Handle>(vars: &[H]) -> &[VarId] {
     // SAFETY: same size, alignment and fields.
     unsafe { core::slice::from_raw_parts(vars.as_ptr().cast(), vars.len()) }
 }
 
-fn as_ids_mut(vars: &mut [ad_var]) -> &mut [VarId] {
+fn as_ids_mut<H: Handle>(vars: &mut [H]) -> &mut [VarId] {
     // SAFETY: as in `as_ids`.
     unsafe { core::slice::from_raw_parts_mut(vars.as_mut_ptr().cast(), vars.len()) }
 }
@@ -354,9 +386,10 @@ fn error_of_status(status: StatusArg) -> Error {
 /// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_SIZE_OVERFLOW`, `AD_ERR_DTYPE_MISMATCH` or
 /// `AD_ERR_NO_DEVICE`, reported as `AD_ERR_INVALID_ARGUMENT` naming it otherwise; see
 /// `ad_tape_error()`). Recording failures are sticky, as for any op: the tape keeps the
-/// error, and when `outputs` could be written it holds invalid variables.
+/// error, and when `outputs` could be written it holds invalid variables. Argument
+/// failures are sticky too, since the call records.
 ///
-/// Scalars only: this version has no tensor C API to pass tensors with.
+/// For tensors, see `ad_checkpoint_tensors()`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_checkpoint(
     tape: *mut ad_tape,
@@ -368,25 +401,66 @@ pub unsafe extern "C" fn ad_checkpoint(
     n_out: usize,
 ) -> ad_status {
     // SAFETY: the caller's contract.
+    unsafe { checkpoint(tape, block, user_data, inputs, n_in, outputs, n_out) }
+}
+
+/// `ad_checkpoint()` with tensors for the block's inputs and outputs: `inputs` and
+/// `outputs` hold `ad_tensor`s of any rank (an output is a new tensor holding a copy of
+/// the block's output value, and a gradient buffer). Everything else as
+/// `ad_checkpoint()`; scalars cross as rank-0 tensors.
+#[no_mangle]
+pub unsafe extern "C" fn ad_checkpoint_tensors(
+    tape: *mut ad_tape,
+    block: ad_segment_tensors_fn,
+    user_data: *mut c_void,
+    inputs: *const ad_tensor,
+    n_in: usize,
+    outputs: *mut ad_tensor,
+    n_out: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { checkpoint(tape, block, user_data, inputs, n_in, outputs, n_out) }
+}
+
+/// Both checkpoint calls. Every failure on a live tape is sticky, as for any recording.
+///
+/// # Safety
+/// The caller's contract, as for `ad_checkpoint()`.
+unsafe fn checkpoint<H: Handle>(
+    tape: *mut ad_tape,
+    block: Option<BlockFn<H>>,
+    user_data: *mut c_void,
+    inputs: *const H,
+    n_in: usize,
+    outputs: *mut H,
+    n_out: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
     unsafe {
         call(tape, |header| {
-            let inputs = ptr::slice(inputs, n_in, "inputs")?;
-            let outputs = ptr::slice_mut(outputs, n_out, "outputs")?;
-            ptr::disjoint(inputs, outputs, "ad_checkpoint: inputs and outputs overlap")?;
-            outputs.fill(ad_var::from(VarId::INVALID));
-            let call = block.ok_or(Failure::Null("block"))?;
-            let block = CBlock {
-                call,
-                user_data,
-                tape,
-            };
-            let (inputs, outputs) = (as_ids(inputs), as_ids_mut(outputs));
-            match &header.tape {
-                AnyTape::F32(t) => t.checkpoint(block, inputs, outputs)?,
-                AnyTape::F64(t) => t.checkpoint(block, inputs, outputs)?,
-                AnyTape::F64Dual(_) => return Err(Error::DtypeMismatch.into()),
+            let result = (|| {
+                let inputs = ptr::slice(inputs, n_in, "inputs")?;
+                let outputs = ptr::slice_mut(outputs, n_out, "outputs")?;
+                ptr::disjoint(inputs, outputs, "checkpoint: inputs and outputs overlap")?;
+                let (inputs, outputs) = (as_ids(inputs), as_ids_mut(outputs));
+                outputs.fill(VarId::INVALID);
+                let call = block.ok_or(Failure::Null("block"))?;
+                let block = CBlock {
+                    call,
+                    user_data,
+                    tape,
+                };
+                match &header.tape {
+                    AnyTape::F32(t) => t.checkpoint(block, inputs, outputs)?,
+                    AnyTape::F64(t) => t.checkpoint(block, inputs, outputs)?,
+                    AnyTape::F64Dual(_) => return Err(Error::DtypeMismatch.into()),
+                }
+                Ok(())
+            })();
+            if let Err(failure) = result {
+                header.fail_op(failure);
             }
-            Ok(())
+            result
         })
     }
 }

@@ -1,4 +1,4 @@
-/* Checkpointing from C: segments (ad_checkpoint) against the same block recorded
+/* Checkpointing from C: segments (ad_checkpoint, ad_checkpoint_tensors) against the same block recorded
  * unmarked, bit for bit, nested, failing, misused; chain gradients (ad_chain_gradient,
  * ad_chain_gradient_eval, ad_chain_gradient_online) against the whole chain recorded on one tape through the C
  * API, bit for bit, and against finite differences, with the binomial schedule's
@@ -129,6 +129,55 @@ static void test_segments_match_unmarked(void) {
     }
 }
 
+/* Tensors through a segment: h = tanh(x W), outputs h and sum(h * h). */
+static ad_status tensor_block(ad_tape *t, const ad_tensor *in, size_t n_in, ad_tensor *out,
+                              size_t n_out, void *user_data) {
+    int *calls = user_data;
+    (void)n_in;
+    (void)n_out;
+    if (calls) ++*calls;
+    ad_tensor h = ad_tensor_activation(t, ad_matmul(t, in[0], in[1], 0, 0), AD_ACT_TANH);
+    out[0] = h;
+    out[1] = ad_tensor_sum(t, ad_tensor_mul(t, h, h));
+    return ad_tape_status(t);
+}
+
+static ad_status run_tensor_segment(int segment, int *calls, double gx[6], double gw[6]) {
+    static unsigned char mem[1 << 16];
+    static const double x[6] = {0.5, -1.0, 0.25, 2.0, 0.1, -0.3};
+    static const double w[6] = {0.3, -0.2, 0.7, 0.1, -0.5, 0.4};
+    size_t xd[2] = {2, 3}, wd[2] = {3, 2};
+    ad_tape *t;
+    ad_status st = ad_tape_init(mem, sizeof mem, AD_F64, &t);
+    if (st != AD_OK) return st;
+    ad_tensor in[2] = {ad_tensor_input_f64(t, xd, 2, x, 6), ad_tensor_input_f64(t, wd, 2, w, 6)};
+    ad_tensor out[2];
+    st = segment ? ad_checkpoint_tensors(t, tensor_block, calls, in, 2, out, 2)
+                 : tensor_block(t, in, 2, out, 2, NULL);
+    if (st == AD_OK) {
+        /* loss = mean(h) + s: uses both outputs, the rank-2 one through a tensor op. */
+        ad_var loss = ad_add(t, ad_tensor_as_var(t, ad_tensor_mean(t, out[0])),
+                             ad_tensor_as_var(t, out[1]));
+        st = ad_backward(t, loss);
+    }
+    if (st == AD_OK) st = ad_tensor_grad_f64(t, in[0], gx, 6);
+    if (st == AD_OK) st = ad_tensor_grad_f64(t, in[1], gw, 6);
+    ad_tape_done(t);
+    return st;
+}
+
+static void test_tensor_segments(void) {
+    double gx0[6], gw0[6], gx1[6], gw1[6];
+    int calls = 0;
+    CHECK_OK(run_tensor_segment(0, NULL, gx0, gw0));
+    CHECK_OK(run_tensor_segment(1, &calls, gx1, gw1));
+    int same = 1;
+    for (int i = 0; i < 6; i++) same &= same_bits(gx0[i], gx1[i]) && same_bits(gw0[i], gw1[i]);
+    CHECK(same);
+    CHECK(calls == 2);
+    CHECK_STATUS(ad_checkpoint_tensors(NULL, tensor_block, NULL, NULL, 0, NULL, 0), AD_ERR_NULL);
+}
+
 static void test_segment_failures(void) {
     static unsigned char mem[1 << 14], mem2[1 << 12];
     ad_tape *t, *other;
@@ -214,19 +263,34 @@ static void test_segment_failures(void) {
     }
     CHECK_OK(ad_tape_reset(t));
 
-    /* NULLs, overlap, dtype. */
+    /* NULLs and overlap: sticky, as for any recording op. */
     s = (block_state){0};
     in[0] = ad_input(t, 1.0);
     in[1] = ad_input(t, 2.0);
     CHECK_STATUS(ad_checkpoint(NULL, block, &s, in, 2, out, 2), AD_ERR_NULL);
+    CHECK_OK(ad_tape_status(t)); /* no tape to keep it */
     out[0] = in[0];
     CHECK_STATUS(ad_checkpoint(t, NULL, &s, in, 2, out, 2), AD_ERR_NULL);
     CHECK(!ad_var_is_valid(out[0]));
+    CHECK_STATUS(ad_tape_status(t), AD_ERR_NULL);
+    CHECK(!ad_var_is_valid(ad_sin(t, in[0])));
+#define FRESH()                                                                                 \
+    do {                                                                                        \
+        CHECK_OK(ad_tape_reset(t));                                                             \
+        in[0] = ad_input(t, 1.0);                                                               \
+        in[1] = ad_input(t, 2.0);                                                               \
+    } while (0)
+    FRESH();
     CHECK_STATUS(ad_checkpoint(t, block, &s, NULL, 2, out, 2), AD_ERR_NULL);
+    CHECK_STATUS(ad_tape_status(t), AD_ERR_NULL);
+    FRESH();
     CHECK_STATUS(ad_checkpoint(t, block, &s, in, 2, NULL, 2), AD_ERR_NULL);
+    FRESH();
     CHECK_STATUS(ad_checkpoint(t, block, &s, in, 2, in, 2), AD_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ad_tape_status(t), AD_ERR_INVALID_ARGUMENT);
     CHECK(s.calls == 0);
-    CHECK_OK(ad_tape_status(t)); /* argument errors are not sticky */
+    FRESH();
+#undef FRESH
     CHECK_OK(ad_checkpoint(t, block, &s, in, 2, out, 2));
     CHECK(s.calls == 1);
     {
@@ -713,6 +777,7 @@ static void test_chain_failures(void) {
 int main(void) {
     test_segments_match_unmarked();
     test_segment_failures();
+    test_tensor_segments();
     test_chain_matches_store_all();
     test_chain_finite_differences();
     test_chain_f32();
