@@ -184,7 +184,8 @@ rust-asan:
 		ls "$$(rustc +nightly --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/lib/" 2>/dev/null | grep -q asan; then \
 		RUSTFLAGS="-Zsanitizer=address" ASAN_OPTIONS=detect_leaks=1 \
 			$(CARGO) +nightly test --workspace --lib --tests \
-			--target x86_64-unknown-linux-gnu --target-dir target/asan; \
+			--target x86_64-unknown-linux-gnu --target-dir target/asan && \
+		echo "rust-asan: the Rust tests passed under AddressSanitizer (nightly)"; \
 	else \
 		echo "rust-asan: SKIPPED (no nightly toolchain with the ASan runtime)"; \
 	fi
