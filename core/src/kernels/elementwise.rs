@@ -159,6 +159,22 @@ pub fn bias_add_in_place<T: Real>(rows: usize, cols: usize, y: &mut [T], bias: &
     Ok(())
 }
 
+/// `y[i, j] = tanh(y[i, j] + bias[j])` in place over rows of `bias.len()` elements,
+/// bitwise as `libm::tanhf` (see [`super::tanh`]), vectorised.
+pub(crate) fn bias_tanh_in_place_f32(y: &mut [f32], bias: &[f32]) {
+    // The loop is too big for the closure to be inlined by default, and it must be
+    // compiled inside `simd`'s target-feature function to vectorise.
+    #[inline(always)]
+    fn rows(y: &mut [f32], bias: &[f32]) {
+        for yr in y.chunks_exact_mut(bias.len().max(1)) {
+            for (yv, &b) in yr.iter_mut().zip(bias) {
+                *yv = super::tanh::tanhf(*yv + b);
+            }
+        }
+    }
+    simd(move || rows(y, bias));
+}
+
 // ---------------------------------------------------------------------------------
 // Backward: the ReLU mask and the bias gradient.
 

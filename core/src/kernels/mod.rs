@@ -16,6 +16,7 @@
 pub mod cpu_features;
 pub mod elementwise;
 pub mod gemm;
+pub(crate) mod tanh;
 
 pub use cpu_features::{detected_isa, Isa};
 pub use gemm::{

@@ -20,11 +20,19 @@ pub(crate) mod sealed {
         fn segment_extensions() -> &'static [Extension<Self>; 2];
         /// Short name for messages and graph exports.
         const NAME: &'static str;
+        /// `y[i, j] = tanh(y[i, j] + bias[j])` over rows of `bias.len()` elements.
+        fn bias_tanh_in_place(y: &mut [Self], bias: &[Self]) {
+            for row in y.chunks_exact_mut(bias.len().max(1)) {
+                for (y, &b) in row.iter_mut().zip(bias) {
+                    *y = (*y + b).tanh();
+                }
+            }
+        }
     }
 }
 
 macro_rules! tensor_extension_for {
-    ($t:ty) => {
+    ($t:ty $(, $extra:item)*) => {
         impl sealed::Sealed for $t {
             fn tensor_extension() -> &'static Extension<$t> {
                 static EXTENSION: Extension<$t> = Extension {
@@ -42,9 +50,16 @@ macro_rules! tensor_extension_for {
                 &EXTENSIONS
             }
             const NAME: &'static str = stringify!($t);
+            $($extra)*
         }
     };
 }
 
-tensor_extension_for!(f32);
+tensor_extension_for!(
+    f32,
+    // The same values as the default, vectorised.
+    fn bias_tanh_in_place(y: &mut [f32], bias: &[f32]) {
+        crate::kernels::elementwise::bias_tanh_in_place_f32(y, bias);
+    }
+);
 tensor_extension_for!(f64);

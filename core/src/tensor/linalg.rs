@@ -146,6 +146,7 @@ pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
             Activation::Identity => {
                 let _ = ew::bias_add_in_place(m, n, out, bias);
             }
+            Activation::Tanh => T::bias_tanh_in_place(out, bias),
             _ => {
                 let slope = T::from_f64(node.scalar);
                 for row in out.chunks_exact_mut(n.max(1)) {
