@@ -162,8 +162,6 @@ pub fn bias_add_in_place<T: Real>(rows: usize, cols: usize, y: &mut [T], bias: &
 /// `y[i, j] = tanh(y[i, j] + bias[j])` in place over rows of `bias.len()` elements,
 /// bitwise as `libm::tanhf` (see [`super::tanh`]), vectorised.
 pub(crate) fn bias_tanh_in_place_f32(y: &mut [f32], bias: &[f32]) {
-    // The loop is too big for the closure to be inlined by default, and it must be
-    // compiled inside `simd`'s target-feature function to vectorise.
     #[inline(always)]
     fn rows(y: &mut [f32], bias: &[f32]) {
         for yr in y.chunks_exact_mut(bias.len().max(1)) {
@@ -172,7 +170,31 @@ pub(crate) fn bias_tanh_in_place_f32(y: &mut [f32], bias: &[f32]) {
             }
         }
     }
-    simd(move || rows(y, bias));
+    // The loop body is large, so a closure passed to `simd` is compiled apart from the
+    // target-feature function and does not vectorise; these wrappers inline it instead.
+    /// # Safety
+    /// The CPU must support AVX-512F, AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn rows_avx512(y: &mut [f32], bias: &[f32]) {
+        rows(y, bias)
+    }
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn rows_avx2(y: &mut [f32], bias: &[f32]) {
+        rows(y, bias)
+    }
+    #[cfg(target_arch = "x86_64")]
+    match detected_isa() {
+        // SAFETY: detection confirmed AVX-512F, AVX2 and FMA and their OS support.
+        Isa::Avx512 => return unsafe { rows_avx512(y, bias) },
+        // SAFETY: detection confirmed AVX2 and FMA and their OS support.
+        Isa::Avx2Fma => return unsafe { rows_avx2(y, bias) },
+        Isa::Scalar => {}
+    }
+    rows(y, bias)
 }
 
 // ---------------------------------------------------------------------------------
