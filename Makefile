@@ -38,7 +38,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 
 .PHONY: all demo test lint fmt-check clippy rust-test \
 	ffi-lib cbindgen-tool header header-check header-compile soname-check \
-	c-test c-asan c-valgrind c-tsan rust-asan install package-test freestanding \
+	c-test c-asan c-valgrind c-tsan cpp-test rust-asan install package-test freestanding \
 	cuda cuda-test
 
 all:
@@ -52,7 +52,7 @@ demo: ffi-lib
 	./$(BUILD)/c/mlp
 
 test: lint rust-test freestanding header-check header-compile soname-check c-test c-asan \
-	c-valgrind c-tsan package-test rust-asan cuda-test
+	c-valgrind c-tsan package-test rust-asan cuda-test cpp-test
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -177,6 +177,18 @@ c-tsan: ffi-lib
 	@mkdir -p $(BUILD)/tsan
 	$(CC) $(TEST_CFLAGS) -fsanitize=thread -pthread tests/c/threads.c $(LINK_SHARED) -o $(BUILD)/tsan/threads
 	@echo "== threads (tsan)"; TSAN_OPTIONS=halt_on_error=1 ./$(BUILD)/tsan/threads
+
+# The header-only C++ wrapper (bindings/cpp) against the shared library: plainly, then
+# under AddressSanitizer and UBSan.
+CPP_TEST_FLAGS := -std=c++17 -Wall -Wextra -Werror -pedantic -g -Iinclude -Ibindings/cpp
+
+cpp-test: ffi-lib
+	@mkdir -p $(BUILD)/cpp
+	$(CXX) $(CPP_TEST_FLAGS) tests/cpp/wrapper.cpp $(LINK_SHARED) -o $(BUILD)/cpp/wrapper
+	@echo "== wrapper (c++)"; ./$(BUILD)/cpp/wrapper
+	$(CXX) $(CPP_TEST_FLAGS) $(SAN_FLAGS) tests/cpp/wrapper.cpp $(LINK_SHARED) -o $(BUILD)/cpp/wrapper_asan
+	@echo "== wrapper (c++, asan+ubsan)"; \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(BUILD)/cpp/wrapper_asan
 
 # The Rust tests under AddressSanitizer, when a nightly toolchain with its runtime is here.
 rust-asan:
