@@ -213,3 +213,36 @@ fn the_graph_exports_as_graphviz_dot() {
     assert!(dot.contains("label=\"sin = "));
     assert!(dot.trim_end().ends_with('}'));
 }
+
+#[test]
+fn a_parameter_that_does_not_fit_costs_no_memory() {
+    let mut mem = vec![MaybeUninit::<u8>::uninit(); 4096];
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let free = |tape: &Tape<f64>| tape.capacity_bytes() - tape.used_bytes();
+    let before = free(&tape);
+    assert!(matches!(
+        tape.parameter(&[40, 40], &[0.0; 1600]),
+        Err(Error::OutOfMemory { .. })
+    ));
+    tape.reset();
+    assert_eq!(free(&tape), before, "the failed parameter kept memory");
+    // A parameter that fits, then an optimizer whose two moments do not.
+    let p = tape.parameter(&[150], &[1.0; 150]).unwrap();
+    let with_param = free(&tape);
+    let adam = Optimizer::Adam(autodiff_core::Adam::default());
+    assert!(matches!(
+        tape.set_optimizer(adam),
+        Err(Error::OutOfMemory { .. })
+    ));
+    tape.reset();
+    assert_eq!(free(&tape), with_param, "the failed optimizer kept memory");
+    tape.set_optimizer(Optimizer::Sgd(Sgd {
+        lr: 0.1,
+        momentum: 0.0,
+        weight_decay: 0.0,
+    }))
+    .unwrap();
+    let mut v = [0.0; 150];
+    tape.read_param(p, &mut v).unwrap();
+    assert_eq!(v, [1.0; 150]);
+}

@@ -111,6 +111,7 @@ impl<'m, T: Float> Tape<'m, T> {
                 "set_optimizer: an optimizer is already set",
             ));
         }
+        let undo = self.persistent_undo_point();
         let result = (|| {
             for index in 0..state.count {
                 let slot = self.param_slot(ParamId {
@@ -123,8 +124,20 @@ impl<'m, T: Float> Tape<'m, T> {
             }
             Ok(())
         })();
+        if let Err(error) = result {
+            // Forget the buffers taken so far, then give their memory back.
+            for index in 0..state.count {
+                if let Ok(slot) = self.param_slot(ParamId {
+                    index,
+                    tape: self.identity(),
+                }) {
+                    slot.state = [core::ptr::null_mut(); 2];
+                }
+            }
+            self.undo_persistent(undo);
+            return Err(error);
+        }
         self.make_persistent();
-        result?;
         state.optimizer = Some(OptimizerState {
             optimizer,
             steps: 0,

@@ -40,6 +40,14 @@ pub(crate) struct ParamSlot<T> {
     pub state: [*mut T; 2],
 }
 
+/// A point to roll the persistent region back to when creating a parameter or setting
+/// the optimizer fails half-way.
+pub(crate) struct PersistentUndo<T> {
+    high: usize,
+    layer_state: *mut u8,
+    state: Option<TensorState<T>>,
+}
+
 /// The tensor layer's per-tape state, behind the tape's layer-state pointer.
 #[derive(Clone, Copy)]
 pub(crate) struct TensorState<T> {
@@ -98,11 +106,37 @@ impl<'m, T: Float> Tape<'m, T> {
                 "initial data length differs from the shape's element count",
             ));
         }
+        let undo = self.persistent_undo_point();
         let result = self.create_parameter(shape, len, init);
-        // Whatever was taken (even on failure) becomes persistent, so that the region
-        // stays contiguous; a failed creation leaves the error for `reset` to clear.
-        self.make_persistent();
+        match result {
+            Ok(_) => self.make_persistent(),
+            // Give back everything the failed call took, so a failure costs no memory
+            // for the rest of the tape's life; its error stays for `reset` to clear.
+            Err(_) => self.undo_persistent(undo),
+        }
         result
+    }
+
+    /// What [`undo_persistent`](Tape::undo_persistent) restores: the high-end cursor
+    /// and the tensor state as they are now.
+    pub(crate) fn persistent_undo_point(&self) -> PersistentUndo<T> {
+        PersistentUndo {
+            high: self.high_mark(),
+            layer_state: self.layer_state(),
+            state: self.tensor_state().map(|s| *s),
+        }
+    }
+
+    /// Returns the high end, and the parameter table, to an undo point taken while the
+    /// tape was pristine, dropping whatever a failed persistent allocation took.
+    pub(crate) fn undo_persistent(&self, undo: PersistentUndo<T>) {
+        self.set_layer_state(undo.layer_state);
+        if let (Some(saved), Some(state)) = (undo.state, self.tensor_state()) {
+            *state = saved;
+        }
+        // SAFETY: nothing allocated since the undo point is referred to any more: the
+        // layer state and parameter table are back to what they were then.
+        unsafe { self.release_to(undo.high) };
     }
 
     fn create_parameter(&self, shape: Shape, len: usize, init: &[T]) -> Result<ParamId> {
