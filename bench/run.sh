@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run libautodiff's benchmarks and the peers' in one session on this machine, pinned to
+# Run libautodiff's benchmarks and the peers' back to back on this machine, pinned to
 # one core where possible, and print markdown tables to paste into BENCHMARKS.md.
 #
 #   bench/run.sh [--mlp] [--samples N] [--cpu K] [--raw FILE]
