@@ -327,6 +327,19 @@ fn gemm_mlp_shapes() {
 }
 
 #[test]
+fn gemm_outer_products_match_naive() {
+    // k = 1 takes its own path (a rank-one update) unless B is transposed.
+    let mut rng = Rng(5);
+    for &(m, n) in &[(2, 2), (3, 17), (100, 100), (33, 1), (64, 10), (7, 65)] {
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            for &(alpha, beta) in &[(1.0, 0.0), (-0.5, 1.0), (2.0, -0.25)] {
+                check_case(&make_case(&mut rng, ta, tb, m, n, 1, alpha, beta));
+            }
+        }
+    }
+}
+
+#[test]
 fn gemm_zero_sized_dimensions() {
     let mut rng = Rng(5);
     for &(m, n, k) in &[(0, 3, 4), (3, 0, 4), (3, 4, 0), (0, 0, 0)] {

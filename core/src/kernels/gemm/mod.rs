@@ -49,6 +49,7 @@ use packed::gemm_packed;
 mod direct;
 mod packed;
 mod portable;
+mod rank_one;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
@@ -309,6 +310,12 @@ pub fn gemm_with_isa<T: GemmScalar>(
                 ldc,
             )
         };
+        return Ok(());
+    }
+    if k == 1 && !tb {
+        // An outer product; op(A)[i, 0] is a[i] (transposed A) or a[i·lda].
+        let inca = if ta { 1 } else { lda };
+        rank_one::rank_one(isa, m, n, alpha, a, inca, b, beta, c, ldc);
         return Ok(());
     }
     if direct_fits::<T>(m, n, k) {
