@@ -91,16 +91,17 @@ impl<'m, T: Real> Tape<'m, T> {
 
     /// Copies the adjoint (or tangent) slot of every input, in recording order.
     pub(super) fn read_input_slots(&self, out: &mut [T]) {
-        let mut inputs = out.iter_mut();
-        for i in 0..self.inputs_end.get() {
-            let record = self.record(i);
-            if record.op() == Op::Input {
-                match inputs.next() {
-                    Some(slot) => *slot = record.adjoint,
-                    None => return,
-                }
-            }
+        for (slot, adjoint) in out.iter_mut().zip(self.input_adjoints()) {
+            *slot = adjoint;
         }
+    }
+
+    /// The adjoint (or tangent) slots of the inputs, in recording order.
+    pub(super) fn input_adjoints(&self) -> impl Iterator<Item = T> + '_ {
+        (0..self.inputs_end.get())
+            .map(|i| self.record(i))
+            .filter(|record| record.op() == Op::Input)
+            .map(|record| record.adjoint)
     }
 
     /// Zeroes every adjoint slot if an earlier sweep may have left one non-zero. Recording

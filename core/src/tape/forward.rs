@@ -116,15 +116,8 @@ impl<'m, T: Real> Tape<'m, T> {
             self.check_handle(output)?;
         }
         let mark = self.high_mark();
-        let scratch = self.alloc::<[T; N]>(self.len(), [T::zero(); N]);
-        let scratch = match scratch {
-            Ok(ptr) => ptr,
-            Err(error) => {
-                // Scratch for a query, not a recording: leave the tape usable.
-                self.clear_error();
-                return Err(error);
-            }
-        };
+        // Scratch for a query, not a recording: a failure leaves the tape's state alone.
+        let scratch = self.alloc_below_reserve(self.len(), [T::zero(); N], self.reserved.get())?;
         let slots = TangentSlots::<T, N> {
             base: scratch.as_ptr().cast(),
             stride: size_of::<[T; N]>(),

@@ -31,16 +31,10 @@ impl<'m, T: Real> Tape<'m, Dual<T>> {
                 "hessian_vector_product: every slice needs one entry per input",
             ));
         }
+        // Scratch for a query, not a recording: a failure leaves the tape's state alone.
         let mark = self.high_mark();
-        let seeded = match self.alloc(n, Dual::<T>::default()) {
-            Ok(ptr) => ptr,
-            Err(error) => {
-                // Scratch for a query, not a recording: leave the tape usable.
-                self.clear_error();
-                return Err(error);
-            }
-        };
-        // SAFETY: `alloc` returned `n` initialised duals that nothing else refers to.
+        let seeded = self.alloc_below_reserve(n, Dual::<T>::default(), self.reserved.get())?;
+        // SAFETY: `n` initialised duals that nothing else refers to.
         let seeded = unsafe { core::slice::from_raw_parts_mut(seeded.as_ptr(), n) };
         for ((slot, &xi), &vi) in seeded.iter_mut().zip(x).zip(v) {
             *slot = Dual::new(xi, vi);
@@ -49,16 +43,13 @@ impl<'m, T: Real> Tape<'m, Dual<T>> {
         // SAFETY: `seeded` is not used after this point.
         unsafe { self.release_to(mark) };
         result?;
-        let mut input = 0;
-        for i in 0..self.len.get() {
-            let record = self.record(i);
-            if record.op() == crate::op::Op::Input {
-                if let (Some(g), Some(hv)) = (gradient_out.get_mut(input), hv_out.get_mut(input)) {
-                    *g = record.adjoint.value;
-                    *hv = record.adjoint.tangent;
-                }
-                input += 1;
-            }
+        for ((g, hv), adjoint) in gradient_out
+            .iter_mut()
+            .zip(hv_out.iter_mut())
+            .zip(self.input_adjoints())
+        {
+            *g = adjoint.value;
+            *hv = adjoint.tangent;
         }
         Ok(())
     }

@@ -364,13 +364,6 @@ impl<'m, T: Real> Tape<'m, T> {
         VarId::INVALID
     }
 
-    /// Forgets the pending error. Only for failures of query scratch (Jacobian and
-    /// Hessian work space), which must not poison a tape whose recording is intact.
-    pub(crate) fn clear_error(&self) {
-        self.error.set(None);
-        self.refresh_limit();
-    }
-
     /// Checks that `x` is a live variable of this tape.
     #[inline(always)]
     pub fn check_handle(&self, x: VarId) -> Result<()> {

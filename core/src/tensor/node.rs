@@ -324,3 +324,15 @@ impl TensorId {
         }
     }
 }
+
+/// Copies `from` into `to`, which must be exactly as long: how every tensor and
+/// parameter read and write checks the caller's buffer.
+pub(crate) fn copy_exact<T: Copy>(from: &[T], to: &mut [T]) -> Result<()> {
+    if from.len() != to.len() {
+        return Err(Error::InvalidArgument(
+            "buffer length differs from the element count",
+        ));
+    }
+    to.copy_from_slice(from);
+    Ok(())
+}

@@ -455,7 +455,7 @@ impl<'m, T: Float> Tape<'m, T> {
     pub fn tensor_value(&self, t: TensorId, out: &mut [T]) -> Result<()> {
         let node = self.node(t)?;
         // SAFETY: the value is only read.
-        copy_checked(unsafe { node.value() }, out)
+        super::node::copy_exact(unsafe { node.value() }, out)
     }
 
     /// Copies a tensor's gradient (after `backward`) into `out`.
@@ -465,7 +465,7 @@ impl<'m, T: Float> Tape<'m, T> {
         super::param::materialize_grad(self, node);
         // SAFETY: the gradient is only read.
         match unsafe { node.grad_mut() } {
-            Some(grad) => copy_checked(grad, out),
+            Some(grad) => super::node::copy_exact(grad, out),
             None => Err(Error::InvalidArgument("a constant tensor has no gradient")),
         }
     }
@@ -535,14 +535,4 @@ impl<'m, T: Float> Tape<'m, T> {
         unsafe { core::slice::from_raw_parts_mut(buffer, node.len) }.copy_from_slice(data);
         Ok(())
     }
-}
-
-fn copy_checked<T: Copy>(from: &[T], to: &mut [T]) -> Result<()> {
-    if from.len() != to.len() {
-        return Err(Error::InvalidArgument(
-            "buffer length differs from the tensor's element count",
-        ));
-    }
-    to.copy_from_slice(from);
-    Ok(())
 }

@@ -240,7 +240,7 @@ impl<'m, T: Float> Tape<'m, T> {
     pub fn read_param(&self, p: ParamId, out: &mut [T]) -> Result<()> {
         let slot = self.param_slot(p)?;
         // SAFETY: the value holds `len` elements and is only read.
-        copy_into(
+        super::node::copy_exact(
             unsafe { core::slice::from_raw_parts(slot.value, slot.len) },
             out,
         )
@@ -251,7 +251,7 @@ impl<'m, T: Float> Tape<'m, T> {
         let slot = self.param_slot(p)?;
         materialize(slot);
         // SAFETY: as above.
-        copy_into(
+        super::node::copy_exact(
             unsafe { core::slice::from_raw_parts(slot.grad, slot.len) },
             out,
         )
@@ -280,16 +280,6 @@ pub(crate) fn version<T: Float>(tape: &Tape<'_, T>, index: u32) -> u32 {
         tape: tape.identity(),
     })
     .map_or(0, |slot| slot.version)
-}
-
-fn copy_into<T: Copy>(from: &[T], to: &mut [T]) -> Result<()> {
-    if from.len() != to.len() {
-        return Err(Error::InvalidArgument(
-            "buffer length differs from the parameter's element count",
-        ));
-    }
-    to.copy_from_slice(from);
-    Ok(())
 }
 
 /// The slot of `node` if it is a parameter use.
