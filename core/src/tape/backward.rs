@@ -142,14 +142,14 @@ impl<'m, T: Real> Tape<'m, T> {
             // records, and the argument records are distinct from record `i`.
             unsafe {
                 let record = records.add(i).read();
-                let (op, adjoint) = (record.op(), record.adjoint);
+                let adjoint = record.adjoint;
                 // Scalar records the output does not depend on have a zero adjoint; skipping
                 // them keeps an infinite partial there (sqrt at 0) from making `0 · ∞ = NaN`.
                 // Tensor records keep their gradients in their own buffers, so they always run.
-                if adjoint.is_zero() && op != Op::Tensor {
+                if adjoint.is_zero() && record.op() != Op::Tensor {
                     continue;
                 }
-                dispatch_op!(op,
+                dispatch_op!(record.op(),
                     leaf => {},
                     unary(op) => {
                         let x = records.add(record.a() as usize);
