@@ -42,6 +42,13 @@ pub enum Error {
     NoDevice,
     /// A backend failed; the text says how.
     Backend(&'static str),
+    /// An op's arguments live in different places (host memory, or devices attached to
+    /// the tape); move them with `to_device` / `to_host` first.
+    DeviceMismatch { op: &'static str },
+    /// A device handle the tape does not know (never attached, or from another tape).
+    UnknownDevice,
+    /// What the call asks is not available for tensors on a device; the text says what.
+    UnsupportedOnDevice(&'static str),
 }
 
 impl fmt::Display for Error {
@@ -71,6 +78,12 @@ impl fmt::Display for Error {
             Error::NonFinite(what) => write!(f, "non-finite value: {what}"),
             Error::NoDevice => f.write_str("no device: no usable GPU is present"),
             Error::Backend(what) => write!(f, "backend failure: {what}"),
+            Error::DeviceMismatch { op } => write!(
+                f,
+                "device mismatch in {op}: the arguments live on different devices (move them with to_device / to_host)"
+            ),
+            Error::UnknownDevice => f.write_str("unknown device: it was never attached to this tape"),
+            Error::UnsupportedOnDevice(what) => write!(f, "not supported on a device: {what}"),
         }
     }
 }

@@ -31,4 +31,6 @@ pub use op::{Arity, Op};
 pub use real::Real;
 pub use shape::{Shape, MAX_RANK};
 pub use tape::{Gradients, Tape, Var, VarId, MAX_RECORDS};
-pub use tensor::{Activation, Adam, Float, Optimizer, ParamId, Sgd, Tensor, TensorId};
+pub use tensor::{
+    Activation, Adam, DeviceId, Float, Optimizer, ParamId, Sgd, Tensor, TensorDevice, TensorId,
+};

@@ -14,6 +14,7 @@
 //! counters and reported as [`Error::ModifiedInPlace`](crate::Error::ModifiedInPlace).
 
 mod checkpoint;
+pub mod device;
 mod dot;
 mod elementwise;
 mod float;
@@ -28,6 +29,7 @@ mod reduce;
 mod sweep;
 mod typed;
 
+pub use device::{DeviceId, TensorDevice};
 pub use float::Float;
 pub use handle::Tensor;
 pub use node::Activation;

@@ -1,0 +1,27 @@
+//! Tensors in a compute device's memory, on the same tape as host tensors.
+//!
+//! A tape works on the host unless told otherwise. [`Tape::attach_device`](crate::Tape::attach_device)
+//! gives it a device (anything implementing [`TensorDevice`]; the `autodiff-cuda` crate
+//! implements it for GPUs) and returns a [`DeviceId`]. Tensors are then created on that
+//! device (`tensor_input_on`, `parameter_on`) or moved there explicitly (`to_device`,
+//! `to_host`: the only ops whose argument and result live in different places). Every
+//! other op runs where its arguments live, and arguments in different places are an
+//! [`Error::DeviceMismatch`](crate::Error::DeviceMismatch).
+
+mod backend;
+
+pub use backend::{DeviceBuffer, DeviceMark, DeviceRef, Reduction, TensorDevice};
+
+/// Where a tensor lives: the host, or a device attached to its tape.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[repr(transparent)]
+pub struct DeviceId(pub u8);
+
+impl DeviceId {
+    /// Host memory: the tape's arena.
+    pub const HOST: DeviceId = DeviceId(0);
+
+    pub fn is_host(self) -> bool {
+        self == DeviceId::HOST
+    }
+}
