@@ -359,7 +359,15 @@ fn record_segment<T: Float, B: Segment<T> + Copy + 'static>(
     let (n_in, n_out) = (count(inputs.len())?, count(outputs.len())?);
 
     let mark = tape.record_mark_releasing_reserve();
-    let staged = stage(tape, &block, inputs, outputs, mark);
+    let staged = stage(tape, &block, inputs, outputs, mark).and_then(|staged| {
+        if tape.has_device_records(mark.len(), tape.len()) {
+            Err(Error::UnsupportedOnDevice(
+                "checkpointed segments of device tensors",
+            ))
+        } else {
+            Ok(staged)
+        }
+    });
     let (staged, layout, n_params, need) = match staged {
         Ok(staged) => staged,
         Err(error) => {

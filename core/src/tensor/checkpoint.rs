@@ -33,6 +33,16 @@ impl<T: Float> Tape<'_, T> {
         })
     }
 
+    /// True when a record in `from..to` is a tensor on a device, or reads one (a
+    /// `to_host`). Checkpointed segments refuse those: recording a block again in
+    /// backward would take device memory that nothing gives back before `reset`.
+    pub(crate) fn has_device_records(&self, from: usize, to: usize) -> bool {
+        (from..to).any(|i| {
+            self.node_at(i as u32)
+                .is_some_and(super::device::sweep::runs_on_device)
+        })
+    }
+
     /// The version of the data tensor record `index` reads: a parameter's for a
     /// parameter use, the node's own otherwise. `None` for scalar records.
     pub(crate) fn tensor_version(&self, index: u32) -> Option<u32> {

@@ -1,7 +1,6 @@
 //! Graphviz DOT export of a recorded tape, so users can look at the graph they built.
 
 use super::float::Float;
-use super::node::Kind;
 use crate::tape::Tape;
 use core::fmt::{self, Write};
 
@@ -19,7 +18,7 @@ impl<'m, T: Float> Tape<'m, T> {
                 writeln!(
                     out,
                     "  n{i} [label=\"{} {} {}\"];",
-                    kind_name(node.kind),
+                    node.kind.name(),
                     node.shape,
                     T::NAME
                 )?;
@@ -41,29 +40,5 @@ impl<'m, T: Float> Tape<'m, T> {
             }
         }
         writeln!(out, "}}")
-    }
-}
-
-fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Input => "input",
-        Kind::Constant => "constant",
-        Kind::Param => "param",
-        Kind::SegmentOutput => "segment_output",
-        Kind::MatMul { .. } => "matmul",
-        Kind::Binary(op) => op.name(),
-        Kind::Scale => "scale",
-        Kind::Unary(act) => act.name(),
-        Kind::Sum => "sum",
-        Kind::Mean => "mean",
-        Kind::SumAxis(_) => "sum_axis",
-        Kind::MeanAxis(_) => "mean_axis",
-        Kind::Reshape => "reshape",
-        Kind::Transpose => "transpose",
-        Kind::Softmax => "softmax",
-        Kind::LogSoftmax => "log_softmax",
-        Kind::CrossEntropy => "cross_entropy",
-        Kind::Mse => "mse",
-        Kind::Linear(_) => "linear",
     }
 }

@@ -149,7 +149,12 @@ fn broadcast_strides(shape: &Shape, out: &Shape) -> [usize; MAX_RANK] {
 }
 
 /// Calls `f(out_index, a_index, b_index)` for every element of the broadcast `out`.
-fn for_each_broadcast(out: &Shape, a: &Shape, b: &Shape, mut f: impl FnMut(usize, usize, usize)) {
+pub(crate) fn for_each_broadcast(
+    out: &Shape,
+    a: &Shape,
+    b: &Shape,
+    mut f: impl FnMut(usize, usize, usize),
+) {
     let dims: [usize; MAX_RANK] = core::array::from_fn(|i| dim_from_right(out, MAX_RANK - 1 - i));
     let (sa, sb) = (broadcast_strides(a, out), broadcast_strides(b, out));
     let mut o = 0;

@@ -4,6 +4,7 @@
 //! value and gradient in its own tape record instead, so scalar ops read and write them
 //! like any other scalar variable: `loss + 0.01 * penalty` needs no conversion.
 
+use super::device::{DeviceBuffer, DeviceId};
 use super::float::Float;
 use super::TensorId;
 use crate::error::{Error, Result};
@@ -51,6 +52,39 @@ pub(crate) enum Kind {
     Mse,
     /// `activation(x · W + b)` in one node.
     Linear(Activation),
+    /// The argument's value copied into a device's memory (the node's device).
+    ToDevice,
+    /// The argument's value, on a device, copied into host memory.
+    ToHost,
+}
+
+impl Kind {
+    /// The op's name, for messages and graph exports.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Input => "input",
+            Kind::Constant => "constant",
+            Kind::Param => "param",
+            Kind::SegmentOutput => "segment_output",
+            Kind::MatMul { .. } => "matmul",
+            Kind::Binary(op) => op.name(),
+            Kind::Scale => "scale",
+            Kind::Unary(act) => act.name(),
+            Kind::Sum => "sum",
+            Kind::Mean => "mean",
+            Kind::SumAxis(_) => "sum_axis",
+            Kind::MeanAxis(_) => "mean_axis",
+            Kind::Reshape => "reshape",
+            Kind::Transpose => "transpose",
+            Kind::Softmax => "softmax",
+            Kind::LogSoftmax => "log_softmax",
+            Kind::CrossEntropy => "cross_entropy",
+            Kind::Mse => "mse",
+            Kind::Linear(_) => "linear",
+            Kind::ToDevice => "to_device",
+            Kind::ToHost => "to_host",
+        }
+    }
 }
 
 /// Elementwise functions. `Linear` accepts those whose derivative its output determines.
@@ -115,6 +149,21 @@ impl Activation {
     }
 }
 
+/// Where a node's data lives when it is not in host memory: the device and its buffers
+/// there. Host nodes have `id == DeviceId::HOST` and use none of the buffers.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct DeviceData {
+    pub id: DeviceId,
+    pub value: DeviceBuffer,
+    /// `None` for constants.
+    pub grad: Option<DeviceBuffer>,
+    /// Op-specific device memory: cross-entropy's probabilities, a fused layer's
+    /// `g ⊙ act'(y)`, the gradient a `to_host` sends back.
+    pub saved: DeviceBuffer,
+    /// Cross-entropy's labels.
+    pub labels: DeviceBuffer,
+}
+
 /// A tensor node. `repr(C)` with the extension header first, as the tape requires.
 #[derive(Clone, Copy)]
 #[repr(C)]
@@ -142,6 +191,10 @@ pub(crate) struct Node<T: Float> {
     pub version: u32,
     /// Each argument's version when this node last computed its value.
     pub arg_versions: [u32; 3],
+    /// The device the node's data lives on, if not the host. A rank-0 device node also
+    /// mirrors its value and gradient in its tape record (`value`, `grad`), so scalar ops
+    /// can use it.
+    pub device: DeviceData,
 }
 
 impl<T: Float> Node<T> {
@@ -164,7 +217,13 @@ impl<T: Float> Node<T> {
             param: u32::MAX,
             version: 0,
             arg_versions: [0; 3],
+            device: DeviceData::default(),
         }
+    }
+
+    /// True when the node's data lives on a device.
+    pub(crate) fn on_device(&self) -> bool {
+        !self.device.id.is_host()
     }
 
     /// The value, as a slice.
@@ -172,6 +231,10 @@ impl<T: Float> Node<T> {
     /// # Safety
     /// No `&mut` to the same buffer may be alive.
     pub(crate) unsafe fn value(&self) -> &[T] {
+        if self.value.is_null() {
+            // A device node: its value is not in host memory.
+            return &[];
+        }
         // SAFETY: `value` holds `len` initialised elements for the node's lifetime.
         unsafe { core::slice::from_raw_parts(self.value, self.len) }
     }
@@ -245,13 +308,22 @@ impl<T: Float> Tape<'_, T> {
     #[allow(clippy::mut_from_ref)]
     pub(crate) fn push_node(
         &self,
-        node: Node<T>,
+        mut node: Node<T>,
         constant: bool,
     ) -> Result<(TensorId, &mut Node<T>)> {
         self.status()?;
         let (len, rank0) = (node.len, node.rank0());
+        if node.on_device() {
+            // Device buffers instead of host ones (a rank-0 node also mirrors its value
+            // and gradient in its record, below).
+            let device = self.device(node.device.id)?;
+            node.device.value = device.alloc(node.shape)?;
+            if !constant {
+                node.device.grad = Some(device.alloc(node.shape)?);
+            }
+        }
         let slot = self.alloc(1, node)?.as_ptr();
-        let (value, grad) = if rank0 {
+        let (value, grad) = if rank0 || node.on_device() {
             (core::ptr::null_mut(), core::ptr::null_mut())
         } else {
             let value = self.alloc(len, T::zero())?.as_ptr();
@@ -323,16 +395,4 @@ impl TensorId {
             tag: id.tag,
         }
     }
-}
-
-/// Copies `from` into `to`, which must be exactly as long: how every tensor and
-/// parameter read and write checks the caller's buffer.
-pub(crate) fn copy_exact<T: Copy>(from: &[T], to: &mut [T]) -> Result<()> {
-    if from.len() != to.len() {
-        return Err(Error::InvalidArgument(
-            "buffer length differs from the element count",
-        ));
-    }
-    to.copy_from_slice(from);
-    Ok(())
 }

@@ -4,6 +4,7 @@
 //! failure (a wrong shape, a full arena, a stale handle) sets the tape's first error and
 //! returns [`TensorId::INVALID`]. Shape errors name both shapes.
 
+use super::device::{self, DeviceId};
 use super::elementwise::broadcast_shape;
 use super::float::Float;
 use super::linalg::{matmul_dims, scratch_len};
@@ -28,10 +29,27 @@ impl<T: Float> OrFail<T> for Result<TensorId> {
 }
 
 impl<'m, T: Float> Tape<'m, T> {
-    /// Records a node of `kind` over `args`, runs its forward, and returns it. `prepare`
-    /// runs on the fresh node before the forward (to attach saved buffers).
+    /// Records a node of `kind` over `args`, where the arguments live, runs its forward,
+    /// and returns it. `prepare` runs on the fresh node before the forward (to attach
+    /// saved buffers).
     fn record_node(
         &self,
+        kind: Kind,
+        shape: Shape,
+        args: &[TensorId],
+        scalar: f64,
+        scratch_elements: usize,
+        prepare: impl FnOnce(&Self, &mut Node<T>) -> Result<()>,
+    ) -> Result<TensorId> {
+        let device = self.common_device(kind, args)?;
+        self.record_node_on(device, kind, shape, args, scalar, scratch_elements, prepare)
+    }
+
+    /// [`record_node`](Tape::record_node) with the result on `device`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn record_node_on(
+        &self,
+        device: DeviceId,
         kind: Kind,
         shape: Shape,
         args: &[TensorId],
@@ -47,30 +65,59 @@ impl<'m, T: Float> Tape<'m, T> {
         }
         node.arg_count = args.len() as u8;
         node.scalar = scalar;
+        node.device.id = device;
         let scratch_bytes = scratch_elements
             .checked_mul(size_of::<T>())
             .ok_or(Error::SizeOverflow)?;
         self.reserve_scratch(scratch_bytes)?;
         let (id, node) = self.push_node(node, false)?;
+        if device::sweep::runs_on_device(node) {
+            self.allocate_device_saved(node)?;
+        }
         prepare(self, node)?;
         refresh_arg_versions(self, node);
-        forward(self, node);
+        forward(self, node)?;
         Ok(id)
+    }
+
+    /// Where all of `args` live: the place an op over them runs.
+    fn common_device(&self, kind: Kind, args: &[TensorId]) -> Result<DeviceId> {
+        let mut common = None;
+        for &arg in args {
+            let device = self.node(arg)?.device.id;
+            match common {
+                Some(other) if other != device => {
+                    return Err(Error::DeviceMismatch { op: kind.name() })
+                }
+                _ => common = Some(device),
+            }
+        }
+        Ok(common.unwrap_or(DeviceId::HOST))
     }
 
     /// A leaf holding a copy of `data`, with shape `dims` (rank 0 to 4). Gradients flow
     /// into it, and [`set_tensor_value`](Tape::set_tensor_value) may overwrite it for
     /// [`replay`](Tape::replay).
     pub fn tensor_input(&self, dims: &[usize], data: &[T]) -> TensorId {
-        self.leaf(Kind::Input, dims, data).or_fail(self)
+        self.tensor_input_on(DeviceId::HOST, dims, data)
     }
 
     /// A leaf no gradient flows into.
     pub fn tensor_constant(&self, dims: &[usize], data: &[T]) -> TensorId {
-        self.leaf(Kind::Constant, dims, data).or_fail(self)
+        self.tensor_constant_on(DeviceId::HOST, dims, data)
     }
 
-    fn leaf(&self, kind: Kind, dims: &[usize], data: &[T]) -> Result<TensorId> {
+    /// [`tensor_input`](Tape::tensor_input) on `device`: `data` is copied straight there.
+    pub fn tensor_input_on(&self, device: DeviceId, dims: &[usize], data: &[T]) -> TensorId {
+        self.leaf(Kind::Input, device, dims, data).or_fail(self)
+    }
+
+    /// [`tensor_constant`](Tape::tensor_constant) on `device`.
+    pub fn tensor_constant_on(&self, device: DeviceId, dims: &[usize], data: &[T]) -> TensorId {
+        self.leaf(Kind::Constant, device, dims, data).or_fail(self)
+    }
+
+    fn leaf(&self, kind: Kind, device: DeviceId, dims: &[usize], data: &[T]) -> Result<TensorId> {
         let shape = Shape::new(dims).ok_or(Error::InvalidArgument(
             "rank above 4, or a dimension above 2^32 - 1",
         ))?;
@@ -80,10 +127,10 @@ impl<'m, T: Float> Tape<'m, T> {
                 "data length differs from the shape's element count",
             ));
         }
-        let (id, node) = self.push_node(Node::new(kind, shape, len), kind == Kind::Constant)?;
-        // SAFETY: the fresh node's value buffer holds `len` elements and nothing else
-        // refers to it yet.
-        unsafe { core::slice::from_raw_parts_mut(node.value, len) }.copy_from_slice(data);
+        let mut node = Node::new(kind, shape, len);
+        node.device.id = device;
+        let (id, node) = self.push_node(node, kind == Kind::Constant)?;
+        self.write_node_value(node, data)?;
         Ok(id)
     }
 
@@ -408,6 +455,10 @@ impl<'m, T: Float> Tape<'m, T> {
                 0.0,
                 0,
                 |tape, node| {
+                    if node.on_device() {
+                        node.device.labels = tape.device(node.device.id)?.alloc_labels(labels)?;
+                        return Ok(());
+                    }
                     node.saved = tape.alloc(len, T::zero())?.as_ptr();
                     let saved_labels = tape.alloc(batch, 0u32)?.as_ptr();
                     // SAFETY: a fresh block of `batch` labels.
@@ -454,8 +505,7 @@ impl<'m, T: Float> Tape<'m, T> {
     /// Copies a tensor's value into `out` (whose length must be its element count).
     pub fn tensor_value(&self, t: TensorId, out: &mut [T]) -> Result<()> {
         let node = self.node(t)?;
-        // SAFETY: the value is only read.
-        super::node::copy_exact(unsafe { node.value() }, out)
+        self.read_node_value(node, out)
     }
 
     /// Copies a tensor's gradient (after `backward`) into `out`.
@@ -463,11 +513,8 @@ impl<'m, T: Float> Tape<'m, T> {
         self.status()?;
         let node = self.node(t)?;
         super::param::materialize_grad(self, node);
-        // SAFETY: the gradient is only read.
-        match unsafe { node.grad_mut() } {
-            Some(grad) => super::node::copy_exact(grad, out),
-            None => Err(Error::InvalidArgument("a constant tensor has no gradient")),
-        }
+        self.status()?;
+        self.read_node_grad(node, out)
     }
 
     /// Copies a tensor's tangent (after `jvp`) into `out`; zeros if no sweep set one.
@@ -503,8 +550,7 @@ impl<'m, T: Float> Tape<'m, T> {
         }
         // SAFETY: `t` is a tensor record; its value buffer is not otherwise borrowed.
         let node = unsafe { self.node_mut_at(t.index) };
-        // SAFETY: as above.
-        unsafe { core::slice::from_raw_parts_mut(node.value, node.len) }.copy_from_slice(data);
+        self.write_node_value(node, data)?;
         node.version = node.version.wrapping_add(1);
         Ok(())
     }
@@ -516,6 +562,11 @@ impl<'m, T: Float> Tape<'m, T> {
         if !matches!(node.kind, Kind::Input | Kind::Param) {
             return Err(Error::InvalidArgument(
                 "only input and parameter tensors take tangent seeds",
+            ));
+        }
+        if node.on_device() {
+            return Err(Error::UnsupportedOnDevice(
+                "jvp (forward mode) through device tensors",
             ));
         }
         if data.len() != node.len {

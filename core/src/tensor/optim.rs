@@ -7,7 +7,7 @@
 //! [`Error::ModifiedInPlace`] instead of giving a wrong gradient.
 
 use super::float::Float;
-use super::param::ParamId;
+use super::param::{ParamId, ParamSlot};
 use crate::error::{Error, Result};
 use crate::kernels::elementwise as ew;
 use crate::tape::Tape;
@@ -118,8 +118,15 @@ impl<'m, T: Float> Tape<'m, T> {
                     index,
                     tape: self.identity(),
                 })?;
-                for buffer in slot.state.iter_mut().take(optimizer.buffers()) {
-                    *buffer = self.alloc(slot.len, T::zero())?.as_ptr();
+                if slot.device.id.is_host() {
+                    for buffer in slot.state.iter_mut().take(optimizer.buffers()) {
+                        *buffer = self.alloc(slot.len, T::zero())?.as_ptr();
+                    }
+                } else {
+                    let device = self.device(slot.device.id)?;
+                    for buffer in slot.device.state.iter_mut().take(optimizer.buffers()) {
+                        *buffer = device.alloc(slot.shape)?;
+                    }
                 }
             }
             Ok(())
@@ -132,12 +139,17 @@ impl<'m, T: Float> Tape<'m, T> {
                     tape: self.identity(),
                 }) {
                     slot.state = [core::ptr::null_mut(); 2];
+                    slot.device.state = Default::default();
                 }
             }
             self.undo_persistent(undo);
+            self.for_each_device(|id| self.rewind_device_to_persistent(id));
             return Err(error);
         }
         self.make_persistent();
+        self.for_each_device(|id| {
+            let _ = self.make_device_persistent(id);
+        });
         state.optimizer = Some(OptimizerState {
             optimizer,
             steps: 0,
@@ -163,7 +175,12 @@ impl<'m, T: Float> Tape<'m, T> {
                 index,
                 tape: self.identity(),
             })?;
-            super::param::materialize(slot);
+            super::param::materialize(self, slot)?;
+            if !slot.device.id.is_host() {
+                update_on_device(self, kind, steps, slot)?;
+                slot.version = slot.version.wrapping_add(1);
+                continue;
+            }
             // SAFETY: the parameter's buffers each hold `len` elements, distinct from one
             // another, and no other slice of them is alive during the update.
             let (w, g) = unsafe {
@@ -197,7 +214,31 @@ impl<'m, T: Float> Tape<'m, T> {
     }
 }
 
-fn sgd_update<T: Float>(s: Sgd, w: &mut [T], g: &[T], velocity: Option<&mut [T]>) {
+/// One optimizer update of a device parameter, on its device.
+fn update_on_device<T: Float>(
+    tape: &Tape<'_, T>,
+    kind: Optimizer,
+    steps: u64,
+    slot: &ParamSlot<T>,
+) -> Result<()> {
+    let device = tape.device(slot.device.id)?;
+    let [w, g, s0, s1] = [
+        slot.device.value,
+        slot.device.grad,
+        slot.device.state[0],
+        slot.device.state[1],
+    ]
+    .map(|b| slot.device_ref(b));
+    match kind {
+        Optimizer::Sgd(s) => {
+            let velocity = (s.momentum != 0.0).then_some(s0);
+            device.sgd_update(&s, w, g, velocity)
+        }
+        Optimizer::Adam(a) => device.adam_update(&a, steps, w, g, s0, s1),
+    }
+}
+
+pub(crate) fn sgd_update<T: Float>(s: Sgd, w: &mut [T], g: &[T], velocity: Option<&mut [T]>) {
     let (lr, momentum, decay) = (
         T::from_f64(s.lr),
         T::from_f64(s.momentum),
@@ -221,7 +262,14 @@ fn sgd_update<T: Float>(s: Sgd, w: &mut [T], g: &[T], velocity: Option<&mut [T]>
     };
 }
 
-fn adam_update<T: Float>(a: Adam, steps: u64, w: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
+pub(crate) fn adam_update<T: Float>(
+    a: Adam,
+    steps: u64,
+    w: &mut [T],
+    g: &[T],
+    m: &mut [T],
+    v: &mut [T],
+) {
     let p = ew::Adam {
         lr: T::from_f64(a.lr),
         beta1: T::from_f64(a.beta1),

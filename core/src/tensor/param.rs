@@ -7,6 +7,8 @@
 //! [`Tape::param`], which records a leaf that *shares* the parameter's value and gradient
 //! buffers: no copies.
 
+use super::device::attach::Devices;
+use super::device::{DeviceBuffer, DeviceId, DeviceRef};
 use super::float::Float;
 use super::node::{Kind, Node};
 use super::optim::OptimizerState;
@@ -38,11 +40,33 @@ pub(crate) struct ParamSlot<T> {
     pub grad_stale: bool,
     /// Optimizer state (momentum, or Adam's two moments); null until an optimizer is set.
     pub state: [*mut T; 2],
+    /// Where the parameter lives. On a device, the host pointers above are null and
+    /// these buffers hold the data.
+    pub device: DeviceParam,
+}
+
+/// A parameter's buffers on a device.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct DeviceParam {
+    pub id: DeviceId,
+    pub value: DeviceBuffer,
+    pub grad: DeviceBuffer,
+    pub state: [DeviceBuffer; 2],
+}
+
+impl<T> ParamSlot<T> {
+    /// Buffer `b` of this (device) parameter, with its shape.
+    pub(crate) fn device_ref(&self, b: DeviceBuffer) -> DeviceRef {
+        DeviceRef {
+            buffer: b,
+            shape: self.shape,
+        }
+    }
 }
 
 /// A point to roll the persistent region back to when creating a parameter or setting
 /// the optimizer fails half-way.
-pub(crate) struct PersistentUndo<T> {
+pub(crate) struct PersistentUndo<T: Float> {
     high: usize,
     layer_state: *mut u8,
     state: Option<TensorState<T>>,
@@ -50,11 +74,13 @@ pub(crate) struct PersistentUndo<T> {
 
 /// The tensor layer's per-tape state, behind the tape's layer-state pointer.
 #[derive(Clone, Copy)]
-pub(crate) struct TensorState<T> {
+pub(crate) struct TensorState<T: Float> {
     pub params: *mut ParamSlot<T>,
     pub count: u32,
     pub capacity: u32,
     pub optimizer: Option<OptimizerState>,
+    /// Devices attached to the tape.
+    pub devices: Devices<T>,
 }
 
 impl<'m, T: Float> Tape<'m, T> {
@@ -94,6 +120,13 @@ impl<'m, T: Float> Tape<'m, T> {
     /// recording (right after `new` or `reset`); the memory stays taken for the tape's
     /// life.
     pub fn parameter(&self, dims: &[usize], init: &[T]) -> Result<ParamId> {
+        self.parameter_on(DeviceId::HOST, dims, init)
+    }
+
+    /// A parameter like [`parameter`](Tape::parameter), living on `device` (the host, or
+    /// a device [attached](Tape::attach_device) to this tape). Its gradient and
+    /// optimizer state live there too, and uses of it are device tensors.
+    pub fn parameter_on(&self, device: DeviceId, dims: &[usize], init: &[T]) -> Result<ParamId> {
         self.require_pristine(
             "create parameters right after the tape is made or reset, before recording",
         )?;
@@ -106,13 +139,26 @@ impl<'m, T: Float> Tape<'m, T> {
                 "initial data length differs from the shape's element count",
             ));
         }
+        if !device.is_host() && shape.rank() == 0 {
+            return Err(Error::UnsupportedOnDevice(
+                "rank-0 parameters live on the host (use shape [1] on a device)",
+            ));
+        }
         let undo = self.persistent_undo_point();
-        let result = self.create_parameter(shape, len, init);
+        let result = self.create_parameter(device, shape, len, init);
         match result {
-            Ok(_) => self.make_persistent(),
+            Ok(_) => {
+                self.make_persistent();
+                if !device.is_host() {
+                    self.make_device_persistent(device)?;
+                }
+            }
             // Give back everything the failed call took, so a failure costs no memory
             // for the rest of the tape's life; its error stays for `reset` to clear.
-            Err(_) => self.undo_persistent(undo),
+            Err(_) => {
+                self.undo_persistent(undo);
+                self.rewind_device_to_persistent(device);
+            }
         }
         result
     }
@@ -139,24 +185,36 @@ impl<'m, T: Float> Tape<'m, T> {
         unsafe { self.release_to(undo.high) };
     }
 
-    fn create_parameter(&self, shape: Shape, len: usize, init: &[T]) -> Result<ParamId> {
-        let state = match self.tensor_state() {
-            Some(state) => state,
-            None => {
-                let state = self.alloc(
-                    1,
-                    TensorState::<T> {
-                        params: core::ptr::null_mut(),
-                        count: 0,
-                        capacity: 0,
-                        optimizer: None,
-                    },
-                )?;
-                self.set_layer_state(state.as_ptr().cast());
-                // SAFETY: just written.
-                unsafe { &mut *state.as_ptr() }
-            }
-        };
+    /// The tensor state, created (in the persistent region, so only while pristine) the
+    /// first time it is needed.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) fn tensor_state_or_create(&self) -> Result<&mut TensorState<T>> {
+        if let Some(state) = self.tensor_state() {
+            return Ok(state);
+        }
+        let state = self.alloc(
+            1,
+            TensorState::<T> {
+                params: core::ptr::null_mut(),
+                count: 0,
+                capacity: 0,
+                optimizer: None,
+                devices: [None; super::device::attach::MAX_DEVICES],
+            },
+        )?;
+        self.set_layer_state(state.as_ptr().cast());
+        // SAFETY: just written.
+        Ok(unsafe { &mut *state.as_ptr() })
+    }
+
+    fn create_parameter(
+        &self,
+        device: DeviceId,
+        shape: Shape,
+        len: usize,
+        init: &[T],
+    ) -> Result<ParamId> {
+        let state = self.tensor_state_or_create()?;
         if state.optimizer.is_some() {
             return Err(Error::InvalidArgument(
                 "create every parameter before setting the optimizer",
@@ -172,6 +230,7 @@ impl<'m, T: Float> Tape<'m, T> {
                 version: 0,
                 grad_stale: false,
                 state: [core::ptr::null_mut(); 2],
+                device: DeviceParam::default(),
             };
             let table = self.alloc(capacity as usize, empty)?.as_ptr();
             for i in 0..state.count as usize {
@@ -181,23 +240,31 @@ impl<'m, T: Float> Tape<'m, T> {
             state.params = table;
             state.capacity = capacity;
         }
-        let value = self.alloc(len, T::zero())?.as_ptr();
-        let grad = self.alloc(len, T::zero())?.as_ptr();
-        // SAFETY: `value` holds `len` elements.
-        unsafe { core::slice::from_raw_parts_mut(value, len) }.copy_from_slice(init);
+        let mut slot = ParamSlot {
+            shape,
+            len,
+            value: core::ptr::null_mut(),
+            grad: core::ptr::null_mut(),
+            version: 0,
+            grad_stale: false,
+            state: [core::ptr::null_mut(); 2],
+            device: DeviceParam::default(),
+        };
+        if device.is_host() {
+            slot.value = self.alloc(len, T::zero())?.as_ptr();
+            slot.grad = self.alloc(len, T::zero())?.as_ptr();
+            // SAFETY: `value` holds `len` elements.
+            unsafe { core::slice::from_raw_parts_mut(slot.value, len) }.copy_from_slice(init);
+        } else {
+            let dev = self.device(device)?;
+            slot.device.id = device;
+            slot.device.value = dev.alloc(shape)?;
+            slot.device.grad = dev.alloc(shape)?;
+            dev.upload(slot.device_ref(slot.device.value), init)?;
+        }
         let index = state.count;
         // SAFETY: `count < capacity`.
-        unsafe {
-            *state.params.add(index as usize) = ParamSlot {
-                shape,
-                len,
-                value,
-                grad,
-                version: 0,
-                grad_stale: false,
-                state: [core::ptr::null_mut(); 2],
-            }
-        };
+        unsafe { *state.params.add(index as usize) = slot };
         state.count += 1;
         Ok(ParamId {
             index,
@@ -214,8 +281,12 @@ impl<'m, T: Float> Tape<'m, T> {
             let mut node = Node::new(Kind::Param, slot.shape, slot.len);
             node.param = p.index;
             node.version = slot.version;
-            let (id, node) = self.push_node_sharing(node, slot.value, slot.grad)?;
-            let _ = node;
+            node.device.id = slot.device.id;
+            if !slot.device.id.is_host() {
+                node.device.value = slot.device.value;
+                node.device.grad = Some(slot.device.grad);
+            }
+            let (id, _) = self.push_node_sharing(node, slot.value, slot.grad)?;
             // A checkpointed block recorded again during a sweep must leave the gradient
             // the sweep has accumulated so far.
             if !self.is_rerecording() {
@@ -239,22 +310,37 @@ impl<'m, T: Float> Tape<'m, T> {
     /// Copies parameter `p`'s value into `out`.
     pub fn read_param(&self, p: ParamId, out: &mut [T]) -> Result<()> {
         let slot = self.param_slot(p)?;
-        // SAFETY: the value holds `len` elements and is only read.
-        super::node::copy_exact(
-            unsafe { core::slice::from_raw_parts(slot.value, slot.len) },
-            out,
-        )
+        self.read_param_buffer(slot, slot.value, slot.device.value, out)
     }
 
     /// Copies parameter `p`'s gradient (from the last backward) into `out`.
     pub fn read_param_grad(&self, p: ParamId, out: &mut [T]) -> Result<()> {
         let slot = self.param_slot(p)?;
-        materialize(slot);
-        // SAFETY: as above.
-        super::node::copy_exact(
-            unsafe { core::slice::from_raw_parts(slot.grad, slot.len) },
-            out,
-        )
+        materialize(self, slot)?;
+        self.read_param_buffer(slot, slot.grad, slot.device.grad, out)
+    }
+
+    /// Copies one of `slot`'s buffers, `host` or (for a device parameter) `device`.
+    fn read_param_buffer(
+        &self,
+        slot: &ParamSlot<T>,
+        host: *mut T,
+        device: DeviceBuffer,
+        out: &mut [T],
+    ) -> Result<()> {
+        if out.len() != slot.len {
+            return Err(Error::InvalidArgument(
+                "buffer length differs from the element count",
+            ));
+        }
+        if slot.device.id.is_host() {
+            // SAFETY: the buffer holds `len` elements and is only read.
+            out.copy_from_slice(unsafe { core::slice::from_raw_parts(host, slot.len) });
+            Ok(())
+        } else {
+            self.device(slot.device.id)?
+                .download(slot.device_ref(device), out)
+        }
     }
 
     /// Overwrites parameter `p`'s value. Ops recorded from the old value report
@@ -266,8 +352,13 @@ impl<'m, T: Float> Tape<'m, T> {
                 "data length differs from the parameter's element count",
             ));
         }
-        // SAFETY: the value holds `len` elements; no slice of it is alive.
-        unsafe { core::slice::from_raw_parts_mut(slot.value, slot.len) }.copy_from_slice(data);
+        if slot.device.id.is_host() {
+            // SAFETY: the value holds `len` elements; no slice of it is alive.
+            unsafe { core::slice::from_raw_parts_mut(slot.value, slot.len) }.copy_from_slice(data);
+        } else {
+            self.device(slot.device.id)?
+                .upload(slot.device_ref(slot.device.value), data)?;
+        }
         slot.version = slot.version.wrapping_add(1);
         Ok(())
     }
@@ -295,19 +386,27 @@ fn slot_of<'a, T: Float>(tape: &'a Tape<'_, T>, node: &Node<T>) -> Option<&'a mu
 }
 
 /// Zeroes a stale parameter gradient so it can be read or added to.
-pub(crate) fn materialize<T: Float>(slot: &mut ParamSlot<T>) {
+pub(crate) fn materialize<T: Float>(tape: &Tape<'_, T>, slot: &mut ParamSlot<T>) -> Result<()> {
     if slot.grad_stale {
-        // SAFETY: the gradient buffer holds `len` elements; no slice of it is alive.
-        unsafe { core::slice::from_raw_parts_mut(slot.grad, slot.len) }.fill(T::zero());
+        if slot.device.id.is_host() {
+            // SAFETY: the gradient buffer holds `len` elements; no slice of it is alive.
+            unsafe { core::slice::from_raw_parts_mut(slot.grad, slot.len) }.fill(T::zero());
+        } else {
+            tape.device(slot.device.id)?
+                .zero(slot.device_ref(slot.device.grad))?;
+        }
         slot.grad_stale = false;
     }
+    Ok(())
 }
 
 /// Before `node`'s gradient is read or added to: zeroes it if it is a stale parameter
-/// gradient. No slice of the gradient may be alive.
+/// gradient (a device failure fails the tape). No slice of the gradient may be alive.
 pub(crate) fn materialize_grad<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
     if let Some(slot) = slot_of(tape, node) {
-        materialize(slot);
+        if let Err(error) = materialize(tape, slot) {
+            tape.fail(error);
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The tensor layer's side of the tape's sweeps: each function gets a record index,
 //! finds the node and dispatches on its kind to the op family that computes it.
 
+use super::device;
 use super::float::Float;
 use super::node::{Kind, Node};
 use super::{elementwise, linalg, loss, param, reduce};
@@ -24,8 +25,15 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, i: u32) {
             }
         }
     }
+    if device::sweep::runs_on_device(node) {
+        if let Err(error) = device::sweep::backward(tape, node) {
+            tape.fail(error);
+        }
+        return;
+    }
     match node.kind {
         Kind::Input | Kind::Constant | Kind::Param | Kind::SegmentOutput => {}
+        Kind::ToDevice | Kind::ToHost => {}
         Kind::MatMul { .. } | Kind::Linear(_) => linalg::backward(tape, node),
         Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::backward(tape, node),
         Kind::Sum
@@ -43,7 +51,10 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, i: u32) {
 /// Recomputes record `i`'s value from its arguments (its forward).
 pub(crate) fn replay<T: Float>(tape: &Tape<'_, T>, i: u32) {
     let Some(node) = node_of(tape, i) else { return };
-    forward(tape, node);
+    if let Err(error) = forward(tape, node) {
+        tape.fail(error);
+        return;
+    }
     // SAFETY: record `i` is a tensor record; `node` is not used past this point.
     let node = unsafe { tape.node_mut_at(i) };
     if node.kind == Kind::Param {
@@ -52,11 +63,16 @@ pub(crate) fn replay<T: Float>(tape: &Tape<'_, T>, i: u32) {
     refresh_arg_versions(tape, node);
 }
 
-/// Runs a node's forward: writes its value from its arguments' values.
-pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
+/// Runs a node's forward: writes its value from its arguments' values. Only device
+/// kernels can fail.
+pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> Result<()> {
+    if device::sweep::runs_on_device(node) {
+        return device::sweep::forward(tape, node);
+    }
     match node.kind {
         // Leaves hold their data; a parameter use reads the parameter's storage directly.
         Kind::Input | Kind::Constant | Kind::Param | Kind::SegmentOutput => {}
+        Kind::ToDevice | Kind::ToHost => {}
         Kind::MatMul { .. } | Kind::Linear(_) => linalg::forward(tape, node),
         Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::forward(tape, node),
         Kind::Sum
@@ -69,6 +85,7 @@ pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
             loss::forward(tape, node)
         }
     }
+    Ok(())
 }
 
 /// Computes record `i`'s tangent from its arguments' tangents, allocating the tangent
@@ -77,6 +94,7 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
     let Some(node) = node_of(tape, i) else {
         return Ok(());
     };
+    device::refuse(node, "jvp (forward mode) through device tensors")?;
     if node.tangent.is_null() {
         let buffer = if node.rank0() {
             tape.record_slots(i)
@@ -104,6 +122,7 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
         }
         // The segment's record, earlier in the sweep, wrote this tangent.
         Kind::SegmentOutput => {}
+        Kind::ToDevice | Kind::ToHost => {}
         Kind::MatMul { .. } | Kind::Linear(_) => linalg::tangent(tape, node),
         Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::tangent(tape, node),
         Kind::Sum
@@ -123,6 +142,12 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
 pub(crate) fn clear<T: Float>(tape: &Tape<'_, T>, i: u32) {
     if let Some(node) = node_of(tape, i) {
         if param::mark_grad_stale(tape, node) {
+            return;
+        }
+        if node.on_device() {
+            if let Err(error) = device::sweep::clear(tape, node) {
+                tape.fail(error);
+            }
             return;
         }
         // SAFETY: the gradient buffer is not referenced elsewhere during a clear.

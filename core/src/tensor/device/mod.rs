@@ -8,9 +8,18 @@
 //! other op runs where its arguments live, and arguments in different places are an
 //! [`Error::DeviceMismatch`](crate::Error::DeviceMismatch).
 
+pub(crate) mod attach;
 mod backend;
+mod cpu;
+mod data;
+pub(crate) mod sweep;
+mod transfer;
+
+pub use attach::MAX_DEVICES;
 
 pub use backend::{DeviceBuffer, DeviceMark, DeviceRef, Reduction, TensorDevice};
+pub use cpu::CpuDevice;
+pub(crate) use transfer::refuse;
 
 /// Where a tensor lives: the host, or a device attached to its tape.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -1,0 +1,128 @@
+//! Attaching devices to a tape, and reaching them: the tape keeps up to
+//! [`MAX_DEVICES`] devices in its tensor state (persistent, like parameters), each with
+//! the mark its memory is rewound to after a reset.
+
+use super::{DeviceId, DeviceMark, TensorDevice};
+use crate::error::{Error, Result};
+use crate::tape::Tape;
+use crate::tensor::float::Float;
+
+/// How many devices one tape can use.
+pub const MAX_DEVICES: usize = 4;
+
+/// A device attached to a tape.
+#[derive(Clone, Copy)]
+pub(crate) struct AttachedDevice<T: Float> {
+    /// Lifetime erased: [`Tape::attach_device`] takes a `&'m` borrow, and the tape, which
+    /// cannot outlive `'m`, is the only reader.
+    device: *const (dyn TensorDevice<T> + 'static),
+    /// Everything persistent on the device (parameters, optimizer state) lies below it.
+    persistent: DeviceMark,
+    /// The tape's tag when the device memory was last rewound: a different current tag
+    /// means the tape was reset since, and the recording's device memory can go.
+    rewound_at: u32,
+}
+
+/// The device table, in the tensor layer's persistent state.
+pub(crate) type Devices<T> = [Option<AttachedDevice<T>>; MAX_DEVICES];
+
+impl<'m, T: Float> Tape<'m, T> {
+    /// Lets tensors of this tape live on `device` and returns its handle. Like
+    /// parameters, call it right after the tape is made or reset, before recording; the
+    /// device stays attached for the tape's life. The device's memory above its current
+    /// top becomes the tape's: the tape rewinds it to there (plus whatever parameters it
+    /// puts there) at every reset.
+    pub fn attach_device(&self, device: &'m dyn TensorDevice<T>) -> Result<DeviceId> {
+        self.require_pristine(
+            "attach devices right after the tape is made or reset, before recording",
+        )?;
+        let undo = self.persistent_undo_point();
+        let result =
+            (|| {
+                let state = self.tensor_state_or_create()?;
+                let slot = state.devices.iter().position(Option::is_none).ok_or(
+                    Error::InvalidArgument("attach_device: a tape holds at most 4 devices"),
+                )?;
+                // SAFETY: only the lifetime changes; see `AttachedDevice::device`.
+                let device: &'static dyn TensorDevice<T> = unsafe { core::mem::transmute(device) };
+                state.devices[slot] = Some(AttachedDevice {
+                    device,
+                    persistent: device.mark(),
+                    rewound_at: self.current_tag(),
+                });
+                Ok(DeviceId(slot as u8 + 1))
+            })();
+        match result {
+            Ok(_) => self.make_persistent(),
+            Err(_) => self.undo_persistent(undo),
+        }
+        result
+    }
+
+    /// The devices attached so far.
+    pub fn num_devices(&self) -> usize {
+        self.tensor_state()
+            .map_or(0, |s| s.devices.iter().flatten().count())
+    }
+
+    /// The name of attached device `id`.
+    pub fn device_name(&self, id: DeviceId) -> Result<&str> {
+        Ok(self.device(id)?.name())
+    }
+
+    fn attached(&self, id: DeviceId) -> Result<&mut AttachedDevice<T>> {
+        let slot = (id.0 as usize)
+            .checked_sub(1)
+            .filter(|&slot| slot < MAX_DEVICES)
+            .ok_or(Error::UnknownDevice)?;
+        self.tensor_state()
+            .and_then(|state| state.devices[slot].as_mut())
+            .ok_or(Error::UnknownDevice)
+    }
+
+    /// Device `id`, its memory first rewound to the persistent mark if the tape was reset
+    /// since the last time it was reached.
+    pub(crate) fn device(&self, id: DeviceId) -> Result<&dyn TensorDevice<T>> {
+        let attached = self.attached(id)?;
+        // SAFETY: the device outlives the tape (see `AttachedDevice::device`).
+        let device = unsafe { &*attached.device };
+        if attached.rewound_at != self.current_tag() {
+            device.rewind(attached.persistent)?;
+            attached.rewound_at = self.current_tag();
+        }
+        Ok(device)
+    }
+
+    /// Keeps everything allocated on device `id` so far across resets (parameters,
+    /// optimizer state).
+    pub(crate) fn make_device_persistent(&self, id: DeviceId) -> Result<()> {
+        let attached = self.attached(id)?;
+        // SAFETY: as in `device`.
+        attached.persistent = unsafe { &*attached.device }.mark();
+        Ok(())
+    }
+
+    /// Gives back device memory taken since the persistent mark (a failed persistent
+    /// allocation).
+    pub(crate) fn rewind_device_to_persistent(&self, id: DeviceId) {
+        if let Ok(attached) = self.attached(id) {
+            // SAFETY: as in `device`.
+            let _ = unsafe { &*attached.device }.rewind(attached.persistent);
+        }
+    }
+}
+
+impl<T: Float> Tape<'_, T> {
+    /// Calls `f` with every attached device's handle.
+    pub(crate) fn for_each_device(&self, mut f: impl FnMut(DeviceId)) {
+        let count = self.tensor_state().map_or(0, |s| s.devices.len());
+        for slot in 0..count {
+            let attached = self
+                .tensor_state()
+                .is_some_and(|s| s.devices[slot].is_some());
+            if attached {
+                f(DeviceId(slot as u8 + 1));
+            }
+        }
+    }
+}

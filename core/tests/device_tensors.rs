@@ -1,0 +1,603 @@
+//! Tensors on a device, through the reference CPU device (`CpuDevice`): every op's value
+//! and gradients equal the host's, training with device parameters follows the host's
+//! trajectory, transfers carry gradients both ways, rank-0 device results mix with
+//! scalar ops, reset gives device memory back, and every misuse is a clear error that
+//! `reset` clears.
+
+mod common;
+
+use autodiff_core::checkpoint::segment_fn;
+use autodiff_core::tensor::device::CpuDevice;
+use autodiff_core::{
+    Activation, Adam, DeviceId, Error, Optimizer, Sgd, Tape, TensorDevice, TensorId,
+};
+use common::{assert_close, Rng};
+use core::mem::MaybeUninit;
+
+fn memory(bytes: usize) -> Vec<MaybeUninit<u8>> {
+    vec![MaybeUninit::uninit(); bytes]
+}
+
+fn random(rng: &mut Rng, n: usize, lo: f64, hi: f64) -> Vec<f64> {
+    (0..n).map(|_| rng.uniform(lo, hi)).collect()
+}
+
+/// One tensor input of a case: its shape and the range its values are drawn from.
+struct Input {
+    dims: &'static [usize],
+    lo: f64,
+    hi: f64,
+}
+
+const fn input(dims: &'static [usize]) -> Input {
+    Input {
+        dims,
+        lo: -1.5,
+        hi: 1.5,
+    }
+}
+
+const fn positive(dims: &'static [usize]) -> Input {
+    Input {
+        dims,
+        lo: 0.3,
+        hi: 2.0,
+    }
+}
+
+type Build = fn(&Tape<'_, f64>, &[TensorId]) -> TensorId;
+
+/// Every tensor op, each as a graph from its inputs to one tensor.
+fn cases() -> Vec<(&'static str, Vec<Input>, Build)> {
+    vec![
+        ("matmul", vec![input(&[3, 4]), input(&[4, 5])], |t, x| {
+            t.matmul(x[0], x[1])
+        }),
+        ("matmul_tn", vec![input(&[4, 3]), input(&[4, 5])], |t, x| {
+            t.matmul_t(x[0], x[1], true, false)
+        }),
+        ("matmul_nt", vec![input(&[3, 4]), input(&[5, 4])], |t, x| {
+            t.matmul_t(x[0], x[1], false, true)
+        }),
+        ("matmul_tt", vec![input(&[4, 3]), input(&[5, 4])], |t, x| {
+            t.matmul_t(x[0], x[1], true, true)
+        }),
+        (
+            "linear_relu",
+            vec![input(&[3, 4]), input(&[4, 5]), input(&[5])],
+            |t, x| t.linear(x[0], x[1], x[2], Activation::Relu),
+        ),
+        (
+            "linear_identity",
+            vec![input(&[3, 4]), input(&[4, 5]), input(&[5])],
+            |t, x| t.linear(x[0], x[1], x[2], Activation::Identity),
+        ),
+        (
+            "linear_tanh",
+            vec![input(&[3, 4]), input(&[4, 5]), input(&[5])],
+            |t, x| t.linear(x[0], x[1], x[2], Activation::Tanh),
+        ),
+        (
+            "linear_sigmoid",
+            vec![input(&[3, 4]), input(&[4, 5]), input(&[5])],
+            |t, x| t.linear(x[0], x[1], x[2], Activation::Sigmoid),
+        ),
+        (
+            "linear_exp",
+            vec![input(&[3, 4]), input(&[4, 5]), input(&[5])],
+            |t, x| t.linear(x[0], x[1], x[2], Activation::Exp),
+        ),
+        (
+            "add_broadcast",
+            vec![input(&[3, 4]), input(&[4])],
+            |t, x| t.tensor_add(x[0], x[1]),
+        ),
+        (
+            "sub_broadcast",
+            vec![input(&[3, 1]), input(&[1, 4])],
+            |t, x| t.tensor_sub(x[0], x[1]),
+        ),
+        (
+            "mul_broadcast",
+            vec![input(&[2, 3, 4]), input(&[3, 1])],
+            |t, x| t.tensor_mul(x[0], x[1]),
+        ),
+        ("div", vec![input(&[3, 4]), positive(&[3, 4])], |t, x| {
+            t.tensor_div(x[0], x[1])
+        }),
+        ("mul_self", vec![input(&[3, 4])], |t, x| {
+            t.tensor_mul(x[0], x[0])
+        }),
+        ("scale", vec![input(&[3, 4])], |t, x| t.scale(x[0], -2.5)),
+        ("relu", vec![input(&[3, 4])], |t, x| t.relu(x[0])),
+        ("leaky_relu", vec![input(&[3, 4])], |t, x| {
+            t.leaky_relu(x[0], 0.1)
+        }),
+        ("sigmoid", vec![input(&[3, 4])], |t, x| {
+            t.tensor_sigmoid(x[0])
+        }),
+        ("tanh", vec![input(&[3, 4])], |t, x| t.tensor_tanh(x[0])),
+        ("gelu", vec![input(&[3, 4])], |t, x| t.gelu(x[0])),
+        ("exp", vec![input(&[3, 4])], |t, x| t.tensor_exp(x[0])),
+        ("log", vec![positive(&[3, 4])], |t, x| t.tensor_log(x[0])),
+        ("sqrt", vec![positive(&[3, 4])], |t, x| t.tensor_sqrt(x[0])),
+        ("square", vec![input(&[3, 4])], |t, x| t.square(x[0])),
+        ("sum", vec![input(&[3, 4])], |t, x| t.sum(x[0])),
+        ("mean", vec![input(&[3, 4])], |t, x| t.mean(x[0])),
+        ("sum_axis0", vec![input(&[3, 4])], |t, x| {
+            t.sum_axis(x[0], 0)
+        }),
+        ("mean_axis1", vec![input(&[3, 4])], |t, x| {
+            t.mean_axis(x[0], 1)
+        }),
+        ("sum_axis_middle", vec![input(&[2, 3, 4])], |t, x| {
+            t.sum_axis(x[0], 1)
+        }),
+        ("reshape", vec![input(&[3, 4])], |t, x| {
+            t.reshape(x[0], &[2, 6])
+        }),
+        ("transpose", vec![input(&[3, 4])], |t, x| t.transpose(x[0])),
+        ("softmax", vec![input(&[3, 4])], |t, x| t.softmax(x[0])),
+        ("log_softmax", vec![input(&[3, 4])], |t, x| {
+            t.log_softmax(x[0])
+        }),
+        ("cross_entropy", vec![input(&[3, 4])], |t, x| {
+            t.cross_entropy(x[0], &[2, 0, 3])
+        }),
+        ("mse", vec![input(&[3, 4]), input(&[3, 4])], |t, x| {
+            t.mse(x[0], x[1])
+        }),
+    ]
+}
+
+/// The case's output weighted by fixed numbers and summed: a scalar whose gradient
+/// reaches every output element differently.
+fn weighted_sum(tape: &Tape<'_, f64>, y: TensorId, device: DeviceId) -> TensorId {
+    let shape = tape.tensor_shape(y).unwrap();
+    let dims: Vec<usize> = shape.dims().iter().map(|&d| d as usize).collect();
+    let n: usize = dims.iter().product();
+    let weights: Vec<f64> = (0..n).map(|i| 0.5 + 0.25 * (i % 7) as f64).collect();
+    let w = tape.tensor_constant_on(device, &dims, &weights);
+    tape.sum(tape.tensor_mul(y, w))
+}
+
+/// The loss and every input's gradient of case `build` on `device` (inputs created there).
+fn run_case(
+    tape: &Tape<'_, f64>,
+    device: DeviceId,
+    data: &[Vec<f64>],
+    inputs: &[Input],
+    build: Build,
+) -> (f64, Vec<Vec<f64>>) {
+    let xs: Vec<TensorId> = inputs
+        .iter()
+        .zip(data)
+        .map(|(i, d)| tape.tensor_input_on(device, i.dims, d))
+        .collect();
+    let y = build(tape, &xs);
+    let loss = weighted_sum(tape, y, device);
+    tape.status().unwrap();
+    assert_eq!(tape.tensor_device(loss).unwrap(), device);
+    tape.backward(loss.as_var()).unwrap();
+    let grads = xs
+        .iter()
+        .zip(data)
+        .map(|(&x, d)| {
+            let mut g = vec![0.0; d.len()];
+            tape.tensor_grad(x, &mut g).unwrap();
+            g
+        })
+        .collect();
+    let mut value = [0.0];
+    tape.tensor_value(loss, &mut value).unwrap();
+    assert_eq!(
+        value[0],
+        tape.value(loss.as_var()).unwrap(),
+        "rank-0 mirror"
+    );
+    (value[0], grads)
+}
+
+#[test]
+fn every_op_on_the_device_matches_the_host() {
+    let mut rng = Rng::seeded("device every op");
+    let mut device_memory = vec![0.0f64; 1 << 16];
+    let device = CpuDevice::new(&mut device_memory);
+    let mut mem = memory(1 << 20);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let dev = tape.attach_device(&device).unwrap();
+    for (name, inputs, build) in cases() {
+        let data: Vec<Vec<f64>> = inputs
+            .iter()
+            .map(|i| random(&mut rng, i.dims.iter().product(), i.lo, i.hi))
+            .collect();
+        tape.reset();
+        let (host_loss, host_grads) = run_case(&tape, DeviceId::HOST, &data, &inputs, build);
+        tape.reset();
+        let (dev_loss, dev_grads) = run_case(&tape, dev, &data, &inputs, build);
+        assert_close(&format!("{name}: loss"), dev_loss, host_loss, 1e-12);
+        for (k, (d, h)) in dev_grads.iter().zip(&host_grads).enumerate() {
+            for (i, (&d, &h)) in d.iter().zip(h).enumerate() {
+                assert_close(&format!("{name}: d/dx{k}[{i}]"), d, h, 1e-12);
+            }
+        }
+    }
+}
+
+#[test]
+fn device_gradients_match_finite_differences() {
+    // One composite graph on the device, checked against central differences of the
+    // host forward, so the device path is checked against something other than itself.
+    let mut rng = Rng::seeded("device finite differences");
+    let x = random(&mut rng, 12, -1.0, 1.0);
+    let w = random(&mut rng, 20, -1.0, 1.0);
+    let b = random(&mut rng, 5, -0.5, 0.5);
+    let labels = [4u32, 1, 0];
+    let loss_at = |tape: &Tape<'_, f64>, device: DeviceId, x: &[f64]| {
+        let xt = tape.tensor_input_on(device, &[3, 4], x);
+        let wt = tape.tensor_input_on(device, &[4, 5], &w);
+        let bt = tape.tensor_input_on(device, &[5], &b);
+        let h = tape.linear(xt, wt, bt, Activation::Tanh);
+        let loss = tape.cross_entropy(tape.log_softmax(h), &labels);
+        (xt, loss)
+    };
+    let mut device_memory = vec![0.0f64; 1 << 14];
+    let device = CpuDevice::new(&mut device_memory);
+    let mut mem = memory(1 << 18);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let dev = tape.attach_device(&device).unwrap();
+    let (xt, loss) = loss_at(&tape, dev, &x);
+    tape.backward(loss.as_var()).unwrap();
+    let mut grad = vec![0.0; 12];
+    tape.tensor_grad(xt, &mut grad).unwrap();
+    for i in 0..12 {
+        let f = |v: f64| {
+            let mut xs = x.clone();
+            xs[i] = v;
+            tape.reset();
+            let (_, loss) = loss_at(&tape, DeviceId::HOST, &xs);
+            tape.value(loss.as_var()).unwrap()
+        };
+        let fd = common::central_difference(f, x[i]);
+        assert_close(&format!("d loss/dx[{i}]"), grad[i], fd, 1e-7);
+    }
+}
+
+/// Trains a 4 → 6 → 3 MLP for `steps` steps with its parameters on `device`, and
+/// returns every loss and the final parameters.
+fn train(
+    tape: &Tape<'_, f64>,
+    device: DeviceId,
+    optimizer: Optimizer,
+    steps: usize,
+) -> (Vec<f64>, Vec<Vec<f64>>) {
+    let mut rng = Rng::seeded("device training");
+    let shapes: [&[usize]; 4] = [&[4, 6], &[6], &[6, 3], &[3]];
+    let params: Vec<_> = shapes
+        .iter()
+        .map(|dims| {
+            let init = random(&mut rng, dims.iter().product(), -0.5, 0.5);
+            tape.parameter_on(device, dims, &init).unwrap()
+        })
+        .collect();
+    tape.set_optimizer(optimizer).unwrap();
+    let x = random(&mut rng, 8 * 4, -1.0, 1.0);
+    let labels: Vec<u32> = (0..8).map(|i| (i % 3) as u32).collect();
+    let mut losses = vec![];
+    for _ in 0..steps {
+        tape.reset();
+        let input = tape.to_device(tape.tensor_input(&[8, 4], &x), device);
+        let p: Vec<TensorId> = params.iter().map(|&p| tape.param(p)).collect();
+        let h = tape.linear(input, p[0], p[1], Activation::Relu);
+        let logits = tape.linear(h, p[2], p[3], Activation::Identity);
+        let loss = tape.cross_entropy(logits, &labels);
+        tape.backward(loss.as_var()).unwrap();
+        tape.optimizer_step().unwrap();
+        losses.push(tape.value(loss.as_var()).unwrap());
+    }
+    let finals = params
+        .iter()
+        .zip(shapes)
+        .map(|(&p, dims)| {
+            let mut out = vec![0.0; dims.iter().product()];
+            tape.read_param(p, &mut out).unwrap();
+            out
+        })
+        .collect();
+    (losses, finals)
+}
+
+#[test]
+fn training_with_device_parameters_follows_the_host() {
+    let optimizers = [
+        Optimizer::Sgd(Sgd {
+            lr: 0.1,
+            momentum: 0.9,
+            weight_decay: 1e-3,
+        }),
+        Optimizer::Sgd(Sgd {
+            lr: 0.1,
+            momentum: 0.0,
+            weight_decay: 0.0,
+        }),
+        Optimizer::Adam(Adam {
+            lr: 0.01,
+            ..Adam::default()
+        }),
+        Optimizer::Adam(Adam {
+            lr: 0.01,
+            weight_decay: 0.01,
+            decoupled_weight_decay: true,
+            ..Adam::default()
+        }),
+    ];
+    for optimizer in optimizers {
+        let mut host_mem = memory(1 << 18);
+        let host_tape = Tape::<f64>::new(&mut host_mem).unwrap();
+        let (host_losses, host_params) = train(&host_tape, DeviceId::HOST, optimizer, 6);
+
+        let mut device_memory = vec![0.0f64; 1 << 14];
+        let device = CpuDevice::new(&mut device_memory);
+        let mut mem = memory(1 << 18);
+        let tape = Tape::<f64>::new(&mut mem).unwrap();
+        let dev = tape.attach_device(&device).unwrap();
+        let (losses, params) = train(&tape, dev, optimizer, 6);
+        assert!(
+            losses[5] < losses[0],
+            "{optimizer:?}: the loss went down: {losses:?}"
+        );
+        for (step, (&d, &h)) in losses.iter().zip(&host_losses).enumerate() {
+            assert_close(&format!("{optimizer:?} loss at step {step}"), d, h, 1e-12);
+        }
+        for (d, h) in params.iter().zip(&host_params) {
+            for (&d, &h) in d.iter().zip(h) {
+                assert_close(&format!("{optimizer:?} final parameter"), d, h, 1e-12);
+            }
+        }
+    }
+}
+
+#[test]
+fn reset_gives_the_recordings_device_memory_back() {
+    let mut device_memory = vec![0.0f64; 1 << 14];
+    let device = CpuDevice::new(&mut device_memory);
+    let mut mem = memory(1 << 18);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let dev = tape.attach_device(&device).unwrap();
+    let w = tape.parameter_on(dev, &[4, 4], &[0.1; 16]).unwrap();
+    tape.set_optimizer(Optimizer::Adam(Adam::default()))
+        .unwrap();
+    let persistent = device.used();
+    assert_eq!(persistent, 4 * 16, "value, gradient and two moments");
+    let mut used_after_step = vec![];
+    for _ in 0..5 {
+        tape.reset();
+        let x = tape.tensor_input_on(dev, &[2, 4], &[0.5; 8]);
+        let loss = tape.mean(tape.tensor_tanh(tape.matmul(x, tape.param(w))));
+        tape.backward(loss.as_var()).unwrap();
+        tape.optimizer_step().unwrap();
+        used_after_step.push(device.used());
+    }
+    assert!(used_after_step[0] > persistent);
+    assert!(
+        used_after_step.iter().all(|&u| u == used_after_step[0]),
+        "{used_after_step:?}"
+    );
+}
+
+#[test]
+fn transfers_carry_gradients_both_ways() {
+    // host x → device: tanh → host: square → device: sum, against the same all on host.
+    let mut rng = Rng::seeded("device transfers");
+    let x = random(&mut rng, 6, -1.0, 1.0);
+    let mut device_memory = vec![0.0f64; 1 << 12];
+    let device = CpuDevice::new(&mut device_memory);
+    let mut mem = memory(1 << 16);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let dev = tape.attach_device(&device).unwrap();
+    let gradient = |hops: bool| {
+        tape.reset();
+        let xt = tape.tensor_input(&[2, 3], &x);
+        let on = |t| if hops { tape.to_device(t, dev) } else { t };
+        let off = |t| if hops { tape.to_host(t) } else { t };
+        let h = off(tape.tensor_tanh(on(xt)));
+        let loss = off(tape.sum(on(tape.square(h))));
+        assert_eq!(tape.tensor_device(loss).unwrap(), DeviceId::HOST);
+        tape.backward(loss.as_var()).unwrap();
+        let mut g = vec![0.0; 6];
+        tape.tensor_grad(xt, &mut g).unwrap();
+        (tape.value(loss.as_var()).unwrap(), g)
+    };
+    let (host_loss, host_grad) = gradient(false);
+    let (loss, grad) = gradient(true);
+    assert_close("loss", loss, host_loss, 1e-14);
+    for (i, (&d, &h)) in grad.iter().zip(&host_grad).enumerate() {
+        assert_close(&format!("dx[{i}]"), d, h, 1e-14);
+    }
+}
+
+#[test]
+fn a_rank0_device_result_mixes_with_scalar_ops() {
+    // total = 3·sum(x²) + y², with sum(x²) on the device and y a host scalar; x's
+    // gradient flows through the device tensor's record, y's through scalars.
+    let mut device_memory = vec![0.0f64; 1 << 10];
+    let device = CpuDevice::new(&mut device_memory);
+    let mut mem = memory(1 << 16);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let dev = tape.attach_device(&device).unwrap();
+    let x = tape.tensor_input_on(dev, &[3], &[1.0, -2.0, 0.5]);
+    let s = tape.sum(tape.square(x));
+    // Part of the gradient also reaches `s` from a device op (s scaled, summed again).
+    let s_twice = tape.sum(tape.scale(s, 2.0));
+    let y = tape.input(4.0);
+    let (s, s_twice) = (
+        autodiff_core::Tensor::from_id(&tape, s).as_var(),
+        autodiff_core::Tensor::from_id(&tape, s_twice).as_var(),
+    );
+    let total = s * 3.0 + s_twice + y * y;
+    assert_eq!(total.value(), 3.0 * 5.25 + 2.0 * 5.25 + 16.0);
+    tape.backward(total.id()).unwrap();
+    let mut g = [0.0; 3];
+    tape.tensor_grad(x, &mut g).unwrap();
+    assert_eq!(g, [10.0, -20.0, 5.0], "(3 + 2)·2x");
+    assert_eq!(tape.gradient(total).unwrap().wrt(y), 8.0);
+}
+
+#[test]
+fn misuse_is_a_clear_error_and_reset_clears_it() {
+    let mut device_memory = vec![0.0f64; 256];
+    let device = CpuDevice::new(&mut device_memory);
+    let mut other_memory = vec![0.0f64; 256];
+    let other = CpuDevice::new(&mut other_memory);
+    let mut mem = memory(1 << 16);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let dev = tape.attach_device(&device).unwrap();
+    let dev2 = tape.attach_device(&other).unwrap();
+    assert_eq!(tape.num_devices(), 2);
+    assert_eq!(tape.device_name(dev).unwrap(), "cpu (reference device)");
+    let usable = |tape: &Tape<'_, f64>| {
+        tape.reset();
+        let x = tape.tensor_input_on(dev, &[2], &[1.0, 2.0]);
+        let loss = tape.sum(tape.square(x));
+        tape.backward(loss.as_var()).unwrap();
+        assert_eq!(tape.value(loss.as_var()).unwrap(), 5.0);
+    };
+
+    // Mixing host and device in one op.
+    let h = tape.tensor_input(&[2], &[1.0, 2.0]);
+    let d = tape.tensor_input_on(dev, &[2], &[1.0, 2.0]);
+    assert!(!tape.tensor_add(h, d).is_valid());
+    let error = tape.status().unwrap_err();
+    assert_eq!(error, Error::DeviceMismatch { op: "add" });
+    assert!(error.to_string().contains("to_device"), "{error}");
+    usable(&tape);
+
+    // Two devices in one op, and a direct move between them.
+    let a = tape.tensor_input_on(dev, &[1, 2], &[1.0, 2.0]);
+    let b = tape.tensor_input_on(dev2, &[2, 1], &[1.0, 2.0]);
+    assert!(!tape.matmul(a, b).is_valid());
+    assert_eq!(tape.status(), Err(Error::DeviceMismatch { op: "matmul" }));
+    usable(&tape);
+    let a = tape.tensor_input_on(dev, &[2], &[1.0, 2.0]);
+    assert!(!tape.to_device(a, dev2).is_valid());
+    assert!(matches!(tape.status(), Err(Error::UnsupportedOnDevice(_))));
+    usable(&tape);
+
+    // Devices the tape never attached.
+    for unknown in [DeviceId(3), DeviceId(200)] {
+        assert!(!tape.tensor_input_on(unknown, &[1], &[1.0]).is_valid());
+        assert_eq!(tape.status(), Err(Error::UnknownDevice));
+        tape.reset();
+        assert_eq!(
+            tape.parameter_on(unknown, &[1], &[1.0]),
+            Err(Error::UnknownDevice)
+        );
+        usable(&tape);
+        assert!(tape.device_name(unknown).is_err());
+    }
+
+    // Attaching once recording has begun.
+    tape.reset();
+    let _ = tape.tensor_input(&[1], &[1.0]);
+    assert!(matches!(
+        tape.attach_device(&device),
+        Err(Error::InvalidArgument(_))
+    ));
+    usable(&tape);
+
+    // Device memory runs out: a clear error, nothing half-made, and reset recovers.
+    tape.reset();
+    let big = vec![0.5; 300];
+    assert!(!tape.tensor_input_on(dev, &[300], &big).is_valid());
+    assert!(matches!(tape.status(), Err(Error::OutOfMemory { .. })));
+    usable(&tape);
+    tape.reset();
+    assert!(matches!(
+        tape.parameter_on(dev, &[300], &big),
+        Err(Error::OutOfMemory { .. })
+    ));
+    assert!(matches!(
+        tape.parameter_on(dev, &[], &[1.0]),
+        Err(Error::UnsupportedOnDevice(_))
+    ));
+    usable(&tape);
+
+    // Forward mode does not run on devices (yet): a status, not wrong numbers.
+    tape.reset();
+    let x = tape.tensor_input_on(dev, &[2], &[1.0, 2.0]);
+    let _ = tape.sum(tape.tensor_exp(x));
+    assert!(matches!(
+        tape.seed_tensor_tangent(x, &[1.0, 0.0]),
+        Err(Error::UnsupportedOnDevice(_))
+    ));
+    assert!(matches!(tape.jvp(&[]), Err(Error::UnsupportedOnDevice(_))));
+    usable(&tape);
+
+    // Checkpointed segments refuse device tensors.
+    tape.reset();
+    let x = tape.tensor_input(&[2], &[1.0, 2.0]);
+    let block = segment_fn(
+        move |tape: &Tape<'_, f64>,
+              inputs: &[autodiff_core::VarId],
+              outputs: &mut [autodiff_core::VarId]| {
+            let on = tape.to_device(
+                TensorId {
+                    index: inputs[0].index,
+                    tag: inputs[0].tag,
+                },
+                dev,
+            );
+            outputs[0] = tape.sum(on).as_var();
+        },
+    );
+    let mut outputs = [autodiff_core::VarId::INVALID];
+    assert!(matches!(
+        tape.checkpoint(block, &[x.as_var()], &mut outputs),
+        Err(Error::UnsupportedOnDevice(_))
+    ));
+    usable(&tape);
+}
+
+#[test]
+fn replay_recomputes_device_tensors() {
+    let mut device_memory = vec![0.0f64; 1 << 10];
+    let device = CpuDevice::new(&mut device_memory);
+    let mut mem = memory(1 << 16);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let dev = tape.attach_device(&device).unwrap();
+    let x = tape.tensor_input_on(dev, &[3], &[1.0, 2.0, 3.0]);
+    let loss = tape.sum(tape.square(x));
+    assert_eq!(tape.value(loss.as_var()).unwrap(), 14.0);
+    tape.set_tensor_value(x, &[2.0, 0.0, -1.0]).unwrap();
+    assert!(matches!(
+        tape.backward(loss.as_var()),
+        Err(Error::ModifiedInPlace { .. })
+    ));
+    tape.replay(&[]).unwrap();
+    assert_eq!(tape.value(loss.as_var()).unwrap(), 5.0);
+    tape.backward(loss.as_var()).unwrap();
+    let mut g = [0.0; 3];
+    tape.tensor_grad(x, &mut g).unwrap();
+    assert_eq!(g, [4.0, 0.0, -2.0]);
+}
+
+#[test]
+fn the_reference_device_is_a_tensor_device_for_f32_too() {
+    let mut device_memory = vec![0.0f32; 64];
+    let device = CpuDevice::new(&mut device_memory);
+    let as_trait: &dyn TensorDevice<f32> = &device;
+    let mut mem = memory(1 << 14);
+    let tape = Tape::<f32>::new(&mut mem).unwrap();
+    let dev = tape.attach_device(as_trait).unwrap();
+    let x = tape.tensor_input_on(dev, &[2, 2], &[1.0, 2.0, 3.0, 4.0]);
+    let loss = tape.cross_entropy(x, &[1, 0]);
+    tape.backward(loss.as_var()).unwrap();
+    let mut g = [0.0f32; 4];
+    tape.tensor_grad(x, &mut g).unwrap();
+    // Each row's gradient sums to zero: softmax − one-hot, over the batch.
+    assert!(
+        (g[0] + g[1]).abs() < 1e-6 && (g[2] + g[3]).abs() < 1e-6,
+        "{g:?}"
+    );
+    assert!(g[1] < 0.0 && g[2] < 0.0);
+}
