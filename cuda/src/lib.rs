@@ -24,10 +24,12 @@
 
 mod arena;
 mod backend;
+mod core_error;
 mod device;
 mod error;
 pub mod kernels;
 pub mod ops;
+mod tape_device;
 mod tensor;
 
 pub use arena::ArenaMark;
