@@ -2,6 +2,7 @@
 
 use crate::arena::{ArenaMark, DeviceArena};
 use crate::backend::{Arg, Backend, Gemm, Launch};
+use crate::core_error::LastError;
 use crate::error::{CudaError, Result};
 use crate::kernels::{DType, Kernel};
 use crate::tensor::{as_bytes, as_bytes_mut, DeviceScalar, DeviceTensor};
@@ -46,6 +47,12 @@ pub struct Device {
     backend: Backend,
     id: u32,
     arena: DeviceArena,
+    /// "NVIDIA H100 80GB HBM3 (cuda:0)", made once at open so that messages and graph
+    /// exports can borrow it.
+    name: String,
+    /// The full text of the last failure reported through the core's
+    /// [`TensorDevice`](autodiff_core::TensorDevice), whose errors carry static text only.
+    last_error: LastError,
 }
 
 impl Device {
@@ -64,11 +71,35 @@ impl Device {
     /// `arena_bytes`.
     pub fn open(ordinal: usize, arena_bytes: usize) -> Result<Device> {
         let backend = Backend::open(ordinal, arena_bytes)?;
+        // The name is only a label: a failed query does not make the device unusable.
+        let model = backend
+            .info()
+            .map_or_else(|_| "CUDA device".into(), |i| i.name);
         Ok(Device {
             backend,
             id: NEXT_DEVICE_ID.fetch_add(1, Ordering::Relaxed),
             arena: DeviceArena::new(arena_bytes),
+            name: format!("{model} (cuda:{ordinal})"),
+            last_error: LastError::default(),
         })
+    }
+
+    /// The model and ordinal, as "NVIDIA H100 80GB HBM3 (cuda:0)".
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The full message of the last failure of a call made through the core's
+    /// [`TensorDevice`](autodiff_core::TensorDevice) (whose errors carry only a static
+    /// category), or `None` if there was none. Kept until the next failure.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.get()
+    }
+
+    /// Keeps `error`'s full message for [`Device::last_error`] and returns the core's
+    /// error for it.
+    pub(crate) fn core_error(&self, error: CudaError) -> autodiff_core::Error {
+        self.last_error.record(error)
     }
 
     pub fn info(&self) -> Result<DeviceInfo> {
@@ -92,12 +123,19 @@ impl Device {
         let shape = Shape::new(dims).ok_or(CudaError::InvalidArgument(
             "alloc: rank above 4 or a dimension above u32::MAX",
         ))?;
+        self.alloc_shape(dtype, shape)
+    }
+
+    /// A zero-filled tensor of `shape`. An empty one still gets (and zeroes) one element
+    /// of space, so that every tensor has an address of its own that kernels may touch.
+    pub(crate) fn alloc_shape(&self, dtype: DType, shape: Shape) -> Result<DeviceTensor> {
         let len = shape
             .checked_len()
             .ok_or(CudaError::InvalidArgument("alloc: element count overflows"))?;
         let bytes = len
             .checked_mul(dtype.size())
             .ok_or(CudaError::InvalidArgument("alloc: byte count overflows"))?;
+        let bytes = bytes.max(dtype.size());
         let (offset, serial) = self.arena.alloc(bytes)?;
         let tensor = DeviceTensor {
             device: self.id,
@@ -156,6 +194,11 @@ impl Device {
     /// Waits for all queued work and reports any error a kernel raised.
     pub fn synchronize(&self) -> Result<()> {
         self.backend.synchronize()
+    }
+
+    /// This device's id, which its tensors and marks carry.
+    pub(crate) fn id(&self) -> u32 {
+        self.id
     }
 
     pub fn mark(&self) -> ArenaMark {

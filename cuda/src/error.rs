@@ -63,23 +63,3 @@ impl fmt::Display for CudaError {
 }
 
 impl std::error::Error for CudaError {}
-
-impl From<CudaError> for autodiff_core::Error {
-    /// The core's error for a tape that dispatches to this backend. The core's errors
-    /// carry static text, so the details of driver failures are dropped here.
-    fn from(e: CudaError) -> autodiff_core::Error {
-        use autodiff_core::Error;
-        match e {
-            CudaError::NoDevice(_) => Error::NoDevice,
-            CudaError::NoCublas => Error::Backend("cuBLAS could not be loaded"),
-            CudaError::Driver(_) => Error::Backend("CUDA driver call failed"),
-            CudaError::Cublas(_) => Error::Backend("cuBLAS call failed"),
-            CudaError::OutOfMemory { needed, free } => Error::OutOfMemory { needed, free },
-            CudaError::ShapeMismatch { op, .. } => Error::InvalidArgument(op),
-            CudaError::DTypeMismatch { .. } => Error::DtypeMismatch,
-            CudaError::WrongDevice => Error::ForeignHandle,
-            CudaError::StaleHandle => Error::StaleHandle,
-            CudaError::InvalidArgument(what) => Error::InvalidArgument(what),
-        }
-    }
-}

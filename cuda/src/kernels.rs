@@ -69,6 +69,7 @@ kernels! {
     SgdMulti => "ad_sgd_multi",
     Adam => "ad_adam",
     AdamMulti => "ad_adam_multi",
+    Transpose => "ad_transpose",
 }
 
 impl Kernel {

@@ -17,17 +17,18 @@
 //! 3. [`Device`]: probing, the device arena and explicit host ↔ device copies of
 //!    [`DeviceTensor`]s;
 //! 4. [`ops`]: each tensor op's forward and backward, with shapes, element types and
-//!    ownership checked before any launch.
-//!
-//! Integrating device tensors into the core's tape is later work: `ops` is the surface
-//! that integration calls.
+//!    ownership checked before any launch;
+//! 5. the core's [`TensorDevice`](autodiff_core::TensorDevice) for [`Device`], through
+//!    which a tape dispatches its device tensors' ops to [`ops`].
 
 mod arena;
 mod backend;
+mod core_error;
 mod device;
 mod error;
 pub mod kernels;
 pub mod ops;
+mod tape_device;
 mod tensor;
 
 pub use arena::ArenaMark;

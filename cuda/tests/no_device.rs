@@ -3,6 +3,7 @@
 //! are compiled and embedded. On a machine with a GPU the no-device checks are skipped;
 //! `tests/gpu/run.sh` covers that case.
 
+use autodiff_core::{Error, Float, TensorDevice};
 use autodiff_cuda::kernels::{embedded_fatbins, Kernel};
 use autodiff_cuda::{device_count, CudaError, Device, COMPILED_WITH_CUDA};
 
@@ -36,6 +37,26 @@ fn every_entry_point_reports_no_device_without_a_gpu() {
     assert_no_device("open", Device::open(0, 1 << 20));
     // Asking twice changes nothing (no half-initialised global state).
     assert_no_device("probe again", Device::probe());
+}
+
+/// A `Device` is the core's `TensorDevice` for both element types in every build (the
+/// stub's impl compiles too), usable as a trait object; without a GPU a tape gets the
+/// core's `NoDevice` when it opens one, so no method of the impl can be reached.
+#[test]
+fn a_tape_gets_no_device_when_it_opens_one() {
+    fn for_tape<T: Float>(device: Device) -> Box<dyn TensorDevice<T>>
+    where
+        Device: TensorDevice<T>,
+    {
+        Box::new(device)
+    }
+    if gpu_present() {
+        eprintln!("skipped: this machine has a GPU");
+        return;
+    }
+    let open = || Device::open(0, 1 << 20).map_err(Error::from);
+    assert_eq!(open().map(for_tape::<f32>).err(), Some(Error::NoDevice));
+    assert_eq!(open().map(for_tape::<f64>).err(), Some(Error::NoDevice));
 }
 
 #[test]

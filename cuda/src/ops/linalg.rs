@@ -1,11 +1,12 @@
-//! Matrix products through cuBLAS, and the fused layer `act(x·W + b)`.
+//! Matrix products through cuBLAS, the fused layer `act(x·W + b)`, and the transpose.
 
 use super::{
     act_output_backward, bias_act_forward, bias_grad, elementwise::check_layer_activation,
 };
-use super::{distinct, floats, shape_error};
-use crate::backend::Gemm;
+use super::{distinct, floats, shape_error, BLOCK, MAX_BLOCKS};
+use crate::backend::{Arg, Gemm, Launch};
 use crate::error::{CudaError, Result};
+use crate::kernels::Kernel;
 use crate::tensor::DeviceTensor;
 use crate::Device;
 use autodiff_core::Activation;
@@ -144,4 +145,37 @@ pub fn linear_backward(
         }
         matmul_backward(dev, x, Transpose::No, w, Transpose::No, &dz, gx, gw)
     })
+}
+
+/// Side of the tiles the transpose kernel moves (`TILE` in `kernels/transpose.cu`).
+const TRANSPOSE_TILE: usize = 32;
+
+/// `y = xᵀ` for 2-D `x` (`rows × cols`) and `y` (`cols × rows`), or `y += xᵀ` when
+/// `accumulate` (a gradient). `y` must not overlap `x`, even when square: the transpose is
+/// never in place.
+pub fn transpose(dev: &Device, x: &DeviceTensor, y: &DeviceTensor, accumulate: bool) -> Result<()> {
+    const OP: &str = "transpose";
+    if x.shape.rank() != 2 || y.shape.rank() != 2 || y.dims() != [x.dims()[1], x.dims()[0]] {
+        return Err(shape_error(OP, &[x, y]));
+    }
+    distinct(OP, y, &[x])?;
+    let (dtype, [px, py]) = floats(dev, OP, [x, y])?;
+    if x.len == 0 {
+        return Ok(());
+    }
+    let (rows, cols) = (x.dims()[0] as usize, x.dims()[1] as usize);
+    let tiles = rows.div_ceil(TRANSPOSE_TILE) as u64 * cols.div_ceil(TRANSPOSE_TILE) as u64;
+    let args = [
+        Arg::U64(rows as u64),
+        Arg::U64(cols as u64),
+        Arg::I32(accumulate.into()),
+        Arg::Ptr(px),
+        Arg::Ptr(py),
+    ];
+    // One tile per block up to the grid limit (the kernel loops past it), 8 warps each.
+    let launch = Launch {
+        grid: (tiles.min(MAX_BLOCKS) as u32, 1, 1),
+        block: BLOCK,
+    };
+    dev.launch(Kernel::Transpose, dtype, launch, &args)
 }

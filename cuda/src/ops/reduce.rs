@@ -8,16 +8,9 @@ use crate::kernels::Kernel;
 use crate::tensor::DeviceTensor;
 use crate::Device;
 
-/// Which reduction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reduction {
-    /// Of all elements, to a rank-0 tensor.
-    Sum,
-    Mean,
-    /// Along an axis, which the result drops.
-    SumAxis(usize),
-    MeanAxis(usize),
-}
+/// Which reduction: the core's, which the tape passes through
+/// [`TensorDevice`](autodiff_core::TensorDevice).
+pub use autodiff_core::tensor::device::Reduction;
 
 /// The input viewed as (outer, len, inner) around the reduced axis, and the scale.
 struct Plan {
