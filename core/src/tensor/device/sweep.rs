@@ -205,15 +205,10 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> Result<(
             let (va, vb) = (a.device_value(), b.device_value());
             // `mse(x, x)`: the two contributions cancel, and devices may refuse one
             // buffer as both gradients.
-            let gb = if node.args[0] == node.args[1] {
-                None
+            let (ga, gb) = if node.args[0] == node.args[1] {
+                (None, None)
             } else {
-                b.device_grad()
-            };
-            let ga = if gb.is_none() && node.args[0] == node.args[1] {
-                None
-            } else {
-                a.device_grad()
+                (a.device_grad(), b.device_grad())
             };
             device.mse_backward(va, vb, g, ga, gb)?
         }
