@@ -601,3 +601,40 @@ fn the_reference_device_is_a_tensor_device_for_f32_too() {
     );
     assert!(g[1] < 0.0 && g[2] < 0.0);
 }
+
+#[test]
+fn a_default_device_puts_a_whole_tape_on_the_device() {
+    let mut device_memory = vec![0.0f64; 1 << 10];
+    let device = CpuDevice::new(&mut device_memory);
+    let mut mem = memory(1 << 16);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    assert_eq!(tape.default_device(), DeviceId::HOST);
+    assert_eq!(
+        tape.set_default_device(DeviceId(1)),
+        Err(Error::UnknownDevice)
+    );
+    let dev = tape.attach_device(&device).unwrap();
+    tape.set_default_device(dev).unwrap();
+    let w = tape.parameter(&[2, 2], &[1.0, 2.0, 3.0, 4.0]).unwrap();
+    for _ in 0..2 {
+        tape.reset();
+        let x = tape.tensor_input(&[1, 2], &[1.0, 1.0]);
+        let c = tape.tensor_constant(&[2], &[0.5, 0.5]);
+        let y = tape.tensor_add(tape.matmul(x, tape.param(w)), c);
+        for t in [x, c, y] {
+            assert_eq!(tape.tensor_device(t).unwrap(), dev);
+        }
+        let loss = tape.sum(y);
+        tape.backward(loss.as_var()).unwrap();
+        assert_eq!(tape.value(loss.as_var()).unwrap(), 4.0 + 6.0 + 1.0);
+        let mut g = [0.0; 4];
+        tape.read_param_grad(w, &mut g).unwrap();
+        assert_eq!(g, [1.0; 4]);
+    }
+    tape.set_default_device(DeviceId::HOST).unwrap();
+    tape.reset();
+    assert_eq!(
+        tape.tensor_device(tape.tensor_input(&[1], &[1.0])).unwrap(),
+        DeviceId::HOST
+    );
+}

@@ -95,16 +95,17 @@ impl<'m, T: Float> Tape<'m, T> {
         Ok(common.unwrap_or(DeviceId::HOST))
     }
 
-    /// A leaf holding a copy of `data`, with shape `dims` (rank 0 to 4). Gradients flow
+    /// A leaf holding a copy of `data`, with shape `dims` (rank 0 to 4), on the tape's
+    /// [default device](Tape::set_default_device) (the host unless set). Gradients flow
     /// into it, and [`set_tensor_value`](Tape::set_tensor_value) may overwrite it for
     /// [`replay`](Tape::replay).
     pub fn tensor_input(&self, dims: &[usize], data: &[T]) -> TensorId {
-        self.tensor_input_on(DeviceId::HOST, dims, data)
+        self.tensor_input_on(self.default_device(), dims, data)
     }
 
     /// A leaf no gradient flows into.
     pub fn tensor_constant(&self, dims: &[usize], data: &[T]) -> TensorId {
-        self.tensor_constant_on(DeviceId::HOST, dims, data)
+        self.tensor_constant_on(self.default_device(), dims, data)
     }
 
     /// [`tensor_input`](Tape::tensor_input) on `device`: `data` is copied straight there.

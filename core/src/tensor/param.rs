@@ -81,6 +81,8 @@ pub(crate) struct TensorState<T: Float> {
     pub optimizer: Option<OptimizerState>,
     /// Devices attached to the tape.
     pub devices: Devices<T>,
+    /// Where `tensor_input`, `tensor_constant` and `parameter` put new tensors.
+    pub default_device: DeviceId,
 }
 
 impl<'m, T: Float> Tape<'m, T> {
@@ -120,7 +122,7 @@ impl<'m, T: Float> Tape<'m, T> {
     /// recording (right after `new` or `reset`); the memory stays taken for the tape's
     /// life.
     pub fn parameter(&self, dims: &[usize], init: &[T]) -> Result<ParamId> {
-        self.parameter_on(DeviceId::HOST, dims, init)
+        self.parameter_on(self.default_device(), dims, init)
     }
 
     /// A parameter like [`parameter`](Tape::parameter), living on `device` (the host, or
@@ -200,6 +202,7 @@ impl<'m, T: Float> Tape<'m, T> {
                 capacity: 0,
                 optimizer: None,
                 devices: [None; super::device::attach::MAX_DEVICES],
+                default_device: DeviceId::HOST,
             },
         )?;
         self.set_layer_state(state.as_ptr().cast());

@@ -59,6 +59,26 @@ impl<'m, T: Float> Tape<'m, T> {
         result
     }
 
+    /// Makes `id` (the host, or an attached device) where
+    /// [`tensor_input`](Tape::tensor_input), [`tensor_constant`](Tape::tensor_constant)
+    /// and [`parameter`](Tape::parameter) put new tensors from now on: the way to run a
+    /// whole tape on a device without naming it in every call. It lasts across resets.
+    pub fn set_default_device(&self, id: DeviceId) -> Result<()> {
+        if !id.is_host() {
+            self.attached(id)?;
+        }
+        if let Some(state) = self.tensor_state() {
+            state.default_device = id;
+        }
+        Ok(())
+    }
+
+    /// Where new leaves and parameters go (see [`set_default_device`](Tape::set_default_device)).
+    pub fn default_device(&self) -> DeviceId {
+        self.tensor_state()
+            .map_or(DeviceId::HOST, |state| state.default_device)
+    }
+
     /// The devices attached so far.
     pub fn num_devices(&self) -> usize {
         self.tensor_state()
