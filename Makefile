@@ -33,7 +33,7 @@ EXAMPLES := linreg mlp
 MLP_VALGRIND_ARGS := 1 6
 LINK_SHARED := -L$(LIB) -lautodiff -Wl,-rpath,$(abspath $(LIB)) -lm
 C_TESTS := api bad_input dual tensor threads device
-C_TESTS += checkpoint
+C_TESTS += checkpoint device_tape
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 .PHONY: all demo test lint fmt-check clippy rust-test \

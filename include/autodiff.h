@@ -103,6 +103,14 @@ typedef enum ad_status {
   // A caller's output buffer is too small; the call's length out-parameter (e.g.
   // `len_out` of `ad_tape_dot()`) says how much is needed.
   AD_ERR_BUFFER_TOO_SMALL = 18,
+  // An op's arguments live on different devices (move them with
+  // `ad_tensor_to_device()` / `ad_tensor_to_host()`).
+  AD_ERR_DEVICE_MISMATCH = 19,
+  // A device number the tape never attached.
+  AD_ERR_UNKNOWN_DEVICE = 20,
+  // What the call asks is not available for tensors on a device (forward mode,
+  // checkpointed segments); the tape's message says what.
+  AD_ERR_UNSUPPORTED_ON_DEVICE = 21,
 } ad_status;
 
 // The element type a tape computes in. Values and derivatives cross the C API as
@@ -142,6 +150,10 @@ typedef enum ad_activation {
   // `x²`.
   AD_ACT_SQUARE = 9,
 } ad_activation;
+
+// A compute device. Opaque: C code holds the `ad_device*` an `ad_device_open_*()` call
+// made.
+typedef struct ad_device ad_device;
 
 // A tape. Opaque: C code only ever holds an `ad_tape*` made by `ad_tape_init()` or
 // `ad_tape_new()`.
@@ -738,6 +750,51 @@ enum ad_status ad_chain_workspace_bytes(ad_dtype dtype,
                                         size_t p,
                                         size_t snapshots,
                                         size_t *bytes_out);
+
+// Opens GPU `ordinal` with a device arena of `arena_bytes` (allocated once; every tape
+// attached to it takes its tensors from there), into `*device_out`. `AD_ERR_NO_DEVICE`
+// when this library was built without the `cuda` feature, or there is no driver or no
+// such GPU.
+enum ad_status ad_device_open_cuda(size_t ordinal,
+                                   size_t arena_bytes,
+                                   struct ad_device **device_out);
+
+// Opens the reference CPU device, whose memory is the `len` bytes at `mem` (aligned for
+// `dtype`'s element type, kept valid and untouched until `ad_device_close()`) and whose
+// kernels are plain loops: the device path of a tape, runnable anywhere. `dtype` is
+// `AD_F32` or `AD_F64`; only tapes of that dtype can attach it.
+enum ad_status ad_device_open_cpu(void *mem,
+                                  size_t len,
+                                  ad_dtype dtype,
+                                  struct ad_device **device_out);
+
+// Closes `device` and frees it. `AD_ERR_INVALID_ARGUMENT` (and nothing closed) while a
+// live tape holds it: end those tapes first.
+enum ad_status ad_device_close(struct ad_device *device);
+
+// Lets tensors of `tape` live on `device`, and writes the device's number on this tape
+// (1 to 4; the host is 0) into `*id_out`. Like parameters, attach right after
+// `ad_tape_init()` or a reset, before recording. The device's memory then serves the
+// tape until it ends. `AD_ERR_DTYPE_MISMATCH` when the device cannot hold the tape's
+// element type (a CPU device of the other dtype, or an `AD_F64_DUAL` tape).
+enum ad_status ad_tape_attach_device(struct ad_tape *tape, struct ad_device *device, int *id_out);
+
+// Makes device `id` (0: the host) where `ad_tensor_input_*`, `ad_tensor_const_*` and
+// `ad_param_new_*` put new tensors from now on (across resets): the way to run a whole
+// tape on a GPU. Every other op runs where its arguments live.
+enum ad_status ad_tape_set_device(struct ad_tape *tape, int id);
+
+// `x` copied to device `id` as a new tensor (gradients flow back to `x`). `x` must be
+// on the host or already on `id` (then it is returned as it is). Ops whose arguments
+// live on different devices fail with `AD_ERR_DEVICE_MISMATCH`: move them first.
+struct ad_tensor ad_tensor_to_device(struct ad_tape *tape, struct ad_tensor x, int id);
+
+// `x`, on a device, copied into host memory as a new tensor (gradients flow back). A
+// host tensor is returned as it is.
+struct ad_tensor ad_tensor_to_host(struct ad_tape *tape, struct ad_tensor x);
+
+// The device number where `x` lives (0: the host), into `*id_out`.
+enum ad_status ad_tensor_device(struct ad_tape *tape, struct ad_tensor x, int *id_out);
 
 // Runs backward from `output`: afterwards `ad_grad()` of any variable `v` gives
 // `d output / d v`. Fails with the tape's sticky error, with a handle error for

@@ -54,13 +54,21 @@ pub enum ad_status {
     /// A caller's output buffer is too small; the call's length out-parameter (e.g.
     /// `len_out` of `ad_tape_dot()`) says how much is needed.
     AD_ERR_BUFFER_TOO_SMALL = 18,
+    /// An op's arguments live on different devices (move them with
+    /// `ad_tensor_to_device()` / `ad_tensor_to_host()`).
+    AD_ERR_DEVICE_MISMATCH = 19,
+    /// A device number the tape never attached.
+    AD_ERR_UNKNOWN_DEVICE = 20,
+    /// What the call asks is not available for tensors on a device (forward mode,
+    /// checkpointed segments); the tape's message says what.
+    AD_ERR_UNSUPPORTED_ON_DEVICE = 21,
 }
 
 use ad_status::*;
 
 impl ad_status {
     /// Every status, in code order.
-    pub(crate) const ALL: [ad_status; 19] = [
+    pub(crate) const ALL: [ad_status; 22] = [
         AD_OK,
         AD_ERR_NULL,
         AD_ERR_INVALID_TAPE,
@@ -80,6 +88,9 @@ impl ad_status {
         AD_ERR_MISALIGNED,
         AD_ERR_OTHER,
         AD_ERR_BUFFER_TOO_SMALL,
+        AD_ERR_DEVICE_MISMATCH,
+        AD_ERR_UNKNOWN_DEVICE,
+        AD_ERR_UNSUPPORTED_ON_DEVICE,
     ];
 
     /// The status with number `code`, if there is one.
@@ -109,6 +120,9 @@ impl ad_status {
             AD_ERR_MISALIGNED => c"misaligned pointer argument",
             AD_ERR_OTHER => c"other error",
             AD_ERR_BUFFER_TOO_SMALL => c"output buffer too small",
+            AD_ERR_DEVICE_MISMATCH => c"arguments on different devices",
+            AD_ERR_UNKNOWN_DEVICE => c"unknown device",
+            AD_ERR_UNSUPPORTED_ON_DEVICE => c"not supported on a device",
         }
     }
 }
@@ -128,6 +142,9 @@ impl From<Error> for ad_status {
             Error::NonFinite(_) => AD_ERR_NON_FINITE,
             Error::NoDevice => AD_ERR_NO_DEVICE,
             Error::Backend(_) => AD_ERR_BACKEND,
+            Error::DeviceMismatch { .. } => AD_ERR_DEVICE_MISMATCH,
+            Error::UnknownDevice => AD_ERR_UNKNOWN_DEVICE,
+            Error::UnsupportedOnDevice(_) => AD_ERR_UNSUPPORTED_ON_DEVICE,
             _ => AD_ERR_OTHER,
         }
     }

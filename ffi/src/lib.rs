@@ -21,6 +21,7 @@ pub mod tape;
 #[macro_use]
 pub mod tensor;
 pub mod checkpoint;
+pub mod compute_device;
 pub mod derivatives;
 pub mod device;
 pub mod dual;

@@ -98,6 +98,8 @@ pub struct Header {
     /// C callbacks (checkpoint blocks, chain steps) running on this tape now; while
     /// any runs, the tape must not be reset or ended under the core code that called it.
     lent: Cell<u32>,
+    /// The devices attached to the tape, held (not closable) until it ends.
+    pub(crate) devices: crate::compute_device::Attachments,
 }
 
 /// The core error that stands for a failure only the boundary can name (see
@@ -314,6 +316,7 @@ unsafe fn init(
             boundary: Cell::new(None),
             message: UnsafeCell::new([0; MESSAGE_LEN]),
             lent: Cell::new(0),
+            devices: Default::default(),
         })
     };
     *tape_out = header.cast();

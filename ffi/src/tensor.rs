@@ -162,7 +162,7 @@ pub(crate) unsafe fn record<R: Copy>(
 ///
 /// # Safety
 /// As for [`header`].
-unsafe fn op(
+pub(crate) unsafe fn op(
     tape: *const ad_tape,
     f32_op: impl FnOnce(&Tape<'static, f32>) -> Result<TensorId>,
     f64_op: impl FnOnce(&Tape<'static, f64>) -> Result<TensorId>,

@@ -57,6 +57,13 @@ pub(super) fn error_of_status(status: StatusArg) -> Error {
         Some(AD_ERR_SIZE_OVERFLOW) => Error::SizeOverflow,
         Some(AD_ERR_DTYPE_MISMATCH) => Error::DtypeMismatch,
         Some(AD_ERR_NO_DEVICE) => Error::NoDevice,
+        Some(AD_ERR_UNKNOWN_DEVICE) => Error::UnknownDevice,
+        Some(AD_ERR_DEVICE_MISMATCH) => Error::DeviceMismatch {
+            op: "a callback returned AD_ERR_DEVICE_MISMATCH",
+        },
+        Some(AD_ERR_UNSUPPORTED_ON_DEVICE) => {
+            Error::UnsupportedOnDevice("a callback returned AD_ERR_UNSUPPORTED_ON_DEVICE")
+        }
         Some(AD_ERR_INVALID_ARGUMENT) => {
             Error::InvalidArgument("a callback returned AD_ERR_INVALID_ARGUMENT")
         }
