@@ -1,6 +1,14 @@
 //! GPU parity check: every op's forward and backward on the GPU against the CPU backend
-//! (`autodiff-core`'s tape, same element type, same inputs), then the MLP demo (10 → 100
-//! → 10, ReLU, softmax cross-entropy, SGD) trained on both, with GPU step times.
+//! (`autodiff-core`'s tape, same element type, same inputs), then the same through the
+//! tape: a tape with the GPU attached (`Tape::attach_device`, inputs made with
+//! `tensor_input_on`) runs every tensor op's graph, reduced to a loss by a fixed weighted
+//! sum, against the same graph on the host tape, loss and every input gradient, f32 and
+//! f64. Then the MLP demo (10 → 100 → 10, ReLU, softmax cross-entropy, SGD) trained on
+//! the CPU tape, on the GPU with raw ops, and through a tape with its parameters on the GPU
+//! (`parameter_on`, the tape's optimizer): losses compared step by step, device memory
+//! after each tape step checked constant (reset rewinds it), and the GPU step's median
+//! time both ways (through the tape: recording, forward, backward, optimizer step and
+//! reading the loss, what a user's training loop costs).
 //!
 //! It needs a GPU and cannot run on the CPU-only build machines: there it prints why and
 //! exits with status 77 ("skipped"), which `make cuda-test` checks. `tests/gpu/run.sh`
@@ -13,9 +21,14 @@
 //! | elementwise, broadcasting, optimizers | 1e-5 / 1e-6 | 1e-12 / 1e-14 |
 //! | reductions, softmax, cross-entropy, mse, matmul, linear, MLP losses | 1e-4 / 1e-5 | 1e-10 / 1e-12 |
 //!
+//! The tape-level cases all use the second row: their loss is a sum. A failure on the
+//! tape's path prints the device's full message (`Device::last_error`).
+//!
 //! Exit status: 0 all checks passed, 1 a check failed, 77 no GPU.
 
-use autodiff_core::{Activation, Adam, Float, Optimizer, Sgd, Tape, TensorId};
+use autodiff_core::{
+    Activation, Adam, DeviceId, Error as CoreError, Float, Optimizer, ParamId, Sgd, Tape, TensorId,
+};
 use autodiff_cuda::ops::{self, BinaryOp, ParamBuffers, Reduction, Softmax, Transpose};
 use autodiff_cuda::{CudaError, DType, Device, DeviceScalar, DeviceTensor};
 use std::mem::MaybeUninit;
@@ -84,23 +97,46 @@ impl Report {
         if got.len() == want.len() && worst.0 <= 1.0 {
             self.passed += 1;
         } else {
-            let line = format!(
+            self.fail(format!(
                 "{name}: element {} is {} against {} (len {} vs {})",
                 worst.1,
                 worst.2,
                 worst.3,
                 got.len(),
                 want.len()
-            );
-            println!("FAIL {line}");
-            self.failed.push(line);
+            ));
         }
     }
 
-    fn error(&mut self, name: &str, e: CudaError) {
-        let line = format!("{name}: {e}");
+    fn error(&mut self, name: &str, e: impl std::fmt::Display) {
+        self.fail(format!("{name}: {e}"));
+    }
+
+    /// A failure of a tape with the GPU attached: the core's error carries only a static
+    /// category, the device keeps the full text of its last failure.
+    fn tape_error(&mut self, name: &str, e: CoreError, dev: &Device) {
+        self.error(name, tape_failure(dev, e));
+    }
+
+    fn check(&mut self, ok: bool, line: impl FnOnce() -> String) {
+        if ok {
+            self.passed += 1;
+        } else {
+            self.fail(line());
+        }
+    }
+
+    fn fail(&mut self, line: String) {
         println!("FAIL {line}");
         self.failed.push(line);
+    }
+}
+
+/// `e`, with the device's full text of its last failure when it has one.
+fn tape_failure(dev: &Device, e: CoreError) -> String {
+    match dev.last_error() {
+        Some(text) => format!("{e} (last device failure: {text})"),
+        None => e.to_string(),
     }
 }
 
@@ -577,70 +613,325 @@ fn optimizer_cases<T: Float + DeviceScalar>(dev: &Device, report: &mut Report, r
     }
 }
 
+/// Value ranges of tape-case inputs: any sign, and positive (div's divisor, log, sqrt).
+const ANY: (f64, f64) = (-1.5, 1.5);
+const POSITIVE: (f64, f64) = (0.3, 2.0);
+
+type TapeBuild<T> = fn(&Tape<'_, T>, &[TensorId]) -> TensorId;
+/// A tape-level case: its name, its inputs (shape and value range), and its graph.
+type TapeCase<T> = (
+    &'static str,
+    &'static [(&'static [usize], (f64, f64))],
+    TapeBuild<T>,
+);
+
+/// Every tensor op, each as a graph from its inputs to one tensor: the list of
+/// `core/tests/device_tensors.rs`, plus a transpose of odd size (the tiled kernel's edges;
+/// it overwrites forward and accumulates backward, here twice) and a round trip through
+/// host memory (`to_host`, then `to_device` back to where the input lives).
+fn tape_cases<T: Float>() -> Vec<TapeCase<T>> {
+    vec![
+        ("matmul", &[(&[3, 4], ANY), (&[4, 5], ANY)], |t, x| {
+            t.matmul(x[0], x[1])
+        }),
+        ("matmul_tn", &[(&[4, 3], ANY), (&[4, 5], ANY)], |t, x| {
+            t.matmul_t(x[0], x[1], true, false)
+        }),
+        ("matmul_nt", &[(&[3, 4], ANY), (&[5, 4], ANY)], |t, x| {
+            t.matmul_t(x[0], x[1], false, true)
+        }),
+        ("matmul_tt", &[(&[4, 3], ANY), (&[5, 4], ANY)], |t, x| {
+            t.matmul_t(x[0], x[1], true, true)
+        }),
+        ("linear_relu", LINEAR, |t, x| {
+            t.linear(x[0], x[1], x[2], Activation::Relu)
+        }),
+        ("linear_identity", LINEAR, |t, x| {
+            t.linear(x[0], x[1], x[2], Activation::Identity)
+        }),
+        ("linear_tanh", LINEAR, |t, x| {
+            t.linear(x[0], x[1], x[2], Activation::Tanh)
+        }),
+        ("linear_sigmoid", LINEAR, |t, x| {
+            t.linear(x[0], x[1], x[2], Activation::Sigmoid)
+        }),
+        ("linear_exp", LINEAR, |t, x| {
+            t.linear(x[0], x[1], x[2], Activation::Exp)
+        }),
+        ("add_broadcast", &[(&[3, 4], ANY), (&[4], ANY)], |t, x| {
+            t.tensor_add(x[0], x[1])
+        }),
+        (
+            "sub_broadcast",
+            &[(&[3, 1], ANY), (&[1, 4], ANY)],
+            |t, x| t.tensor_sub(x[0], x[1]),
+        ),
+        (
+            "mul_broadcast",
+            &[(&[2, 3, 4], ANY), (&[3, 1], ANY)],
+            |t, x| t.tensor_mul(x[0], x[1]),
+        ),
+        ("div", &[(&[3, 4], ANY), (&[3, 4], POSITIVE)], |t, x| {
+            t.tensor_div(x[0], x[1])
+        }),
+        ("mul_self", ONE, |t, x| t.tensor_mul(x[0], x[0])),
+        ("scale", ONE, |t, x| t.scale(x[0], -2.5)),
+        ("relu", ONE, |t, x| t.relu(x[0])),
+        ("leaky_relu", ONE, |t, x| t.leaky_relu(x[0], 0.1)),
+        ("sigmoid", ONE, |t, x| t.tensor_sigmoid(x[0])),
+        ("tanh", ONE, |t, x| t.tensor_tanh(x[0])),
+        ("gelu", ONE, |t, x| t.gelu(x[0])),
+        ("exp", ONE, |t, x| t.tensor_exp(x[0])),
+        ("log", &[(&[3, 4], POSITIVE)], |t, x| t.tensor_log(x[0])),
+        ("sqrt", &[(&[3, 4], POSITIVE)], |t, x| t.tensor_sqrt(x[0])),
+        ("square", ONE, |t, x| t.square(x[0])),
+        ("sum", ONE, |t, x| t.sum(x[0])),
+        ("mean", ONE, |t, x| t.mean(x[0])),
+        ("sum_axis0", ONE, |t, x| t.sum_axis(x[0], 0)),
+        ("mean_axis1", ONE, |t, x| t.mean_axis(x[0], 1)),
+        ("sum_axis_middle", &[(&[2, 3, 4], ANY)], |t, x| {
+            t.sum_axis(x[0], 1)
+        }),
+        ("reshape", ONE, |t, x| t.reshape(x[0], &[2, 6])),
+        ("transpose", ONE, |t, x| t.transpose(x[0])),
+        ("transpose_odd_twice", &[(&[37, 53], ANY)], |t, x| {
+            t.tensor_add(t.transpose(x[0]), t.transpose(x[0]))
+        }),
+        ("softmax", ONE, |t, x| t.softmax(x[0])),
+        ("log_softmax", ONE, |t, x| t.log_softmax(x[0])),
+        ("cross_entropy", ONE, |t, x| {
+            t.cross_entropy(x[0], &[2, 0, 3])
+        }),
+        ("mse", &[(&[3, 4], ANY), (&[3, 4], ANY)], |t, x| {
+            t.mse(x[0], x[1])
+        }),
+        ("to_host_and_back", ONE, |t, x| {
+            let home = t.tensor_device(x[0]).unwrap_or(DeviceId::HOST);
+            t.to_device(t.tensor_tanh(t.to_host(t.square(x[0]))), home)
+        }),
+    ]
+}
+
+/// The inputs of most one-input cases, and of `linear`.
+const ONE: &[(&[usize], (f64, f64))] = &[(&[3, 4], ANY)];
+const LINEAR: &[(&[usize], (f64, f64))] = &[(&[3, 4], ANY), (&[4, 5], ANY), (&[5], ANY)];
+
+/// A case's graph on `device` of `tape` (reset first; inputs made there), reduced to a
+/// loss by weighting its output with fixed numbers and summing: where the loss lives, its
+/// value, and every input's gradient.
+fn tape_case<T: Float>(
+    tape: &Tape<'_, T>,
+    device: DeviceId,
+    inputs: &[(&[usize], (f64, f64))],
+    data: &[Vec<T>],
+    build: TapeBuild<T>,
+) -> Result<(DeviceId, T, Vec<Vec<T>>), CoreError> {
+    tape.reset();
+    let xs: Vec<TensorId> = inputs
+        .iter()
+        .zip(data)
+        .map(|((dims, _), d)| tape.tensor_input_on(device, dims, d))
+        .collect();
+    let y = build(tape, &xs);
+    tape.status()?;
+    let dims = dims_of(tape, y);
+    let weights: Vec<T> = (0..dims.iter().product())
+        .map(|i: usize| T::from_f64(0.5 + 0.25 * (i % 7) as f64))
+        .collect();
+    let w = tape.tensor_constant_on(device, &dims, &weights);
+    let loss = tape.sum(tape.tensor_mul(y, w));
+    tape.status()?;
+    tape.backward(loss.as_var())?;
+    let grads = xs
+        .iter()
+        .zip(data)
+        .map(|(&x, d)| {
+            let mut g = vec![T::zero(); d.len()];
+            tape.tensor_grad(x, &mut g).map(|()| g)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut value = [T::zero()];
+    tape.tensor_value(loss, &mut value)?;
+    Ok((tape.tensor_device(loss)?, value[0], grads))
+}
+
+/// Every op through a tape with the GPU attached, against the same graph on the host
+/// (the same tape, reset between): the loss, that it lives on the GPU, and every input's
+/// gradient.
+fn tape_op_cases<T: Float + DeviceScalar>(dev: &Device, report: &mut Report, rng: &mut Rng) {
+    let mark = dev.mark();
+    let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 22];
+    let tape = Tape::<T>::new(&mut mem).expect("tape");
+    let gpu = match tape.attach_device(dev) {
+        Ok(gpu) => gpu,
+        Err(e) => return report.tape_error(&format!("attach_device [{:?}]", T::DTYPE), e, dev),
+    };
+    for (name, inputs, build) in tape_cases::<T>() {
+        let name = format!("tape {name} [{:?}]", T::DTYPE);
+        let data: Vec<Vec<T>> = inputs
+            .iter()
+            .map(|(dims, (lo, hi))| rng.vec(dims.iter().product(), *lo, *hi))
+            .collect();
+        let (_, host_loss, host_grads) =
+            match tape_case(&tape, DeviceId::HOST, inputs, &data, build) {
+                Ok(host) => host,
+                Err(e) => {
+                    report.error(&format!("{name} on the host"), e);
+                    continue;
+                }
+            };
+        match tape_case(&tape, gpu, inputs, &data, build) {
+            Ok((at, loss, grads)) => {
+                report.check(at == gpu, || {
+                    format!("{name}: the loss lives on {at:?}, not the GPU")
+                });
+                let tol = Tol::Accumulating;
+                report.compare(
+                    &format!("{name} loss"),
+                    &[loss],
+                    &[host_loss],
+                    tol,
+                    T::DTYPE,
+                );
+                for (i, (g, want)) in grads.iter().zip(&host_grads).enumerate() {
+                    report.compare(
+                        &format!("{name} gradient (input {i})"),
+                        g,
+                        want,
+                        tol,
+                        T::DTYPE,
+                    );
+                }
+            }
+            Err(e) => report.tape_error(&name, e, dev),
+        }
+    }
+    // The tape is done with the device: give back its parameters' and records' memory.
+    dev.rewind(mark).expect("rewind");
+}
+
+/// The median of `TIMED_STEPS` timings of `step`, in microseconds, after the warm steps
+/// the caller ran; NaN when GPU_CHECK_NO_TIMING is set (under compute-sanitizer).
+fn median_micros<E>(mut step: impl FnMut() -> Result<(), E>) -> Result<f64, E> {
+    const TIMED_STEPS: usize = 50;
+    if std::env::var_os("GPU_CHECK_NO_TIMING").is_some() {
+        return Ok(f64::NAN);
+    }
+    let mut times = Vec::with_capacity(TIMED_STEPS);
+    for _ in 0..TIMED_STEPS {
+        let start = Instant::now();
+        step()?;
+        times.push(start.elapsed().as_secs_f64() * 1e6);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[TIMED_STEPS / 2])
+}
+
+const INPUT: usize = 10;
+const HIDDEN: usize = 100;
+const CLASSES: usize = 10;
+/// The MLP's parameters: W1, b1, W2, b2.
+const MLP_SHAPES: [&[usize]; 4] = [&[INPUT, HIDDEN], &[HIDDEN], &[HIDDEN, CLASSES], &[CLASSES]];
+
+/// The MLP's parameters on `device` of `tape` (new, or just reset), from `init`, with
+/// `sgd` as the tape's optimizer.
+fn tape_mlp(
+    tape: &Tape<'_, f32>,
+    device: DeviceId,
+    init: &[Vec<f32>],
+    sgd: Sgd,
+) -> Result<Vec<ParamId>, CoreError> {
+    let params = MLP_SHAPES
+        .iter()
+        .zip(init)
+        .map(|(dims, w)| tape.parameter_on(device, dims, w))
+        .collect::<Result<Vec<_>, _>>()?;
+    tape.set_optimizer(Optimizer::Sgd(sgd))?;
+    Ok(params)
+}
+
+/// One training step through the tape, the input put on `device` (where the parameters
+/// `p` live): record, forward, backward, optimizer step; returns the step's loss.
+fn tape_mlp_step(
+    tape: &Tape<'_, f32>,
+    device: DeviceId,
+    p: &[ParamId],
+    x: &[f32],
+    labels: &[u32],
+) -> Result<f32, CoreError> {
+    tape.reset();
+    let xin = tape.tensor_input_on(device, &[labels.len(), INPUT], x);
+    let h = tape.linear(xin, tape.param(p[0]), tape.param(p[1]), Activation::Relu);
+    let logits = tape.linear(h, tape.param(p[2]), tape.param(p[3]), Activation::Identity);
+    let loss = tape.cross_entropy(logits, labels);
+    tape.status()?;
+    tape.backward(loss.as_var())?;
+    let value = tape.value(loss.as_var())?;
+    tape.optimizer_step()?;
+    Ok(value)
+}
+
 /// The MLP demo: 10 → 100 (ReLU) → 10, softmax cross-entropy, SGD; the same steps on the
-/// CPU tape and on the GPU, losses compared, then GPU step times at two batch sizes.
+/// CPU tape, on the GPU with raw ops, and through a tape with the GPU attached, losses
+/// compared, then the GPU step's median time both ways at two batch sizes.
 fn mlp(dev: &Device, report: &mut Report, rng: &mut Rng) {
     let sgd = Sgd {
         lr: 0.05,
         momentum: 0.0,
         weight_decay: 0.0,
     };
-    let (input, hidden, classes) = (10, 100, 10);
-    let w1: Vec<f32> = rng.vec(input * hidden, -0.3, 0.3);
-    let b1: Vec<f32> = vec![0.0; hidden];
-    let w2: Vec<f32> = rng.vec(hidden * classes, -0.3, 0.3);
-    let b2: Vec<f32> = vec![0.0; classes];
+    let init: Vec<Vec<f32>> = vec![
+        rng.vec(INPUT * HIDDEN, -0.3, 0.3),
+        vec![0.0; HIDDEN],
+        rng.vec(HIDDEN * CLASSES, -0.3, 0.3),
+        vec![0.0; CLASSES],
+    ];
     for batch in [64usize, 4096] {
-        let x: Vec<f32> = rng.vec(batch * input, -1.0, 1.0);
+        let x: Vec<f32> = rng.vec(batch * INPUT, -1.0, 1.0);
         let labels: Vec<u32> = (0..batch)
-            .map(|_| (rng.unit() * classes as f64) as u32)
+            .map(|_| (rng.unit() * CLASSES as f64) as u32)
             .collect();
         let steps = 20;
 
         // CPU reference.
         let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 26];
         let tape = Tape::<f32>::new(&mut mem).expect("tape");
-        let p = [
-            tape.parameter(&[input, hidden], &w1).unwrap(),
-            tape.parameter(&[hidden], &b1).unwrap(),
-            tape.parameter(&[hidden, classes], &w2).unwrap(),
-            tape.parameter(&[classes], &b2).unwrap(),
-        ];
-        tape.set_optimizer(Optimizer::Sgd(sgd)).unwrap();
-        let mut cpu_losses = Vec::new();
-        for _ in 0..steps {
-            tape.reset();
-            let xin = tape.tensor_input(&[batch, input], &x);
-            let h = tape.linear(xin, tape.param(p[0]), tape.param(p[1]), Activation::Relu);
-            let logits = tape.linear(h, tape.param(p[2]), tape.param(p[3]), Activation::Identity);
-            let loss = tape.cross_entropy(logits, &labels);
-            tape.backward(loss.as_var()).unwrap();
-            cpu_losses.push(tape.value(loss.as_var()).unwrap());
-            tape.optimizer_step().unwrap();
-        }
+        let host = DeviceId::HOST;
+        let cpu_losses = tape_mlp(&tape, host, &init, sgd).and_then(|p| {
+            (0..steps)
+                .map(|_| tape_mlp_step(&tape, host, &p, &x, &labels))
+                .collect::<Result<Vec<f32>, _>>()
+        });
+        let cpu_losses = match cpu_losses {
+            Ok(losses) => losses,
+            Err(e) => {
+                report.error(&format!("MLP batch {batch} on the CPU tape"), e);
+                continue;
+            }
+        };
 
         let mark = dev.mark();
-        let run = || -> Result<(Vec<f32>, f64), CudaError> {
+        let raw = || -> Result<(Vec<f32>, f64), CudaError> {
             let f = DType::F32;
             let (dw1, db1, dw2, db2) = (
-                dev.upload(&[input, hidden], &w1)?,
-                dev.upload(&[hidden], &b1)?,
-                dev.upload(&[hidden, classes], &w2)?,
-                dev.upload(&[classes], &b2)?,
+                dev.upload(MLP_SHAPES[0], &init[0])?,
+                dev.upload(MLP_SHAPES[1], &init[1])?,
+                dev.upload(MLP_SHAPES[2], &init[2])?,
+                dev.upload(MLP_SHAPES[3], &init[3])?,
             );
             let grads = [
-                dev.alloc(f, &[input, hidden])?,
-                dev.alloc(f, &[hidden])?,
-                dev.alloc(f, &[hidden, classes])?,
-                dev.alloc(f, &[classes])?,
+                dev.alloc(f, MLP_SHAPES[0])?,
+                dev.alloc(f, MLP_SHAPES[1])?,
+                dev.alloc(f, MLP_SHAPES[2])?,
+                dev.alloc(f, MLP_SHAPES[3])?,
             ];
-            let xd = dev.upload(&[batch, input], &x)?;
+            let xd = dev.upload(&[batch, INPUT], &x)?;
             let ld = dev.upload(&[batch], &labels)?;
-            let h = dev.alloc(f, &[batch, hidden])?;
-            let gh = dev.alloc(f, &[batch, hidden])?;
-            let logits = dev.alloc(f, &[batch, classes])?;
-            let glogits = dev.alloc(f, &[batch, classes])?;
-            let probs = dev.alloc(f, &[batch, classes])?;
+            let h = dev.alloc(f, &[batch, HIDDEN])?;
+            let gh = dev.alloc(f, &[batch, HIDDEN])?;
+            let logits = dev.alloc(f, &[batch, CLASSES])?;
+            let glogits = dev.alloc(f, &[batch, CLASSES])?;
+            let probs = dev.alloc(f, &[batch, CLASSES])?;
             let loss = dev.alloc(f, &[])?;
             let one = dev.upload(&[], &[1.0f32])?;
             let mut losses = Vec::new();
@@ -695,45 +986,94 @@ fn mlp(dev: &Device, report: &mut Report, rng: &mut Rng) {
                 step(true, &mut losses)?;
             }
             // Timing: the median of timed steps after the warm ones above (no host read
-            // inside). GPU_CHECK_NO_TIMING skips it (under compute-sanitizer).
-            let timed = if std::env::var_os("GPU_CHECK_NO_TIMING").is_some() {
-                0
-            } else {
-                50
-            };
-            let mut times = Vec::new();
-            for _ in 0..timed {
-                let start = Instant::now();
+            // inside, then a synchronize).
+            let micros = median_micros(|| {
                 step(false, &mut losses)?;
-                dev.synchronize()?;
-                times.push(start.elapsed().as_secs_f64() * 1e6);
-            }
-            times.sort_by(f64::total_cmp);
-            Ok((
-                losses,
-                times.get(times.len() / 2).copied().unwrap_or(f64::NAN),
-            ))
+                dev.synchronize()
+            })?;
+            Ok((losses, micros))
         };
-        match run() {
-            Ok((losses, micros)) => {
+        let raw = raw();
+        dev.rewind(mark).expect("rewind");
+
+        // Through a tape with the GPU attached: what a user's training loop costs.
+        let through_tape = || -> Result<(Vec<f32>, Vec<usize>, f64), String> {
+            let failure = |e: CoreError| tape_failure(dev, e);
+            let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 24];
+            let tape = Tape::<f32>::new(&mut mem).expect("tape");
+            let gpu = tape.attach_device(dev).map_err(failure)?;
+            let p = tape_mlp(&tape, gpu, &init, sgd).map_err(failure)?;
+            let mut losses = Vec::new();
+            let mut arena_used = Vec::new();
+            for _ in 0..steps {
+                losses.push(tape_mlp_step(&tape, gpu, &p, &x, &labels).map_err(failure)?);
+                arena_used.push(dev.arena_used());
+            }
+            // The loss is downloaded when it is recorded; the synchronize waits for the
+            // backward and optimizer kernels queued after that.
+            let micros = median_micros(|| {
+                tape_mlp_step(&tape, gpu, &p, &x, &labels).map_err(failure)?;
+                dev.synchronize().map_err(|e| e.to_string())
+            })?;
+            Ok((losses, arena_used, micros))
+        };
+        let through_tape = through_tape();
+        dev.rewind(mark).expect("rewind");
+
+        let name = format!("MLP batch {batch}");
+        let mut micros = (f64::NAN, f64::NAN);
+        match raw {
+            Ok((losses, raw_micros)) => {
                 report.compare(
-                    &format!("MLP batch {batch}: losses over {steps} steps"),
+                    &format!("{name}: raw GPU ops, losses over {steps} steps"),
                     &losses,
                     &cpu_losses,
                     Tol::Accumulating,
                     DType::F32,
                 );
                 println!(
-                    "MLP batch {batch}: loss {:.4} -> {:.4} (CPU {:.4} -> {:.4}); GPU step median {micros:.1} us",
+                    "{name}: raw GPU ops: loss {:.4} -> {:.4} (CPU {:.4} -> {:.4})",
                     losses[0],
                     losses[steps - 1],
                     cpu_losses[0],
                     cpu_losses[steps - 1]
                 );
+                micros.0 = raw_micros;
             }
-            Err(e) => report.error(&format!("MLP batch {batch}"), e),
+            Err(e) => report.error(&format!("{name}, raw GPU ops"), e),
         }
-        dev.rewind(mark).expect("rewind");
+        match through_tape {
+            Ok((losses, arena_used, tape_micros)) => {
+                report.compare(
+                    &format!("{name}: through the tape, losses over {steps} steps"),
+                    &losses,
+                    &cpu_losses,
+                    Tol::Accumulating,
+                    DType::F32,
+                );
+                report.check(arena_used.iter().all(|&u| u == arena_used[0]), || {
+                    format!(
+                        "{name}: device arena bytes used after each tape step differ \
+                         (reset must rewind device memory): {arena_used:?}"
+                    )
+                });
+                println!(
+                    "{name}: through the tape: loss {:.4} -> {:.4}; device arena {} bytes used after a step",
+                    losses[0],
+                    losses[steps - 1],
+                    arena_used[0]
+                );
+                micros.1 = tape_micros;
+            }
+            Err(e) => report.error(&format!("{name}, through the tape"), e),
+        }
+        if std::env::var_os("GPU_CHECK_NO_TIMING").is_none() {
+            println!(
+                "{name}: GPU step median: raw ops {:.1} us, through the tape {:.1} us \
+                 (record, forward, backward, SGD, loss read)",
+                micros.0, micros.1
+            );
+        }
     }
 }
 
@@ -772,6 +1112,8 @@ fn run() -> i32 {
     op_cases::<f64>(&dev, &mut report, &mut rng);
     optimizer_cases::<f32>(&dev, &mut report, &mut rng);
     optimizer_cases::<f64>(&dev, &mut report, &mut rng);
+    tape_op_cases::<f32>(&dev, &mut report, &mut rng);
+    tape_op_cases::<f64>(&dev, &mut report, &mut rng);
     mlp(&dev, &mut report, &mut rng);
     if let Err(e) = dev.synchronize() {
         report.error("final synchronize", e);

@@ -11,8 +11,12 @@
 # It runs, and summarises:
 #   1. gpu_check: every op's forward and backward on the GPU against the CPU backend
 #      (f32 and f64; tolerances in cuda/examples/gpu_check.rs: f32 1e-5 relative for
-#      elementwise ops and optimizers, 1e-4 for reductions, softmax, losses and matmul),
-#      then the MLP demo trained on GPU and CPU with GPU step times at batch 64 and 4096;
+#      elementwise ops and optimizers, 1e-4 for reductions, softmax, losses and matmul);
+#      the same ops through a tape with the GPU attached (inputs on the device) against
+#      the host tape, loss and every input gradient; then the MLP demo trained on the CPU
+#      tape, with raw GPU ops, and through the tape with its parameters on the GPU, losses
+#      compared, device memory constant across tape steps, and GPU step times both ways
+#      at batch 64 and 4096;
 #   2. the same binary under compute-sanitizer memcheck (with leak check), when a CUDA
 #      toolkit with compute-sanitizer is installed.
 # Exit status: 0 all passed, 1 a failure, 77 no GPU.
@@ -30,7 +34,7 @@ for dir in /usr/local/cuda-13.0/targets/x86_64-linux/lib /usr/local/cuda/lib64; 
 done
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
 
-echo "== 1. parity with the CPU backend, and the MLP demo"
+echo "== 1. parity with the CPU backend, directly and through the tape, and the MLP demo"
 "$bin"
 parity=$?
 if [ "$parity" -eq 77 ]; then
