@@ -638,3 +638,37 @@ fn a_default_device_puts_a_whole_tape_on_the_device() {
         DeviceId::HOST
     );
 }
+
+#[test]
+fn a_device_serves_one_tape_at_a_time() {
+    let mut device_memory = vec![0.0f64; 1 << 10];
+    let device = CpuDevice::new(&mut device_memory);
+    let (mut mem_a, mut mem_b) = (memory(1 << 14), memory(1 << 14));
+    let a = Tape::<f64>::new(&mut mem_a).unwrap();
+    let b = Tape::<f64>::new(&mut mem_b).unwrap();
+    let on_a = a.attach_device(&device).unwrap();
+    a.reset();
+    assert!(
+        matches!(a.attach_device(&device), Err(Error::InvalidArgument(_))),
+        "twice"
+    );
+    a.reset();
+    // Tape b would rewind a's tensors away at its resets: refused.
+    assert!(matches!(
+        b.attach_device(&device),
+        Err(Error::InvalidArgument(_))
+    ));
+    b.reset();
+    let p = a.parameter_on(on_a, &[2], &[1.0, 2.0]).unwrap();
+    a.release_devices();
+    assert_eq!(a.num_devices(), 0);
+    let x = a.tensor_input_on(on_a, &[2], &[1.0, 2.0]);
+    assert!(!x.is_valid());
+    assert_eq!(a.status(), Err(Error::UnknownDevice));
+    assert_eq!(a.read_param(p, &mut [0.0; 2]), Err(Error::UnknownDevice));
+    let on_b = b.attach_device(&device).unwrap();
+    let y = b.tensor_input_on(on_b, &[2], &[3.0, 4.0]);
+    let loss = b.sum(b.square(y));
+    b.backward(loss.as_var()).unwrap();
+    assert_eq!(b.value(loss.as_var()).unwrap(), 25.0);
+}

@@ -53,6 +53,8 @@ pub struct Device {
     /// The full text of the last failure reported through the core's
     /// [`TensorDevice`](autodiff_core::TensorDevice), whose errors carry static text only.
     last_error: LastError,
+    /// The identity of the tape that holds the device (see `TensorDevice::claim`).
+    pub(crate) owner: autodiff_core::tensor::device::DeviceOwner,
 }
 
 impl Device {
@@ -81,6 +83,7 @@ impl Device {
             arena: DeviceArena::new(arena_bytes),
             name: format!("{model} (cuda:{ordinal})"),
             last_error: LastError::default(),
+            owner: Default::default(),
         })
     }
 

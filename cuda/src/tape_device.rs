@@ -152,6 +152,14 @@ impl<T: Float + DeviceScalar> TensorDevice<T> for Device {
         Device::name(self)
     }
 
+    fn claim(&self, tape: u32) -> Result<()> {
+        self.owner.claim(tape)
+    }
+
+    fn release(&self, tape: u32) {
+        self.owner.release(tape)
+    }
+
     fn alloc(&self, shape: Shape) -> Result<DeviceBuffer> {
         self.for_tape(|| Ok(buffer(&self.alloc_shape(T::DTYPE, shape)?)))
     }

@@ -376,6 +376,12 @@ unsafe fn end(tape: *mut ad_tape) -> Result<()> {
     // SAFETY: forwarded.
     let live = unsafe { header(tape) }?;
     live.refuse_if_lent()?;
+    // Its devices may serve another tape from now on.
+    match &live.tape {
+        AnyTape::F32(t) => t.release_devices(),
+        AnyTape::F64(t) => t.release_devices(),
+        AnyTape::F64Dual(_) => {}
+    }
     let heap = live.heap;
     let header = tape.cast::<Header>();
     // SAFETY: a live header, which no reference outlives past this call.

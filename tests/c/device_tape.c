@@ -67,9 +67,17 @@ static void training_matches_the_host(void) {
     for (int s = 0; s < STEPS; s++) CHECK_NEAR(losses[s], host_losses[s], 1e-12);
     for (int i = 0; i < IN * HIDDEN; i++) CHECK_NEAR(dev_w1[i], host_w1[i], 1e-12);
 
-    /* The device is held while the tape lives. */
+    /* The device is held while the tape lives, and serves one tape at a time. */
     CHECK_STATUS(ad_device_close(dev), AD_ERR_INVALID_ARGUMENT);
+    CHECK_OK(ad_tape_new(1 << 16, AD_F64, &host));
+    CHECK_STATUS(ad_tape_attach_device(host, dev, &id), AD_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(ad_tape_error(host), "another tape") != NULL);
+    CHECK_OK(ad_tape_reset(host));
     ad_tape_free(t);
+    CHECK_OK(ad_tape_attach_device(host, dev, &id));
+    CHECK(id == 1);
+    CHECK_STATUS(ad_device_close(dev), AD_ERR_INVALID_ARGUMENT);
+    ad_tape_free(host);
     CHECK_OK(ad_device_close(dev));
 }
 

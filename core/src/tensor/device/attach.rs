@@ -37,21 +37,7 @@ impl<'m, T: Float> Tape<'m, T> {
             "attach devices right after the tape is made or reset, before recording",
         )?;
         let undo = self.persistent_undo_point();
-        let result =
-            (|| {
-                let state = self.tensor_state_or_create()?;
-                let slot = state.devices.iter().position(Option::is_none).ok_or(
-                    Error::InvalidArgument("attach_device: a tape holds at most 4 devices"),
-                )?;
-                // SAFETY: only the lifetime changes; see `AttachedDevice::device`.
-                let device: &'static dyn TensorDevice<T> = unsafe { core::mem::transmute(device) };
-                state.devices[slot] = Some(AttachedDevice {
-                    device,
-                    persistent: device.mark(),
-                    rewound_at: self.current_tag(),
-                });
-                Ok(DeviceId(slot as u8 + 1))
-            })();
+        let result = self.add_device(device);
         match result {
             Ok(_) => self.make_persistent(),
             Err(_) => self.undo_persistent(undo),
@@ -77,6 +63,56 @@ impl<'m, T: Float> Tape<'m, T> {
     pub fn default_device(&self) -> DeviceId {
         self.tensor_state()
             .map_or(DeviceId::HOST, |state| state.default_device)
+    }
+
+    /// Claims `device` for this tape and puts it in a free slot of the device table.
+    fn add_device(&self, device: &'m dyn TensorDevice<T>) -> Result<DeviceId> {
+        let state = self.tensor_state_or_create()?;
+        let slot = state
+            .devices
+            .iter()
+            .position(Option::is_none)
+            .ok_or(Error::InvalidArgument(
+                "attach_device: a tape holds at most 4 devices",
+            ))?;
+        let pointer = device as *const dyn TensorDevice<T>;
+        if state
+            .devices
+            .iter()
+            .flatten()
+            .any(|a| core::ptr::addr_eq(a.device, pointer))
+        {
+            return Err(Error::InvalidArgument(
+                "attach_device: the device is attached already",
+            ));
+        }
+        device.claim(self.identity())?;
+        // SAFETY: only the lifetime changes; see `AttachedDevice::device`.
+        let device: &'static dyn TensorDevice<T> = unsafe { core::mem::transmute(device) };
+        state.devices[slot] = Some(AttachedDevice {
+            device,
+            persistent: device.mark(),
+            rewound_at: self.current_tag(),
+        });
+        Ok(DeviceId(slot as u8 + 1))
+    }
+
+    /// Detaches every device and lets other tapes claim them. Call it before the tape
+    /// goes away if another tape is to use its devices (a device serves one tape at a
+    /// time). Tensors and parameters on the devices become unusable
+    /// ([`Error::UnknownDevice`]); the tape is then reset.
+    pub fn release_devices(&self) {
+        self.for_each_device(|id| {
+            if let Ok(attached) = self.attached(id) {
+                // SAFETY: as in `device`.
+                unsafe { &*attached.device }.release(self.identity());
+            }
+        });
+        if let Some(state) = self.tensor_state() {
+            state.devices = [None; MAX_DEVICES];
+            state.default_device = DeviceId::HOST;
+        }
+        self.reset();
     }
 
     /// The devices attached so far.

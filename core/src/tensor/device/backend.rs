@@ -58,6 +58,16 @@ pub trait TensorDevice<T: Float> {
     /// A short description for messages and graph exports ("NVIDIA H100 (cuda:0)").
     fn name(&self) -> &str;
 
+    // ---- ownership ----
+
+    /// Reserves the device for the tape whose identity is `tape` (a tape rewinds the
+    /// device's memory at every reset, so two tapes on one device would free each
+    /// other's tensors). Succeeds when the device is free or already that tape's; fails
+    /// while another tape holds it.
+    fn claim(&self, tape: u32) -> Result<()>;
+    /// Ends `tape`'s claim, if it holds one.
+    fn release(&self, tape: u32);
+
     // ---- memory ----
 
     /// A zero-filled buffer for a tensor of `shape` (at least one element of space).

@@ -10,7 +10,7 @@
 //! Its memory is `&[Cell<T>]`, so a kernel whose output is also an input (an in-place
 //! bias, a `x ⊙ x` backward) is plain safe code.
 
-use super::{DeviceBuffer, DeviceMark, DeviceRef, Reduction, TensorDevice};
+use super::{DeviceBuffer, DeviceMark, DeviceOwner, DeviceRef, Reduction, TensorDevice};
 use crate::error::{Error, Result};
 use crate::op::Op;
 use crate::shape::Shape;
@@ -25,6 +25,7 @@ pub struct CpuDevice<'a, T: Float> {
     memory: &'a [Cell<T>],
     /// Elements in use, from the start.
     top: Cell<usize>,
+    owner: DeviceOwner,
 }
 
 impl<'a, T: Float> CpuDevice<'a, T> {
@@ -33,6 +34,7 @@ impl<'a, T: Float> CpuDevice<'a, T> {
         CpuDevice {
             memory: Cell::from_mut(memory).as_slice_of_cells(),
             top: Cell::new(0),
+            owner: DeviceOwner::default(),
         }
     }
 
@@ -105,6 +107,14 @@ fn axis_split(shape: &Shape, axis: usize) -> (usize, usize, usize) {
 impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
     fn name(&self) -> &str {
         "cpu (reference device)"
+    }
+
+    fn claim(&self, tape: u32) -> Result<()> {
+        self.owner.claim(tape)
+    }
+
+    fn release(&self, tape: u32) {
+        self.owner.release(tape)
     }
 
     fn alloc(&self, shape: Shape) -> Result<DeviceBuffer> {

@@ -12,6 +12,7 @@ pub(crate) mod attach;
 mod backend;
 mod cpu;
 mod data;
+mod owner;
 pub(crate) mod sweep;
 mod transfer;
 
@@ -19,6 +20,7 @@ pub use attach::MAX_DEVICES;
 
 pub use backend::{DeviceBuffer, DeviceMark, DeviceRef, Reduction, TensorDevice};
 pub use cpu::CpuDevice;
+pub use owner::DeviceOwner;
 pub(crate) use transfer::refuse;
 
 /// Where a tensor lives: the host, or a device attached to its tape.
