@@ -672,3 +672,177 @@ fn a_device_serves_one_tape_at_a_time() {
     b.backward(loss.as_var()).unwrap();
     assert_eq!(b.value(loss.as_var()).unwrap(), 25.0);
 }
+
+/// A device that fails its `fail_at`-th call (counting from 0) and otherwise does what
+/// the reference device does: every device failure must become a status, never a
+/// panic, and leave a tape that works after `reset`.
+struct FailingDevice<'a> {
+    inner: CpuDevice<'a, f64>,
+    calls: core::cell::Cell<usize>,
+    fail_at: core::cell::Cell<usize>,
+}
+
+impl FailingDevice<'_> {
+    fn tick(&self) -> autodiff_core::Result<()> {
+        let n = self.calls.get();
+        self.calls.set(n + 1);
+        if n == self.fail_at.get() {
+            Err(Error::Backend("injected failure"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+macro_rules! delegate {
+    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        fn $name(&self, $($arg: $ty),*) -> autodiff_core::Result<()> {
+            self.tick()?;
+            self.inner.$name($($arg),*)
+        }
+    )*};
+}
+
+use autodiff_core::tensor::device::{DeviceBuffer, DeviceMark, DeviceRef, Reduction};
+use autodiff_core::{Op, Shape};
+
+impl TensorDevice<f64> for FailingDevice<'_> {
+    fn name(&self) -> &str {
+        "failing"
+    }
+    fn claim(&self, tape: u32) -> autodiff_core::Result<()> {
+        self.inner.claim(tape)
+    }
+    fn release(&self, tape: u32) {
+        self.inner.release(tape)
+    }
+    fn alloc(&self, shape: Shape) -> autodiff_core::Result<DeviceBuffer> {
+        self.tick()?;
+        self.inner.alloc(shape)
+    }
+    fn alloc_labels(&self, labels: &[u32]) -> autodiff_core::Result<DeviceBuffer> {
+        self.tick()?;
+        self.inner.alloc_labels(labels)
+    }
+    fn mark(&self) -> DeviceMark {
+        TensorDevice::<f64>::mark(&self.inner)
+    }
+    delegate! {
+        rewind(mark: DeviceMark);
+        upload(dst: DeviceRef, src: &[f64]);
+        download(src: DeviceRef, dst: &mut [f64]);
+        zero(t: DeviceRef);
+        matmul(a: DeviceRef, ta: bool, b: DeviceRef, tb: bool, c: DeviceRef, beta: f64);
+        bias_act_forward(act: Activation, bias: DeviceRef, y: DeviceRef);
+        act_output_backward(act: Activation, y: DeviceRef, g: DeviceRef, dz: DeviceRef);
+        bias_grad(dz: DeviceRef, gb: DeviceRef);
+        transpose(x: DeviceRef, y: DeviceRef, accumulate: bool);
+        unary_forward(act: Activation, slope: f64, x: DeviceRef, y: DeviceRef);
+        unary_backward(act: Activation, slope: f64, x: DeviceRef, y: DeviceRef, g: DeviceRef, gx: DeviceRef);
+        scale_forward(c: f64, x: DeviceRef, y: DeviceRef);
+        scale_backward(c: f64, g: DeviceRef, gx: DeviceRef);
+        binary_forward(op: Op, a: DeviceRef, b: DeviceRef, y: DeviceRef);
+        binary_backward(op: Op, a: DeviceRef, b: DeviceRef, y: DeviceRef, g: DeviceRef, ga: Option<DeviceRef>, gb: Option<DeviceRef>);
+        reduce_forward(reduction: Reduction, x: DeviceRef, y: DeviceRef);
+        reduce_backward(reduction: Reduction, g: DeviceRef, gx: DeviceRef);
+        softmax_forward(log: bool, x: DeviceRef, y: DeviceRef);
+        softmax_backward(log: bool, y: DeviceRef, g: DeviceRef, gx: DeviceRef);
+        cross_entropy_forward(logits: DeviceRef, labels: DeviceBuffer, probs: DeviceRef, loss: DeviceRef);
+        cross_entropy_backward(probs: DeviceRef, labels: DeviceBuffer, g_loss: DeviceRef, gx: DeviceRef);
+        mse_forward(x: DeviceRef, z: DeviceRef, loss: DeviceRef);
+        mse_backward(x: DeviceRef, z: DeviceRef, g_loss: DeviceRef, gx: Option<DeviceRef>, gz: Option<DeviceRef>);
+        sgd_update(sgd: &Sgd, w: DeviceRef, g: DeviceRef, velocity: Option<DeviceRef>);
+        adam_update(adam: &Adam, step: u64, w: DeviceRef, g: DeviceRef, m: DeviceRef, v: DeviceRef);
+    }
+}
+
+#[test]
+fn a_device_failure_anywhere_is_a_status_and_reset_recovers() {
+    // One training step of a small network with every kind of device call (parameters,
+    // optimizer state, transfers, a fused layer, softmax, mse, a rank-0 result mixed
+    // with a scalar op); the k-th device call fails, for every k the step makes.
+    let step = |tape: &Tape<'_, f64>, params: &[autodiff_core::ParamId], dev: DeviceId| {
+        tape.reset();
+        let x = tape.to_device(
+            tape.tensor_input(&[2, 3], &[0.1, -0.2, 0.3, 0.4, 0.5, -0.6]),
+            dev,
+        );
+        let h = tape.linear(
+            x,
+            tape.param(params[0]),
+            tape.param(params[1]),
+            Activation::Tanh,
+        );
+        let p = tape.softmax(tape.transpose(h));
+        let target = tape.tensor_constant_on(dev, &[2, 2], &[0.5, 0.5, 0.25, 0.75]);
+        let mse = tape.mse(p, target);
+        let ce = tape.cross_entropy(h, &[1, 0]);
+        let total = tape.tensor_add(mse, ce);
+        let host = tape.to_host(total);
+        let loss = autodiff_core::Tensor::from_id(tape, host).as_var() * 2.0;
+        tape.backward(loss.id())?;
+        tape.value(loss.id())
+    };
+    let train_step = |tape: &Tape<'_, f64>, params: &[autodiff_core::ParamId], dev: DeviceId| {
+        let loss = step(tape, params, dev)?;
+        tape.optimizer_step()?;
+        Ok::<_, Error>(loss)
+    };
+    let setup = |tape: &Tape<'_, f64>, device: &dyn TensorDevice<f64>| {
+        let dev = tape.attach_device(device)?;
+        let w = tape.parameter_on(dev, &[3, 2], &[0.1, 0.2, -0.3, 0.4, 0.5, -0.1])?;
+        let b = tape.parameter_on(dev, &[2], &[0.01, -0.02])?;
+        tape.set_optimizer(Optimizer::Adam(Adam::default()))?;
+        Ok::<_, Error>((dev, [w, b]))
+    };
+    let run_clean = || {
+        let mut device_memory = vec![0.0f64; 1 << 10];
+        let device = FailingDevice {
+            inner: CpuDevice::new(&mut device_memory),
+            calls: 0.into(),
+            fail_at: usize::MAX.into(),
+        };
+        let mut mem = memory(1 << 16);
+        let tape = Tape::<f64>::new(&mut mem).unwrap();
+        let (dev, params) = setup(&tape, &device).unwrap();
+        let loss = step(&tape, &params, dev).unwrap();
+        let before_update = device.calls.get();
+        tape.optimizer_step().unwrap();
+        (loss, before_update, device.calls.get(), device.inner.used())
+    };
+    let (clean_loss, before_update, calls, used) = run_clean();
+    assert!(calls > 40, "the step makes {calls} device calls");
+    for k in 0..calls {
+        let mut device_memory = vec![0.0f64; 1 << 10];
+        let device = FailingDevice {
+            inner: CpuDevice::new(&mut device_memory),
+            calls: 0.into(),
+            fail_at: k.into(),
+        };
+        let mut mem = memory(1 << 16);
+        let tape = Tape::<f64>::new(&mut mem).unwrap();
+        let failed_in_setup = setup(&tape, &device);
+        let Ok((dev, params)) = failed_in_setup else {
+            assert_eq!(
+                failed_in_setup.unwrap_err(),
+                Error::Backend("injected failure")
+            );
+            continue;
+        };
+        let result = train_step(&tape, &params, dev);
+        assert_eq!(result, Err(Error::Backend("injected failure")), "call {k}");
+        let again = train_step(&tape, &params, dev).unwrap_or_else(|e| panic!("call {k}: {e}"));
+        if k < before_update {
+            // The parameters were not touched: the step is the clean one.
+            assert_eq!(again, clean_loss, "call {k}");
+        } else {
+            // The update stopped half-way: other parameters, but a sound step.
+            assert!(again.is_finite(), "call {k}");
+        }
+        assert_eq!(
+            device.inner.used(),
+            used,
+            "call {k}: device memory after recovery"
+        );
+    }
+}
