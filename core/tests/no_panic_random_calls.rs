@@ -3,7 +3,10 @@
 //! in a debug build (so integer overflow would panic too). After each sequence the tape
 //! must still compute a correct gradient once reset.
 
-use autodiff_core::{Activation, Adam, Op, Optimizer, ParamId, Sgd, Tape, TensorId, VarId};
+use autodiff_core::tensor::device::CpuDevice;
+use autodiff_core::{
+    Activation, Adam, DeviceId, Op, Optimizer, ParamId, Sgd, Tape, TensorId, VarId,
+};
 use core::mem::MaybeUninit;
 
 struct Rng(u64);
@@ -83,7 +86,13 @@ fn random_call(
         _ => tensors[rng.below(tensors.len() as u64) as usize],
     };
     let dims = |rng: &mut Rng| -> Vec<usize> { (0..rng.below(6)).map(|_| rng.dim()).collect() };
-    match rng.below(26) {
+    // Mostly the attached device (number 1), sometimes the host or an unknown one.
+    let device = |rng: &mut Rng| match rng.below(4) {
+        0 => DeviceId::HOST,
+        1 => DeviceId(rng.below(256) as u8),
+        _ => DeviceId(1),
+    };
+    match rng.below(31) {
         0 => vars.push(tape.input_id(rng.float())),
         1 => vars.push(tape.constant_id(rng.float())),
         2 => vars.push(tape.unary_id(rng.pick(&OPS), var(rng, vars))),
@@ -119,7 +128,11 @@ fn random_call(
             let data: Vec<f64> = (0..n + rng.below(2) as usize)
                 .map(|_| rng.float())
                 .collect();
-            tensors.push(tape.tensor_input(&d, &data));
+            tensors.push(if rng.below(2) == 0 {
+                tape.tensor_input(&d, &data)
+            } else {
+                tape.tensor_input_on(device(rng), &d, &data)
+            });
         }
         11 => tensors.push(tape.matmul_t(
             tensor(rng, tensors),
@@ -194,6 +207,26 @@ fn random_call(
             let mut dot = String::new();
             let _ = tape.write_dot(&mut dot);
         }
+        25 => {
+            let d = dims(rng);
+            let n = d
+                .iter()
+                .try_fold(1usize, |a, &b| a.checked_mul(b))
+                .unwrap_or(0)
+                .min(64);
+            let data = vec![rng.float(); n + rng.below(2) as usize];
+            tensors.push(tape.tensor_input_on(device(rng), &d, &data));
+        }
+        26 => tensors.push(tape.to_device(tensor(rng, tensors), device(rng))),
+        27 => tensors.push(tape.to_host(tensor(rng, tensors))),
+        28 => {
+            let _ = tape.set_default_device(device(rng));
+            let n = rng.below(8) as usize;
+            if let Ok(p) = tape.parameter_on(device(rng), &[n], &vec![0.25; n]) {
+                params.push(p);
+            }
+        }
+        29 if rng.below(8) == 0 => tape.release_devices(),
         _ => tape.reset(),
     }
 }
@@ -202,8 +235,14 @@ fn random_call(
 fn random_call_sequences_never_panic_and_leave_the_tape_usable() {
     let mut rng = Rng(0x5EED);
     let (mut calls, mut valid_tensors, mut checked) = (0usize, 0usize, 0usize);
+    let (mut on_device, mut devices_checked) = (0usize, 0usize);
     for round in 0..3000 {
         let size = rng.pick(&[0usize, 8, 24, 100, 1000, 4096, 1 << 16]);
+        // A device (the reference CPU one) with little or some memory, attached to
+        // half the tapes.
+        let device_capacity = rng.pick(&[0usize, 16, 256, 4096]);
+        let mut device_memory = vec![0.0f64; device_capacity];
+        let device = CpuDevice::new(&mut device_memory);
         let mut mem = vec![MaybeUninit::<u8>::uninit(); size];
         let Ok(tape) = Tape::<f64>::new(&mut mem) else {
             assert!(
@@ -216,11 +255,18 @@ fn random_call_sequences_never_panic_and_leave_the_tape_usable() {
         let other = Tape::<f64>::new(&mut other_mem).unwrap();
         let (mut vars, mut tensors, mut params) =
             (vec![other.input_id(1.0)], Vec::new(), Vec::new());
+        if rng.below(2) == 0 {
+            let _ = tape.attach_device(&device);
+        }
         for _ in 0..rng.below(120) {
             let before = tensors.len();
             random_call(&tape, &mut rng, &mut vars, &mut tensors, &mut params);
             calls += 1;
             valid_tensors += tensors[before..].iter().filter(|t| t.is_valid()).count();
+            on_device += tensors[before..]
+                .iter()
+                .filter(|&&t| tape.tensor_device(t).is_ok_and(|d| !d.is_host()))
+                .count();
             // Errors are sticky; reset half the time so later calls get to run (the
             // handles collected so far become stale, which is worth exercising too).
             if tape.status().is_err() && rng.below(2) == 0 {
@@ -237,6 +283,23 @@ fn random_call_sequences_never_panic_and_leave_the_tape_usable() {
                 .unwrap_or_else(|e| panic!("round {round}: {e}"));
             assert_eq!(g, [4.0, -11.0], "round {round}");
             checked += 1;
+            // The device still computes after whatever the sequence did to it.
+            // (No parameters: the whole device memory is free after the reset.)
+            if tape.num_devices() == 1 && device_capacity >= 16 && size >= 4096 {
+                tape.reset();
+                let x = tape.tensor_input_on(DeviceId(1), &[2], &[3.0, 4.0]);
+                let loss = tape.sum(tape.square(x));
+                tape.backward(loss.as_var()).unwrap_or_else(|e| {
+                    panic!(
+                        "round {round}: {e} (device {device_capacity}, used {})",
+                        device.used()
+                    )
+                });
+                let mut g = [0.0; 2];
+                tape.tensor_grad(x, &mut g).unwrap();
+                assert_eq!(g, [6.0, 8.0], "round {round}");
+                devices_checked += 1;
+            }
         }
     }
     // The sequences really exercised the library (and did not all fail at once).
@@ -244,6 +307,14 @@ fn random_call_sequences_never_panic_and_leave_the_tape_usable() {
     assert!(
         valid_tensors > 500,
         "only {valid_tensors} tensors were ever live"
+    );
+    assert!(
+        on_device > 150,
+        "only {on_device} device tensors were ever live"
+    );
+    assert!(
+        devices_checked > 40,
+        "only {devices_checked} devices were checked"
     );
     assert!(
         checked > 500,

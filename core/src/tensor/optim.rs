@@ -103,9 +103,12 @@ impl<'m, T: Float> Tape<'m, T> {
         self.require_pristine(
             "set the optimizer right after creating parameters, before recording",
         )?;
-        let state = self.tensor_state().ok_or(Error::InvalidArgument(
-            "set_optimizer: the tape has no parameters",
-        ))?;
+        let state =
+            self.tensor_state()
+                .filter(|state| state.count > 0)
+                .ok_or(Error::InvalidArgument(
+                    "set_optimizer: the tape has no parameters",
+                ))?;
         if state.optimizer.is_some() {
             return Err(Error::InvalidArgument(
                 "set_optimizer: an optimizer is already set",

@@ -152,9 +152,10 @@ impl<'m, T: Float> Tape<'m, T> {
     /// Keeps everything allocated on device `id` so far across resets (parameters,
     /// optimizer state).
     pub(crate) fn make_device_persistent(&self, id: DeviceId) -> Result<()> {
-        let attached = self.attached(id)?;
-        // SAFETY: as in `device`.
-        attached.persistent = unsafe { &*attached.device }.mark();
+        // Through `device`, so what a recording before the last reset took is given
+        // back first rather than kept for good.
+        let mark = self.device(id)?.mark();
+        self.attached(id)?.persistent = mark;
         Ok(())
     }
 
