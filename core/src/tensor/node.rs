@@ -162,6 +162,9 @@ pub(crate) struct DeviceData {
     pub saved: DeviceBuffer,
     /// Cross-entropy's labels.
     pub labels: DeviceBuffer,
+    /// A device op reads this node, so its device gradient may gain contributions
+    /// besides its record's adjoint (see `device::sweep::fold_host_adjoint`).
+    pub read_on_device: bool,
 }
 
 /// A tensor node. `repr(C)` with the extension header first, as the tape requires.

@@ -71,6 +71,12 @@ impl<'m, T: Float> Tape<'m, T> {
             .ok_or(Error::SizeOverflow)?;
         self.reserve_scratch(scratch_bytes)?;
         let (id, node) = self.push_node(node, false)?;
+        if node.on_device() {
+            for &arg in args {
+                // SAFETY: an argument's node, checked above; no reference to it is alive.
+                unsafe { self.node_mut_at(arg.index) }.device.read_on_device = true;
+            }
+        }
         if device::sweep::runs_on_device(node) {
             self.allocate_device_saved(node)?;
         }

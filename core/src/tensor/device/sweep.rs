@@ -218,7 +218,8 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> Result<(
 
 /// A rank-0 device node's gradient has two parts: what device ops added into its device
 /// buffer, and what scalar ops (and the backward seed) added into its record's adjoint.
-/// Before the node's own backward, the device buffer is made their sum.
+/// Before the node's own backward, the device buffer is made their sum. A node no device
+/// op reads (a loss, usually) has nothing in its device buffer: one upload, no read back.
 fn fold_host_adjoint<T: Float>(
     device: &dyn TensorDevice<T>,
     node: &Node<T>,
@@ -233,7 +234,9 @@ fn fold_host_adjoint<T: Float>(
         return Ok(());
     }
     let mut total = [T::zero()];
-    device.download(g, &mut total)?;
+    if node.device.read_on_device {
+        device.download(g, &mut total)?;
+    }
     total[0] += host;
     device.upload(g, &total)
 }
