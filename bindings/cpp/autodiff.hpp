@@ -339,6 +339,18 @@ public:
     // A rank-0 tensor as a scalar variable (e.g. a loss, for Tape::backward).
     Var as_var() const noexcept { return Var(tape_, ad_tensor_as_var(tape_, x_)); }
 
+    // Where the tensor lives: 0 for the host, else the number Tape::attach gave a device.
+    int device() const {
+        int id = -1;
+        detail::check(ad_tensor_device(tape_, x_, &id), tape_, "ad_tensor_device");
+        return id;
+    }
+    // A copy on device `id` / on the host, through which gradients flow back (sticky).
+    Tensor to_device(int id) const noexcept {
+        return Tensor(tape_, ad_tensor_to_device(tape_, x_, id));
+    }
+    Tensor to_host() const noexcept { return Tensor(tape_, ad_tensor_to_host(tape_, x_)); }
+
 private:
     ad_tape *tape_;
     ad_tensor x_;
@@ -467,6 +479,38 @@ struct HvpResult {
 
 // An ad_tape, ended (ad_tape_done) or freed (ad_tape_free) by the destructor. Move-only;
 // moving keeps the C tape where it is, so Vars and Tensors stay valid across a move.
+// A compute device tensors can live on (ad_device): a GPU, or the reference CPU device
+// over caller memory. Declare it before the tapes that attach it: it cannot be closed
+// while a live tape holds it (the destructor then leaves it open rather than fail).
+class Device {
+public:
+    // GPU `ordinal` with a device arena of `arena_bytes`; throws Error (AD_ERR_NO_DEVICE
+    // without a GPU or the `cuda` build).
+    static Device cuda(size_t ordinal, size_t arena_bytes) {
+        Device d;
+        detail::check(ad_device_open_cuda(ordinal, arena_bytes, &d.d_), nullptr,
+                      "ad_device_open_cuda");
+        return d;
+    }
+    // The reference CPU device over `len` bytes at `mem` (aligned for `dtype`).
+    static Device cpu(void *mem, size_t len, ad_dtype dtype) {
+        Device d;
+        detail::check(ad_device_open_cpu(mem, len, dtype, &d.d_), nullptr, "ad_device_open_cpu");
+        return d;
+    }
+    Device(const Device &) = delete;
+    Device &operator=(const Device &) = delete;
+    Device(Device &&o) noexcept : d_(o.d_) { o.d_ = nullptr; }
+    ~Device() {
+        if (d_) (void)ad_device_close(d_);
+    }
+    ad_device *get() const noexcept { return d_; }
+
+private:
+    Device() noexcept : d_(nullptr) {}
+    ad_device *d_;
+};
+
 class Tape {
 public:
     // A tape in caller memory (ad_tape_init); throws Error when the C call fails.
@@ -657,6 +701,15 @@ public:
                       t_, "ad_optim_adam");
     }
     void step() { detail::check(ad_optim_step(t_), t_, "ad_optim_step"); }
+
+    // Devices: attach one (right after construction or a reset) and get its number on
+    // this tape; make it where new inputs, constants and parameters go (0: the host).
+    int attach(const Device &device) {
+        int id = -1;
+        detail::check(ad_tape_attach_device(t_, device.get(), &id), t_, "ad_tape_attach_device");
+        return id;
+    }
+    void use_device(int id) { detail::check(ad_tape_set_device(t_, id), t_, "ad_tape_set_device"); }
 
 private:
     Tape() noexcept : t_(nullptr), heap_(false), init_(AD_OK) {}

@@ -305,6 +305,45 @@ static void training() {
     CHECK_THROWS(t.sgd(0.1), AD_ERR_INVALID_ARGUMENT); // set once only
 }
 
+// The same fit with the weight and data on the reference CPU device: identical numbers,
+// and the device's own errors as exceptions.
+static void devices() {
+    static float device_memory[256];
+    ad::Device dev = ad::Device::cpu(device_memory, sizeof device_memory, AD_F32);
+    ad::Tape host = ad::Tape::heap(1 << 16, AD_F32), t = ad::Tape::heap(1 << 16, AD_F32);
+    int id = t.attach(dev);
+    CHECK(id == 1);
+    t.use_device(id);
+    std::vector<float> xs = {1.0f, 2.0f, -1.0f, 0.5f}, ys = {3.0f, 6.0f, -3.0f, 1.5f};
+    ad::Param w_host = host.param<float>({1, 1}, {0.0f}), w = t.param<float>({1, 1}, {0.0f});
+    host.sgd(0.1);
+    t.sgd(0.1);
+    for (int step = 0; step < 5; step++) {
+        host.reset();
+        t.reset();
+        ad::Tensor lh = mse(matmul(host.constant({4, 1}, xs), w_host.use()), host.constant({4, 1}, ys));
+        ad::Tensor x = t.constant({4, 1}, xs);
+        CHECK(x.device() == id);
+        ad::Tensor l = mse(matmul(x, w.use()), t.constant({4, 1}, ys));
+        host.backward(lh);
+        t.backward(l);
+        CHECK(l.value<float>()[0] == lh.value<float>()[0]);
+        host.step();
+        t.step();
+    }
+    CHECK(w.value<float>()[0] == w_host.value<float>()[0]);
+    t.reset();
+    ad::Tensor on_host = t.constant({2}, std::vector<float>{1.0f, 2.0f}).to_host();
+    CHECK(on_host.device() == 0);
+    ad::Tensor mixed = on_host + t.constant({2}, std::vector<float>{1.0f, 2.0f});
+    CHECK(!mixed.is_valid());
+    CHECK(t.status() == AD_ERR_DEVICE_MISMATCH);
+    t.reset();
+    CHECK_THROWS(t.use_device(9), AD_ERR_UNKNOWN_DEVICE);
+    CHECK_THROWS(host.attach(dev), AD_ERR_INVALID_ARGUMENT); // serves `t`
+    if (!ad_device_available()) CHECK_THROWS(ad::Device::cuda(0, 1 << 20), AD_ERR_NO_DEVICE);
+}
+
 int main() {
     const std::pair<const char *, void (*)()> tests[] = {
         {"seed_product", seed_product},
@@ -316,6 +355,7 @@ int main() {
         {"moves", moves},
         {"tensors", tensors},
         {"training", training},
+        {"devices", devices},
     };
     for (const auto &test : tests) {
         try {
