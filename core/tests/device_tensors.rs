@@ -846,3 +846,50 @@ fn a_device_failure_anywhere_is_a_status_and_reset_recovers() {
         );
     }
 }
+
+#[test]
+fn more_parameters_than_one_update_batch_all_get_updated() {
+    // 20 parameters on the device (the update goes in batches of 16) against the host.
+    let run = |tape: &Tape<'_, f64>, device: DeviceId| {
+        let params: Vec<_> = (0..20)
+            .map(|k| {
+                tape.parameter_on(device, &[2], &[k as f64 * 0.1, -0.2])
+                    .unwrap()
+            })
+            .collect();
+        tape.set_optimizer(Optimizer::Adam(Adam {
+            lr: 0.05,
+            ..Adam::default()
+        }))
+        .unwrap();
+        for _ in 0..3 {
+            tape.reset();
+            let mut total = tape.tensor_constant_on(device, &[2], &[0.0, 0.0]);
+            for &p in &params {
+                total = tape.tensor_add(total, tape.square(tape.param(p)));
+            }
+            let loss = tape.sum(total);
+            tape.backward(loss.as_var()).unwrap();
+            tape.optimizer_step().unwrap();
+        }
+        params
+            .iter()
+            .map(|&p| {
+                let mut v = [0.0; 2];
+                tape.read_param(p, &mut v).unwrap();
+                v
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut host_mem = memory(1 << 18);
+    let host = Tape::<f64>::new(&mut host_mem).unwrap();
+    let want = run(&host, DeviceId::HOST);
+    let mut device_memory = vec![0.0f64; 1 << 12];
+    let device = CpuDevice::new(&mut device_memory);
+    let mut mem = memory(1 << 18);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let dev = tape.attach_device(&device).unwrap();
+    let got = run(&tape, dev);
+    assert_eq!(got, want);
+    assert!(got[19][0] < 1.9, "the last parameter moved: {:?}", got[19]);
+}

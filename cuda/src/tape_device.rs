@@ -14,11 +14,11 @@
 use crate::arena::ArenaMark;
 use crate::error::{CudaError, Result as CudaResult};
 use crate::kernels::DType;
-use crate::ops::{self, BinaryOp, Softmax, Transpose};
+use crate::ops::{self, BinaryOp, ParamBuffers, Softmax, Transpose};
 use crate::tensor::{DeviceScalar, DeviceTensor};
 use crate::Device;
-use autodiff_core::tensor::device::{DeviceBuffer, DeviceMark, DeviceRef, Reduction};
-use autodiff_core::{Activation, Adam, Float, Op, Result, Sgd, Shape, TensorDevice};
+use autodiff_core::tensor::device::{DeviceBuffer, DeviceMark, DeviceRef, ParamRefs, Reduction};
+use autodiff_core::{Activation, Adam, Float, Op, Optimizer, Result, Sgd, Shape, TensorDevice};
 
 /// `r` as a tensor of `dtype` on device `device`. Whether the buffer is live, and the
 /// device's own, is checked when an op uses it.
@@ -403,6 +403,35 @@ impl<T: Float + DeviceScalar> TensorDevice<T> for Device {
         self.for_tape(|| {
             let [w, g, m, v] = self.tensors::<T, 4>([w, g, m, v])?;
             ops::adam_update(self, adam, step, &w, &g, &m, &v)
+        })
+    }
+
+    /// One launch for every parameter, through the multi-tensor kernels.
+    fn update_all(&self, optimizer: &Optimizer, step: u64, params: &[ParamRefs]) -> Result<()> {
+        self.for_tape(|| {
+            let tensors = params
+                .iter()
+                .map(|p| {
+                    let [w, g] = self.tensors::<T, 2>([p.w, p.g])?;
+                    let state = [
+                        self.optional::<T>(p.state[0])?,
+                        self.optional::<T>(p.state[1])?,
+                    ];
+                    Ok((w, g, state))
+                })
+                .collect::<CudaResult<Vec<_>>>()?;
+            let buffers: Vec<ParamBuffers> = tensors
+                .iter()
+                .map(|(w, g, state)| ParamBuffers {
+                    w,
+                    g,
+                    state: [state[0].as_ref(), state[1].as_ref()],
+                })
+                .collect();
+            match optimizer {
+                Optimizer::Sgd(sgd) => ops::sgd_update_all(self, sgd, &buffers),
+                Optimizer::Adam(adam) => ops::adam_update_all(self, adam, step, &buffers),
+            }
         })
     }
 }

@@ -6,10 +6,12 @@
 //! versions, so a `backward` over a recording made before the update is reported as
 //! [`Error::ModifiedInPlace`] instead of giving a wrong gradient.
 
+use super::device::{DeviceBuffer, DeviceId, DeviceRef, ParamRefs};
 use super::float::Float;
-use super::param::{ParamId, ParamSlot};
+use super::param::ParamId;
 use crate::error::{Error, Result};
 use crate::kernels::elementwise as ew;
+use crate::shape::Shape;
 use crate::tape::Tape;
 
 /// Stochastic gradient descent: `v = momentum·v + g + weight_decay·w; w −= lr·v`
@@ -180,8 +182,7 @@ impl<'m, T: Float> Tape<'m, T> {
             })?;
             super::param::materialize(self, slot)?;
             if !slot.device.id.is_host() {
-                update_on_device(self, kind, steps, slot)?;
-                slot.version = slot.version.wrapping_add(1);
+                // Below, all of a device's parameters at once.
                 continue;
             }
             // SAFETY: the parameter's buffers each hold `len` elements, distinct from one
@@ -213,33 +214,74 @@ impl<'m, T: Float> Tape<'m, T> {
             }
             slot.version = slot.version.wrapping_add(1);
         }
+        let mut result = Ok(());
+        self.for_each_device(|id| {
+            if result.is_ok() {
+                result = self.update_device_params(id, kind, steps);
+            }
+        });
+        result
+    }
+
+    /// Updates every parameter on device `id`, in batches of [`UPDATE_BATCH`].
+    fn update_device_params(&self, id: DeviceId, kind: Optimizer, steps: u64) -> Result<()> {
+        let flush = |refs: &[ParamRefs], indices: &[u32]| -> Result<()> {
+            self.device(id)?.update_all(&kind, steps, refs)?;
+            for &index in indices {
+                let slot = self.param_slot(self.param_id(index))?;
+                slot.version = slot.version.wrapping_add(1);
+            }
+            Ok(())
+        };
+        let mut refs = [UNUSED; UPDATE_BATCH];
+        let mut indices = [0u32; UPDATE_BATCH];
+        let mut filled = 0;
+        for index in 0..self.tensor_state().map_or(0, |s| s.count) {
+            let slot = self.param_slot(self.param_id(index))?;
+            if slot.device.id != id {
+                continue;
+            }
+            refs[filled] = slot.param_refs(kind);
+            indices[filled] = index;
+            filled += 1;
+            if filled == UPDATE_BATCH {
+                flush(&refs, &indices)?;
+                filled = 0;
+            }
+        }
+        if filled > 0 {
+            flush(&refs[..filled], &indices[..filled])?;
+        }
         Ok(())
+    }
+
+    fn param_id(&self, index: u32) -> ParamId {
+        ParamId {
+            index,
+            tape: self.identity(),
+        }
     }
 }
 
-/// One optimizer update of a device parameter, on its device.
-fn update_on_device<T: Float>(
-    tape: &Tape<'_, T>,
-    kind: Optimizer,
-    steps: u64,
-    slot: &ParamSlot<T>,
-) -> Result<()> {
-    let device = tape.device(slot.device.id)?;
-    let [w, g, s0, s1] = [
-        slot.device.value,
-        slot.device.grad,
-        slot.device.state[0],
-        slot.device.state[1],
-    ]
-    .map(|b| slot.device_ref(b));
-    match kind {
-        Optimizer::Sgd(s) => {
-            let velocity = (s.momentum != 0.0).then_some(s0);
-            device.sgd_update(&s, w, g, velocity)
-        }
-        Optimizer::Adam(a) => device.adam_update(&a, steps, w, g, s0, s1),
+/// Parameters one `update_all` call takes: enough for a whole small network at once,
+/// without a heap.
+const UPDATE_BATCH: usize = 16;
+
+/// A placeholder for the unused entries of a batch.
+const UNUSED: ParamRefs = {
+    let nothing = DeviceRef {
+        buffer: DeviceBuffer {
+            offset: 0,
+            serial: 0,
+        },
+        shape: Shape::SCALAR,
+    };
+    ParamRefs {
+        w: nothing,
+        g: nothing,
+        state: [None, None],
     }
-}
+};
 
 pub(crate) fn sgd_update<T: Float>(s: Sgd, w: &mut [T], g: &[T], velocity: Option<&mut [T]>) {
     let (lr, momentum, decay) = (

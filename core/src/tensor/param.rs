@@ -8,9 +8,10 @@
 //! buffers: no copies.
 
 use super::device::attach::Devices;
-use super::device::{DeviceBuffer, DeviceId, DeviceRef};
+use super::device::{DeviceBuffer, DeviceId, DeviceRef, ParamRefs};
 use super::float::Float;
 use super::node::{Kind, Node};
+use super::optim::Optimizer;
 use super::optim::OptimizerState;
 use super::TensorId;
 use crate::error::{Error, Result};
@@ -60,6 +61,21 @@ impl<T> ParamSlot<T> {
         DeviceRef {
             buffer: b,
             shape: self.shape,
+        }
+    }
+
+    /// This device parameter's buffers for an update by `optimizer`.
+    pub(crate) fn param_refs(&self, optimizer: Optimizer) -> ParamRefs {
+        let states = match optimizer {
+            Optimizer::Sgd(s) if s.momentum == 0.0 => 0,
+            Optimizer::Sgd(_) => 1,
+            Optimizer::Adam(_) => 2,
+        };
+        let state = |k: usize| (k < states).then(|| self.device_ref(self.device.state[k]));
+        ParamRefs {
+            w: self.device_ref(self.device.value),
+            g: self.device_ref(self.device.grad),
+            state: [state(0), state(1)],
         }
     }
 }

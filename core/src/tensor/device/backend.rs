@@ -12,10 +12,11 @@
 //! gradients they are given. Shapes arrive already checked by the tape (the device may
 //! check again). A device reports failures as [`Error`]s, which the tape makes sticky.
 
+use crate::error::Error;
 use crate::error::Result;
 use crate::op::Op;
 use crate::shape::Shape;
-use crate::tensor::{Activation, Adam, Float, Sgd};
+use crate::tensor::{Activation, Adam, Float, Optimizer, Sgd};
 
 /// One allocation in a device's memory, as the device handed it out. Opaque to the core:
 /// the device decides what the two words mean (for CUDA, an arena offset and a serial
@@ -38,6 +39,16 @@ pub struct DeviceRef {
 /// back. Opaque, like [`DeviceBuffer`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DeviceMark(pub u64);
+
+/// One parameter's buffers for an optimizer update: its value, its gradient, and the
+/// optimizer's state (SGD: the velocity in `state[0]` when momentum is non-zero; Adam:
+/// the two moments).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParamRefs {
+    pub w: DeviceRef,
+    pub g: DeviceRef,
+    pub state: [Option<DeviceRef>; 2],
+}
 
 /// Reductions of a tensor: of all elements (to rank 0) or along one axis (which the
 /// result drops).
@@ -208,4 +219,21 @@ pub trait TensorDevice<T: Float> {
         m: DeviceRef,
         v: DeviceRef,
     ) -> Result<()>;
+
+    /// The update of several parameters at once (`step` as for Adam), which a GPU does
+    /// in one launch. By default, one [`sgd_update`](TensorDevice::sgd_update) or
+    /// [`adam_update`](TensorDevice::adam_update) per parameter.
+    fn update_all(&self, optimizer: &Optimizer, step: u64, params: &[ParamRefs]) -> Result<()> {
+        let missing = Error::InvalidArgument("update_all: optimizer state missing");
+        for p in params {
+            match optimizer {
+                Optimizer::Sgd(sgd) => self.sgd_update(sgd, p.w, p.g, p.state[0])?,
+                Optimizer::Adam(adam) => {
+                    let (m, v) = (p.state[0].ok_or(missing)?, p.state[1].ok_or(missing)?);
+                    self.adam_update(adam, step, p.w, p.g, m, v)?
+                }
+            }
+        }
+        Ok(())
+    }
 }

@@ -18,7 +18,7 @@ mod transfer;
 
 pub use attach::MAX_DEVICES;
 
-pub use backend::{DeviceBuffer, DeviceMark, DeviceRef, Reduction, TensorDevice};
+pub use backend::{DeviceBuffer, DeviceMark, DeviceRef, ParamRefs, Reduction, TensorDevice};
 pub use cpu::CpuDevice;
 pub use owner::DeviceOwner;
 pub(crate) use transfer::refuse;
