@@ -148,6 +148,8 @@ c-test: ffi-lib
 	done
 	$(CC) $(EXAMPLE_CFLAGS) examples/ode_adjoint.c $(LINK_SHARED) -o $(BUILD)/c/ode_adjoint
 	@echo "== ode_adjoint"; ./$(BUILD)/c/ode_adjoint
+	@echo "== mlp 1 15 cpu-device (the device path, on the reference CPU device)"; \
+		./$(BUILD)/c/mlp 1 15 cpu-device
 
 # AddressSanitizer and UBSan on the C side, linking the normal release library.
 c-asan: ffi-lib
@@ -245,9 +247,9 @@ package-test:
 
 # The CUDA backend (cuda/). nvcc comes from $$NVCC, PATH, or the pinned pip toolkit that
 # cuda/install-nvcc.sh installs into .venv-cuda (idempotent, about a minute the first time).
-# `make cuda` builds the backend with the `cuda` feature in release, the GPU check binary
-# into build/gpu/ for tests/gpu/run.sh, and libautodiff.so with the feature once the ffi
-# crate has one.
+# `make cuda` builds, into build/gpu/ for tests/gpu/run.sh: the GPU check binary (release),
+# libautodiff.so with the feature (profile `ffi`, so panics unwind to the C boundary; its
+# own target dir, so the plain library is not rebuilt), and the MLP demo linked to it.
 GPU_DIR := build/gpu
 FIND_NVCC = $${NVCC:-$$(command -v nvcc || ./cuda/install-nvcc.sh)}
 
@@ -256,8 +258,11 @@ cuda:
 	NVCC="$$nvcc" $(CARGO) build --release -p autodiff-cuda --features cuda --example gpu_check; \
 	mkdir -p $(GPU_DIR); cp target/release/examples/gpu_check $(GPU_DIR)/; \
 	if grep -qs '^cuda *=' ffi/Cargo.toml; then \
-		NVCC="$$nvcc" $(CARGO) build --release -p autodiff-ffi --features cuda; \
-		cp target/release/libautodiff.so $(GPU_DIR)/; \
+		NVCC="$$nvcc" $(CARGO) build --profile ffi --target-dir target/cuda -p autodiff-ffi --features cuda; \
+		cp target/cuda/ffi/libautodiff.so $(GPU_DIR)/; \
+		ln -sf libautodiff.so $(GPU_DIR)/libautodiff.so.0; \
+		$(CC) $(EXAMPLE_CFLAGS) examples/mlp.c -L$(GPU_DIR) -lautodiff -lm \
+			-Wl,-rpath,'$$ORIGIN' -o $(GPU_DIR)/mlp; \
 	else echo "cuda: ffi/ has no cuda feature yet: libautodiff.so not built with it"; fi; \
 	echo "cuda: built $(GPU_DIR)/gpu_check (run tests/gpu/run.sh on a GPU machine)"
 

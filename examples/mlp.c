@@ -10,14 +10,20 @@
  * runs backward and updates the parameters, so the memory in use is the same at every
  * step. Exits with status 0 only if the held-out accuracy reaches 95%.
  *
- *   mlp [epochs [steps]]   (default 5 epochs; `steps` caps the training steps for a
- *                          quick run under valgrind, which skips the accuracy check)
+ *   mlp [epochs [steps [where]]]
+ *
+ * `epochs` defaults to 5; `steps` (0: no cap) caps the training steps for a quick run,
+ * which skips the accuracy check; `where` is `host` (the default), `cuda` (GPU 0: the
+ * parameters, the batch and every op live on the GPU; exits 77 when there is no GPU or
+ * the library was built without the `cuda` feature) or `cpu-device` (the same device
+ * path on the reference CPU device, slow but runnable anywhere).
  */
 #define _POSIX_C_SOURCE 199309L
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "autodiff.h"
@@ -35,6 +41,10 @@
 #define NOISE 1.5f /* per-coordinate standard deviation around a class center */
 
 static unsigned char mem[4 << 20];
+/* The reference CPU device's memory, for `cpu-device` runs. */
+static float device_mem[1 << 20];
+/* The GPU arena, for `cuda` runs. */
+#define GPU_ARENA_BYTES ((size_t)256 << 20)
 
 static float train_x[TRAIN][DIM], test_x[TEST][DIM];
 static uint32_t train_y[TRAIN], test_y[TEST];
@@ -119,21 +129,53 @@ static int accuracy(ad_tape *t, double *out) {
     return 0;
 }
 
+/* Opens the device `where` names (NULL for the host) into *dev; 0 on success. */
+static int open_device(const char *where, ad_device **dev) {
+    ad_status status;
+    *dev = NULL;
+    if (strcmp(where, "host") == 0) return 0;
+    if (strcmp(where, "cuda") == 0)
+        status = ad_device_open_cuda(0, GPU_ARENA_BYTES, dev);
+    else if (strcmp(where, "cpu-device") == 0)
+        status = ad_device_open_cpu(device_mem, sizeof device_mem, AD_F32, dev);
+    else {
+        fprintf(stderr, "mlp: unknown device '%s' (host, cuda or cpu-device)\n", where);
+        return 2;
+    }
+    if (status == AD_ERR_NO_DEVICE) {
+        fprintf(stderr, "mlp: skipped: %s\n", ad_status_str(status));
+        return 77;
+    }
+    if (status != AD_OK) {
+        fprintf(stderr, "mlp: opening %s: %s\n", where, ad_status_str(status));
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    int epochs = argc > 1 ? atoi(argv[1]) : 5, epoch, l;
+    int epochs = argc > 1 ? atoi(argv[1]) : 5, epoch, l, status, device_id = 0;
     long max_steps = argc > 2 ? atol(argv[2]) : 0;
+    const char *where = argc > 3 ? argv[3] : "host";
     size_t step = 0, used_first = 0, used = 0, i;
     double start, acc = 0.0;
     ad_tape *t;
+    ad_device *dev;
 
     if (epochs <= 0 || max_steps < 0) {
-        fprintf(stderr, "usage: mlp [epochs [steps]]\n");
+        fprintf(stderr, "usage: mlp [epochs [steps [host|cuda|cpu-device]]]\n");
         return 2;
     }
+    if ((status = open_device(where, &dev)) != 0) return status;
     start = seconds();
     make_data();
 
     if (ad_tape_init(mem, sizeof mem, AD_F32, &t) != AD_OK) return 1;
+    if (dev) {
+        /* Everything the tape creates from now on (parameters, the batch) lives there. */
+        if (ad_tape_attach_device(t, dev, &device_id) != AD_OK) return fail(t, "attach");
+        if (ad_tape_set_device(t, device_id) != AD_OK) return fail(t, "set device");
+    }
     /* He initialisation: weights N(0, 2 / fan_in), biases 0 */
     for (l = 0; l < LAYERS; l++) {
         const size_t out = l < HIDDEN ? WIDTH : CLASSES, in = l == 0 ? DIM : WIDTH;
@@ -146,8 +188,8 @@ int main(int argc, char **argv) {
     }
     if (ad_optim_sgd(t, LR, 0.9, 0.0) != AD_OK) return fail(t, "optimizer");
     printf("mlp: %d x linear(%d) + relu, linear(%d -> %d); %d train / %d held-out samples, "
-           "batch %d, SGD lr %g momentum 0.9, f32\n",
-           HIDDEN, WIDTH, WIDTH, CLASSES, TRAIN, TEST, BATCH, LR);
+           "batch %d, SGD lr %g momentum 0.9, f32, on %s\n",
+           HIDDEN, WIDTH, WIDTH, CLASSES, TRAIN, TEST, BATCH, LR, where);
 
     for (i = 0; i < TRAIN; i++) order[i] = i;
     for (epoch = 1; epoch <= epochs; epoch++) {
@@ -189,6 +231,10 @@ int main(int argc, char **argv) {
            sizeof mem, step);
     printf("time: %.2f s\n", seconds() - start);
     ad_tape_done(t);
+    if (dev && ad_device_close(dev) != AD_OK) {
+        fprintf(stderr, "mlp: the device did not close\n");
+        return 1;
+    }
     if (max_steps > 0) {
         printf("mlp: a run capped at %ld steps; accuracy threshold not checked\n", max_steps);
         return 0;

@@ -17,6 +17,9 @@
 #      tape, with raw GPU ops, and through the tape with its parameters on the GPU, losses
 #      compared, device memory constant across tape steps, and GPU step times both ways
 #      at batch 64 and 4096;
+#  1b. build/gpu/mlp (examples/mlp.c linked to the `cuda` build of libautodiff.so): the
+#      `make demo` network trained through the C API with everything on the GPU, which
+#      must reach the demo's accuracy threshold;
 #   2. the same binary under compute-sanitizer memcheck (with leak check), when a CUDA
 #      toolkit with compute-sanitizer is installed.
 # Exit status: 0 all passed, 1 a failure, 77 no GPU.
@@ -42,6 +45,15 @@ if [ "$parity" -eq 77 ]; then
     exit 77
 fi
 
+echo "== 1b. the MLP demo through the C API, everything on the GPU"
+if [ -x build/gpu/mlp ]; then
+    build/gpu/mlp 5 0 cuda
+    demo=$?
+else
+    echo "run.sh: build/gpu/mlp is missing (make cuda builds it)"
+    demo=1
+fi
+
 echo "== 2. compute-sanitizer memcheck"
 mkdir -p build/gpu
 sanitizer=$(ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -n 1)
@@ -57,9 +69,10 @@ fi
 
 echo "== summary"
 echo "parity and MLP: $([ "$parity" -eq 0 ] && echo passed || echo "FAILED (status $parity)")"
+echo "MLP demo (C API) on the GPU: $([ "$demo" -eq 0 ] && echo passed || echo "FAILED (status $demo)")"
 case "$memcheck" in
     skipped) echo "memcheck: skipped (no compute-sanitizer under /usr/local/cuda*/bin or on PATH)" ;;
     0) echo "memcheck: clean" ;;
     *) echo "memcheck: FAILED (status $memcheck; see build/gpu/memcheck.log)" ;;
 esac
-[ "$parity" -eq 0 ] && { [ "$memcheck" = skipped ] || [ "$memcheck" -eq 0 ]; }
+[ "$parity" -eq 0 ] && [ "$demo" -eq 0 ] && { [ "$memcheck" = skipped ] || [ "$memcheck" -eq 0 ]; }
