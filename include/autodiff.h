@@ -108,8 +108,8 @@ typedef enum ad_status {
   AD_ERR_DEVICE_MISMATCH = 19,
   // A device number the tape never attached.
   AD_ERR_UNKNOWN_DEVICE = 20,
-  // What the call asks is not available for tensors on a device (forward mode,
-  // checkpointed segments); the tape's message says what.
+  // What the call asks is not available for tensors on a device (a checkpointed
+  // segment of them); the tape's message says what.
   AD_ERR_UNSUPPORTED_ON_DEVICE = 21,
 } ad_status;
 

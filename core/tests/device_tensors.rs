@@ -161,14 +161,16 @@ fn weighted_sum(tape: &Tape<'_, f64>, y: TensorId, device: DeviceId) -> TensorId
     tape.sum(tape.tensor_mul(y, w))
 }
 
-/// The loss and every input's gradient of case `build` on `device` (inputs created there).
+/// The loss, every input's gradient, and the loss's tangent along `directions` (forward
+/// mode) of case `build` on `device` (inputs created there).
 fn run_case(
     tape: &Tape<'_, f64>,
     device: DeviceId,
     data: &[Vec<f64>],
+    directions: &[Vec<f64>],
     inputs: &[Input],
     build: Build,
-) -> (f64, Vec<Vec<f64>>) {
+) -> (f64, Vec<Vec<f64>>, f64) {
     let xs: Vec<TensorId> = inputs
         .iter()
         .zip(data)
@@ -195,7 +197,13 @@ fn run_case(
         tape.value(loss.as_var()).unwrap(),
         "rank-0 mirror"
     );
-    (value[0], grads)
+    for (&x, v) in xs.iter().zip(directions) {
+        tape.seed_tensor_tangent(x, v).unwrap();
+    }
+    tape.jvp(&[]).unwrap();
+    let mut tangent = [0.0];
+    tape.tensor_tangent(loss, &mut tangent).unwrap();
+    (value[0], grads, tangent[0])
 }
 
 #[test]
@@ -211,11 +219,35 @@ fn every_op_on_the_device_matches_the_host() {
             .iter()
             .map(|i| random(&mut rng, i.dims.iter().product(), i.lo, i.hi))
             .collect();
+        let directions: Vec<Vec<f64>> = data
+            .iter()
+            .map(|d| random(&mut rng, d.len(), -1.0, 1.0))
+            .collect();
         tape.reset();
-        let (host_loss, host_grads) = run_case(&tape, DeviceId::HOST, &data, &inputs, build);
+        let (host_loss, host_grads, host_tangent) =
+            run_case(&tape, DeviceId::HOST, &data, &directions, &inputs, build);
         tape.reset();
-        let (dev_loss, dev_grads) = run_case(&tape, dev, &data, &inputs, build);
+        let (dev_loss, dev_grads, dev_tangent) =
+            run_case(&tape, dev, &data, &directions, &inputs, build);
         assert_close(&format!("{name}: loss"), dev_loss, host_loss, 1e-12);
+        assert_close(
+            &format!("{name}: tangent"),
+            dev_tangent,
+            host_tangent,
+            1e-12,
+        );
+        // Forward and reverse mode agree on the device: tangent = gradient · direction.
+        let along: f64 = dev_grads
+            .iter()
+            .zip(&directions)
+            .flat_map(|(g, v)| g.iter().zip(v).map(|(g, v)| g * v))
+            .sum();
+        assert_close(
+            &format!("{name}: tangent vs gradient"),
+            dev_tangent,
+            along,
+            1e-10,
+        );
         for (k, (d, h)) in dev_grads.iter().zip(&host_grads).enumerate() {
             for (i, (&d, &h)) in d.iter().zip(h).enumerate() {
                 assert_close(&format!("{name}: d/dx{k}[{i}]"), d, h, 1e-12);
@@ -406,6 +438,14 @@ fn transfers_carry_gradients_both_ways() {
         tape.backward(loss.as_var()).unwrap();
         let mut g = vec![0.0; 6];
         tape.tensor_grad(xt, &mut g).unwrap();
+        // Forward mode through the same hops, along the first axis vector.
+        let mut direction = [0.0; 6];
+        direction[0] = 1.0;
+        tape.seed_tensor_tangent(xt, &direction).unwrap();
+        tape.jvp(&[]).unwrap();
+        let mut tangent = [0.0];
+        tape.tensor_tangent(loss, &mut tangent).unwrap();
+        assert_close("tangent = ∂loss/∂x[0]", tangent[0], g[0], 1e-14);
         (tape.value(loss.as_var()).unwrap(), g)
     };
     let (host_loss, host_grad) = gradient(false);
@@ -520,17 +560,6 @@ fn misuse_is_a_clear_error_and_reset_clears_it() {
         tape.parameter_on(dev, &[], &[1.0]),
         Err(Error::UnsupportedOnDevice(_))
     ));
-    usable(&tape);
-
-    // Forward mode does not run on devices (yet): a status, not wrong numbers.
-    tape.reset();
-    let x = tape.tensor_input_on(dev, &[2], &[1.0, 2.0]);
-    let _ = tape.sum(tape.tensor_exp(x));
-    assert!(matches!(
-        tape.seed_tensor_tangent(x, &[1.0, 0.0]),
-        Err(Error::UnsupportedOnDevice(_))
-    ));
-    assert!(matches!(tape.jvp(&[]), Err(Error::UnsupportedOnDevice(_))));
     usable(&tape);
 
     // Checkpointed segments refuse device tensors.

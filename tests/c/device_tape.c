@@ -108,6 +108,17 @@ static void transfers_and_errors(void) {
     CHECK(v == 5.25);
     CHECK_OK(ad_tensor_grad_f64(t, x, g, 3));
     CHECK(g[0] == 2.0 && g[1] == -4.0 && g[2] == 1.0);
+    /* Forward mode through the same hops: along (1, 1, 1), d loss = Σ 2x = -1. */
+    {
+        const double ones[3] = {1.0, 1.0, 1.0};
+        double tangent = 0;
+        CHECK_OK(ad_tensor_seed_tangent_f64(t, x, ones, 3));
+        CHECK_OK(ad_jvp(t, NULL, 0));
+        CHECK_OK(ad_tensor_tangent_f64(t, loss, &tangent, 1));
+        CHECK(tangent == -1.0);
+        CHECK_OK(ad_tensor_tangent_f64(t, sq, g, 3));
+        CHECK(g[0] == 2.0 && g[1] == -4.0 && g[2] == 1.0);
+    }
 
     /* Host and device tensors in one op. */
     ad_tensor bad = ad_tensor_add(t, x, on);

@@ -162,6 +162,11 @@ pub(crate) struct DeviceData {
     pub saved: DeviceBuffer,
     /// Cross-entropy's labels.
     pub labels: DeviceBuffer,
+    /// The tangent, once a forward-mode sweep (or a seed) needed one.
+    pub tangent: Option<DeviceBuffer>,
+    /// Work space of the tangent rule (see `device::tangent`), allocated by its first
+    /// sweep.
+    pub tangent_scratch: [Option<DeviceBuffer>; 3],
     /// A device op reads this node, so its device gradient may gain contributions
     /// besides its record's adjoint (see `device::sweep::fold_host_adjoint`).
     pub read_on_device: bool,

@@ -533,6 +533,9 @@ impl<'m, T: Float> Tape<'m, T> {
                 "buffer length differs from the tensor's element count",
             ));
         }
+        if node.on_device() && !node.rank0() {
+            return device::tangent::read(self, node, out);
+        }
         let tangent = super::elementwise::tangent_or_zero(node);
         out.iter_mut()
             .enumerate()
@@ -571,15 +574,13 @@ impl<'m, T: Float> Tape<'m, T> {
                 "only input and parameter tensors take tangent seeds",
             ));
         }
-        if node.on_device() {
-            return Err(Error::UnsupportedOnDevice(
-                "jvp (forward mode) through device tensors",
-            ));
-        }
         if data.len() != node.len {
             return Err(Error::InvalidArgument(
                 "seed length differs from the tensor's element count",
             ));
+        }
+        if node.on_device() {
+            return device::tangent::seed(self, t.index, data);
         }
         let buffer = if node.tangent.is_null() {
             self.alloc(node.len, T::zero())?.as_ptr()

@@ -94,8 +94,8 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
     let Some(node) = node_of(tape, i) else {
         return Ok(());
     };
-    device::refuse(node, "jvp (forward mode) through device tensors")?;
-    if node.tangent.is_null() {
+    // A device node needs a host tangent only as a rank-0 result's record slot.
+    if node.tangent.is_null() && (!node.on_device() || node.rank0()) {
         let buffer = if node.rank0() {
             tape.record_slots(i)
                 .map(|(_, adjoint)| adjoint)
@@ -109,6 +109,9 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
     let Some(node) = node_of(tape, i) else {
         return Ok(());
     };
+    if device::sweep::runs_on_device(node) {
+        return device::tangent::tangent(tape, i);
+    }
     match node.kind {
         // Leaves keep whatever tangent was seeded (zero unless seeded).
         Kind::Input | Kind::Constant | Kind::Param => {

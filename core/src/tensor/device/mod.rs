@@ -7,6 +7,14 @@
 //! `to_host`: the only ops whose argument and result live in different places). Every
 //! other op runs where its arguments live, and arguments in different places are an
 //! [`Error::DeviceMismatch`](crate::Error::DeviceMismatch).
+//! [`Tape::set_default_device`](crate::Tape::set_default_device) puts a whole tape there.
+//!
+//! Backward, forward mode (`jvp`), `replay` and the optimizers all run on the device.
+//! Device memory is allocated when an op is recorded (sweeps do not allocate, except a
+//! first forward-mode sweep, which takes its tangent buffers once) and is rewound to the
+//! persistent part (parameters, optimizer state) when the tape is reset. A device serves
+//! one tape at a time. Checkpointed segments refuse device tensors: recording a block
+//! again in backward would take device memory nothing gives back before `reset`.
 
 pub(crate) mod attach;
 mod backend;
@@ -14,6 +22,7 @@ mod cpu;
 mod data;
 mod owner;
 pub(crate) mod sweep;
+pub(crate) mod tangent;
 mod transfer;
 
 pub use attach::MAX_DEVICES;
@@ -21,7 +30,6 @@ pub use attach::MAX_DEVICES;
 pub use backend::{DeviceBuffer, DeviceMark, DeviceRef, ParamRefs, Reduction, TensorDevice};
 pub use cpu::CpuDevice;
 pub use owner::DeviceOwner;
-pub(crate) use transfer::refuse;
 
 /// Where a tensor lives: the host, or a device attached to its tape.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -75,13 +75,3 @@ impl<T: Float> Tape<'_, T> {
         Ok(())
     }
 }
-
-/// Anything that only reads a tensor's host buffers (forward mode, checkpointed
-/// segments) refuses `node` with this when it lives on a device.
-pub(crate) fn refuse<T: Float>(node: &Node<T>, what: &'static str) -> Result<()> {
-    if super::sweep::runs_on_device(node) {
-        Err(Error::UnsupportedOnDevice(what))
-    } else {
-        Ok(())
-    }
-}
