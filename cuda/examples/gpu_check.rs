@@ -725,7 +725,7 @@ fn tape_case<T: Float>(
     inputs: &[(&[usize], (f64, f64))],
     data: &[Vec<T>],
     build: TapeBuild<T>,
-) -> Result<(DeviceId, T, Vec<Vec<T>>), CoreError> {
+) -> Result<TapeOutcome<T>, CoreError> {
     tape.reset();
     let xs: Vec<TensorId> = inputs
         .iter()
@@ -752,12 +752,36 @@ fn tape_case<T: Float>(
         .collect::<Result<Vec<_>, _>>()?;
     let mut value = [T::zero()];
     tape.tensor_value(loss, &mut value)?;
-    Ok((tape.tensor_device(loss)?, value[0], grads))
+    // Forward mode along a fixed direction per input.
+    for (&x, d) in xs.iter().zip(data) {
+        let direction: Vec<T> = (0..d.len())
+            .map(|i| T::from_f64(0.25 * ((i % 5) as f64 - 2.0)))
+            .collect();
+        tape.seed_tensor_tangent(x, &direction)?;
+    }
+    tape.jvp(&[])?;
+    let mut tangent = [T::zero()];
+    tape.tensor_tangent(loss, &mut tangent)?;
+    Ok(TapeOutcome {
+        at: tape.tensor_device(loss)?,
+        loss: value[0],
+        grads,
+        tangent: tangent[0],
+    })
+}
+
+/// What one case computed through a tape: where the loss lives, its value, every input's
+/// gradient, and the loss's tangent along a fixed direction.
+struct TapeOutcome<T> {
+    at: DeviceId,
+    loss: T,
+    grads: Vec<Vec<T>>,
+    tangent: T,
 }
 
 /// Every op through a tape with the GPU attached, against the same graph on the host
-/// (the same tape, reset between): the loss, that it lives on the GPU, and every input's
-/// gradient.
+/// (the same tape, reset between): the loss, that it lives on the GPU, every input's
+/// gradient, and the loss's tangent (forward mode).
 fn tape_op_cases<T: Float + DeviceScalar>(dev: &Device, report: &mut Report, rng: &mut Rng) {
     let mark = dev.mark();
     let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 22];
@@ -772,16 +796,20 @@ fn tape_op_cases<T: Float + DeviceScalar>(dev: &Device, report: &mut Report, rng
             .iter()
             .map(|(dims, (lo, hi))| rng.vec(dims.iter().product(), *lo, *hi))
             .collect();
-        let (_, host_loss, host_grads) =
-            match tape_case(&tape, DeviceId::HOST, inputs, &data, build) {
-                Ok(host) => host,
-                Err(e) => {
-                    report.error(&format!("{name} on the host"), e);
-                    continue;
-                }
-            };
+        let host = match tape_case(&tape, DeviceId::HOST, inputs, &data, build) {
+            Ok(host) => host,
+            Err(e) => {
+                report.error(&format!("{name} on the host"), e);
+                continue;
+            }
+        };
         match tape_case(&tape, gpu, inputs, &data, build) {
-            Ok((at, loss, grads)) => {
+            Ok(TapeOutcome {
+                at,
+                loss,
+                grads,
+                tangent,
+            }) => {
                 report.check(at == gpu, || {
                     format!("{name}: the loss lives on {at:?}, not the GPU")
                 });
@@ -789,11 +817,18 @@ fn tape_op_cases<T: Float + DeviceScalar>(dev: &Device, report: &mut Report, rng
                 report.compare(
                     &format!("{name} loss"),
                     &[loss],
-                    &[host_loss],
+                    &[host.loss],
                     tol,
                     T::DTYPE,
                 );
-                for (i, (g, want)) in grads.iter().zip(&host_grads).enumerate() {
+                report.compare(
+                    &format!("{name} tangent (forward mode)"),
+                    &[tangent],
+                    &[host.tangent],
+                    tol,
+                    T::DTYPE,
+                );
+                for (i, (g, want)) in grads.iter().zip(&host.grads).enumerate() {
                     report.compare(
                         &format!("{name} gradient (input {i})"),
                         g,
@@ -806,7 +841,9 @@ fn tape_op_cases<T: Float + DeviceScalar>(dev: &Device, report: &mut Report, rng
             Err(e) => report.tape_error(&name, e, dev),
         }
     }
-    // The tape is done with the device: give back its parameters' and records' memory.
+    // The tape is done with the device: let it go (a device serves one tape at a time)
+    // and give back its parameters' and records' memory.
+    tape.release_devices();
     dev.rewind(mark).expect("rewind");
 }
 
@@ -1002,20 +1039,26 @@ fn mlp(dev: &Device, report: &mut Report, rng: &mut Rng) {
             let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 24];
             let tape = Tape::<f32>::new(&mut mem).expect("tape");
             let gpu = tape.attach_device(dev).map_err(failure)?;
-            let p = tape_mlp(&tape, gpu, &init, sgd).map_err(failure)?;
-            let mut losses = Vec::new();
-            let mut arena_used = Vec::new();
-            for _ in 0..steps {
-                losses.push(tape_mlp_step(&tape, gpu, &p, &x, &labels).map_err(failure)?);
-                arena_used.push(dev.arena_used());
-            }
-            // The loss is downloaded when it is recorded; the synchronize waits for the
-            // backward and optimizer kernels queued after that.
-            let micros = median_micros(|| {
-                tape_mlp_step(&tape, gpu, &p, &x, &labels).map_err(failure)?;
-                dev.synchronize().map_err(|e| e.to_string())
-            })?;
-            Ok((losses, arena_used, micros))
+            let train = || -> Result<(Vec<f32>, Vec<usize>, f64), String> {
+                let p = tape_mlp(&tape, gpu, &init, sgd).map_err(failure)?;
+                let mut losses = Vec::new();
+                let mut arena_used = Vec::new();
+                for _ in 0..steps {
+                    losses.push(tape_mlp_step(&tape, gpu, &p, &x, &labels).map_err(failure)?);
+                    arena_used.push(dev.arena_used());
+                }
+                // The loss is downloaded when it is recorded; the synchronize waits for
+                // the backward and optimizer kernels queued after that.
+                let micros = median_micros(|| {
+                    tape_mlp_step(&tape, gpu, &p, &x, &labels).map_err(failure)?;
+                    dev.synchronize().map_err(|e| e.to_string())
+                })?;
+                Ok((losses, arena_used, micros))
+            };
+            let result = train();
+            // A device serves one tape at a time: let the next batch size's tape have it.
+            tape.release_devices();
+            result
         };
         let through_tape = through_tape();
         dev.rewind(mark).expect("rewind");

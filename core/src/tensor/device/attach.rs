@@ -31,7 +31,9 @@ impl<'m, T: Float> Tape<'m, T> {
     /// parameters, call it right after the tape is made or reset, before recording; the
     /// device stays attached for the tape's life. The device's memory above its current
     /// top becomes the tape's: the tape rewinds it to there (plus whatever parameters it
-    /// puts there) at every reset.
+    /// puts there) at every reset. A device serves one tape at a time: another tape can
+    /// attach it once this one calls [`release_devices`](Tape::release_devices) (dropping
+    /// a tape does not, so that a tape stays a plain value with no `Drop`).
     pub fn attach_device(&self, device: &'m dyn TensorDevice<T>) -> Result<DeviceId> {
         self.require_pristine(
             "attach devices right after the tape is made or reset, before recording",
