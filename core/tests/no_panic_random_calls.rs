@@ -86,6 +86,16 @@ fn random_call(
         _ => tensors[rng.below(tensors.len() as u64) as usize],
     };
     let dims = |rng: &mut Rng| -> Vec<usize> { (0..rng.below(6)).map(|_| rng.dim()).collect() };
+    // A random shape and its element count (capped: the data only has to be that long).
+    let dims_and_len = |rng: &mut Rng| {
+        let d = dims(rng);
+        let n = d
+            .iter()
+            .try_fold(1usize, |a, &b| a.checked_mul(b))
+            .unwrap_or(0)
+            .min(64);
+        (d, n)
+    };
     // Mostly the attached device (number 1), sometimes the host or an unknown one.
     let device = |rng: &mut Rng| match rng.below(4) {
         0 => DeviceId::HOST,
@@ -119,12 +129,7 @@ fn random_call(
             let _ = tape.jacobian_columns::<3>(&outs, &mut j);
         }
         10 => {
-            let d = dims(rng);
-            let n = d
-                .iter()
-                .try_fold(1usize, |a, &b| a.checked_mul(b))
-                .unwrap_or(0)
-                .min(64);
+            let (d, n) = dims_and_len(rng);
             let data: Vec<f64> = (0..n + rng.below(2) as usize)
                 .map(|_| rng.float())
                 .collect();
@@ -167,12 +172,7 @@ fn random_call(
             let _ = tape.seed_tensor_tangent(t, &out);
         }
         20 => {
-            let d = dims(rng);
-            let n = d
-                .iter()
-                .try_fold(1usize, |a, &b| a.checked_mul(b))
-                .unwrap_or(0)
-                .min(64);
+            let (d, n) = dims_and_len(rng);
             if let Ok(p) = tape.parameter(&d, &vec![0.5; n]) {
                 params.push(p);
             }
@@ -208,12 +208,7 @@ fn random_call(
             let _ = tape.write_dot(&mut dot);
         }
         25 => {
-            let d = dims(rng);
-            let n = d
-                .iter()
-                .try_fold(1usize, |a, &b| a.checked_mul(b))
-                .unwrap_or(0)
-                .min(64);
+            let (d, n) = dims_and_len(rng);
             let data = vec![rng.float(); n + rng.below(2) as usize];
             tensors.push(tape.tensor_input_on(device(rng), &d, &data));
         }

@@ -56,6 +56,20 @@ pub(crate) struct DeviceParam {
 }
 
 impl<T> ParamSlot<T> {
+    /// A slot of `shape` with no buffers yet.
+    fn unset(shape: Shape, len: usize) -> ParamSlot<T> {
+        ParamSlot {
+            shape,
+            len,
+            value: core::ptr::null_mut(),
+            grad: core::ptr::null_mut(),
+            version: 0,
+            grad_stale: false,
+            state: [core::ptr::null_mut(); 2],
+            device: DeviceParam::default(),
+        }
+    }
+
     /// Buffer `b` of this (device) parameter, with its shape.
     pub(crate) fn device_ref(&self, b: DeviceBuffer) -> DeviceRef {
         DeviceRef {
@@ -241,16 +255,7 @@ impl<'m, T: Float> Tape<'m, T> {
         }
         if state.count == state.capacity {
             let capacity = state.capacity.saturating_mul(2).max(8);
-            let empty = ParamSlot {
-                shape: Shape::SCALAR,
-                len: 0,
-                value: core::ptr::null_mut(),
-                grad: core::ptr::null_mut(),
-                version: 0,
-                grad_stale: false,
-                state: [core::ptr::null_mut(); 2],
-                device: DeviceParam::default(),
-            };
+            let empty = ParamSlot::unset(Shape::SCALAR, 0);
             let table = self.alloc(capacity as usize, empty)?.as_ptr();
             for i in 0..state.count as usize {
                 // SAFETY: both tables hold at least `count` slots.
@@ -259,16 +264,7 @@ impl<'m, T: Float> Tape<'m, T> {
             state.params = table;
             state.capacity = capacity;
         }
-        let mut slot = ParamSlot {
-            shape,
-            len,
-            value: core::ptr::null_mut(),
-            grad: core::ptr::null_mut(),
-            version: 0,
-            grad_stale: false,
-            state: [core::ptr::null_mut(); 2],
-            device: DeviceParam::default(),
-        };
+        let mut slot = ParamSlot::unset(shape, len);
         if device.is_host() {
             slot.value = self.alloc(len, T::zero())?.as_ptr();
             slot.grad = self.alloc(len, T::zero())?.as_ptr();
