@@ -13,6 +13,7 @@ use autodiff_core::{
 };
 use common::{assert_close, Rng};
 use core::mem::MaybeUninit;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn memory(bytes: usize) -> Vec<MaybeUninit<u8>> {
     vec![MaybeUninit::uninit(); bytes]
@@ -614,7 +615,7 @@ fn replay_recomputes_device_tensors() {
 fn the_reference_device_is_a_tensor_device_for_f32_too() {
     let mut device_memory = vec![0.0f32; 64];
     let device = CpuDevice::new(&mut device_memory);
-    let as_trait: &dyn TensorDevice<f32> = &device;
+    let as_trait: &(dyn TensorDevice<f32> + Sync) = &device;
     let mut mem = memory(1 << 14);
     let tape = Tape::<f32>::new(&mut mem).unwrap();
     let dev = tape.attach_device(as_trait).unwrap();
@@ -707,15 +708,14 @@ fn a_device_serves_one_tape_at_a_time() {
 /// panic, and leave a tape that works after `reset`.
 struct FailingDevice<'a> {
     inner: CpuDevice<'a, f64>,
-    calls: core::cell::Cell<usize>,
-    fail_at: core::cell::Cell<usize>,
+    calls: AtomicUsize,
+    fail_at: AtomicUsize,
 }
 
 impl FailingDevice<'_> {
     fn tick(&self) -> autodiff_core::Result<()> {
-        let n = self.calls.get();
-        self.calls.set(n + 1);
-        if n == self.fail_at.get() {
+        let n = self.calls.fetch_add(1, Ordering::Relaxed);
+        if n == self.fail_at.load(Ordering::Relaxed) {
             Err(Error::Backend("injected failure"))
         } else {
             Ok(())
@@ -817,7 +817,7 @@ fn a_device_failure_anywhere_is_a_status_and_reset_recovers() {
         tape.optimizer_step()?;
         Ok::<_, Error>(loss)
     };
-    let setup = |tape: &Tape<'_, f64>, device: &dyn TensorDevice<f64>| {
+    let setup = |tape: &Tape<'_, f64>, device: &(dyn TensorDevice<f64> + Sync)| {
         let dev = tape.attach_device(device)?;
         let w = tape.parameter_on(dev, &[3, 2], &[0.1, 0.2, -0.3, 0.4, 0.5, -0.1])?;
         let b = tape.parameter_on(dev, &[2], &[0.01, -0.02])?;
@@ -835,9 +835,15 @@ fn a_device_failure_anywhere_is_a_status_and_reset_recovers() {
         let tape = Tape::<f64>::new(&mut mem).unwrap();
         let (dev, params) = setup(&tape, &device).unwrap();
         let loss = step(&tape, &params, dev).unwrap();
-        let before_update = device.calls.get();
+        let before_update = device.calls.load(Ordering::Relaxed);
         tape.optimizer_step().unwrap();
-        (loss, before_update, device.calls.get(), device.inner.used())
+        let before = before_update;
+        (
+            loss,
+            before,
+            device.calls.load(Ordering::Relaxed),
+            device.inner.used(),
+        )
     };
     let (clean_loss, before_update, calls, used) = run_clean();
     assert!(calls > 40, "the step makes {calls} device calls");
@@ -921,4 +927,28 @@ fn more_parameters_than_one_update_batch_all_get_updated() {
     let got = run(&tape, dev);
     assert_eq!(got, want);
     assert!(got[19][0] < 1.9, "the last parameter moved: {:?}", got[19]);
+}
+
+#[test]
+fn a_tape_with_its_device_moves_to_another_thread() {
+    // The reference device is `Sync`, so a tape holding it may be sent elsewhere while
+    // this thread still reads the device.
+    fn sync<D: Sync>(_: &D) {}
+    let mut device_memory = vec![0.0f64; 1 << 10];
+    let device = CpuDevice::new(&mut device_memory);
+    sync(&device);
+    let mut mem = memory(1 << 16);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let dev = tape.attach_device(&device).unwrap();
+    let value = std::thread::scope(|s| {
+        let worker = s.spawn(move || {
+            let x = tape.tensor_input_on(dev, &[2], &[3.0, 4.0]);
+            let loss = tape.sum(tape.square(x));
+            tape.backward(loss.as_var()).unwrap();
+            tape.value(loss.as_var()).unwrap()
+        });
+        let _ = device.used();
+        worker.join().unwrap()
+    });
+    assert_eq!(value, 25.0);
 }

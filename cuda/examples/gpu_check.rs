@@ -786,7 +786,8 @@ fn tape_op_cases<T: Float + DeviceScalar>(dev: &Device, report: &mut Report, rng
     let mark = dev.mark();
     let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 22];
     let tape = Tape::<T>::new(&mut mem).expect("tape");
-    let gpu = match tape.attach_device(dev) {
+    // SAFETY: the tape and the device stay on this thread.
+    let gpu = match unsafe { tape.attach_local_device(dev) } {
         Ok(gpu) => gpu,
         Err(e) => return report.tape_error(&format!("attach_device [{:?}]", T::DTYPE), e, dev),
     };
@@ -1038,7 +1039,8 @@ fn mlp(dev: &Device, report: &mut Report, rng: &mut Rng) {
             let failure = |e: CoreError| tape_failure(dev, e);
             let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 24];
             let tape = Tape::<f32>::new(&mut mem).expect("tape");
-            let gpu = tape.attach_device(dev).map_err(failure)?;
+            // SAFETY: the tape and the device stay on this thread.
+            let gpu = unsafe { tape.attach_local_device(dev) }.map_err(failure)?;
             let train = || -> Result<(Vec<f32>, Vec<usize>, f64), String> {
                 let p = tape_mlp(&tape, gpu, &init, sgd).map_err(failure)?;
                 let mut losses = Vec::new();

@@ -6,6 +6,10 @@
 //! `ad_tape_attach_device()`, which gives a small device number (the host is 0), and
 //! closed after the last tape using it has ended: `ad_device_close()` refuses while a
 //! live tape holds it, so a tape never reaches a closed device.
+//!
+//! Threads: a device is used from one thread at a time, like the tape that holds it (a
+//! GPU's driver context is bound to the calling thread). Moving a tape and its device
+//! to another thread between calls is fine; using them from two threads at once is not.
 
 use crate::error::{ad_status, Failure, Result};
 use crate::ptr;
@@ -211,9 +215,11 @@ pub unsafe extern "C" fn ad_tape_attach_device(
         call(tape, |header| {
             let id_out = ptr::out(id_out, "id_out")?;
             let object = object(device)?;
+            // SAFETY: the C API's thread model: a tape, and the device it holds, are used
+            // from one thread at a time (see the module documentation).
             let id = match &header.tape {
-                AnyTape::F32(t) => t.attach_device(object.as_f32()?)?,
-                AnyTape::F64(t) => t.attach_device(object.as_f64()?)?,
+                AnyTape::F32(t) => t.attach_local_device(object.as_f32()?)?,
+                AnyTape::F64(t) => t.attach_local_device(object.as_f64()?)?,
                 AnyTape::F64Dual(_) => return Err(Error::DtypeMismatch.into()),
             };
             header.devices.add(NonNull::from(object));

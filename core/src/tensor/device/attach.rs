@@ -34,7 +34,23 @@ impl<'m, T: Float> Tape<'m, T> {
     /// puts there) at every reset. A device serves one tape at a time: another tape can
     /// attach it once this one calls [`release_devices`](Tape::release_devices) (dropping
     /// a tape does not, so that a tape stays a plain value with no `Drop`).
-    pub fn attach_device(&self, device: &'m dyn TensorDevice<T>) -> Result<DeviceId> {
+    ///
+    /// The device must be `Sync`, since a `Tape` is `Send`: the tape may move to another
+    /// thread and reach the device from there. For a device that is not (the CUDA
+    /// backend's, bound to its driver context), see
+    /// [`attach_local_device`](Tape::attach_local_device).
+    pub fn attach_device(&self, device: &'m (dyn TensorDevice<T> + Sync)) -> Result<DeviceId> {
+        // SAFETY: a `Sync` device may be reached from whichever thread holds the tape.
+        unsafe { self.attach_local_device(device) }
+    }
+
+    /// [`attach_device`](Tape::attach_device) for a device that is not `Sync`.
+    ///
+    /// # Safety
+    /// While `device` is attached, the tape and the device must not be used from two
+    /// threads at once: keep the tape on the thread that uses the device (or make sure
+    /// nothing else touches the device while another thread holds the tape).
+    pub unsafe fn attach_local_device(&self, device: &'m dyn TensorDevice<T>) -> Result<DeviceId> {
         self.require_pristine(
             "attach devices right after the tape is made or reset, before recording",
         )?;

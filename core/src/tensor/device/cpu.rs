@@ -26,7 +26,16 @@ pub struct CpuDevice<'a, T: Float> {
     /// Elements in use, from the start.
     top: Cell<usize>,
     owner: DeviceOwner,
+    /// Held by every trait method and `used` for its whole run: the memory's cells, the
+    /// top and the owner are only touched under it, which is what makes the device
+    /// `Sync` (a tape that holds it may move to another thread).
+    lock: spin::Mutex<()>,
 }
+
+// SAFETY: `memory`, `top` and `owner` (cells) are reached only by the `TensorDevice`
+// methods and `used`, each of which holds `lock` while it runs, and by private helpers
+// they call; so no two threads touch them at once.
+unsafe impl<T: Float> Sync for CpuDevice<'_, T> {}
 
 impl<'a, T: Float> CpuDevice<'a, T> {
     /// A device over `memory`, all of it free.
@@ -35,11 +44,13 @@ impl<'a, T: Float> CpuDevice<'a, T> {
             memory: Cell::from_mut(memory).as_slice_of_cells(),
             top: Cell::new(0),
             owner: DeviceOwner::default(),
+            lock: spin::Mutex::new(()),
         }
     }
 
     /// Elements in use.
     pub fn used(&self) -> usize {
+        let _lock = self.lock.lock();
         self.top.get()
     }
 
@@ -110,56 +121,32 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
     }
 
     fn claim(&self, tape: u32) -> Result<()> {
+        let _lock = self.lock.lock();
         self.owner.claim(tape)
     }
 
     fn release(&self, tape: u32) {
+        let _lock = self.lock.lock();
         self.owner.release(tape)
     }
 
     fn alloc(&self, shape: Shape) -> Result<DeviceBuffer> {
-        let len = shape.checked_len().ok_or(Error::SizeOverflow)?.max(1);
-        let start = self.top.get();
-        let free = self.memory.len() - start;
-        if len > free {
-            let size = core::mem::size_of::<T>();
-            return Err(Error::OutOfMemory {
-                needed: len.saturating_mul(size),
-                free: free * size,
-            });
-        }
-        self.memory[start..start + len]
-            .iter()
-            .for_each(|c| c.set(T::zero()));
-        self.top.set(start + len);
-        Ok(DeviceBuffer {
-            offset: start as u64,
-            serial: 0,
-        })
+        let _lock = self.lock.lock();
+        self.bump(shape)
     }
 
     fn alloc_labels(&self, labels: &[u32]) -> Result<DeviceBuffer> {
-        let dims = [labels.len()];
-        let shape = Shape::new(&dims).ok_or(Error::SizeOverflow)?;
-        let buffer = self.alloc(shape)?;
-        let cells = self.cells(DeviceRef { buffer, shape })?;
-        // Labels are stored as `T`, exact below 2^24 even in f32.
-        for (c, &l) in cells.iter().zip(labels) {
-            if l >= 1 << 24 {
-                return Err(Error::InvalidArgument(
-                    "a label above 2^24 on the CPU device",
-                ));
-            }
-            c.set(T::from_f64(l as f64));
-        }
-        Ok(buffer)
+        let _lock = self.lock.lock();
+        self.bump_labels(labels)
     }
 
     fn mark(&self) -> DeviceMark {
+        let _lock = self.lock.lock();
         DeviceMark(self.top.get() as u64)
     }
 
     fn rewind(&self, mark: DeviceMark) -> Result<()> {
+        let _lock = self.lock.lock();
         match usize::try_from(mark.0) {
             Ok(top) if top <= self.top.get() => {
                 self.top.set(top);
@@ -172,6 +159,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
     }
 
     fn upload(&self, dst: DeviceRef, src: &[T]) -> Result<()> {
+        let _lock = self.lock.lock();
         let cells = self.cells(dst)?;
         if cells.len() != src.len() {
             return Err(Error::InvalidArgument(
@@ -183,6 +171,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
     }
 
     fn download(&self, src: DeviceRef, dst: &mut [T]) -> Result<()> {
+        let _lock = self.lock.lock();
         let cells = self.cells(src)?;
         if cells.len() != dst.len() {
             return Err(Error::InvalidArgument(
@@ -194,6 +183,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
     }
 
     fn zero(&self, t: DeviceRef) -> Result<()> {
+        let _lock = self.lock.lock();
         self.cells(t)?.iter().for_each(|c| c.set(T::zero()));
         Ok(())
     }
@@ -207,6 +197,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
         c: DeviceRef,
         beta: f64,
     ) -> Result<()> {
+        let _lock = self.lock.lock();
         let (x, w, y) = (self.cells(a)?, self.cells(b)?, self.cells(c)?);
         let (ad, bd) = (a.shape.dims(), b.shape.dims());
         if ad.len() != 2 || bd.len() != 2 {
@@ -249,6 +240,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
     }
 
     fn bias_act_forward(&self, act: Activation, bias: DeviceRef, y: DeviceRef) -> Result<()> {
+        let _lock = self.lock.lock();
         let (b, out) = (self.cells(bias)?, self.cells(y)?);
         for (i, c) in out.iter().enumerate() {
             c.set(act.value(c.get() + b[i % b.len().max(1)].get(), T::zero()));
@@ -263,6 +255,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
         g: DeviceRef,
         dz: DeviceRef,
     ) -> Result<()> {
+        let _lock = self.lock.lock();
         let (y, g, dz) = (self.cells(y)?, self.cells(g)?, self.cells(dz)?);
         for ((dz, g), y) in dz.iter().zip(g).zip(y) {
             dz.set(g.get() * act.derivative_from_output(y.get()));
@@ -271,6 +264,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
     }
 
     fn bias_grad(&self, dz: DeviceRef, gb: DeviceRef) -> Result<()> {
+        let _lock = self.lock.lock();
         let (dz, gb) = (self.cells(dz)?, self.cells(gb)?);
         for (i, d) in dz.iter().enumerate() {
             let g = &gb[i % gb.len().max(1)];
@@ -280,6 +274,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
     }
 
     fn transpose(&self, x: DeviceRef, y: DeviceRef, accumulate: bool) -> Result<()> {
+        let _lock = self.lock.lock();
         let (rows, cols) = rows_cols(&x.shape);
         let (x, y) = (self.cells(x)?, self.cells(y)?);
         for i in 0..rows {
@@ -293,6 +288,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
     }
 
     fn unary_forward(&self, act: Activation, slope: f64, x: DeviceRef, y: DeviceRef) -> Result<()> {
+        let _lock = self.lock.lock();
         let (x, y) = (self.cells(x)?, self.cells(y)?);
         let slope = T::from_f64(slope);
         x.iter()
@@ -310,6 +306,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
         g: DeviceRef,
         gx: DeviceRef,
     ) -> Result<()> {
+        let _lock = self.lock.lock();
         let (x, y, g, gx) = (
             self.cells(x)?,
             self.cells(y)?,
@@ -325,6 +322,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
     }
 
     fn scale_forward(&self, c: f64, x: DeviceRef, y: DeviceRef) -> Result<()> {
+        let _lock = self.lock.lock();
         let (x, y) = (self.cells(x)?, self.cells(y)?);
         let c = T::from_f64(c);
         x.iter().zip(y).for_each(|(x, y)| y.set(x.get() * c));
@@ -332,6 +330,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
     }
 
     fn scale_backward(&self, c: f64, g: DeviceRef, gx: DeviceRef) -> Result<()> {
+        let _lock = self.lock.lock();
         let (g, gx) = (self.cells(g)?, self.cells(gx)?);
         let c = T::from_f64(c);
         g.iter()
@@ -341,6 +340,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
     }
 
     fn binary_forward(&self, op: Op, a: DeviceRef, b: DeviceRef, y: DeviceRef) -> Result<()> {
+        let _lock = self.lock.lock();
         let (x, z, out) = (self.cells(a)?, self.cells(b)?, self.cells(y)?);
         for_each_broadcast(&y.shape, &a.shape, &b.shape, |o, i, j| {
             out[o].set(op.eval_binary(x[i].get(), z[j].get()))
@@ -358,6 +358,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
         ga: Option<DeviceRef>,
         gb: Option<DeviceRef>,
     ) -> Result<()> {
+        let _lock = self.lock.lock();
         let (x, z, out, g) = (
             self.cells(a)?,
             self.cells(b)?,
@@ -379,6 +380,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
     }
 
     fn reduce_forward(&self, reduction: Reduction, x: DeviceRef, y: DeviceRef) -> Result<()> {
+        let _lock = self.lock.lock();
         let (shape, x, y) = (x.shape, self.cells(x)?, self.cells(y)?);
         match reduction {
             Reduction::Sum | Reduction::Mean => {
@@ -410,6 +412,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
     }
 
     fn reduce_backward(&self, reduction: Reduction, g: DeviceRef, gx: DeviceRef) -> Result<()> {
+        let _lock = self.lock.lock();
         let (shape, g, gx) = (gx.shape, self.cells(g)?, self.cells(gx)?);
         let (outer, n, inner, scale) = match reduction {
             Reduction::Sum => (1, gx.len(), 1, T::one()),
@@ -437,23 +440,12 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
     }
 
     fn softmax_forward(&self, log: bool, x: DeviceRef, y: DeviceRef) -> Result<()> {
-        let (_, cols) = rows_cols(&x.shape);
-        let (x, y) = (self.cells(x)?, self.cells(y)?);
-        for (xr, yr) in x.chunks(cols).zip(y.chunks(cols)) {
-            let (max, sum) = max_and_exp_sum(xr);
-            for (xc, yc) in xr.iter().zip(yr) {
-                let shifted = xc.get() - max;
-                yc.set(if log {
-                    shifted - sum.ln()
-                } else {
-                    shifted.exp() / sum
-                });
-            }
-        }
-        Ok(())
+        let _lock = self.lock.lock();
+        self.softmax_rows(log, x, y)
     }
 
     fn softmax_backward(&self, log: bool, y: DeviceRef, g: DeviceRef, gx: DeviceRef) -> Result<()> {
+        let _lock = self.lock.lock();
         let (_, cols) = rows_cols(&y.shape);
         let (y, g, gx) = (self.cells(y)?, self.cells(g)?, self.cells(gx)?);
         for ((yr, gr), gxr) in y.chunks(cols).zip(g.chunks(cols)).zip(gx.chunks(cols)) {
@@ -482,8 +474,9 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
         probs: DeviceRef,
         loss: DeviceRef,
     ) -> Result<()> {
+        let _lock = self.lock.lock();
         let (rows, cols) = rows_cols(&logits.shape);
-        self.softmax_forward(false, logits, probs)?;
+        self.softmax_rows(false, logits, probs)?;
         let labels = self.label_cells(labels, rows)?;
         let (x, out) = (self.cells(logits)?, self.cells(loss)?);
         let mut total = T::zero();
@@ -503,6 +496,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
         g_loss: DeviceRef,
         gx: DeviceRef,
     ) -> Result<()> {
+        let _lock = self.lock.lock();
         let (rows, cols) = rows_cols(&probs.shape);
         let labels = self.label_cells(labels, rows)?;
         let (p, g, gx) = (self.cells(probs)?, self.cells(g_loss)?, self.cells(gx)?);
@@ -518,6 +512,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
     }
 
     fn mse_forward(&self, x: DeviceRef, z: DeviceRef, loss: DeviceRef) -> Result<()> {
+        let _lock = self.lock.lock();
         let (x, z, out) = (self.cells(x)?, self.cells(z)?, self.cells(loss)?);
         let sum = x.iter().zip(z).fold(T::zero(), |s, (x, z)| {
             let d = x.get() - z.get();
@@ -535,6 +530,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
         gx: Option<DeviceRef>,
         gz: Option<DeviceRef>,
     ) -> Result<()> {
+        let _lock = self.lock.lock();
         let (x, z, g) = (self.cells(x)?, self.cells(z)?, self.cells(g_loss)?);
         let (gx, gz) = (
             gx.map(|r| self.cells(r)).transpose()?,
@@ -560,6 +556,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
         g: DeviceRef,
         velocity: Option<DeviceRef>,
     ) -> Result<()> {
+        let _lock = self.lock.lock();
         match velocity {
             Some(v) => self.exclusive([w, g, v], |[w, g, v]| sgd_update(*sgd, w, g, Some(v))),
             None => self.exclusive([w, g], |[w, g]| sgd_update(*sgd, w, g, None)),
@@ -575,6 +572,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
         m: DeviceRef,
         v: DeviceRef,
     ) -> Result<()> {
+        let _lock = self.lock.lock();
         self.exclusive([w, g, m, v], |[w, g, m, v]| {
             adam_update(*adam, step, w, g, m, v)
         })
@@ -582,6 +580,64 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
 }
 
 impl<T: Float> CpuDevice<'_, T> {
+    /// Takes `shape`'s elements (at least one) from the top, zeroed.
+    fn bump(&self, shape: Shape) -> Result<DeviceBuffer> {
+        let len = shape.checked_len().ok_or(Error::SizeOverflow)?.max(1);
+        let start = self.top.get();
+        let free = self.memory.len() - start;
+        if len > free {
+            let size = core::mem::size_of::<T>();
+            return Err(Error::OutOfMemory {
+                needed: len.saturating_mul(size),
+                free: free * size,
+            });
+        }
+        self.memory[start..start + len]
+            .iter()
+            .for_each(|c| c.set(T::zero()));
+        self.top.set(start + len);
+        Ok(DeviceBuffer {
+            offset: start as u64,
+            serial: 0,
+        })
+    }
+
+    /// Takes a buffer holding `labels` from the top.
+    fn bump_labels(&self, labels: &[u32]) -> Result<DeviceBuffer> {
+        let dims = [labels.len()];
+        let shape = Shape::new(&dims).ok_or(Error::SizeOverflow)?;
+        let buffer = self.bump(shape)?;
+        let cells = self.cells(DeviceRef { buffer, shape })?;
+        // Labels are stored as `T`, exact below 2^24 even in f32.
+        for (c, &l) in cells.iter().zip(labels) {
+            if l >= 1 << 24 {
+                return Err(Error::InvalidArgument(
+                    "a label above 2^24 on the CPU device",
+                ));
+            }
+            c.set(T::from_f64(l as f64));
+        }
+        Ok(buffer)
+    }
+
+    /// Softmax (or log-softmax) of each row along the last axis.
+    fn softmax_rows(&self, log: bool, x: DeviceRef, y: DeviceRef) -> Result<()> {
+        let (_, cols) = rows_cols(&x.shape);
+        let (x, y) = (self.cells(x)?, self.cells(y)?);
+        for (xr, yr) in x.chunks(cols).zip(y.chunks(cols)) {
+            let (max, sum) = max_and_exp_sum(xr);
+            for (xc, yc) in xr.iter().zip(yr) {
+                let shifted = xc.get() - max;
+                yc.set(if log {
+                    shifted - sum.ln()
+                } else {
+                    shifted.exp() / sum
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn label_cells(&self, labels: DeviceBuffer, rows: usize) -> Result<&[Cell<T>]> {
         let dims = [rows];
         let shape = Shape::new(&dims).ok_or(Error::SizeOverflow)?;
