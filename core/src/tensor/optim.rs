@@ -88,7 +88,7 @@ impl Optimizer {
     }
 
     /// State buffers per parameter.
-    fn buffers(&self) -> usize {
+    pub(crate) fn buffers(&self) -> usize {
         match *self {
             Optimizer::Sgd(s) if s.momentum == 0.0 => 0,
             Optimizer::Sgd(_) => 1,

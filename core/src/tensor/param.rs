@@ -80,11 +80,7 @@ impl<T> ParamSlot<T> {
 
     /// This device parameter's buffers for an update by `optimizer`.
     pub(crate) fn param_refs(&self, optimizer: Optimizer) -> ParamRefs {
-        let states = match optimizer {
-            Optimizer::Sgd(s) if s.momentum == 0.0 => 0,
-            Optimizer::Sgd(_) => 1,
-            Optimizer::Adam(_) => 2,
-        };
+        let states = optimizer.buffers();
         let state = |k: usize| (k < states).then(|| self.device_ref(self.device.state[k]));
         ParamRefs {
             w: self.device_ref(self.device.value),

@@ -22,7 +22,7 @@ fn arg<'a, T: Float>(tape: &'a Tape<'_, T>, node: &Node<T>, k: usize) -> Result<
         .ok_or(Error::InvalidArgument("a tensor's argument vanished"))
 }
 
-fn reduction(kind: Kind) -> Option<Reduction> {
+pub(super) fn reduction(kind: Kind) -> Option<Reduction> {
     Some(match kind {
         Kind::Sum => Reduction::Sum,
         Kind::Mean => Reduction::Mean,
@@ -33,7 +33,7 @@ fn reduction(kind: Kind) -> Option<Reduction> {
 }
 
 /// The same buffer read as `shape` (a reshape's value or gradient).
-fn relabel(r: DeviceRef, like: &DeviceRef) -> DeviceRef {
+pub(super) fn relabel(r: DeviceRef, like: &DeviceRef) -> DeviceRef {
     DeviceRef {
         buffer: r.buffer,
         shape: like.shape,

@@ -3,6 +3,7 @@
 //! applied to tangents, a backward kernel whose Jacobian is the one wanted (softmax's is
 //! symmetric), or a short composition of them.
 
+use super::sweep::{reduction, relabel};
 use super::{DeviceRef, Reduction, TensorDevice};
 use crate::error::{Error, Result};
 use crate::op::Op;
@@ -103,23 +104,10 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
             device.unary_backward(act, node.scalar, value(0)?, y, ta(0)?, t)?;
         }
         Kind::Sum | Kind::Mean | Kind::SumAxis(_) | Kind::MeanAxis(_) => {
-            let r = match node.kind {
-                Kind::Sum => Reduction::Sum,
-                Kind::Mean => Reduction::Mean,
-                Kind::SumAxis(axis) => Reduction::SumAxis(axis as usize),
-                Kind::MeanAxis(axis) => Reduction::MeanAxis(axis as usize),
-                _ => return Err(Error::InvalidArgument("not a reduction")),
-            };
+            let r = reduction(node.kind).ok_or(Error::InvalidArgument("not a reduction"))?;
             device.reduce_forward(r, ta(0)?, t)?
         }
-        Kind::Reshape => {
-            let tx = ta(0)?;
-            let as_output = DeviceRef {
-                buffer: tx.buffer,
-                shape: t.shape,
-            };
-            device.scale_forward(1.0, as_output, t)?
-        }
+        Kind::Reshape => device.scale_forward(1.0, relabel(ta(0)?, &t), t)?,
         Kind::Transpose => device.transpose(ta(0)?, t, false)?,
         Kind::Softmax => {
             // The softmax Jacobian is symmetric: J·ta is the backward of ta.
