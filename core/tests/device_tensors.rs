@@ -690,7 +690,14 @@ fn a_device_serves_one_tape_at_a_time() {
     ));
     b.reset();
     let p = a.parameter_on(on_a, &[2], &[1.0, 2.0]).unwrap();
+    a.set_optimizer(Optimizer::Sgd(Sgd {
+        lr: 0.1,
+        momentum: 0.0,
+        weight_decay: 0.0,
+    }))
+    .unwrap();
     a.release_devices();
+    assert_eq!(a.optimizer_step(), Err(Error::UnknownDevice));
     assert_eq!(a.num_devices(), 0);
     let x = a.tensor_input_on(on_a, &[2], &[1.0, 2.0]);
     assert!(!x.is_valid());

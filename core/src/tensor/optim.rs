@@ -182,7 +182,9 @@ impl<'m, T: Float> Tape<'m, T> {
             })?;
             super::param::materialize(self, slot)?;
             if !slot.device.id.is_host() {
-                // Below, all of a device's parameters at once.
+                // Below, all of a device's parameters at once; a parameter whose device
+                // was released is an error here, not silently left alone.
+                self.device(slot.device.id)?;
                 continue;
             }
             // SAFETY: the parameter's buffers each hold `len` elements, distinct from one
