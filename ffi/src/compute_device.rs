@@ -14,7 +14,7 @@
 use crate::error::{ad_status, Failure, Result};
 use crate::ptr;
 use crate::tape::{ad_tape, call, AnyTape};
-use crate::tensor::{ad_tensor, record, INVALID};
+use crate::tensor::ad_tensor;
 use autodiff_core::tensor::device::CpuDevice;
 use autodiff_core::{DeviceId, Error, TensorDevice};
 use core::cell::Cell;
@@ -264,18 +264,14 @@ pub unsafe extern "C" fn ad_tensor_to_device(
     x: ad_tensor,
     id: c_int,
 ) -> ad_tensor {
+    let x = x.into();
     // SAFETY: the caller's contract.
     unsafe {
-        record(tape, INVALID, |header| {
-            let id = device_id(id)?;
-            let x = x.into();
-            Ok(match &header.tape {
-                AnyTape::F32(t) => t.to_device(x, id),
-                AnyTape::F64(t) => t.to_device(x, id),
-                AnyTape::F64Dual(_) => return Err(Error::DtypeMismatch.into()),
-            }
-            .into())
-        })
+        crate::tensor::op(
+            tape,
+            |t| Ok(t.to_device(x, device_id(id)?)),
+            |t| Ok(t.to_device(x, device_id(id)?)),
+        )
     }
 }
 
