@@ -528,11 +528,7 @@ impl<'m, T: Float> Tape<'m, T> {
     pub fn tensor_tangent(&self, t: TensorId, out: &mut [T]) -> Result<()> {
         self.status()?;
         let node = self.node(t)?;
-        if out.len() != node.len {
-            return Err(Error::InvalidArgument(
-                "buffer length differs from the tensor's element count",
-            ));
-        }
+        device::check_length(node.len, out.len())?;
         if node.on_device() && !node.rank0() {
             return device::tangent::read(self, node, out);
         }

@@ -25,7 +25,8 @@ impl<T: Float> Node<T> {
     }
 }
 
-fn check_length(expected: usize, found: usize) -> Result<()> {
+/// Fails unless a caller's buffer holds exactly the tensor's `expected` elements.
+pub(crate) fn check_length(expected: usize, found: usize) -> Result<()> {
     if expected == found {
         Ok(())
     } else {
