@@ -262,7 +262,7 @@ cuda:
 	if grep -qs '^cuda *=' ffi/Cargo.toml; then \
 		NVCC="$$nvcc" $(CARGO) build --profile ffi --target-dir target/cuda -p autodiff-ffi --features cuda; \
 		cp target/cuda/ffi/libautodiff.so $(GPU_DIR)/; \
-		ln -sf libautodiff.so $(GPU_DIR)/libautodiff.so.0; \
+		ln -sf libautodiff.so $(GPU_DIR)/libautodiff.so.$(ABI); \
 		$(CC) $(EXAMPLE_CFLAGS) examples/mlp.c -L$(GPU_DIR) -lautodiff -lm \
 			-Wl,-rpath,'$$ORIGIN' -o $(GPU_DIR)/mlp; \
 	else echo "cuda: ffi/ has no cuda feature yet: libautodiff.so not built with it"; fi; \

@@ -2,7 +2,7 @@
 //! a library with an incompatible ABI is never picked up by the loader.
 
 /// Must equal `version::AD_ABI_VERSION`; `make test` checks the built library with readelf.
-const ABI_VERSION: u32 = 0;
+const ABI_VERSION: u32 = 1;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");

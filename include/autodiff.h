@@ -47,13 +47,13 @@
 #define AD_VERSION_MAJOR 0
 
 // The minor version of the library this header belongs to.
-#define AD_VERSION_MINOR 1
+#define AD_VERSION_MINOR 2
 
 // The patch version of the library this header belongs to.
 #define AD_VERSION_PATCH 0
 
 // The ABI version of the library this header belongs to; see `ad_abi_version()`.
-#define AD_ABI_VERSION 0
+#define AD_ABI_VERSION 1
 
 // The result of every fallible call. `AD_OK` is zero; every other value names one kind
 // of failure. The numbers are part of the ABI: new codes are only ever appended.
@@ -74,9 +74,11 @@ typedef enum ad_status {
   AD_ERR_OUT_OF_MEMORY = 4,
   // The tape reached the largest number of variables a tape can index.
   AD_ERR_TOO_MANY_VARIABLES = 5,
-  // A variable recorded before the tape's last `ad_tape_reset()`.
+  // A handle of this tape that is no longer live: recorded before the tape's last
+  // `ad_tape_reset()`, or made inside a checkpoint block that has ended.
   AD_ERR_STALE_HANDLE = 6,
-  // A variable from another tape, or the invalid variable a failed op returned.
+  // A handle from another tape (or from a tape that once lived in the same memory),
+  // the invalid handle a failed op returned, or one never issued.
   AD_ERR_FOREIGN_HANDLE = 7,
   // An argument outside what the call accepts, such as a buffer length that differs
   // from the number of inputs or an unknown dtype.
@@ -111,6 +113,14 @@ typedef enum ad_status {
   // What the call asks is not available for tensors on a device (a checkpointed
   // segment of them); the tape's message says what.
   AD_ERR_UNSUPPORTED_ON_DEVICE = 21,
+  // A handle of the wrong kind: a tensor's fields copied into an `ad_var`, or the
+  // other way round (convert with `ad_tensor_as_var()`).
+  AD_ERR_WRONG_HANDLE_KIND = 22,
+  // A call that a callback running on the tape (a checkpoint block, a chain step or
+  // loss) may not make on that same tape: a reset or end, a sweep (`ad_backward()`,
+  // `ad_jvp()`, `ad_replay()`, ...), an optimizer step, creating parameters or
+  // attaching devices. The tape keeps this error.
+  AD_ERR_REENTRANT = 23,
 } ad_status;
 
 // The element type a tape computes in. Values and derivatives cross the C API as
@@ -159,22 +169,31 @@ typedef struct ad_device ad_device;
 // `ad_tape_new()`.
 typedef struct ad_tape ad_tape;
 
-// A tensor on a tape: the index of its record and the tag of the tape generation that
-// made it, like `ad_var`. Plain data; the tape checks it on every use. A failed op
-// returns the invalid tensor (`index == UINT32_MAX`, `tag == 0`).
+// A tensor on a tape: the index of its record, its kind, the generation that issued it
+// and the identity of its tape, like `ad_var`. Plain data; the tape checks it on every
+// use. A failed op returns the invalid tensor (`index == UINT32_MAX`, every other field
+// 0).
 typedef struct ad_tensor {
   uint32_t index;
-  uint32_t tag;
+  uint32_t kind;
+  uint32_t generation;
+  uint32_t tape;
 } ad_tensor;
 
-// A variable on a tape: the index of its record and the tag of the tape generation
-// that made it. Plain data: copy and store it freely; the tape checks it on every use,
-// so a variable from another tape, or from before an `ad_tape_reset()`, is reported
-// (`AD_ERR_FOREIGN_HANDLE`, `AD_ERR_STALE_HANDLE`) instead of misread. A failed op
-// returns the invalid variable (`index == UINT32_MAX`, `tag == 0`).
+// A variable on a tape: the index of its record, its kind, the generation that issued
+// it and the identity of its tape (unique in the process). Plain data: copy and store it
+// freely, but never build one field by field; the tape checks all four on every use, so
+// a variable from another tape (or from a tape that once lived in the same memory), from
+// before an `ad_tape_reset()`, or made inside a checkpoint block that has ended is
+// reported (`AD_ERR_FOREIGN_HANDLE`, `AD_ERR_STALE_HANDLE`) instead of misread, and a
+// tensor's fields copied into a variable are `AD_ERR_WRONG_HANDLE_KIND` (use
+// `ad_tensor_as_var()`). A failed op returns the invalid variable
+// (`index == UINT32_MAX`, every other field 0); test it with `ad_var_is_valid()`.
 typedef struct ad_var {
   uint32_t index;
-  uint32_t tag;
+  uint32_t kind;
+  uint32_t generation;
+  uint32_t tape;
 } ad_var;
 
 // A block of a recording that `ad_checkpoint()` keeps only the outputs of.
@@ -317,7 +336,7 @@ enum ad_status ad_tape_init(void *mem, size_t len, ad_dtype dtype, struct ad_tap
 // and using the tape is reported as `AD_ERR_INVALID_TAPE` for as long as that memory is
 // left unchanged (best effort). A tape made by `ad_tape_new()` is freed, as by
 // `ad_tape_free()`. Fails with `AD_ERR_NULL` or `AD_ERR_INVALID_TAPE` (e.g. ended twice),
-// and with `AD_ERR_INVALID_ARGUMENT` inside a callback the tape is running (a
+// and with `AD_ERR_REENTRANT` inside a callback the tape is running (a
 // checkpoint block or chain step): the tape stays live and keeps that error.
 enum ad_status ad_tape_done(struct ad_tape *tape);
 
@@ -344,7 +363,7 @@ enum ad_status ad_tape_bytes_for(size_t records, ad_dtype dtype, size_t *bytes_o
 // Clears every variable, the tape's error, a caught panic and the latest failure,
 // keeping the memory. Variables from before are stale from now on (using one is
 // `AD_ERR_STALE_HANDLE`). Fails with `AD_ERR_NULL` or `AD_ERR_INVALID_TAPE`, and with
-// `AD_ERR_INVALID_ARGUMENT` inside a callback the tape is running (a checkpoint block
+// `AD_ERR_REENTRANT` inside a callback the tape is running (a checkpoint block
 // or chain step), which it refuses to reset under the code that called it: the tape
 // then keeps that error.
 enum ad_status ad_tape_reset(struct ad_tape *tape);
@@ -856,8 +875,7 @@ enum ad_status ad_jacobian_fwd(struct ad_tape *tape,
 // writes the gradient of `f` into `grad_out[0..n)` and the Hessian-vector product
 // `H(x)·v` into `hv_out[0..n)`, by forward-over-reverse. `n` must equal the number of
 // inputs, and the four arrays must not overlap. The tape's recorded values are replaced
-// by those at `x` (as `ad_replay()` does). Needs scratch in the tape's memory of one dual
-// per input. Fails with `AD_ERR_DTYPE_MISMATCH` on a tape of another dtype.
+// by those at `x` (as `ad_replay()` does). Fails with `AD_ERR_DTYPE_MISMATCH` on a tape of another dtype.
 enum ad_status ad_hvp(struct ad_tape *tape,
                       struct ad_var output,
                       const double *x,

@@ -46,8 +46,8 @@ inline void check(ad_status s, const ad_tape *t, const char *where) {
     std::string msg = t ? std::string(ad_tape_error(t)) : std::string(ad_status_str(s));
     throw Error(s, where, msg);
 }
-inline ad_var invalid_var() noexcept { return ad_var{0, 0}; }
-inline ad_tensor invalid_tensor() noexcept { return ad_tensor{0, 0}; }
+inline ad_var invalid_var() noexcept { return ad_var{UINT32_MAX, 0, 0, 0}; }
+inline ad_tensor invalid_tensor() noexcept { return ad_tensor{UINT32_MAX, 0, 0, 0}; }
 template <class T> struct elem;
 template <> struct elem<float> {
     static ad_tensor input(ad_tape *t, const size_t *d, size_t r, const float *p, size_t n) {

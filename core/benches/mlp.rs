@@ -48,7 +48,7 @@ fn build(tape: &Tape<'_, f32>, rng: &mut Rng) -> Vec<(ParamId, ParamId)> {
 }
 
 fn step(
-    tape: &Tape<'_, f32>,
+    tape: &mut Tape<'_, f32>,
     params: &[(ParamId, ParamId)],
     batch: usize,
     x: &[f32],
@@ -71,7 +71,7 @@ fn step(
 
 fn bench_batch(c: &mut Criterion, batch: usize) {
     let mut memory = vec![MaybeUninit::<u8>::uninit(); 8 << 20];
-    let tape = Tape::<f32>::new(&mut memory).unwrap();
+    let mut tape = Tape::<f32>::new(&mut memory).unwrap();
     let mut rng = Rng(0x5EED);
     let params = build(&tape, &mut rng);
     let x: Vec<f32> = (0..batch * WIDTH).map(|_| rng.next()).collect();
@@ -82,7 +82,7 @@ fn bench_batch(c: &mut Criterion, batch: usize) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
     group.bench_function("tape", |b| {
-        b.iter(|| step(&tape, &params, batch, black_box(&x), black_box(&labels)))
+        b.iter(|| step(&mut tape, &params, batch, black_box(&x), black_box(&labels)))
     });
     group.finish();
 }

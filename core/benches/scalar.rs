@@ -19,8 +19,8 @@ use scalar_workloads::{other_point, point, Workload, MEMORY_BYTES, N, WORKLOADS}
 
 fn bench_workload(c: &mut Criterion, workload: &Workload) {
     let mut memory = vec![MaybeUninit::<u8>::uninit(); MEMORY_BYTES];
-    let tape = Tape::<f64>::new(&mut memory).expect("the arena holds a tape");
-    scalar_workloads::check(workload, &tape, N);
+    let mut tape = Tape::<f64>::new(&mut memory).expect("the arena holds a tape");
+    scalar_workloads::check(workload, &mut tape, N);
 
     let (x, x2) = (point(N), other_point(N));
     let mut g = vec![0.0; N];

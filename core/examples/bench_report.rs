@@ -45,8 +45,8 @@ fn median_us(samples: usize, inner: usize, mut body: impl FnMut()) -> f64 {
 
 fn report(workload: &Workload, samples: usize) {
     let mut memory = vec![MaybeUninit::<u8>::uninit(); MEMORY_BYTES];
-    let tape = Tape::<f64>::new(&mut memory).expect("the arena holds a tape");
-    scalar_workloads::check(workload, &tape, N);
+    let mut tape = Tape::<f64>::new(&mut memory).expect("the arena holds a tape");
+    scalar_workloads::check(workload, &mut tape, N);
     let (x, x2) = (point(N), other_point(N));
     let mut g = vec![0.0; N];
 

@@ -80,7 +80,7 @@ fn setup(tape: &Tape<'_, f32>) -> Result<Vec<(ParamId, ParamId)>> {
 /// One training step: record, backward, update. Returns the loss and the bytes the
 /// recording needed.
 fn step(
-    tape: &Tape<'_, f32>,
+    tape: &mut Tape<'_, f32>,
     params: &[(ParamId, ParamId)],
     x: &[f32],
     y: &[f32],
@@ -127,7 +127,7 @@ fn train_pair(arenas: [usize; 2], x: &[f32], y: &[f32]) -> Result<[Run; 2]> {
         .map(|&bytes| vec![MaybeUninit::<u8>::uninit(); bytes])
         .collect();
     let (first, second) = memories.split_at_mut(1);
-    let tapes = [
+    let mut tapes = [
         Tape::<f32>::new(&mut first[0])?,
         Tape::<f32>::new(&mut second[0])?,
     ];
@@ -140,7 +140,7 @@ fn train_pair(arenas: [usize; 2], x: &[f32], y: &[f32]) -> Result<[Run; 2]> {
     });
     let mut times = [Vec::new(), Vec::new()];
     for k in 0..WARMUP + TIMED {
-        for (which, tape) in tapes.iter().enumerate() {
+        for (which, tape) in tapes.iter_mut().enumerate() {
             let start = Instant::now();
             let (loss, used) = step(tape, &params[which], x, y, which == 1)?;
             let elapsed = start.elapsed().as_secs_f64();
@@ -161,18 +161,18 @@ fn train_pair(arenas: [usize; 2], x: &[f32], y: &[f32]) -> Result<[Run; 2]> {
 /// Whether one plain training step fits in an arena of `bytes`.
 fn plain_fits(bytes: usize, x: &[f32], y: &[f32]) -> Result<bool> {
     let mut memory = vec![MaybeUninit::<u8>::uninit(); bytes];
-    let tape = Tape::<f32>::new(&mut memory)?;
+    let mut tape = Tape::<f32>::new(&mut memory)?;
     let params = setup(&tape)?;
-    Ok(step(&tape, &params, x, y, false).is_ok())
+    Ok(step(&mut tape, &params, x, y, false).is_ok())
 }
 
 /// What one checkpointed recording needs, parameters excluded.
 fn checkpointed_bytes(x: &[f32], y: &[f32]) -> Result<usize> {
     let mut memory = vec![MaybeUninit::<u8>::uninit(); 32 << 20];
-    let tape = Tape::<f32>::new(&mut memory)?;
+    let mut tape = Tape::<f32>::new(&mut memory)?;
     let params = setup(&tape)?;
     let persistent = tape.used_bytes();
-    Ok(step(&tape, &params, x, y, true)?.1 - persistent)
+    Ok(step(&mut tape, &params, x, y, true)?.1 - persistent)
 }
 
 /// The parameters' persistent bytes (values, gradients, tables).

@@ -5,7 +5,7 @@ use core::mem::MaybeUninit;
 
 fn main() {
     let mut memory = [MaybeUninit::<u8>::uninit(); 4096];
-    let tape = Tape::<f64>::new(&mut memory).expect("4 KiB holds a tape");
+    let mut tape = Tape::<f64>::new(&mut memory).expect("4 KiB holds a tape");
 
     let (x, y) = (tape.input(3.0), tape.input(2.0));
     let f = (x + y) * (x - 2.0 * y);

@@ -15,10 +15,21 @@ pub enum Error {
     OutOfMemory { needed: usize, free: usize },
     /// The tape reached the largest variable index its records can encode.
     TooManyVariables { limit: usize },
-    /// A variable recorded before the tape's last `reset`.
+    /// A handle of this tape that is no longer live: recorded before the tape's last
+    /// `reset`, or inside a checkpointed block that has ended.
     StaleHandle,
-    /// A variable that belongs to another tape, or was returned by a failed op.
+    /// A handle that belongs to another tape (or to a tape that once lived in the same
+    /// memory), or was returned by a failed op, or was never issued.
     ForeignHandle,
+    /// A handle of one kind where another is expected (a tensor where a scalar variable
+    /// is, or the other way round).
+    WrongHandleKind {
+        expected: &'static str,
+        got: &'static str,
+    },
+    /// A call that a callback running on the tape (a checkpointed block, a chain step,
+    /// a graph sink) may not make on that tape; the text says which.
+    Reentrant(&'static str),
     /// An argument outside what the call accepts; the text says which.
     InvalidArgument(&'static str),
     /// Two shapes that `op` cannot combine.
@@ -61,10 +72,16 @@ impl fmt::Display for Error {
             Error::TooManyVariables { limit } => {
                 write!(f, "tape full: at most {limit} variables per tape")
             }
-            Error::StaleHandle => f.write_str("stale variable: it was recorded before the last reset"),
-            Error::ForeignHandle => {
-                f.write_str("foreign variable: it belongs to another tape or to a failed op")
+            Error::StaleHandle => f.write_str(
+                "stale handle: it was recorded before the last reset, or inside a checkpointed block that has ended",
+            ),
+            Error::ForeignHandle => f.write_str(
+                "foreign handle: it belongs to another tape, or to a failed op, or was never issued",
+            ),
+            Error::WrongHandleKind { expected, got } => {
+                write!(f, "wrong kind of handle: expected {expected}, got {got}")
             }
+            Error::Reentrant(what) => write!(f, "not allowed inside a callback on the same tape: {what}"),
             Error::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             Error::ShapeMismatch { op, lhs, rhs } => {
                 write!(f, "shape mismatch in {op}: {lhs} and {rhs}")

@@ -442,9 +442,10 @@ fn bad_arguments_and_failing_steps_are_reported() {
     // A sticky tape error inside the step.
     let mut stale = step_fn(
         |tape: &Tape<'_, f64>, _, _: &[VarId], _: &[VarId], next: &mut [VarId]| {
+            // A handle of the current generation past the end of the tape.
             let bad = VarId {
                 index: 1 << 20,
-                tag: tape.current_tag(),
+                ..tape.constant_id(0.0)
             };
             next.fill(tape.unary_id(autodiff_core::Op::Sin, bad));
         },
@@ -458,12 +459,12 @@ fn a_tape_the_caller_made_gives_the_same_gradients_and_counts() {
         let plain = checkpointed(n, s, &mut Nonlinear::new(false), 1 << 14).unwrap();
         let mut workspace = memory(workspace_bytes::<f64>(D, 2, s).unwrap());
         let mut arena = memory(1 << 14);
-        let tape = Tape::<f64>::new(&mut arena).unwrap();
+        let mut tape = Tape::<f64>::new(&mut arena).unwrap();
         // Whatever the tape held before is dropped by the driver.
         let _ = tape.input(1.0);
         let (mut x0, mut theta) = ([0.0; D], [0.0; 2]);
         let report = chain_gradient_on_tape(
-            &tape,
+            &mut tape,
             &mut workspace,
             n,
             s,
@@ -482,7 +483,7 @@ fn a_tape_the_caller_made_gives_the_same_gradients_and_counts() {
 
         let (mut x0, mut theta) = ([0.0; D], [0.0; 2]);
         let report = chain_gradient_online_on_tape(
-            &tape,
+            &mut tape,
             &mut workspace,
             s,
             &X0,
@@ -501,10 +502,10 @@ fn a_tape_the_caller_made_gives_the_same_gradients_and_counts() {
     // A workspace one byte short is an up-front memory error.
     let mut workspace = memory(workspace_bytes::<f64>(D, 2, 2).unwrap() - 64);
     let mut arena = memory(1 << 14);
-    let tape = Tape::<f64>::new(&mut arena).unwrap();
+    let mut tape = Tape::<f64>::new(&mut arena).unwrap();
     let (mut x0, mut theta) = ([0.0; D], [0.0; 2]);
     let result = chain_gradient_on_tape(
-        &tape,
+        &mut tape,
         &mut workspace,
         10,
         2,

@@ -14,7 +14,7 @@ fn memory(bytes: usize) -> Vec<MaybeUninit<u8>> {
 }
 
 /// Records `block` as a segment, or plainly, on `tape`.
-fn run<B: Segment<f64> + Copy + 'static>(
+fn run<B: Segment<f64> + Copy + Send + 'static>(
     tape: &Tape<'_, f64>,
     checkpointed: bool,
     block: B,
@@ -289,7 +289,7 @@ fn assert_same_run(a: &MlpRun, b: &MlpRun) {
 fn tensor_segments_match_bitwise() {
     let (layers_n, width, batch) = (12, 16, 5);
     let mut mem = memory(4 << 20);
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let params = mlp_params(&tape, layers_n, width);
     let mut rng = Rng::seeded("mlp input");
     let x: Vec<f64> = (0..batch * width).map(|_| rng.uniform(-1.0, 1.0)).collect();
@@ -305,7 +305,7 @@ fn tensor_segments_match_bitwise() {
 fn deep_stack_records_in_fewer_bytes() {
     let (layers_n, width, batch) = (50, 32, 16);
     let mut mem = memory(16 << 20);
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let params = mlp_params(&tape, layers_n, width);
     let persistent = tape.used_bytes();
     let mut rng = Rng::seeded("deep input");
@@ -329,7 +329,7 @@ fn deep_stack_records_in_fewer_bytes() {
     let small = persistent + ckpt_bytes + 4096;
     assert!(small < persistent + plain_bytes);
     let mut mem = memory(small);
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let params = mlp_params(&tape, layers_n, width);
     let run = mlp_run(&tape, &params, &x, batch, 5).unwrap();
     assert_same_run(&plain, &run);
@@ -350,7 +350,7 @@ fn shared_parameters_across_segments_match_bitwise() {
     // One layer's parameters used by every segment (a recurrence), and once more after.
     let (width, batch) = (8, 3);
     let mut mem = memory(1 << 20);
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let params = mlp_params(&tape, 1, width);
     let block = layers(&[params[0], params[0]]);
     let mut rng = Rng::seeded("shared params");
@@ -505,7 +505,7 @@ fn too_small_arena_fails_cleanly_and_reset_recovers() {
     let (width, batch) = (16, 8);
     // Parameters of 4 layers take about 4 · 2 · (256 + 16) · 8 bytes; leave little else.
     let mut mem = memory(40_000);
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let params = mlp_params(&tape, 4, width);
     let x = vec![0.5; batch * width];
     let input = tape.tensor_input(&[batch, width], &x);
@@ -529,7 +529,7 @@ fn too_small_arena_fails_cleanly_and_reset_recovers() {
 #[test]
 fn block_errors_and_bad_blocks_are_reported() {
     let mut mem = memory(1 << 16);
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let x = tape.input_id(1.0);
     let len = tape.len();
 
@@ -579,8 +579,8 @@ fn block_errors_and_bad_blocks_are_reported() {
 
 #[test]
 fn block_handles_do_not_outlive_the_block() {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static INSIDE: AtomicU64 = AtomicU64::new(0);
+    use std::sync::Mutex;
+    static INSIDE: Mutex<VarId> = Mutex::new(VarId::INVALID);
     let mut mem = memory(1 << 16);
     let tape = Tape::<f64>::new(&mut mem).unwrap();
     let x = tape.input_id(0.5);
@@ -589,30 +589,24 @@ fn block_handles_do_not_outlive_the_block() {
             let a = tape.unary_id(Op::Exp, inputs[0]);
             let b = tape.unary_id(Op::Sin, a);
             let c = tape.unary_id(Op::Cos, b);
-            INSIDE.store(
-                (u64::from(c.tag) << 32) | u64::from(c.index),
-                Ordering::Relaxed,
-            );
+            *INSIDE.lock().unwrap() = c;
             outputs[0] = c;
         },
     );
     let mut out = [VarId::INVALID];
     tape.checkpoint(block, &[x], &mut out).unwrap();
-    let packed = INSIDE.load(Ordering::Relaxed);
-    let leaked = VarId {
-        index: packed as u32,
-        tag: (packed >> 32) as u32,
-    };
+    let leaked = *INSIDE.lock().unwrap();
     // The tape keeps x, the segment record and its output record; the block's last
     // record (index 3) is gone, so its handle is reported stale...
     assert_eq!(tape.len(), 3);
     assert_eq!(tape.value(out[0]).unwrap(), 0.5f64.exp().sin().cos());
     assert_eq!(tape.check_handle(leaked), Err(Error::StaleHandle));
-    // ...until a new record takes its index, which the handle then names: blocks must
-    // not let their handles escape (documented).
+    // ...and stays stale once a new record takes its index: the block's generation
+    // ended with it.
     let next = tape.input_id(7.0);
     assert_eq!(next.index, leaked.index);
-    assert_eq!(tape.value(leaked).unwrap(), 7.0);
+    assert_eq!(tape.value(leaked), Err(Error::StaleHandle));
+    assert_eq!(tape.value(next).unwrap(), 7.0);
 }
 
 #[test]
@@ -651,6 +645,10 @@ struct CallbackBlock {
         extern "C" fn(*const Tape<'static, f64>, *const VarId, *mut VarId, *mut core::ffi::c_void),
     user_data: *mut core::ffi::c_void,
 }
+
+// SAFETY: the user data these tests pass is only read, from whichever thread runs the
+// tape (as a C host promises of its own).
+unsafe impl Send for CallbackBlock {}
 
 impl Segment<f64> for CallbackBlock {
     fn record(

@@ -213,7 +213,7 @@ fn every_op_on_the_device_matches_the_host() {
     let mut device_memory = vec![0.0f64; 1 << 16];
     let device = CpuDevice::new(&mut device_memory);
     let mut mem = memory(1 << 20);
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let dev = tape.attach_device(&device).unwrap();
     for (name, inputs, build) in cases() {
         let data: Vec<Vec<f64>> = inputs
@@ -277,7 +277,7 @@ fn device_gradients_match_finite_differences() {
     let mut device_memory = vec![0.0f64; 1 << 14];
     let device = CpuDevice::new(&mut device_memory);
     let mut mem = memory(1 << 18);
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let dev = tape.attach_device(&device).unwrap();
     let (xt, loss) = loss_at(&tape, dev, &x);
     tape.backward(loss.as_var()).unwrap();
@@ -288,7 +288,8 @@ fn device_gradients_match_finite_differences() {
             let mut xs = x.clone();
             xs[i] = v;
             tape.reset();
-            let (_, loss) = loss_at(&tape, DeviceId::HOST, &xs);
+            let tape = &tape;
+            let (_, loss) = loss_at(tape, DeviceId::HOST, &xs);
             tape.value(loss.as_var()).unwrap()
         };
         let fd = common::central_difference(f, x[i]);
@@ -299,7 +300,7 @@ fn device_gradients_match_finite_differences() {
 /// Trains a 4 → 6 → 3 MLP for `steps` steps with its parameters on `device`, and
 /// returns every loss and the final parameters.
 fn train(
-    tape: &Tape<'_, f64>,
+    tape: &mut Tape<'_, f64>,
     device: DeviceId,
     optimizer: Optimizer,
     steps: usize,
@@ -366,15 +367,15 @@ fn training_with_device_parameters_follows_the_host() {
     ];
     for optimizer in optimizers {
         let mut host_mem = memory(1 << 18);
-        let host_tape = Tape::<f64>::new(&mut host_mem).unwrap();
-        let (host_losses, host_params) = train(&host_tape, DeviceId::HOST, optimizer, 6);
+        let mut host_tape = Tape::<f64>::new(&mut host_mem).unwrap();
+        let (host_losses, host_params) = train(&mut host_tape, DeviceId::HOST, optimizer, 6);
 
         let mut device_memory = vec![0.0f64; 1 << 14];
         let device = CpuDevice::new(&mut device_memory);
         let mut mem = memory(1 << 18);
-        let tape = Tape::<f64>::new(&mut mem).unwrap();
+        let mut tape = Tape::<f64>::new(&mut mem).unwrap();
         let dev = tape.attach_device(&device).unwrap();
-        let (losses, params) = train(&tape, dev, optimizer, 6);
+        let (losses, params) = train(&mut tape, dev, optimizer, 6);
         assert!(
             losses[5] < losses[0],
             "{optimizer:?}: the loss went down: {losses:?}"
@@ -395,7 +396,7 @@ fn reset_gives_the_recordings_device_memory_back() {
     let mut device_memory = vec![0.0f64; 1 << 14];
     let device = CpuDevice::new(&mut device_memory);
     let mut mem = memory(1 << 18);
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let dev = tape.attach_device(&device).unwrap();
     let w = tape.parameter_on(dev, &[4, 4], &[0.1; 16]).unwrap();
     tape.set_optimizer(Optimizer::Adam(Adam::default()))
@@ -426,9 +427,9 @@ fn transfers_carry_gradients_both_ways() {
     let mut device_memory = vec![0.0f64; 1 << 12];
     let device = CpuDevice::new(&mut device_memory);
     let mut mem = memory(1 << 16);
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let dev = tape.attach_device(&device).unwrap();
-    let gradient = |hops: bool| {
+    let mut gradient = |hops: bool| {
         tape.reset();
         let xt = tape.tensor_input(&[2, 3], &x);
         let on = |t| if hops { tape.to_device(t, dev) } else { t };
@@ -491,12 +492,12 @@ fn misuse_is_a_clear_error_and_reset_clears_it() {
     let mut other_memory = vec![0.0f64; 256];
     let other = CpuDevice::new(&mut other_memory);
     let mut mem = memory(1 << 16);
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let dev = tape.attach_device(&device).unwrap();
     let dev2 = tape.attach_device(&other).unwrap();
     assert_eq!(tape.num_devices(), 2);
     assert_eq!(tape.device_name(dev).unwrap(), "cpu (reference device)");
-    let usable = |tape: &Tape<'_, f64>| {
+    let usable = |tape: &mut Tape<'_, f64>| {
         tape.reset();
         let x = tape.tensor_input_on(dev, &[2], &[1.0, 2.0]);
         let loss = tape.sum(tape.square(x));
@@ -511,18 +512,18 @@ fn misuse_is_a_clear_error_and_reset_clears_it() {
     let error = tape.status().unwrap_err();
     assert_eq!(error, Error::DeviceMismatch { op: "add" });
     assert!(error.to_string().contains("to_device"), "{error}");
-    usable(&tape);
+    usable(&mut tape);
 
     // Two devices in one op, and a direct move between them.
     let a = tape.tensor_input_on(dev, &[1, 2], &[1.0, 2.0]);
     let b = tape.tensor_input_on(dev2, &[2, 1], &[1.0, 2.0]);
     assert!(!tape.matmul(a, b).is_valid());
     assert_eq!(tape.status(), Err(Error::DeviceMismatch { op: "matmul" }));
-    usable(&tape);
+    usable(&mut tape);
     let a = tape.tensor_input_on(dev, &[2], &[1.0, 2.0]);
     assert!(!tape.to_device(a, dev2).is_valid());
     assert!(matches!(tape.status(), Err(Error::UnsupportedOnDevice(_))));
-    usable(&tape);
+    usable(&mut tape);
 
     // Devices the tape never attached.
     for unknown in [DeviceId(3), DeviceId(200)] {
@@ -533,7 +534,7 @@ fn misuse_is_a_clear_error_and_reset_clears_it() {
             tape.parameter_on(unknown, &[1], &[1.0]),
             Err(Error::UnknownDevice)
         );
-        usable(&tape);
+        usable(&mut tape);
         assert!(tape.device_name(unknown).is_err());
     }
 
@@ -544,14 +545,14 @@ fn misuse_is_a_clear_error_and_reset_clears_it() {
         tape.attach_device(&device),
         Err(Error::InvalidArgument(_))
     ));
-    usable(&tape);
+    usable(&mut tape);
 
     // Device memory runs out: a clear error, nothing half-made, and reset recovers.
     tape.reset();
     let big = vec![0.5; 300];
     assert!(!tape.tensor_input_on(dev, &[300], &big).is_valid());
     assert!(matches!(tape.status(), Err(Error::OutOfMemory { .. })));
-    usable(&tape);
+    usable(&mut tape);
     tape.reset();
     assert!(matches!(
         tape.parameter_on(dev, &[300], &big),
@@ -561,7 +562,7 @@ fn misuse_is_a_clear_error_and_reset_clears_it() {
         tape.parameter_on(dev, &[], &[1.0]),
         Err(Error::UnsupportedOnDevice(_))
     ));
-    usable(&tape);
+    usable(&mut tape);
 
     // Checkpointed segments refuse device tensors.
     tape.reset();
@@ -570,13 +571,7 @@ fn misuse_is_a_clear_error_and_reset_clears_it() {
         move |tape: &Tape<'_, f64>,
               inputs: &[autodiff_core::VarId],
               outputs: &mut [autodiff_core::VarId]| {
-            let on = tape.to_device(
-                TensorId {
-                    index: inputs[0].index,
-                    tag: inputs[0].tag,
-                },
-                dev,
-            );
+            let on = tape.to_device(TensorId::from(inputs[0]), dev);
             outputs[0] = tape.sum(on).as_var();
         },
     );
@@ -585,7 +580,7 @@ fn misuse_is_a_clear_error_and_reset_clears_it() {
         tape.checkpoint(block, &[x.as_var()], &mut outputs),
         Err(Error::UnsupportedOnDevice(_))
     ));
-    usable(&tape);
+    usable(&mut tape);
 }
 
 #[test]
@@ -637,7 +632,7 @@ fn a_default_device_puts_a_whole_tape_on_the_device() {
     let mut device_memory = vec![0.0f64; 1 << 10];
     let device = CpuDevice::new(&mut device_memory);
     let mut mem = memory(1 << 16);
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     assert_eq!(tape.default_device(), DeviceId::HOST);
     assert_eq!(
         tape.set_default_device(DeviceId(1)),
@@ -674,8 +669,8 @@ fn a_device_serves_one_tape_at_a_time() {
     let mut device_memory = vec![0.0f64; 1 << 10];
     let device = CpuDevice::new(&mut device_memory);
     let (mut mem_a, mut mem_b) = (memory(1 << 14), memory(1 << 14));
-    let a = Tape::<f64>::new(&mut mem_a).unwrap();
-    let b = Tape::<f64>::new(&mut mem_b).unwrap();
+    let mut a = Tape::<f64>::new(&mut mem_a).unwrap();
+    let mut b = Tape::<f64>::new(&mut mem_b).unwrap();
     let on_a = a.attach_device(&device).unwrap();
     a.reset();
     assert!(
@@ -797,7 +792,7 @@ fn a_device_failure_anywhere_is_a_status_and_reset_recovers() {
     // One training step of a small network with every kind of device call (parameters,
     // optimizer state, transfers, a fused layer, softmax, mse, a rank-0 result mixed
     // with a scalar op); the k-th device call fails, for every k the step makes.
-    let step = |tape: &Tape<'_, f64>, params: &[autodiff_core::ParamId], dev: DeviceId| {
+    let step = |tape: &mut Tape<'_, f64>, params: &[autodiff_core::ParamId], dev: DeviceId| {
         tape.reset();
         let x = tape.to_device(
             tape.tensor_input(&[2, 3], &[0.1, -0.2, 0.3, 0.4, 0.5, -0.6]),
@@ -819,11 +814,12 @@ fn a_device_failure_anywhere_is_a_status_and_reset_recovers() {
         tape.backward(loss.id())?;
         tape.value(loss.id())
     };
-    let train_step = |tape: &Tape<'_, f64>, params: &[autodiff_core::ParamId], dev: DeviceId| {
-        let loss = step(tape, params, dev)?;
-        tape.optimizer_step()?;
-        Ok::<_, Error>(loss)
-    };
+    let train_step =
+        |tape: &mut Tape<'_, f64>, params: &[autodiff_core::ParamId], dev: DeviceId| {
+            let loss = step(tape, params, dev)?;
+            tape.optimizer_step()?;
+            Ok::<_, Error>(loss)
+        };
     let setup = |tape: &Tape<'_, f64>, device: &(dyn TensorDevice<f64> + Sync)| {
         let dev = tape.attach_device(device)?;
         let w = tape.parameter_on(dev, &[3, 2], &[0.1, 0.2, -0.3, 0.4, 0.5, -0.1])?;
@@ -839,9 +835,9 @@ fn a_device_failure_anywhere_is_a_status_and_reset_recovers() {
             fail_at: usize::MAX.into(),
         };
         let mut mem = memory(1 << 16);
-        let tape = Tape::<f64>::new(&mut mem).unwrap();
+        let mut tape = Tape::<f64>::new(&mut mem).unwrap();
         let (dev, params) = setup(&tape, &device).unwrap();
-        let loss = step(&tape, &params, dev).unwrap();
+        let loss = step(&mut tape, &params, dev).unwrap();
         let before_update = device.calls.load(Ordering::Relaxed);
         tape.optimizer_step().unwrap();
         let before = before_update;
@@ -862,7 +858,7 @@ fn a_device_failure_anywhere_is_a_status_and_reset_recovers() {
             fail_at: k.into(),
         };
         let mut mem = memory(1 << 16);
-        let tape = Tape::<f64>::new(&mut mem).unwrap();
+        let mut tape = Tape::<f64>::new(&mut mem).unwrap();
         let failed_in_setup = setup(&tape, &device);
         let Ok((dev, params)) = failed_in_setup else {
             assert_eq!(
@@ -871,9 +867,9 @@ fn a_device_failure_anywhere_is_a_status_and_reset_recovers() {
             );
             continue;
         };
-        let result = train_step(&tape, &params, dev);
+        let result = train_step(&mut tape, &params, dev);
         assert_eq!(result, Err(Error::Backend("injected failure")), "call {k}");
-        let again = train_step(&tape, &params, dev).unwrap_or_else(|e| panic!("call {k}: {e}"));
+        let again = train_step(&mut tape, &params, dev).unwrap_or_else(|e| panic!("call {k}: {e}"));
         if k < before_update {
             // The parameters were not touched: the step is the clean one.
             assert_eq!(again, clean_loss, "call {k}");
@@ -892,7 +888,7 @@ fn a_device_failure_anywhere_is_a_status_and_reset_recovers() {
 #[test]
 fn more_parameters_than_one_update_batch_all_get_updated() {
     // 20 parameters on the device (the update goes in batches of 16) against the host.
-    let run = |tape: &Tape<'_, f64>, device: DeviceId| {
+    let run = |tape: &mut Tape<'_, f64>, device: DeviceId| {
         let params: Vec<_> = (0..20)
             .map(|k| {
                 tape.parameter_on(device, &[2], &[k as f64 * 0.1, -0.2])
@@ -924,14 +920,14 @@ fn more_parameters_than_one_update_batch_all_get_updated() {
             .collect::<Vec<_>>()
     };
     let mut host_mem = memory(1 << 18);
-    let host = Tape::<f64>::new(&mut host_mem).unwrap();
-    let want = run(&host, DeviceId::HOST);
+    let mut host = Tape::<f64>::new(&mut host_mem).unwrap();
+    let want = run(&mut host, DeviceId::HOST);
     let mut device_memory = vec![0.0f64; 1 << 12];
     let device = CpuDevice::new(&mut device_memory);
     let mut mem = memory(1 << 18);
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let dev = tape.attach_device(&device).unwrap();
-    let got = run(&tape, dev);
+    let got = run(&mut tape, dev);
     assert_eq!(got, want);
     assert!(got[19][0] < 1.9, "the last parameter moved: {:?}", got[19]);
 }

@@ -83,7 +83,7 @@ fn workload(mem: &mut [MaybeUninit<u8>]) -> [f64; 16] {
     use core::fmt::Write;
     let mut out = [f64::NAN; 16];
     {
-        let tape = Tape::<f64>::new(&mut *mem).unwrap();
+        let mut tape = Tape::<f64>::new(&mut *mem).unwrap();
         let (x, y) = (tape.input(3.0), tape.input(2.0));
         let f = (x + y) * (x - 2.0 * y);
         let every_op = ((x.sin() + y.cos()).exp().ln() * x.tanh().sigmoid()).atan2(y.hypot(x))
@@ -121,9 +121,10 @@ fn workload(mem: &mut [MaybeUninit<u8>]) -> [f64; 16] {
         out[6] = g[0];
 
         // Errors, and formatting them.
+        let (x, f) = (x.id(), f.id());
         tape.reset();
-        assert_eq!(tape.value(f.id()), Err(Error::StaleHandle));
-        let _ = x.sin();
+        assert_eq!(tape.value(f), Err(Error::StaleHandle));
+        let _ = tape.unary_id(Op::Sin, x);
         let mut text = StackText {
             bytes: [0; 256],
             len: 0,
@@ -203,7 +204,7 @@ fn the_tape_makes_no_heap_allocation() {
 /// cleared tape: returns the arena bytes in use after every step and the final loss.
 fn training_loop(mem: &mut [MaybeUninit<u8>], used: &mut [usize; 50]) -> f32 {
     use autodiff_core::{Activation, Optimizer, Sgd};
-    let tape = Tape::<f32>::new(mem).unwrap();
+    let mut tape = Tape::<f32>::new(mem).unwrap();
     let init = |n: usize, scale: f32| {
         let mut w = [0.0f32; 64];
         for (i, v) in w.iter_mut().enumerate().take(n) {

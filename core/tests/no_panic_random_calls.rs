@@ -61,7 +61,7 @@ const OPS: [Op; 12] = [
 
 /// One random call. `vars` and `tensors` collect handles (some of them stale or forged).
 fn random_call(
-    tape: &Tape<f64>,
+    tape: &mut Tape<f64>,
     rng: &mut Rng,
     vars: &mut Vec<VarId>,
     tensors: &mut Vec<TensorId>,
@@ -71,7 +71,9 @@ fn random_call(
         0 => VarId::INVALID,
         1 => VarId {
             index: rng.next() as u32,
-            tag: rng.next() as u32,
+            kind: rng.below(4) as u32,
+            generation: rng.next() as u32,
+            tape: rng.next() as u32,
         },
         _ if vars.is_empty() => VarId::INVALID,
         _ => vars[rng.below(vars.len() as u64) as usize],
@@ -80,7 +82,9 @@ fn random_call(
         0 => TensorId::INVALID,
         1 => TensorId {
             index: rng.next() as u32,
-            tag: rng.next() as u32,
+            kind: rng.below(4) as u32,
+            generation: rng.next() as u32,
+            tape: rng.next() as u32,
         },
         _ if tensors.is_empty() => TensorId::INVALID,
         _ => tensors[rng.below(tensors.len() as u64) as usize],
@@ -239,7 +243,7 @@ fn random_call_sequences_never_panic_and_leave_the_tape_usable() {
         let mut device_memory = vec![0.0f64; device_capacity];
         let device = CpuDevice::new(&mut device_memory);
         let mut mem = vec![MaybeUninit::<u8>::uninit(); size];
-        let Ok(tape) = Tape::<f64>::new(&mut mem) else {
+        let Ok(mut tape) = Tape::<f64>::new(&mut mem) else {
             assert!(
                 size < 48,
                 "round {round}: a {size}-byte arena should hold a tape"
@@ -255,7 +259,7 @@ fn random_call_sequences_never_panic_and_leave_the_tape_usable() {
         }
         for _ in 0..rng.below(120) {
             let before = tensors.len();
-            random_call(&tape, &mut rng, &mut vars, &mut tensors, &mut params);
+            random_call(&mut tape, &mut rng, &mut vars, &mut tensors, &mut params);
             calls += 1;
             valid_tensors += tensors[before..].iter().filter(|t| t.is_valid()).count();
             on_device += tensors[before..]

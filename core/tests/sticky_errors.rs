@@ -114,7 +114,7 @@ fn assert_queries_report(tape: &Tape<'_, f64>, error: Error, some_live: VarId) {
 
 /// After `reset`, a chain `sin(sin(…sin(x)))` that fills all `capacity` records records
 /// cleanly and differentiates correctly; one more op is out of memory again.
-fn fill_after_reset(tape: &Tape<'_, f64>, capacity: usize) {
+fn fill_after_reset(tape: &mut Tape<'_, f64>, capacity: usize) {
     tape.reset();
     tape.status().unwrap();
     assert!(tape.is_empty());
@@ -155,7 +155,7 @@ fn running_out_of_memory_at_every_record_of_a_recording() {
     for capacity in 1..=total {
         for spare in [0, 1, BPR - 1] {
             let size = capacity * BPR + spare;
-            let tape = Tape::<f64>::new(&mut mem.0[..size]).unwrap();
+            let mut tape = Tape::<f64>::new(&mut mem.0[..size]).unwrap();
             assert_eq!(tape.capacity_bytes(), size);
             let ids = script(&tape);
             let at = format!("{capacity} records + {spare} bytes");
@@ -200,7 +200,7 @@ fn running_out_of_memory_at_every_record_of_a_recording() {
             assert!(Var::from_id(&tape, live).cos().value().is_nan());
             assert_eq!(tape.len(), capacity, "{at}");
             assert_queries_report(&tape, oom, live);
-            fill_after_reset(&tape, capacity);
+            fill_after_reset(&mut tape, capacity);
         }
     }
 }
@@ -225,24 +225,25 @@ fn a_tape_needs_room_for_one_record() {
 #[test]
 fn handles_from_before_a_reset_are_stale() {
     let mut mem = Aligned::<4096>::new();
-    let tape = Tape::<f64>::new(&mut mem.0).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem.0).unwrap();
+    // A `Var` cannot outlive a reset (it borrows the tape); bare handles can.
     let x = tape.input(2.0);
-    let y = x * x;
+    let (x, y) = (x.id(), (x * x).id());
     tape.reset();
     // Queries on a stale handle say so directly, and set no error.
-    assert_eq!(tape.value(y.id()), Err(Error::StaleHandle));
-    assert_eq!(tape.grad(x.id()), Err(Error::StaleHandle));
-    assert_eq!(tape.backward(y.id()), Err(Error::StaleHandle));
-    assert!(y.value().is_nan());
+    assert_eq!(tape.value(y), Err(Error::StaleHandle));
+    assert_eq!(tape.grad(x), Err(Error::StaleHandle));
+    assert_eq!(tape.backward(y), Err(Error::StaleHandle));
+    assert!(Var::from_id(&tape, y).value().is_nan());
     tape.status().unwrap();
     // Even when the new generation has a record at the same index.
-    let x2 = tape.input(5.0);
-    assert_eq!(x2.id().index, x.id().index);
-    assert_eq!(tape.value(x.id()), Err(Error::StaleHandle));
-    assert_eq!(tape.value(x2.id()), Ok(5.0));
+    let x2 = tape.input_id(5.0);
+    assert_eq!(x2.index, x.index);
+    assert_eq!(tape.value(x), Err(Error::StaleHandle));
+    assert_eq!(tape.value(x2), Ok(5.0));
     // Recording with one is the tape's first error.
-    let z = x2 + x;
-    assert_eq!(z.id(), VarId::INVALID);
+    let z = tape.binary_id(Op::Add, x2, x);
+    assert_eq!(z, VarId::INVALID);
     assert_eq!(tape.status(), Err(Error::StaleHandle));
     assert_eq!(tape.len(), 1);
 
@@ -250,9 +251,9 @@ fn handles_from_before_a_reset_are_stale() {
     for _ in 0..5 {
         tape.reset();
     }
-    assert_eq!(tape.value(x.id()), Err(Error::StaleHandle));
-    assert_eq!(tape.value(x2.id()), Err(Error::StaleHandle));
-    let _ = x.exp();
+    assert_eq!(tape.value(x), Err(Error::StaleHandle));
+    assert_eq!(tape.value(x2), Err(Error::StaleHandle));
+    let _ = tape.unary_id(Op::Exp, x);
     assert_eq!(tape.status(), Err(Error::StaleHandle));
 }
 
@@ -305,7 +306,7 @@ fn the_invalid_handle_is_rejected_everywhere() {
 #[test]
 fn forged_handles_past_the_end_are_rejected() {
     let mut mem = Aligned::<4096>::new();
-    let tape = Tape::<f64>::new(&mut mem.0).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem.0).unwrap();
     for index in [
         2,
         3,
@@ -319,10 +320,7 @@ fn forged_handles_past_the_end_are_rejected() {
         tape.reset();
         let x = tape.input(1.0);
         let _ = x.sin();
-        let forged = VarId {
-            index,
-            tag: x.id().tag,
-        };
+        let forged = VarId { index, ..x.id() };
         assert!(tape.value(forged).is_err(), "value at {index}");
         assert!(tape.grad(forged).is_err(), "grad at {index}");
         assert!(tape.backward(forged).is_err(), "backward at {index}");
@@ -338,24 +336,23 @@ fn forged_handles_past_the_end_are_rejected() {
         assert_eq!(tape.len(), 2);
     }
     tape.reset();
-    // Wrong tags on an in-range index: some other generation or tape, never this one.
-    let live = tape.input(3.0);
-    for tag in [
-        1u32,
-        2,
-        0xDEAD_BEEF,
-        u32::MAX,
-        live.id().tag.wrapping_add(1),
-    ] {
-        let forged = VarId {
-            index: live.id().index,
-            tag,
-        };
-        if tag != live.id().tag {
-            assert!(matches!(
-                tape.value(forged),
-                Err(Error::StaleHandle | Error::ForeignHandle)
-            ));
+    // Wrong generations, tapes or kinds on an in-range index: never accepted.
+    let live = tape.input(3.0).id();
+    for bits in [0u32, 1, 2, 0xDEAD_BEEF, u32::MAX] {
+        for forged in [
+            VarId {
+                generation: bits,
+                ..live
+            },
+            VarId { tape: bits, ..live },
+            VarId { kind: bits, ..live },
+        ] {
+            if forged != live {
+                assert!(matches!(
+                    tape.value(forged),
+                    Err(Error::StaleHandle | Error::ForeignHandle | Error::WrongHandleKind { .. })
+                ));
+            }
         }
     }
     tape.status().unwrap();
@@ -399,7 +396,7 @@ fn buffers_of_the_wrong_length_are_invalid_arguments_and_do_not_poison_the_tape(
 #[test]
 fn recording_an_op_of_the_wrong_arity_is_a_sticky_invalid_argument() {
     let mut mem = Aligned::<4096>::new();
-    let tape = Tape::<f64>::new(&mut mem.0).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem.0).unwrap();
     let x = tape.input(3.0);
     assert_eq!(tape.unary_id(Op::Add, x.id()), VarId::INVALID);
     assert!(matches!(tape.status(), Err(Error::InvalidArgument(_))));
@@ -412,9 +409,9 @@ fn recording_an_op_of_the_wrong_arity_is_a_sticky_invalid_argument() {
     );
     assert!(matches!(tape.status(), Err(Error::InvalidArgument(_))));
     tape.reset();
-    let x = tape.input(3.0);
     for op in [Op::Sin, Op::Input, Op::Const, Op::Tensor] {
-        assert_eq!(tape.binary_id(op, x.id(), x.id()), VarId::INVALID);
+        let x = tape.input_id(3.0);
+        assert_eq!(tape.binary_id(op, x, x), VarId::INVALID);
         assert!(matches!(tape.status(), Err(Error::InvalidArgument(_))));
         tape.reset();
     }
@@ -448,17 +445,16 @@ fn the_first_error_wins() {
     let mut other_mem = Aligned::<4096>::new();
     let other = Tape::<f64>::new(&mut other_mem.0).unwrap();
     let foreign = other.input(1.0);
-    let tape = Tape::<f64>::new(&mut mem.0[..3 * BPR]).unwrap();
-    let x = tape.input(1.0);
-    let stale = x;
+    let mut tape = Tape::<f64>::new(&mut mem.0[..3 * BPR]).unwrap();
+    let stale = tape.input_id(1.0);
     tape.reset();
-    let x = tape.input(1.0);
+    let x = tape.input_id(1.0);
 
     // Stale first; then foreign, invalid argument, out of memory: still stale.
-    let _ = x + stale;
+    let _ = tape.binary_id(Op::Add, x, stale);
     assert_eq!(tape.status(), Err(Error::StaleHandle));
-    let _ = x + Var::from_id(&tape, foreign.id());
-    let _ = tape.unary_id(Op::Add, x.id());
+    let _ = tape.binary_id(Op::Add, x, foreign.id());
+    let _ = tape.unary_id(Op::Add, x);
     for _ in 0..5 {
         let _ = tape.input(0.0);
     }
@@ -474,7 +470,7 @@ fn the_first_error_wins() {
         free: 0,
     };
     assert_eq!(tape.status(), Err(oom));
-    let _ = tape.unary_id(Op::Sin, stale.id());
+    let _ = tape.unary_id(Op::Sin, stale);
     let _ = tape.unary_id(Op::Sin, foreign.id());
     let _ = tape.binary_id(Op::Sin, VarId::INVALID, VarId::INVALID);
     tape.fail(Error::InvalidArgument("a later error"));
@@ -494,7 +490,7 @@ fn the_tape_is_usable_after_every_kind_of_error_once_reset() {
     let mut other_mem = Aligned::<4096>::new();
     let other = Tape::<f64>::new(&mut other_mem.0).unwrap();
     let foreign = other.input(1.0).id();
-    let tape = Tape::<f64>::new(&mut mem.0[..16 * BPR]).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem.0[..16 * BPR]).unwrap();
     let old = tape.input(1.0).id();
     tape.reset();
     type Provoke = fn(&Tape<'_, f64>, VarId, VarId);
@@ -541,7 +537,7 @@ fn jacobian_scratch_that_does_not_fit_fails_the_query_not_the_tape() {
     // Room for 7 records and 2 more (48 bytes): not for the 7 × 3 lanes (168 bytes)
     // of a 3-column sweep, nor the 56 bytes of a 1-column one. The constant 2.1 is not
     // exact in f32, so it takes a record of its own.
-    let tape = Tape::<f64>::new(&mut mem.0[..9 * BPR]).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem.0[..9 * BPR]).unwrap();
     let (x, y) = (tape.input(3.0), tape.input(2.0));
     let f = (x + y) * (x - 2.1 * y);
     assert_eq!(tape.len(), 7);

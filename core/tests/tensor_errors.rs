@@ -11,7 +11,7 @@ fn memory() -> Vec<MaybeUninit<u8>> {
 #[test]
 fn a_wrong_matmul_shape_names_both_shapes_and_later_ops_record_nothing() {
     let mut mem = memory();
-    let tape = Tape::<f32>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f32>::new(&mut mem).unwrap();
     let a = tape.tensor_input(&[2, 3], &[1.0; 6]);
     let b = tape.tensor_input(&[4, 5], &[1.0; 20]);
     let len = tape.len();
@@ -35,7 +35,7 @@ fn a_wrong_matmul_shape_names_both_shapes_and_later_ops_record_nothing() {
 #[test]
 fn broadcast_and_reduction_errors_are_reported() {
     let mut mem = memory();
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let a = tape.tensor_input(&[2, 3], &[1.0; 6]);
     let b = tape.tensor_input(&[2], &[1.0; 2]);
     let _ = tape.tensor_add(a, b);
@@ -56,7 +56,7 @@ fn broadcast_and_reduction_errors_are_reported() {
 #[test]
 fn bad_data_labels_and_ranks_are_invalid_arguments() {
     let mut mem = memory();
-    let tape = Tape::<f32>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f32>::new(&mut mem).unwrap();
     let _ = tape.tensor_input(&[2, 3], &[1.0; 5]);
     assert!(matches!(tape.status(), Err(Error::InvalidArgument(_))));
     tape.reset();
@@ -81,14 +81,22 @@ fn bad_data_labels_and_ranks_are_invalid_arguments() {
 #[test]
 fn a_scalar_variable_is_not_a_tensor_and_a_stale_tensor_is_stale() {
     let mut mem = memory();
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
-    let x = tape.input(1.0);
-    let fake = TensorId {
-        index: x.id().index,
-        tag: x.id().tag,
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
+    let x = tape.input(1.0).id();
+    // A scalar's fields copied into a tensor handle: the kind gives it away.
+    let forged = TensorId {
+        index: x.index,
+        kind: x.kind,
+        generation: x.generation,
+        tape: x.tape,
     };
     assert!(matches!(
-        tape.tensor_shape(fake),
+        tape.tensor_shape(forged),
+        Err(Error::WrongHandleKind { .. })
+    ));
+    // Converted properly, it is a tensor handle of a record that is no tensor.
+    assert!(matches!(
+        tape.tensor_shape(TensorId::from(x)),
         Err(Error::InvalidArgument(_))
     ));
     let t = tape.tensor_input(&[2], &[1.0, 2.0]);
@@ -101,7 +109,7 @@ fn a_scalar_variable_is_not_a_tensor_and_a_stale_tensor_is_stale() {
 #[test]
 fn an_arena_too_small_for_a_tensor_reports_bytes_and_recovers_after_reset() {
     let mut mem = vec![MaybeUninit::<u8>::uninit(); 2048];
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let _ = tape.tensor_input(&[100, 100], &vec![0.0; 10_000]);
     match tape.status() {
         Err(Error::OutOfMemory { needed, free }) => assert!(needed > free),
@@ -168,7 +176,7 @@ fn overwriting_an_input_is_caught_until_replay_recomputes() {
 #[test]
 fn parameters_and_optimizers_must_come_before_recording() {
     let mut mem = memory();
-    let tape = Tape::<f32>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f32>::new(&mut mem).unwrap();
     let _ = tape.tensor_input(&[1], &[0.0]);
     assert!(matches!(
         tape.parameter(&[2], &[0.0; 2]),
@@ -217,7 +225,7 @@ fn the_graph_exports_as_graphviz_dot() {
 #[test]
 fn a_parameter_that_does_not_fit_costs_no_memory() {
     let mut mem = vec![MaybeUninit::<u8>::uninit(); 4096];
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let free = |tape: &Tape<f64>| tape.capacity_bytes() - tape.used_bytes();
     let before = free(&tape);
     assert!(matches!(

@@ -31,15 +31,16 @@ fn check(
     build: impl Fn(&Tape<f64>, &[TensorId]) -> TensorId,
 ) {
     let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 22];
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
-    let evaluate = |data: &[Vec<f64>]| -> f64 {
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
+    let evaluate = |tape: &mut Tape<f64>, data: &[Vec<f64>]| -> f64 {
         tape.reset();
+        let tape = &*tape;
         let inputs: Vec<_> = shapes
             .iter()
             .zip(data)
             .map(|(s, d)| tape.tensor_input(s, d))
             .collect();
-        let loss = build(&tape, &inputs);
+        let loss = build(tape, &inputs);
         tape.status().unwrap_or_else(|e| panic!("{name}: {e}"));
         tape.value(loss.as_var()).unwrap()
     };
@@ -87,7 +88,7 @@ fn check(
             plus[k][i] += h;
             let mut minus = data.to_vec();
             minus[k][i] -= h;
-            let fd = (evaluate(&plus) - evaluate(&minus)) / (2.0 * h);
+            let fd = (evaluate(&mut tape, &plus) - evaluate(&mut tape, &minus)) / (2.0 * h);
             let ad = grads[k][i];
             assert!(
                 (fd - ad).abs() <= 1e-6 * (1.0 + fd.abs()),
@@ -273,10 +274,7 @@ fn scalar_ops_mix_with_tensor_losses() {
         // (s + sin m) through scalar ops, then back to a "tensor" handle of the record.
         let v = autodiff_core::Var::from_id(t, s.as_var())
             + autodiff_core::Var::from_id(t, m.as_var()).sin();
-        TensorId {
-            index: v.id().index,
-            tag: v.id().tag,
-        }
+        TensorId::from(v.id())
     });
 }
 
@@ -286,7 +284,7 @@ fn a_small_mlp_full_gradient_matches_finite_differences() {
     // 4 → 5 (tanh) → 5 (sigmoid) → 3, cross-entropy over a batch of 3, in f64. Smooth
     // activations, so the finite differences see no kinks.
     let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 20];
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let mut rng = Rng(8);
     let shapes: [&[usize]; 6] = [&[4, 5], &[5], &[5, 5], &[5], &[5, 3], &[3]];
     let params: Vec<ParamId> = shapes
@@ -297,7 +295,7 @@ fn a_small_mlp_full_gradient_matches_finite_differences() {
         })
         .collect();
     let x = rng.vec(12, -1.0, 1.0);
-    let loss = |tape: &Tape<f64>| {
+    let loss = |tape: &mut Tape<f64>| {
         tape.reset();
         let h = tape.tensor_input(&[3, 4], &x);
         let h = tape.linear(
@@ -320,7 +318,7 @@ fn a_small_mlp_full_gradient_matches_finite_differences() {
         );
         tape.cross_entropy(logits, &[2, 0, 1])
     };
-    let l = loss(&tape);
+    let l = loss(&mut tape);
     tape.backward(l.as_var()).unwrap();
     let grads: Vec<Vec<f64>> = params
         .iter()
@@ -337,11 +335,12 @@ fn a_small_mlp_full_gradient_matches_finite_differences() {
         let mut w = vec![0.0; s.iter().product()];
         tape.read_param(p, &mut w).unwrap();
         for i in 0..w.len() {
-            let at = |delta: f64| {
+            let mut at = |delta: f64| {
                 let mut moved = w.clone();
                 moved[i] += delta;
                 tape.write_param(p, &moved).unwrap();
-                let value = tape.value(loss(&tape).as_var()).unwrap();
+                let l = loss(&mut tape).as_var();
+                let value = tape.value(l).unwrap();
                 tape.write_param(p, &w).unwrap();
                 value
             };

@@ -92,7 +92,7 @@ fn assert_close(a: &[Vec<f64>], b: &[Vec<f64>], what: &str) {
 fn fused_layers_match_unfused_at_every_batch_size() {
     for batch in [1usize, 2, 5] {
         let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 20];
-        let tape = Tape::<f64>::new(&mut mem).unwrap();
+        let mut tape = Tape::<f64>::new(&mut mem).unwrap();
         let params = make_params(&tape);
         let x = data(batch * SIZES[0], 99 + batch as u64);
         let labels: Vec<u32> = (0..batch as u32).map(|i| i % 3).collect();
@@ -114,7 +114,7 @@ fn fused_layers_match_unfused_at_every_batch_size() {
 fn sgd_step_subtracts_the_scaled_gradient() {
     for batch in [1usize, 4] {
         let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 20];
-        let tape = Tape::<f64>::new(&mut mem).unwrap();
+        let mut tape = Tape::<f64>::new(&mut mem).unwrap();
         let params = make_params(&tape);
         tape.set_optimizer(Optimizer::Sgd(Sgd {
             lr: 0.1,
@@ -158,12 +158,12 @@ fn sgd_step_subtracts_the_scaled_gradient() {
 #[test]
 fn parameter_gradients_start_at_zero_each_recording() {
     let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 20];
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let w = tape.parameter(&[3, 3], &data(9, 1)).unwrap();
     let b = tape.parameter(&[3], &data(3, 2)).unwrap();
     let unused = tape.parameter(&[2], &[1.0, 2.0]).unwrap();
     let x = data(6, 3);
-    let run = |shared: bool| -> (Vec<f64>, Vec<f64>) {
+    let mut run = |shared: bool| -> (Vec<f64>, Vec<f64>) {
         tape.reset();
         let _ = tape.param(unused);
         let h = tape.tensor_input(&[2, 3], &x);
@@ -189,7 +189,7 @@ fn parameter_gradients_start_at_zero_each_recording() {
     assert_eq!(single, again);
     // The shared gradient against central differences on every weight.
     let w0 = data(9, 1);
-    let value = |wv: &[f64]| -> f64 {
+    let mut value = |wv: &[f64]| -> f64 {
         tape.write_param(w, wv).unwrap();
         tape.reset();
         let h = tape.tensor_input(&[2, 3], &x);

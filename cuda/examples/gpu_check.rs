@@ -518,7 +518,7 @@ fn optimizer_cases<T: Float + DeviceScalar>(dev: &Device, report: &mut Report, r
                 .map(|s| rng.vec(s.iter().product(), -1.0, 1.0))
                 .collect();
             let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 22];
-            let tape = Tape::<T>::new(&mut mem).expect("tape");
+            let mut tape = Tape::<T>::new(&mut mem).expect("tape");
             let params: Vec<_> = shapes
                 .iter()
                 .zip(&init)
@@ -720,7 +720,7 @@ const LINEAR: &[(&[usize], (f64, f64))] = &[(&[3, 4], ANY), (&[4, 5], ANY), (&[5
 /// loss by weighting its output with fixed numbers and summing: where the loss lives, its
 /// value, and every input's gradient.
 fn tape_case<T: Float>(
-    tape: &Tape<'_, T>,
+    tape: &mut Tape<'_, T>,
     device: DeviceId,
     inputs: &[(&[usize], (f64, f64))],
     data: &[Vec<T>],
@@ -785,7 +785,7 @@ struct TapeOutcome<T> {
 fn tape_op_cases<T: Float + DeviceScalar>(dev: &Device, report: &mut Report, rng: &mut Rng) {
     let mark = dev.mark();
     let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 22];
-    let tape = Tape::<T>::new(&mut mem).expect("tape");
+    let mut tape = Tape::<T>::new(&mut mem).expect("tape");
     // SAFETY: the tape and the device stay on this thread.
     let gpu = match unsafe { tape.attach_local_device(dev) } {
         Ok(gpu) => gpu,
@@ -797,14 +797,14 @@ fn tape_op_cases<T: Float + DeviceScalar>(dev: &Device, report: &mut Report, rng
             .iter()
             .map(|(dims, (lo, hi))| rng.vec(dims.iter().product(), *lo, *hi))
             .collect();
-        let host = match tape_case(&tape, DeviceId::HOST, inputs, &data, build) {
+        let host = match tape_case(&mut tape, DeviceId::HOST, inputs, &data, build) {
             Ok(host) => host,
             Err(e) => {
                 report.error(&format!("{name} on the host"), e);
                 continue;
             }
         };
-        match tape_case(&tape, gpu, inputs, &data, build) {
+        match tape_case(&mut tape, gpu, inputs, &data, build) {
             Ok(TapeOutcome {
                 at,
                 loss,
@@ -891,7 +891,7 @@ fn tape_mlp(
 /// One training step through the tape, the input put on `device` (where the parameters
 /// `p` live): record, forward, backward, optimizer step; returns the step's loss.
 fn tape_mlp_step(
-    tape: &Tape<'_, f32>,
+    tape: &mut Tape<'_, f32>,
     device: DeviceId,
     p: &[ParamId],
     x: &[f32],
@@ -933,11 +933,11 @@ fn mlp(dev: &Device, report: &mut Report, rng: &mut Rng) {
 
         // CPU reference.
         let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 26];
-        let tape = Tape::<f32>::new(&mut mem).expect("tape");
+        let mut tape = Tape::<f32>::new(&mut mem).expect("tape");
         let host = DeviceId::HOST;
         let cpu_losses = tape_mlp(&tape, host, &init, sgd).and_then(|p| {
             (0..steps)
-                .map(|_| tape_mlp_step(&tape, host, &p, &x, &labels))
+                .map(|_| tape_mlp_step(&mut tape, host, &p, &x, &labels))
                 .collect::<Result<Vec<f32>, _>>()
         });
         let cpu_losses = match cpu_losses {
@@ -1038,21 +1038,21 @@ fn mlp(dev: &Device, report: &mut Report, rng: &mut Rng) {
         let through_tape = || -> Result<(Vec<f32>, Vec<usize>, f64), String> {
             let failure = |e: CoreError| tape_failure(dev, e);
             let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 24];
-            let tape = Tape::<f32>::new(&mut mem).expect("tape");
+            let mut tape = Tape::<f32>::new(&mut mem).expect("tape");
             // SAFETY: the tape and the device stay on this thread.
             let gpu = unsafe { tape.attach_local_device(dev) }.map_err(failure)?;
-            let train = || -> Result<(Vec<f32>, Vec<usize>, f64), String> {
+            let mut train = || -> Result<(Vec<f32>, Vec<usize>, f64), String> {
                 let p = tape_mlp(&tape, gpu, &init, sgd).map_err(failure)?;
                 let mut losses = Vec::new();
                 let mut arena_used = Vec::new();
                 for _ in 0..steps {
-                    losses.push(tape_mlp_step(&tape, gpu, &p, &x, &labels).map_err(failure)?);
+                    losses.push(tape_mlp_step(&mut tape, gpu, &p, &x, &labels).map_err(failure)?);
                     arena_used.push(dev.arena_used());
                 }
                 // The loss is downloaded when it is recorded; the synchronize waits for
                 // the backward and optimizer kernels queued after that.
                 let micros = median_micros(|| {
-                    tape_mlp_step(&tape, gpu, &p, &x, &labels).map_err(failure)?;
+                    tape_mlp_step(&mut tape, gpu, &p, &x, &labels).map_err(failure)?;
                     dev.synchronize().map_err(|e| e.to_string())
                 })?;
                 Ok((losses, arena_used, micros))

@@ -4,7 +4,6 @@
 
 use crate::error::Result;
 use crate::ptr;
-use crate::scalar::{with_input, with_output, Elem};
 use crate::tape::{ad_tape, call, AnyTape};
 use crate::var::ad_var;
 use autodiff_core::{Error, Real, Tape, VarId};
@@ -112,7 +111,7 @@ pub unsafe extern "C" fn ad_gradient(
     unsafe {
         call(tape, |header| {
             let grads = ptr::slice_mut(grads_out, n, "grads_out")?;
-            with_tape!(&header.tape, t => with_output(t, grads, |g| Ok(t.gradient_into(output.into(), g)?)))
+            with_tape!(&header.tape, t => Ok(t.gradient_into_as(output.into(), grads, |g| g.to_f64())?))
         })
     }
 }
@@ -131,7 +130,7 @@ pub unsafe extern "C" fn ad_jvp(
     unsafe {
         call(tape, |header| {
             let seeds = ptr::slice(seeds, n, "seeds")?;
-            with_tape!(&header.tape, t => with_input(t, seeds, |s| Ok(t.jvp(s)?)))
+            with_tape!(&header.tape, t => Ok(t.jvp_from(seeds, Real::from_f64)?))
         })
     }
 }
@@ -152,14 +151,14 @@ pub unsafe extern "C" fn ad_replay(
     unsafe {
         call(tape, |header| {
             let inputs = ptr::slice(inputs, n, "inputs")?;
-            with_tape!(&header.tape, t => with_input(t, inputs, |x| Ok(t.replay(x)?)))
+            with_tape!(&header.tape, t => Ok(t.replay_from(inputs, Real::from_f64)?))
         })
     }
 }
 
 /// Fails, writing nothing, unless every output is live and finite: the conditions under
 /// which the core's per-row sweeps could stop half way through the caller's buffer.
-fn check_outputs<T: Elem>(tape: &Tape<'_, T>, outputs: &[ad_var]) -> Result<()> {
+fn check_outputs<T: Real>(tape: &Tape<'_, T>, outputs: &[ad_var]) -> Result<()> {
     tape.status()?;
     for &output in outputs {
         if tape.value(output.into())?.is_non_finite() {
@@ -191,7 +190,7 @@ pub unsafe extern "C" fn ad_jacobian(
             let ids = core::slice::from_raw_parts(outputs.as_ptr().cast::<VarId>(), outputs.len());
             with_tape!(&header.tape, t => {
                 check_outputs(t, outputs)?;
-                with_output(t, jacobian, |j| Ok(t.jacobian_rows(ids, j)?))
+                Ok(t.jacobian_rows_as(ids, jacobian, |entry| entry.to_f64())?)
             })
         })
     }
@@ -218,7 +217,7 @@ pub unsafe extern "C" fn ad_jacobian_fwd(
             // SAFETY: `ad_var` and `VarId` have one layout (asserted in `var`).
             let ids = core::slice::from_raw_parts(outputs.as_ptr().cast::<VarId>(), outputs.len());
             with_tape!(&header.tape, t => {
-                with_output(t, jacobian, |j| Ok(t.jacobian_columns::<FORWARD_LANES>(ids, j)?))
+                Ok(t.jacobian_columns_as::<FORWARD_LANES, f64>(ids, jacobian, |entry| entry.to_f64())?)
             })
         })
     }
@@ -228,8 +227,7 @@ pub unsafe extern "C" fn ad_jacobian_fwd(
 /// writes the gradient of `f` into `grad_out[0..n)` and the Hessian-vector product
 /// `H(x)·v` into `hv_out[0..n)`, by forward-over-reverse. `n` must equal the number of
 /// inputs, and the four arrays must not overlap. The tape's recorded values are replaced
-/// by those at `x` (as `ad_replay()` does). Needs scratch in the tape's memory of one dual
-/// per input. Fails with `AD_ERR_DTYPE_MISMATCH` on a tape of another dtype.
+/// by those at `x` (as `ad_replay()` does). Fails with `AD_ERR_DTYPE_MISMATCH` on a tape of another dtype.
 #[no_mangle]
 pub unsafe extern "C" fn ad_hvp(
     tape: *mut ad_tape,

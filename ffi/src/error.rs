@@ -25,9 +25,11 @@ pub enum ad_status {
     AD_ERR_OUT_OF_MEMORY = 4,
     /// The tape reached the largest number of variables a tape can index.
     AD_ERR_TOO_MANY_VARIABLES = 5,
-    /// A variable recorded before the tape's last `ad_tape_reset()`.
+    /// A handle of this tape that is no longer live: recorded before the tape's last
+    /// `ad_tape_reset()`, or made inside a checkpoint block that has ended.
     AD_ERR_STALE_HANDLE = 6,
-    /// A variable from another tape, or the invalid variable a failed op returned.
+    /// A handle from another tape (or from a tape that once lived in the same memory),
+    /// the invalid handle a failed op returned, or one never issued.
     AD_ERR_FOREIGN_HANDLE = 7,
     /// An argument outside what the call accepts, such as a buffer length that differs
     /// from the number of inputs or an unknown dtype.
@@ -62,13 +64,21 @@ pub enum ad_status {
     /// What the call asks is not available for tensors on a device (a checkpointed
     /// segment of them); the tape's message says what.
     AD_ERR_UNSUPPORTED_ON_DEVICE = 21,
+    /// A handle of the wrong kind: a tensor's fields copied into an `ad_var`, or the
+    /// other way round (convert with `ad_tensor_as_var()`).
+    AD_ERR_WRONG_HANDLE_KIND = 22,
+    /// A call that a callback running on the tape (a checkpoint block, a chain step or
+    /// loss) may not make on that same tape: a reset or end, a sweep (`ad_backward()`,
+    /// `ad_jvp()`, `ad_replay()`, ...), an optimizer step, creating parameters or
+    /// attaching devices. The tape keeps this error.
+    AD_ERR_REENTRANT = 23,
 }
 
 use ad_status::*;
 
 impl ad_status {
     /// Every status, in code order.
-    pub(crate) const ALL: [ad_status; 22] = [
+    pub(crate) const ALL: [ad_status; 24] = [
         AD_OK,
         AD_ERR_NULL,
         AD_ERR_INVALID_TAPE,
@@ -91,6 +101,8 @@ impl ad_status {
         AD_ERR_DEVICE_MISMATCH,
         AD_ERR_UNKNOWN_DEVICE,
         AD_ERR_UNSUPPORTED_ON_DEVICE,
+        AD_ERR_WRONG_HANDLE_KIND,
+        AD_ERR_REENTRANT,
     ];
 
     /// The status with number `code`, if there is one.
@@ -107,8 +119,8 @@ impl ad_status {
             AD_ERR_PANIC => c"internal panic caught at the C boundary",
             AD_ERR_OUT_OF_MEMORY => c"tape memory exhausted",
             AD_ERR_TOO_MANY_VARIABLES => c"too many variables on one tape",
-            AD_ERR_STALE_HANDLE => c"stale variable (recorded before the last reset)",
-            AD_ERR_FOREIGN_HANDLE => c"foreign variable (another tape, or a failed op)",
+            AD_ERR_STALE_HANDLE => c"stale handle (from before the last reset, or an ended block)",
+            AD_ERR_FOREIGN_HANDLE => c"foreign handle (another tape, or a failed op)",
             AD_ERR_INVALID_ARGUMENT => c"invalid argument",
             AD_ERR_SHAPE_MISMATCH => c"shape mismatch",
             AD_ERR_SIZE_OVERFLOW => c"size overflow",
@@ -123,6 +135,8 @@ impl ad_status {
             AD_ERR_DEVICE_MISMATCH => c"arguments on different devices",
             AD_ERR_UNKNOWN_DEVICE => c"unknown device",
             AD_ERR_UNSUPPORTED_ON_DEVICE => c"not supported on a device",
+            AD_ERR_WRONG_HANDLE_KIND => c"wrong kind of handle",
+            AD_ERR_REENTRANT => c"not allowed inside a callback on the same tape",
         }
     }
 }
@@ -145,6 +159,8 @@ impl From<Error> for ad_status {
             Error::DeviceMismatch { .. } => AD_ERR_DEVICE_MISMATCH,
             Error::UnknownDevice => AD_ERR_UNKNOWN_DEVICE,
             Error::UnsupportedOnDevice(_) => AD_ERR_UNSUPPORTED_ON_DEVICE,
+            Error::WrongHandleKind { .. } => AD_ERR_WRONG_HANDLE_KIND,
+            Error::Reentrant(_) => AD_ERR_REENTRANT,
             _ => AD_ERR_OTHER,
         }
     }

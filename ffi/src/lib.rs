@@ -6,8 +6,7 @@
 //! are written for a C reader.
 //!
 //! Infrastructure: [`panic`] holds the `catch_unwind` boundary every export goes through,
-//! [`ptr`] the checks on C pointers, [`scalar`] the conversions between C `double`s and
-//! the tape's element type.
+//! [`ptr`] the checks on C pointers.
 #![allow(non_camel_case_types)]
 #![deny(unsafe_op_in_unsafe_fn)]
 // Every exported function is `unsafe extern "C"`; the pointer contract they share is
@@ -29,6 +28,5 @@ pub mod error;
 pub mod optim;
 pub mod param;
 pub mod ptr;
-pub mod scalar;
 pub mod var;
 pub mod version;

@@ -149,9 +149,8 @@ impl Header {
         with_tape!(&self.tape, t => t.fail(core));
     }
 
-    fn reset(&self) -> Result<()> {
-        self.refuse_if_lent()?;
-        with_tape!(&self.tape, t => t.reset());
+    fn reset(&mut self) -> Result<()> {
+        with_tape!(&mut self.tape, t => t.reset());
         self.last.set(None);
         self.boundary.set(None);
         self.poisoned.set(false);
@@ -170,7 +169,7 @@ impl Header {
         if self.lent.get() == 0 {
             return Ok(());
         }
-        let error = Error::InvalidArgument(
+        let error = Error::Reentrant(
             "a tape cannot be reset or ended inside a callback that records on it",
         );
         with_tape!(&self.tape, t => t.fail(error));
@@ -209,6 +208,20 @@ pub unsafe fn header<'a>(tape: *const ad_tape) -> Result<&'a Header> {
     }
     // SAFETY: the magic number says `ad_tape_init` wrote a header here.
     Ok(unsafe { &*header })
+}
+
+/// The header behind `tape`, for a call that gives back the tape's memory (a reset, the
+/// end): checks that it is live and that no callback is running on it (which would be
+/// using that memory under the call), then lends it exclusively.
+///
+/// # Safety
+/// As for [`header`]; and, the C API's thread model, no other thread uses the tape.
+pub unsafe fn header_exclusive<'a>(tape: *mut ad_tape) -> Result<&'a mut Header> {
+    // SAFETY: forwarded.
+    unsafe { header(tape) }?.refuse_if_lent()?;
+    // SAFETY: live (checked), and with no callback running no Rust frame holds a
+    // reference to the header: every other entry point's borrow ended when it returned.
+    Ok(unsafe { &mut *tape.cast::<Header>() })
 }
 
 /// Runs `f` on a live, unpoisoned tape and turns the result into a status, keeping the
@@ -358,7 +371,7 @@ pub unsafe extern "C" fn ad_tape_init(
 /// and using the tape is reported as `AD_ERR_INVALID_TAPE` for as long as that memory is
 /// left unchanged (best effort). A tape made by `ad_tape_new()` is freed, as by
 /// `ad_tape_free()`. Fails with `AD_ERR_NULL` or `AD_ERR_INVALID_TAPE` (e.g. ended twice),
-/// and with `AD_ERR_INVALID_ARGUMENT` inside a callback the tape is running (a
+/// and with `AD_ERR_REENTRANT` inside a callback the tape is running (a
 /// checkpoint block or chain step): the tape stays live and keeps that error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tape_done(tape: *mut ad_tape) -> ad_status {
@@ -374,10 +387,9 @@ pub unsafe extern "C" fn ad_tape_done(tape: *mut ad_tape) -> ad_status {
 /// As for [`header`].
 unsafe fn end(tape: *mut ad_tape) -> Result<()> {
     // SAFETY: forwarded.
-    let live = unsafe { header(tape) }?;
-    live.refuse_if_lent()?;
+    let live = unsafe { header_exclusive(tape) }?;
     // Its devices may serve another tape from now on.
-    match &live.tape {
+    match &mut live.tape {
         AnyTape::F32(t) => t.release_devices(),
         AnyTape::F64(t) => t.release_devices(),
         AnyTape::F64Dual(_) => {}
@@ -490,7 +502,7 @@ pub unsafe extern "C" fn ad_tape_bytes_for(
 /// Clears every variable, the tape's error, a caught panic and the latest failure,
 /// keeping the memory. Variables from before are stale from now on (using one is
 /// `AD_ERR_STALE_HANDLE`). Fails with `AD_ERR_NULL` or `AD_ERR_INVALID_TAPE`, and with
-/// `AD_ERR_INVALID_ARGUMENT` inside a callback the tape is running (a checkpoint block
+/// `AD_ERR_REENTRANT` inside a callback the tape is running (a checkpoint block
 /// or chain step), which it refuses to reset under the code that called it: the tape
 /// then keeps that error.
 #[no_mangle]
@@ -498,7 +510,7 @@ pub unsafe extern "C" fn ad_tape_reset(tape: *mut ad_tape) -> ad_status {
     // A reset is what clears a caught panic, so it goes around `call`'s poison check.
     ffi_boundary!(ad_status::AD_ERR_PANIC, {
         // SAFETY: the caller's contract.
-        status_of(unsafe { header(tape) }.and_then(Header::reset))
+        status_of(unsafe { header_exclusive(tape) }.and_then(Header::reset))
     })
 }
 

@@ -15,21 +15,26 @@ use crate::var::ad_var;
 use autodiff_core::{Activation, Error, Float, Shape, Tape, TensorId, VarId};
 use core::ffi::{c_char, c_int};
 
-/// A tensor on a tape: the index of its record and the tag of the tape generation that
-/// made it, like `ad_var`. Plain data; the tape checks it on every use. A failed op
-/// returns the invalid tensor (`index == UINT32_MAX`, `tag == 0`).
+/// A tensor on a tape: the index of its record, its kind, the generation that issued it
+/// and the identity of its tape, like `ad_var`. Plain data; the tape checks it on every
+/// use. A failed op returns the invalid tensor (`index == UINT32_MAX`, every other field
+/// 0).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ad_tensor {
     pub index: u32,
-    pub tag: u32,
+    pub kind: u32,
+    pub generation: u32,
+    pub tape: u32,
 }
 
 impl From<ad_tensor> for TensorId {
     fn from(x: ad_tensor) -> TensorId {
         TensorId {
             index: x.index,
-            tag: x.tag,
+            kind: x.kind,
+            generation: x.generation,
+            tape: x.tape,
         }
     }
 }
@@ -38,14 +43,18 @@ impl From<TensorId> for ad_tensor {
     fn from(id: TensorId) -> ad_tensor {
         ad_tensor {
             index: id.index,
-            tag: id.tag,
+            kind: id.kind,
+            generation: id.generation,
+            tape: id.tape,
         }
     }
 }
 
 pub(crate) const INVALID: ad_tensor = ad_tensor {
     index: TensorId::INVALID.index,
-    tag: TensorId::INVALID.tag,
+    kind: TensorId::INVALID.kind,
+    generation: TensorId::INVALID.generation,
+    tape: TensorId::INVALID.tape,
 };
 
 /// An elementwise function, for `ad_tensor_activation()` and `ad_linear()`. The
@@ -816,10 +825,14 @@ pub unsafe extern "C" fn ad_tape_dot(
     }
 }
 
-/// `ad_tensor` and `TensorId` are the same two `u32`s.
+/// `ad_tensor` and `TensorId` are the same four `u32`s.
 const _: () = {
     assert!(core::mem::size_of::<ad_tensor>() == core::mem::size_of::<TensorId>());
     assert!(core::mem::offset_of!(ad_tensor, index) == core::mem::offset_of!(TensorId, index));
-    assert!(core::mem::offset_of!(ad_tensor, tag) == core::mem::offset_of!(TensorId, tag));
+    assert!(core::mem::offset_of!(ad_tensor, kind) == core::mem::offset_of!(TensorId, kind));
+    assert!(
+        core::mem::offset_of!(ad_tensor, generation) == core::mem::offset_of!(TensorId, generation)
+    );
+    assert!(core::mem::offset_of!(ad_tensor, tape) == core::mem::offset_of!(TensorId, tape));
     assert!(Activation::ALL.len() == ad_activation::AD_ACT_SQUARE as usize + 1);
 };

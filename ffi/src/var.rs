@@ -10,23 +10,31 @@ use crate::tape::{ad_tape, header, poison, AnyTape};
 use autodiff_core::{Op, Real, VarId};
 use core::ffi::c_int;
 
-/// A variable on a tape: the index of its record and the tag of the tape generation
-/// that made it. Plain data: copy and store it freely; the tape checks it on every use,
-/// so a variable from another tape, or from before an `ad_tape_reset()`, is reported
-/// (`AD_ERR_FOREIGN_HANDLE`, `AD_ERR_STALE_HANDLE`) instead of misread. A failed op
-/// returns the invalid variable (`index == UINT32_MAX`, `tag == 0`).
+/// A variable on a tape: the index of its record, its kind, the generation that issued
+/// it and the identity of its tape (unique in the process). Plain data: copy and store it
+/// freely, but never build one field by field; the tape checks all four on every use, so
+/// a variable from another tape (or from a tape that once lived in the same memory), from
+/// before an `ad_tape_reset()`, or made inside a checkpoint block that has ended is
+/// reported (`AD_ERR_FOREIGN_HANDLE`, `AD_ERR_STALE_HANDLE`) instead of misread, and a
+/// tensor's fields copied into a variable are `AD_ERR_WRONG_HANDLE_KIND` (use
+/// `ad_tensor_as_var()`). A failed op returns the invalid variable
+/// (`index == UINT32_MAX`, every other field 0); test it with `ad_var_is_valid()`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ad_var {
     pub index: u32,
-    pub tag: u32,
+    pub kind: u32,
+    pub generation: u32,
+    pub tape: u32,
 }
 
 impl From<ad_var> for VarId {
     fn from(var: ad_var) -> VarId {
         VarId {
             index: var.index,
-            tag: var.tag,
+            kind: var.kind,
+            generation: var.generation,
+            tape: var.tape,
         }
     }
 }
@@ -35,22 +43,29 @@ impl From<VarId> for ad_var {
     fn from(id: VarId) -> ad_var {
         ad_var {
             index: id.index,
-            tag: id.tag,
+            kind: id.kind,
+            generation: id.generation,
+            tape: id.tape,
         }
     }
 }
 
-/// `ad_var` and `VarId` are the same two `u32`s, so arrays of one are arrays of the other.
+/// `ad_var` and `VarId` are the same four `u32`s, so arrays of one are arrays of the
+/// other.
 const _: () = {
     assert!(core::mem::size_of::<ad_var>() == core::mem::size_of::<VarId>());
     assert!(core::mem::align_of::<ad_var>() == core::mem::align_of::<VarId>());
     assert!(core::mem::offset_of!(ad_var, index) == core::mem::offset_of!(VarId, index));
-    assert!(core::mem::offset_of!(ad_var, tag) == core::mem::offset_of!(VarId, tag));
+    assert!(core::mem::offset_of!(ad_var, kind) == core::mem::offset_of!(VarId, kind));
+    assert!(core::mem::offset_of!(ad_var, generation) == core::mem::offset_of!(VarId, generation));
+    assert!(core::mem::offset_of!(ad_var, tape) == core::mem::offset_of!(VarId, tape));
 };
 
 const INVALID: ad_var = ad_var {
     index: VarId::INVALID.index,
-    tag: VarId::INVALID.tag,
+    kind: VarId::INVALID.kind,
+    generation: VarId::INVALID.generation,
+    tape: VarId::INVALID.tape,
 };
 
 /// Records through `f` on a live tape; the invalid variable otherwise.

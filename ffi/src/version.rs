@@ -9,12 +9,12 @@ use core::ffi::c_char;
 /// The major version of the library this header belongs to.
 pub const AD_VERSION_MAJOR: u32 = 0;
 /// The minor version of the library this header belongs to.
-pub const AD_VERSION_MINOR: u32 = 1;
+pub const AD_VERSION_MINOR: u32 = 2;
 /// The patch version of the library this header belongs to.
 pub const AD_VERSION_PATCH: u32 = 0;
 
 /// The ABI version of the library this header belongs to; see `ad_abi_version()`.
-pub const AD_ABI_VERSION: u32 = 0;
+pub const AD_ABI_VERSION: u32 = 1;
 
 /// Parses a decimal `u32` at compile time (the `env!` strings of cargo's version parts).
 const fn parse_u32(text: &str) -> u32 {

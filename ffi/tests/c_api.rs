@@ -80,7 +80,8 @@ fn bad_input_gets_a_status() {
         let x = ad_input(t, 1.0);
         let foreign = ad_var {
             index: x.index,
-            tag: x.tag ^ 1,
+            tape: x.tape ^ 1,
+            ..x
         };
         let mut jac = [7.0; 2];
         assert_eq!(

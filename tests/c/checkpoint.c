@@ -19,7 +19,8 @@ typedef struct {
     int calls;
     int fail_on_call;      /* return `fail_status` on this call (1-based), 0: never */
     ad_status fail_status;
-    int misuse;            /* 1: reset the tape, 2: end it, 3: free it, 4: foreign op */
+    int misuse;            /* 1: reset the tape, 2: end it, 3: free it, 4: foreign op,
+                              5: run backward on it, 6: replay it */
     ad_status misuse_got;
     ad_tape *other;        /* for the foreign op */
 } block_state;
@@ -33,6 +34,8 @@ static ad_status block(ad_tape *t, const ad_var *in, size_t n_in, ad_var *out, s
         if (s->misuse == 1) s->misuse_got = ad_tape_reset(t);
         if (s->misuse == 2) s->misuse_got = ad_tape_done(t);
         if (s->misuse == 3) ad_tape_free(t);
+        if (s->misuse == 5) s->misuse_got = ad_backward(t, in[0]);
+        if (s->misuse == 6) s->misuse_got = ad_replay(t, NULL, 0);
         if (s->fail_on_call == s->calls) return s->fail_status;
     }
     if (n_in != 2 || n_out != 2) return AD_ERR_INVALID_ARGUMENT;
@@ -233,8 +236,9 @@ static void test_segment_failures(void) {
     CHECK_STATUS(ad_backward(t, ad_add(t, out[0], out[1])), AD_ERR_BACKEND);
     CHECK(s.calls == 2);
 
-    /* Reset, done and free inside the block are refused; the tape stays live. */
-    int misuses[] = {1, 2, 3};
+    /* Reset, done, free, and a sweep of the same tape inside the block are refused
+     * (AD_ERR_REENTRANT); the tape stays live and keeps the error. */
+    int misuses[] = {1, 2, 3, 5, 6};
     for (size_t i = 0; i < COUNT(misuses); i++) {
         CHECK_OK(ad_tape_reset(t));
         s = (block_state){0};
@@ -242,11 +246,22 @@ static void test_segment_failures(void) {
         s.misuse_got = AD_OK;
         in[0] = ad_input(t, 1.0);
         in[1] = ad_input(t, 2.0);
-        CHECK_STATUS(ad_checkpoint(t, block, &s, in, 2, out, 2), AD_ERR_INVALID_ARGUMENT);
-        if (misuses[i] != 3) CHECK_STATUS(s.misuse_got, AD_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(ad_checkpoint(t, block, &s, in, 2, out, 2), AD_ERR_REENTRANT);
+        if (misuses[i] != 3) CHECK_STATUS(s.misuse_got, AD_ERR_REENTRANT);
         CHECK(strstr(ad_tape_error(t), "inside a callback") != NULL);
-        CHECK_STATUS(ad_tape_status(t), AD_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(ad_tape_status(t), AD_ERR_REENTRANT);
     }
+    /* A block that runs backward on its own tape only when backward re-runs it: refused
+     * there too, instead of recursing without end. */
+    CHECK_OK(ad_tape_reset(t));
+    s = (block_state){0};
+    in[0] = ad_input(t, 1.0);
+    in[1] = ad_input(t, 2.0);
+    CHECK_OK(ad_checkpoint(t, block, &s, in, 2, out, 2));
+    s.misuse = 5;
+    CHECK_STATUS(ad_backward(t, ad_add(t, out[0], out[1])), AD_ERR_REENTRANT);
+    CHECK_STATUS(s.misuse_got, AD_ERR_REENTRANT);
+    CHECK(s.calls == 2);
     /* ... also on a heap tape, where ending it would free the memory under the block. */
     {
         ad_tape *h;
@@ -257,7 +272,7 @@ static void test_segment_failures(void) {
         s.misuse = 3;
         in[0] = ad_input(h, 1.0);
         in[1] = ad_input(h, 2.0);
-        CHECK_STATUS(ad_checkpoint(h, block, &s, in, 2, out, 2), AD_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(ad_checkpoint(h, block, &s, in, 2, out, 2), AD_ERR_REENTRANT);
         CHECK_OK(ad_tape_reset(h)); /* outside the block: fine */
         ad_tape_free(h);
     }
@@ -735,7 +750,7 @@ static void test_chain_failures(void) {
     s.reset_in_step = 1;
     CHECK_STATUS(ad_chain_gradient(chain_mem, sizeof chain_mem, AD_F64, n, 3, X0, D, THETA, P,
                                    step, loss, &s, gx, gp, NULL),
-                 AD_ERR_INVALID_ARGUMENT);
+                 AD_ERR_REENTRANT);
     CHECK(s.step_calls == 1);
 
     /* Arguments. */

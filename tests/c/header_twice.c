@@ -3,7 +3,7 @@
 #include "autodiff.h"
 
 int main(void) {
-    ad_var v = {0, 0};
+    ad_var v = {0, 0, 0, 0};
     (void)v;
     return ad_var_is_valid(v) ? 0 : 0;
 }

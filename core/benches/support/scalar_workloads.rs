@@ -181,7 +181,7 @@ pub fn chain_gradient(x: &[f64], g: &mut [f64]) {
 /// and by replaying that tape at [`other_point`], and that the tape holds exactly the
 /// records the op counts promise. Panics on any mismatch, so a broken build cannot
 /// produce benchmark figures.
-pub fn check(workload: &Workload, tape: &Tape<'_, f64>, n: usize) {
+pub fn check(workload: &Workload, tape: &mut Tape<'_, f64>, n: usize) {
     let (x, x2) = (point(n), other_point(n));
     let (mut g, mut want) = (vec![0.0; n], vec![0.0; n]);
 

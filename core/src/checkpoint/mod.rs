@@ -58,7 +58,7 @@ pub mod segment;
 
 pub use chain::{
     chain_gradient, chain_gradient_on_tape, chain_gradient_online, chain_gradient_online_on_tape,
-    chain_gradient_store_all, step_fn, workspace_bytes, ChainReport, Step, StepFn,
+    chain_gradient_store_all, step_fn, workspace_bytes, ChainReport, Step, StepFn, TapeLoan,
 };
 pub use online::Online;
 pub use schedule::{

@@ -129,10 +129,11 @@ impl<'m, T: Float> Tape<'m, T> {
     /// handles.
     ///
     /// The block is moved into the arena and never dropped, hence `Copy + 'static`: a
-    /// closure capturing parameter handles, constants or raw pointers by value. A C
-    /// callback with its `void *user_data` fits in a two-pointer struct whose
-    /// `Segment::record` calls it; the caller then keeps the user data alive as long as
-    /// the tape may sweep the segment.
+    /// closure capturing parameter handles and constants by value. It is `Send` because
+    /// the tape is: a tape moved to another thread runs its blocks there. A C callback
+    /// with its `void *user_data` fits in a two-pointer struct whose `Segment::record`
+    /// calls it; the caller then keeps the user data alive as long as the tape may sweep
+    /// the segment.
     ///
     /// Fails (setting the tape's error, and writing [`VarId::INVALID`] to every output)
     /// with the tape's pending error, a handle error for an input, an error from the
@@ -141,7 +142,7 @@ impl<'m, T: Float> Tape<'m, T> {
     /// fit.
     pub fn checkpoint<B>(&self, block: B, inputs: &[VarId], outputs: &mut [VarId]) -> Result<()>
     where
-        B: Segment<T> + Copy + 'static,
+        B: Segment<T> + Copy + Send + 'static,
     {
         outputs.fill(VarId::INVALID);
         let result = record_segment(self, block, inputs, outputs);
@@ -249,7 +250,8 @@ impl Layout {
         let block = bytes;
         bytes = bytes.checked_add(round8(size_of::<B>())?)?;
         let inputs = bytes;
-        bytes = bytes.checked_add(round8(n_in.checked_mul(8)?)?)?;
+        // Per input: its record index, its version, and the kind of its handle.
+        bytes = bytes.checked_add(round8(n_in.checked_mul(12)?)?)?;
         let params = bytes;
         bytes = bytes.checked_add(n_params.checked_mul(8)?)?;
         let descs_offset = bytes;
@@ -333,7 +335,7 @@ fn for_each_param_use<T: Float>(
 }
 
 /// The forward of [`Tape::checkpoint`]; errors are set on the tape by the caller.
-fn record_segment<T: Float, B: Segment<T> + Copy + 'static>(
+fn record_segment<T: Float, B: Segment<T> + Copy + Send + 'static>(
     tape: &Tape<'_, T>,
     block: B,
     inputs: &[VarId],
@@ -341,7 +343,7 @@ fn record_segment<T: Float, B: Segment<T> + Copy + 'static>(
 ) -> Result<()> {
     tape.status()?;
     for &x in inputs {
-        tape.check_handle(x)?;
+        tape.check_record_handle(x)?;
     }
     if align_of::<B>() > 8 {
         return Err(Error::InvalidArgument(
@@ -358,7 +360,7 @@ fn record_segment<T: Float, B: Segment<T> + Copy + 'static>(
     };
     let (n_in, n_out) = (count(inputs.len())?, count(outputs.len())?);
 
-    let mark = tape.record_mark_releasing_reserve();
+    let mark = tape.open_block()?;
     let staged = stage(tape, &block, inputs, outputs, mark).and_then(|staged| {
         if tape.has_device_records(mark.len(), tape.len()) {
             Err(Error::UnsupportedOnDevice(
@@ -409,6 +411,7 @@ fn record_segment<T: Float, B: Segment<T> + Copy + 'static>(
             indices
                 .add(inputs.len() + k)
                 .write(tape.tensor_version(x.index).unwrap_or(0));
+            indices.add(2 * inputs.len() + k).write(x.kind);
         }
     }
 
@@ -455,7 +458,12 @@ fn record_segment<T: Float, B: Segment<T> + Copy + 'static>(
                 "checkpoint: output records are not contiguous",
             ));
         }
-        *slot = id;
+        // The output's handle has the kind the block gave it (a C block over tensors
+        // hands back tensor handles, a Rust block either kind).
+        *slot = VarId {
+            kind: slot.kind,
+            ..id
+        };
         offset += bytes;
     }
     tape.reserve_scratch(need)
@@ -473,7 +481,10 @@ fn stage<T: Float, B: Segment<T>>(
     mark: RecordMark,
 ) -> Result<(*const u64, Layout, u32, usize)> {
     tape.align_high()?;
-    block.record(tape, inputs, outputs)?;
+    {
+        let _block = tape.enter_callback();
+        block.record(tape, inputs, outputs)?;
+    }
     tape.status()?;
     for &y in outputs.iter() {
         if !y.is_valid() {
@@ -481,15 +492,17 @@ fn stage<T: Float, B: Segment<T>>(
                 "checkpoint: the block left an output unset",
             ));
         }
-        tape.check_handle(y)?;
+        tape.check_record_handle(y)?;
     }
     // The block's records and allocations, and the scratch its ops reserved, is what
-    // recording it again takes; add its inputs' and outputs' handles (scratch, while it
-    // runs again) and the padding to 8 bytes.
+    // recording it again takes; add its inputs' and outputs' handles (allocated in the
+    // block's region while it runs again) and the padding to 8 bytes.
     let need = tape
         .bytes_since(mark)
         .checked_add(tape.scratch_reserve())
-        .and_then(|n| n.checked_add((inputs.len() + outputs.len()).checked_mul(8)?))
+        .and_then(|n| {
+            n.checked_add((inputs.len() + outputs.len()).checked_mul(size_of::<VarId>())?)
+        })
         .and_then(|n| n.checked_add(8))
         .ok_or(Error::SizeOverflow)?;
     let mut n_params = 0u32;
@@ -534,7 +547,7 @@ fn stage<T: Float, B: Segment<T>>(
             let data = base.add(offset).cast::<T>();
             match tape.tensor_view(y.index) {
                 Some(view) => core::ptr::copy_nonoverlapping(view.value, data, view.len),
-                None => data.write(tape.value(y)?),
+                None => data.write(tape.value(tape.scalar_handle(y))?),
             }
             offset += output_bytes::<T>(&desc_of(y)).ok_or(Error::SizeOverflow)?;
         }
@@ -612,7 +625,6 @@ fn rerun<T: Float>(tape: &Tape<'_, T>, i: u32, mode: Mode) -> Result<()> {
     // SAFETY: a segment record's node and region live as long as the record.
     let node = unsafe { *node_ptr.cast_const() };
     let base = node_ptr.cast::<u8>();
-    let (n_in, n_out) = (node.n_in as usize, node.n_out as usize);
     if mode == Mode::Tangent {
         // The output records' tangent buffers must outlive the re-recording.
         for j in 0..node.n_out {
@@ -622,33 +634,42 @@ fn rerun<T: Float>(tape: &Tape<'_, T>, i: u32, mode: Mode) -> Result<()> {
             }
         }
     }
-    tape.with_scratch::<u64, _>(n_in + n_out, |words| {
-        // SAFETY: `VarId` is two `u32`s (`repr(C)`): the size of a `u64`, and no stricter
-        // alignment; the scratch holds `n_in + n_out` words.
-        let ids = unsafe {
-            core::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<VarId>(), n_in + n_out)
+    let mark = tape.open_block()?;
+    tape.begin_rerecording();
+    let result = rerun_in_block(tape, &node, base, mark, mode);
+    tape.end_rerecording();
+    // SAFETY: nothing the block recorded again (nor the handles' array, allocated after
+    // the mark) is used after this.
+    unsafe { tape.truncate(mark) };
+    result
+}
+
+/// Names the segment's inputs again (with the generations that issued them, which are
+/// still open) in an array allocated inside the block's region, then runs the block.
+fn rerun_in_block<T: Float>(
+    tape: &Tape<'_, T>,
+    node: &SegmentNode<T>,
+    base: *mut u8,
+    mark: RecordMark,
+    mode: Mode,
+) -> Result<()> {
+    let (n_in, n_out) = (node.n_in as usize, node.n_out as usize);
+    let ids = tape.alloc(n_in + n_out, VarId::INVALID)?;
+    // SAFETY: `n_in + n_out` handles just allocated, which only this call refers to,
+    // until the truncation after it returns.
+    let ids = unsafe { core::slice::from_raw_parts_mut(ids.as_ptr(), n_in + n_out) };
+    let (inputs, outputs) = ids.split_at_mut(n_in);
+    // SAFETY: the region holds `n_in` input indices, versions and kinds.
+    let indices = unsafe { base.add(node.inputs_offset).cast::<u32>() };
+    for (k, x) in inputs.iter_mut().enumerate() {
+        // SAFETY: `k < n_in`.
+        let (index, kind) = unsafe { (*indices.add(k), *indices.add(2 * n_in + k)) };
+        *x = VarId {
+            kind,
+            ..tape.handle_at(index)
         };
-        let (inputs, outputs) = ids.split_at_mut(n_in);
-        let tag = tape.current_tag();
-        // SAFETY: the region holds `n_in` input indices.
-        let indices = unsafe { base.add(node.inputs_offset).cast::<u32>() };
-        for (k, x) in inputs.iter_mut().enumerate() {
-            // SAFETY: `k < n_in`.
-            *x = VarId {
-                index: unsafe { *indices.add(k) },
-                tag,
-            };
-        }
-        outputs.fill(VarId::INVALID);
-        let mark = tape.record_mark_releasing_reserve();
-        tape.begin_rerecording();
-        let result = rerun_block(tape, &node, base, inputs, outputs, mark, mode);
-        tape.end_rerecording();
-        // SAFETY: nothing the block recorded again is used after this.
-        unsafe { tape.truncate(mark) };
-        result
-    })
-    .and_then(|result| result)
+    }
+    rerun_block(tape, node, base, inputs, outputs, mark, mode)
 }
 
 /// The part of [`rerun`] between the mark and the truncation.
@@ -662,8 +683,11 @@ fn rerun_block<T: Float>(
     mode: Mode,
 ) -> Result<()> {
     tape.align_high()?;
-    // SAFETY: the region holds the block `call` was made for.
-    unsafe { (node.call)(base.add(node.block_offset), tape, inputs, outputs) }?;
+    {
+        let _block = tape.enter_callback();
+        // SAFETY: the region holds the block `call` was made for.
+        unsafe { (node.call)(base.add(node.block_offset), tape, inputs, outputs) }?;
+    }
     tape.status()?;
     let mismatch = Error::InvalidArgument(
         "checkpoint: the block recorded again gave other outputs (kinds or shapes) than when recorded",
@@ -674,7 +698,7 @@ fn rerun_block<T: Float>(
                 "checkpoint: the block recorded again left an output unset",
             ));
         }
-        tape.check_handle(r)?;
+        tape.check_record_handle(r)?;
         let o = node.first_output + j as u32;
         match (tape.tensor_view(o), tape.tensor_view(r.index)) {
             (Some(ov), Some(rv)) if ov.shape == rv.shape && ov.len == rv.len => {}

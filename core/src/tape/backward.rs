@@ -28,6 +28,7 @@ impl<'m, T: Real> Tape<'m, T> {
     /// [`Error::NonFinite`] when the output's value is NaN or infinite (its gradient
     /// would be meaningless); the tape stays usable.
     pub fn backward(&self, output: VarId) -> Result<()> {
+        self.refuse_in_callback("backward")?;
         self.status()?;
         self.check_handle(output)?;
         let record = self.record(output.index);
@@ -38,6 +39,7 @@ impl<'m, T: Real> Tape<'m, T> {
         }
         self.for_each_extension_record(|extension, i| (extension.check)(self, i))?;
         self.clear_adjoints();
+        self.slots_hold(super::SlotContent::Adjoints);
         // SAFETY: `output` is a live record index.
         unsafe {
             let seed = &mut (*self.records_ptr().add(output.index as usize)).adjoint;
@@ -58,19 +60,43 @@ impl<'m, T: Real> Tape<'m, T> {
     /// Runs backward from `output` and writes `∂output/∂input` for every input, in
     /// recording order, into `grads` (whose length must be [`num_inputs`](Tape::num_inputs)).
     pub fn gradient_into(&self, output: VarId, grads: &mut [T]) -> Result<()> {
+        self.gradient_into_as(output, grads, |g| g)
+    }
+
+    /// [`gradient_into`](Tape::gradient_into) a buffer of another type, each entry
+    /// converted by `convert` as it is written (only once backward succeeded).
+    pub fn gradient_into_as<S>(
+        &self,
+        output: VarId,
+        grads: &mut [S],
+        convert: impl Fn(T) -> S,
+    ) -> Result<()> {
         if grads.len() != self.num_inputs() {
             return Err(Error::InvalidArgument(
                 "gradient buffer length differs from the number of inputs",
             ));
         }
         self.backward(output)?;
-        self.read_input_slots(grads);
+        for (slot, adjoint) in grads.iter_mut().zip(self.input_adjoints()) {
+            *slot = convert(adjoint);
+        }
         Ok(())
     }
 
     /// The Jacobian of `outputs` with respect to the inputs, by rows: one backward sweep
     /// per output. `jacobian` is row-major, `outputs.len() × num_inputs()`.
     pub fn jacobian_rows(&self, outputs: &[VarId], jacobian: &mut [T]) -> Result<()> {
+        self.jacobian_rows_as(outputs, jacobian, |entry| entry)
+    }
+
+    /// [`jacobian_rows`](Tape::jacobian_rows) into a buffer of another type, each entry
+    /// converted by `convert` as it is written.
+    pub fn jacobian_rows_as<S>(
+        &self,
+        outputs: &[VarId],
+        jacobian: &mut [S],
+        convert: impl Fn(T) -> S,
+    ) -> Result<()> {
         // Checked up front, as `jacobian_columns` does: with no inputs (or no outputs) the
         // loop below never runs a backward sweep that would check them.
         self.status()?;
@@ -84,16 +110,9 @@ impl<'m, T: Real> Tape<'m, T> {
             ));
         }
         for (&output, row) in outputs.iter().zip(jacobian.chunks_exact_mut(n.max(1))) {
-            self.gradient_into(output, &mut row[..n])?;
+            self.gradient_into_as(output, &mut row[..n], &convert)?;
         }
         Ok(())
-    }
-
-    /// Copies the adjoint (or tangent) slot of every input, in recording order.
-    pub(super) fn read_input_slots(&self, out: &mut [T]) {
-        for (slot, adjoint) in out.iter_mut().zip(self.input_adjoints()) {
-            *slot = adjoint;
-        }
     }
 
     /// The adjoint (or tangent) slots of the inputs, in recording order.

@@ -49,6 +49,14 @@ impl<'m, T: Real> Tape<'m, T> {
     /// order). Afterwards [`tangent`](Tape::tangent) of every variable is its directional
     /// derivative `J·seeds`. Overwrites the adjoints of the last backward.
     pub fn jvp(&self, seeds: &[T]) -> Result<()> {
+        self.jvp_from(seeds, |seed| seed)
+    }
+
+    /// [`jvp`](Tape::jvp) with seeds of another type, each converted by `convert` as the
+    /// sweep reads it: how a host whose numbers are not `T` (the C API's `double`s on an
+    /// `f32` tape) seeds a sweep without a copy.
+    pub fn jvp_from<S: Copy>(&self, seeds: &[S], convert: impl Fn(S) -> T) -> Result<()> {
+        self.refuse_in_callback("jvp")?;
         self.status()?;
         if seeds.len() != self.num_inputs() {
             return Err(Error::InvalidArgument(
@@ -56,6 +64,7 @@ impl<'m, T: Real> Tape<'m, T> {
             ));
         }
         self.adjoints_dirty.set(true);
+        self.slots_hold(super::SlotContent::Tangents);
         let slots = TangentSlots::<T, 1> {
             // The adjoint field of record 0; `[T; 1]` has `T`'s layout.
             base: self
@@ -66,7 +75,13 @@ impl<'m, T: Real> Tape<'m, T> {
             _lanes: core::marker::PhantomData,
         };
         // SAFETY: the slots are the adjoint fields of the `len` live records.
-        unsafe { self.sweep_tangents(&slots, |k| [seeds.get(k).copied().unwrap_or(T::zero())], 0) }
+        unsafe {
+            self.sweep_tangents(
+                &slots,
+                |k| [seeds.get(k).map_or(T::zero(), |&seed| convert(seed))],
+                0,
+            )
+        }
     }
 
     /// The one-lane tangent sweep over records `first..len` only, with every leaf
@@ -94,6 +109,18 @@ impl<'m, T: Real> Tape<'m, T> {
         outputs: &[VarId],
         jacobian: &mut [T],
     ) -> Result<()> {
+        self.jacobian_columns_as::<N, T>(outputs, jacobian, |entry| entry)
+    }
+
+    /// [`jacobian_columns`](Tape::jacobian_columns) into a buffer of another type, each
+    /// entry converted by `convert` as it is written.
+    pub fn jacobian_columns_as<const N: usize, S>(
+        &self,
+        outputs: &[VarId],
+        jacobian: &mut [S],
+        convert: impl Fn(T) -> S,
+    ) -> Result<()> {
+        self.refuse_in_callback("jacobian_columns")?;
         self.status()?;
         let n = self.num_inputs();
         if N == 0 {
@@ -141,7 +168,7 @@ impl<'m, T: Real> Tape<'m, T> {
                 // SAFETY: `output` was checked to be a live record.
                 let lanes = unsafe { slots.get(output.index) };
                 for (j, lane) in lanes.iter().enumerate().take(n - first) {
-                    jacobian[row * n + first + j] = *lane;
+                    jacobian[row * n + first + j] = convert(*lane);
                 }
             }
         }
@@ -155,14 +182,27 @@ impl<'m, T: Real> Tape<'m, T> {
     /// one recorded: host control flow that depended on values is not re-taken, though
     /// `min`, `max` and `abs` do pick their branch at the new values.
     pub fn replay(&self, inputs: &[T]) -> Result<()> {
+        self.replay_from(inputs, |input| input)
+    }
+
+    /// [`replay`](Tape::replay) with inputs of another type, each converted by `convert`
+    /// as the sweep reads it.
+    pub fn replay_from<S: Copy>(&self, inputs: &[S], convert: impl Fn(S) -> T) -> Result<()> {
+        self.replay_with(inputs.len(), |k| convert(inputs[k]))
+    }
+
+    /// [`replay`](Tape::replay) with the `k`-th of `count` inputs computed by `input(k)`.
+    pub(crate) fn replay_with(&self, count: usize, input: impl Fn(usize) -> T) -> Result<()> {
+        self.refuse_in_callback("replay")?;
         self.status()?;
-        if inputs.len() != self.num_inputs() {
+        if count != self.num_inputs() {
             return Err(Error::InvalidArgument(
                 "input length differs from the number of inputs",
             ));
         }
+        self.slots_hold(super::SlotContent::Nothing);
         let records = self.records_ptr();
-        let mut next_input = inputs.iter();
+        let mut next_input = (0..count).map(input);
         for i in 0..self.len() {
             // SAFETY: `i < len`; arguments precede `i`, so their values are already new.
             unsafe {
@@ -171,7 +211,7 @@ impl<'m, T: Real> Tape<'m, T> {
                 let value = dispatch_op!(op,
                     leaf => {
                         if op == Op::Input {
-                            next_input.next().copied().unwrap_or(record.value)
+                            next_input.next().unwrap_or(record.value)
                         } else {
                             record.value
                         }

@@ -13,8 +13,8 @@ use crate::real::Real;
 impl<'m, T: Real> Tape<'m, Dual<T>> {
     /// At inputs `x`, writes `∇f(x)` into `gradient_out` and `∇²f(x)·v` into `hv_out`,
     /// where `f` is the recorded `output`. Every slice has one entry per input. The
-    /// recorded values are replaced by those at `x` (with tangents `v`). Needs one dual
-    /// per input of arena scratch, given back before returning.
+    /// recorded values are replaced by those at `x` (with tangents `v`). Needs no memory:
+    /// the replay makes each input's dual as it reads it.
     pub fn hessian_vector_product(
         &self,
         output: VarId,
@@ -31,18 +31,8 @@ impl<'m, T: Real> Tape<'m, Dual<T>> {
                 "hessian_vector_product: every slice needs one entry per input",
             ));
         }
-        // Scratch for a query, not a recording: a failure leaves the tape's state alone.
-        let mark = self.high_mark();
-        let seeded = self.alloc_below_reserve(n, Dual::<T>::default(), self.reserved.get())?;
-        // SAFETY: `n` initialised duals that nothing else refers to.
-        let seeded = unsafe { core::slice::from_raw_parts_mut(seeded.as_ptr(), n) };
-        for ((slot, &xi), &vi) in seeded.iter_mut().zip(x).zip(v) {
-            *slot = Dual::new(xi, vi);
-        }
-        let result = self.replay(seeded).and_then(|()| self.backward(output));
-        // SAFETY: `seeded` is not used after this point.
-        unsafe { self.release_to(mark) };
-        result?;
+        self.replay_with(n, |k| Dual::new(x[k], v[k]))?;
+        self.backward(output)?;
         for ((g, hv), adjoint) in gradient_out
             .iter_mut()
             .zip(hv_out.iter_mut())

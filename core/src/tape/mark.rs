@@ -1,6 +1,7 @@
 //! Marks in a recording, to drop everything recorded after them: how a checkpointed
 //! block is recorded, used and discarded at the end of the tape.
 
+use super::scope::ScopeMark;
 use super::Tape;
 use crate::error::{Error, Result};
 use crate::real::Real;
@@ -13,7 +14,10 @@ pub(crate) struct RecordMark {
     inputs_end: u32,
     high: usize,
     reserved: usize,
-    tag: u32,
+    /// The tape's epoch when the mark was taken: a mark from before a reset is ignored.
+    epoch: u32,
+    /// The generation to return to when the block ends.
+    scope: ScopeMark,
 }
 
 impl RecordMark {
@@ -25,31 +29,31 @@ impl RecordMark {
 }
 
 impl<T: Real> Tape<'_, T> {
-    /// The current end of the recording and of the high-end allocations.
-    pub(crate) fn record_mark(&self) -> RecordMark {
-        RecordMark {
+    /// Starts a checkpointed block's recording: a mark to drop it at, and a fresh
+    /// generation for its handles (so that none outlives the block). After it the scratch
+    /// reserve is zero until [`truncate`](Tape::truncate) restores it: the block recorded
+    /// next may use the reserved bytes (everything it records is dropped before any sweep
+    /// needs them), and [`scratch_reserve`](Tape::scratch_reserve) then tells the scratch
+    /// its own ops asked for. Fails when blocks nest deeper than
+    /// [`MAX_BLOCK_DEPTH`](crate::tape::MAX_BLOCK_DEPTH).
+    pub(crate) fn open_block(&self) -> Result<RecordMark> {
+        let scope = self.scopes.open(self.len.get())?;
+        let mark = RecordMark {
             len: self.len.get(),
             inputs: self.inputs.get(),
             inputs_end: self.inputs_end.get(),
             high: self.arena.high_offset(),
             reserved: self.reserved.get(),
-            tag: self.tag.get(),
-        }
-    }
-
-    /// A mark, after which the scratch reserve is zero until [`truncate`](Tape::truncate)
-    /// restores it: the block recorded next may use the reserved bytes (everything it
-    /// records is dropped before any sweep needs them), and
-    /// [`scratch_reserve`](Tape::scratch_reserve) then tells the scratch its own ops
-    /// asked for.
-    pub(crate) fn record_mark_releasing_reserve(&self) -> RecordMark {
-        let mark = self.record_mark();
+            epoch: self.scopes.epoch(),
+            scope,
+        };
         // Start without a cached constant, so that a block records the same constants
-        // wherever it is recorded (and so the same bytes).
+        // wherever it is recorded (and so the same bytes), and never reuses a handle of
+        // the enclosing generation.
         self.last_constant.set((T::zero(), super::VarId::INVALID));
         self.reserved.set(0);
         self.refresh_limit();
-        mark
+        Ok(mark)
     }
 
     /// The bytes kept free for sweep scratch (see `reserve_scratch`).
@@ -76,19 +80,19 @@ impl<T: Real> Tape<'_, T> {
         }
     }
 
-    /// Drops every record and high-end allocation made since `mark`, and restores the
-    /// scratch reserve of then. Handles to dropped records fail the tape's index check
-    /// (reported as stale) until new records reuse their indices, so blocks must not let
-    /// their handles escape. A mark from another generation (before a reset) is ignored.
-    /// The pending error, if any, stays.
+    /// Drops every record and high-end allocation made since `mark`, restores the
+    /// scratch reserve of then, and closes the block's generation: handles made inside
+    /// the block are stale from now on, even once new records reuse their indices. A
+    /// mark from before a reset is ignored. The pending error, if any, stays.
     ///
     /// # Safety
     /// Nothing allocated at the high end after `mark` may be used afterwards.
     pub(crate) unsafe fn truncate(&self, mark: RecordMark) {
-        if mark.tag != self.tag.get()
-            || mark.len > self.len.get()
-            || mark.high < self.arena.high_offset()
-        {
+        if mark.epoch != self.scopes.epoch() {
+            return;
+        }
+        self.scopes.close(mark.scope);
+        if mark.len > self.len.get() || mark.high < self.arena.high_offset() {
             return;
         }
         self.len.set(mark.len);

@@ -12,8 +12,19 @@ impl<'m, T: Real> Tape<'m, T> {
     /// `count` values of `U` from the arena's high end, set to `fill`. They live until the
     /// next `reset` (or until [`make_persistent`](Tape::make_persistent) keeps them).
     /// Fails, and sets the tape's error, when the arena cannot hold them.
+    ///
+    /// Refused while a [`with_scratch`](Tape::with_scratch) region is open: the region is
+    /// given back when its closure returns, and anything allocated below it would go
+    /// with it while still in use.
     pub(crate) fn alloc<U: Copy>(&self, count: usize, fill: U) -> Result<NonNull<U>> {
         self.status()?;
+        if self.scratch_open.get() > 0 {
+            let error = Error::InvalidArgument(
+                "internal: an allocation that outlives a call was asked for inside its scratch",
+            );
+            self.fail(error);
+            return Err(error);
+        }
         match self.alloc_below_reserve(count, fill, self.reserved.get()) {
             Ok(ptr) => Ok(ptr),
             Err(error) => {
@@ -80,17 +91,20 @@ impl<'m, T: Real> Tape<'m, T> {
 
     /// Runs `f` on `count` zeroed values of `U` of scratch, given back afterwards. Within a
     /// sweep this cannot fail for sizes the recording ops reserved when they were recorded.
-    /// Public for hosts that convert arrays at the boundary (the C API's `f32` tapes); a
-    /// failure leaves the tape's error state untouched.
-    pub fn with_scratch<U: Copy + Default, R>(
+    /// A failure leaves the tape's error state untouched. While `f` runs, allocations that
+    /// outlive the call ([`alloc`](Tape::alloc)) are refused, since they would land below
+    /// the scratch and be given back with it.
+    pub(crate) fn with_scratch<U: Copy + Default, R>(
         &self,
         count: usize,
         f: impl FnOnce(&mut [U]) -> R,
     ) -> Result<R> {
         let mark = self.high_mark();
         let ptr = self.alloc_below_reserve(count, U::default(), 0)?;
+        self.scratch_open.set(self.scratch_open.get() + 1);
         // SAFETY: `count` initialised values only this call refers to.
         let result = f(unsafe { core::slice::from_raw_parts_mut(ptr.as_ptr(), count) });
+        self.scratch_open.set(self.scratch_open.get() - 1);
         // The scratch is below every live allocation; give it back directly (also when
         // it sits inside the persistent region's bookkeeping range).
         self.arena.release_high_to(mark);
@@ -104,7 +118,13 @@ impl<'m, T: Real> Tape<'m, T> {
         self.persistent_high.set(self.arena.high_offset());
     }
 
-    /// The layers' per-tape state pointer (null until set).
+    /// True once a layer has set its per-tape state.
+    pub(crate) fn has_layer_state(&self) -> bool {
+        !self.layer_state.get().is_null()
+    }
+
+    /// The layers' per-tape state pointer (null until set), for undo points only: the
+    /// state itself is reached through [`with_layer_state`](Tape::with_layer_state).
     pub(crate) fn layer_state(&self) -> *mut u8 {
         self.layer_state.get()
     }
@@ -112,6 +132,34 @@ impl<'m, T: Real> Tape<'m, T> {
     /// Sets the layers' per-tape state pointer; it must point into the persistent region.
     pub(crate) fn set_layer_state(&self, state: *mut u8) {
         self.layer_state.set(state);
+    }
+
+    /// Runs `f` with the only reference to the layer state, which must have been set, as
+    /// an `S`. The state is one cell with closure-scoped access: no reference to it
+    /// outlives `f`, and while `f` runs, a nested call is refused (an internal error,
+    /// never an aliasing `&mut`).
+    ///
+    /// # Safety
+    /// The state must have been set to a live `S`.
+    pub(crate) unsafe fn with_layer_state<S, R>(&self, f: impl FnOnce(&mut S) -> R) -> Result<R> {
+        let state = self.layer_state.get().cast::<S>();
+        if state.is_null() {
+            return Err(Error::InvalidArgument("the tape has no tensor state yet"));
+        }
+        if self.layer_state_busy.replace(true) {
+            return Err(Error::Reentrant("the tensor state is already in use"));
+        }
+        /// Clears the busy flag when dropped, so a panic cannot leave the state locked.
+        struct Release<'a>(&'a core::cell::Cell<bool>);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                self.0.set(false);
+            }
+        }
+        let _release = Release(&self.layer_state_busy);
+        // SAFETY: a live `S` (the caller's contract), and the busy flag makes this the
+        // only reference to it until `f` returns.
+        Ok(f(unsafe { &mut *state }))
     }
 
     /// True when nothing but persistent data is in the arena: right after `new` or

@@ -6,15 +6,20 @@ mod extension;
 pub use backward::Gradients;
 mod forward;
 mod hessian;
+mod identity;
 mod mark;
 mod memory;
 mod record;
+mod reentry;
+mod scope;
 mod var;
 mod vjp;
 
 pub(crate) use extension::{Extension, ExtensionHeader};
+pub(crate) use identity::HandleKind;
 pub(crate) use mark::RecordMark;
 pub use record::MAX_RECORDS;
+pub use scope::MAX_BLOCK_DEPTH;
 pub use var::{Var, VarId};
 
 use crate::arena::{align_up, Arena};
@@ -25,13 +30,20 @@ use core::cell::Cell;
 use core::mem::{align_of, size_of, MaybeUninit};
 use core::ptr::NonNull;
 use record::Record;
+use scope::Scopes;
 
-/// Added to a tape's tag at every reset. Odd, so the tags of one tape cycle through all
-/// 2^32 values before repeating, and invertible mod 2^32, so a tag decodes to the
-/// generation that issued it.
-const GENERATION_STEP: u32 = 0x9E37_79B9;
-/// The inverse of [`GENERATION_STEP`] modulo 2^32.
-const GENERATION_STEP_INVERSE: u32 = GENERATION_STEP.wrapping_pow(u32::MAX >> 1);
+/// What the records' adjoint slots hold. Backward's adjoints and a tangent sweep's
+/// tangents share them (and a rank-0 tensor's gradient and tangent are its record's
+/// slot), so reading one kind after the other sweep ran is refused, not answered wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SlotContent {
+    /// Zeros: nothing swept since the recording, a replay or a reset.
+    Nothing,
+    /// Adjoints of the last backward (or vjp).
+    Adjoints,
+    /// Tangents of the last jvp.
+    Tangents,
+}
 
 /// A reverse-mode tape over numbers of type `T`, living entirely in caller memory.
 ///
@@ -53,10 +65,13 @@ const GENERATION_STEP_INVERSE: u32 = GENERATION_STEP.wrapping_pow(u32::MAX >> 1)
 ///
 /// # Handles
 ///
-/// A [`VarId`] carries a 32-bit tag made of the tape's identity and its generation.
+/// A [`VarId`] carries the tape's identity (unique in the process, not derived from an
+/// address), the generation that issued it, and its kind.
 /// [`reset`](Tape::reset) starts a new generation, so a variable from before it is
-/// reported as [`Error::StaleHandle`], and one from another tape as
-/// [`Error::ForeignHandle`]: never undefined behaviour.
+/// reported as [`Error::StaleHandle`], one from another tape (or from a tape that once
+/// lived in the same memory) as [`Error::ForeignHandle`], and a tensor handle posing as
+/// a scalar as [`Error::WrongHandleKind`]. A checkpointed block's records live in a
+/// generation of their own, so their handles are stale once the block ends.
 ///
 /// # Threads
 ///
@@ -80,10 +95,10 @@ pub struct Tape<'m, T: Real> {
     /// One past the last `Input` record, so reading input gradients scans only that far
     /// (inputs usually come first).
     inputs_end: Cell<u32>,
-    /// This tape's identity, mixed into every tag.
-    salt: u32,
-    generation: Cell<u32>,
-    tag: Cell<u32>,
+    /// This tape's identity, unique in the process; every handle carries it.
+    identity: u32,
+    /// The generations handles are issued in (resets and checkpointed blocks).
+    scopes: Scopes,
     error: Cell<Option<Error>>,
     /// True when some adjoint slot may be non-zero, so the next backward must clear them.
     adjoints_dirty: Cell<bool>,
@@ -95,15 +110,26 @@ pub struct Tape<'m, T: Real> {
     /// One pointer the layers above may keep per-tape state behind (the tensor layer's
     /// parameter table); it lives in the persistent region, so it survives resets.
     layer_state: Cell<*mut u8>,
+    /// True while some call holds the layer state (see `with_layer_state`).
+    layer_state_busy: Cell<bool>,
     /// True once an extension record is pushed; false again after reset.
     has_extension_records: Cell<bool>,
     /// Depth of checkpointed blocks being recorded again (see `begin_rerecording`).
     rerecording: Cell<u32>,
+    /// Callbacks running on the tape now (see `enter_callback`).
+    callbacks: Cell<u32>,
+    /// What the adjoint slots hold now.
+    slot_content: Cell<SlotContent>,
+    /// Scratch regions open now (see `with_scratch`).
+    scratch_open: Cell<u32>,
 }
 
 // SAFETY: the tape owns its records exclusively (through the arena's `&'m mut` borrow),
-// and every `T: Real` is `Send`; moving the whole tape to another thread is sound. It is
-// not `Sync`: its `Cell`s are mutated through `&self`.
+// and every `T: Real` is `Send`. What else the arena may hold is `Send` too: checkpointed
+// blocks must be (`Tape::checkpoint` requires it), and attached devices are `Sync`
+// (`attach_device`), or attached through `attach_local_device`, whose caller promises
+// the tape stays on the device's thread. So moving the whole tape to another thread is
+// sound. It is not `Sync`: its `Cell`s are mutated through `&self`.
 unsafe impl<T: Real> Send for Tape<'_, T> {}
 
 impl<'m, T: Real> Tape<'m, T> {
@@ -122,7 +148,6 @@ impl<'m, T: Real> Tape<'m, T> {
             })?;
         let records = NonNull::new(arena.ptr_at(records_offset).cast::<Record<T>>())
             .ok_or(Error::InvalidArgument("memory is null"))?;
-        let salt = identity_salt(address);
         let tape = Tape {
             arena,
             records,
@@ -132,16 +157,19 @@ impl<'m, T: Real> Tape<'m, T> {
             last_constant: Cell::new((T::zero(), VarId::INVALID)),
             inputs: Cell::new(0),
             inputs_end: Cell::new(0),
-            salt,
-            generation: Cell::new(0),
-            tag: Cell::new(salt),
+            identity: identity::next_identity(),
+            scopes: Scopes::new(),
             error: Cell::new(None),
             adjoints_dirty: Cell::new(false),
             persistent_high: Cell::new(0),
             reserved: Cell::new(0),
             layer_state: Cell::new(core::ptr::null_mut()),
+            layer_state_busy: Cell::new(false),
             has_extension_records: Cell::new(false),
             rerecording: Cell::new(0),
+            callbacks: Cell::new(0),
+            slot_content: Cell::new(SlotContent::Nothing),
+            scratch_open: Cell::new(0),
         };
         tape.persistent_high.set(tape.arena.high_offset());
         tape.refresh_limit();
@@ -205,7 +233,24 @@ impl<'m, T: Real> Tape<'m, T> {
 
     /// Clears every record, the first error and all handles, keeping the memory and
     /// whatever was made persistent. Variables from before are stale from now on.
-    pub fn reset(&self) {
+    ///
+    /// Takes `&mut self`: nothing that borrows the tape (a [`Var`], a
+    /// [`Gradients`] view, a checkpointed block or any callback running on the tape) can
+    /// be alive while the memory it may point into is given back.
+    pub fn reset(&mut self) {
+        // SAFETY: `&mut self`: nothing else borrows the tape.
+        unsafe { self.reset_unchecked() }
+    }
+
+    /// [`reset`](Tape::reset) through a shared borrow, for drivers that own the tape's
+    /// use for the whole call (the chain drivers) and hosts that enforce the rule at
+    /// run time (the C API, which refuses a reset while a callback runs).
+    ///
+    /// # Safety
+    /// No reference into memory the reset gives back may be used afterwards, and no
+    /// callback may be running on the tape.
+    #[doc(hidden)]
+    pub unsafe fn reset_unchecked(&self) {
         self.len.set(0);
         self.last_constant.set((T::zero(), VarId::INVALID));
         self.inputs.set(0);
@@ -214,21 +259,11 @@ impl<'m, T: Real> Tape<'m, T> {
         self.adjoints_dirty.set(false);
         self.has_extension_records.set(false);
         self.rerecording.set(0);
+        self.slot_content.set(SlotContent::Nothing);
         self.reserved.set(0);
         self.arena.set_low_offset(self.records_offset);
         self.arena.release_high_to(self.persistent_high.get());
-        let generation = self.generation.get().wrapping_add(1);
-        self.generation.set(generation);
-        let mut tag = self
-            .salt
-            .wrapping_add(generation.wrapping_mul(GENERATION_STEP));
-        if tag == VarId::INVALID.tag {
-            // Skip the invalid tag; the decode in `handle_error` still works, since it
-            // only compares generations.
-            tag = tag.wrapping_add(GENERATION_STEP);
-            self.generation.set(generation.wrapping_add(1));
-        }
-        self.tag.set(tag);
+        self.scopes.reset();
         self.refresh_limit();
     }
 
@@ -249,7 +284,7 @@ impl<'m, T: Real> Tape<'m, T> {
     #[inline]
     pub fn input_id(&self, value: T) -> VarId {
         let id = self.push(Record::new(Op::Input, 0, 0, value));
-        if id.tag != VarId::INVALID.tag {
+        if id.is_valid() {
             self.inputs.set(self.inputs.get() + 1);
             self.inputs_end.set(id.index + 1);
         }
@@ -307,16 +342,43 @@ impl<'m, T: Real> Tape<'m, T> {
         Ok(self.record(x.index).value)
     }
 
-    /// The adjoint of `x` after [`backward`](Tape::backward): `∂output/∂x`.
+    /// The adjoint of `x` after [`backward`](Tape::backward): `∂output/∂x`. Fails with
+    /// [`Error::InvalidArgument`] when the last sweep was [`jvp`](Tape::jvp), whose
+    /// tangents share the adjoints' storage.
     pub fn grad(&self, x: VarId) -> Result<T> {
+        self.read_slot(x, SlotContent::Adjoints)
+    }
+
+    /// The tangent of `x` after [`jvp`](Tape::jvp). Fails with
+    /// [`Error::InvalidArgument`] when the last sweep was a backward, whose adjoints
+    /// share the tangents' storage.
+    pub fn tangent(&self, x: VarId) -> Result<T> {
+        self.read_slot(x, SlotContent::Tangents)
+    }
+
+    fn read_slot(&self, x: VarId, want: SlotContent) -> Result<T> {
         self.status()?;
         self.check_handle(x)?;
+        self.check_slots(want)?;
         Ok(self.record(x.index).adjoint)
     }
 
-    /// The tangent of `x` after [`jvp`](Tape::jvp).
-    pub fn tangent(&self, x: VarId) -> Result<T> {
-        self.grad(x)
+    /// Records what the adjoint slots hold from now on.
+    pub(crate) fn slots_hold(&self, content: SlotContent) {
+        self.slot_content.set(content);
+    }
+
+    /// Fails when the adjoint slots hold the other sweep's results than `want`.
+    pub(crate) fn check_slots(&self, want: SlotContent) -> Result<()> {
+        match (self.slot_content.get(), want) {
+            (SlotContent::Tangents, SlotContent::Adjoints) => Err(Error::InvalidArgument(
+                "gradients were asked for, but the last sweep was jvp (tangents and adjoints share storage): run backward again",
+            )),
+            (SlotContent::Adjoints, SlotContent::Tangents) => Err(Error::InvalidArgument(
+                "tangents were asked for, but the last sweep was backward (tangents and adjoints share storage): run jvp again",
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Pointers to the value and adjoint slots of record `index`, so that a rank-0
@@ -337,14 +399,26 @@ impl<'m, T: Real> Tape<'m, T> {
         })
     }
 
-    /// The tag handles of the current generation carry.
-    pub fn current_tag(&self) -> u32 {
-        self.tag.get()
+    /// The tape's identity: unique in the process, stable across resets (handles to
+    /// persistent data carry it).
+    pub fn identity(&self) -> u32 {
+        self.identity
     }
 
-    /// The tape's identity, stable across resets (handles to persistent data carry it).
-    pub fn identity(&self) -> u32 {
-        self.salt
+    /// A number that changes at every reset and only then.
+    pub(crate) fn epoch(&self) -> u32 {
+        self.scopes.epoch()
+    }
+
+    /// A live handle for record `index` (below `len`), of the generation that issued
+    /// it: how a checkpointed segment names its inputs again when it re-runs its block.
+    pub(crate) fn handle_at(&self, index: u32) -> VarId {
+        VarId {
+            index,
+            kind: HandleKind::Scalar.code(),
+            generation: self.scopes.generation_of(index),
+            tape: self.identity,
+        }
     }
 
     /// Offset of `ptr` from the arena's start, if it lies inside the arena.
@@ -352,6 +426,23 @@ impl<'m, T: Real> Tape<'m, T> {
         let base = self.arena.ptr_at(0) as usize;
         let address = ptr as usize;
         (address >= base && address <= base + self.arena.capacity()).then(|| address - base)
+    }
+
+    /// Checks that `x` is a live handle of this tape of either kind, scalar or tensor:
+    /// for calls that take any record (a checkpointed block's inputs and outputs).
+    pub(crate) fn check_record_handle(&self, x: VarId) -> Result<()> {
+        self.check_handle(self.scalar_handle(x))
+    }
+
+    /// `x` as a scalar handle, whatever its kind (the invalid handle stays invalid).
+    pub(crate) fn scalar_handle(&self, x: VarId) -> VarId {
+        match x.kind == HandleKind::Tensor.code() {
+            true => VarId {
+                kind: HandleKind::Scalar.code(),
+                ..x
+            },
+            false => x,
+        }
     }
 
     /// Sets the first error (unless one is already set) and returns the invalid handle.
@@ -376,9 +467,16 @@ impl<'m, T: Real> Tape<'m, T> {
 
     // ---- recording internals ----
 
+    /// True when `x` is a live scalar handle of this tape. The common case (a handle of
+    /// the current generation) costs four comparisons; handles from enclosing
+    /// generations (captured by a checkpointed block) take the slow path.
     #[inline(always)]
     fn owns(&self, x: VarId) -> bool {
-        x.tag == self.tag.get() && x.index < self.len.get()
+        x.index < self.len.get()
+            && x.kind == HandleKind::Scalar.code()
+            && x.tape == self.identity
+            && (x.generation == self.scopes.generation()
+                || self.scopes.is_open_for(x.generation, x.index))
     }
 
     #[inline(always)]
@@ -413,7 +511,9 @@ impl<'m, T: Real> Tape<'m, T> {
         self.len.set(index + 1);
         VarId {
             index,
-            tag: self.tag.get(),
+            kind: HandleKind::Scalar.code(),
+            generation: self.scopes.generation(),
+            tape: self.identity,
         }
     }
 
@@ -449,22 +549,17 @@ impl<'m, T: Real> Tape<'m, T> {
     /// Why `x` is not a live handle of this tape.
     #[cold]
     fn handle_error(&self, x: VarId) -> Error {
-        if x.tag == VarId::INVALID.tag {
+        if x.tape != self.identity || !self.scopes.was_issued(x.generation) {
             return Error::ForeignHandle;
         }
-        if x.tag == self.tag.get() {
-            // Issued by this generation, but its record was truncated away.
-            return Error::StaleHandle;
+        if x.kind != HandleKind::Scalar.code() {
+            return Error::WrongHandleKind {
+                expected: HandleKind::describe(HandleKind::Scalar.code()),
+                got: HandleKind::describe(x.kind),
+            };
         }
-        let generation = x
-            .tag
-            .wrapping_sub(self.salt)
-            .wrapping_mul(GENERATION_STEP_INVERSE);
-        if generation < self.generation.get() {
-            Error::StaleHandle
-        } else {
-            Error::ForeignHandle
-        }
+        // This tape's, but from a closed generation, or its record was dropped.
+        Error::StaleHandle
     }
 
     /// Free bytes between the records and the high end.
@@ -502,19 +597,5 @@ impl<'m, T: Real> Tape<'m, T> {
     #[inline(always)]
     fn records_ptr(&self) -> *mut Record<T> {
         self.records.as_ptr()
-    }
-}
-
-/// A tape identity derived from its memory's address, so two live tapes (which cannot
-/// share memory) get different salts with high probability.
-fn identity_salt(address: usize) -> u32 {
-    let mut x = address as u64 ^ 0x5851_F42D_4C95_7F2D;
-    x = (x ^ (x >> 33)).wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-    x = (x ^ (x >> 33)).wrapping_mul(0xC4CE_B9FE_1A85_EC53);
-    let salt = (x ^ (x >> 33)) as u32;
-    if salt == VarId::INVALID.tag {
-        1
-    } else {
-        salt
     }
 }

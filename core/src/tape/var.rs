@@ -7,21 +7,25 @@ use crate::op::Op;
 use crate::real::Real;
 use core::ops::{Add, Div, Mul, Neg, Sub};
 
-/// A variable on a tape: its record index and the tag of the tape generation that made
-/// it. Plain data, so hosts (and the C API) can store it anywhere; the tape checks it on
-/// every use.
+/// A variable on a tape: its record index, its kind, the generation that issued it and
+/// the identity of its tape. Plain data, so hosts (and the C API) can store it anywhere;
+/// the tape checks all four on every use (see [`Tape`]'s "Handles").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(C)]
 pub struct VarId {
     pub index: u32,
-    pub tag: u32,
+    pub kind: u32,
+    pub generation: u32,
+    pub tape: u32,
 }
 
 impl VarId {
     /// What a failed op returns. No tape ever accepts it.
     pub const INVALID: VarId = VarId {
         index: u32::MAX,
-        tag: 0,
+        kind: 0,
+        generation: 0,
+        tape: 0,
     };
 
     /// False for the handle a failed op returned.
@@ -30,18 +34,37 @@ impl VarId {
     }
 }
 
-/// A variable bound to its tape. It cannot outlive the tape, and after the tape's
-/// `reset` it is stale: using it then sets [`Error::StaleHandle`] on the tape.
+impl Default for VarId {
+    fn default() -> VarId {
+        VarId::INVALID
+    }
+}
+
+/// A variable bound to its tape. It cannot outlive the tape, nor the tape's `reset`
+/// (which takes `&mut`): both are compile errors. A bare [`VarId`] kept across a reset is
+/// stale: using it then sets [`Error::StaleHandle`] on the tape.
 ///
 /// ```
 /// use autodiff_core::{Error, Tape};
 /// use core::mem::MaybeUninit;
 /// let mut mem = [MaybeUninit::<u8>::uninit(); 1024];
-/// let tape = Tape::<f64>::new(&mut mem).unwrap();
+/// let mut tape = Tape::<f64>::new(&mut mem).unwrap();
+/// let x = tape.input(2.0).id();
+/// tape.reset();
+/// let _ = tape.binary_id(autodiff_core::Op::Mul, x, x); // records nothing
+/// assert_eq!(tape.status(), Err(Error::StaleHandle));
+/// ```
+///
+/// Using a `Var` after a reset does not compile:
+///
+/// ```compile_fail
+/// use autodiff_core::Tape;
+/// use core::mem::MaybeUninit;
+/// let mut mem = [MaybeUninit::<u8>::uninit(); 1024];
+/// let mut tape = Tape::<f64>::new(&mut mem).unwrap();
 /// let x = tape.input(2.0);
 /// tape.reset();
-/// let _ = x * x; // records nothing
-/// assert_eq!(tape.status(), Err(Error::StaleHandle));
+/// let _ = x * x;
 /// ```
 ///
 /// Outliving the tape is a compile error:

@@ -18,6 +18,7 @@ impl<'m, T: Real> Tape<'m, T> {
     /// error, or [`Error::InvalidArgument`] when the slices differ in length; the tape
     /// stays usable.
     pub fn vjp(&self, outputs: &[VarId], seeds: &[T]) -> Result<()> {
+        self.refuse_in_callback("vjp")?;
         self.status()?;
         if outputs.len() != seeds.len() {
             return Err(Error::InvalidArgument(
@@ -31,6 +32,7 @@ impl<'m, T: Real> Tape<'m, T> {
         }
         self.for_each_extension_record(|extension, i| (extension.check)(self, i))?;
         self.clear_adjoints();
+        self.slots_hold(super::SlotContent::Adjoints);
         let Some(last) = last else {
             return Ok(());
         };

@@ -7,7 +7,11 @@ use core::fmt::{self, Write};
 impl<'m, T: Float> Tape<'m, T> {
     /// Writes the recorded graph in Graphviz DOT: one node per record (op and value for
     /// scalars, kind and shape for tensors), one edge per argument.
+    ///
+    /// The sink runs as a callback on the tape: it may read the tape, but a sweep or
+    /// optimizer step it starts on it fails with [`Error::Reentrant`](crate::Error::Reentrant).
     pub fn write_dot(&self, out: &mut impl Write) -> fmt::Result {
+        let _sink = self.enter_callback();
         writeln!(out, "digraph tape {{")?;
         writeln!(
             out,

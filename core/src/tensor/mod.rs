@@ -26,6 +26,7 @@ mod ops;
 mod optim;
 mod param;
 mod reduce;
+mod state;
 mod sweep;
 mod typed;
 
@@ -37,21 +38,25 @@ pub use optim::{Adam, Optimizer, Sgd};
 pub use param::ParamId;
 pub use typed::{Matrix, Vector};
 
-/// A tensor on a tape: its record index and the tag of the tape generation that made
-/// it, like [`VarId`](crate::VarId). A rank-0 tensor is also a scalar variable
-/// ([`TensorId::as_var`]).
+/// A tensor on a tape: its record index, its kind, the generation that issued it and the
+/// identity of its tape, like [`VarId`](crate::VarId). A rank-0 tensor is also a scalar
+/// variable ([`TensorId::as_var`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(C)]
 pub struct TensorId {
     pub index: u32,
-    pub tag: u32,
+    pub kind: u32,
+    pub generation: u32,
+    pub tape: u32,
 }
 
 impl TensorId {
     /// What a failed op returns. No tape ever accepts it.
     pub const INVALID: TensorId = TensorId {
         index: u32::MAX,
-        tag: 0,
+        kind: 0,
+        generation: 0,
+        tape: 0,
     };
 
     /// The same record as a scalar variable: meaningful for rank-0 tensors (losses,

@@ -10,7 +10,7 @@ use super::TensorId;
 use crate::error::{Error, Result};
 use crate::op::Op;
 use crate::shape::Shape;
-use crate::tape::{ExtensionHeader, Tape, VarId};
+use crate::tape::{ExtensionHeader, HandleKind, Tape, VarId};
 
 /// What a node computes. Arguments are tape record indices in [`Node::args`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -277,6 +277,12 @@ impl<T: Float> Node<T> {
 impl<T: Float> Tape<'_, T> {
     /// The node of a live tensor handle, or why `x` is not one.
     pub(crate) fn node(&self, x: TensorId) -> Result<&Node<T>> {
+        if x.kind != HandleKind::Tensor.code() && x.tape == self.identity() {
+            return Err(Error::WrongHandleKind {
+                expected: HandleKind::describe(HandleKind::Tensor.code()),
+                got: HandleKind::describe(x.kind),
+            });
+        }
         let id = x.var();
         self.check_handle(id)?;
         self.node_at(id.index).ok_or(Error::InvalidArgument(
@@ -390,17 +396,29 @@ impl<T: Float> Tape<'_, T> {
 }
 
 impl TensorId {
+    /// The same record as a scalar handle (the invalid handle stays invalid).
     pub(crate) fn var(self) -> VarId {
+        if !self.is_valid() {
+            return VarId::INVALID;
+        }
         VarId {
             index: self.index,
-            tag: self.tag,
+            kind: HandleKind::Scalar.code(),
+            generation: self.generation,
+            tape: self.tape,
         }
     }
 
+    /// The same record as a tensor handle (the invalid handle stays invalid).
     pub(crate) fn from_var(id: VarId) -> TensorId {
+        if !id.is_valid() {
+            return TensorId::INVALID;
+        }
         TensorId {
             index: id.index,
-            tag: id.tag,
+            kind: HandleKind::Tensor.code(),
+            generation: id.generation,
+            tape: id.tape,
         }
     }
 }

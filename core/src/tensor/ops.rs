@@ -519,6 +519,7 @@ impl<'m, T: Float> Tape<'m, T> {
     pub fn tensor_grad(&self, t: TensorId, out: &mut [T]) -> Result<()> {
         self.status()?;
         let node = self.node(t)?;
+        self.check_slots(crate::tape::SlotContent::Adjoints)?;
         super::param::materialize_grad(self, node);
         self.status()?;
         self.read_node_grad(node, out)
@@ -528,6 +529,7 @@ impl<'m, T: Float> Tape<'m, T> {
     pub fn tensor_tangent(&self, t: TensorId, out: &mut [T]) -> Result<()> {
         self.status()?;
         let node = self.node(t)?;
+        self.check_slots(crate::tape::SlotContent::Tangents)?;
         device::check_length(node.len, out.len())?;
         if node.on_device() && !node.rank0() {
             return device::tangent::read(self, node, out);

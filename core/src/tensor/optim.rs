@@ -8,7 +8,6 @@
 
 use super::device::{DeviceBuffer, DeviceId, DeviceRef, ParamRefs};
 use super::float::Float;
-use super::param::ParamId;
 use crate::error::{Error, Result};
 use crate::kernels::elementwise as ew;
 use crate::shape::Shape;
@@ -101,6 +100,7 @@ impl<'m, T: Float> Tape<'m, T> {
     /// Installs the optimizer for every parameter created so far. Call it after the
     /// last `parameter` and before recording; it can be set only once per tape.
     pub fn set_optimizer(&self, optimizer: Optimizer) -> Result<()> {
+        self.refuse_in_callback("set_optimizer")?;
         optimizer.validate()?;
         self.require_pristine(
             "set the optimizer right after creating parameters, before recording",
@@ -117,35 +117,31 @@ impl<'m, T: Float> Tape<'m, T> {
             ));
         }
         let undo = self.persistent_undo_point();
-        let result = (|| {
-            for index in 0..state.count {
-                let slot = self.param_slot(ParamId {
-                    index,
-                    tape: self.identity(),
-                })?;
-                if slot.device.id.is_host() {
-                    for buffer in slot.state.iter_mut().take(optimizer.buffers()) {
-                        *buffer = self.alloc(slot.len, T::zero())?.as_ptr();
-                    }
-                } else {
-                    let device = self.device(slot.device.id)?;
-                    for buffer in slot.device.state.iter_mut().take(optimizer.buffers()) {
-                        *buffer = device.alloc(slot.shape)?;
-                    }
+        let result = (0..state.count).try_for_each(|index| {
+            let p = self.param_id(index);
+            let slot = self.param_slot(p)?;
+            if slot.device.id.is_host() {
+                let mut buffers = [core::ptr::null_mut(); 2];
+                for buffer in buffers.iter_mut().take(optimizer.buffers()) {
+                    *buffer = self.alloc(slot.len, T::zero())?.as_ptr();
                 }
+                self.update_param_slot(p, |slot| slot.state = buffers)
+            } else {
+                let device = self.device(slot.device.id)?;
+                let mut buffers = slot.device.state;
+                for buffer in buffers.iter_mut().take(optimizer.buffers()) {
+                    *buffer = device.alloc(slot.shape)?;
+                }
+                self.update_param_slot(p, |slot| slot.device.state = buffers)
             }
-            Ok(())
-        })();
+        });
         if let Err(error) = result {
             // Forget the buffers taken so far, then give their memory back.
             for index in 0..state.count {
-                if let Ok(slot) = self.param_slot(ParamId {
-                    index,
-                    tape: self.identity(),
-                }) {
+                let _ = self.update_param_slot(self.param_id(index), |slot| {
                     slot.state = [core::ptr::null_mut(); 2];
                     slot.device.state = Default::default();
-                }
+                });
             }
             self.undo_persistent(undo);
             self.for_each_device(|id| self.rewind_device_to_persistent(id));
@@ -155,32 +151,32 @@ impl<'m, T: Float> Tape<'m, T> {
         self.for_each_device(|id| {
             let _ = self.make_device_persistent(id);
         });
-        state.optimizer = Some(OptimizerState {
-            optimizer,
-            steps: 0,
-        });
-        Ok(())
+        self.update_tensor_state(|state| {
+            state.optimizer = Some(OptimizerState {
+                optimizer,
+                steps: 0,
+            })
+        })
     }
 
     /// Updates every parameter in place from its gradient (from the last `backward`).
     pub fn optimizer_step(&self) -> Result<()> {
+        self.refuse_in_callback("optimizer_step")?;
         self.status()?;
-        let state = self.tensor_state().ok_or(Error::InvalidArgument(
-            "optimizer_step: no optimizer is set",
-        ))?;
-        let Some(optimizer) = state.optimizer.as_mut() else {
-            return Err(Error::InvalidArgument(
-                "optimizer_step: no optimizer is set",
-            ));
-        };
-        optimizer.steps += 1;
-        let (kind, steps) = (optimizer.optimizer, optimizer.steps);
-        for index in 0..state.count {
-            let slot = self.param_slot(ParamId {
-                index,
-                tape: self.identity(),
-            })?;
-            super::param::materialize(self, slot)?;
+        let no_optimizer = Error::InvalidArgument("optimizer_step: no optimizer is set");
+        let (kind, steps, count) = self
+            .update_tensor_state(|state| {
+                let optimizer = state.optimizer.as_mut()?;
+                optimizer.steps += 1;
+                Some((optimizer.optimizer, optimizer.steps, state.count))
+            })
+            .ok()
+            .flatten()
+            .ok_or(no_optimizer)?;
+        for index in 0..count {
+            let p = self.param_id(index);
+            super::param::materialize(self, p)?;
+            let slot = self.param_slot(p)?;
             if !slot.device.id.is_host() {
                 // Below, all of a device's parameters at once; a parameter whose device
                 // was released is an error here, not silently left alone.
@@ -214,7 +210,7 @@ impl<'m, T: Float> Tape<'m, T> {
                     adam_update(a, steps, w, g, m, v);
                 }
             }
-            slot.version = slot.version.wrapping_add(1);
+            self.update_param_slot(p, |slot| slot.version = slot.version.wrapping_add(1))?;
         }
         let mut result = Ok(());
         self.for_each_device(|id| {
@@ -230,8 +226,9 @@ impl<'m, T: Float> Tape<'m, T> {
         let flush = |refs: &[ParamRefs], indices: &[u32]| -> Result<()> {
             self.device(id)?.update_all(&kind, steps, refs)?;
             for &index in indices {
-                let slot = self.param_slot(self.param_id(index))?;
-                slot.version = slot.version.wrapping_add(1);
+                self.update_param_slot(self.param_id(index), |slot| {
+                    slot.version = slot.version.wrapping_add(1)
+                })?;
             }
             Ok(())
         };
@@ -255,13 +252,6 @@ impl<'m, T: Float> Tape<'m, T> {
             flush(&refs[..filled], &indices[..filled])?;
         }
         Ok(())
-    }
-
-    fn param_id(&self, index: u32) -> ParamId {
-        ParamId {
-            index,
-            tape: self.identity(),
-        }
     }
 }
 

@@ -7,12 +7,11 @@
 //! [`Tape::param`], which records a leaf that *shares* the parameter's value and gradient
 //! buffers: no copies.
 
-use super::device::attach::Devices;
 use super::device::{DeviceBuffer, DeviceId, DeviceRef, ParamRefs};
 use super::float::Float;
 use super::node::{Kind, Node};
 use super::optim::Optimizer;
-use super::optim::OptimizerState;
+use super::state::TensorState;
 use super::TensorId;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -98,42 +97,7 @@ pub(crate) struct PersistentUndo<T: Float> {
     state: Option<TensorState<T>>,
 }
 
-/// The tensor layer's per-tape state, behind the tape's layer-state pointer.
-#[derive(Clone, Copy)]
-pub(crate) struct TensorState<T: Float> {
-    pub params: *mut ParamSlot<T>,
-    pub count: u32,
-    pub capacity: u32,
-    pub optimizer: Option<OptimizerState>,
-    /// Devices attached to the tape.
-    pub devices: Devices<T>,
-    /// Where `tensor_input`, `tensor_constant` and `parameter` put new tensors.
-    pub default_device: DeviceId,
-}
-
 impl<'m, T: Float> Tape<'m, T> {
-    // The state lives in the persistent region; callers hold it only within one call.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) fn tensor_state(&self) -> Option<&mut TensorState<T>> {
-        let state = self.layer_state().cast::<TensorState<T>>();
-        // SAFETY: only this module sets the layer state of a `Tape<T: Float>`, to a
-        // `TensorState<T>` in the persistent region; callers hold it briefly.
-        (!state.is_null()).then(|| unsafe { &mut *state })
-    }
-
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) fn param_slot(&self, p: ParamId) -> Result<&mut ParamSlot<T>> {
-        if p.tape != self.identity() {
-            return Err(Error::ForeignHandle);
-        }
-        let state = self.tensor_state().ok_or(Error::ForeignHandle)?;
-        if p.index >= state.count {
-            return Err(Error::ForeignHandle);
-        }
-        // SAFETY: `index < count`, and the table holds `count` slots.
-        Ok(unsafe { &mut *state.params.add(p.index as usize) })
-    }
-
     /// Fails unless the arena holds nothing but persistent data.
     pub(crate) fn require_pristine(&self, what: &'static str) -> Result<()> {
         self.status()?;
@@ -155,6 +119,7 @@ impl<'m, T: Float> Tape<'m, T> {
     /// a device [attached](Tape::attach_device) to this tape). Its gradient and
     /// optimizer state live there too, and uses of it are device tensors.
     pub fn parameter_on(&self, device: DeviceId, dims: &[usize], init: &[T]) -> Result<ParamId> {
+        self.refuse_in_callback("parameter_on")?;
         self.require_pristine(
             "create parameters right after the tape is made or reset, before recording",
         )?;
@@ -197,7 +162,7 @@ impl<'m, T: Float> Tape<'m, T> {
         PersistentUndo {
             high: self.high_mark(),
             layer_state: self.layer_state(),
-            state: self.tensor_state().map(|s| *s),
+            state: self.tensor_state(),
         }
     }
 
@@ -205,35 +170,13 @@ impl<'m, T: Float> Tape<'m, T> {
     /// tape was pristine, dropping whatever a failed persistent allocation took.
     pub(crate) fn undo_persistent(&self, undo: PersistentUndo<T>) {
         self.set_layer_state(undo.layer_state);
-        if let (Some(saved), Some(state)) = (undo.state, self.tensor_state()) {
-            *state = saved;
+        if let Some(saved) = undo.state {
+            // The state existed at the undo point, so it exists now.
+            let _ = self.update_tensor_state(|state| *state = saved);
         }
         // SAFETY: nothing allocated since the undo point is referred to any more: the
         // layer state and parameter table are back to what they were then.
         unsafe { self.release_to(undo.high) };
-    }
-
-    /// The tensor state, created (in the persistent region, so only while pristine) the
-    /// first time it is needed.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) fn tensor_state_or_create(&self) -> Result<&mut TensorState<T>> {
-        if let Some(state) = self.tensor_state() {
-            return Ok(state);
-        }
-        let state = self.alloc(
-            1,
-            TensorState::<T> {
-                params: core::ptr::null_mut(),
-                count: 0,
-                capacity: 0,
-                optimizer: None,
-                devices: [None; super::device::attach::MAX_DEVICES],
-                default_device: DeviceId::HOST,
-            },
-        )?;
-        self.set_layer_state(state.as_ptr().cast());
-        // SAFETY: just written.
-        Ok(unsafe { &mut *state.as_ptr() })
     }
 
     fn create_parameter(
@@ -243,7 +186,8 @@ impl<'m, T: Float> Tape<'m, T> {
         len: usize,
         init: &[T],
     ) -> Result<ParamId> {
-        let state = self.tensor_state_or_create()?;
+        self.ensure_tensor_state()?;
+        let state = self.tensor_state().ok_or(Error::ForeignHandle)?;
         if state.optimizer.is_some() {
             return Err(Error::InvalidArgument(
                 "create every parameter before setting the optimizer",
@@ -253,12 +197,14 @@ impl<'m, T: Float> Tape<'m, T> {
             let capacity = state.capacity.saturating_mul(2).max(8);
             let empty = ParamSlot::unset(Shape::SCALAR, 0);
             let table = self.alloc(capacity as usize, empty)?.as_ptr();
-            for i in 0..state.count as usize {
-                // SAFETY: both tables hold at least `count` slots.
-                unsafe { *table.add(i) = *state.params.add(i) };
-            }
-            state.params = table;
-            state.capacity = capacity;
+            self.update_tensor_state(|state| {
+                for i in 0..state.count as usize {
+                    // SAFETY: both tables hold at least `count` slots.
+                    unsafe { *table.add(i) = *state.params.add(i) };
+                }
+                state.params = table;
+                state.capacity = capacity;
+            })?;
         }
         let mut slot = ParamSlot::unset(shape, len);
         if device.is_host() {
@@ -273,14 +219,14 @@ impl<'m, T: Float> Tape<'m, T> {
             slot.device.grad = dev.alloc(shape)?;
             dev.upload(slot.device_ref(slot.device.value), init)?;
         }
-        let index = state.count;
-        // SAFETY: `count < capacity`.
-        unsafe { *state.params.add(index as usize) = slot };
-        state.count += 1;
-        Ok(ParamId {
-            index,
-            tape: self.identity(),
-        })
+        let index = self.update_tensor_state(|state| {
+            let index = state.count;
+            // SAFETY: `count < capacity`.
+            unsafe { *state.params.add(index as usize) = slot };
+            state.count += 1;
+            index
+        })?;
+        Ok(self.param_id(index))
     }
 
     /// Records a use of parameter `p`: a leaf sharing the parameter's value and gradient.
@@ -288,7 +234,7 @@ impl<'m, T: Float> Tape<'m, T> {
     /// stale, and the first backward contribution overwrites it).
     pub fn param(&self, p: ParamId) -> TensorId {
         let record = || {
-            let slot = *self.param_slot(p)?;
+            let slot = self.param_slot(p)?;
             let mut node = Node::new(Kind::Param, slot.shape, slot.len);
             node.param = p.index;
             node.version = slot.version;
@@ -301,7 +247,7 @@ impl<'m, T: Float> Tape<'m, T> {
             // A checkpointed block recorded again during a sweep must leave the gradient
             // the sweep has accumulated so far.
             if !self.is_rerecording() {
-                self.param_slot(p)?.grad_stale = true;
+                self.update_param_slot(p, |slot| slot.grad_stale = true)?;
             }
             Ok(id)
         };
@@ -321,14 +267,14 @@ impl<'m, T: Float> Tape<'m, T> {
     /// Copies parameter `p`'s value into `out`.
     pub fn read_param(&self, p: ParamId, out: &mut [T]) -> Result<()> {
         let slot = self.param_slot(p)?;
-        self.read_param_buffer(slot, slot.value, slot.device.value, out)
+        self.read_param_buffer(&slot, slot.value, slot.device.value, out)
     }
 
     /// Copies parameter `p`'s gradient (from the last backward) into `out`.
     pub fn read_param_grad(&self, p: ParamId, out: &mut [T]) -> Result<()> {
+        materialize(self, p)?;
         let slot = self.param_slot(p)?;
-        materialize(self, slot)?;
-        self.read_param_buffer(slot, slot.grad, slot.device.grad, out)
+        self.read_param_buffer(&slot, slot.grad, slot.device.grad, out)
     }
 
     /// Copies one of `slot`'s buffers, `host` or (for a device parameter) `device`.
@@ -357,6 +303,7 @@ impl<'m, T: Float> Tape<'m, T> {
     /// Overwrites parameter `p`'s value. Ops recorded from the old value report
     /// [`Error::ModifiedInPlace`] on `backward` (until a replay recomputes them).
     pub fn write_param(&self, p: ParamId, data: &[T]) -> Result<()> {
+        self.refuse_in_callback("write_param")?;
         let slot = self.param_slot(p)?;
         if data.len() != slot.len {
             return Err(Error::InvalidArgument(
@@ -370,34 +317,24 @@ impl<'m, T: Float> Tape<'m, T> {
             self.device(slot.device.id)?
                 .upload(slot.device_ref(slot.device.value), data)?;
         }
-        slot.version = slot.version.wrapping_add(1);
-        Ok(())
+        self.update_param_slot(p, |slot| slot.version = slot.version.wrapping_add(1))
     }
 }
 
 /// The version of parameter `index`, or 0 for an unknown one.
 pub(crate) fn version<T: Float>(tape: &Tape<'_, T>, index: u32) -> u32 {
-    tape.param_slot(ParamId {
-        index,
-        tape: tape.identity(),
-    })
-    .map_or(0, |slot| slot.version)
+    tape.param_slot(tape.param_id(index))
+        .map_or(0, |slot| slot.version)
 }
 
-/// The slot of `node` if it is a parameter use.
-fn slot_of<'a, T: Float>(tape: &'a Tape<'_, T>, node: &Node<T>) -> Option<&'a mut ParamSlot<T>> {
-    if node.kind != Kind::Param {
-        return None;
-    }
-    tape.param_slot(ParamId {
-        index: node.param,
-        tape: tape.identity(),
-    })
-    .ok()
+/// The parameter `node` uses, if it is a parameter use.
+fn param_of<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> Option<ParamId> {
+    (node.kind == Kind::Param).then(|| tape.param_id(node.param))
 }
 
 /// Zeroes a stale parameter gradient so it can be read or added to.
-pub(crate) fn materialize<T: Float>(tape: &Tape<'_, T>, slot: &mut ParamSlot<T>) -> Result<()> {
+pub(crate) fn materialize<T: Float>(tape: &Tape<'_, T>, p: ParamId) -> Result<()> {
+    let slot = tape.param_slot(p)?;
     if slot.grad_stale {
         if slot.device.id.is_host() {
             // SAFETY: the gradient buffer holds `len` elements; no slice of it is alive.
@@ -406,7 +343,7 @@ pub(crate) fn materialize<T: Float>(tape: &Tape<'_, T>, slot: &mut ParamSlot<T>)
             tape.device(slot.device.id)?
                 .zero(slot.device_ref(slot.device.grad))?;
         }
-        slot.grad_stale = false;
+        tape.update_param_slot(p, |slot| slot.grad_stale = false)?;
     }
     Ok(())
 }
@@ -414,8 +351,8 @@ pub(crate) fn materialize<T: Float>(tape: &Tape<'_, T>, slot: &mut ParamSlot<T>)
 /// Before `node`'s gradient is read or added to: zeroes it if it is a stale parameter
 /// gradient (a device failure fails the tape). No slice of the gradient may be alive.
 pub(crate) fn materialize_grad<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
-    if let Some(slot) = slot_of(tape, node) {
-        if let Err(error) = materialize(tape, slot) {
+    if let Some(p) = param_of(tape, node) {
+        if let Err(error) = materialize(tape, p) {
             tape.fail(error);
         }
     }
@@ -425,23 +362,17 @@ pub(crate) fn materialize_grad<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
 /// it: true (and the gradient no longer stale) when `node` is a parameter use whose
 /// gradient is stale, so the caller must write rather than accumulate.
 pub(crate) fn take_stale_grad<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> bool {
-    match slot_of(tape, node) {
-        Some(slot) if slot.grad_stale => {
-            slot.grad_stale = false;
-            true
-        }
-        _ => false,
-    }
+    param_of(tape, node).is_some_and(|p| {
+        tape.update_param_slot(p, |slot| core::mem::replace(&mut slot.grad_stale, false))
+            .unwrap_or(false)
+    })
 }
 
 /// Marks `node`'s gradient as zero without clearing it; false if `node` is not a
 /// parameter use.
 pub(crate) fn mark_grad_stale<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> bool {
-    match slot_of(tape, node) {
-        Some(slot) => {
-            slot.grad_stale = true;
-            true
-        }
-        None => false,
-    }
+    param_of(tape, node).is_some_and(|p| {
+        tape.update_param_slot(p, |slot| slot.grad_stale = true)
+            .is_ok()
+    })
 }

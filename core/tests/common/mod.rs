@@ -54,6 +54,6 @@ pub fn assert_close(what: &str, got: f64, want: f64, tol: f64) {
 pub const H: f64 = 1e-6;
 
 /// `(f(x+h) − f(x−h)) / 2h`.
-pub fn central_difference(f: impl Fn(f64) -> f64, x: f64) -> f64 {
+pub fn central_difference(mut f: impl FnMut(f64) -> f64, x: f64) -> f64 {
     (f(x + H) - f(x - H)) / (2.0 * H)
 }

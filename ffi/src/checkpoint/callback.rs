@@ -2,8 +2,8 @@
 //! pointers (NULL when empty), and the status a callback returns as a core error.
 
 use crate::error::{ad_status, StatusArg};
-use crate::scalar::Elem;
 use crate::var::ad_var;
+use autodiff_core::Real as Elem;
 use autodiff_core::{Error, Tape, VarId};
 use core::ffi::c_int;
 
@@ -91,6 +91,11 @@ pub(super) fn error_of_status(status: StatusArg) -> Error {
         Some(AD_ERR_BUFFER_TOO_SMALL) => {
             Error::InvalidArgument("a callback returned AD_ERR_BUFFER_TOO_SMALL")
         }
+        Some(AD_ERR_WRONG_HANDLE_KIND) => Error::WrongHandleKind {
+            expected: "the kind the callee takes",
+            got: "another kind (a callback returned AD_ERR_WRONG_HANDLE_KIND)",
+        },
+        Some(AD_ERR_REENTRANT) => Error::Reentrant("a callback returned AD_ERR_REENTRANT"),
         Some(AD_OK) | None => Error::InvalidArgument("a callback returned an unknown status"),
     }
 }

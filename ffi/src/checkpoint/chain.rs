@@ -13,7 +13,7 @@ use crate::ptr;
 use crate::tape::{ad_dtype, ad_tape, ad_tape_init, header, DtypeArg, Header};
 use crate::var::ad_var;
 use autodiff_core::checkpoint::{
-    chain_gradient_on_tape, chain_gradient_online_on_tape, Online, Schedule,
+    chain_gradient_on_tape, chain_gradient_online_on_tape, Online, Schedule, TapeLoan,
 };
 use autodiff_core::{Error, Tape, VarId};
 use core::ffi::{c_int, c_void};
@@ -164,10 +164,23 @@ fn chain<T: CheckpointElem>(args: ChainArgs<'_>, mode: Mode, snapshots: usize) -
     };
 
     let lent = header.lend();
+    // SAFETY: the driver is the only user of the tape until this call returns: the C
+    // callbacks reach it through the header, whose lent guard (just taken) refuses a
+    // reset or end from inside them.
+    let loan = || unsafe { TapeLoan::assume_exclusive(tape) };
     let result = with_grads(grad_x0, gx_buf, |gx| {
         with_grads(grad_params, gp_buf, |gp| match mode {
             Mode::Offline { steps } => Ok(chain_gradient_on_tape(
-                tape, ws, steps, snapshots, x0, params, &mut step, loss, gx, gp,
+                loan(),
+                ws,
+                steps,
+                snapshots,
+                x0,
+                params,
+                &mut step,
+                loss,
+                gx,
+                gp,
             )?),
             Mode::Online { done } => {
                 let mut state = state;
@@ -184,7 +197,16 @@ fn chain<T: CheckpointElem>(args: ChainArgs<'_>, mode: Mode, snapshots: usize) -
                     unsafe { done(k, ptr_or_null(values), values.len(), user_data) != 0 }
                 };
                 Ok(chain_gradient_online_on_tape(
-                    tape, ws, snapshots, x0, params, &mut step, done, loss, gx, gp,
+                    loan(),
+                    ws,
+                    snapshots,
+                    x0,
+                    params,
+                    &mut step,
+                    done,
+                    loss,
+                    gx,
+                    gp,
                 )?)
             }
         })

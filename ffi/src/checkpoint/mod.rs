@@ -50,15 +50,18 @@ pub use report::ad_chain_report;
 pub use segment::{ad_checkpoint, ad_checkpoint_tensors, ad_segment_fn, ad_segment_tensors_fn};
 pub use step::{ad_done_fn, ad_eval_fn, ad_loss_fn, ad_step_fn};
 
-use crate::scalar::Elem;
 use crate::tape::{ad_dtype, AnyTape};
 use autodiff_core::{Float, Tape};
 
 /// The element types that checkpointing supports, and how to find their tape.
-pub trait CheckpointElem: Elem + Float {
+pub trait CheckpointElem: Float {
     const DTYPE: ad_dtype;
     /// The typed tape inside `any`, when it holds this type.
     fn typed(any: &AnyTape) -> Option<&Tape<'static, Self>>;
+    /// `values` as `[Self]` without copying, when `Self` is `f64`.
+    fn native(values: &[f64]) -> Option<&[Self]>;
+    /// `values` as `[Self]` without copying, when `Self` is `f64`.
+    fn native_mut(values: &mut [f64]) -> Option<&mut [Self]>;
     /// `values` as `[f64]` without copying, when `Self` is `f64`.
     fn as_f64(values: &[Self]) -> Option<&[f64]>;
     /// `values` as `[f64]` without copying, when `Self` is `f64`.
@@ -72,6 +75,12 @@ impl CheckpointElem for f32 {
             AnyTape::F32(t) => Some(t),
             _ => None,
         }
+    }
+    fn native(_: &[f64]) -> Option<&[f32]> {
+        None
+    }
+    fn native_mut(_: &mut [f64]) -> Option<&mut [f32]> {
+        None
     }
     fn as_f64(_: &[f32]) -> Option<&[f64]> {
         None
@@ -88,6 +97,12 @@ impl CheckpointElem for f64 {
             AnyTape::F64(t) => Some(t),
             _ => None,
         }
+    }
+    fn native(values: &[f64]) -> Option<&[f64]> {
+        Some(values)
+    }
+    fn native_mut(values: &mut [f64]) -> Option<&mut [f64]> {
+        Some(values)
     }
     fn as_f64(values: &[f64]) -> Option<&[f64]> {
         Some(values)

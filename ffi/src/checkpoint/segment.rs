@@ -57,8 +57,8 @@ pub type ad_segment_tensors_fn = Option<
     ) -> StatusArg,
 >;
 
-/// The handles a segment's block takes: `ad_var` or `ad_tensor`, both the two `u32`s of
-/// the core's `VarId` (the core takes tensors as `VarId::from(TensorId)`, the same bits).
+/// The handles a segment's block takes: `ad_var` or `ad_tensor`, both the four `u32`s of
+/// the core's `VarId` (the core's segments take handles of either kind).
 trait Handle: Copy + 'static {}
 impl Handle for ad_var {}
 impl Handle for ad_tensor {}
@@ -67,7 +67,11 @@ const _: () = {
     assert!(size_of::<ad_tensor>() == size_of::<VarId>());
     assert!(align_of::<ad_tensor>() == align_of::<VarId>());
     assert!(core::mem::offset_of!(ad_tensor, index) == core::mem::offset_of!(VarId, index));
-    assert!(core::mem::offset_of!(ad_tensor, tag) == core::mem::offset_of!(VarId, tag));
+    assert!(core::mem::offset_of!(ad_tensor, kind) == core::mem::offset_of!(VarId, kind));
+    assert!(
+        core::mem::offset_of!(ad_tensor, generation) == core::mem::offset_of!(VarId, generation)
+    );
+    assert!(core::mem::offset_of!(ad_tensor, tape) == core::mem::offset_of!(VarId, tape));
 };
 
 /// The C function inside an `ad_segment_fn` or `ad_segment_tensors_fn`.
@@ -89,6 +93,12 @@ impl<H: Handle> Clone for CBlock<H> {
 }
 
 impl<H: Handle> Copy for CBlock<H> {}
+
+// SAFETY: the C API's thread model: a tape, with everything it holds, is used by one
+// thread at a time, and a host that moves a tape to another thread moves the use of its
+// blocks' user data with it (the header says so at `ad_checkpoint()`). The callback and
+// the tape pointer are plain addresses, valid from any thread.
+unsafe impl<H: Handle> Send for CBlock<H> {}
 
 impl<T: CheckpointElem, H: Handle> Segment<T> for CBlock<H> {
     fn record(

@@ -2,6 +2,7 @@
 //! offline and online runs the entry points share.
 
 use super::problem::{check_loss, check_outputs, Problem};
+use super::step::{record_loss, record_step};
 use super::workspace::{new_tape, Memory, Workspace};
 use super::{ChainReport, Step};
 use crate::checkpoint::{Action, Online, Schedule};
@@ -12,7 +13,7 @@ use crate::tape::{Tape, VarId};
 /// The offline drivers' common part: `problem` over `steps` steps with the binomial
 /// schedule for `snapshots` slots.
 pub(super) fn offline<T, S, L>(
-    memory: Memory<'_, '_, T>,
+    memory: Memory<'_, '_, '_, T>,
     steps: usize,
     snapshots: usize,
     problem: Problem<'_, T, S, L>,
@@ -38,7 +39,7 @@ where
 /// The online drivers' common part: `problem` over steps until `done`, with
 /// [`Online`] for `snapshots` slots.
 pub(super) fn online<T, S, D, L>(
-    memory: Memory<'_, '_, T>,
+    memory: Memory<'_, '_, '_, T>,
     snapshots: usize,
     mut done: D,
     problem: Problem<'_, T, S, L>,
@@ -81,7 +82,7 @@ where
 /// Carves the workspace for `slots` snapshots from `memory`, puts the tape in place,
 /// has `run` drive the chain and writes the gradients out.
 fn drive<T, S, L, R>(
-    memory: Memory<'_, '_, T>,
+    memory: Memory<'_, '_, '_, T>,
     slots: usize,
     problem: Problem<'_, T, S, L>,
     run: R,
@@ -90,7 +91,7 @@ where
     T: Real,
     S: Step<T>,
     L: FnMut(&Tape<'_, T>, &[VarId], &[VarId]) -> VarId,
-    R: FnOnce(&mut Driver<'_, '_, T, S, L>) -> Result<()>,
+    R: FnOnce(&mut Driver<'_, '_, '_, T, S, L>) -> Result<()>,
 {
     let Problem {
         x0,
@@ -106,22 +107,23 @@ where
         Memory::Split { tape, workspace } => (workspace, Some(tape)),
     };
     let (work, rest) = Workspace::carve(workspace, slots, x0, params.len(), memory_len)?;
-    let own_tape;
-    let tape = match their_tape {
-        Some(tape) => tape,
-        None => {
-            own_tape = new_tape(rest, work.used, memory_len)?;
-            &own_tape
-        }
+    let work_used = work.used;
+    // The caller's tape and one over the rest of the memory have unrelated lifetimes,
+    // so each gets its own call.
+    let drive_on = |tape: &Tape<'_, T>| {
+        let mut driver = Driver::new(work, tape, params, &mut step, &mut loss, memory_len);
+        run(&mut driver)?;
+        driver.finish(grad_x0, grad_params)
     };
-    let mut driver = Driver::new(work, tape, params, &mut step, &mut loss, memory_len);
-    run(&mut driver)?;
-    driver.finish(grad_x0, grad_params)
+    match their_tape {
+        Some(tape) => drive_on(tape),
+        None => drive_on(&new_tape(rest, work_used, memory_len)?),
+    }
 }
 
 /// The state of one chain reversal: workspace, tape and counters.
-struct Driver<'a, 'c, T: Real, S, L> {
-    tape: &'a Tape<'a, T>,
+struct Driver<'a, 'tm, 'c, T: Real, S, L> {
+    tape: &'a Tape<'tm, T>,
     /// Snapshot slots, `d` values each.
     snaps: &'a mut [T],
     /// The current state and the next one.
@@ -139,7 +141,7 @@ struct Driver<'a, 'c, T: Real, S, L> {
     report: ChainReport<T>,
 }
 
-impl<'a, 'c, T, S, L> Driver<'a, 'c, T, S, L>
+impl<'a, 'tm, 'c, T, S, L> Driver<'a, 'tm, 'c, T, S, L>
 where
     T: Real,
     S: Step<T>,
@@ -147,7 +149,7 @@ where
 {
     fn new(
         work: Workspace<'a, T>,
-        tape: &'a Tape<'a, T>,
+        tape: &'a Tape<'tm, T>,
         params: &'c [T],
         step: &'c mut S,
         loss: &'c mut L,
@@ -201,7 +203,7 @@ where
         match result {
             Ok(_) => {
                 self.report.step_bytes = self.tape.used_bytes();
-                self.tape.reset();
+                self.reset_tape();
                 Ok(())
             }
             Err(Error::OutOfMemory { .. }) => Err(Error::OutOfMemory {
@@ -216,9 +218,20 @@ where
         }
     }
 
+    /// Resets the tape for the next step's recording.
+    fn reset_tape(&self) {
+        debug_assert!(!self.tape.in_callback());
+        // SAFETY: the driver keeps only plain handles (`ids`) across steps, re-made after
+        // every reset, and no callback runs now (each runs inside `record_step` or
+        // `record_loss`, which have returned). The public entry points take the tape by
+        // `&mut` (or, for the C API, behind its lent guard), so no other borrow of its
+        // memory is alive.
+        unsafe { self.tape.reset_unchecked() };
+    }
+
     /// Resets the tape and records the inputs `cur` and the parameters.
     fn record_inputs(&mut self) {
-        self.tape.reset();
+        self.reset_tape();
         let d = self.cur.len();
         let (out, rest) = self.ids.split_at_mut(d);
         let (pids, sids) = rest.split_at_mut(self.params.len());
@@ -238,7 +251,7 @@ where
         let (d, p) = self.dims();
         let (out, rest) = self.ids.split_at_mut(d);
         let (pids, sids) = rest.split_at_mut(p);
-        self.step.record(self.tape, k, sids, pids, out)?;
+        record_step(self.step, self.tape, k, sids, pids, out)?;
         let checked = check_outputs(self.tape, out);
         self.note_peak();
         checked
@@ -249,7 +262,7 @@ where
         let (d, p) = self.dims();
         let (out, rest) = self.ids.split_at(d);
         let pids = rest.get(..p).unwrap_or(&[]);
-        let l = (self.loss)(self.tape, out, pids);
+        let l = record_loss(self.loss, self.tape, out, pids);
         self.note_peak();
         self.tape.status()?;
         self.tape.check_handle(l)?;
@@ -262,7 +275,7 @@ where
         let (d, p) = self.dims();
         let rest = self.ids.get(d..).unwrap_or(&[]);
         let (pids, sids) = rest.split_at(p.min(rest.len()));
-        let l = (self.loss)(self.tape, sids, pids);
+        let l = record_loss(self.loss, self.tape, sids, pids);
         self.note_peak();
         self.tape.status()?;
         self.tape.check_handle(l)?;

@@ -56,6 +56,7 @@ mod store_all;
 mod workspace;
 
 pub use step::{step_fn, Step, StepFn};
+pub use workspace::TapeLoan;
 
 use crate::error::Result;
 use crate::real::Real;
@@ -151,8 +152,8 @@ where
 /// (as [`Tape::used_bytes`]); an [`Error::OutOfMemory`] counts `free` as the workspace's
 /// length plus the tape's capacity. Otherwise as [`chain_gradient`].
 #[allow(clippy::too_many_arguments)]
-pub fn chain_gradient_on_tape<T, S, L>(
-    tape: &Tape<'_, T>,
+pub fn chain_gradient_on_tape<'t, 'm: 't, T, S, L>(
+    tape: impl Into<TapeLoan<'t, 'm, T>>,
     workspace: &mut [MaybeUninit<u8>],
     steps: usize,
     snapshots: usize,
@@ -169,6 +170,7 @@ where
     L: FnMut(&Tape<'_, T>, &[VarId], &[VarId]) -> VarId,
 {
     let problem = Problem::new(x0, params, step, loss, grad_x0, grad_params)?;
+    let tape = tape.into().tape();
     driver::offline(Memory::Split { tape, workspace }, steps, snapshots, problem)
 }
 
@@ -207,8 +209,8 @@ where
 /// [`chain_gradient_online`] on a tape the caller made, with the workspace in
 /// `workspace`, as [`chain_gradient_on_tape`] is to [`chain_gradient`].
 #[allow(clippy::too_many_arguments)]
-pub fn chain_gradient_online_on_tape<T, S, D, L>(
-    tape: &Tape<'_, T>,
+pub fn chain_gradient_online_on_tape<'t, 'm: 't, T, S, D, L>(
+    tape: impl Into<TapeLoan<'t, 'm, T>>,
     workspace: &mut [MaybeUninit<u8>],
     snapshots: usize,
     x0: &[T],
@@ -226,6 +228,7 @@ where
     L: FnMut(&Tape<'_, T>, &[VarId], &[VarId]) -> VarId,
 {
     let problem = Problem::new(x0, params, step, loss, grad_x0, grad_params)?;
+    let tape = tape.into().tape();
     driver::online(Memory::Split { tape, workspace }, snapshots, done, problem)
 }
 

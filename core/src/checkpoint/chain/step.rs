@@ -78,3 +78,31 @@ impl<T: Real, S: Step<T> + ?Sized> Step<T> for &mut S {
         (**self).evaluate(k, state, params, next)
     }
 }
+
+/// Records step `k` through `step`, as a callback on `tape` (which may therefore not
+/// start a sweep on it: see [`Tape::refuse_in_callback`]).
+pub(super) fn record_step<T: Real, S: Step<T> + ?Sized>(
+    step: &mut S,
+    tape: &Tape<'_, T>,
+    k: usize,
+    state: &[VarId],
+    params: &[VarId],
+    next: &mut [VarId],
+) -> Result<()> {
+    let _step = tape.enter_callback();
+    step.record(tape, k, state, params, next)
+}
+
+/// Records the loss through `loss`, as a callback on `tape`, like [`record_step`].
+pub(super) fn record_loss<T: Real, L>(
+    loss: &mut L,
+    tape: &Tape<'_, T>,
+    state: &[VarId],
+    params: &[VarId],
+) -> VarId
+where
+    L: FnMut(&Tape<'_, T>, &[VarId], &[VarId]) -> VarId + ?Sized,
+{
+    let _loss = tape.enter_callback();
+    loss(tape, state, params)
+}

@@ -1,6 +1,7 @@
 //! The reference: the whole chain and the loss recorded on one tape.
 
 use super::problem::{check_loss, check_outputs, Problem};
+use super::step::{record_loss, record_step};
 use super::workspace::Carver;
 use super::{ChainReport, Step};
 use crate::error::{Error, Result};
@@ -52,11 +53,11 @@ where
     }
     for k in 0..steps {
         next.fill(VarId::INVALID);
-        step.record(&tape, k, cur, pids, next)?;
+        record_step(&mut step, &tape, k, cur, pids, next)?;
         check_outputs(&tape, next)?;
         core::mem::swap(&mut cur, &mut next);
     }
-    let l = loss(&tape, cur, pids);
+    let l = record_loss(&mut loss, &tape, cur, pids);
     let value = check_loss(&tape, l)?;
     tape.vjp(&[l], &[T::one()])?;
     for (g, &id) in grad_x0.iter_mut().zip(first.iter()) {

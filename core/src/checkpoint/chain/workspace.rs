@@ -7,18 +7,48 @@ use crate::real::Real;
 use crate::tape::{Tape, VarId};
 use core::mem::{align_of, size_of, MaybeUninit};
 
+/// A tape lent to a chain driver for a whole call: the driver resets it before every
+/// step's recording, so nothing else may borrow it meanwhile. Made from `&mut Tape`
+/// (what Rust callers pass), or, by a host that enforces the rule itself, with
+/// [`TapeLoan::assume_exclusive`].
+pub struct TapeLoan<'t, 'm: 't, T: Real> {
+    tape: &'t Tape<'m, T>,
+}
+
+impl<'t, 'm, T: Real> From<&'t mut Tape<'m, T>> for TapeLoan<'t, 'm, T> {
+    fn from(tape: &'t mut Tape<'m, T>) -> Self {
+        TapeLoan { tape }
+    }
+}
+
+impl<'t, 'm, T: Real> TapeLoan<'t, 'm, T> {
+    /// A loan of a tape reached through a shared borrow.
+    ///
+    /// # Safety
+    /// Until the chain call returns, no reference into the tape's memory may be used but
+    /// through the driver and its callbacks, and the callbacks must not reset the tape
+    /// (the C API's lent guard refuses that).
+    pub unsafe fn assume_exclusive(tape: &'t Tape<'m, T>) -> Self {
+        TapeLoan { tape }
+    }
+
+    pub(super) fn tape(&self) -> &'t Tape<'m, T> {
+        self.tape
+    }
+}
+
 /// Where a driver's memory comes from.
-pub(super) enum Memory<'m, 't, T: Real> {
+pub(super) enum Memory<'m, 't, 'tm, T: Real> {
     /// One slice: the workspace at its front, a tape over the rest.
     Whole(&'m mut [MaybeUninit<u8>]),
     /// The workspace alone, and a tape the caller made.
     Split {
-        tape: &'t Tape<'t, T>,
+        tape: &'t Tape<'tm, T>,
         workspace: &'m mut [MaybeUninit<u8>],
     },
 }
 
-impl<T: Real> Memory<'_, '_, T> {
+impl<T: Real> Memory<'_, '_, '_, T> {
     /// The `free` an out-of-memory error reports: the whole slice, or the workspace's
     /// length plus the tape's capacity.
     pub(super) fn memory_len(&self) -> usize {

@@ -18,8 +18,8 @@ pub(crate) struct AttachedDevice<T: Float> {
     device: *const (dyn TensorDevice<T> + 'static),
     /// Everything persistent on the device (parameters, optimizer state) lies below it.
     persistent: DeviceMark,
-    /// The tape's tag when the device memory was last rewound: a different current tag
-    /// means the tape was reset since, and the recording's device memory can go.
+    /// The tape's epoch when the device memory was last rewound: a different current
+    /// epoch means the tape was reset since, and the recording's device memory can go.
     rewound_at: u32,
 }
 
@@ -40,6 +40,7 @@ impl<'m, T: Float> Tape<'m, T> {
     /// backend's, bound to its driver context), see
     /// [`attach_local_device`](Tape::attach_local_device).
     pub fn attach_device(&self, device: &'m (dyn TensorDevice<T> + Sync)) -> Result<DeviceId> {
+        self.refuse_in_callback("attach_device")?;
         // SAFETY: a `Sync` device may be reached from whichever thread holds the tape.
         unsafe { self.attach_local_device(device) }
     }
@@ -68,12 +69,12 @@ impl<'m, T: Float> Tape<'m, T> {
     /// and [`parameter`](Tape::parameter) put new tensors from now on: the way to run a
     /// whole tape on a device without naming it in every call. It lasts across resets.
     pub fn set_default_device(&self, id: DeviceId) -> Result<()> {
+        self.refuse_in_callback("set_default_device")?;
         if !id.is_host() {
             self.attached(id)?;
         }
-        if let Some(state) = self.tensor_state() {
-            state.default_device = id;
-        }
+        // With no tensor state yet, only the host can be named, and it is the default.
+        let _ = self.update_tensor_state(|state| state.default_device = id);
         Ok(())
     }
 
@@ -85,7 +86,8 @@ impl<'m, T: Float> Tape<'m, T> {
 
     /// Claims `device` for this tape and puts it in a free slot of the device table.
     fn add_device(&self, device: &'m dyn TensorDevice<T>) -> Result<DeviceId> {
-        let state = self.tensor_state_or_create()?;
+        self.ensure_tensor_state()?;
+        let state = self.tensor_state().ok_or(Error::UnknownDevice)?;
         let slot = state
             .devices
             .iter()
@@ -107,11 +109,12 @@ impl<'m, T: Float> Tape<'m, T> {
         device.claim(self.identity())?;
         // SAFETY: only the lifetime changes; see `AttachedDevice::device`.
         let device: &'static dyn TensorDevice<T> = unsafe { core::mem::transmute(device) };
-        state.devices[slot] = Some(AttachedDevice {
+        let attached = AttachedDevice {
             device,
             persistent: device.mark(),
-            rewound_at: self.current_tag(),
-        });
+            rewound_at: self.epoch(),
+        };
+        self.update_tensor_state(|state| state.devices[slot] = Some(attached))?;
         Ok(DeviceId(slot as u8 + 1))
     }
 
@@ -119,17 +122,17 @@ impl<'m, T: Float> Tape<'m, T> {
     /// goes away if another tape is to use its devices (a device serves one tape at a
     /// time). Tensors and parameters on the devices become unusable
     /// ([`Error::UnknownDevice`]); the tape is then reset.
-    pub fn release_devices(&self) {
+    pub fn release_devices(&mut self) {
         self.for_each_device(|id| {
             if let Ok(attached) = self.attached(id) {
                 // SAFETY: as in `device`.
                 unsafe { &*attached.device }.release(self.identity());
             }
         });
-        if let Some(state) = self.tensor_state() {
+        let _ = self.update_tensor_state(|state| {
             state.devices = [None; MAX_DEVICES];
             state.default_device = DeviceId::HOST;
-        }
+        });
         self.reset();
     }
 
@@ -144,13 +147,25 @@ impl<'m, T: Float> Tape<'m, T> {
         Ok(self.device(id)?.name())
     }
 
-    fn attached(&self, id: DeviceId) -> Result<&mut AttachedDevice<T>> {
+    /// A copy of attached device `id`'s entry.
+    fn attached(&self, id: DeviceId) -> Result<AttachedDevice<T>> {
+        self.update_attached(id, |attached| *attached)
+    }
+
+    /// Runs `f` on attached device `id`'s entry.
+    fn update_attached<R>(
+        &self,
+        id: DeviceId,
+        f: impl FnOnce(&mut AttachedDevice<T>) -> R,
+    ) -> Result<R> {
         let slot = (id.0 as usize)
             .checked_sub(1)
             .filter(|&slot| slot < MAX_DEVICES)
             .ok_or(Error::UnknownDevice)?;
-        self.tensor_state()
-            .and_then(|state| state.devices[slot].as_mut())
+        if !self.has_layer_state() {
+            return Err(Error::UnknownDevice);
+        }
+        self.update_tensor_state(|state| state.devices[slot].as_mut().map(f))?
             .ok_or(Error::UnknownDevice)
     }
 
@@ -160,9 +175,10 @@ impl<'m, T: Float> Tape<'m, T> {
         let attached = self.attached(id)?;
         // SAFETY: the device outlives the tape (see `AttachedDevice::device`).
         let device = unsafe { &*attached.device };
-        if attached.rewound_at != self.current_tag() {
+        if attached.rewound_at != self.epoch() {
             device.rewind(attached.persistent)?;
-            attached.rewound_at = self.current_tag();
+            let epoch = self.epoch();
+            self.update_attached(id, |attached| attached.rewound_at = epoch)?;
         }
         Ok(device)
     }
@@ -173,8 +189,7 @@ impl<'m, T: Float> Tape<'m, T> {
         // Through `device`, so what a recording before the last reset took is given
         // back first rather than kept for good.
         let mark = self.device(id)?.mark();
-        self.attached(id)?.persistent = mark;
-        Ok(())
+        self.update_attached(id, |attached| attached.persistent = mark)
     }
 
     /// Gives back device memory taken since the persistent mark (a failed persistent
