@@ -135,11 +135,51 @@ impl<'m, T: Float> Tape<'m, T> {
     /// calls it; the caller then keeps the user data alive as long as the tape may sweep
     /// the segment.
     ///
+    /// The block runs as a callback on the tape: it holds only `&Tape`, so it cannot
+    /// reset the tape or release its devices, and a sweep, optimizer step, parameter or
+    /// device change it starts on the tape fails with [`Error::Reentrant`].
+    ///
     /// Fails (setting the tape's error, and writing [`VarId::INVALID`] to every output)
     /// with the tape's pending error, a handle error for an input, an error from the
-    /// block, [`Error::InvalidArgument`] when the block leaves an output unset, or
-    /// [`Error::OutOfMemory`] when the segment and the reserve its backward needs do not
-    /// fit.
+    /// block, [`Error::InvalidArgument`] when the block leaves an output unset,
+    /// [`Error::Reentrant`] when it started a sweep, or [`Error::OutOfMemory`] when the
+    /// segment and the reserve its backward needs do not fit.
+    ///
+    /// A block cannot reset its tape:
+    ///
+    /// ```compile_fail
+    /// use autodiff_core::checkpoint::segment_fn;
+    /// use autodiff_core::{Tape, VarId};
+    /// use core::mem::MaybeUninit;
+    /// let mut mem = [MaybeUninit::<u8>::uninit(); 4096];
+    /// let tape = Tape::<f64>::new(&mut mem).unwrap();
+    /// let x = tape.input_id(1.0);
+    /// let mut out = [VarId::INVALID];
+    /// let block = segment_fn(|t: &Tape<'_, f64>, i: &[VarId], o: &mut [VarId]| {
+    ///     t.reset();
+    ///     o[0] = i[0];
+    /// });
+    /// let _ = tape.checkpoint(block, &[x], &mut out);
+    /// ```
+    ///
+    /// nor keep state that another thread could reach once the tape moves there:
+    ///
+    /// ```compile_fail
+    /// use autodiff_core::checkpoint::segment_fn;
+    /// use autodiff_core::{Tape, VarId};
+    /// use core::cell::Cell;
+    /// use core::mem::MaybeUninit;
+    /// let calls: &'static Cell<u32> = Box::leak(Box::new(Cell::new(0)));
+    /// let mut mem = [MaybeUninit::<u8>::uninit(); 4096];
+    /// let tape = Tape::<f64>::new(&mut mem).unwrap();
+    /// let x = tape.input_id(1.0);
+    /// let mut out = [VarId::INVALID];
+    /// let block = segment_fn(move |_: &Tape<'_, f64>, i: &[VarId], o: &mut [VarId]| {
+    ///     calls.set(calls.get() + 1);
+    ///     o[0] = i[0];
+    /// });
+    /// let _ = tape.checkpoint(block, &[x], &mut out);
+    /// ```
     pub fn checkpoint<B>(&self, block: B, inputs: &[VarId], outputs: &mut [VarId]) -> Result<()>
     where
         B: Segment<T> + Copy + Send + 'static,

@@ -31,8 +31,9 @@ impl<'m, T: Real> Tape<'m, T> {
         self.refuse_in_callback("backward")?;
         self.status()?;
         self.check_handle(output)?;
-        let record = self.record(output.index);
-        if record.op() != Op::Tensor && record.value.is_non_finite() {
+        // A rank-0 tensor (a loss) keeps its value in its record too, so this one check
+        // covers scalar and tensor outputs alike.
+        if self.record(output.index).value.is_non_finite() {
             return Err(Error::NonFinite(
                 "backward: the output value is NaN or infinite",
             ));

@@ -43,8 +43,9 @@ impl<T: Real> Tape<'_, T> {
     pub(crate) fn push_extension(&self, node: *const ExtensionHeader<T>, value: T) -> super::VarId {
         let payload = self
             .arena_offset(node.cast())
-            .filter(|offset| offset % NODE_ALIGN == 0)
-            .and_then(|offset| u32::try_from(offset / NODE_ALIGN).ok());
+            .and_then(|offset| offset.checked_add(self.node_misalignment()))
+            .filter(|shifted| shifted % NODE_ALIGN == 0)
+            .and_then(|shifted| u32::try_from(shifted / NODE_ALIGN).ok());
         match payload {
             Some(payload) => {
                 let id = self.push(super::record::Record::new(
@@ -65,7 +66,16 @@ impl<T: Real> Tape<'_, T> {
     /// The node of extension record `index`, which the caller knows to be one.
     pub(crate) fn extension_node(&self, index: u32) -> *mut u8 {
         let payload = self.record(index).b as usize;
-        self.arena.ptr_at(payload * NODE_ALIGN)
+        // `push_extension` made the payload at least the misalignment.
+        self.arena
+            .ptr_at((payload * NODE_ALIGN).saturating_sub(self.node_misalignment()))
+    }
+
+    /// How far the arena's start lies past an address aligned to [`NODE_ALIGN`]. Nodes
+    /// are aligned by address, so payloads count from that aligned address, not from the
+    /// arena's start: caller memory need not be aligned at all (a `[MaybeUninit<u8>; N]`).
+    fn node_misalignment(&self) -> usize {
+        self.arena.ptr_at(0) as usize % NODE_ALIGN
     }
 
     /// The function table of extension record `index`.

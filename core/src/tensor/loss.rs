@@ -14,8 +14,12 @@ fn log_softmax_row<T: Float>(row: &[T], out: &mut [T]) {
         |m, &x| if x > m { x } else { m },
     );
     let sum = row.iter().fold(T::zero(), |s, &x| s + (x - max).exp());
-    let log_sum = sum.ln() + max;
-    out.iter_mut().zip(row).for_each(|(o, &x)| *o = x - log_sum);
+    // `(x − max) − ln(sum)`, never `x − (ln(sum) + max)`: with large logits the latter
+    // rounds `ln(sum)` away against `max` (softmax of [1e7, 1e7] in f32 gave 0.37 each).
+    let log_sum = sum.ln();
+    out.iter_mut()
+        .zip(row)
+        .for_each(|(o, &x)| *o = (x - max) - log_sum);
 }
 
 /// Row length (the last dimension) and row count.

@@ -187,7 +187,7 @@ pub(crate) struct Node<T: Float> {
     pub tangent: *mut T,
     pub args: [u32; 3],
     pub arg_count: u8,
-    /// Op constant: the scale factor, the leaky slope.
+    /// Op constant: the scale factor, the leaky slope; a rank-0 leaf's tangent seed.
     pub scalar: f64,
     /// Op-specific saved values (softmax probabilities of cross-entropy).
     pub saved: *mut T,

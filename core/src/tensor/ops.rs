@@ -580,6 +580,15 @@ impl<'m, T: Float> Tape<'m, T> {
         if node.on_device() {
             return device::tangent::seed(self, t.index, data);
         }
+        if node.rank0() {
+            // A rank-0 tensor's tangent is its record's slot, which every sweep
+            // overwrites; the seed waits in the leaf's unused op constant, and the
+            // tangent sweep copies it there.
+            let seed = data.first().map_or(0.0, |&d| d.to_f64());
+            // SAFETY: `t` is a tensor record whose node nothing else borrows now.
+            unsafe { self.node_mut_at(t.index) }.scalar = seed;
+            return Ok(());
+        }
         let buffer = if node.tangent.is_null() {
             self.alloc(node.len, T::zero())?.as_ptr()
         } else {

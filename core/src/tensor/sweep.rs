@@ -116,10 +116,16 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
         // Leaves keep whatever tangent was seeded (zero unless seeded).
         Kind::Input | Kind::Constant | Kind::Param => {
             if node.rank0() {
-                // The scalar sweep wrote nothing here; a rank-0 leaf's seed is zero.
+                // The scalar sweep wrote nothing here: the slot holds whatever the last
+                // sweep left. A rank-0 leaf's seed waits in its op constant (see
+                // `seed_tensor_tangent`); a constant's is zero.
+                let seed = match node.kind {
+                    Kind::Constant => T::zero(),
+                    _ => T::from_f64(node.scalar),
+                };
                 // SAFETY: the tangent buffer belongs to this node alone.
                 if let Some(t) = unsafe { node.tangent_mut() } {
-                    t.fill(T::zero());
+                    t.fill(seed);
                 }
             }
         }

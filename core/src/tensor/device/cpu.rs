@@ -65,24 +65,34 @@ impl<'a, T: Float> CpuDevice<'a, T> {
             .ok_or(Error::StaleHandle)
     }
 
-    /// Runs `f` on buffers taken as exclusive slices. Allocations never overlap, so
-    /// distinct buffers are disjoint; equal ones are refused.
+    /// Runs `f` on buffers taken as exclusive slices. The trait's callers may pass any
+    /// offsets and shapes, so the element ranges are checked to be pairwise disjoint
+    /// (not merely to start at different offsets) before any `&mut` is made.
     fn exclusive<const N: usize, R>(
         &self,
         refs: [DeviceRef; N],
         f: impl FnOnce([&mut [T]; N]) -> R,
     ) -> Result<R> {
-        for (i, a) in refs.iter().enumerate() {
-            if refs[..i].iter().any(|b| b.buffer.offset == a.buffer.offset) {
-                return Err(Error::InvalidArgument("an optimizer's buffers coincide"));
-            }
-        }
         let mut cells = [&self.memory[..0]; N];
         for (c, r) in cells.iter_mut().zip(refs) {
             *c = self.cells(r)?;
         }
-        // SAFETY: the cells are disjoint (checked above), `Cell<T>` has `T`'s layout,
-        // and no other reference to them is used while `f` runs.
+        let range = |c: &[Cell<T>]| {
+            let start = c.as_ptr() as usize;
+            start..start + core::mem::size_of_val(c)
+        };
+        for (i, a) in cells.iter().enumerate() {
+            let a = range(a);
+            if cells[..i]
+                .iter()
+                .map(|b| range(b))
+                .any(|b| !a.is_empty() && !b.is_empty() && a.start < b.end && b.start < a.end)
+            {
+                return Err(Error::InvalidArgument("an optimizer's buffers overlap"));
+            }
+        }
+        // SAFETY: the cells are pairwise disjoint (checked above), `Cell<T>` has `T`'s
+        // layout, and no other reference to them is used while `f` runs.
         Ok(f(cells.map(|c| unsafe {
             core::slice::from_raw_parts_mut(c.as_ptr() as *mut T, c.len())
         })))
