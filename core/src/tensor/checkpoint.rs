@@ -39,7 +39,7 @@ impl<T: Float> Tape<'_, T> {
     pub(crate) fn has_device_records(&self, from: usize, to: usize) -> bool {
         (from..to).any(|i| {
             self.node_at(i as u32)
-                .is_some_and(super::device::sweep::runs_on_device)
+                .is_some_and(|node| super::device::sweep::runs_on_device(&node))
         })
     }
 
@@ -64,7 +64,7 @@ impl<T: Float> Tape<'_, T> {
     /// gradient may be marked zero without being cleared).
     pub(crate) fn prepare_grad(&self, index: u32) {
         if let Some(node) = self.node_at(index) {
-            super::param::materialize_grad(self, node);
+            super::param::materialize_grad(self, &node);
         }
     }
 
@@ -112,8 +112,7 @@ impl<T: Float> Tape<'_, T> {
         } else {
             self.alloc(node.len, T::zero())?.as_ptr()
         };
-        // SAFETY: `index` is a tensor record whose node nothing else borrows now.
-        unsafe { self.node_mut_at(index) }.tangent = buffer;
+        self.update_node(index, |node| node.tangent = buffer);
         Ok(buffer)
     }
 }

@@ -288,7 +288,7 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
     };
     // SAFETY: argument buffers are only read.
     let (y, x) = unsafe { (node.value(), a.value()) };
-    let ta = tangent_or_zero(a);
+    let ta = tangent_or_zero(&a);
     let c = T::from_f64(node.scalar);
     match node.kind {
         Kind::Unary(act) => {
@@ -303,7 +303,7 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
             };
             // SAFETY: as above.
             let z = unsafe { b.value() };
-            let tb = tangent_or_zero(b);
+            let tb = tangent_or_zero(&b);
             for_each_broadcast(&node.shape, &a.shape, &b.shape, |o, i, j| {
                 let (da, db) = op.binary_partials(x[i], z[j], y[o]);
                 t[o] = da * ta(i) + db * tb(j);

@@ -94,10 +94,10 @@ fn product<T: Float>(
 }
 
 /// The arguments of a matmul or linear node: `(a, b, bias)`.
-type Operands<'a, T> = (&'a Node<T>, &'a Node<T>, Option<&'a Node<T>>);
+type Operands<T> = (Node<T>, Node<T>, Option<Node<T>>);
 
 /// Arguments of a matmul or linear node.
-fn args<'a, T: Float>(tape: &'a Tape<'_, T>, node: &Node<T>) -> Option<Operands<'a, T>> {
+fn args<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> Option<Operands<T>> {
     let a = tape.node_at(node.args[0])?;
     let b = tape.node_at(node.args[1])?;
     let bias = if node.arg_count > 2 {
@@ -225,7 +225,7 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
         if let Some(da) = unsafe { a.grad_mut() } {
             // A stale parameter gradient is overwritten (beta = 0) instead of cleared
             // and added to.
-            let beta = accumulate(tape, a);
+            let beta = accumulate(tape, &a);
             if ta {
                 // dA (stored k × m) += op(B) · dZᵀ
                 product(tape, scratch, (tb, true), (k, m, n), w, dz, beta, da);
@@ -236,7 +236,7 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
         }
         // SAFETY: see above; `da` is no longer alive.
         if let Some(db) = unsafe { b.grad_mut() } {
-            let beta = accumulate(tape, b);
+            let beta = accumulate(tape, &b);
             if tb {
                 // dB (stored n × k) += dZᵀ · op(A)
                 product(tape, scratch, (true, ta), (n, k, m), dz, x, beta, db);
@@ -249,7 +249,7 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
             // SAFETY: see above.
             if let Some(dbias) = unsafe { bias.grad_mut() } {
                 // dz is m × n and the bias n long, so this cannot fail.
-                let add = !take_stale_grad(tape, bias);
+                let add = !take_stale_grad(tape, &bias);
                 let _ = ew::bias_grad(m, n, dz, dbias, add);
             }
         }
@@ -282,7 +282,7 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
         }
     });
     if let Kind::Linear(act) = node.kind {
-        let tbias = bias.map(super::elementwise::tangent_or_zero);
+        let tbias = bias.as_ref().map(super::elementwise::tangent_or_zero);
         for (i, (t, &y)) in t.iter_mut().zip(y).enumerate() {
             let tz = *t + tbias.as_ref().map_or(T::zero(), |tb| tb(i % n.max(1)));
             *t = tz * act.derivative_from_output(y);

@@ -34,7 +34,7 @@ pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
     };
     // SAFETY: argument values are only read; the node's buffers are its own.
     let x = unsafe { a.value() };
-    let (cols, count) = rows(a);
+    let (cols, count) = rows(&a);
     match node.kind {
         Kind::Softmax | Kind::LogSoftmax => {
             // SAFETY: as above.
@@ -92,7 +92,7 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
     if node.grad.is_null() {
         return;
     }
-    let (cols, count) = rows(a);
+    let (cols, count) = rows(&a);
     // SAFETY: the node's own buffers are only read; argument gradients are distinct and
     // taken one at a time.
     let (g, y) = unsafe {
@@ -187,8 +187,8 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
     let Some(t) = (unsafe { node.tangent_mut() }) else {
         return;
     };
-    let ta = super::elementwise::tangent_or_zero(a);
-    let (cols, count) = rows(a);
+    let ta = super::elementwise::tangent_or_zero(&a);
+    let (cols, count) = rows(&a);
     // SAFETY: as above.
     let y = unsafe { node.value() };
     match node.kind {
@@ -232,7 +232,7 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
             let Some(b) = tape.node_at(node.args[1]) else {
                 return;
             };
-            let tb = super::elementwise::tangent_or_zero(b);
+            let tb = super::elementwise::tangent_or_zero(&b);
             // SAFETY: as above.
             let (x, z) = unsafe { (a.value(), b.value()) };
             let sum = (0..a.len).fold(T::zero(), |s, i| s + (x[i] - z[i]) * (ta(i) - tb(i)));

@@ -234,11 +234,12 @@ impl<T: Float> Node<T> {
         !self.device.id.is_host()
     }
 
-    /// The value, as a slice.
+    /// The value, as a slice. Its lifetime is not the node's (nodes are read as copies):
+    /// the buffer lives in the arena until the next reset.
     ///
     /// # Safety
-    /// No `&mut` to the same buffer may be alive.
-    pub(crate) unsafe fn value(&self) -> &[T] {
+    /// No `&mut` to the same buffer may be alive while the slice is used, nor a reset.
+    pub(crate) unsafe fn value<'b>(&self) -> &'b [T] {
         if self.value.is_null() {
             // A device node: its value is not in host memory.
             return &[];
@@ -247,12 +248,11 @@ impl<T: Float> Node<T> {
         unsafe { core::slice::from_raw_parts(self.value, self.len) }
     }
 
-    /// The gradient buffer, if the node has one.
+    /// The gradient buffer, if the node has one (in the arena, as for `value`).
     ///
     /// # Safety
-    /// No other reference to the same buffer may be alive.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn grad_mut(&self) -> Option<&mut [T]> {
+    /// No other reference to the same buffer may be alive while the slice is used.
+    pub(crate) unsafe fn grad_mut<'b>(&self) -> Option<&'b mut [T]> {
         // SAFETY: as for `value`; the caller guarantees exclusivity.
         (!self.grad.is_null())
             .then(|| unsafe { core::slice::from_raw_parts_mut(self.grad, self.len) })
@@ -262,8 +262,7 @@ impl<T: Float> Node<T> {
     ///
     /// # Safety
     /// As for `grad_mut`.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn tangent_mut(&self) -> Option<&mut [T]> {
+    pub(crate) unsafe fn tangent_mut<'b>(&self) -> Option<&'b mut [T]> {
         // SAFETY: as for `grad_mut`.
         (!self.tangent.is_null())
             .then(|| unsafe { core::slice::from_raw_parts_mut(self.tangent, self.len) })
@@ -275,8 +274,8 @@ impl<T: Float> Node<T> {
 }
 
 impl<T: Float> Tape<'_, T> {
-    /// The node of a live tensor handle, or why `x` is not one.
-    pub(crate) fn node(&self, x: TensorId) -> Result<&Node<T>> {
+    /// A copy of the node of a live tensor handle, or why `x` is not one.
+    pub(crate) fn node(&self, x: TensorId) -> Result<Node<T>> {
         if x.kind != HandleKind::Tensor.code() && x.tape == self.identity() {
             return Err(Error::WrongHandleKind {
                 expected: HandleKind::describe(HandleKind::Tensor.code()),
@@ -290,8 +289,12 @@ impl<T: Float> Tape<'_, T> {
         ))
     }
 
-    /// The node of record `index`, if it is a tensor record.
-    pub(crate) fn node_at(&self, index: u32) -> Option<&Node<T>> {
+    /// A copy of the node of record `index`, if it is a tensor record.
+    ///
+    /// Nodes are only ever read as copies and written whole by
+    /// [`update_node`](Tape::update_node): no reference into a node's memory outlives
+    /// the call that made it, so no write can invalidate one that is still in use.
+    pub(crate) fn node_at(&self, index: u32) -> Option<Node<T>> {
         if index as usize >= self.len() || !self.is_extension_record(index) {
             return None;
         }
@@ -300,31 +303,29 @@ impl<T: Float> Tape<'_, T> {
             return None;
         }
         // SAFETY: tensor records point at a `Node<T>` written before the record, alive
-        // until the next reset, which needs no `&mut` but invalidates the record first.
-        Some(unsafe { &*self.extension_node(index).cast::<Node<T>>() })
+        // until the next reset (which takes `&mut` and drops the record first).
+        Some(unsafe { self.extension_node(index).cast::<Node<T>>().read() })
     }
 
-    /// A mutable view of the node of record `index`.
-    ///
-    /// # Safety
-    /// `index` must be a tensor record, and no other reference to its node alive.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn node_mut_at(&self, index: u32) -> &mut Node<T> {
-        // SAFETY: as in `node_at`, with exclusivity from the caller.
-        unsafe { &mut *self.extension_node(index).cast::<Node<T>>() }
+    /// Runs `f` on a copy of the node of tensor record `index` and writes the copy back.
+    /// Does nothing when `index` is not a tensor record.
+    pub(crate) fn update_node(&self, index: u32, f: impl FnOnce(&mut Node<T>)) {
+        if let Some(mut node) = self.node_at(index) {
+            f(&mut node);
+            // SAFETY: a tensor record's node (checked by `node_at`); nothing holds a
+            // reference into node memory (nodes are read as copies).
+            unsafe { self.extension_node(index).cast::<Node<T>>().write(node) };
+        }
     }
 
     /// Writes `node` into the arena with fresh value (and, unless `constant`, gradient)
-    /// buffers of its length, records it, and returns the handle and the node. Rank-0
-    /// nodes use their record's value and adjoint slots instead.
-    // The node was just written at a fresh arena address; the record that refers to it
-    // only reads it during sweeps, which never overlap with this borrow.
-    #[allow(clippy::mut_from_ref)]
+    /// buffers of its length, records it, and returns the handle and a copy of the node
+    /// as written. Rank-0 nodes use their record's value and adjoint slots instead.
     pub(crate) fn push_node(
         &self,
         mut node: Node<T>,
         constant: bool,
-    ) -> Result<(TensorId, &mut Node<T>)> {
+    ) -> Result<(TensorId, Node<T>)> {
         self.status()?;
         let (len, rank0) = (node.len, node.rank0());
         if node.on_device() {
@@ -350,8 +351,6 @@ impl<T: Float> Tape<'_, T> {
         };
         let id = self.push_extension(slot.cast(), T::zero());
         self.status()?;
-        // SAFETY: `slot` is the node just written, referenced only by the new record.
-        let node = unsafe { &mut *slot };
         if rank0 {
             let (value_slot, adjoint_slot) = self
                 .record_slots(id.index)
@@ -366,26 +365,26 @@ impl<T: Float> Tape<'_, T> {
             node.value = value;
             node.grad = grad;
         }
+        // SAFETY: `slot` holds the node's first version, which only the new record
+        // refers to and nothing has borrowed.
+        unsafe { slot.write(node) };
         Ok((TensorId::from_var(id), node))
     }
 
     /// Like [`push_node`](Tape::push_node), but the node uses existing buffers (a
     /// parameter's) instead of fresh ones.
-    #[allow(clippy::mut_from_ref)]
     pub(crate) fn push_node_sharing(
         &self,
-        node: Node<T>,
+        mut node: Node<T>,
         value: *mut T,
         grad: *mut T,
-    ) -> Result<(TensorId, &mut Node<T>)> {
+    ) -> Result<(TensorId, Node<T>)> {
         self.status()?;
+        node.value = value;
+        node.grad = grad;
         let slot = self.alloc(1, node)?.as_ptr();
         let id = self.push_extension(slot.cast(), T::zero());
         self.status()?;
-        // SAFETY: `slot` is the node just written, referenced only by the new record.
-        let node = unsafe { &mut *slot };
-        node.value = value;
-        node.grad = grad;
         Ok((TensorId::from_var(id), node))
     }
 

@@ -70,19 +70,20 @@ impl<'m, T: Float> Tape<'m, T> {
             .checked_mul(size_of::<T>())
             .ok_or(Error::SizeOverflow)?;
         self.reserve_scratch(scratch_bytes)?;
+        // Everything but the value and gradient buffers is attached before the node is
+        // written: afterwards it is only ever rewritten whole.
+        if device::sweep::runs_on_device(&node) {
+            self.allocate_device_saved(&mut node)?;
+        }
+        prepare(self, &mut node)?;
+        refresh_arg_versions(self, &mut node);
         let (id, node) = self.push_node(node, false)?;
         if node.on_device() {
             for &arg in args {
-                // SAFETY: an argument's node, checked above; no reference to it is alive.
-                unsafe { self.node_mut_at(arg.index) }.device.read_on_device = true;
+                self.update_node(arg.index, |arg| arg.device.read_on_device = true);
             }
         }
-        if device::sweep::runs_on_device(node) {
-            self.allocate_device_saved(node)?;
-        }
-        prepare(self, node)?;
-        refresh_arg_versions(self, node);
-        forward(self, node)?;
+        forward(self, &node)?;
         Ok(id)
     }
 
@@ -137,7 +138,7 @@ impl<'m, T: Float> Tape<'m, T> {
         let mut node = Node::new(kind, shape, len);
         node.device.id = device;
         let (id, node) = self.push_node(node, kind == Kind::Constant)?;
-        self.write_node_value(node, data)?;
+        self.write_node_value(&node, data)?;
         Ok(id)
     }
 
@@ -512,7 +513,7 @@ impl<'m, T: Float> Tape<'m, T> {
     /// Copies a tensor's value into `out` (whose length must be its element count).
     pub fn tensor_value(&self, t: TensorId, out: &mut [T]) -> Result<()> {
         let node = self.node(t)?;
-        self.read_node_value(node, out)
+        self.read_node_value(&node, out)
     }
 
     /// Copies a tensor's gradient (after `backward`) into `out`.
@@ -520,9 +521,9 @@ impl<'m, T: Float> Tape<'m, T> {
         self.status()?;
         let node = self.node(t)?;
         self.check_slots(crate::tape::SlotContent::Adjoints)?;
-        super::param::materialize_grad(self, node);
+        super::param::materialize_grad(self, &node);
         self.status()?;
-        self.read_node_grad(node, out)
+        self.read_node_grad(&node, out)
     }
 
     /// Copies a tensor's tangent (after `jvp`) into `out`; zeros if no sweep set one.
@@ -532,9 +533,9 @@ impl<'m, T: Float> Tape<'m, T> {
         self.check_slots(crate::tape::SlotContent::Tangents)?;
         device::check_length(node.len, out.len())?;
         if node.on_device() && !node.rank0() {
-            return device::tangent::read(self, node, out);
+            return device::tangent::read(self, &node, out);
         }
-        let tangent = super::elementwise::tangent_or_zero(node);
+        let tangent = super::elementwise::tangent_or_zero(&node);
         out.iter_mut()
             .enumerate()
             .for_each(|(i, o)| *o = tangent(i));
@@ -556,10 +557,8 @@ impl<'m, T: Float> Tape<'m, T> {
                 "data length differs from the tensor's element count",
             ));
         }
-        // SAFETY: `t` is a tensor record; its value buffer is not otherwise borrowed.
-        let node = unsafe { self.node_mut_at(t.index) };
-        self.write_node_value(node, data)?;
-        node.version = node.version.wrapping_add(1);
+        self.write_node_value(&node, data)?;
+        self.update_node(t.index, |node| node.version = node.version.wrapping_add(1));
         Ok(())
     }
 
@@ -585,8 +584,7 @@ impl<'m, T: Float> Tape<'m, T> {
             // overwrites; the seed waits in the leaf's unused op constant, and the
             // tangent sweep copies it there.
             let seed = data.first().map_or(0.0, |&d| d.to_f64());
-            // SAFETY: `t` is a tensor record whose node nothing else borrows now.
-            unsafe { self.node_mut_at(t.index) }.scalar = seed;
+            self.update_node(t.index, |node| node.scalar = seed);
             return Ok(());
         }
         let buffer = if node.tangent.is_null() {
@@ -594,10 +592,8 @@ impl<'m, T: Float> Tape<'m, T> {
         } else {
             node.tangent
         };
-        // SAFETY: `t` is a tensor record; its tangent buffer is not otherwise borrowed.
-        let node = unsafe { self.node_mut_at(t.index) };
-        node.tangent = buffer;
-        // SAFETY: `buffer` holds `len` elements.
+        self.update_node(t.index, |node| node.tangent = buffer);
+        // SAFETY: `buffer` holds `len` elements, not otherwise borrowed.
         unsafe { core::slice::from_raw_parts_mut(buffer, node.len) }.copy_from_slice(data);
         Ok(())
     }

@@ -112,7 +112,7 @@ pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
         )
     };
     out.fill(T::zero());
-    for_each_pair(&layout(node, input), input.len, |o, i, w| {
+    for_each_pair(&layout(node, &input), input.len, |o, i, w| {
         out[o] += x[i] * T::from_f64(w)
     });
 }
@@ -128,7 +128,7 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
     let g = unsafe { core::slice::from_raw_parts(node.grad, node.len) };
     // SAFETY: as above.
     if let Some(gx) = unsafe { input.grad_mut() } {
-        for_each_pair(&layout(node, input), input.len, |o, i, w| {
+        for_each_pair(&layout(node, &input), input.len, |o, i, w| {
             gx[i] += g[o] * T::from_f64(w)
         });
     }
@@ -142,9 +142,9 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
     let Some(t) = (unsafe { node.tangent_mut() }) else {
         return;
     };
-    let tx = super::elementwise::tangent_or_zero(input);
+    let tx = super::elementwise::tangent_or_zero(&input);
     t.fill(T::zero());
-    for_each_pair(&layout(node, input), input.len, |o, i, w| {
+    for_each_pair(&layout(node, &input), input.len, |o, i, w| {
         t[o] += tx(i) * T::from_f64(w)
     });
 }

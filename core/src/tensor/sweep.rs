@@ -8,8 +8,8 @@ use super::{elementwise, linalg, loss, param, reduce};
 use crate::error::{Error, Result};
 use crate::tape::Tape;
 
-/// The node of record `i`, which the tape only passes for tensor records.
-fn node_of<'a, T: Float>(tape: &'a Tape<'_, T>, i: u32) -> Option<&'a Node<T>> {
+/// A copy of the node of record `i`, which the tape only passes for tensor records.
+fn node_of<T: Float>(tape: &Tape<'_, T>, i: u32) -> Option<Node<T>> {
     tape.node_at(i)
 }
 
@@ -21,12 +21,12 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, i: u32) {
         // are cleared first; linalg overwrites them instead.
         for k in 0..node.arg_count as usize {
             if let Some(arg) = tape.node_at(node.args[k]) {
-                param::materialize_grad(tape, arg);
+                param::materialize_grad(tape, &arg);
             }
         }
     }
-    if device::sweep::runs_on_device(node) {
-        if let Err(error) = device::sweep::backward(tape, node) {
+    if device::sweep::runs_on_device(&node) {
+        if let Err(error) = device::sweep::backward(tape, &node) {
             tape.fail(error);
         }
         return;
@@ -34,16 +34,16 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, i: u32) {
     match node.kind {
         Kind::Input | Kind::Constant | Kind::Param | Kind::SegmentOutput => {}
         Kind::ToDevice | Kind::ToHost => {}
-        Kind::MatMul { .. } | Kind::Linear(_) => linalg::backward(tape, node),
-        Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::backward(tape, node),
+        Kind::MatMul { .. } | Kind::Linear(_) => linalg::backward(tape, &node),
+        Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::backward(tape, &node),
         Kind::Sum
         | Kind::Mean
         | Kind::SumAxis(_)
         | Kind::MeanAxis(_)
         | Kind::Reshape
-        | Kind::Transpose => reduce::backward(tape, node),
+        | Kind::Transpose => reduce::backward(tape, &node),
         Kind::Softmax | Kind::LogSoftmax | Kind::CrossEntropy | Kind::Mse => {
-            loss::backward(tape, node)
+            loss::backward(tape, &node)
         }
     }
 }
@@ -51,16 +51,19 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, i: u32) {
 /// Recomputes record `i`'s value from its arguments (its forward).
 pub(crate) fn replay<T: Float>(tape: &Tape<'_, T>, i: u32) {
     let Some(node) = node_of(tape, i) else { return };
-    if let Err(error) = forward(tape, node) {
+    if let Err(error) = forward(tape, &node) {
         tape.fail(error);
         return;
     }
-    // SAFETY: record `i` is a tensor record; `node` is not used past this point.
-    let node = unsafe { tape.node_mut_at(i) };
-    if node.kind == Kind::Param {
-        node.version = super::param::version(tape, node.param);
-    }
-    refresh_arg_versions(tape, node);
+    let version = (node.kind == Kind::Param).then(|| super::param::version(tape, node.param));
+    let mut refreshed = node;
+    refresh_arg_versions(tape, &mut refreshed);
+    tape.update_node(i, |node| {
+        if let Some(version) = version {
+            node.version = version;
+        }
+        node.arg_versions = refreshed.arg_versions;
+    });
 }
 
 /// Runs a node's forward: writes its value from its arguments' values. Only device
@@ -103,13 +106,12 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
         } else {
             tape.alloc(node.len, T::zero())?.as_ptr()
         };
-        // SAFETY: record `i` is a tensor record; `node` is not used past this point.
-        unsafe { tape.node_mut_at(i) }.tangent = buffer;
+        tape.update_node(i, |node| node.tangent = buffer);
     }
     let Some(node) = node_of(tape, i) else {
         return Ok(());
     };
-    if device::sweep::runs_on_device(node) {
+    if device::sweep::runs_on_device(&node) {
         return device::tangent::tangent(tape, i);
     }
     match node.kind {
@@ -132,16 +134,16 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
         // The segment's record, earlier in the sweep, wrote this tangent.
         Kind::SegmentOutput => {}
         Kind::ToDevice | Kind::ToHost => {}
-        Kind::MatMul { .. } | Kind::Linear(_) => linalg::tangent(tape, node),
-        Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::tangent(tape, node),
+        Kind::MatMul { .. } | Kind::Linear(_) => linalg::tangent(tape, &node),
+        Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::tangent(tape, &node),
         Kind::Sum
         | Kind::Mean
         | Kind::SumAxis(_)
         | Kind::MeanAxis(_)
         | Kind::Reshape
-        | Kind::Transpose => reduce::tangent(tape, node),
+        | Kind::Transpose => reduce::tangent(tape, &node),
         Kind::Softmax | Kind::LogSoftmax | Kind::CrossEntropy | Kind::Mse => {
-            loss::tangent(tape, node)
+            loss::tangent(tape, &node)
         }
     }
     Ok(())
@@ -150,11 +152,11 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
 /// Zeroes record `i`'s gradient.
 pub(crate) fn clear<T: Float>(tape: &Tape<'_, T>, i: u32) {
     if let Some(node) = node_of(tape, i) {
-        if param::mark_grad_stale(tape, node) {
+        if param::mark_grad_stale(tape, &node) {
             return;
         }
         if node.on_device() {
-            if let Err(error) = device::sweep::clear(tape, node) {
+            if let Err(error) = device::sweep::clear(tape, &node) {
                 tape.fail(error);
             }
             return;

@@ -17,7 +17,7 @@ pub(crate) fn runs_on_device<T: Float>(node: &Node<T>) -> bool {
 }
 
 /// Argument `k` of `node`.
-fn arg<'a, T: Float>(tape: &'a Tape<'_, T>, node: &Node<T>, k: usize) -> Result<&'a Node<T>> {
+fn arg<T: Float>(tape: &Tape<'_, T>, node: &Node<T>, k: usize) -> Result<Node<T>> {
     tape.node_at(node.args[k])
         .ok_or(Error::InvalidArgument("a tensor's argument vanished"))
 }
@@ -51,9 +51,8 @@ fn saved<T: Float>(node: &Node<T>, of: &Node<T>) -> DeviceRef {
 /// `node`'s value slot in host memory (a host node's buffer, or a rank-0 node's record).
 ///
 /// # Safety
-/// No other reference to the buffer may be alive.
-#[allow(clippy::mut_from_ref)]
-unsafe fn host_value_mut<T: Float>(node: &Node<T>) -> &mut [T] {
+/// No other reference to the buffer may be alive while the slice is used.
+unsafe fn host_value_mut<'b, T: Float>(node: &Node<T>) -> &'b mut [T] {
     // SAFETY: `value` holds `len` elements on the host for these nodes; exclusivity is
     // the caller's.
     unsafe { core::slice::from_raw_parts_mut(node.value, node.len) }
@@ -71,7 +70,7 @@ pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> Result<()
     }
     let device = tape.device(node.device.id)?;
     let y = node.device_value();
-    let value = |k| arg(tape, node, k).map(Node::device_value);
+    let value = |k| arg(tape, node, k).map(|a| a.device_value());
     match node.kind {
         Kind::Input | Kind::Constant | Kind::Param | Kind::SegmentOutput | Kind::ToHost => {}
         Kind::ToDevice => {
@@ -101,7 +100,7 @@ pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> Result<()
         }
         Kind::CrossEntropy => {
             let logits = arg(tape, node, 0)?;
-            let probs = saved(node, logits);
+            let probs = saved(node, &logits);
             device.cross_entropy_forward(logits.device_value(), node.device.labels, probs, y)?
         }
         Kind::Mse => device.mse_forward(value(0)?, value(1)?, y)?,
@@ -130,11 +129,11 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> Result<(
     let b = || arg(tape, node, 1);
     match node.kind {
         Kind::Input | Kind::Constant | Kind::Param | Kind::SegmentOutput | Kind::ToHost => {}
-        Kind::ToDevice => to_device_backward(tape, device, a()?, g)?,
+        Kind::ToDevice => to_device_backward(tape, device, &a()?, g)?,
         Kind::MatMul {
             transpose_a,
             transpose_b,
-        } => products_backward(tape, device, (a()?, transpose_a), (b()?, transpose_b), g)?,
+        } => products_backward(tape, device, (&a()?, transpose_a), (&b()?, transpose_b), g)?,
         Kind::Linear(act) => {
             let y = node.device_value();
             let dz = if act == crate::tensor::Activation::Identity {
@@ -144,10 +143,10 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> Result<(
                 device.act_output_backward(act, y, g, dz)?;
                 dz
             };
-            products_backward(tape, device, (a()?, false), (b()?, false), dz)?;
+            products_backward(tape, device, (&a()?, false), (&b()?, false), dz)?;
             let bias = arg(tape, node, 2)?;
             if let Some(gb) = bias.device_grad() {
-                if take_stale_grad(tape, bias) {
+                if take_stale_grad(tape, &bias) {
                     device.zero(gb)?;
                 }
                 device.bias_grad(dz, gb)?;
@@ -196,7 +195,7 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> Result<(
         Kind::CrossEntropy => {
             let logits = a()?;
             if let Some(ga) = logits.device_grad() {
-                let probs = saved(node, logits);
+                let probs = saved(node, &logits);
                 device.cross_entropy_backward(probs, node.device.labels, g, ga)?
             }
         }
@@ -314,7 +313,7 @@ fn to_host_backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> Result<()> 
         return Ok(());
     };
     let device = tape.device(source.device.id)?;
-    let staging = saved(node, source);
+    let staging = saved(node, &source);
     device.upload(staging, g)?;
     device.scale_backward(1.0, staging, gx)
 }

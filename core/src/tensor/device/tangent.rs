@@ -29,20 +29,20 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
     };
     let first = node(tape, i)?;
     if first.kind == Kind::ToHost {
-        return to_host(tape, first, arg_of(first, 0)?);
+        return to_host(tape, &first, &arg_of(&first, 0)?);
     }
     // Buffers first (which writes the node), then the rule (which only reads it).
     let device = tape.device(first.device.id)?;
-    let shapes = scratch_shapes(first, |k| arg_of(first, k))?;
+    let shapes = scratch_shapes(&first, |k| arg_of(&first, k))?;
     ensure_buffers(tape, device, i, &shapes)?;
     let node = node(tape, i)?;
-    let arg = |k: usize| arg_of(node, k);
-    let t = tangent_of(node).ok_or(Error::InvalidArgument("tangent buffer vanished"))?;
+    let arg = |k: usize| arg_of(&node, k);
+    let t = tangent_of(&node).ok_or(Error::InvalidArgument("tangent buffer vanished"))?;
     // An argument's tangent; every argument precedes `node`, so the sweep gave it one.
     let ta = |k: usize| -> Result<DeviceRef> {
-        tangent_of(arg(k)?).ok_or(Error::InvalidArgument("an argument has no tangent"))
+        tangent_of(&arg(k)?).ok_or(Error::InvalidArgument("an argument has no tangent"))
     };
-    let value = |k: usize| arg(k).map(Node::device_value);
+    let value = |k: usize| arg(k).map(|a| a.device_value());
     let y = node.device_value();
     let scratch = |k: usize| -> Result<DeviceRef> {
         match (node.device.tangent_scratch[k], shapes[k]) {
@@ -170,15 +170,15 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
 }
 
 /// The node of tensor record `i`.
-fn node<'a, T: Float>(tape: &'a Tape<'_, T>, i: u32) -> Result<&'a Node<T>> {
+fn node<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<Node<T>> {
     tape.node_at(i)
         .ok_or(Error::InvalidArgument("tensor record vanished"))
 }
 
 /// The work buffers (by slot) the tangent rule of `node` needs.
-fn scratch_shapes<'a, T: Float>(
+fn scratch_shapes<T: Float>(
     node: &Node<T>,
-    arg: impl Fn(usize) -> Result<&'a Node<T>>,
+    arg: impl Fn(usize) -> Result<Node<T>>,
 ) -> Result<[Option<Shape>; 3]> {
     Ok(match node.kind {
         Kind::Linear(_) | Kind::Binary(Op::Mul | Op::Div) => [Some(node.shape), None, None],
@@ -212,10 +212,10 @@ fn ensure_buffers<T: Float>(
             *slot = Some(device.alloc(*shape)?);
         }
     }
-    // SAFETY: record `i` is a tensor record, and no reference to its node is alive.
-    let node = unsafe { tape.node_mut_at(i) };
-    node.device.tangent = Some(tangent);
-    node.device.tangent_scratch = scratch;
+    tape.update_node(i, |node| {
+        node.device.tangent = Some(tangent);
+        node.device.tangent_scratch = scratch;
+    });
     Ok(())
 }
 
@@ -254,7 +254,7 @@ fn to_host<T: Float>(tape: &Tape<'_, T>, node: &Node<T>, source: &Node<T>) -> Re
 pub(crate) fn seed<T: Float>(tape: &Tape<'_, T>, i: u32, data: &[T]) -> Result<()> {
     let device = tape.device(node(tape, i)?.device.id)?;
     ensure_buffers(tape, device, i, &[None; 3])?;
-    let t = tangent_of(node(tape, i)?).ok_or(Error::InvalidArgument("tangent buffer vanished"))?;
+    let t = tangent_of(&node(tape, i)?).ok_or(Error::InvalidArgument("tangent buffer vanished"))?;
     device.upload(t, data)
 }
 
