@@ -186,3 +186,29 @@ impl<'m, T: Real> Tape<'m, T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Error, Tape};
+    use core::mem::MaybeUninit;
+
+    /// Scratch is given back when its closure returns: anything allocated for longer
+    /// inside it would be given back with it while still in use, so it is refused.
+    #[test]
+    fn allocations_that_outlive_a_scratch_region_are_refused_inside_it() {
+        let mut mem = [MaybeUninit::<u8>::uninit(); 4096];
+        let tape = Tape::<f64>::new(&mut mem).unwrap();
+        let inside = tape
+            .with_scratch::<u64, _>(4, |scratch| {
+                scratch.fill(7);
+                tape.alloc(8, 0u64).map(|_| ())
+            })
+            .unwrap();
+        assert!(matches!(inside, Err(Error::InvalidArgument(_))));
+        assert!(matches!(tape.status(), Err(Error::InvalidArgument(_))));
+        // Outside it, the same allocation succeeds (after a reset clears the error).
+        let mut tape = tape;
+        tape.reset();
+        assert!(tape.alloc(8, 0u64).is_ok());
+    }
+}

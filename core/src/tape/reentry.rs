@@ -40,7 +40,7 @@ impl<'m, T: Real> Tape<'m, T> {
 
     /// Fails (and fails the tape) when a callback is running on it: `what` names the
     /// refused call.
-    pub fn refuse_in_callback(&self, what: &'static str) -> Result<()> {
+    pub(crate) fn refuse_in_callback(&self, what: &'static str) -> Result<()> {
         if !self.in_callback() {
             return Ok(());
         }
