@@ -21,6 +21,14 @@ pub enum Error {
     ForeignHandle,
     /// An argument outside what the call accepts; the text says which.
     InvalidArgument(&'static str),
+    /// A caller's buffer or array holds `got` elements where the call needs `expected`:
+    /// `what` names the caller's length and `against` the count it must equal.
+    LengthMismatch {
+        what: &'static str,
+        got: usize,
+        against: &'static str,
+        expected: usize,
+    },
     /// Two shapes that `op` cannot combine.
     ShapeMismatch {
         op: &'static str,
@@ -66,6 +74,9 @@ impl fmt::Display for Error {
                 f.write_str("foreign variable: it belongs to another tape or to a failed op")
             }
             Error::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
+            Error::LengthMismatch { what, got, against, expected } => {
+                write!(f, "{what} {got} differs from {against} {expected}")
+            }
             Error::ShapeMismatch { op, lhs, rhs } => {
                 write!(f, "shape mismatch in {op}: {lhs} and {rhs}")
             }

@@ -134,7 +134,7 @@ impl From<Error> for ad_status {
             Error::TooManyVariables { .. } => AD_ERR_TOO_MANY_VARIABLES,
             Error::StaleHandle => AD_ERR_STALE_HANDLE,
             Error::ForeignHandle => AD_ERR_FOREIGN_HANDLE,
-            Error::InvalidArgument(_) => AD_ERR_INVALID_ARGUMENT,
+            Error::InvalidArgument(_) | Error::LengthMismatch { .. } => AD_ERR_INVALID_ARGUMENT,
             Error::ShapeMismatch { .. } => AD_ERR_SHAPE_MISMATCH,
             Error::SizeOverflow => AD_ERR_SIZE_OVERFLOW,
             Error::ModifiedInPlace { .. } => AD_ERR_MODIFIED_IN_PLACE,
@@ -224,4 +224,24 @@ pub extern "C" fn ad_status_str(status: StatusArg) -> *const c_char {
             None => c"unknown status code".as_ptr(),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_length_mismatch_is_an_invalid_argument_whose_message_gives_both_numbers() {
+        let failure = Failure::Core(Error::LengthMismatch {
+            what: "gradient buffer length",
+            got: 3,
+            against: "the number of inputs",
+            expected: 2,
+        });
+        assert_eq!(failure.status(), AD_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            failure.to_string(),
+            "gradient buffer length 3 differs from the number of inputs 2"
+        );
+    }
 }

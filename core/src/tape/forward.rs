@@ -51,9 +51,12 @@ impl<'m, T: Real> Tape<'m, T> {
     pub fn jvp(&self, seeds: &[T]) -> Result<()> {
         self.status()?;
         if seeds.len() != self.num_inputs() {
-            return Err(Error::InvalidArgument(
-                "seed length differs from the number of inputs",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "seed length",
+                got: seeds.len(),
+                against: "the number of inputs",
+                expected: self.num_inputs(),
+            });
         }
         self.adjoints_dirty.set(true);
         let slots = TangentSlots::<T, 1> {
@@ -107,10 +110,14 @@ impl<'m, T: Real> Tape<'m, T> {
                 "jacobian_columns works on scalar tapes; use jacobian_rows on tapes with tensors",
             ));
         }
-        if outputs.len().checked_mul(n) != Some(jacobian.len()) {
-            return Err(Error::InvalidArgument(
-                "jacobian buffer length is not outputs × inputs",
-            ));
+        let expected = outputs.len().checked_mul(n).ok_or(Error::SizeOverflow)?;
+        if jacobian.len() != expected {
+            return Err(Error::LengthMismatch {
+                what: "jacobian buffer length",
+                got: jacobian.len(),
+                against: "outputs × inputs",
+                expected: expected,
+            });
         }
         for &output in outputs {
             self.check_handle(output)?;
@@ -157,9 +164,12 @@ impl<'m, T: Real> Tape<'m, T> {
     pub fn replay(&self, inputs: &[T]) -> Result<()> {
         self.status()?;
         if inputs.len() != self.num_inputs() {
-            return Err(Error::InvalidArgument(
-                "input length differs from the number of inputs",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "input length",
+                got: inputs.len(),
+                against: "the number of inputs",
+                expected: self.num_inputs(),
+            });
         }
         let records = self.records_ptr();
         let mut next_input = inputs.iter();

@@ -130,9 +130,12 @@ impl<'m, T: Float> Tape<'m, T> {
         ))?;
         let len = shape.checked_len().ok_or(Error::SizeOverflow)?;
         if data.len() != len {
-            return Err(Error::InvalidArgument(
-                "data length differs from the shape's element count",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "data length",
+                got: data.len(),
+                against: "the shape's element count",
+                expected: len,
+            });
         }
         let mut node = Node::new(kind, shape, len);
         node.device.id = device;
@@ -550,9 +553,12 @@ impl<'m, T: Float> Tape<'m, T> {
             ));
         }
         if data.len() != node.len {
-            return Err(Error::InvalidArgument(
-                "data length differs from the tensor's element count",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "data length",
+                got: data.len(),
+                against: "the tensor's element count",
+                expected: node.len,
+            });
         }
         // SAFETY: `t` is a tensor record; its value buffer is not otherwise borrowed.
         let node = unsafe { self.node_mut_at(t.index) };
@@ -571,9 +577,12 @@ impl<'m, T: Float> Tape<'m, T> {
             ));
         }
         if data.len() != node.len {
-            return Err(Error::InvalidArgument(
-                "seed length differs from the tensor's element count",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "seed length",
+                got: data.len(),
+                against: "the tensor's element count",
+                expected: node.len,
+            });
         }
         if node.on_device() {
             return device::tangent::seed(self, t.index, data);

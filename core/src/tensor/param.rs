@@ -163,9 +163,12 @@ impl<'m, T: Float> Tape<'m, T> {
         ))?;
         let len = shape.checked_len().ok_or(Error::SizeOverflow)?;
         if init.len() != len {
-            return Err(Error::InvalidArgument(
-                "initial data length differs from the shape's element count",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "initial data length",
+                got: init.len(),
+                against: "the shape's element count",
+                expected: len,
+            });
         }
         if !device.is_host() && shape.rank() == 0 {
             return Err(Error::UnsupportedOnDevice(
@@ -340,9 +343,12 @@ impl<'m, T: Float> Tape<'m, T> {
         out: &mut [T],
     ) -> Result<()> {
         if out.len() != slot.len {
-            return Err(Error::InvalidArgument(
-                "buffer length differs from the element count",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "buffer length",
+                got: out.len(),
+                against: "the parameter's element count",
+                expected: slot.len,
+            });
         }
         if slot.device.id.is_host() {
             // SAFETY: the buffer holds `len` elements and is only read.
@@ -359,9 +365,12 @@ impl<'m, T: Float> Tape<'m, T> {
     pub fn write_param(&self, p: ParamId, data: &[T]) -> Result<()> {
         let slot = self.param_slot(p)?;
         if data.len() != slot.len {
-            return Err(Error::InvalidArgument(
-                "data length differs from the parameter's element count",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "data length",
+                got: data.len(),
+                against: "the parameter's element count",
+                expected: slot.len,
+            });
         }
         if slot.device.id.is_host() {
             // SAFETY: the value holds `len` elements; no slice of it is alive.
