@@ -877,7 +877,7 @@ int32_t ad_device_available(void);
 // The name of GPU `ordinal` (0-based), as a NUL-terminated string in `buf` (`cap`
 // bytes), and its length without the NUL in `*len_out`. When `cap` is too small nothing
 // is written to `buf`, `*len_out` still gets the length, and the status is
-// `AD_ERR_INVALID_ARGUMENT`. `AD_ERR_NO_DEVICE` when there is no such GPU.
+// `AD_ERR_BUFFER_TOO_SMALL`. `AD_ERR_NO_DEVICE` when there is no such GPU.
 enum ad_status ad_device_name(size_t ordinal, char *buf, size_t cap, size_t *len_out);
 
 // Free and total memory of GPU `ordinal`, in bytes. `AD_ERR_NO_DEVICE` when there is

@@ -42,7 +42,7 @@ pub extern "C" fn ad_device_available() -> i32 {
 /// The name of GPU `ordinal` (0-based), as a NUL-terminated string in `buf` (`cap`
 /// bytes), and its length without the NUL in `*len_out`. When `cap` is too small nothing
 /// is written to `buf`, `*len_out` still gets the length, and the status is
-/// `AD_ERR_INVALID_ARGUMENT`. `AD_ERR_NO_DEVICE` when there is no such GPU.
+/// `AD_ERR_BUFFER_TOO_SMALL`. `AD_ERR_NO_DEVICE` when there is no such GPU.
 #[no_mangle]
 pub unsafe extern "C" fn ad_device_name(
     ordinal: usize,
@@ -55,20 +55,32 @@ pub unsafe extern "C" fn ad_device_name(
             // SAFETY: the caller's contract.
             let len_out = unsafe { crate::ptr::out(len_out, "len_out") }?;
             let info = describe(ordinal)?;
-            let name = info.name.as_bytes();
-            *len_out = name.len();
-            if cap <= name.len() {
-                return Err(Failure::Core(Error::InvalidArgument(
-                    "name buffer too small",
-                )));
-            }
             // SAFETY: the caller's contract: `buf` holds `cap` bytes.
-            let buf = unsafe { crate::ptr::slice_mut(buf.cast::<u8>(), cap, "buf") }?;
-            buf[..name.len()].copy_from_slice(name);
-            buf[name.len()] = 0;
-            Ok(())
+            unsafe { copy_name(info.name.as_bytes(), buf, cap, len_out) }
         })())
     })
+}
+
+/// Writes `name` and its NUL into the `cap` bytes at `buf`, and its length into
+/// `*len_out`, which is written even when `cap` is too small (`AD_ERR_BUFFER_TOO_SMALL`,
+/// and nothing in `buf`).
+///
+/// # Safety
+/// A non-null `buf` must be valid for `cap` bytes of writes.
+unsafe fn copy_name(name: &[u8], buf: *mut c_char, cap: usize, len_out: &mut usize) -> Result<()> {
+    *len_out = name.len();
+    if cap <= name.len() {
+        return Err(Failure::BufferTooSmall {
+            what: "name buffer",
+            needed: name.len() + 1,
+            cap,
+        });
+    }
+    // SAFETY: forwarded from the caller.
+    let buf = unsafe { crate::ptr::slice_mut(buf.cast::<u8>(), cap, "buf") }?;
+    buf[..name.len()].copy_from_slice(name);
+    buf[name.len()] = 0;
+    Ok(())
 }
 
 /// Free and total memory of GPU `ordinal`, in bytes. `AD_ERR_NO_DEVICE` when there is
@@ -96,6 +108,38 @@ pub unsafe extern "C" fn ad_device_memory(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_buffer_too_small_is_buffer_too_small_and_still_gives_the_length() {
+        let (mut buf, mut len) = ([7 as c_char; 8], 0usize);
+        // SAFETY: `buf` holds 8 bytes.
+        let small = unsafe { copy_name(b"H100 SXM", buf.as_mut_ptr(), 8, &mut len) };
+        assert_eq!(
+            small.unwrap_err().status(),
+            ad_status::AD_ERR_BUFFER_TOO_SMALL
+        );
+        assert_eq!(len, 8);
+        assert_eq!(buf, [7; 8], "nothing written");
+        // SAFETY: NULL with a capacity of 0 asks for the length.
+        let ask = unsafe { copy_name(b"H100", core::ptr::null_mut(), 0, &mut len) };
+        assert_eq!(
+            ask.unwrap_err().status(),
+            ad_status::AD_ERR_BUFFER_TOO_SMALL
+        );
+        assert_eq!(len, 4);
+        // SAFETY: as above.
+        unsafe { copy_name(b"H100", buf.as_mut_ptr(), 5, &mut len) }.unwrap();
+        assert_eq!(
+            &buf[..5],
+            &[
+                b'H' as c_char,
+                b'1' as c_char,
+                b'0' as c_char,
+                b'0' as c_char,
+                0
+            ]
+        );
+    }
 
     #[test]
     fn without_a_gpu_every_query_says_no_device_and_writes_nothing() {
