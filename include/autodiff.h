@@ -357,9 +357,9 @@ enum ad_status ad_tape_status(const struct ad_tape *tape);
 // A message that explains the tape's failure: its sticky error if there is one,
 // otherwise the latest call on it that failed since the last reset, otherwise "no
 // error". Never NULL. The text lives in a buffer inside the tape (in the caller's
-// memory): it stays valid until the next `ad_tape_error()` on this tape or the tape's
-// end. A NULL or ended tape gives a static string saying so.
-const char *ad_tape_error(const struct ad_tape *tape);
+// memory), which this call writes, hence the non-const tape: it stays valid until the
+// next `ad_tape_error()` on this tape or the tape's end. A NULL or ended tape gives a static string saying so.
+const char *ad_tape_error(struct ad_tape *tape);
 
 // The number of inputs recorded, into `*count_out`: the length `ad_gradient()`,
 // `ad_jvp()` and `ad_replay()` expect.
@@ -794,7 +794,7 @@ struct ad_tensor ad_tensor_to_device(struct ad_tape *tape, struct ad_tensor x, i
 struct ad_tensor ad_tensor_to_host(struct ad_tape *tape, struct ad_tensor x);
 
 // The device number where `x` lives (0: the host), into `*id_out`.
-enum ad_status ad_tensor_device(struct ad_tape *tape, struct ad_tensor x, int *id_out);
+enum ad_status ad_tensor_device(const struct ad_tape *tape, struct ad_tensor x, int *id_out);
 
 // Runs backward from `output`: afterwards `ad_grad()` of any variable `v` gives
 // `d output / d v`. Fails with the tape's sticky error, with a handle error for

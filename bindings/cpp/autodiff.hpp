@@ -41,7 +41,7 @@ private:
 };
 
 namespace detail {
-inline void check(ad_status s, const ad_tape *t, const char *where) {
+inline void check(ad_status s, ad_tape *t, const char *where) {
     if (s == AD_OK) return;
     std::string msg = t ? std::string(ad_tape_error(t)) : std::string(ad_status_str(s));
     throw Error(s, where, msg);

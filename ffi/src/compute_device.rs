@@ -287,7 +287,7 @@ pub unsafe extern "C" fn ad_tensor_to_host(tape: *mut ad_tape, x: ad_tensor) -> 
 /// The device number where `x` lives (0: the host), into `*id_out`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_device(
-    tape: *mut ad_tape,
+    tape: *const ad_tape,
     x: ad_tensor,
     id_out: *mut c_int,
 ) -> ad_status {

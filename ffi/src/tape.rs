@@ -520,10 +520,10 @@ pub unsafe extern "C" fn ad_tape_status(tape: *const ad_tape) -> ad_status {
 /// A message that explains the tape's failure: its sticky error if there is one,
 /// otherwise the latest call on it that failed since the last reset, otherwise "no
 /// error". Never NULL. The text lives in a buffer inside the tape (in the caller's
-/// memory): it stays valid until the next `ad_tape_error()` on this tape or the tape's
-/// end. A NULL or ended tape gives a static string saying so.
+/// memory), which this call writes, hence the non-const tape: it stays valid until the
+/// next `ad_tape_error()` on this tape or the tape's end. A NULL or ended tape gives a static string saying so.
 #[no_mangle]
-pub unsafe extern "C" fn ad_tape_error(tape: *const ad_tape) -> *const c_char {
+pub unsafe extern "C" fn ad_tape_error(tape: *mut ad_tape) -> *const c_char {
     ffi_boundary!(c"internal panic caught at the C boundary".as_ptr(), {
         // SAFETY: the caller's contract.
         match unsafe { header(tape) } {
