@@ -18,9 +18,11 @@ fn describe(ordinal: usize) -> Result<DeviceInfo> {
     Device::describe(ordinal).map_err(|e| Failure::Core(Error::from(e)))
 }
 
-/// The number of usable GPUs, into `*count_out`. Fails with `AD_ERR_NO_DEVICE` when there
-/// is none (no `cuda` feature in this build, no driver, or no GPU), leaving `*count_out`
-/// untouched, and with `AD_ERR_NULL` for a NULL `count_out`.
+/// The number of usable GPUs, into `*count_out`.
+///
+/// Statuses: `AD_ERR_NULL` (`count_out`), `AD_ERR_MISALIGNED` (`count_out`),
+/// `AD_ERR_NO_DEVICE` (none: no `cuda` feature in this build, no driver, or no GPU;
+/// `*count_out` is left untouched).
 #[no_mangle]
 pub unsafe extern "C" fn ad_device_count(count_out: *mut usize) -> ad_status {
     ffi_boundary!(ad_status::AD_ERR_PANIC, {
@@ -33,16 +35,19 @@ pub unsafe extern "C" fn ad_device_count(count_out: *mut usize) -> ad_status {
     })
 }
 
-/// 1 when at least one GPU is usable, 0 otherwise. Never fails.
+/// 1 when at least one GPU is usable, 0 otherwise. Never fails; returns no status.
 #[no_mangle]
 pub extern "C" fn ad_device_available() -> i32 {
     ffi_boundary!(0, { i32::from(device_count().is_ok_and(|n| n > 0)) })
 }
 
 /// The name of GPU `ordinal` (0-based), as a NUL-terminated string in `buf` (`cap`
-/// bytes), and its length without the NUL in `*len_out`. When `cap` is too small nothing
-/// is written to `buf`, `*len_out` still gets the length, and the status is
-/// `AD_ERR_BUFFER_TOO_SMALL`. `AD_ERR_NO_DEVICE` when there is no such GPU.
+/// bytes), and its length without the NUL in `*len_out`.
+///
+/// Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` cannot hold the name and its NUL: nothing is
+/// written to `buf`, `*len_out` still gets the length), `AD_ERR_NULL` (`len_out`, or `buf`
+/// with a large enough `cap`), `AD_ERR_MISALIGNED` (`len_out`), `AD_ERR_NO_DEVICE` (no
+/// such GPU), `AD_ERR_BACKEND` (the driver failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_device_name(
     ordinal: usize,
@@ -83,8 +88,11 @@ unsafe fn copy_name(name: &[u8], buf: *mut c_char, cap: usize, len_out: &mut usi
     Ok(())
 }
 
-/// Free and total memory of GPU `ordinal`, in bytes. `AD_ERR_NO_DEVICE` when there is
-/// no such GPU; nothing is written then.
+/// Free and total memory of GPU `ordinal`, in bytes. Nothing is written unless it
+/// succeeds.
+///
+/// Statuses: `AD_ERR_NULL` (`free_out` or `total_out`), `AD_ERR_MISALIGNED` (either),
+/// `AD_ERR_NO_DEVICE` (no such GPU), `AD_ERR_BACKEND` (the driver failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_device_memory(
     ordinal: usize,

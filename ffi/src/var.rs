@@ -112,6 +112,8 @@ pub extern "C" fn ad_var_is_valid(x: ad_var) -> bool {
 /// A new independent variable with value `value`. Inputs are numbered in the order they
 /// are recorded; that order is the order of every input array (`ad_gradient()`,
 /// `ad_jvp()`, `ad_replay()`, Jacobian columns).
+///
+/// Sticky errors: `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_input(tape: *mut ad_tape, value: f64) -> ad_var {
     // SAFETY: the caller's contract.
@@ -124,6 +126,8 @@ pub unsafe extern "C" fn ad_input(tape: *mut ad_tape, value: f64) -> ad_var {
 }
 
 /// A constant: a variable that no derivative flows into.
+///
+/// Sticky errors: `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_const(tape: *mut ad_tape, value: f64) -> ad_var {
     // SAFETY: the caller's contract.
@@ -136,6 +140,10 @@ pub unsafe extern "C" fn ad_const(tape: *mut ad_tape, value: f64) -> ad_var {
 }
 
 /// `a + b`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_add(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -143,6 +151,10 @@ pub unsafe extern "C" fn ad_add(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 }
 
 /// `a - b`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_sub(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -150,6 +162,10 @@ pub unsafe extern "C" fn ad_sub(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 }
 
 /// `a * b`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_mul(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -157,6 +173,10 @@ pub unsafe extern "C" fn ad_mul(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 }
 
 /// `a / b`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_div(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -164,6 +184,10 @@ pub unsafe extern "C" fn ad_div(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 }
 
 /// `x * c` for a constant `c`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_scale(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_var {
     // SAFETY: the caller's contract.
@@ -171,6 +195,10 @@ pub unsafe extern "C" fn ad_scale(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_v
 }
 
 /// `a^b`, differentiable in both (the derivative in `b` needs `a > 0`).
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_pow(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -179,6 +207,10 @@ pub unsafe extern "C" fn ad_pow(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 
 /// `x^c` for a constant `c`: no derivative flows to `c`, so a negative `x` with an
 /// integral `c` has a finite derivative.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_powf(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_var {
     // SAFETY: the caller's contract.
@@ -186,6 +218,10 @@ pub unsafe extern "C" fn ad_powf(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_va
 }
 
 /// `x^n` for an integer `n`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_powi(tape: *mut ad_tape, x: ad_var, n: c_int) -> ad_var {
     // SAFETY: the caller's contract.
@@ -193,6 +229,10 @@ pub unsafe extern "C" fn ad_powi(tape: *mut ad_tape, x: ad_var, n: c_int) -> ad_
 }
 
 /// The angle of the point `(x, y)`, as C's `atan2(y, x)`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_atan2(tape: *mut ad_tape, y: ad_var, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -200,6 +240,10 @@ pub unsafe extern "C" fn ad_atan2(tape: *mut ad_tape, y: ad_var, x: ad_var) -> a
 }
 
 /// The smaller of `a` and `b`; at a tie, `a` (value and derivative).
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_min(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -207,6 +251,10 @@ pub unsafe extern "C" fn ad_min(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 }
 
 /// The larger of `a` and `b`; at a tie, `a` (value and derivative).
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_max(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -214,6 +262,10 @@ pub unsafe extern "C" fn ad_max(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 }
 
 /// `sqrt(a² + b²)` without undue overflow.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_hypot(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -221,6 +273,10 @@ pub unsafe extern "C" fn ad_hypot(tape: *mut ad_tape, a: ad_var, b: ad_var) -> a
 }
 
 /// `-x`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_neg(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -228,6 +284,10 @@ pub unsafe extern "C" fn ad_neg(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// `1 / x`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_recip(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -235,6 +295,10 @@ pub unsafe extern "C" fn ad_recip(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Square root; the derivative at 0 is +infinity.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_sqrt(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -242,6 +306,10 @@ pub unsafe extern "C" fn ad_sqrt(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Cube root.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_cbrt(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -249,6 +317,10 @@ pub unsafe extern "C" fn ad_cbrt(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// `e^x`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_exp(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -256,6 +328,10 @@ pub unsafe extern "C" fn ad_exp(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// `e^x - 1`, accurate near 0.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_expm1(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -263,6 +339,10 @@ pub unsafe extern "C" fn ad_expm1(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Natural logarithm.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_log(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -270,6 +350,10 @@ pub unsafe extern "C" fn ad_log(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// `log(1 + x)`, accurate near 0.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_log1p(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -277,6 +361,10 @@ pub unsafe extern "C" fn ad_log1p(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Base-2 logarithm.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_log2(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -284,6 +372,10 @@ pub unsafe extern "C" fn ad_log2(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Base-10 logarithm.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_log10(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -291,6 +383,10 @@ pub unsafe extern "C" fn ad_log10(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Sine.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_sin(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -298,6 +394,10 @@ pub unsafe extern "C" fn ad_sin(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Cosine.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_cos(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -305,6 +405,10 @@ pub unsafe extern "C" fn ad_cos(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Tangent.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tan(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -312,6 +416,10 @@ pub unsafe extern "C" fn ad_tan(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Arcsine.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_asin(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -319,6 +427,10 @@ pub unsafe extern "C" fn ad_asin(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Arccosine.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_acos(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -326,6 +438,10 @@ pub unsafe extern "C" fn ad_acos(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Arctangent.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_atan(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -333,6 +449,10 @@ pub unsafe extern "C" fn ad_atan(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Hyperbolic sine.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_sinh(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -340,6 +460,10 @@ pub unsafe extern "C" fn ad_sinh(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Hyperbolic cosine.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_cosh(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -347,6 +471,10 @@ pub unsafe extern "C" fn ad_cosh(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Hyperbolic tangent.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tanh(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -354,6 +482,10 @@ pub unsafe extern "C" fn ad_tanh(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Inverse hyperbolic sine.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_asinh(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -361,6 +493,10 @@ pub unsafe extern "C" fn ad_asinh(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Inverse hyperbolic cosine.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_acosh(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -368,6 +504,10 @@ pub unsafe extern "C" fn ad_acosh(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Inverse hyperbolic tangent.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_atanh(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -375,6 +515,10 @@ pub unsafe extern "C" fn ad_atanh(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Absolute value; the derivative at 0 is 0.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_abs(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -382,6 +526,10 @@ pub unsafe extern "C" fn ad_abs(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// `1 / (1 + e^-x)`, without overflow for large `|x|`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_sigmoid(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -389,6 +537,10 @@ pub unsafe extern "C" fn ad_sigmoid(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// `log(1 + e^x)`, without overflow for large `x`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_softplus(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -396,6 +548,10 @@ pub unsafe extern "C" fn ad_softplus(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// The error function.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE` (an argument that is
+/// not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_erf(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
