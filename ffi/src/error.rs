@@ -29,8 +29,8 @@ pub enum ad_status {
     AD_ERR_STALE_HANDLE = 6,
     /// A variable from another tape, or the invalid variable a failed op returned.
     AD_ERR_FOREIGN_HANDLE = 7,
-    /// An argument outside what the call accepts, such as a buffer length that differs
-    /// from the number of inputs or an unknown dtype.
+    /// An argument outside what the call accepts, such as an array length that differs
+    /// from the count it must equal (the message gives both numbers) or an unknown dtype.
     AD_ERR_INVALID_ARGUMENT = 8,
     /// Two shapes that an op cannot combine.
     AD_ERR_SHAPE_MISMATCH = 9,
@@ -51,8 +51,8 @@ pub enum ad_status {
     /// A failure this version of the C API has no specific code for; the tape's message
     /// says what happened.
     AD_ERR_OTHER = 17,
-    /// A caller's output buffer is too small; the call's length out-parameter (e.g.
-    /// `len_out` of `ad_tape_dot()`) says how much is needed.
+    /// A caller's output buffer, given with a capacity, is too small; the call's length
+    /// out-parameter (e.g. `len_out` of `ad_tape_dot()`) says how much is needed.
     AD_ERR_BUFFER_TOO_SMALL = 18,
     /// An op's arguments live on different devices (move them with
     /// `ad_tensor_to_device()` / `ad_tensor_to_host()`).
@@ -60,7 +60,8 @@ pub enum ad_status {
     /// A device number the tape never attached.
     AD_ERR_UNKNOWN_DEVICE = 20,
     /// What the call asks is not available for tensors on a device (a checkpointed
-    /// segment of them); the tape's message says what.
+    /// segment of them, a move from one device straight to another, a rank-0 parameter
+    /// on a device); the tape's message says what.
     AD_ERR_UNSUPPORTED_ON_DEVICE = 21,
 }
 
