@@ -87,7 +87,7 @@ impl<'m, T: Real> Tape<'m, T> {
                 what: "jacobian buffer length",
                 got: jacobian.len(),
                 against: "outputs × inputs",
-                expected: expected,
+                expected,
             });
         }
         for (&output, row) in outputs.iter().zip(jacobian.chunks_exact_mut(n.max(1))) {

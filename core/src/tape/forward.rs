@@ -116,7 +116,7 @@ impl<'m, T: Real> Tape<'m, T> {
                 what: "jacobian buffer length",
                 got: jacobian.len(),
                 against: "outputs × inputs",
-                expected: expected,
+                expected,
             });
         }
         for &output in outputs {

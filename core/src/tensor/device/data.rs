@@ -34,7 +34,7 @@ pub(crate) fn check_length(expected: usize, found: usize) -> Result<()> {
             what: "buffer length",
             got: found,
             against: "the tensor's element count",
-            expected: expected,
+            expected,
         })
     }
 }
