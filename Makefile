@@ -33,7 +33,7 @@ EXAMPLES := linreg mlp
 MLP_VALGRIND_ARGS := 1 6
 LINK_SHARED := -L$(LIB) -lautodiff -Wl,-rpath,$(abspath $(LIB)) -lm
 C_TESTS := api bad_input dual tensor threads device
-C_TESTS += checkpoint device_tape soundness
+C_TESTS += checkpoint device_tape soundness header_sweep
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 .PHONY: all demo test lint fmt-check clippy rust-test \
@@ -154,7 +154,7 @@ c-test: ffi-lib
 # AddressSanitizer and UBSan on the C side, linking the normal release library.
 c-asan: ffi-lib
 	@mkdir -p $(BUILD)/asan
-	@set -e; for t in api bad_input dual tensor device checkpoint device_tape soundness; do \
+	@set -e; for t in api bad_input dual tensor device checkpoint device_tape soundness header_sweep; do \
 		$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) tests/c/$$t.c $(LINK_SHARED) -o $(BUILD)/asan/$$t; \
 		echo "== $$t (asan+ubsan)"; \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(BUILD)/asan/$$t; \
@@ -168,7 +168,7 @@ c-asan: ffi-lib
 # RUST_BACKTRACE=0: with backtraces on, the deliberate panic in bad_input makes std fill
 # a global symbolisation cache that valgrind reports as still reachable.
 c-valgrind: c-test
-	@set -e; for t in api bad_input dual tensor device quickstart linreg checkpoint device_tape soundness; do \
+	@set -e; for t in api bad_input dual tensor device quickstart linreg checkpoint device_tape soundness header_sweep; do \
 		echo "== $$t (valgrind)"; \
 		RUST_BACKTRACE=0 valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all ./$(BUILD)/c/$$t; \
 	done

@@ -14,6 +14,21 @@
  * ad_tape_error() explains it. Out-parameters end in _out and are written only on
  * success, except the length that an AD_ERR_BUFFER_TOO_SMALL failure reports.
  *
+ * Statuses. Each function's comment ends with every status it can return besides AD_OK
+ * ("Statuses:"), or, for an op, every error it can leave on its tape ("Sticky errors:");
+ * "the tape's sticky error" there is the status of the op that failed first, which the
+ * call reports instead of doing its work. An op on a NULL or ended tape returns the
+ * invalid handle and changes nothing, and an op on a tape with a sticky error records
+ * nothing and keeps that error. Any call may also return AD_ERR_PANIC (see Panics). A
+ * length that must equal a count is AD_ERR_INVALID_ARGUMENT with both numbers in the
+ * message; AD_ERR_BUFFER_TOO_SMALL is for buffers given with a capacity (`cap`).
+ * tests/c/header_sweep.c calls every function here with bad input of every kind and
+ * checks each status against these lists.
+ *
+ * Const. A function that takes a `const ad_tape *` only reads: it records nothing, runs
+ * no sweep and leaves the sticky error alone (a failure it reports is still the one
+ * ad_tape_error() explains next). Everything else takes an `ad_tape *`.
+ *
  * Pointers. Every pointer argument is checked for NULL (AD_ERR_NULL) and alignment
  * (AD_ERR_MISALIGNED), and every length is validated; an array may be NULL when its
  * length is 0. What cannot be checked is the caller's side: a pointer addresses live
@@ -80,8 +95,8 @@ typedef enum ad_status {
   // A handle from another tape (or from a tape that once lived in the same memory),
   // the invalid handle a failed op returned, or one never issued.
   AD_ERR_FOREIGN_HANDLE = 7,
-  // An argument outside what the call accepts, such as a buffer length that differs
-  // from the number of inputs or an unknown dtype.
+  // An argument outside what the call accepts, such as an array length that differs
+  // from the count it must equal (the message gives both numbers) or an unknown dtype.
   AD_ERR_INVALID_ARGUMENT = 8,
   // Two shapes that an op cannot combine.
   AD_ERR_SHAPE_MISMATCH = 9,
@@ -102,8 +117,8 @@ typedef enum ad_status {
   // A failure this version of the C API has no specific code for; the tape's message
   // says what happened.
   AD_ERR_OTHER = 17,
-  // A caller's output buffer is too small; the call's length out-parameter (e.g.
-  // `len_out` of `ad_tape_dot()`) says how much is needed.
+  // A caller's output buffer, given with a capacity, is too small; the call's length
+  // out-parameter (e.g. `len_out` of `ad_tape_dot()`) says how much is needed.
   AD_ERR_BUFFER_TOO_SMALL = 18,
   // An op's arguments live on different devices (move them with
   // `ad_tensor_to_device()` / `ad_tensor_to_host()`).
@@ -111,7 +126,8 @@ typedef enum ad_status {
   // A device number the tape never attached.
   AD_ERR_UNKNOWN_DEVICE = 20,
   // What the call asks is not available for tensors on a device (a checkpointed
-  // segment of them); the tape's message says what.
+  // segment of them, a move from one device straight to another, a rank-0 parameter
+  // on a device); the tape's message says what.
   AD_ERR_UNSUPPORTED_ON_DEVICE = 21,
   // A handle of the wrong kind: a tensor's fields copied into an `ad_var`, or the
   // other way round (convert with `ad_tensor_as_var()`).
@@ -308,11 +324,13 @@ typedef struct ad_dual {
   double tangent;
 } ad_dual;
 
-// A parameter of a tape: its number and the identity of its tape. Unlike variables and
-// tensors it stays valid across `ad_tape_reset()`; another tape rejects it
-// (`AD_ERR_FOREIGN_HANDLE`).
+// A parameter of a tape: its number, its kind and the identity of its tape. Unlike
+// variables and tensors it stays valid across `ad_tape_reset()`; another tape rejects it
+// (`AD_ERR_FOREIGN_HANDLE`), and a variable's or tensor's bytes posing as one are
+// `AD_ERR_WRONG_HANDLE_KIND`.
 typedef struct ad_param {
   uint32_t index;
+  uint32_t kind;
   uint32_t tape;
 } ad_param;
 
@@ -326,70 +344,95 @@ extern "C" {
 //
 // `mem` needs no particular alignment: the tape aligns inside it, which costs a few
 // bytes. `ad_tape_bytes_for()` tells how many bytes hold a given number of variables.
+// On success writes the tape to `*tape_out`.
 //
-// On success writes the tape to `*tape_out`. Fails with `AD_ERR_NULL` (NULL `mem` or
-// `tape_out`), `AD_ERR_INVALID_ARGUMENT` (unknown dtype) or `AD_ERR_OUT_OF_MEMORY` (`len`
-// cannot hold the header and one variable, including `len == 0`).
+// Statuses: `AD_ERR_NULL` (`mem` or `tape_out`), `AD_ERR_MISALIGNED` (`tape_out`),
+// `AD_ERR_INVALID_ARGUMENT` (an unknown dtype), `AD_ERR_OUT_OF_MEMORY` (`len` cannot hold
+// the header and one variable, `len == 0` included), `AD_ERR_SIZE_OVERFLOW` (`mem + len`
+// wraps around the address space).
 enum ad_status ad_tape_init(void *mem, size_t len, ad_dtype dtype, struct ad_tape **tape_out);
 
 // Ends a tape made by `ad_tape_init()`. Afterwards the memory is the caller's again,
 // and using the tape is reported as `AD_ERR_INVALID_TAPE` for as long as that memory is
 // left unchanged (best effort). A tape made by `ad_tape_new()` is freed, as by
-// `ad_tape_free()`. Fails with `AD_ERR_NULL` or `AD_ERR_INVALID_TAPE` (e.g. ended twice),
-// and with `AD_ERR_REENTRANT` inside a callback the tape is running (a
-// checkpoint block or chain step): the tape stays live and keeps that error.
+// `ad_tape_free()`.
+//
+// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_TAPE` (not a live tape: e.g. ended twice),
+// `AD_ERR_REENTRANT` (inside a callback the tape is running, a checkpoint block or
+// chain step: the tape stays live and keeps that error).
 enum ad_status ad_tape_done(struct ad_tape *tape);
 
 // Heap convenience: allocates `bytes` bytes with the system allocator and starts a tape
 // in them, as `ad_tape_init()` would. The tape owns that memory; release it with
-// `ad_tape_free()`. Fails as `ad_tape_init()`, and with `AD_ERR_OUT_OF_MEMORY` when the
-// allocation fails.
+// `ad_tape_free()`.
+//
+// Statuses: `AD_ERR_NULL` (`tape_out`), `AD_ERR_MISALIGNED` (`tape_out`),
+// `AD_ERR_INVALID_ARGUMENT` (an unknown dtype), `AD_ERR_OUT_OF_MEMORY` (`bytes` cannot
+// hold the header and one variable, or the allocation fails), `AD_ERR_SIZE_OVERFLOW`
+// (`bytes` is no valid allocation size).
 enum ad_status ad_tape_new(size_t bytes, ad_dtype dtype, struct ad_tape **tape_out);
 
 // Ends a tape made by `ad_tape_new()` and frees its memory. `ad_tape_free(NULL)` does
-// nothing; a tape made by `ad_tape_init()` is ended as by `ad_tape_done()`. Inside a
-// callback the tape is running it does nothing but fail the tape, as `ad_tape_done()`.
+// nothing, and so does a tape that is not live; a tape made by `ad_tape_init()` is ended
+// as by `ad_tape_done()`. Inside a callback the tape is running it does nothing but fail
+// the tape (`AD_ERR_INVALID_ARGUMENT`), as `ad_tape_done()`. Returns nothing.
 void ad_tape_free(struct ad_tape *tape);
 
 // The bytes of memory that `ad_tape_init()` needs for a tape of `dtype` that holds
 // `records` variables (inputs, constants and op results), whatever the alignment of
-// that memory. `ad_jacobian_fwd()` and the conversions of an `AD_F32` tape need scratch
-// beyond this: see their documentation.
+// that memory, into `*bytes_out`. `ad_jacobian_fwd()` and the conversions of an `AD_F32`
+// tape need scratch beyond this: see their documentation.
 //
-// Fails with `AD_ERR_NULL`, `AD_ERR_INVALID_ARGUMENT` (unknown dtype) or
-// `AD_ERR_SIZE_OVERFLOW` when the count does not fit in `size_t`.
+// Statuses: `AD_ERR_NULL` (`bytes_out`), `AD_ERR_MISALIGNED` (`bytes_out`),
+// `AD_ERR_INVALID_ARGUMENT` (an unknown dtype), `AD_ERR_SIZE_OVERFLOW` (the count does not
+// fit in `size_t`).
 enum ad_status ad_tape_bytes_for(size_t records, ad_dtype dtype, size_t *bytes_out);
 
 // Clears every variable, the tape's error, a caught panic and the latest failure,
-// keeping the memory. Variables from before are stale from now on (using one is
-// `AD_ERR_STALE_HANDLE`). Fails with `AD_ERR_NULL` or `AD_ERR_INVALID_TAPE`, and with
-// `AD_ERR_REENTRANT` inside a callback the tape is running (a checkpoint block
-// or chain step), which it refuses to reset under the code that called it: the tape
-// then keeps that error.
+// keeping the memory (and the parameters, the optimizer and the attached devices).
+// Variables and tensors from before are stale from now on (using one is
+// `AD_ERR_STALE_HANDLE`).
+//
+// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_TAPE`, `AD_ERR_REENTRANT` (inside a callback
+// the tape is running, a checkpoint block or chain step, which it refuses to reset under
+// the code that called it: the tape then keeps that error).
 enum ad_status ad_tape_reset(struct ad_tape *tape);
 
 // The tape's sticky error: `AD_OK` while every op so far succeeded, otherwise the
 // status of the first op that failed (later ops record nothing and return an invalid
-// variable). `AD_ERR_PANIC` after a caught panic.
+// handle); each op's "Sticky errors" list what that can be.
+//
+// Statuses: the tape's sticky error, `AD_ERR_PANIC` (after a caught panic, until
+// `ad_tape_reset()`), `AD_ERR_NULL`, `AD_ERR_INVALID_TAPE`.
 enum ad_status ad_tape_status(const struct ad_tape *tape);
 
 // A message that explains the tape's failure: its sticky error if there is one,
 // otherwise the latest call on it that failed since the last reset, otherwise "no
 // error". Never NULL. The text lives in a buffer inside the tape (in the caller's
-// memory): it stays valid until the next `ad_tape_error()` on this tape or the tape's
-// end. A NULL or ended tape gives a static string saying so.
-const char *ad_tape_error(const struct ad_tape *tape);
+// memory), which this call writes, hence the non-const tape: it stays valid until the next
+// `ad_tape_error()` on this tape or the tape's end. A NULL tape gives the static string
+// "null tape", one that is not live "not a live tape". Returns no status.
+const char *ad_tape_error(struct ad_tape *tape);
 
 // The number of inputs recorded, into `*count_out`: the length `ad_gradient()`,
-// `ad_jvp()` and `ad_replay()` expect.
+// `ad_jvp()` and `ad_replay()` expect. Answers on a tape with a sticky error too.
+//
+// Statuses: `AD_ERR_NULL` (`tape` or `count_out`), `AD_ERR_MISALIGNED` (`count_out`),
+// `AD_ERR_INVALID_TAPE`.
 enum ad_status ad_tape_num_inputs(const struct ad_tape *tape, size_t *count_out);
 
 // The number of variables recorded (inputs, constants and op results), into
-// `*count_out`.
+// `*count_out`. Answers on a tape with a sticky error too.
+//
+// Statuses: `AD_ERR_NULL` (`tape` or `count_out`), `AD_ERR_MISALIGNED` (`count_out`),
+// `AD_ERR_INVALID_TAPE`.
 enum ad_status ad_tape_len(const struct ad_tape *tape, size_t *count_out);
 
 // The bytes of the tape's arena in use, into `*bytes_out` (the header's own bytes are
-// not counted).
+// not counted). Answers on a tape with a sticky error too.
+//
+// Statuses: `AD_ERR_NULL` (`tape` or `bytes_out`), `AD_ERR_MISALIGNED` (`bytes_out`),
+// `AD_ERR_INVALID_TAPE`.
 enum ad_status ad_tape_bytes_used(const struct ad_tape *tape, size_t *bytes_out);
 
 // Whether `x` is a tensor some op returned successfully, as opposed to the invalid
@@ -401,6 +444,13 @@ bool ad_tensor_is_valid(struct ad_tensor x);
 // `data`. `len` must be the product of the dimensions (`AD_ERR_INVALID_ARGUMENT`).
 // Gradients flow into it, and `ad_tensor_set_value_f32()` may overwrite it for
 // `ad_replay()`. On an `AD_F64` tape the op fails with `AD_ERR_DTYPE_MISMATCH`.
+//
+// Sticky errors: `AD_ERR_NULL` (`dims` with `rank > 0`, `data` with `len > 0`),
+// `AD_ERR_MISALIGNED` (`dims` or `data`), `AD_ERR_INVALID_ARGUMENT` (a rank above 4, a
+// dimension above `UINT32_MAX`, or `len` not the element count: the message gives both),
+// `AD_ERR_SIZE_OVERFLOW` (the element count, `rank` or `len` overflows `size_t`),
+// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the upload to a default device failed).
 struct ad_tensor ad_tensor_input_f32(struct ad_tape *tape,
                                      const size_t *dims,
                                      size_t rank,
@@ -408,6 +458,13 @@ struct ad_tensor ad_tensor_input_f32(struct ad_tape *tape,
                                      size_t len);
 
 // `ad_tensor_input_f32()` for an `AD_F64` tape.
+//
+// Sticky errors: `AD_ERR_NULL` (`dims` with `rank > 0`, `data` with `len > 0`),
+// `AD_ERR_MISALIGNED` (`dims` or `data`), `AD_ERR_INVALID_ARGUMENT` (a rank above 4, a
+// dimension above `UINT32_MAX`, or `len` not the element count: the message gives both),
+// `AD_ERR_SIZE_OVERFLOW` (the element count, `rank` or `len` overflows `size_t`),
+// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the upload to a default device failed).
 struct ad_tensor ad_tensor_input_f64(struct ad_tape *tape,
                                      const size_t *dims,
                                      size_t rank,
@@ -416,6 +473,13 @@ struct ad_tensor ad_tensor_input_f64(struct ad_tape *tape,
 
 // A constant tensor on an `AD_F32` tape: as `ad_tensor_input_f32()`, but no gradient
 // flows into it (`ad_tensor_grad_f32()` of it fails with `AD_ERR_INVALID_ARGUMENT`).
+//
+// Sticky errors: `AD_ERR_NULL` (`dims` with `rank > 0`, `data` with `len > 0`),
+// `AD_ERR_MISALIGNED` (`dims` or `data`), `AD_ERR_INVALID_ARGUMENT` (a rank above 4, a
+// dimension above `UINT32_MAX`, or `len` not the element count: the message gives both),
+// `AD_ERR_SIZE_OVERFLOW` (the element count, `rank` or `len` overflows `size_t`),
+// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the upload to a default device failed).
 struct ad_tensor ad_tensor_const_f32(struct ad_tape *tape,
                                      const size_t *dims,
                                      size_t rank,
@@ -423,6 +487,13 @@ struct ad_tensor ad_tensor_const_f32(struct ad_tape *tape,
                                      size_t len);
 
 // `ad_tensor_const_f32()` for an `AD_F64` tape.
+//
+// Sticky errors: `AD_ERR_NULL` (`dims` with `rank > 0`, `data` with `len > 0`),
+// `AD_ERR_MISALIGNED` (`dims` or `data`), `AD_ERR_INVALID_ARGUMENT` (a rank above 4, a
+// dimension above `UINT32_MAX`, or `len` not the element count: the message gives both),
+// `AD_ERR_SIZE_OVERFLOW` (the element count, `rank` or `len` overflows `size_t`),
+// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the upload to a default device failed).
 struct ad_tensor ad_tensor_const_f64(struct ad_tape *tape,
                                      const size_t *dims,
                                      size_t rank,
@@ -433,6 +504,13 @@ struct ad_tensor ad_tensor_const_f64(struct ad_tape *tape,
 // argument when `transpose_a` (or `transpose_b`) is non-zero: `[m, k] · [k, n]` gives
 // `[m, n]`. Inner dimensions that differ are `AD_ERR_SHAPE_MISMATCH`, and
 // `ad_tape_error()` names both shapes.
+//
+// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (not two 2-D tensors whose inner dimensions agree),
+// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of
+// this tape's current recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is
+// expected), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments
+// on different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+// device kernel failed).
 struct ad_tensor ad_matmul(struct ad_tape *tape,
                            struct ad_tensor a,
                            struct ad_tensor b,
@@ -443,6 +521,13 @@ struct ad_tensor ad_matmul(struct ad_tape *tape,
 // `b` `[out]`, the result `[batch, out]`. `act` must be one whose derivative its output
 // determines: `AD_ACT_IDENTITY`, `AD_ACT_RELU`, `AD_ACT_SIGMOID`, `AD_ACT_TANH` or
 // `AD_ACT_EXP` (`AD_ERR_INVALID_ARGUMENT` otherwise).
+//
+// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (shapes that do not fit), `AD_ERR_STALE_HANDLE` ,
+// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected; an `act`
+// not listed above), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH`
+// (arguments on different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`,
+// `AD_ERR_BACKEND` (a device kernel failed).
 struct ad_tensor ad_linear(struct ad_tape *tape,
                            struct ad_tensor x,
                            struct ad_tensor w,
@@ -451,106 +536,251 @@ struct ad_tensor ad_linear(struct ad_tape *tape,
 
 // `a + b` elementwise, with numpy broadcasting (shapes aligned at their last axes; a
 // dimension of 1 stretches). Shapes that do not broadcast are `AD_ERR_SHAPE_MISMATCH`.
+//
+// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (shapes that do not broadcast), `AD_ERR_STALE_HANDLE`,
+// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+// device kernel failed).
 struct ad_tensor ad_tensor_add(struct ad_tape *tape, struct ad_tensor a, struct ad_tensor b);
 
 // `a - b` elementwise, with broadcasting as `ad_tensor_add()`.
+//
+// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (shapes that do not broadcast), `AD_ERR_STALE_HANDLE`,
+// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+// device kernel failed).
 struct ad_tensor ad_tensor_sub(struct ad_tape *tape, struct ad_tensor a, struct ad_tensor b);
 
 // `a * b` elementwise, with broadcasting as `ad_tensor_add()`.
+//
+// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (shapes that do not broadcast), `AD_ERR_STALE_HANDLE`,
+// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+// device kernel failed).
 struct ad_tensor ad_tensor_mul(struct ad_tape *tape, struct ad_tensor a, struct ad_tensor b);
 
 // `a / b` elementwise, with broadcasting as `ad_tensor_add()`.
+//
+// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (shapes that do not broadcast), `AD_ERR_STALE_HANDLE`,
+// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+// device kernel failed).
 struct ad_tensor ad_tensor_div(struct ad_tape *tape, struct ad_tensor a, struct ad_tensor b);
 
 // `x * c` for a constant `c` (finite; `AD_ERR_INVALID_ARGUMENT` otherwise).
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a
+// tensor not of this tape's current recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where
+// a tensor is expected; a `c` that is NaN or infinite), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL`
+// tape), `AD_ERR_DEVICE_MISMATCH` (arguments on different devices), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a device kernel failed).
 struct ad_tensor ad_tensor_scale(struct ad_tape *tape, struct ad_tensor x, double c);
 
 // `act(x)` elementwise, for any `ad_activation` (`AD_ACT_LEAKY_RELU` with slope 0.01).
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a
+// tensor not of this tape's current recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where
+// a tensor is expected; an unknown `act`), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape),
+// `AD_ERR_DEVICE_MISMATCH` (arguments on different devices), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a device kernel failed).
 struct ad_tensor ad_tensor_activation(struct ad_tape *tape, struct ad_tensor x, ad_activation act);
 
 // `x` where `x > 0`, `slope * x` elsewhere, elementwise (`slope` finite).
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a
+// tensor not of this tape's current recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where
+// a tensor is expected; a `slope` that is NaN or infinite), `AD_ERR_DTYPE_MISMATCH` (an
+// `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on different devices),
+// `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a device kernel failed).
 struct ad_tensor ad_leaky_relu(struct ad_tape *tape, struct ad_tensor x, double slope);
 
 // The sum of all elements: a rank-0 tensor (see `ad_tensor_as_var()`).
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a
+// tensor not of this tape's current recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where
+// a tensor is expected), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH`
+// (arguments on different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`,
+// `AD_ERR_BACKEND` (a device kernel failed).
 struct ad_tensor ad_tensor_sum(struct ad_tape *tape, struct ad_tensor x);
 
 // The mean of all elements: a rank-0 tensor.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a
+// tensor not of this tape's current recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where
+// a tensor is expected), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH`
+// (arguments on different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`,
+// `AD_ERR_BACKEND` (a device kernel failed).
 struct ad_tensor ad_tensor_mean(struct ad_tape *tape, struct ad_tensor x);
 
 // Sums along `axis` (below the rank; `AD_ERR_SHAPE_MISMATCH` otherwise), removing it:
 // `[2, 3]` along axis 0 gives `[3]`.
+//
+// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (`axis` not below the rank), `AD_ERR_STALE_HANDLE`,
+// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+// device kernel failed).
 struct ad_tensor ad_tensor_sum_axis(struct ad_tape *tape, struct ad_tensor x, size_t axis);
 
 // Means along `axis`, removing it, as `ad_tensor_sum_axis()`.
+//
+// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (`axis` not below the rank), `AD_ERR_STALE_HANDLE`,
+// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+// device kernel failed).
 struct ad_tensor ad_tensor_mean_axis(struct ad_tape *tape, struct ad_tensor x, size_t axis);
 
 // The same elements in the shape `dims[0..rank)`, which must have the same element
 // count (`AD_ERR_SHAPE_MISMATCH` otherwise).
+//
+// Sticky errors: `AD_ERR_NULL` (`dims` with `rank > 0`), `AD_ERR_MISALIGNED` (`dims`),
+// `AD_ERR_SIZE_OVERFLOW` (`rank`), `AD_ERR_SHAPE_MISMATCH` (another element count, or one that
+// overflows `size_t`), `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+// `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current recording),
+// `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected; a rank above 4 or a
+// dimension above `UINT32_MAX`), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape),
+// `AD_ERR_DEVICE_MISMATCH` (arguments on different devices), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a device kernel failed).
 struct ad_tensor ad_reshape(struct ad_tape *tape,
                             struct ad_tensor x,
                             const size_t *dims,
                             size_t rank);
 
 // The transpose of a 2-D tensor.
+//
+// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (not 2-D), `AD_ERR_STALE_HANDLE` or
+// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+// device kernel failed).
 struct ad_tensor ad_transpose(struct ad_tape *tape, struct ad_tensor x);
 
 // Softmax along the last axis (rank 1 or more).
+//
+// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (rank 0), `AD_ERR_STALE_HANDLE` or
+// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+// device kernel failed).
 struct ad_tensor ad_softmax(struct ad_tape *tape, struct ad_tensor x);
 
 // Log-softmax along the last axis, computed stably.
+//
+// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (rank 0), `AD_ERR_STALE_HANDLE` or
+// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+// device kernel failed).
 struct ad_tensor ad_log_softmax(struct ad_tape *tape, struct ad_tensor x);
 
 // The mean softmax cross-entropy of `logits` (`[batch, classes]`) against the class
 // indices `labels[0..n)`, one per row (`n == batch`, each below `classes`): a rank-0
 // tensor. The labels are copied.
+//
+// Sticky errors: `AD_ERR_NULL` (`labels` with `n > 0`), `AD_ERR_MISALIGNED` (`labels`),
+// `AD_ERR_SIZE_OVERFLOW` (`n`), `AD_ERR_SHAPE_MISMATCH` (`logits` not 2-D, or `n` not its batch;
+// the message names both shapes), `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+// `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current recording),
+// `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected; a label not below the
+// class count), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH`
+// (arguments on different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`,
+// `AD_ERR_BACKEND` (a device kernel failed).
 struct ad_tensor ad_cross_entropy(struct ad_tape *tape,
                                   struct ad_tensor logits,
                                   const uint32_t *labels,
                                   size_t n);
 
 // The mean squared error of two tensors of one shape: a rank-0 tensor.
+//
+// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (different shapes), `AD_ERR_STALE_HANDLE` or
+// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+// device kernel failed).
 struct ad_tensor ad_mse(struct ad_tape *tape, struct ad_tensor prediction, struct ad_tensor target);
 
 // A rank-0 tensor (a loss, a sum) as a scalar variable: scalar ops take it, and
 // `ad_backward(t, ad_tensor_as_var(t, loss))` runs backward from it. Another rank is
 // `AD_ERR_SHAPE_MISMATCH`. Sticky like an op: it returns the invalid variable on failure.
+//
+// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (a rank other than 0), `AD_ERR_STALE_HANDLE` or
+// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar
+// variable), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
 struct ad_var ad_tensor_as_var(struct ad_tape *tape, struct ad_tensor x);
 
-// The rank of `x` (0 to 4), into `*rank_out`.
+// The rank of `x` (0 to 4), into `*rank_out`. Answers on a tape with a sticky error too.
+//
+// Statuses: `AD_ERR_NULL` (`tape` or `rank_out`), `AD_ERR_MISALIGNED` (`rank_out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar variable),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
 enum ad_status ad_tensor_rank(const struct ad_tape *tape, struct ad_tensor x, size_t *rank_out);
 
 // The shape of `x`: its rank into `*rank_out` and its dimensions into
-// `dims_out[0..rank)`, which holds `cap` values (it may be NULL when `cap` is 0). When
-// `cap` is below the rank, fails with `AD_ERR_BUFFER_TOO_SMALL` and still writes the
-// rank to `*rank_out`; 4 is always enough.
+// `dims_out[0..rank)`, which holds `cap` values (it may be NULL when `cap` is 0). 4 is
+// always enough. Answers on a tape with a sticky error too.
+//
+// Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` is below the rank: the rank is still written to
+// `*rank_out`), `AD_ERR_NULL` (`tape`, `rank_out`, or `dims_out` with `cap > 0`),
+// `AD_ERR_MISALIGNED` (`dims_out` or `rank_out`), `AD_ERR_SIZE_OVERFLOW` (`cap`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar variable),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
 enum ad_status ad_tensor_dims(const struct ad_tape *tape,
                               struct ad_tensor x,
                               size_t *dims_out,
                               size_t cap,
                               size_t *rank_out);
 
-// Copies the value of `x` (row-major) into `out[0..len)`; `len` must be its element
-// count (`AD_ERR_INVALID_ARGUMENT` otherwise). `AD_F32` tapes only: on another,
-// `AD_ERR_DTYPE_MISMATCH`.
+// Copies the value of `x` (row-major) into `out[0..len)`, `len` being its element count,
+// on an `AD_F32` tape. Values stay readable on a tape with a sticky error.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+// gives both; a scalar variable), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE`,
+// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of
+// another dtype), `AD_ERR_BACKEND` (a device failed).
 enum ad_status ad_tensor_value_f32(const struct ad_tape *tape,
                                    struct ad_tensor x,
                                    float *out,
                                    size_t len);
 
-// `ad_tensor_value_f32()` for an `AD_F64` tape.
+// `ad_tensor_value_f32()` for an `AD_F64` tape, with the same statuses.
 enum ad_status ad_tensor_value_f64(const struct ad_tape *tape,
                                    struct ad_tensor x,
                                    double *out,
                                    size_t len);
 
 // Copies the gradient of `x` from the last `ad_backward()` into `out[0..len)`, as
-// `ad_tensor_value_f32()`. A constant has none (`AD_ERR_INVALID_ARGUMENT`).
+// `ad_tensor_value_f32()`.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+// gives both; a scalar variable; a constant, which has no gradient), `AD_ERR_SIZE_OVERFLOW`
+// (`len`), `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`),
+// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_BACKEND` (a device failed), and the
+// tape's sticky error.
 enum ad_status ad_tensor_grad_f32(const struct ad_tape *tape,
                                   struct ad_tensor x,
                                   float *out,
                                   size_t len);
 
-// `ad_tensor_grad_f32()` for an `AD_F64` tape.
+// `ad_tensor_grad_f32()` for an `AD_F64` tape, with the same statuses.
 enum ad_status ad_tensor_grad_f64(const struct ad_tape *tape,
                                   struct ad_tensor x,
                                   double *out,
@@ -558,12 +788,18 @@ enum ad_status ad_tensor_grad_f64(const struct ad_tape *tape,
 
 // Copies the tangent of `x` from the last `ad_jvp()` into `out[0..len)` (zeros when
 // no tangent reached it), as `ad_tensor_value_f32()`.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+// gives both; a scalar variable), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE`,
+// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of
+// another dtype), `AD_ERR_BACKEND` (a device failed), and the tape's sticky error.
 enum ad_status ad_tensor_tangent_f32(const struct ad_tape *tape,
                                      struct ad_tensor x,
                                      float *out,
                                      size_t len);
 
-// `ad_tensor_tangent_f32()` for an `AD_F64` tape.
+// `ad_tensor_tangent_f32()` for an `AD_F64` tape, with the same statuses.
 enum ad_status ad_tensor_tangent_f64(const struct ad_tape *tape,
                                      struct ad_tensor x,
                                      double *out,
@@ -571,14 +807,20 @@ enum ad_status ad_tensor_tangent_f64(const struct ad_tape *tape,
 
 // Overwrites the value of the input or constant tensor `x` with `data[0..len)`, for
 // a following `ad_replay()`. Ops recorded from `x` report `AD_ERR_MODIFIED_IN_PLACE`
-// on `ad_backward()` until a replay recomputes them. Another kind of tensor is
-// `AD_ERR_INVALID_ARGUMENT`.
+// on `ad_backward()` until a replay recomputes them.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+// gives both; a tensor that is not an input or constant; a scalar variable),
+// `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE`,
+// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
+// `AD_ERR_BACKEND` (a device failed).
 enum ad_status ad_tensor_set_value_f32(struct ad_tape *tape,
                                        struct ad_tensor x,
                                        const float *data,
                                        size_t len);
 
-// `ad_tensor_set_value_f32()` for an `AD_F64` tape.
+// `ad_tensor_set_value_f32()` for an `AD_F64` tape, with the same statuses.
 enum ad_status ad_tensor_set_value_f64(struct ad_tape *tape,
                                        struct ad_tensor x,
                                        const double *data,
@@ -587,12 +829,20 @@ enum ad_status ad_tensor_set_value_f64(struct ad_tape *tape,
 // Sets the tangent of the input tensor (or parameter use) `x` to `data[0..len)` for
 // the next `ad_jvp()`: tensor inputs are seeded here, scalar inputs by `ad_jvp()`'s
 // seeds. Takes `len` values of the tape's memory the first time.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+// gives both; a tensor that is not an input or parameter use; a scalar variable),
+// `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE`,
+// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
+// `AD_ERR_OUT_OF_MEMORY` (the tangent buffer does not fit), `AD_ERR_BACKEND` (a device failed),
+// and the tape's sticky error.
 enum ad_status ad_tensor_seed_tangent_f32(struct ad_tape *tape,
                                           struct ad_tensor x,
                                           const float *data,
                                           size_t len);
 
-// `ad_tensor_seed_tangent_f32()` for an `AD_F64` tape.
+// `ad_tensor_seed_tangent_f32()` for an `AD_F64` tape, with the same statuses.
 enum ad_status ad_tensor_seed_tangent_f64(struct ad_tape *tape,
                                           struct ad_tensor x,
                                           const double *data,
@@ -601,11 +851,16 @@ enum ad_status ad_tensor_seed_tangent_f64(struct ad_tape *tape,
 // Writes the recorded graph in Graphviz DOT into `buf`, NUL-terminated, and its length
 // (without the NUL, as `strlen`) into `*len_out`: one node per record (op and value for
 // scalars, kind and shape for tensors), one edge per argument. Render it with
-// `dot -Tsvg`. When `cap` bytes cannot hold the text and its NUL, fails with
-// `AD_ERR_BUFFER_TOO_SMALL`, still writes the length to `*len_out` (call again with
-// `cap >= *len_out + 1`) and leaves a truncated, NUL-terminated prefix in `buf` when
-// `cap > 0`. `buf` may be NULL when `cap` is 0, to ask for the length. `AD_F32` and
-// `AD_F64` tapes only.
+// `dot -Tsvg`. `buf` may be NULL when `cap` is 0, to ask for the length. `AD_F32` and
+// `AD_F64` tapes only. Answers on a tape with a sticky error too (the graph recorded
+// before it).
+//
+// Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` bytes cannot hold the text and its NUL: the
+// length is still written to `*len_out`, so call again with `cap >= *len_out + 1`, and
+// `buf` holds a truncated, NUL-terminated prefix when `cap > 0`), `AD_ERR_NULL` (`tape`,
+// `len_out`, or `buf` with `cap > 0`), `AD_ERR_MISALIGNED` (`len_out`),
+// `AD_ERR_SIZE_OVERFLOW` (`cap`), `AD_ERR_INVALID_TAPE`, `AD_ERR_DTYPE_MISMATCH` (an
+// `AD_F64_DUAL` tape).
 enum ad_status ad_tape_dot(const struct ad_tape *tape, char *buf, size_t cap, size_t *len_out);
 
 // Records `block` as a checkpointed segment: runs it on `inputs` (`n_in` variables),
@@ -620,23 +875,25 @@ enum ad_status ad_tape_dot(const struct ad_tape *tape, char *buf, size_t cap, si
 // variables the block made are gone (stale). `user_data` is passed to every call of
 // `block`; it and whatever it points at must stay valid as long as the tape may sweep
 // the segment (until `ad_tape_reset()` or the tape's end). The segment keeps `tape`
-// too: a tape's header must not move while it holds segments.
+// too: a tape's header must not move while it holds segments. Works on `AD_F32` and
+// `AD_F64` tapes. For tensors, see `ad_checkpoint_tensors()`.
 //
-// Works on `AD_F32` and `AD_F64` tapes; an `AD_F64_DUAL` tape gives
-// `AD_ERR_DTYPE_MISMATCH`. Also fails with `AD_ERR_NULL` (NULL `tape`, `block`, or an
-// array whose count is not 0), `AD_ERR_INVALID_ARGUMENT` (`inputs` and `outputs`
-// overlap, a block output left unset), handle errors for `inputs`, the tape's sticky
-// error, `AD_ERR_OUT_OF_MEMORY` when the segment and what its backward needs do not
-// fit, and with the block's failure: the tape's error when the block's own op failed,
-// else the status the block returned (kept as is when it is `AD_ERR_INVALID_ARGUMENT`,
-// `AD_ERR_NON_FINITE`, `AD_ERR_BACKEND`, `AD_ERR_STALE_HANDLE`,
-// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_SIZE_OVERFLOW`, `AD_ERR_DTYPE_MISMATCH` or
-// `AD_ERR_NO_DEVICE`, reported as `AD_ERR_INVALID_ARGUMENT` naming it otherwise; see
-// `ad_tape_error()`). Recording failures are sticky, as for any op: the tape keeps the
-// error, and when `outputs` could be written it holds invalid variables. Argument
-// failures are sticky too, since the call records.
+// Every failure on a live tape is sticky, as for any op that records: the tape keeps the
+// error, and when `outputs` could be written it holds invalid variables.
 //
-// For tensors, see `ad_checkpoint_tensors()`.
+// Statuses: `AD_ERR_NULL` (`tape`, `block`, or an array whose count is not 0), `AD_ERR_MISALIGNED`
+// (`inputs` or `outputs`), `AD_ERR_INVALID_TAPE`, `AD_ERR_SIZE_OVERFLOW` (`n_in` or `n_out`),
+// `AD_ERR_INVALID_ARGUMENT` (`inputs` and `outputs` overlap; a block output left unset; more
+// inputs or outputs than a tape holds), `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+// `AD_ERR_WRONG_HANDLE_KIND` (an input, or an output the block made), `AD_ERR_DTYPE_MISMATCH` (an
+// `AD_F64_DUAL` tape), `AD_ERR_OUT_OF_MEMORY` (the segment and what its backward needs do not
+// fit), the tape's sticky error, and the block's failure: the tape's error when an op inside the
+// block failed, else the status the block returned, kept as it is when it is
+// `AD_ERR_INVALID_ARGUMENT`, `AD_ERR_NON_FINITE`, `AD_ERR_BACKEND`, `AD_ERR_STALE_HANDLE`,
+// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_SIZE_OVERFLOW`, `AD_ERR_DTYPE_MISMATCH`, `AD_ERR_NO_DEVICE`,
+// `AD_ERR_UNKNOWN_DEVICE`, `AD_ERR_DEVICE_MISMATCH` or `AD_ERR_UNSUPPORTED_ON_DEVICE`, and
+// reported as `AD_ERR_INVALID_ARGUMENT` naming it otherwise (see `ad_tape_error()`),
+// `AD_ERR_REENTRANT` (called from inside a callback running on this tape).
 enum ad_status ad_checkpoint(struct ad_tape *tape,
                              ad_segment_fn block,
                              void *user_data,
@@ -645,10 +902,15 @@ enum ad_status ad_checkpoint(struct ad_tape *tape,
                              struct ad_var *outputs,
                              size_t n_out);
 
-// `ad_checkpoint()` with tensors for the block's inputs and outputs: `inputs` and
-// `outputs` hold `ad_tensor`s of any rank (an output is a new tensor holding a copy of
-// the block's output value, and a gradient buffer). Everything else as
-// `ad_checkpoint()`; scalars cross as rank-0 tensors.
+// `ad_checkpoint()` with tensors for the block's inputs and outputs, with the same
+// statuses: `inputs` and `outputs` hold `ad_tensor`s of any rank (an output is a new
+// tensor holding a copy of the block's output value, and a gradient buffer). Everything
+// else as `ad_checkpoint()`; scalars cross as rank-0 tensors. Tensors on a device cannot
+// be checkpointed.
+//
+// Statuses besides those of `ad_checkpoint()`: `AD_ERR_UNSUPPORTED_ON_DEVICE` (the block
+// records an op on a device, or hands back a device tensor), `AD_ERR_WRONG_HANDLE_KIND`
+// (a scalar variable's fields among the inputs).
 enum ad_status ad_checkpoint_tensors(struct ad_tape *tape,
                                      ad_segment_tensors_fn block,
                                      void *user_data,
@@ -686,14 +948,17 @@ enum ad_status ad_checkpoint_tensors(struct ad_tape *tape,
 // keeps converted copies of `x0`, `params` and the gradients at the front of `mem`);
 // `AD_F64_DUAL` gives `AD_ERR_DTYPE_MISMATCH`.
 //
-// Fails with `AD_ERR_NULL` (NULL `mem`, `step`, `loss`, or an array whose length is
-// not 0), `AD_ERR_MISALIGNED` (an array not aligned for `double`),
-// `AD_ERR_INVALID_ARGUMENT` (an unknown dtype; `snapshots == 0` with `steps > 1`, or
-// `snapshots > 64`; overlapping arrays, or arrays inside `mem`; a step that leaves a
-// component of `next` unset), `AD_ERR_SIZE_OVERFLOW`, `AD_ERR_OUT_OF_MEMORY` (above),
-// `AD_ERR_NON_FINITE` (the loss is NaN or infinite), and any failure of a callback
-// (the tape's error when an op inside it failed, else its status, as for
-// `ad_checkpoint()`). The outputs are written only on success.
+// The outputs are written only on success.
+//
+// Statuses: `AD_ERR_NULL` (`mem`, `step`, `loss`, or an array whose length is not 0),
+// `AD_ERR_MISALIGNED` (an array not aligned for `double`, or `report_out`),
+// `AD_ERR_INVALID_ARGUMENT` (an unknown dtype; `snapshots == 0` with `steps > 1`, or `snapshots >
+// 64`; overlapping arrays, or arrays inside `mem`; a step that leaves a component of `next` unset;
+// a callback that resets or ends its tape), `AD_ERR_DTYPE_MISMATCH` (`AD_F64_DUAL`),
+// `AD_ERR_SIZE_OVERFLOW` (`len`, `d` or `p`), `AD_ERR_OUT_OF_MEMORY` (above), `AD_ERR_NON_FINITE`
+// (the loss is NaN or infinite), and any failure of a callback: the tape's error when an op inside
+// it failed (any op's sticky error), else its status, mapped as for `ad_checkpoint()`,
+// `AD_ERR_REENTRANT` (called from inside a callback running on this tape).
 enum ad_status ad_chain_gradient(void *mem,
                                  size_t len,
                                  ad_dtype dtype,
@@ -714,7 +979,8 @@ enum ad_status ad_chain_gradient(void *mem,
 // `ad_eval_fn`; NULL makes it `ad_chain_gradient()`): the schedule's forward-only runs
 // (`report_out->advances` of them) call `eval` instead of recording `step`, so `step`
 // runs only `steps` times plus once for the probe. Everything else as
-// `ad_chain_gradient()`.
+// `ad_chain_gradient()`, with the same statuses (and `eval`'s status, mapped as a
+// step's).
 enum ad_status ad_chain_gradient_eval(void *mem,
                                       size_t len,
                                       ad_dtype dtype,
@@ -737,9 +1003,9 @@ enum ad_status ad_chain_gradient_eval(void *mem,
 // steps (`done` true at `k = 0` means no step at all). It stores at most `snapshots`
 // states while running forward, then reverses the chain; `report_out->steps` says how
 // long it was. It costs somewhat more recomputation than `ad_chain_gradient()` with
-// the length known. `done` must eventually return non-zero. Memory, callbacks and
-// failures as `ad_chain_gradient()` (and `AD_ERR_NULL` for a NULL `done`;
-// `snapshots == 0` is `AD_ERR_INVALID_ARGUMENT`).
+// the length known. `done` must eventually return non-zero. Memory and callbacks as
+// `ad_chain_gradient()`, with the same statuses, and `AD_ERR_NULL` for a NULL `done`
+// (`snapshots == 0` is `AD_ERR_INVALID_ARGUMENT`).
 enum ad_status ad_chain_gradient_online(void *mem,
                                         size_t len,
                                         ad_dtype dtype,
@@ -762,8 +1028,9 @@ enum ad_status ad_chain_gradient_online(void *mem,
 // alignment included. A chain gradient needs this plus `ad_tape_bytes_for(R, dtype)`,
 // where `R` counts the `d + p` inputs, one step's records and the loss's.
 //
-// Fails with `AD_ERR_NULL`, `AD_ERR_INVALID_ARGUMENT` (unknown dtype),
-// `AD_ERR_DTYPE_MISMATCH` (`AD_F64_DUAL`) or `AD_ERR_SIZE_OVERFLOW`.
+// Statuses: `AD_ERR_NULL` (`bytes_out`), `AD_ERR_MISALIGNED` (`bytes_out`),
+// `AD_ERR_INVALID_ARGUMENT` (an unknown dtype), `AD_ERR_DTYPE_MISMATCH` (`AD_F64_DUAL`),
+// `AD_ERR_SIZE_OVERFLOW` (the byte count does not fit in `size_t`).
 enum ad_status ad_chain_workspace_bytes(ad_dtype dtype,
                                         size_t d,
                                         size_t p,
@@ -771,9 +1038,12 @@ enum ad_status ad_chain_workspace_bytes(ad_dtype dtype,
                                         size_t *bytes_out);
 
 // Opens GPU `ordinal` with a device arena of `arena_bytes` (allocated once; every tape
-// attached to it takes its tensors from there), into `*device_out`. `AD_ERR_NO_DEVICE`
-// when this library was built without the `cuda` feature, or there is no driver or no
-// such GPU.
+// attached to it takes its tensors from there), into `*device_out`.
+//
+// Statuses: `AD_ERR_NO_DEVICE` (this library was built without the `cuda` feature, or
+// there is no driver or no such GPU), `AD_ERR_NULL` (`device_out`), `AD_ERR_MISALIGNED`
+// (`device_out`), `AD_ERR_OUT_OF_MEMORY` (the arena cannot be allocated),
+// `AD_ERR_BACKEND` (the driver failed).
 enum ad_status ad_device_open_cuda(size_t ordinal,
                                    size_t arena_bytes,
                                    struct ad_device **device_out);
@@ -782,79 +1052,171 @@ enum ad_status ad_device_open_cuda(size_t ordinal,
 // `dtype`'s element type, kept valid and untouched until `ad_device_close()`) and whose
 // kernels are plain loops: the device path of a tape, runnable anywhere. `dtype` is
 // `AD_F32` or `AD_F64`; only tapes of that dtype can attach it.
+//
+// Statuses: `AD_ERR_NULL` (`device_out`, or `mem` with room for an element),
+// `AD_ERR_MISALIGNED` (`mem` or `device_out`), `AD_ERR_INVALID_ARGUMENT` (`dtype` is not
+// `AD_F32` or `AD_F64`), `AD_ERR_SIZE_OVERFLOW` (`len`).
 enum ad_status ad_device_open_cpu(void *mem,
                                   size_t len,
                                   ad_dtype dtype,
                                   struct ad_device **device_out);
 
-// Closes `device` and frees it. `AD_ERR_INVALID_ARGUMENT` (and nothing closed) while a
-// live tape holds it: end those tapes first.
+// Closes `device` and frees it. Nothing is closed while a live tape holds it: end those
+// tapes first.
+//
+// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_ARGUMENT` (a live tape holds it; not an open
+// device, best effort).
 enum ad_status ad_device_close(struct ad_device *device);
 
 // Lets tensors of `tape` live on `device`, and writes the device's number on this tape
 // (1 to 4; the host is 0) into `*id_out`. Like parameters, attach right after
 // `ad_tape_init()` or a reset, before recording. The device's memory then serves the
-// tape until it ends. `AD_ERR_DTYPE_MISMATCH` when the device cannot hold the tape's
-// element type (a CPU device of the other dtype, or an `AD_F64_DUAL` tape).
+// tape until it ends; a device serves one tape at a time.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, `device` or `id_out`), `AD_ERR_MISALIGNED` (`id_out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (something was recorded since the last reset;
+// the device is attached already, serves another tape, or is not an open device; the tape holds 4
+// devices), `AD_ERR_DTYPE_MISMATCH` (the device cannot hold the tape's element type: a CPU device
+// of the other dtype, or an `AD_F64_DUAL` tape), `AD_ERR_BACKEND` (the device failed),
+// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's sticky
+// error.
 enum ad_status ad_tape_attach_device(struct ad_tape *tape, struct ad_device *device, int *id_out);
 
 // Makes device `id` (0: the host) where `ad_tensor_input_*`, `ad_tensor_const_*` and
 // `ad_param_new_*` put new tensors from now on (across resets): the way to run a whole
 // tape on a GPU. Every other op runs where its arguments live.
+//
+// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_TAPE`, `AD_ERR_UNKNOWN_DEVICE` (`id` is not 0 or a
+// device this tape attached), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_REENTRANT`
+// (called from inside a callback running on this tape).
 enum ad_status ad_tape_set_device(struct ad_tape *tape, int id);
 
 // `x` copied to device `id` as a new tensor (gradients flow back to `x`). `x` must be
 // on the host or already on `id` (then it is returned as it is). Ops whose arguments
 // live on different devices fail with `AD_ERR_DEVICE_MISMATCH`: move them first.
+//
+// Sticky errors: `AD_ERR_UNKNOWN_DEVICE` (`id` is not a device this tape attached),
+// `AD_ERR_UNSUPPORTED_ON_DEVICE` (`x` lives on another device), `AD_ERR_STALE_HANDLE` or
+// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar
+// variable), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the copy failed).
 struct ad_tensor ad_tensor_to_device(struct ad_tape *tape, struct ad_tensor x, int id);
 
 // `x`, on a device, copied into host memory as a new tensor (gradients flow back). A
 // host tensor is returned as it is.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND`
+// (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar variable), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL`
+// tape), `AD_ERR_UNKNOWN_DEVICE` (its device was released), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the copy failed).
 struct ad_tensor ad_tensor_to_host(struct ad_tape *tape, struct ad_tensor x);
 
-// The device number where `x` lives (0: the host), into `*id_out`.
-enum ad_status ad_tensor_device(struct ad_tape *tape, struct ad_tensor x, int *id_out);
+// The device number where `x` lives (0: the host), into `*id_out`. Answers on a tape
+// with a sticky error too.
+//
+// Statuses: `AD_ERR_NULL` (`tape` or `id_out`), `AD_ERR_MISALIGNED` (`id_out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar variable),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
+enum ad_status ad_tensor_device(const struct ad_tape *tape, struct ad_tensor x, int *id_out);
 
 // Runs backward from `output`: afterwards `ad_grad()` of any variable `v` gives
-// `d output / d v`. Fails with the tape's sticky error, with a handle error for
-// `output`, or with `AD_ERR_NON_FINITE` when the output's value is NaN or infinite; the
-// tape stays usable either way.
+// `d output / d v`. The tape stays usable whatever the outcome.
+//
+// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE` or
+// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (`output`), `AD_ERR_NON_FINITE` (the
+// output's value is NaN or infinite), `AD_ERR_MODIFIED_IN_PLACE` (a tensor or parameter the
+// recording read was written since), `AD_ERR_OUT_OF_MEMORY` (a checkpointed segment recorded again
+// does not fit), `AD_ERR_BACKEND` (a device failed), the failure of a checkpointed block recorded
+// again (see `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this
+// tape), and the tape's sticky error.
 enum ad_status ad_backward(struct ad_tape *tape, struct ad_var output);
 
 // The derivative of the last `ad_backward()` output with respect to `var`, into
 // `*grad_out`.
+//
+// Statuses: `AD_ERR_NULL` (`tape` or `grad_out`), `AD_ERR_MISALIGNED` (`grad_out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+// `AD_ERR_WRONG_HANDLE_KIND` (`var`), and the tape's sticky error.
 enum ad_status ad_grad(const struct ad_tape *tape, struct ad_var var, double *grad_out);
 
 // The value of `var`, into `*value_out` (after `ad_replay()`, the replayed value).
+// Values stay readable on a tape with a sticky error.
+//
+// Statuses: `AD_ERR_NULL` (`tape` or `value_out`), `AD_ERR_MISALIGNED` (`value_out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+// `AD_ERR_WRONG_HANDLE_KIND` (`var`).
 enum ad_status ad_value(const struct ad_tape *tape, struct ad_var var, double *value_out);
 
 // The tangent of `var` after `ad_jvp()`, into `*tangent_out`: its derivative along the
 // seeded direction.
+//
+// Statuses: `AD_ERR_NULL` (`tape` or `tangent_out`), `AD_ERR_MISALIGNED` (`tangent_out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+// `AD_ERR_WRONG_HANDLE_KIND` (`var`), and the tape's sticky error.
 enum ad_status ad_tangent(const struct ad_tape *tape, struct ad_var var, double *tangent_out);
 
 // Runs backward from `output` and writes `d output / d input_k` for every input, in
-// recording order, into `grads_out[0..n)`. `n` must equal the number of inputs
-// (`AD_ERR_INVALID_ARGUMENT` otherwise); `grads_out` may be NULL when `n` is 0.
+// recording order, into `grads_out[0..n)`; `grads_out` may be NULL when `n` is 0. An
+// `AD_F32` tape converts through `n` floats of scratch in its memory.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `grads_out` with `n > 0`), `AD_ERR_MISALIGNED`
+// (`grads_out`), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`n` is not the number of
+// inputs; the message gives both), `AD_ERR_SIZE_OVERFLOW` (`n` doubles do not fit in memory),
+// `AD_ERR_OUT_OF_MEMORY` (the scratch of an `AD_F32` tape does not fit), `AD_ERR_STALE_HANDLE`,
+// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`output`), `AD_ERR_NON_FINITE` (the
+// output's value is NaN or infinite), `AD_ERR_MODIFIED_IN_PLACE` (a tensor or parameter the
+// recording read was written since), `AD_ERR_OUT_OF_MEMORY` (a checkpointed segment recorded again
+// does not fit), `AD_ERR_BACKEND` (a device failed), the failure of a checkpointed block recorded
+// again (see `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this
+// tape), and the tape's sticky error.
 enum ad_status ad_gradient(struct ad_tape *tape, struct ad_var output, double *grads_out, size_t n);
 
 // Runs forward with tangents: `seeds[k]` is the tangent of the k-th input (recording
 // order), and afterwards `ad_tangent()` of any variable is its directional derivative.
-// `n` must equal the number of inputs. Overwrites the results of the last
-// `ad_backward()` (tangents and adjoints share storage).
+// Tensor inputs are seeded with `ad_tensor_seed_tangent_*()`. Overwrites the results of
+// the last `ad_backward()` (tangents and adjoints share storage).
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `seeds` with `n > 0`), `AD_ERR_MISALIGNED` (`seeds`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`n` is not the number of inputs; the message
+// gives both), `AD_ERR_SIZE_OVERFLOW` (`n`), `AD_ERR_OUT_OF_MEMORY` (the scratch of an `AD_F32`
+// tape, tensors' tangent buffers or a checkpointed segment recorded again do not fit),
+// `AD_ERR_BACKEND` (a device failed), the failure of a checkpointed block recorded again (see
+// `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and
+// the tape's sticky error.
 enum ad_status ad_jvp(struct ad_tape *tape, const double *seeds, size_t n);
 
 // Re-evaluates every recorded variable at new input values `inputs[0..n)` without
 // recording again; read the results with `ad_value()`, and differentiate at the new
 // point with `ad_backward()` or `ad_jvp()`. The op sequence is the recorded one: C
 // control flow that depended on values is not re-taken (`ad_min`, `ad_max` and
-// `ad_abs` do pick their branch at the new values). `n` must equal the number of
-// inputs.
+// `ad_abs` do pick their branch at the new values). NaN and infinite inputs are replayed
+// like any others.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `inputs` with `n > 0`), `AD_ERR_MISALIGNED` (`inputs`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`n` is not the number of inputs; the message
+// gives both), `AD_ERR_SIZE_OVERFLOW` (`n`), `AD_ERR_OUT_OF_MEMORY` (the scratch of an `AD_F32`
+// tape, or a checkpointed segment recorded again, does not fit), `AD_ERR_BACKEND` (a device
+// failed), the failure of a checkpointed block recorded again (see `ad_checkpoint()`),
+// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's sticky
+// error.
 enum ad_status ad_replay(struct ad_tape *tape, const double *inputs, size_t n);
 
 // The `m × n` Jacobian of `outputs[0..m)` with respect to the `n` inputs, row-major into
 // `jac_out[0..len)`, by reverse mode (one backward sweep per output: best when `m` is
-// small). `len` must equal `m × n` (`AD_ERR_INVALID_ARGUMENT` otherwise). Overwrites the
-// results of the last `ad_backward()`.
+// small). Overwrites the results of the last `ad_backward()`. Writes nothing unless it
+// succeeds.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or an array whose count is not 0), `AD_ERR_MISALIGNED`
+// (`outputs` or `jac_out`), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not `m ×
+// n`, the message gives both; `jac_out` overlaps `outputs`), `AD_ERR_SIZE_OVERFLOW` (`m`, `len` or
+// `m × n`), `AD_ERR_OUT_OF_MEMORY` (the scratch of an `AD_F32` tape does not fit),
+// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an output),
+// `AD_ERR_NON_FINITE` (an output's value is NaN or infinite), `AD_ERR_MODIFIED_IN_PLACE` (a tensor
+// or parameter the recording read was written since), `AD_ERR_OUT_OF_MEMORY` (a checkpointed
+// segment recorded again does not fit), `AD_ERR_BACKEND` (a device failed), the failure of a
+// checkpointed block recorded again (see `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from
+// inside a callback running on this tape), and the tape's sticky error.
 enum ad_status ad_jacobian(struct ad_tape *tape,
                            const struct ad_var *outputs,
                            size_t m,
@@ -862,9 +1224,18 @@ enum ad_status ad_jacobian(struct ad_tape *tape,
                            size_t len);
 
 // As `ad_jacobian()`, but by forward mode: sweeps that carry 4 input directions at once
-// (best when the number of inputs `n` is small). Needs scratch in the tape's memory of
-// 4 values per recorded variable (given back before returning; `AD_ERR_OUT_OF_MEMORY`
-// when it does not fit, which leaves the tape usable).
+// (best when the number of inputs `n` is small), on tapes without tensors. Needs scratch
+// in the tape's memory of 4 values per recorded variable (given back before returning).
+// Writes nothing unless it succeeds.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or an array whose count is not 0), `AD_ERR_MISALIGNED`
+// (`outputs` or `jac_out`), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not `m ×
+// n`, the message gives both; `jac_out` overlaps `outputs`; the tape holds tensors),
+// `AD_ERR_SIZE_OVERFLOW` (`m`, `len` or `m × n`), `AD_ERR_OUT_OF_MEMORY` (the scratch does not
+// fit; the tape stays usable), `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+// `AD_ERR_WRONG_HANDLE_KIND` (an output), the failure of a checkpointed block recorded again (see
+// `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and
+// the tape's sticky error.
 enum ad_status ad_jacobian_fwd(struct ad_tape *tape,
                                const struct ad_var *outputs,
                                size_t m,
@@ -873,9 +1244,16 @@ enum ad_status ad_jacobian_fwd(struct ad_tape *tape,
 
 // On an `AD_F64_DUAL` tape that recorded `output = f(inputs)`: at the point `x[0..n)`,
 // writes the gradient of `f` into `grad_out[0..n)` and the Hessian-vector product
-// `H(x)·v` into `hv_out[0..n)`, by forward-over-reverse. `n` must equal the number of
-// inputs, and the four arrays must not overlap. The tape's recorded values are replaced
-// by those at `x` (as `ad_replay()` does). Fails with `AD_ERR_DTYPE_MISMATCH` on a tape of another dtype.
+// `H(x)·v` into `hv_out[0..n)`, by forward-over-reverse. The tape's recorded values are
+// replaced by those at `x` (as `ad_replay()` does). Needs no memory of the tape's.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or an array with `n > 0`), `AD_ERR_MISALIGNED` (an array),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`n` is not the number of inputs, the message
+// gives both; arrays that overlap), `AD_ERR_SIZE_OVERFLOW` (`n`), `AD_ERR_DTYPE_MISMATCH` (a tape
+// of another dtype), `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`
+// (`output`), `AD_ERR_NON_FINITE` (the output's value at `x` is NaN or infinite),
+// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's sticky
+// error.
 enum ad_status ad_hvp(struct ad_tape *tape,
                       struct ad_var output,
                       const double *x,
@@ -884,22 +1262,30 @@ enum ad_status ad_hvp(struct ad_tape *tape,
                       double *hv_out,
                       size_t n);
 
-// The number of usable GPUs, into `*count_out`. Fails with `AD_ERR_NO_DEVICE` when there
-// is none (no `cuda` feature in this build, no driver, or no GPU), leaving `*count_out`
-// untouched, and with `AD_ERR_NULL` for a NULL `count_out`.
+// The number of usable GPUs, into `*count_out`.
+//
+// Statuses: `AD_ERR_NULL` (`count_out`), `AD_ERR_MISALIGNED` (`count_out`),
+// `AD_ERR_NO_DEVICE` (none: no `cuda` feature in this build, no driver, or no GPU;
+// `*count_out` is left untouched).
 enum ad_status ad_device_count(size_t *count_out);
 
-// 1 when at least one GPU is usable, 0 otherwise. Never fails.
+// 1 when at least one GPU is usable, 0 otherwise. Never fails; returns no status.
 int32_t ad_device_available(void);
 
 // The name of GPU `ordinal` (0-based), as a NUL-terminated string in `buf` (`cap`
-// bytes), and its length without the NUL in `*len_out`. When `cap` is too small nothing
-// is written to `buf`, `*len_out` still gets the length, and the status is
-// `AD_ERR_INVALID_ARGUMENT`. `AD_ERR_NO_DEVICE` when there is no such GPU.
+// bytes), and its length without the NUL in `*len_out`.
+//
+// Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` cannot hold the name and its NUL: nothing is
+// written to `buf`, `*len_out` still gets the length), `AD_ERR_NULL` (`len_out`, or `buf`
+// with a large enough `cap`), `AD_ERR_MISALIGNED` (`len_out`), `AD_ERR_NO_DEVICE` (no
+// such GPU), `AD_ERR_BACKEND` (the driver failed).
 enum ad_status ad_device_name(size_t ordinal, char *buf, size_t cap, size_t *len_out);
 
-// Free and total memory of GPU `ordinal`, in bytes. `AD_ERR_NO_DEVICE` when there is
-// no such GPU; nothing is written then.
+// Free and total memory of GPU `ordinal`, in bytes. Nothing is written unless it
+// succeeds.
+//
+// Statuses: `AD_ERR_NULL` (`free_out` or `total_out`), `AD_ERR_MISALIGNED` (either),
+// `AD_ERR_NO_DEVICE` (no such GPU), `AD_ERR_BACKEND` (the driver failed).
 enum ad_status ad_device_memory(size_t ordinal, size_t *free_out, size_t *total_out);
 
 // The dual `value + tangent·ε`.
@@ -1027,16 +1413,26 @@ const char *ad_status_str(ad_status status);
 // Sets stochastic gradient descent as the tape's optimizer, for every parameter:
 // `v = momentum * v + g + weight_decay * w; w -= lr * v` (PyTorch's convention;
 // `momentum == 0` is plain SGD and keeps no state). Needs `lr >= 0`,
-// `0 <= momentum < 1` and `weight_decay >= 0`, all finite (`AD_ERR_INVALID_ARGUMENT`
-// otherwise, as when the tape has no parameters, already has an optimizer, or has
-// recorded something since its last reset).
+// `0 <= momentum < 1` and `weight_decay >= 0`, all finite. Its state comes from the
+// tape's memory.
+//
+// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (a setting out of
+// range or NaN; the tape has no parameters, already has an optimizer, or has recorded something
+// since its last reset), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_OUT_OF_MEMORY`
+// (the optimizer's state does not fit), `AD_ERR_BACKEND` (a device failed), `AD_ERR_REENTRANT`
+// (called from inside a callback running on this tape), and the tape's sticky error.
 enum ad_status ad_optim_sgd(struct ad_tape *tape, double lr, double momentum, double weight_decay);
 
 // Sets Adam as the tape's optimizer, or AdamW when `decoupled` is non-zero (the weight
 // decay then shrinks the weights directly instead of joining the gradient). Typical
 // values: `lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8`. Needs `lr >= 0`,
-// `0 <= beta1, beta2 < 1`, `eps > 0` and `weight_decay >= 0`; fails otherwise as
-// `ad_optim_sgd()`.
+// `0 <= beta1, beta2 < 1`, `eps > 0` and `weight_decay >= 0`, all finite.
+//
+// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (a setting out of
+// range or NaN; the tape has no parameters, already has an optimizer, or has recorded something
+// since its last reset), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_OUT_OF_MEMORY`
+// (the optimizer's state does not fit), `AD_ERR_BACKEND` (a device failed), `AD_ERR_REENTRANT`
+// (called from inside a callback running on this tape), and the tape's sticky error.
 enum ad_status ad_optim_adam(struct ad_tape *tape,
                              double lr,
                              double beta1,
@@ -1047,16 +1443,30 @@ enum ad_status ad_optim_adam(struct ad_tape *tape,
 
 // Updates every parameter in place from its gradient of the last `ad_backward()`. The
 // recording that produced the gradients is now out of date (a backward over it reports
-// `AD_ERR_MODIFIED_IN_PLACE`): reset and record the next step. Fails with the tape's
-// sticky error, or `AD_ERR_INVALID_ARGUMENT` when no optimizer is set.
+// `AD_ERR_MODIFIED_IN_PLACE`): reset and record the next step.
+//
+// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (no optimizer is set),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_UNKNOWN_DEVICE` (a parameter's device
+// was released), `AD_ERR_BACKEND` (a device failed), `AD_ERR_REENTRANT` (called from inside a
+// callback running on this tape), and the tape's sticky error.
 enum ad_status ad_optim_step(struct ad_tape *tape);
 
 // A new parameter on an `AD_F32` tape, of shape `dims[0..rank)` and initial value
 // `init[0..len)` (row-major, `len` the element count), into `*param_out`. It takes its
 // value, its gradient and (once an optimizer is set) the optimizer's state from the
-// tape's memory for the tape's whole life. Create every parameter right after
-// `ad_tape_init()` or `ad_tape_reset()`, before recording anything and before
-// `ad_optim_sgd()`/`ad_optim_adam()` (`AD_ERR_INVALID_ARGUMENT` otherwise).
+// tape's memory for the tape's whole life, on the tape's default device
+// (`ad_tape_set_device()`). Create every parameter right after `ad_tape_init()` or
+// `ad_tape_reset()`, before recording anything and before `ad_optim_sgd()` or
+// `ad_optim_adam()`.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, `param_out`, `dims` with `rank > 0`, or `init` with `len > 0`),
+// `AD_ERR_MISALIGNED` (`dims`, `init` or `param_out`), `AD_ERR_INVALID_TAPE`,
+// `AD_ERR_INVALID_ARGUMENT` (something was recorded since the last reset, or an optimizer is set;
+// a rank above 4 or a dimension above `UINT32_MAX`; `len` is not the element count, the message
+// gives both), `AD_ERR_SIZE_OVERFLOW` (the element count, `rank` or `len`),
+// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_UNSUPPORTED_ON_DEVICE` (rank 0 on a device), `AD_ERR_BACKEND` (a device failed), and the
+// tape's sticky error, `AD_ERR_REENTRANT` (called from inside a callback running on this tape).
 enum ad_status ad_param_new_f32(struct ad_tape *tape,
                                 const size_t *dims,
                                 size_t rank,
@@ -1064,7 +1474,7 @@ enum ad_status ad_param_new_f32(struct ad_tape *tape,
                                 size_t len,
                                 struct ad_param *param_out);
 
-// `ad_param_new_f32()` for an `AD_F64` tape.
+// `ad_param_new_f32()` for an `AD_F64` tape, with the same statuses.
 enum ad_status ad_param_new_f64(struct ad_tape *tape,
                                 const size_t *dims,
                                 size_t rank,
@@ -1076,19 +1486,32 @@ enum ad_status ad_param_new_f64(struct ad_tape *tape,
 // parameter's value and gradient (no copy). Its gradient starts at zero. Sticky like
 // every op. Use each parameter once per recording: a second use zeroes the gradient the
 // first one's ops will accumulate into.
+//
+// Sticky errors: `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (`p` is not a parameter of
+// this tape), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_tensor ad_param_use(struct ad_tape *tape, struct ad_param p);
 
 // The number of parameters of the tape, into `*count_out`.
+//
+// Statuses: `AD_ERR_NULL` (`tape` or `count_out`), `AD_ERR_MISALIGNED` (`count_out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
 enum ad_status ad_param_count(const struct ad_tape *tape, size_t *count_out);
 
-// Copies the value of parameter `p` into `out[0..len)`; `len` must be its element
-// count. `AD_F32` tapes only (`AD_ERR_DTYPE_MISMATCH` otherwise).
+// Copies the value of parameter `p` into `out[0..len)` on an `AD_F32` tape; `len` must be
+// its element count.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count; the message
+// gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`
+// (`p` is not a parameter of this tape), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
+// `AD_ERR_BACKEND` (a device failed).
 enum ad_status ad_param_read_f32(const struct ad_tape *tape,
                                  struct ad_param p,
                                  float *out,
                                  size_t len);
 
-// `ad_param_read_f32()` for an `AD_F64` tape.
+// `ad_param_read_f32()` for an `AD_F64` tape, with the same statuses.
 enum ad_status ad_param_read_f64(const struct ad_tape *tape,
                                  struct ad_param p,
                                  double *out,
@@ -1096,12 +1519,18 @@ enum ad_status ad_param_read_f64(const struct ad_tape *tape,
 
 // Copies the gradient of parameter `p` from the last `ad_backward()` into
 // `out[0..len)`, as `ad_param_read_f32()`.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count; the message
+// gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`
+// (`p` is not a parameter of this tape), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
+// `AD_ERR_BACKEND` (a device failed).
 enum ad_status ad_param_grad_f32(const struct ad_tape *tape,
                                  struct ad_param p,
                                  float *out,
                                  size_t len);
 
-// `ad_param_grad_f32()` for an `AD_F64` tape.
+// `ad_param_grad_f32()` for an `AD_F64` tape, with the same statuses.
 enum ad_status ad_param_grad_f64(const struct ad_tape *tape,
                                  struct ad_param p,
                                  double *out,
@@ -1110,12 +1539,19 @@ enum ad_status ad_param_grad_f64(const struct ad_tape *tape,
 // Overwrites the value of parameter `p` with `data[0..len)`. Ops already recorded
 // from its old value report `AD_ERR_MODIFIED_IN_PLACE` on `ad_backward()` instead of
 // giving wrong gradients; record again (after a reset) to use the new value.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count; the message
+// gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`
+// (`p` is not a parameter of this tape), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
+// `AD_ERR_BACKEND` (a device failed), `AD_ERR_REENTRANT` (called from inside a callback running on
+// this tape).
 enum ad_status ad_param_write_f32(struct ad_tape *tape,
                                   struct ad_param p,
                                   const float *data,
                                   size_t len);
 
-// `ad_param_write_f32()` for an `AD_F64` tape.
+// `ad_param_write_f32()` for an `AD_F64` tape, with the same statuses.
 enum ad_status ad_param_write_f64(struct ad_tape *tape,
                                   struct ad_param p,
                                   const double *data,
@@ -1128,124 +1564,280 @@ bool ad_var_is_valid(struct ad_var x);
 // A new independent variable with value `value`. Inputs are numbered in the order they
 // are recorded; that order is the order of every input array (`ad_gradient()`,
 // `ad_jvp()`, `ad_replay()`, Jacobian columns).
+//
+// Sticky errors: `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_input(struct ad_tape *tape, double value);
 
 // A constant: a variable that no derivative flows into.
+//
+// Sticky errors: `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_const(struct ad_tape *tape, double value);
 
 // `a + b`.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_add(struct ad_tape *tape, struct ad_var a, struct ad_var b);
 
 // `a - b`.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_sub(struct ad_tape *tape, struct ad_var a, struct ad_var b);
 
 // `a * b`.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_mul(struct ad_tape *tape, struct ad_var a, struct ad_var b);
 
 // `a / b`.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_div(struct ad_tape *tape, struct ad_var a, struct ad_var b);
 
 // `x * c` for a constant `c`.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_scale(struct ad_tape *tape, struct ad_var x, double c);
 
 // `a^b`, differentiable in both (the derivative in `b` needs `a > 0`).
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_pow(struct ad_tape *tape, struct ad_var a, struct ad_var b);
 
 // `x^c` for a constant `c`: no derivative flows to `c`, so a negative `x` with an
 // integral `c` has a finite derivative.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_powf(struct ad_tape *tape, struct ad_var x, double c);
 
 // `x^n` for an integer `n`.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_powi(struct ad_tape *tape, struct ad_var x, int n);
 
 // The angle of the point `(x, y)`, as C's `atan2(y, x)`.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_atan2(struct ad_tape *tape, struct ad_var y, struct ad_var x);
 
 // The smaller of `a` and `b`; at a tie, `a` (value and derivative).
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_min(struct ad_tape *tape, struct ad_var a, struct ad_var b);
 
 // The larger of `a` and `b`; at a tie, `a` (value and derivative).
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_max(struct ad_tape *tape, struct ad_var a, struct ad_var b);
 
 // `sqrt(a² + b²)` without undue overflow.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_hypot(struct ad_tape *tape, struct ad_var a, struct ad_var b);
 
 // `-x`.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_neg(struct ad_tape *tape, struct ad_var x);
 
 // `1 / x`.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_recip(struct ad_tape *tape, struct ad_var x);
 
 // Square root; the derivative at 0 is +infinity.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_sqrt(struct ad_tape *tape, struct ad_var x);
 
 // Cube root.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_cbrt(struct ad_tape *tape, struct ad_var x);
 
 // `e^x`.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_exp(struct ad_tape *tape, struct ad_var x);
 
 // `e^x - 1`, accurate near 0.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_expm1(struct ad_tape *tape, struct ad_var x);
 
 // Natural logarithm.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_log(struct ad_tape *tape, struct ad_var x);
 
 // `log(1 + x)`, accurate near 0.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_log1p(struct ad_tape *tape, struct ad_var x);
 
 // Base-2 logarithm.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_log2(struct ad_tape *tape, struct ad_var x);
 
 // Base-10 logarithm.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_log10(struct ad_tape *tape, struct ad_var x);
 
 // Sine.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_sin(struct ad_tape *tape, struct ad_var x);
 
 // Cosine.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_cos(struct ad_tape *tape, struct ad_var x);
 
 // Tangent.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_tan(struct ad_tape *tape, struct ad_var x);
 
 // Arcsine.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_asin(struct ad_tape *tape, struct ad_var x);
 
 // Arccosine.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_acos(struct ad_tape *tape, struct ad_var x);
 
 // Arctangent.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_atan(struct ad_tape *tape, struct ad_var x);
 
 // Hyperbolic sine.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_sinh(struct ad_tape *tape, struct ad_var x);
 
 // Hyperbolic cosine.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_cosh(struct ad_tape *tape, struct ad_var x);
 
 // Hyperbolic tangent.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_tanh(struct ad_tape *tape, struct ad_var x);
 
 // Inverse hyperbolic sine.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_asinh(struct ad_tape *tape, struct ad_var x);
 
 // Inverse hyperbolic cosine.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_acosh(struct ad_tape *tape, struct ad_var x);
 
 // Inverse hyperbolic tangent.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_atanh(struct ad_tape *tape, struct ad_var x);
 
 // Absolute value; the derivative at 0 is 0.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_abs(struct ad_tape *tape, struct ad_var x);
 
 // `1 / (1 + e^-x)`, without overflow for large `|x|`.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_sigmoid(struct ad_tape *tape, struct ad_var x);
 
 // `log(1 + e^x)`, without overflow for large `x`.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_softplus(struct ad_tape *tape, struct ad_var x);
 
 // The error function.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_erf(struct ad_tape *tape, struct ad_var x);
 
 // The library's version as "MAJOR.MINOR.PATCH", e.g. "0.1.0". The string is static:

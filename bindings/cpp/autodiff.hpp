@@ -41,7 +41,7 @@ private:
 };
 
 namespace detail {
-inline void check(ad_status s, const ad_tape *t, const char *where) {
+inline void check(ad_status s, ad_tape *t, const char *where) {
     if (s == AD_OK) return;
     std::string msg = t ? std::string(ad_tape_error(t)) : std::string(ad_status_str(s));
     throw Error(s, where, msg);
@@ -437,7 +437,7 @@ inline Tensor mse(const Tensor &prediction, const Tensor &target) noexcept {
 // A parameter: persists across Tape::reset(), updated by Tape::step().
 class Param {
 public:
-    Param() noexcept : tape_(nullptr), p_{0, 0}, dims_() {}
+    Param() noexcept : tape_(nullptr), p_{0, 0, 0}, dims_() {}
     Param(ad_tape *tape, ad_param p, std::vector<size_t> dims)
         : tape_(tape), p_(p), dims_(std::move(dims)) {}
 
@@ -681,7 +681,7 @@ public:
 
     // Parameters and optimizers (create parameters right after construction or reset).
     template <class T> Param param(const std::vector<size_t> &dims, const std::vector<T> &init) {
-        ad_param p{0, 0};
+        ad_param p{0, 0, 0};
         detail::check(detail::elem<T>::param_new(t_, dims.data(), dims.size(), init.data(),
                                                  init.size(), &p),
                       t_, "ad_param_new");

@@ -32,6 +32,14 @@ pub enum Error {
     Reentrant(&'static str),
     /// An argument outside what the call accepts; the text says which.
     InvalidArgument(&'static str),
+    /// A caller's buffer or array holds `got` elements where the call needs `expected`:
+    /// `what` names the caller's length and `against` the count it must equal.
+    LengthMismatch {
+        what: &'static str,
+        got: usize,
+        against: &'static str,
+        expected: usize,
+    },
     /// Two shapes that `op` cannot combine.
     ShapeMismatch {
         op: &'static str,
@@ -83,6 +91,9 @@ impl fmt::Display for Error {
             }
             Error::Reentrant(what) => write!(f, "not allowed inside a callback on the same tape: {what}"),
             Error::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
+            Error::LengthMismatch { what, got, against, expected } => {
+                write!(f, "{what} {got} differs from {against} {expected}")
+            }
             Error::ShapeMismatch { op, lhs, rhs } => {
                 write!(f, "shape mismatch in {op}: {lhs} and {rhs}")
             }

@@ -408,7 +408,7 @@ fn bad_arguments_and_failing_steps_are_reported() {
     ));
     assert!(matches!(
         run(5, 2, &mut Nonlinear::new(false), &mut [0.0; 3]),
-        Err(Error::InvalidArgument(_))
+        Err(Error::LengthMismatch { .. })
     ));
     // A step that leaves a component unset.
     let mut lazy = step_fn(|_: &Tape<'_, f64>, _, _: &[VarId], _: &[VarId], _: &mut [VarId]| {});

@@ -127,9 +127,12 @@ fn status_of(result: Result<()>) -> ad_status {
 }
 
 /// Opens GPU `ordinal` with a device arena of `arena_bytes` (allocated once; every tape
-/// attached to it takes its tensors from there), into `*device_out`. `AD_ERR_NO_DEVICE`
-/// when this library was built without the `cuda` feature, or there is no driver or no
-/// such GPU.
+/// attached to it takes its tensors from there), into `*device_out`.
+///
+/// Statuses: `AD_ERR_NO_DEVICE` (this library was built without the `cuda` feature, or
+/// there is no driver or no such GPU), `AD_ERR_NULL` (`device_out`), `AD_ERR_MISALIGNED`
+/// (`device_out`), `AD_ERR_OUT_OF_MEMORY` (the arena cannot be allocated),
+/// `AD_ERR_BACKEND` (the driver failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_device_open_cuda(
     ordinal: usize,
@@ -149,6 +152,10 @@ pub unsafe extern "C" fn ad_device_open_cuda(
 /// `dtype`'s element type, kept valid and untouched until `ad_device_close()`) and whose
 /// kernels are plain loops: the device path of a tape, runnable anywhere. `dtype` is
 /// `AD_F32` or `AD_F64`; only tapes of that dtype can attach it.
+///
+/// Statuses: `AD_ERR_NULL` (`device_out`, or `mem` with room for an element),
+/// `AD_ERR_MISALIGNED` (`mem` or `device_out`), `AD_ERR_INVALID_ARGUMENT` (`dtype` is not
+/// `AD_F32` or `AD_F64`), `AD_ERR_SIZE_OVERFLOW` (`len`).
 #[no_mangle]
 pub unsafe extern "C" fn ad_device_open_cpu(
     mem: *mut c_void,
@@ -176,8 +183,11 @@ pub unsafe extern "C" fn ad_device_open_cpu(
     })
 }
 
-/// Closes `device` and frees it. `AD_ERR_INVALID_ARGUMENT` (and nothing closed) while a
-/// live tape holds it: end those tapes first.
+/// Closes `device` and frees it. Nothing is closed while a live tape holds it: end those
+/// tapes first.
+///
+/// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_ARGUMENT` (a live tape holds it; not an open
+/// device, best effort).
 #[no_mangle]
 pub unsafe extern "C" fn ad_device_close(device: *mut ad_device) -> ad_status {
     ffi_boundary!(ad_status::AD_ERR_PANIC, {
@@ -202,8 +212,15 @@ pub unsafe extern "C" fn ad_device_close(device: *mut ad_device) -> ad_status {
 /// Lets tensors of `tape` live on `device`, and writes the device's number on this tape
 /// (1 to 4; the host is 0) into `*id_out`. Like parameters, attach right after
 /// `ad_tape_init()` or a reset, before recording. The device's memory then serves the
-/// tape until it ends. `AD_ERR_DTYPE_MISMATCH` when the device cannot hold the tape's
-/// element type (a CPU device of the other dtype, or an `AD_F64_DUAL` tape).
+/// tape until it ends; a device serves one tape at a time.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, `device` or `id_out`), `AD_ERR_MISALIGNED` (`id_out`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (something was recorded since the last reset;
+/// the device is attached already, serves another tape, or is not an open device; the tape holds 4
+/// devices), `AD_ERR_DTYPE_MISMATCH` (the device cannot hold the tape's element type: a CPU device
+/// of the other dtype, or an `AD_F64_DUAL` tape), `AD_ERR_BACKEND` (the device failed),
+/// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's sticky
+/// error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tape_attach_device(
     tape: *mut ad_tape,
@@ -239,6 +256,10 @@ fn device_id(id: c_int) -> Result<DeviceId> {
 /// Makes device `id` (0: the host) where `ad_tensor_input_*`, `ad_tensor_const_*` and
 /// `ad_param_new_*` put new tensors from now on (across resets): the way to run a whole
 /// tape on a GPU. Every other op runs where its arguments live.
+///
+/// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_TAPE`, `AD_ERR_UNKNOWN_DEVICE` (`id` is not 0 or a
+/// device this tape attached), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_REENTRANT`
+/// (called from inside a callback running on this tape).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tape_set_device(tape: *mut ad_tape, id: c_int) -> ad_status {
     // SAFETY: the caller's contract.
@@ -258,6 +279,12 @@ pub unsafe extern "C" fn ad_tape_set_device(tape: *mut ad_tape, id: c_int) -> ad
 /// `x` copied to device `id` as a new tensor (gradients flow back to `x`). `x` must be
 /// on the host or already on `id` (then it is returned as it is). Ops whose arguments
 /// live on different devices fail with `AD_ERR_DEVICE_MISMATCH`: move them first.
+///
+/// Sticky errors: `AD_ERR_UNKNOWN_DEVICE` (`id` is not a device this tape attached),
+/// `AD_ERR_UNSUPPORTED_ON_DEVICE` (`x` lives on another device), `AD_ERR_STALE_HANDLE` or
+/// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar
+/// variable), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the copy failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_to_device(
     tape: *mut ad_tape,
@@ -277,6 +304,11 @@ pub unsafe extern "C" fn ad_tensor_to_device(
 
 /// `x`, on a device, copied into host memory as a new tensor (gradients flow back). A
 /// host tensor is returned as it is.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND`
+/// (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar variable), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL`
+/// tape), `AD_ERR_UNKNOWN_DEVICE` (its device was released), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the copy failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_to_host(tape: *mut ad_tape, x: ad_tensor) -> ad_tensor {
     let x = x.into();
@@ -284,10 +316,16 @@ pub unsafe extern "C" fn ad_tensor_to_host(tape: *mut ad_tape, x: ad_tensor) -> 
     unsafe { crate::tensor::op(tape, |t| Ok(t.to_host(x)), |t| Ok(t.to_host(x))) }
 }
 
-/// The device number where `x` lives (0: the host), into `*id_out`.
+/// The device number where `x` lives (0: the host), into `*id_out`. Answers on a tape
+/// with a sticky error too.
+///
+/// Statuses: `AD_ERR_NULL` (`tape` or `id_out`), `AD_ERR_MISALIGNED` (`id_out`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+/// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar variable),
+/// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_device(
-    tape: *mut ad_tape,
+    tape: *const ad_tape,
     x: ad_tensor,
     id_out: *mut c_int,
 ) -> ad_status {

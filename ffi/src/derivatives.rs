@@ -33,9 +33,15 @@ unsafe fn read(
 }
 
 /// Runs backward from `output`: afterwards `ad_grad()` of any variable `v` gives
-/// `d output / d v`. Fails with the tape's sticky error, with a handle error for
-/// `output`, or with `AD_ERR_NON_FINITE` when the output's value is NaN or infinite; the
-/// tape stays usable either way.
+/// `d output / d v`. The tape stays usable whatever the outcome.
+///
+/// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE` or
+/// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (`output`), `AD_ERR_NON_FINITE` (the
+/// output's value is NaN or infinite), `AD_ERR_MODIFIED_IN_PLACE` (a tensor or parameter the
+/// recording read was written since), `AD_ERR_OUT_OF_MEMORY` (a checkpointed segment recorded again
+/// does not fit), `AD_ERR_BACKEND` (a device failed), the failure of a checkpointed block recorded
+/// again (see `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this
+/// tape), and the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_backward(
     tape: *mut ad_tape,
@@ -52,6 +58,10 @@ pub unsafe extern "C" fn ad_backward(
 
 /// The derivative of the last `ad_backward()` output with respect to `var`, into
 /// `*grad_out`.
+///
+/// Statuses: `AD_ERR_NULL` (`tape` or `grad_out`), `AD_ERR_MISALIGNED` (`grad_out`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+/// `AD_ERR_WRONG_HANDLE_KIND` (`var`), and the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_grad(
     tape: *const ad_tape,
@@ -67,6 +77,11 @@ pub unsafe extern "C" fn ad_grad(
 }
 
 /// The value of `var`, into `*value_out` (after `ad_replay()`, the replayed value).
+/// Values stay readable on a tape with a sticky error.
+///
+/// Statuses: `AD_ERR_NULL` (`tape` or `value_out`), `AD_ERR_MISALIGNED` (`value_out`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+/// `AD_ERR_WRONG_HANDLE_KIND` (`var`).
 #[no_mangle]
 pub unsafe extern "C" fn ad_value(
     tape: *const ad_tape,
@@ -83,6 +98,10 @@ pub unsafe extern "C" fn ad_value(
 
 /// The tangent of `var` after `ad_jvp()`, into `*tangent_out`: its derivative along the
 /// seeded direction.
+///
+/// Statuses: `AD_ERR_NULL` (`tape` or `tangent_out`), `AD_ERR_MISALIGNED` (`tangent_out`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+/// `AD_ERR_WRONG_HANDLE_KIND` (`var`), and the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tangent(
     tape: *const ad_tape,
@@ -98,8 +117,19 @@ pub unsafe extern "C" fn ad_tangent(
 }
 
 /// Runs backward from `output` and writes `d output / d input_k` for every input, in
-/// recording order, into `grads_out[0..n)`. `n` must equal the number of inputs
-/// (`AD_ERR_INVALID_ARGUMENT` otherwise); `grads_out` may be NULL when `n` is 0.
+/// recording order, into `grads_out[0..n)`; `grads_out` may be NULL when `n` is 0. An
+/// `AD_F32` tape converts through `n` floats of scratch in its memory.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or `grads_out` with `n > 0`), `AD_ERR_MISALIGNED`
+/// (`grads_out`), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`n` is not the number of
+/// inputs; the message gives both), `AD_ERR_SIZE_OVERFLOW` (`n` doubles do not fit in memory),
+/// `AD_ERR_OUT_OF_MEMORY` (the scratch of an `AD_F32` tape does not fit), `AD_ERR_STALE_HANDLE`,
+/// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`output`), `AD_ERR_NON_FINITE` (the
+/// output's value is NaN or infinite), `AD_ERR_MODIFIED_IN_PLACE` (a tensor or parameter the
+/// recording read was written since), `AD_ERR_OUT_OF_MEMORY` (a checkpointed segment recorded again
+/// does not fit), `AD_ERR_BACKEND` (a device failed), the failure of a checkpointed block recorded
+/// again (see `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this
+/// tape), and the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_gradient(
     tape: *mut ad_tape,
@@ -118,8 +148,16 @@ pub unsafe extern "C" fn ad_gradient(
 
 /// Runs forward with tangents: `seeds[k]` is the tangent of the k-th input (recording
 /// order), and afterwards `ad_tangent()` of any variable is its directional derivative.
-/// `n` must equal the number of inputs. Overwrites the results of the last
-/// `ad_backward()` (tangents and adjoints share storage).
+/// Tensor inputs are seeded with `ad_tensor_seed_tangent_*()`. Overwrites the results of
+/// the last `ad_backward()` (tangents and adjoints share storage).
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or `seeds` with `n > 0`), `AD_ERR_MISALIGNED` (`seeds`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`n` is not the number of inputs; the message
+/// gives both), `AD_ERR_SIZE_OVERFLOW` (`n`), `AD_ERR_OUT_OF_MEMORY` (the scratch of an `AD_F32`
+/// tape, tensors' tangent buffers or a checkpointed segment recorded again do not fit),
+/// `AD_ERR_BACKEND` (a device failed), the failure of a checkpointed block recorded again (see
+/// `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and
+/// the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_jvp(
     tape: *mut ad_tape,
@@ -139,8 +177,16 @@ pub unsafe extern "C" fn ad_jvp(
 /// recording again; read the results with `ad_value()`, and differentiate at the new
 /// point with `ad_backward()` or `ad_jvp()`. The op sequence is the recorded one: C
 /// control flow that depended on values is not re-taken (`ad_min`, `ad_max` and
-/// `ad_abs` do pick their branch at the new values). `n` must equal the number of
-/// inputs.
+/// `ad_abs` do pick their branch at the new values). NaN and infinite inputs are replayed
+/// like any others.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or `inputs` with `n > 0`), `AD_ERR_MISALIGNED` (`inputs`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`n` is not the number of inputs; the message
+/// gives both), `AD_ERR_SIZE_OVERFLOW` (`n`), `AD_ERR_OUT_OF_MEMORY` (the scratch of an `AD_F32`
+/// tape, or a checkpointed segment recorded again, does not fit), `AD_ERR_BACKEND` (a device
+/// failed), the failure of a checkpointed block recorded again (see `ad_checkpoint()`),
+/// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's sticky
+/// error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_replay(
     tape: *mut ad_tape,
@@ -170,8 +216,19 @@ fn check_outputs<T: Real>(tape: &Tape<'_, T>, outputs: &[ad_var]) -> Result<()> 
 
 /// The `m × n` Jacobian of `outputs[0..m)` with respect to the `n` inputs, row-major into
 /// `jac_out[0..len)`, by reverse mode (one backward sweep per output: best when `m` is
-/// small). `len` must equal `m × n` (`AD_ERR_INVALID_ARGUMENT` otherwise). Overwrites the
-/// results of the last `ad_backward()`.
+/// small). Overwrites the results of the last `ad_backward()`. Writes nothing unless it
+/// succeeds.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or an array whose count is not 0), `AD_ERR_MISALIGNED`
+/// (`outputs` or `jac_out`), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not `m ×
+/// n`, the message gives both; `jac_out` overlaps `outputs`), `AD_ERR_SIZE_OVERFLOW` (`m`, `len` or
+/// `m × n`), `AD_ERR_OUT_OF_MEMORY` (the scratch of an `AD_F32` tape does not fit),
+/// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an output),
+/// `AD_ERR_NON_FINITE` (an output's value is NaN or infinite), `AD_ERR_MODIFIED_IN_PLACE` (a tensor
+/// or parameter the recording read was written since), `AD_ERR_OUT_OF_MEMORY` (a checkpointed
+/// segment recorded again does not fit), `AD_ERR_BACKEND` (a device failed), the failure of a
+/// checkpointed block recorded again (see `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from
+/// inside a callback running on this tape), and the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_jacobian(
     tape: *mut ad_tape,
@@ -197,9 +254,18 @@ pub unsafe extern "C" fn ad_jacobian(
 }
 
 /// As `ad_jacobian()`, but by forward mode: sweeps that carry 4 input directions at once
-/// (best when the number of inputs `n` is small). Needs scratch in the tape's memory of
-/// 4 values per recorded variable (given back before returning; `AD_ERR_OUT_OF_MEMORY`
-/// when it does not fit, which leaves the tape usable).
+/// (best when the number of inputs `n` is small), on tapes without tensors. Needs scratch
+/// in the tape's memory of 4 values per recorded variable (given back before returning).
+/// Writes nothing unless it succeeds.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or an array whose count is not 0), `AD_ERR_MISALIGNED`
+/// (`outputs` or `jac_out`), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not `m ×
+/// n`, the message gives both; `jac_out` overlaps `outputs`; the tape holds tensors),
+/// `AD_ERR_SIZE_OVERFLOW` (`m`, `len` or `m × n`), `AD_ERR_OUT_OF_MEMORY` (the scratch does not
+/// fit; the tape stays usable), `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+/// `AD_ERR_WRONG_HANDLE_KIND` (an output), the failure of a checkpointed block recorded again (see
+/// `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and
+/// the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_jacobian_fwd(
     tape: *mut ad_tape,
@@ -225,9 +291,16 @@ pub unsafe extern "C" fn ad_jacobian_fwd(
 
 /// On an `AD_F64_DUAL` tape that recorded `output = f(inputs)`: at the point `x[0..n)`,
 /// writes the gradient of `f` into `grad_out[0..n)` and the Hessian-vector product
-/// `H(x)·v` into `hv_out[0..n)`, by forward-over-reverse. `n` must equal the number of
-/// inputs, and the four arrays must not overlap. The tape's recorded values are replaced
-/// by those at `x` (as `ad_replay()` does). Fails with `AD_ERR_DTYPE_MISMATCH` on a tape of another dtype.
+/// `H(x)·v` into `hv_out[0..n)`, by forward-over-reverse. The tape's recorded values are
+/// replaced by those at `x` (as `ad_replay()` does). Needs no memory of the tape's.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or an array with `n > 0`), `AD_ERR_MISALIGNED` (an array),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`n` is not the number of inputs, the message
+/// gives both; arrays that overlap), `AD_ERR_SIZE_OVERFLOW` (`n`), `AD_ERR_DTYPE_MISMATCH` (a tape
+/// of another dtype), `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`
+/// (`output`), `AD_ERR_NON_FINITE` (the output's value at `x` is NaN or infinite),
+/// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's sticky
+/// error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_hvp(
     tape: *mut ad_tape,

@@ -18,9 +18,11 @@ fn describe(ordinal: usize) -> Result<DeviceInfo> {
     Device::describe(ordinal).map_err(|e| Failure::Core(Error::from(e)))
 }
 
-/// The number of usable GPUs, into `*count_out`. Fails with `AD_ERR_NO_DEVICE` when there
-/// is none (no `cuda` feature in this build, no driver, or no GPU), leaving `*count_out`
-/// untouched, and with `AD_ERR_NULL` for a NULL `count_out`.
+/// The number of usable GPUs, into `*count_out`.
+///
+/// Statuses: `AD_ERR_NULL` (`count_out`), `AD_ERR_MISALIGNED` (`count_out`),
+/// `AD_ERR_NO_DEVICE` (none: no `cuda` feature in this build, no driver, or no GPU;
+/// `*count_out` is left untouched).
 #[no_mangle]
 pub unsafe extern "C" fn ad_device_count(count_out: *mut usize) -> ad_status {
     ffi_boundary!(ad_status::AD_ERR_PANIC, {
@@ -33,16 +35,19 @@ pub unsafe extern "C" fn ad_device_count(count_out: *mut usize) -> ad_status {
     })
 }
 
-/// 1 when at least one GPU is usable, 0 otherwise. Never fails.
+/// 1 when at least one GPU is usable, 0 otherwise. Never fails; returns no status.
 #[no_mangle]
 pub extern "C" fn ad_device_available() -> i32 {
     ffi_boundary!(0, { i32::from(device_count().is_ok_and(|n| n > 0)) })
 }
 
 /// The name of GPU `ordinal` (0-based), as a NUL-terminated string in `buf` (`cap`
-/// bytes), and its length without the NUL in `*len_out`. When `cap` is too small nothing
-/// is written to `buf`, `*len_out` still gets the length, and the status is
-/// `AD_ERR_INVALID_ARGUMENT`. `AD_ERR_NO_DEVICE` when there is no such GPU.
+/// bytes), and its length without the NUL in `*len_out`.
+///
+/// Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` cannot hold the name and its NUL: nothing is
+/// written to `buf`, `*len_out` still gets the length), `AD_ERR_NULL` (`len_out`, or `buf`
+/// with a large enough `cap`), `AD_ERR_MISALIGNED` (`len_out`), `AD_ERR_NO_DEVICE` (no
+/// such GPU), `AD_ERR_BACKEND` (the driver failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_device_name(
     ordinal: usize,
@@ -55,24 +60,39 @@ pub unsafe extern "C" fn ad_device_name(
             // SAFETY: the caller's contract.
             let len_out = unsafe { crate::ptr::out(len_out, "len_out") }?;
             let info = describe(ordinal)?;
-            let name = info.name.as_bytes();
-            *len_out = name.len();
-            if cap <= name.len() {
-                return Err(Failure::Core(Error::InvalidArgument(
-                    "name buffer too small",
-                )));
-            }
             // SAFETY: the caller's contract: `buf` holds `cap` bytes.
-            let buf = unsafe { crate::ptr::slice_mut(buf.cast::<u8>(), cap, "buf") }?;
-            buf[..name.len()].copy_from_slice(name);
-            buf[name.len()] = 0;
-            Ok(())
+            unsafe { copy_name(info.name.as_bytes(), buf, cap, len_out) }
         })())
     })
 }
 
-/// Free and total memory of GPU `ordinal`, in bytes. `AD_ERR_NO_DEVICE` when there is
-/// no such GPU; nothing is written then.
+/// Writes `name` and its NUL into the `cap` bytes at `buf`, and its length into
+/// `*len_out`, which is written even when `cap` is too small (`AD_ERR_BUFFER_TOO_SMALL`,
+/// and nothing in `buf`).
+///
+/// # Safety
+/// A non-null `buf` must be valid for `cap` bytes of writes.
+unsafe fn copy_name(name: &[u8], buf: *mut c_char, cap: usize, len_out: &mut usize) -> Result<()> {
+    *len_out = name.len();
+    if cap <= name.len() {
+        return Err(Failure::BufferTooSmall {
+            what: "name buffer",
+            needed: name.len() + 1,
+            cap,
+        });
+    }
+    // SAFETY: forwarded from the caller.
+    let buf = unsafe { crate::ptr::slice_mut(buf.cast::<u8>(), cap, "buf") }?;
+    buf[..name.len()].copy_from_slice(name);
+    buf[name.len()] = 0;
+    Ok(())
+}
+
+/// Free and total memory of GPU `ordinal`, in bytes. Nothing is written unless it
+/// succeeds.
+///
+/// Statuses: `AD_ERR_NULL` (`free_out` or `total_out`), `AD_ERR_MISALIGNED` (either),
+/// `AD_ERR_NO_DEVICE` (no such GPU), `AD_ERR_BACKEND` (the driver failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_device_memory(
     ordinal: usize,
@@ -96,6 +116,38 @@ pub unsafe extern "C" fn ad_device_memory(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_buffer_too_small_is_buffer_too_small_and_still_gives_the_length() {
+        let (mut buf, mut len) = ([7 as c_char; 8], 0usize);
+        // SAFETY: `buf` holds 8 bytes.
+        let small = unsafe { copy_name(b"H100 SXM", buf.as_mut_ptr(), 8, &mut len) };
+        assert_eq!(
+            small.unwrap_err().status(),
+            ad_status::AD_ERR_BUFFER_TOO_SMALL
+        );
+        assert_eq!(len, 8);
+        assert_eq!(buf, [7; 8], "nothing written");
+        // SAFETY: NULL with a capacity of 0 asks for the length.
+        let ask = unsafe { copy_name(b"H100", core::ptr::null_mut(), 0, &mut len) };
+        assert_eq!(
+            ask.unwrap_err().status(),
+            ad_status::AD_ERR_BUFFER_TOO_SMALL
+        );
+        assert_eq!(len, 4);
+        // SAFETY: as above.
+        unsafe { copy_name(b"H100", buf.as_mut_ptr(), 5, &mut len) }.unwrap();
+        assert_eq!(
+            &buf[..5],
+            &[
+                b'H' as c_char,
+                b'1' as c_char,
+                b'0' as c_char,
+                b'0' as c_char,
+                0
+            ]
+        );
+    }
 
     #[test]
     fn without_a_gpu_every_query_says_no_device_and_writes_nothing() {

@@ -31,8 +31,8 @@ pub enum ad_status {
     /// A handle from another tape (or from a tape that once lived in the same memory),
     /// the invalid handle a failed op returned, or one never issued.
     AD_ERR_FOREIGN_HANDLE = 7,
-    /// An argument outside what the call accepts, such as a buffer length that differs
-    /// from the number of inputs or an unknown dtype.
+    /// An argument outside what the call accepts, such as an array length that differs
+    /// from the count it must equal (the message gives both numbers) or an unknown dtype.
     AD_ERR_INVALID_ARGUMENT = 8,
     /// Two shapes that an op cannot combine.
     AD_ERR_SHAPE_MISMATCH = 9,
@@ -53,8 +53,8 @@ pub enum ad_status {
     /// A failure this version of the C API has no specific code for; the tape's message
     /// says what happened.
     AD_ERR_OTHER = 17,
-    /// A caller's output buffer is too small; the call's length out-parameter (e.g.
-    /// `len_out` of `ad_tape_dot()`) says how much is needed.
+    /// A caller's output buffer, given with a capacity, is too small; the call's length
+    /// out-parameter (e.g. `len_out` of `ad_tape_dot()`) says how much is needed.
     AD_ERR_BUFFER_TOO_SMALL = 18,
     /// An op's arguments live on different devices (move them with
     /// `ad_tensor_to_device()` / `ad_tensor_to_host()`).
@@ -62,7 +62,8 @@ pub enum ad_status {
     /// A device number the tape never attached.
     AD_ERR_UNKNOWN_DEVICE = 20,
     /// What the call asks is not available for tensors on a device (a checkpointed
-    /// segment of them); the tape's message says what.
+    /// segment of them, a move from one device straight to another, a rank-0 parameter
+    /// on a device); the tape's message says what.
     AD_ERR_UNSUPPORTED_ON_DEVICE = 21,
     /// A handle of the wrong kind: a tensor's fields copied into an `ad_var`, or the
     /// other way round (convert with `ad_tensor_as_var()`).
@@ -148,7 +149,7 @@ impl From<Error> for ad_status {
             Error::TooManyVariables { .. } => AD_ERR_TOO_MANY_VARIABLES,
             Error::StaleHandle => AD_ERR_STALE_HANDLE,
             Error::ForeignHandle => AD_ERR_FOREIGN_HANDLE,
-            Error::InvalidArgument(_) => AD_ERR_INVALID_ARGUMENT,
+            Error::InvalidArgument(_) | Error::LengthMismatch { .. } => AD_ERR_INVALID_ARGUMENT,
             Error::ShapeMismatch { .. } => AD_ERR_SHAPE_MISMATCH,
             Error::SizeOverflow => AD_ERR_SIZE_OVERFLOW,
             Error::ModifiedInPlace { .. } => AD_ERR_MODIFIED_IN_PLACE,
@@ -240,4 +241,24 @@ pub extern "C" fn ad_status_str(status: StatusArg) -> *const c_char {
             None => c"unknown status code".as_ptr(),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_length_mismatch_is_an_invalid_argument_whose_message_gives_both_numbers() {
+        let failure = Failure::Core(Error::LengthMismatch {
+            what: "gradient buffer length",
+            got: 3,
+            against: "the number of inputs",
+            expected: 2,
+        });
+        assert_eq!(failure.status(), AD_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            failure.to_string(),
+            "gradient buffer length 3 differs from the number of inputs 2"
+        );
+    }
 }

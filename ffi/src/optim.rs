@@ -24,9 +24,14 @@ unsafe fn set(tape: *mut ad_tape, optimizer: Optimizer) -> ad_status {
 /// Sets stochastic gradient descent as the tape's optimizer, for every parameter:
 /// `v = momentum * v + g + weight_decay * w; w -= lr * v` (PyTorch's convention;
 /// `momentum == 0` is plain SGD and keeps no state). Needs `lr >= 0`,
-/// `0 <= momentum < 1` and `weight_decay >= 0`, all finite (`AD_ERR_INVALID_ARGUMENT`
-/// otherwise, as when the tape has no parameters, already has an optimizer, or has
-/// recorded something since its last reset).
+/// `0 <= momentum < 1` and `weight_decay >= 0`, all finite. Its state comes from the
+/// tape's memory.
+///
+/// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (a setting out of
+/// range or NaN; the tape has no parameters, already has an optimizer, or has recorded something
+/// since its last reset), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_OUT_OF_MEMORY`
+/// (the optimizer's state does not fit), `AD_ERR_BACKEND` (a device failed), `AD_ERR_REENTRANT`
+/// (called from inside a callback running on this tape), and the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_optim_sgd(
     tape: *mut ad_tape,
@@ -46,8 +51,13 @@ pub unsafe extern "C" fn ad_optim_sgd(
 /// Sets Adam as the tape's optimizer, or AdamW when `decoupled` is non-zero (the weight
 /// decay then shrinks the weights directly instead of joining the gradient). Typical
 /// values: `lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8`. Needs `lr >= 0`,
-/// `0 <= beta1, beta2 < 1`, `eps > 0` and `weight_decay >= 0`; fails otherwise as
-/// `ad_optim_sgd()`.
+/// `0 <= beta1, beta2 < 1`, `eps > 0` and `weight_decay >= 0`, all finite.
+///
+/// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (a setting out of
+/// range or NaN; the tape has no parameters, already has an optimizer, or has recorded something
+/// since its last reset), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_OUT_OF_MEMORY`
+/// (the optimizer's state does not fit), `AD_ERR_BACKEND` (a device failed), `AD_ERR_REENTRANT`
+/// (called from inside a callback running on this tape), and the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_optim_adam(
     tape: *mut ad_tape,
@@ -72,8 +82,12 @@ pub unsafe extern "C" fn ad_optim_adam(
 
 /// Updates every parameter in place from its gradient of the last `ad_backward()`. The
 /// recording that produced the gradients is now out of date (a backward over it reports
-/// `AD_ERR_MODIFIED_IN_PLACE`): reset and record the next step. Fails with the tape's
-/// sticky error, or `AD_ERR_INVALID_ARGUMENT` when no optimizer is set.
+/// `AD_ERR_MODIFIED_IN_PLACE`): reset and record the next step.
+///
+/// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (no optimizer is set),
+/// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_UNKNOWN_DEVICE` (a parameter's device
+/// was released), `AD_ERR_BACKEND` (a device failed), `AD_ERR_REENTRANT` (called from inside a
+/// callback running on this tape), and the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_optim_step(tape: *mut ad_tape) -> ad_status {
     // SAFETY: the caller's contract.

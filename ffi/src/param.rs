@@ -12,13 +12,15 @@ use crate::tape::{ad_tape, call};
 use crate::tensor::{ad_tensor, record, TensorElem, INVALID};
 use autodiff_core::{ParamId, Tape};
 
-/// A parameter of a tape: its number and the identity of its tape. Unlike variables and
-/// tensors it stays valid across `ad_tape_reset()`; another tape rejects it
-/// (`AD_ERR_FOREIGN_HANDLE`).
+/// A parameter of a tape: its number, its kind and the identity of its tape. Unlike
+/// variables and tensors it stays valid across `ad_tape_reset()`; another tape rejects it
+/// (`AD_ERR_FOREIGN_HANDLE`), and a variable's or tensor's bytes posing as one are
+/// `AD_ERR_WRONG_HANDLE_KIND`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ad_param {
     pub index: u32,
+    pub kind: u32,
     pub tape: u32,
 }
 
@@ -26,6 +28,7 @@ impl From<ad_param> for ParamId {
     fn from(p: ad_param) -> ParamId {
         ParamId {
             index: p.index,
+            kind: p.kind,
             tape: p.tape,
         }
     }
@@ -35,6 +38,7 @@ impl From<ParamId> for ad_param {
     fn from(p: ParamId) -> ad_param {
         ad_param {
             index: p.index,
+            kind: p.kind,
             tape: p.tape,
         }
     }
@@ -68,9 +72,19 @@ unsafe fn new_param<T: TensorElem>(
 /// A new parameter on an `AD_F32` tape, of shape `dims[0..rank)` and initial value
 /// `init[0..len)` (row-major, `len` the element count), into `*param_out`. It takes its
 /// value, its gradient and (once an optimizer is set) the optimizer's state from the
-/// tape's memory for the tape's whole life. Create every parameter right after
-/// `ad_tape_init()` or `ad_tape_reset()`, before recording anything and before
-/// `ad_optim_sgd()`/`ad_optim_adam()` (`AD_ERR_INVALID_ARGUMENT` otherwise).
+/// tape's memory for the tape's whole life, on the tape's default device
+/// (`ad_tape_set_device()`). Create every parameter right after `ad_tape_init()` or
+/// `ad_tape_reset()`, before recording anything and before `ad_optim_sgd()` or
+/// `ad_optim_adam()`.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, `param_out`, `dims` with `rank > 0`, or `init` with `len > 0`),
+/// `AD_ERR_MISALIGNED` (`dims`, `init` or `param_out`), `AD_ERR_INVALID_TAPE`,
+/// `AD_ERR_INVALID_ARGUMENT` (something was recorded since the last reset, or an optimizer is set;
+/// a rank above 4 or a dimension above `UINT32_MAX`; `len` is not the element count, the message
+/// gives both), `AD_ERR_SIZE_OVERFLOW` (the element count, `rank` or `len`),
+/// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_UNSUPPORTED_ON_DEVICE` (rank 0 on a device), `AD_ERR_BACKEND` (a device failed), and the
+/// tape's sticky error, `AD_ERR_REENTRANT` (called from inside a callback running on this tape).
 #[no_mangle]
 pub unsafe extern "C" fn ad_param_new_f32(
     tape: *mut ad_tape,
@@ -84,7 +98,7 @@ pub unsafe extern "C" fn ad_param_new_f32(
     unsafe { new_param(tape, dims, rank, init, len, param_out) }
 }
 
-/// `ad_param_new_f32()` for an `AD_F64` tape.
+/// `ad_param_new_f32()` for an `AD_F64` tape, with the same statuses.
 #[no_mangle]
 pub unsafe extern "C" fn ad_param_new_f64(
     tape: *mut ad_tape,
@@ -102,6 +116,10 @@ pub unsafe extern "C" fn ad_param_new_f64(
 /// parameter's value and gradient (no copy). Its gradient starts at zero. Sticky like
 /// every op. Use each parameter once per recording: a second use zeroes the gradient the
 /// first one's ops will accumulate into.
+///
+/// Sticky errors: `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (`p` is not a parameter of
+/// this tape), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_param_use(tape: *mut ad_tape, p: ad_param) -> ad_tensor {
     // SAFETY: the caller's contract.
@@ -115,6 +133,9 @@ pub unsafe extern "C" fn ad_param_use(tape: *mut ad_tape, p: ad_param) -> ad_ten
 }
 
 /// The number of parameters of the tape, into `*count_out`.
+///
+/// Statuses: `AD_ERR_NULL` (`tape` or `count_out`), `AD_ERR_MISALIGNED` (`count_out`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
 #[no_mangle]
 pub unsafe extern "C" fn ad_param_count(tape: *const ad_tape, count_out: *mut usize) -> ad_status {
     // SAFETY: the caller's contract.
@@ -140,8 +161,14 @@ unsafe fn param_data<T: TensorElem, B>(
     unsafe { call(tape, |header| f(T::typed(&header.tape)?, buffer)) }
 }
 
-/// Copies the value of parameter `p` into `out[0..len)`; `len` must be its element
-/// count. `AD_F32` tapes only (`AD_ERR_DTYPE_MISMATCH` otherwise).
+/// Copies the value of parameter `p` into `out[0..len)` on an `AD_F32` tape; `len` must be
+/// its element count.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count; the message
+/// gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`
+/// (`p` is not a parameter of this tape), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
+/// `AD_ERR_BACKEND` (a device failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_param_read_f32(
     tape: *const ad_tape,
@@ -157,7 +184,7 @@ pub unsafe extern "C" fn ad_param_read_f32(
     }
 }
 
-/// `ad_param_read_f32()` for an `AD_F64` tape.
+/// `ad_param_read_f32()` for an `AD_F64` tape, with the same statuses.
 #[no_mangle]
 pub unsafe extern "C" fn ad_param_read_f64(
     tape: *const ad_tape,
@@ -175,6 +202,12 @@ pub unsafe extern "C" fn ad_param_read_f64(
 
 /// Copies the gradient of parameter `p` from the last `ad_backward()` into
 /// `out[0..len)`, as `ad_param_read_f32()`.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count; the message
+/// gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`
+/// (`p` is not a parameter of this tape), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
+/// `AD_ERR_BACKEND` (a device failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_param_grad_f32(
     tape: *const ad_tape,
@@ -190,7 +223,7 @@ pub unsafe extern "C" fn ad_param_grad_f32(
     }
 }
 
-/// `ad_param_grad_f32()` for an `AD_F64` tape.
+/// `ad_param_grad_f32()` for an `AD_F64` tape, with the same statuses.
 #[no_mangle]
 pub unsafe extern "C" fn ad_param_grad_f64(
     tape: *const ad_tape,
@@ -209,6 +242,13 @@ pub unsafe extern "C" fn ad_param_grad_f64(
 /// Overwrites the value of parameter `p` with `data[0..len)`. Ops already recorded
 /// from its old value report `AD_ERR_MODIFIED_IN_PLACE` on `ad_backward()` instead of
 /// giving wrong gradients; record again (after a reset) to use the new value.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count; the message
+/// gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`
+/// (`p` is not a parameter of this tape), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
+/// `AD_ERR_BACKEND` (a device failed), `AD_ERR_REENTRANT` (called from inside a callback running on
+/// this tape).
 #[no_mangle]
 pub unsafe extern "C" fn ad_param_write_f32(
     tape: *mut ad_tape,
@@ -224,7 +264,7 @@ pub unsafe extern "C" fn ad_param_write_f32(
     }
 }
 
-/// `ad_param_write_f32()` for an `AD_F64` tape.
+/// `ad_param_write_f32()` for an `AD_F64` tape, with the same statuses.
 #[no_mangle]
 pub unsafe extern "C" fn ad_param_write_f64(
     tape: *mut ad_tape,

@@ -350,10 +350,12 @@ fn status_of(result: Result<()>) -> ad_status {
 ///
 /// `mem` needs no particular alignment: the tape aligns inside it, which costs a few
 /// bytes. `ad_tape_bytes_for()` tells how many bytes hold a given number of variables.
+/// On success writes the tape to `*tape_out`.
 ///
-/// On success writes the tape to `*tape_out`. Fails with `AD_ERR_NULL` (NULL `mem` or
-/// `tape_out`), `AD_ERR_INVALID_ARGUMENT` (unknown dtype) or `AD_ERR_OUT_OF_MEMORY` (`len`
-/// cannot hold the header and one variable, including `len == 0`).
+/// Statuses: `AD_ERR_NULL` (`mem` or `tape_out`), `AD_ERR_MISALIGNED` (`tape_out`),
+/// `AD_ERR_INVALID_ARGUMENT` (an unknown dtype), `AD_ERR_OUT_OF_MEMORY` (`len` cannot hold
+/// the header and one variable, `len == 0` included), `AD_ERR_SIZE_OVERFLOW` (`mem + len`
+/// wraps around the address space).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tape_init(
     mem: *mut c_void,
@@ -370,9 +372,11 @@ pub unsafe extern "C" fn ad_tape_init(
 /// Ends a tape made by `ad_tape_init()`. Afterwards the memory is the caller's again,
 /// and using the tape is reported as `AD_ERR_INVALID_TAPE` for as long as that memory is
 /// left unchanged (best effort). A tape made by `ad_tape_new()` is freed, as by
-/// `ad_tape_free()`. Fails with `AD_ERR_NULL` or `AD_ERR_INVALID_TAPE` (e.g. ended twice),
-/// and with `AD_ERR_REENTRANT` inside a callback the tape is running (a
-/// checkpoint block or chain step): the tape stays live and keeps that error.
+/// `ad_tape_free()`.
+///
+/// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_TAPE` (not a live tape: e.g. ended twice),
+/// `AD_ERR_REENTRANT` (inside a callback the tape is running, a checkpoint block or
+/// chain step: the tape stays live and keeps that error).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tape_done(tape: *mut ad_tape) -> ad_status {
     ffi_boundary!(ad_status::AD_ERR_PANIC, {
@@ -415,8 +419,12 @@ unsafe fn end(tape: *mut ad_tape) -> Result<()> {
 
 /// Heap convenience: allocates `bytes` bytes with the system allocator and starts a tape
 /// in them, as `ad_tape_init()` would. The tape owns that memory; release it with
-/// `ad_tape_free()`. Fails as `ad_tape_init()`, and with `AD_ERR_OUT_OF_MEMORY` when the
-/// allocation fails.
+/// `ad_tape_free()`.
+///
+/// Statuses: `AD_ERR_NULL` (`tape_out`), `AD_ERR_MISALIGNED` (`tape_out`),
+/// `AD_ERR_INVALID_ARGUMENT` (an unknown dtype), `AD_ERR_OUT_OF_MEMORY` (`bytes` cannot
+/// hold the header and one variable, or the allocation fails), `AD_ERR_SIZE_OVERFLOW`
+/// (`bytes` is no valid allocation size).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tape_new(
     bytes: usize,
@@ -456,8 +464,9 @@ pub unsafe extern "C" fn ad_tape_new(
 }
 
 /// Ends a tape made by `ad_tape_new()` and frees its memory. `ad_tape_free(NULL)` does
-/// nothing; a tape made by `ad_tape_init()` is ended as by `ad_tape_done()`. Inside a
-/// callback the tape is running it does nothing but fail the tape, as `ad_tape_done()`.
+/// nothing, and so does a tape that is not live; a tape made by `ad_tape_init()` is ended
+/// as by `ad_tape_done()`. Inside a callback the tape is running it does nothing but fail
+/// the tape (`AD_ERR_INVALID_ARGUMENT`), as `ad_tape_done()`. Returns nothing.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tape_free(tape: *mut ad_tape) {
     ffi_boundary!((), {
@@ -470,11 +479,12 @@ pub unsafe extern "C" fn ad_tape_free(tape: *mut ad_tape) {
 
 /// The bytes of memory that `ad_tape_init()` needs for a tape of `dtype` that holds
 /// `records` variables (inputs, constants and op results), whatever the alignment of
-/// that memory. `ad_jacobian_fwd()` and the conversions of an `AD_F32` tape need scratch
-/// beyond this: see their documentation.
+/// that memory, into `*bytes_out`. `ad_jacobian_fwd()` and the conversions of an `AD_F32`
+/// tape need scratch beyond this: see their documentation.
 ///
-/// Fails with `AD_ERR_NULL`, `AD_ERR_INVALID_ARGUMENT` (unknown dtype) or
-/// `AD_ERR_SIZE_OVERFLOW` when the count does not fit in `size_t`.
+/// Statuses: `AD_ERR_NULL` (`bytes_out`), `AD_ERR_MISALIGNED` (`bytes_out`),
+/// `AD_ERR_INVALID_ARGUMENT` (an unknown dtype), `AD_ERR_SIZE_OVERFLOW` (the count does not
+/// fit in `size_t`).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tape_bytes_for(
     records: usize,
@@ -500,11 +510,13 @@ pub unsafe extern "C" fn ad_tape_bytes_for(
 }
 
 /// Clears every variable, the tape's error, a caught panic and the latest failure,
-/// keeping the memory. Variables from before are stale from now on (using one is
-/// `AD_ERR_STALE_HANDLE`). Fails with `AD_ERR_NULL` or `AD_ERR_INVALID_TAPE`, and with
-/// `AD_ERR_REENTRANT` inside a callback the tape is running (a checkpoint block
-/// or chain step), which it refuses to reset under the code that called it: the tape
-/// then keeps that error.
+/// keeping the memory (and the parameters, the optimizer and the attached devices).
+/// Variables and tensors from before are stale from now on (using one is
+/// `AD_ERR_STALE_HANDLE`).
+///
+/// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_TAPE`, `AD_ERR_REENTRANT` (inside a callback
+/// the tape is running, a checkpoint block or chain step, which it refuses to reset under
+/// the code that called it: the tape then keeps that error).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tape_reset(tape: *mut ad_tape) -> ad_status {
     // A reset is what clears a caught panic, so it goes around `call`'s poison check.
@@ -516,7 +528,10 @@ pub unsafe extern "C" fn ad_tape_reset(tape: *mut ad_tape) -> ad_status {
 
 /// The tape's sticky error: `AD_OK` while every op so far succeeded, otherwise the
 /// status of the first op that failed (later ops record nothing and return an invalid
-/// variable). `AD_ERR_PANIC` after a caught panic.
+/// handle); each op's "Sticky errors" list what that can be.
+///
+/// Statuses: the tape's sticky error, `AD_ERR_PANIC` (after a caught panic, until
+/// `ad_tape_reset()`), `AD_ERR_NULL`, `AD_ERR_INVALID_TAPE`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tape_status(tape: *const ad_tape) -> ad_status {
     ffi_boundary!(ad_status::AD_ERR_PANIC, {
@@ -532,10 +547,11 @@ pub unsafe extern "C" fn ad_tape_status(tape: *const ad_tape) -> ad_status {
 /// A message that explains the tape's failure: its sticky error if there is one,
 /// otherwise the latest call on it that failed since the last reset, otherwise "no
 /// error". Never NULL. The text lives in a buffer inside the tape (in the caller's
-/// memory): it stays valid until the next `ad_tape_error()` on this tape or the tape's
-/// end. A NULL or ended tape gives a static string saying so.
+/// memory), which this call writes, hence the non-const tape: it stays valid until the next
+/// `ad_tape_error()` on this tape or the tape's end. A NULL tape gives the static string
+/// "null tape", one that is not live "not a live tape". Returns no status.
 #[no_mangle]
-pub unsafe extern "C" fn ad_tape_error(tape: *const ad_tape) -> *const c_char {
+pub unsafe extern "C" fn ad_tape_error(tape: *mut ad_tape) -> *const c_char {
     ffi_boundary!(c"internal panic caught at the C boundary".as_ptr(), {
         // SAFETY: the caller's contract.
         match unsafe { header(tape) } {
@@ -601,7 +617,10 @@ unsafe fn query(
 }
 
 /// The number of inputs recorded, into `*count_out`: the length `ad_gradient()`,
-/// `ad_jvp()` and `ad_replay()` expect.
+/// `ad_jvp()` and `ad_replay()` expect. Answers on a tape with a sticky error too.
+///
+/// Statuses: `AD_ERR_NULL` (`tape` or `count_out`), `AD_ERR_MISALIGNED` (`count_out`),
+/// `AD_ERR_INVALID_TAPE`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tape_num_inputs(
     tape: *const ad_tape,
@@ -619,7 +638,10 @@ pub unsafe extern "C" fn ad_tape_num_inputs(
 }
 
 /// The number of variables recorded (inputs, constants and op results), into
-/// `*count_out`.
+/// `*count_out`. Answers on a tape with a sticky error too.
+///
+/// Statuses: `AD_ERR_NULL` (`tape` or `count_out`), `AD_ERR_MISALIGNED` (`count_out`),
+/// `AD_ERR_INVALID_TAPE`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tape_len(tape: *const ad_tape, count_out: *mut usize) -> ad_status {
     // SAFETY: the caller's contract.
@@ -634,7 +656,10 @@ pub unsafe extern "C" fn ad_tape_len(tape: *const ad_tape, count_out: *mut usize
 }
 
 /// The bytes of the tape's arena in use, into `*bytes_out` (the header's own bytes are
-/// not counted).
+/// not counted). Answers on a tape with a sticky error too.
+///
+/// Statuses: `AD_ERR_NULL` (`tape` or `bytes_out`), `AD_ERR_MISALIGNED` (`bytes_out`),
+/// `AD_ERR_INVALID_TAPE`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tape_bytes_used(
     tape: *const ad_tape,

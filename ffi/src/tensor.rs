@@ -236,6 +236,13 @@ unsafe fn leaf<T: TensorElem>(
 /// `data`. `len` must be the product of the dimensions (`AD_ERR_INVALID_ARGUMENT`).
 /// Gradients flow into it, and `ad_tensor_set_value_f32()` may overwrite it for
 /// `ad_replay()`. On an `AD_F64` tape the op fails with `AD_ERR_DTYPE_MISMATCH`.
+///
+/// Sticky errors: `AD_ERR_NULL` (`dims` with `rank > 0`, `data` with `len > 0`),
+/// `AD_ERR_MISALIGNED` (`dims` or `data`), `AD_ERR_INVALID_ARGUMENT` (a rank above 4, a
+/// dimension above `UINT32_MAX`, or `len` not the element count: the message gives both),
+/// `AD_ERR_SIZE_OVERFLOW` (the element count, `rank` or `len` overflows `size_t`),
+/// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the upload to a default device failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_input_f32(
     tape: *mut ad_tape,
@@ -249,6 +256,13 @@ pub unsafe extern "C" fn ad_tensor_input_f32(
 }
 
 /// `ad_tensor_input_f32()` for an `AD_F64` tape.
+///
+/// Sticky errors: `AD_ERR_NULL` (`dims` with `rank > 0`, `data` with `len > 0`),
+/// `AD_ERR_MISALIGNED` (`dims` or `data`), `AD_ERR_INVALID_ARGUMENT` (a rank above 4, a
+/// dimension above `UINT32_MAX`, or `len` not the element count: the message gives both),
+/// `AD_ERR_SIZE_OVERFLOW` (the element count, `rank` or `len` overflows `size_t`),
+/// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the upload to a default device failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_input_f64(
     tape: *mut ad_tape,
@@ -263,6 +277,13 @@ pub unsafe extern "C" fn ad_tensor_input_f64(
 
 /// A constant tensor on an `AD_F32` tape: as `ad_tensor_input_f32()`, but no gradient
 /// flows into it (`ad_tensor_grad_f32()` of it fails with `AD_ERR_INVALID_ARGUMENT`).
+///
+/// Sticky errors: `AD_ERR_NULL` (`dims` with `rank > 0`, `data` with `len > 0`),
+/// `AD_ERR_MISALIGNED` (`dims` or `data`), `AD_ERR_INVALID_ARGUMENT` (a rank above 4, a
+/// dimension above `UINT32_MAX`, or `len` not the element count: the message gives both),
+/// `AD_ERR_SIZE_OVERFLOW` (the element count, `rank` or `len` overflows `size_t`),
+/// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the upload to a default device failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_const_f32(
     tape: *mut ad_tape,
@@ -276,6 +297,13 @@ pub unsafe extern "C" fn ad_tensor_const_f32(
 }
 
 /// `ad_tensor_const_f32()` for an `AD_F64` tape.
+///
+/// Sticky errors: `AD_ERR_NULL` (`dims` with `rank > 0`, `data` with `len > 0`),
+/// `AD_ERR_MISALIGNED` (`dims` or `data`), `AD_ERR_INVALID_ARGUMENT` (a rank above 4, a
+/// dimension above `UINT32_MAX`, or `len` not the element count: the message gives both),
+/// `AD_ERR_SIZE_OVERFLOW` (the element count, `rank` or `len` overflows `size_t`),
+/// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the upload to a default device failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_const_f64(
     tape: *mut ad_tape,
@@ -292,6 +320,13 @@ pub unsafe extern "C" fn ad_tensor_const_f64(
 /// argument when `transpose_a` (or `transpose_b`) is non-zero: `[m, k] · [k, n]` gives
 /// `[m, n]`. Inner dimensions that differ are `AD_ERR_SHAPE_MISMATCH`, and
 /// `ad_tape_error()` names both shapes.
+///
+/// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (not two 2-D tensors whose inner dimensions agree),
+/// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of
+/// this tape's current recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is
+/// expected), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments
+/// on different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+/// device kernel failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_matmul(
     tape: *mut ad_tape,
@@ -309,6 +344,13 @@ pub unsafe extern "C" fn ad_matmul(
 /// `b` `[out]`, the result `[batch, out]`. `act` must be one whose derivative its output
 /// determines: `AD_ACT_IDENTITY`, `AD_ACT_RELU`, `AD_ACT_SIGMOID`, `AD_ACT_TANH` or
 /// `AD_ACT_EXP` (`AD_ERR_INVALID_ARGUMENT` otherwise).
+///
+/// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (shapes that do not fit), `AD_ERR_STALE_HANDLE` ,
+/// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+/// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected; an `act`
+/// not listed above), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH`
+/// (arguments on different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`,
+/// `AD_ERR_BACKEND` (a device kernel failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_linear(
     tape: *mut ad_tape,
@@ -324,6 +366,13 @@ pub unsafe extern "C" fn ad_linear(
 
 /// `a + b` elementwise, with numpy broadcasting (shapes aligned at their last axes; a
 /// dimension of 1 stretches). Shapes that do not broadcast are `AD_ERR_SHAPE_MISMATCH`.
+///
+/// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (shapes that do not broadcast), `AD_ERR_STALE_HANDLE`,
+/// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+/// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+/// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+/// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+/// device kernel failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_add(
     tape: *mut ad_tape,
@@ -335,6 +384,13 @@ pub unsafe extern "C" fn ad_tensor_add(
 }
 
 /// `a - b` elementwise, with broadcasting as `ad_tensor_add()`.
+///
+/// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (shapes that do not broadcast), `AD_ERR_STALE_HANDLE`,
+/// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+/// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+/// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+/// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+/// device kernel failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_sub(
     tape: *mut ad_tape,
@@ -346,6 +402,13 @@ pub unsafe extern "C" fn ad_tensor_sub(
 }
 
 /// `a * b` elementwise, with broadcasting as `ad_tensor_add()`.
+///
+/// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (shapes that do not broadcast), `AD_ERR_STALE_HANDLE`,
+/// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+/// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+/// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+/// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+/// device kernel failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_mul(
     tape: *mut ad_tape,
@@ -357,6 +420,13 @@ pub unsafe extern "C" fn ad_tensor_mul(
 }
 
 /// `a / b` elementwise, with broadcasting as `ad_tensor_add()`.
+///
+/// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (shapes that do not broadcast), `AD_ERR_STALE_HANDLE`,
+/// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+/// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+/// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+/// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+/// device kernel failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_div(
     tape: *mut ad_tape,
@@ -368,6 +438,12 @@ pub unsafe extern "C" fn ad_tensor_div(
 }
 
 /// `x * c` for a constant `c` (finite; `AD_ERR_INVALID_ARGUMENT` otherwise).
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a
+/// tensor not of this tape's current recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where
+/// a tensor is expected; a `c` that is NaN or infinite), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL`
+/// tape), `AD_ERR_DEVICE_MISMATCH` (arguments on different devices), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a device kernel failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_scale(tape: *mut ad_tape, x: ad_tensor, c: f64) -> ad_tensor {
     // SAFETY: the caller's contract.
@@ -375,6 +451,12 @@ pub unsafe extern "C" fn ad_tensor_scale(tape: *mut ad_tape, x: ad_tensor, c: f6
 }
 
 /// `act(x)` elementwise, for any `ad_activation` (`AD_ACT_LEAKY_RELU` with slope 0.01).
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a
+/// tensor not of this tape's current recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where
+/// a tensor is expected; an unknown `act`), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape),
+/// `AD_ERR_DEVICE_MISMATCH` (arguments on different devices), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a device kernel failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_activation(
     tape: *mut ad_tape,
@@ -386,6 +468,12 @@ pub unsafe extern "C" fn ad_tensor_activation(
 }
 
 /// `x` where `x > 0`, `slope * x` elsewhere, elementwise (`slope` finite).
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a
+/// tensor not of this tape's current recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where
+/// a tensor is expected; a `slope` that is NaN or infinite), `AD_ERR_DTYPE_MISMATCH` (an
+/// `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on different devices),
+/// `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a device kernel failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_leaky_relu(tape: *mut ad_tape, x: ad_tensor, slope: f64) -> ad_tensor {
     // SAFETY: the caller's contract.
@@ -393,6 +481,12 @@ pub unsafe extern "C" fn ad_leaky_relu(tape: *mut ad_tape, x: ad_tensor, slope: 
 }
 
 /// The sum of all elements: a rank-0 tensor (see `ad_tensor_as_var()`).
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a
+/// tensor not of this tape's current recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where
+/// a tensor is expected), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH`
+/// (arguments on different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`,
+/// `AD_ERR_BACKEND` (a device kernel failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_sum(tape: *mut ad_tape, x: ad_tensor) -> ad_tensor {
     // SAFETY: the caller's contract.
@@ -400,6 +494,12 @@ pub unsafe extern "C" fn ad_tensor_sum(tape: *mut ad_tape, x: ad_tensor) -> ad_t
 }
 
 /// The mean of all elements: a rank-0 tensor.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a
+/// tensor not of this tape's current recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where
+/// a tensor is expected), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH`
+/// (arguments on different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`,
+/// `AD_ERR_BACKEND` (a device kernel failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_mean(tape: *mut ad_tape, x: ad_tensor) -> ad_tensor {
     // SAFETY: the caller's contract.
@@ -408,6 +508,13 @@ pub unsafe extern "C" fn ad_tensor_mean(tape: *mut ad_tape, x: ad_tensor) -> ad_
 
 /// Sums along `axis` (below the rank; `AD_ERR_SHAPE_MISMATCH` otherwise), removing it:
 /// `[2, 3]` along axis 0 gives `[3]`.
+///
+/// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (`axis` not below the rank), `AD_ERR_STALE_HANDLE`,
+/// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+/// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+/// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+/// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+/// device kernel failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_sum_axis(
     tape: *mut ad_tape,
@@ -419,6 +526,13 @@ pub unsafe extern "C" fn ad_tensor_sum_axis(
 }
 
 /// Means along `axis`, removing it, as `ad_tensor_sum_axis()`.
+///
+/// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (`axis` not below the rank), `AD_ERR_STALE_HANDLE`,
+/// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+/// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+/// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+/// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+/// device kernel failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_mean_axis(
     tape: *mut ad_tape,
@@ -431,6 +545,15 @@ pub unsafe extern "C" fn ad_tensor_mean_axis(
 
 /// The same elements in the shape `dims[0..rank)`, which must have the same element
 /// count (`AD_ERR_SHAPE_MISMATCH` otherwise).
+///
+/// Sticky errors: `AD_ERR_NULL` (`dims` with `rank > 0`), `AD_ERR_MISALIGNED` (`dims`),
+/// `AD_ERR_SIZE_OVERFLOW` (`rank`), `AD_ERR_SHAPE_MISMATCH` (another element count, or one that
+/// overflows `size_t`), `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+/// `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current recording),
+/// `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected; a rank above 4 or a
+/// dimension above `UINT32_MAX`), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape),
+/// `AD_ERR_DEVICE_MISMATCH` (arguments on different devices), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a device kernel failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_reshape(
     tape: *mut ad_tape,
@@ -448,6 +571,13 @@ pub unsafe extern "C" fn ad_reshape(
 }
 
 /// The transpose of a 2-D tensor.
+///
+/// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (not 2-D), `AD_ERR_STALE_HANDLE` or
+/// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+/// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+/// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+/// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+/// device kernel failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_transpose(tape: *mut ad_tape, x: ad_tensor) -> ad_tensor {
     // SAFETY: the caller's contract.
@@ -455,6 +585,13 @@ pub unsafe extern "C" fn ad_transpose(tape: *mut ad_tape, x: ad_tensor) -> ad_te
 }
 
 /// Softmax along the last axis (rank 1 or more).
+///
+/// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (rank 0), `AD_ERR_STALE_HANDLE` or
+/// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+/// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+/// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+/// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+/// device kernel failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_softmax(tape: *mut ad_tape, x: ad_tensor) -> ad_tensor {
     // SAFETY: the caller's contract.
@@ -462,6 +599,13 @@ pub unsafe extern "C" fn ad_softmax(tape: *mut ad_tape, x: ad_tensor) -> ad_tens
 }
 
 /// Log-softmax along the last axis, computed stably.
+///
+/// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (rank 0), `AD_ERR_STALE_HANDLE` or
+/// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+/// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+/// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+/// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+/// device kernel failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_log_softmax(tape: *mut ad_tape, x: ad_tensor) -> ad_tensor {
     // SAFETY: the caller's contract.
@@ -471,6 +615,15 @@ pub unsafe extern "C" fn ad_log_softmax(tape: *mut ad_tape, x: ad_tensor) -> ad_
 /// The mean softmax cross-entropy of `logits` (`[batch, classes]`) against the class
 /// indices `labels[0..n)`, one per row (`n == batch`, each below `classes`): a rank-0
 /// tensor. The labels are copied.
+///
+/// Sticky errors: `AD_ERR_NULL` (`labels` with `n > 0`), `AD_ERR_MISALIGNED` (`labels`),
+/// `AD_ERR_SIZE_OVERFLOW` (`n`), `AD_ERR_SHAPE_MISMATCH` (`logits` not 2-D, or `n` not its batch;
+/// the message names both shapes), `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+/// `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current recording),
+/// `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected; a label not below the
+/// class count), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH`
+/// (arguments on different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`,
+/// `AD_ERR_BACKEND` (a device kernel failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_cross_entropy(
     tape: *mut ad_tape,
@@ -488,6 +641,13 @@ pub unsafe extern "C" fn ad_cross_entropy(
 }
 
 /// The mean squared error of two tensors of one shape: a rank-0 tensor.
+///
+/// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (different shapes), `AD_ERR_STALE_HANDLE` or
+/// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (a tensor not of this tape's current
+/// recording), `AD_ERR_INVALID_ARGUMENT` (a scalar variable where a tensor is expected),
+/// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_DEVICE_MISMATCH` (arguments on
+/// different devices), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (a
+/// device kernel failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_mse(
     tape: *mut ad_tape,
@@ -501,6 +661,10 @@ pub unsafe extern "C" fn ad_mse(
 /// A rank-0 tensor (a loss, a sum) as a scalar variable: scalar ops take it, and
 /// `ad_backward(t, ad_tensor_as_var(t, loss))` runs backward from it. Another rank is
 /// `AD_ERR_SHAPE_MISMATCH`. Sticky like an op: it returns the invalid variable on failure.
+///
+/// Sticky errors: `AD_ERR_SHAPE_MISMATCH` (a rank other than 0), `AD_ERR_STALE_HANDLE` or
+/// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar
+/// variable), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_as_var(tape: *mut ad_tape, x: ad_tensor) -> ad_var {
     let invalid: ad_var = VarId::INVALID.into();
@@ -527,7 +691,12 @@ fn shape_of(header: &Header, x: ad_tensor) -> Result<Shape> {
     with_float_tape!(&header.tape, t => Ok(t.tensor_shape(x.into())?))
 }
 
-/// The rank of `x` (0 to 4), into `*rank_out`.
+/// The rank of `x` (0 to 4), into `*rank_out`. Answers on a tape with a sticky error too.
+///
+/// Statuses: `AD_ERR_NULL` (`tape` or `rank_out`), `AD_ERR_MISALIGNED` (`rank_out`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+/// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar variable),
+/// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_rank(
     tape: *const ad_tape,
@@ -545,9 +714,15 @@ pub unsafe extern "C" fn ad_tensor_rank(
 }
 
 /// The shape of `x`: its rank into `*rank_out` and its dimensions into
-/// `dims_out[0..rank)`, which holds `cap` values (it may be NULL when `cap` is 0). When
-/// `cap` is below the rank, fails with `AD_ERR_BUFFER_TOO_SMALL` and still writes the
-/// rank to `*rank_out`; 4 is always enough.
+/// `dims_out[0..rank)`, which holds `cap` values (it may be NULL when `cap` is 0). 4 is
+/// always enough. Answers on a tape with a sticky error too.
+///
+/// Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` is below the rank: the rank is still written to
+/// `*rank_out`), `AD_ERR_NULL` (`tape`, `rank_out`, or `dims_out` with `cap > 0`),
+/// `AD_ERR_MISALIGNED` (`dims_out` or `rank_out`), `AD_ERR_SIZE_OVERFLOW` (`cap`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+/// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar variable),
+/// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_dims(
     tape: *const ad_tape,
@@ -620,9 +795,14 @@ unsafe fn write_in<T: TensorElem>(
     }
 }
 
-/// Copies the value of `x` (row-major) into `out[0..len)`; `len` must be its element
-/// count (`AD_ERR_INVALID_ARGUMENT` otherwise). `AD_F32` tapes only: on another,
-/// `AD_ERR_DTYPE_MISMATCH`.
+/// Copies the value of `x` (row-major) into `out[0..len)`, `len` being its element count,
+/// on an `AD_F32` tape. Values stay readable on a tape with a sticky error.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+/// gives both; a scalar variable), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE`,
+/// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of
+/// another dtype), `AD_ERR_BACKEND` (a device failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_value_f32(
     tape: *const ad_tape,
@@ -634,7 +814,7 @@ pub unsafe extern "C" fn ad_tensor_value_f32(
     unsafe { read_out(tape, x, out, len, |t, id, out| t.tensor_value(id, out)) }
 }
 
-/// `ad_tensor_value_f32()` for an `AD_F64` tape.
+/// `ad_tensor_value_f32()` for an `AD_F64` tape, with the same statuses.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_value_f64(
     tape: *const ad_tape,
@@ -647,7 +827,14 @@ pub unsafe extern "C" fn ad_tensor_value_f64(
 }
 
 /// Copies the gradient of `x` from the last `ad_backward()` into `out[0..len)`, as
-/// `ad_tensor_value_f32()`. A constant has none (`AD_ERR_INVALID_ARGUMENT`).
+/// `ad_tensor_value_f32()`.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+/// gives both; a scalar variable; a constant, which has no gradient), `AD_ERR_SIZE_OVERFLOW`
+/// (`len`), `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`),
+/// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_BACKEND` (a device failed), and the
+/// tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_grad_f32(
     tape: *const ad_tape,
@@ -659,7 +846,7 @@ pub unsafe extern "C" fn ad_tensor_grad_f32(
     unsafe { read_out(tape, x, out, len, |t, id, out| t.tensor_grad(id, out)) }
 }
 
-/// `ad_tensor_grad_f32()` for an `AD_F64` tape.
+/// `ad_tensor_grad_f32()` for an `AD_F64` tape, with the same statuses.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_grad_f64(
     tape: *const ad_tape,
@@ -673,6 +860,12 @@ pub unsafe extern "C" fn ad_tensor_grad_f64(
 
 /// Copies the tangent of `x` from the last `ad_jvp()` into `out[0..len)` (zeros when
 /// no tangent reached it), as `ad_tensor_value_f32()`.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+/// gives both; a scalar variable), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE`,
+/// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of
+/// another dtype), `AD_ERR_BACKEND` (a device failed), and the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_tangent_f32(
     tape: *const ad_tape,
@@ -684,7 +877,7 @@ pub unsafe extern "C" fn ad_tensor_tangent_f32(
     unsafe { read_out(tape, x, out, len, |t, id, out| t.tensor_tangent(id, out)) }
 }
 
-/// `ad_tensor_tangent_f32()` for an `AD_F64` tape.
+/// `ad_tensor_tangent_f32()` for an `AD_F64` tape, with the same statuses.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_tangent_f64(
     tape: *const ad_tape,
@@ -698,8 +891,14 @@ pub unsafe extern "C" fn ad_tensor_tangent_f64(
 
 /// Overwrites the value of the input or constant tensor `x` with `data[0..len)`, for
 /// a following `ad_replay()`. Ops recorded from `x` report `AD_ERR_MODIFIED_IN_PLACE`
-/// on `ad_backward()` until a replay recomputes them. Another kind of tensor is
-/// `AD_ERR_INVALID_ARGUMENT`.
+/// on `ad_backward()` until a replay recomputes them.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+/// gives both; a tensor that is not an input or constant; a scalar variable),
+/// `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE`,
+/// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
+/// `AD_ERR_BACKEND` (a device failed).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_set_value_f32(
     tape: *mut ad_tape,
@@ -715,7 +914,7 @@ pub unsafe extern "C" fn ad_tensor_set_value_f32(
     }
 }
 
-/// `ad_tensor_set_value_f32()` for an `AD_F64` tape.
+/// `ad_tensor_set_value_f32()` for an `AD_F64` tape, with the same statuses.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_set_value_f64(
     tape: *mut ad_tape,
@@ -734,6 +933,14 @@ pub unsafe extern "C" fn ad_tensor_set_value_f64(
 /// Sets the tangent of the input tensor (or parameter use) `x` to `data[0..len)` for
 /// the next `ad_jvp()`: tensor inputs are seeded here, scalar inputs by `ad_jvp()`'s
 /// seeds. Takes `len` values of the tape's memory the first time.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+/// gives both; a tensor that is not an input or parameter use; a scalar variable),
+/// `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE`,
+/// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
+/// `AD_ERR_OUT_OF_MEMORY` (the tangent buffer does not fit), `AD_ERR_BACKEND` (a device failed),
+/// and the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_seed_tangent_f32(
     tape: *mut ad_tape,
@@ -749,7 +956,7 @@ pub unsafe extern "C" fn ad_tensor_seed_tangent_f32(
     }
 }
 
-/// `ad_tensor_seed_tangent_f32()` for an `AD_F64` tape.
+/// `ad_tensor_seed_tangent_f32()` for an `AD_F64` tape, with the same statuses.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_seed_tangent_f64(
     tape: *mut ad_tape,
@@ -786,11 +993,16 @@ impl core::fmt::Write for CBuffer<'_> {
 /// Writes the recorded graph in Graphviz DOT into `buf`, NUL-terminated, and its length
 /// (without the NUL, as `strlen`) into `*len_out`: one node per record (op and value for
 /// scalars, kind and shape for tensors), one edge per argument. Render it with
-/// `dot -Tsvg`. When `cap` bytes cannot hold the text and its NUL, fails with
-/// `AD_ERR_BUFFER_TOO_SMALL`, still writes the length to `*len_out` (call again with
-/// `cap >= *len_out + 1`) and leaves a truncated, NUL-terminated prefix in `buf` when
-/// `cap > 0`. `buf` may be NULL when `cap` is 0, to ask for the length. `AD_F32` and
-/// `AD_F64` tapes only.
+/// `dot -Tsvg`. `buf` may be NULL when `cap` is 0, to ask for the length. `AD_F32` and
+/// `AD_F64` tapes only. Answers on a tape with a sticky error too (the graph recorded
+/// before it).
+///
+/// Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` bytes cannot hold the text and its NUL: the
+/// length is still written to `*len_out`, so call again with `cap >= *len_out + 1`, and
+/// `buf` holds a truncated, NUL-terminated prefix when `cap > 0`), `AD_ERR_NULL` (`tape`,
+/// `len_out`, or `buf` with `cap > 0`), `AD_ERR_MISALIGNED` (`len_out`),
+/// `AD_ERR_SIZE_OVERFLOW` (`cap`), `AD_ERR_INVALID_TAPE`, `AD_ERR_DTYPE_MISMATCH` (an
+/// `AD_F64_DUAL` tape).
 #[no_mangle]
 pub unsafe extern "C" fn ad_tape_dot(
     tape: *const ad_tape,

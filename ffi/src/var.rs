@@ -127,6 +127,8 @@ pub extern "C" fn ad_var_is_valid(x: ad_var) -> bool {
 /// A new independent variable with value `value`. Inputs are numbered in the order they
 /// are recorded; that order is the order of every input array (`ad_gradient()`,
 /// `ad_jvp()`, `ad_replay()`, Jacobian columns).
+///
+/// Sticky errors: `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_input(tape: *mut ad_tape, value: f64) -> ad_var {
     // SAFETY: the caller's contract.
@@ -139,6 +141,8 @@ pub unsafe extern "C" fn ad_input(tape: *mut ad_tape, value: f64) -> ad_var {
 }
 
 /// A constant: a variable that no derivative flows into.
+///
+/// Sticky errors: `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_const(tape: *mut ad_tape, value: f64) -> ad_var {
     // SAFETY: the caller's contract.
@@ -151,6 +155,10 @@ pub unsafe extern "C" fn ad_const(tape: *mut ad_tape, value: f64) -> ad_var {
 }
 
 /// `a + b`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_add(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -158,6 +166,10 @@ pub unsafe extern "C" fn ad_add(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 }
 
 /// `a - b`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_sub(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -165,6 +177,10 @@ pub unsafe extern "C" fn ad_sub(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 }
 
 /// `a * b`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_mul(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -172,6 +188,10 @@ pub unsafe extern "C" fn ad_mul(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 }
 
 /// `a / b`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_div(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -179,6 +199,10 @@ pub unsafe extern "C" fn ad_div(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 }
 
 /// `x * c` for a constant `c`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_scale(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_var {
     // SAFETY: the caller's contract.
@@ -186,6 +210,10 @@ pub unsafe extern "C" fn ad_scale(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_v
 }
 
 /// `a^b`, differentiable in both (the derivative in `b` needs `a > 0`).
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_pow(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -194,6 +222,10 @@ pub unsafe extern "C" fn ad_pow(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 
 /// `x^c` for a constant `c`: no derivative flows to `c`, so a negative `x` with an
 /// integral `c` has a finite derivative.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_powf(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_var {
     // SAFETY: the caller's contract.
@@ -201,6 +233,10 @@ pub unsafe extern "C" fn ad_powf(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_va
 }
 
 /// `x^n` for an integer `n`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_powi(tape: *mut ad_tape, x: ad_var, n: c_int) -> ad_var {
     // SAFETY: the caller's contract.
@@ -208,6 +244,10 @@ pub unsafe extern "C" fn ad_powi(tape: *mut ad_tape, x: ad_var, n: c_int) -> ad_
 }
 
 /// The angle of the point `(x, y)`, as C's `atan2(y, x)`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_atan2(tape: *mut ad_tape, y: ad_var, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -215,6 +255,10 @@ pub unsafe extern "C" fn ad_atan2(tape: *mut ad_tape, y: ad_var, x: ad_var) -> a
 }
 
 /// The smaller of `a` and `b`; at a tie, `a` (value and derivative).
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_min(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -222,6 +266,10 @@ pub unsafe extern "C" fn ad_min(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 }
 
 /// The larger of `a` and `b`; at a tie, `a` (value and derivative).
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_max(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -229,6 +277,10 @@ pub unsafe extern "C" fn ad_max(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 }
 
 /// `sqrt(a² + b²)` without undue overflow.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_hypot(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -236,6 +288,10 @@ pub unsafe extern "C" fn ad_hypot(tape: *mut ad_tape, a: ad_var, b: ad_var) -> a
 }
 
 /// `-x`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_neg(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -243,6 +299,10 @@ pub unsafe extern "C" fn ad_neg(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// `1 / x`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_recip(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -250,6 +310,10 @@ pub unsafe extern "C" fn ad_recip(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Square root; the derivative at 0 is +infinity.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_sqrt(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -257,6 +321,10 @@ pub unsafe extern "C" fn ad_sqrt(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Cube root.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_cbrt(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -264,6 +332,10 @@ pub unsafe extern "C" fn ad_cbrt(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// `e^x`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_exp(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -271,6 +343,10 @@ pub unsafe extern "C" fn ad_exp(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// `e^x - 1`, accurate near 0.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_expm1(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -278,6 +354,10 @@ pub unsafe extern "C" fn ad_expm1(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Natural logarithm.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_log(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -285,6 +365,10 @@ pub unsafe extern "C" fn ad_log(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// `log(1 + x)`, accurate near 0.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_log1p(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -292,6 +376,10 @@ pub unsafe extern "C" fn ad_log1p(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Base-2 logarithm.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_log2(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -299,6 +387,10 @@ pub unsafe extern "C" fn ad_log2(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Base-10 logarithm.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_log10(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -306,6 +398,10 @@ pub unsafe extern "C" fn ad_log10(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Sine.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_sin(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -313,6 +409,10 @@ pub unsafe extern "C" fn ad_sin(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Cosine.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_cos(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -320,6 +420,10 @@ pub unsafe extern "C" fn ad_cos(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Tangent.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tan(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -327,6 +431,10 @@ pub unsafe extern "C" fn ad_tan(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Arcsine.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_asin(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -334,6 +442,10 @@ pub unsafe extern "C" fn ad_asin(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Arccosine.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_acos(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -341,6 +453,10 @@ pub unsafe extern "C" fn ad_acos(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Arctangent.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_atan(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -348,6 +464,10 @@ pub unsafe extern "C" fn ad_atan(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Hyperbolic sine.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_sinh(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -355,6 +475,10 @@ pub unsafe extern "C" fn ad_sinh(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Hyperbolic cosine.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_cosh(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -362,6 +486,10 @@ pub unsafe extern "C" fn ad_cosh(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Hyperbolic tangent.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tanh(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -369,6 +497,10 @@ pub unsafe extern "C" fn ad_tanh(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Inverse hyperbolic sine.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_asinh(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -376,6 +508,10 @@ pub unsafe extern "C" fn ad_asinh(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Inverse hyperbolic cosine.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_acosh(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -383,6 +519,10 @@ pub unsafe extern "C" fn ad_acosh(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Inverse hyperbolic tangent.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_atanh(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -390,6 +530,10 @@ pub unsafe extern "C" fn ad_atanh(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// Absolute value; the derivative at 0 is 0.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_abs(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -397,6 +541,10 @@ pub unsafe extern "C" fn ad_abs(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// `1 / (1 + e^-x)`, without overflow for large `|x|`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_sigmoid(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -404,6 +552,10 @@ pub unsafe extern "C" fn ad_sigmoid(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// `log(1 + e^x)`, without overflow for large `x`.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_softplus(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
@@ -411,6 +563,10 @@ pub unsafe extern "C" fn ad_softplus(tape: *mut ad_tape, x: ad_var) -> ad_var {
 }
 
 /// The error function.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
 #[no_mangle]
 pub unsafe extern "C" fn ad_erf(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.

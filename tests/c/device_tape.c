@@ -1,7 +1,8 @@
 /* Tensors on a device through the C API, with the reference CPU device (runs anywhere):
  * a training step with parameters on the device matches the same step on the host,
  * transfers carry gradients, mixing devices and unknown devices are status errors that
- * reset clears, and a device cannot be closed while a live tape holds it. */
+ * reset clears, a device cannot be closed while a live tape holds it, and checkpointed
+ * segments of device tensors are refused with a status. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -160,6 +161,56 @@ static void transfers_and_errors(void) {
     CHECK_OK(ad_device_close(dev));
 }
 
+/* A checkpoint block that scales its device input (a device op of rank 1), or hands it
+ * back unchanged. */
+static ad_status device_block(ad_tape *t, const ad_tensor *in, size_t n_in, ad_tensor *out,
+                              size_t n_out, void *user_data) {
+    (void)n_in;
+    (void)n_out;
+    out[0] = user_data ? in[0] : ad_tensor_scale(t, in[0], 2.0);
+    return ad_tape_status(t);
+}
+
+/* Checkpointed segments of device tensors are refused with a status, before the library
+ * reads an output's value (which is not in host memory), and the tape works after a reset. */
+static void checkpoints_of_device_tensors_are_refused(void) {
+    static double device_memory[512];
+    static int hand_back = 1;
+    const size_t d3[1] = {3};
+    const double a[3] = {1.0, -2.0, 0.5};
+    void *modes[2];
+    ad_tape *t = NULL;
+    ad_device *dev = NULL;
+    int id = -1;
+    modes[0] = NULL;
+    modes[1] = &hand_back;
+    CHECK_OK(ad_device_open_cpu(device_memory, sizeof device_memory, AD_F64, &dev));
+    CHECK_OK(ad_tape_new(1 << 16, AD_F64, &t));
+    CHECK_OK(ad_tape_attach_device(t, dev, &id));
+    for (int m = 0; m < 2; m++) {
+        ad_tensor on, out[1];
+        double g[3] = {0};
+        CHECK_OK(ad_tape_reset(t));
+        on = ad_tensor_to_device(t, ad_tensor_input_f64(t, d3, 1, a, 3), id);
+        CHECK_STATUS(ad_checkpoint_tensors(t, device_block, modes[m], &on, 1, out, 1),
+                     AD_ERR_UNSUPPORTED_ON_DEVICE);
+        CHECK(!ad_tensor_is_valid(out[0]));
+        CHECK_STATUS(ad_tape_status(t), AD_ERR_UNSUPPORTED_ON_DEVICE);
+        CHECK(strstr(ad_tape_error(t), "device") != NULL);
+        /* After a reset the same tape differentiates through the device. */
+        CHECK_OK(ad_tape_reset(t));
+        {
+            ad_tensor x = ad_tensor_input_f64(t, d3, 1, a, 3);
+            ad_tensor sq = ad_tensor_activation(t, ad_tensor_to_device(t, x, id), AD_ACT_SQUARE);
+            CHECK_OK(ad_backward(t, ad_tensor_as_var(t, ad_tensor_sum(t, sq))));
+            CHECK_OK(ad_tensor_grad_f64(t, x, g, 3));
+            CHECK(g[0] == 2.0 && g[1] == -4.0 && g[2] == 1.0);
+        }
+    }
+    ad_tape_free(t);
+    CHECK_OK(ad_device_close(dev));
+}
+
 int main(void) {
     fill(w1, IN * HIDDEN, 1);
     fill(b1, HIDDEN, 2);
@@ -168,5 +219,6 @@ int main(void) {
     fill(xs, BATCH * IN, 5);
     training_matches_the_host();
     transfers_and_errors();
+    checkpoints_of_device_tensors_are_refused();
     return check_summary();
 }

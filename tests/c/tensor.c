@@ -336,7 +336,7 @@ static void parameters_and_sgd(void) {
     static unsigned char other_mem[1 << 14];
     static const size_t d2[1] = {2}, d12[2] = {1, 2};
     double w0[2] = {0.5, -1.0}, x[2] = {2.0, 3.0}, w[2], g[2];
-    ad_param p, q, bad = {0, 0};
+    ad_param p, q, bad = {0, 0, 0};
     size_t count = 9;
     ad_tensor wt, loss;
     int step;

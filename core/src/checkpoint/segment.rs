@@ -401,15 +401,7 @@ fn record_segment<T: Float, B: Segment<T> + Copy + Send + 'static>(
     let (n_in, n_out) = (count(inputs.len())?, count(outputs.len())?);
 
     let mark = tape.open_block()?;
-    let staged = stage(tape, &block, inputs, outputs, mark).and_then(|staged| {
-        if tape.has_device_records(mark.len(), tape.len()) {
-            Err(Error::UnsupportedOnDevice(
-                "checkpointed segments of device tensors",
-            ))
-        } else {
-            Ok(staged)
-        }
-    });
+    let staged = stage(tape, &block, inputs, outputs, mark);
     let (staged, layout, n_params, need) = match staged {
         Ok(staged) => staged,
         Err(error) => {
@@ -533,6 +525,15 @@ fn stage<T: Float, B: Segment<T>>(
             ));
         }
         tape.check_record_handle(y)?;
+    }
+    // Device tensors are refused before any output's data is read (a device tensor's
+    // value is not in host memory): a block that recorded on a device, and one that
+    // hands back a device tensor it was given.
+    let on_device = |y: &VarId| tape.has_device_records(y.index as usize, y.index as usize + 1);
+    if tape.has_device_records(mark.len(), tape.len()) || outputs.iter().any(on_device) {
+        return Err(Error::UnsupportedOnDevice(
+            "checkpointed segments of device tensors",
+        ));
     }
     // The block's records and allocations, and the scratch its ops reserved, is what
     // recording it again takes; add its inputs' and outputs' handles (allocated in the

@@ -73,9 +73,12 @@ impl<'m, T: Real> Tape<'m, T> {
         convert: impl Fn(T) -> S,
     ) -> Result<()> {
         if grads.len() != self.num_inputs() {
-            return Err(Error::InvalidArgument(
-                "gradient buffer length differs from the number of inputs",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "gradient buffer length",
+                got: grads.len(),
+                against: "the number of inputs",
+                expected: self.num_inputs(),
+            });
         }
         self.backward(output)?;
         for (slot, adjoint) in grads.iter_mut().zip(self.input_adjoints()) {
@@ -105,10 +108,14 @@ impl<'m, T: Real> Tape<'m, T> {
             self.check_handle(output)?;
         }
         let n = self.num_inputs();
-        if outputs.len().checked_mul(n) != Some(jacobian.len()) {
-            return Err(Error::InvalidArgument(
-                "jacobian buffer length is not outputs × inputs",
-            ));
+        let expected = outputs.len().checked_mul(n).ok_or(Error::SizeOverflow)?;
+        if jacobian.len() != expected {
+            return Err(Error::LengthMismatch {
+                what: "jacobian buffer length",
+                got: jacobian.len(),
+                against: "outputs × inputs",
+                expected,
+            });
         }
         for (&output, row) in outputs.iter().zip(jacobian.chunks_exact_mut(n.max(1))) {
             self.gradient_into_as(output, &mut row[..n], &convert)?;

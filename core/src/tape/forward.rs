@@ -59,9 +59,12 @@ impl<'m, T: Real> Tape<'m, T> {
         self.refuse_in_callback("jvp")?;
         self.status()?;
         if seeds.len() != self.num_inputs() {
-            return Err(Error::InvalidArgument(
-                "seed length differs from the number of inputs",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "seed length",
+                got: seeds.len(),
+                against: "the number of inputs",
+                expected: self.num_inputs(),
+            });
         }
         self.adjoints_dirty.set(true);
         self.slots_hold(super::SlotContent::Tangents);
@@ -134,10 +137,14 @@ impl<'m, T: Real> Tape<'m, T> {
                 "jacobian_columns works on scalar tapes; use jacobian_rows on tapes with tensors",
             ));
         }
-        if outputs.len().checked_mul(n) != Some(jacobian.len()) {
-            return Err(Error::InvalidArgument(
-                "jacobian buffer length is not outputs × inputs",
-            ));
+        let expected = outputs.len().checked_mul(n).ok_or(Error::SizeOverflow)?;
+        if jacobian.len() != expected {
+            return Err(Error::LengthMismatch {
+                what: "jacobian buffer length",
+                got: jacobian.len(),
+                against: "outputs × inputs",
+                expected,
+            });
         }
         for &output in outputs {
             self.check_handle(output)?;
@@ -196,9 +203,12 @@ impl<'m, T: Real> Tape<'m, T> {
         self.refuse_in_callback("replay")?;
         self.status()?;
         if count != self.num_inputs() {
-            return Err(Error::InvalidArgument(
-                "input length differs from the number of inputs",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "input length",
+                got: count,
+                against: "the number of inputs",
+                expected: self.num_inputs(),
+            });
         }
         self.slots_hold(super::SlotContent::Nothing);
         let records = self.records_ptr();

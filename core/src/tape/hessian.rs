@@ -26,10 +26,23 @@ impl<'m, T: Real> Tape<'m, Dual<T>> {
         self.status()?;
         self.check_handle(output)?;
         let n = self.num_inputs();
-        if x.len() != n || v.len() != n || gradient_out.len() != n || hv_out.len() != n {
-            return Err(Error::InvalidArgument(
-                "hessian_vector_product: every slice needs one entry per input",
-            ));
+        for (what, got) in [
+            ("hessian_vector_product: x length", x.len()),
+            ("hessian_vector_product: v length", v.len()),
+            (
+                "hessian_vector_product: gradient length",
+                gradient_out.len(),
+            ),
+            ("hessian_vector_product: hv length", hv_out.len()),
+        ] {
+            if got != n {
+                return Err(Error::LengthMismatch {
+                    what,
+                    got,
+                    against: "the number of inputs",
+                    expected: n,
+                });
+            }
         }
         self.replay_with(n, |k| Dual::new(x[k], v[k]))?;
         self.backward(output)?;

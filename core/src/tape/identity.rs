@@ -19,6 +19,8 @@ pub(crate) enum HandleKind {
     Scalar = 1,
     /// A tensor ([`TensorId`](crate::TensorId)).
     Tensor = 2,
+    /// A parameter ([`ParamId`](crate::ParamId)).
+    Param = 3,
 }
 
 impl HandleKind {
@@ -31,6 +33,7 @@ impl HandleKind {
         match code {
             c if c == HandleKind::Scalar.code() => "a scalar variable",
             c if c == HandleKind::Tensor.code() => "a tensor",
+            c if c == HandleKind::Param.code() => "a parameter",
             _ => "an unknown kind of handle",
         }
     }

@@ -552,7 +552,10 @@ impl<'m, T: Real> Tape<'m, T> {
         if x.tape != self.identity || !self.scopes.was_issued(x.generation) {
             return Error::ForeignHandle;
         }
-        if x.kind != HandleKind::Scalar.code() {
+        let live = x.index < self.len.get()
+            && (x.generation == self.scopes.generation()
+                || self.scopes.is_open_for(x.generation, x.index));
+        if live && x.kind != HandleKind::Scalar.code() {
             return Error::WrongHandleKind {
                 expected: HandleKind::describe(HandleKind::Scalar.code()),
                 got: HandleKind::describe(x.kind),

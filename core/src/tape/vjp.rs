@@ -21,9 +21,12 @@ impl<'m, T: Real> Tape<'m, T> {
         self.refuse_in_callback("vjp")?;
         self.status()?;
         if outputs.len() != seeds.len() {
-            return Err(Error::InvalidArgument(
-                "vjp: outputs and seeds differ in length",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "vjp: seed length",
+                got: seeds.len(),
+                against: "the number of outputs",
+                expected: outputs.len(),
+            });
         }
         let mut last = None::<u32>;
         for &output in outputs {

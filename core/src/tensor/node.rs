@@ -276,14 +276,15 @@ impl<T: Float> Node<T> {
 impl<T: Float> Tape<'_, T> {
     /// A copy of the node of a live tensor handle, or why `x` is not one.
     pub(crate) fn node(&self, x: TensorId) -> Result<Node<T>> {
-        if x.kind != HandleKind::Tensor.code() && x.tape == self.identity() {
+        // Whose and how old first, then what kind (as for scalar handles).
+        let id = x.var();
+        self.check_handle(id)?;
+        if x.kind != HandleKind::Tensor.code() {
             return Err(Error::WrongHandleKind {
                 expected: HandleKind::describe(HandleKind::Tensor.code()),
                 got: HandleKind::describe(x.kind),
             });
         }
-        let id = x.var();
-        self.check_handle(id)?;
         self.node_at(id.index).ok_or(Error::InvalidArgument(
             "expected a tensor, got a scalar variable",
         ))

@@ -131,9 +131,12 @@ impl<'m, T: Float> Tape<'m, T> {
         ))?;
         let len = shape.checked_len().ok_or(Error::SizeOverflow)?;
         if data.len() != len {
-            return Err(Error::InvalidArgument(
-                "data length differs from the shape's element count",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "data length",
+                got: data.len(),
+                against: "the shape's element count",
+                expected: len,
+            });
         }
         let mut node = Node::new(kind, shape, len);
         node.device.id = device;
@@ -520,7 +523,10 @@ impl<'m, T: Float> Tape<'m, T> {
     pub fn tensor_grad(&self, t: TensorId, out: &mut [T]) -> Result<()> {
         self.status()?;
         let node = self.node(t)?;
-        self.check_slots(crate::tape::SlotContent::Adjoints)?;
+        if node.rank0() {
+            // Its gradient and tangent are its record's slot, which both sweeps share.
+            self.check_slots(crate::tape::SlotContent::Adjoints)?;
+        }
         super::param::materialize_grad(self, &node);
         self.status()?;
         self.read_node_grad(&node, out)
@@ -530,7 +536,10 @@ impl<'m, T: Float> Tape<'m, T> {
     pub fn tensor_tangent(&self, t: TensorId, out: &mut [T]) -> Result<()> {
         self.status()?;
         let node = self.node(t)?;
-        self.check_slots(crate::tape::SlotContent::Tangents)?;
+        if node.rank0() {
+            // Its gradient and tangent are its record's slot, which both sweeps share.
+            self.check_slots(crate::tape::SlotContent::Tangents)?;
+        }
         device::check_length(node.len, out.len())?;
         if node.on_device() && !node.rank0() {
             return device::tangent::read(self, &node, out);
@@ -553,9 +562,12 @@ impl<'m, T: Float> Tape<'m, T> {
             ));
         }
         if data.len() != node.len {
-            return Err(Error::InvalidArgument(
-                "data length differs from the tensor's element count",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "data length",
+                got: data.len(),
+                against: "the tensor's element count",
+                expected: node.len,
+            });
         }
         self.write_node_value(&node, data)?;
         self.update_node(t.index, |node| node.version = node.version.wrapping_add(1));
@@ -572,9 +584,12 @@ impl<'m, T: Float> Tape<'m, T> {
             ));
         }
         if data.len() != node.len {
-            return Err(Error::InvalidArgument(
-                "seed length differs from the tensor's element count",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "seed length",
+                got: data.len(),
+                against: "the tensor's element count",
+                expected: node.len,
+            });
         }
         if node.on_device() {
             return device::tangent::seed(self, t.index, data);

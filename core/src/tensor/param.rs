@@ -22,6 +22,9 @@ use crate::tape::Tape;
 #[repr(C)]
 pub struct ParamId {
     pub index: u32,
+    /// The handle's kind, at the same place as in variables and tensors, so that the
+    /// bytes of one kind of handle are never taken for another.
+    pub kind: u32,
     /// The owning tape's identity, so another tape's parameter is rejected.
     pub tape: u32,
 }
@@ -128,9 +131,12 @@ impl<'m, T: Float> Tape<'m, T> {
         ))?;
         let len = shape.checked_len().ok_or(Error::SizeOverflow)?;
         if init.len() != len {
-            return Err(Error::InvalidArgument(
-                "initial data length differs from the shape's element count",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "initial data length",
+                got: init.len(),
+                against: "the shape's element count",
+                expected: len,
+            });
         }
         if !device.is_host() && shape.rank() == 0 {
             return Err(Error::UnsupportedOnDevice(
@@ -286,9 +292,12 @@ impl<'m, T: Float> Tape<'m, T> {
         out: &mut [T],
     ) -> Result<()> {
         if out.len() != slot.len {
-            return Err(Error::InvalidArgument(
-                "buffer length differs from the element count",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "buffer length",
+                got: out.len(),
+                against: "the parameter's element count",
+                expected: slot.len,
+            });
         }
         if slot.device.id.is_host() {
             // SAFETY: the buffer holds `len` elements and is only read.
@@ -306,9 +315,12 @@ impl<'m, T: Float> Tape<'m, T> {
         self.refuse_in_callback("write_param")?;
         let slot = self.param_slot(p)?;
         if data.len() != slot.len {
-            return Err(Error::InvalidArgument(
-                "data length differs from the parameter's element count",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "data length",
+                got: data.len(),
+                against: "the parameter's element count",
+                expected: slot.len,
+            });
         }
         if slot.device.id.is_host() {
             // SAFETY: the value holds `len` elements; no slice of it is alive.

@@ -12,7 +12,7 @@ use super::float::Float;
 use super::optim::OptimizerState;
 use super::param::{ParamId, ParamSlot};
 use crate::error::{Error, Result};
-use crate::tape::Tape;
+use crate::tape::{HandleKind, Tape};
 
 /// The tensor layer's per-tape state, behind the tape's layer-state pointer.
 #[derive(Clone, Copy)]
@@ -78,6 +78,12 @@ impl<T: Float> Tape<'_, T> {
         if p.tape != self.identity() || !self.has_layer_state() {
             return Err(Error::ForeignHandle);
         }
+        if p.kind != HandleKind::Param.code() {
+            return Err(Error::WrongHandleKind {
+                expected: HandleKind::describe(HandleKind::Param.code()),
+                got: HandleKind::describe(p.kind),
+            });
+        }
         self.update_tensor_state(|state| {
             if p.index >= state.count {
                 return Err(Error::ForeignHandle);
@@ -92,6 +98,7 @@ impl<T: Float> Tape<'_, T> {
     pub(crate) fn param_id(&self, index: u32) -> ParamId {
         ParamId {
             index,
+            kind: HandleKind::Param.code(),
             tape: self.identity(),
         }
     }

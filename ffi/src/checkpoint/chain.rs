@@ -396,14 +396,17 @@ fn status_of(result: Result<()>) -> ad_status {
 /// keeps converted copies of `x0`, `params` and the gradients at the front of `mem`);
 /// `AD_F64_DUAL` gives `AD_ERR_DTYPE_MISMATCH`.
 ///
-/// Fails with `AD_ERR_NULL` (NULL `mem`, `step`, `loss`, or an array whose length is
-/// not 0), `AD_ERR_MISALIGNED` (an array not aligned for `double`),
-/// `AD_ERR_INVALID_ARGUMENT` (an unknown dtype; `snapshots == 0` with `steps > 1`, or
-/// `snapshots > 64`; overlapping arrays, or arrays inside `mem`; a step that leaves a
-/// component of `next` unset), `AD_ERR_SIZE_OVERFLOW`, `AD_ERR_OUT_OF_MEMORY` (above),
-/// `AD_ERR_NON_FINITE` (the loss is NaN or infinite), and any failure of a callback
-/// (the tape's error when an op inside it failed, else its status, as for
-/// `ad_checkpoint()`). The outputs are written only on success.
+/// The outputs are written only on success.
+///
+/// Statuses: `AD_ERR_NULL` (`mem`, `step`, `loss`, or an array whose length is not 0),
+/// `AD_ERR_MISALIGNED` (an array not aligned for `double`, or `report_out`),
+/// `AD_ERR_INVALID_ARGUMENT` (an unknown dtype; `snapshots == 0` with `steps > 1`, or `snapshots >
+/// 64`; overlapping arrays, or arrays inside `mem`; a step that leaves a component of `next` unset;
+/// a callback that resets or ends its tape), `AD_ERR_DTYPE_MISMATCH` (`AD_F64_DUAL`),
+/// `AD_ERR_SIZE_OVERFLOW` (`len`, `d` or `p`), `AD_ERR_OUT_OF_MEMORY` (above), `AD_ERR_NON_FINITE`
+/// (the loss is NaN or infinite), and any failure of a callback: the tape's error when an op inside
+/// it failed (any op's sticky error), else its status, mapped as for `ad_checkpoint()`,
+/// `AD_ERR_REENTRANT` (called from inside a callback running on this tape).
 #[no_mangle]
 pub unsafe extern "C" fn ad_chain_gradient(
     mem: *mut c_void,
@@ -450,7 +453,8 @@ pub unsafe extern "C" fn ad_chain_gradient(
 /// `ad_eval_fn`; NULL makes it `ad_chain_gradient()`): the schedule's forward-only runs
 /// (`report_out->advances` of them) call `eval` instead of recording `step`, so `step`
 /// runs only `steps` times plus once for the probe. Everything else as
-/// `ad_chain_gradient()`.
+/// `ad_chain_gradient()`, with the same statuses (and `eval`'s status, mapped as a
+/// step's).
 #[no_mangle]
 pub unsafe extern "C" fn ad_chain_gradient_eval(
     mem: *mut c_void,
@@ -500,9 +504,9 @@ pub unsafe extern "C" fn ad_chain_gradient_eval(
 /// steps (`done` true at `k = 0` means no step at all). It stores at most `snapshots`
 /// states while running forward, then reverses the chain; `report_out->steps` says how
 /// long it was. It costs somewhat more recomputation than `ad_chain_gradient()` with
-/// the length known. `done` must eventually return non-zero. Memory, callbacks and
-/// failures as `ad_chain_gradient()` (and `AD_ERR_NULL` for a NULL `done`;
-/// `snapshots == 0` is `AD_ERR_INVALID_ARGUMENT`).
+/// the length known. `done` must eventually return non-zero. Memory and callbacks as
+/// `ad_chain_gradient()`, with the same statuses, and `AD_ERR_NULL` for a NULL `done`
+/// (`snapshots == 0` is `AD_ERR_INVALID_ARGUMENT`).
 #[no_mangle]
 pub unsafe extern "C" fn ad_chain_gradient_online(
     mem: *mut c_void,
@@ -555,8 +559,9 @@ pub unsafe extern "C" fn ad_chain_gradient_online(
 /// alignment included. A chain gradient needs this plus `ad_tape_bytes_for(R, dtype)`,
 /// where `R` counts the `d + p` inputs, one step's records and the loss's.
 ///
-/// Fails with `AD_ERR_NULL`, `AD_ERR_INVALID_ARGUMENT` (unknown dtype),
-/// `AD_ERR_DTYPE_MISMATCH` (`AD_F64_DUAL`) or `AD_ERR_SIZE_OVERFLOW`.
+/// Statuses: `AD_ERR_NULL` (`bytes_out`), `AD_ERR_MISALIGNED` (`bytes_out`),
+/// `AD_ERR_INVALID_ARGUMENT` (an unknown dtype), `AD_ERR_DTYPE_MISMATCH` (`AD_F64_DUAL`),
+/// `AD_ERR_SIZE_OVERFLOW` (the byte count does not fit in `size_t`).
 #[no_mangle]
 pub unsafe extern "C" fn ad_chain_workspace_bytes(
     dtype: DtypeArg,

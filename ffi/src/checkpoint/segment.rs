@@ -163,23 +163,25 @@ fn as_ids_mut<H: Handle>(vars: &mut [H]) -> &mut [VarId] {
 /// variables the block made are gone (stale). `user_data` is passed to every call of
 /// `block`; it and whatever it points at must stay valid as long as the tape may sweep
 /// the segment (until `ad_tape_reset()` or the tape's end). The segment keeps `tape`
-/// too: a tape's header must not move while it holds segments.
+/// too: a tape's header must not move while it holds segments. Works on `AD_F32` and
+/// `AD_F64` tapes. For tensors, see `ad_checkpoint_tensors()`.
 ///
-/// Works on `AD_F32` and `AD_F64` tapes; an `AD_F64_DUAL` tape gives
-/// `AD_ERR_DTYPE_MISMATCH`. Also fails with `AD_ERR_NULL` (NULL `tape`, `block`, or an
-/// array whose count is not 0), `AD_ERR_INVALID_ARGUMENT` (`inputs` and `outputs`
-/// overlap, a block output left unset), handle errors for `inputs`, the tape's sticky
-/// error, `AD_ERR_OUT_OF_MEMORY` when the segment and what its backward needs do not
-/// fit, and with the block's failure: the tape's error when the block's own op failed,
-/// else the status the block returned (kept as is when it is `AD_ERR_INVALID_ARGUMENT`,
-/// `AD_ERR_NON_FINITE`, `AD_ERR_BACKEND`, `AD_ERR_STALE_HANDLE`,
-/// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_SIZE_OVERFLOW`, `AD_ERR_DTYPE_MISMATCH` or
-/// `AD_ERR_NO_DEVICE`, reported as `AD_ERR_INVALID_ARGUMENT` naming it otherwise; see
-/// `ad_tape_error()`). Recording failures are sticky, as for any op: the tape keeps the
-/// error, and when `outputs` could be written it holds invalid variables. Argument
-/// failures are sticky too, since the call records.
+/// Every failure on a live tape is sticky, as for any op that records: the tape keeps the
+/// error, and when `outputs` could be written it holds invalid variables.
 ///
-/// For tensors, see `ad_checkpoint_tensors()`.
+/// Statuses: `AD_ERR_NULL` (`tape`, `block`, or an array whose count is not 0), `AD_ERR_MISALIGNED`
+/// (`inputs` or `outputs`), `AD_ERR_INVALID_TAPE`, `AD_ERR_SIZE_OVERFLOW` (`n_in` or `n_out`),
+/// `AD_ERR_INVALID_ARGUMENT` (`inputs` and `outputs` overlap; a block output left unset; more
+/// inputs or outputs than a tape holds), `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+/// `AD_ERR_WRONG_HANDLE_KIND` (an input, or an output the block made), `AD_ERR_DTYPE_MISMATCH` (an
+/// `AD_F64_DUAL` tape), `AD_ERR_OUT_OF_MEMORY` (the segment and what its backward needs do not
+/// fit), the tape's sticky error, and the block's failure: the tape's error when an op inside the
+/// block failed, else the status the block returned, kept as it is when it is
+/// `AD_ERR_INVALID_ARGUMENT`, `AD_ERR_NON_FINITE`, `AD_ERR_BACKEND`, `AD_ERR_STALE_HANDLE`,
+/// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_SIZE_OVERFLOW`, `AD_ERR_DTYPE_MISMATCH`, `AD_ERR_NO_DEVICE`,
+/// `AD_ERR_UNKNOWN_DEVICE`, `AD_ERR_DEVICE_MISMATCH` or `AD_ERR_UNSUPPORTED_ON_DEVICE`, and
+/// reported as `AD_ERR_INVALID_ARGUMENT` naming it otherwise (see `ad_tape_error()`),
+/// `AD_ERR_REENTRANT` (called from inside a callback running on this tape).
 #[no_mangle]
 pub unsafe extern "C" fn ad_checkpoint(
     tape: *mut ad_tape,
@@ -194,10 +196,15 @@ pub unsafe extern "C" fn ad_checkpoint(
     unsafe { checkpoint(tape, block, user_data, inputs, n_in, outputs, n_out) }
 }
 
-/// `ad_checkpoint()` with tensors for the block's inputs and outputs: `inputs` and
-/// `outputs` hold `ad_tensor`s of any rank (an output is a new tensor holding a copy of
-/// the block's output value, and a gradient buffer). Everything else as
-/// `ad_checkpoint()`; scalars cross as rank-0 tensors.
+/// `ad_checkpoint()` with tensors for the block's inputs and outputs, with the same
+/// statuses: `inputs` and `outputs` hold `ad_tensor`s of any rank (an output is a new
+/// tensor holding a copy of the block's output value, and a gradient buffer). Everything
+/// else as `ad_checkpoint()`; scalars cross as rank-0 tensors. Tensors on a device cannot
+/// be checkpointed.
+///
+/// Statuses besides those of `ad_checkpoint()`: `AD_ERR_UNSUPPORTED_ON_DEVICE` (the block
+/// records an op on a device, or hands back a device tensor), `AD_ERR_WRONG_HANDLE_KIND`
+/// (a scalar variable's fields among the inputs).
 #[no_mangle]
 pub unsafe extern "C" fn ad_checkpoint_tensors(
     tape: *mut ad_tape,

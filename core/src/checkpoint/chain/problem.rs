@@ -41,14 +41,20 @@ impl<'p, T, S, L> Problem<'p, T, S, L> {
 
 fn check_lengths<T>(x0: &[T], params: &[T], grad_x0: &[T], grad_params: &[T]) -> Result<()> {
     if grad_x0.len() != x0.len() {
-        return Err(Error::InvalidArgument(
-            "chain gradient: grad_x0 length differs from x0's",
-        ));
+        return Err(Error::LengthMismatch {
+            what: "chain gradient: grad_x0 length",
+            got: grad_x0.len(),
+            against: "the length of x0",
+            expected: x0.len(),
+        });
     }
     if grad_params.len() != params.len() {
-        return Err(Error::InvalidArgument(
-            "chain gradient: grad_params length differs from params'",
-        ));
+        return Err(Error::LengthMismatch {
+            what: "chain gradient: grad_params length",
+            got: grad_params.len(),
+            against: "the length of params",
+            expected: params.len(),
+        });
     }
     Ok(())
 }

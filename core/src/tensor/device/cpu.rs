@@ -172,9 +172,12 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
         let _lock = self.lock.lock();
         let cells = self.cells(dst)?;
         if cells.len() != src.len() {
-            return Err(Error::InvalidArgument(
-                "upload: length differs from the tensor's",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "upload: data length",
+                got: src.len(),
+                against: "the tensor's element count",
+                expected: cells.len(),
+            });
         }
         cells.iter().zip(src).for_each(|(c, &v)| c.set(v));
         Ok(())
@@ -184,9 +187,12 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
         let _lock = self.lock.lock();
         let cells = self.cells(src)?;
         if cells.len() != dst.len() {
-            return Err(Error::InvalidArgument(
-                "download: length differs from the tensor's",
-            ));
+            return Err(Error::LengthMismatch {
+                what: "download: buffer length",
+                got: dst.len(),
+                against: "the tensor's element count",
+                expected: cells.len(),
+            });
         }
         dst.iter_mut().zip(cells).for_each(|(v, c)| *v = c.get());
         Ok(())

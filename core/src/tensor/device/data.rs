@@ -30,9 +30,12 @@ pub(crate) fn check_length(expected: usize, found: usize) -> Result<()> {
     if expected == found {
         Ok(())
     } else {
-        Err(Error::InvalidArgument(
-            "buffer length differs from the tensor's element count",
-        ))
+        Err(Error::LengthMismatch {
+            what: "buffer length",
+            got: found,
+            against: "the tensor's element count",
+            expected,
+        })
     }
 }
 
