@@ -38,6 +38,7 @@ impl<T: Real> Tape<'_, T> {
     /// [`MAX_BLOCK_DEPTH`](crate::tape::MAX_BLOCK_DEPTH).
     pub(crate) fn open_block(&self) -> Result<RecordMark> {
         let scope = self.scopes.open(self.len.get())?;
+        self.refresh_generation();
         let mark = RecordMark {
             len: self.len.get(),
             inputs: self.inputs.get(),
@@ -92,6 +93,7 @@ impl<T: Real> Tape<'_, T> {
             return;
         }
         self.scopes.close(mark.scope);
+        self.refresh_generation();
         if mark.len > self.len.get() || mark.high < self.arena.high_offset() {
             return;
         }

@@ -32,6 +32,21 @@ use core::ptr::NonNull;
 use record::Record;
 use scope::Scopes;
 
+/// A scalar handle whose tape and kind are known: what the recording hot path checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Local {
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
+}
+
+impl Local {
+    /// No generation issued it (generations start at 1).
+    pub(crate) const NONE: Local = Local {
+        index: u32::MAX,
+        generation: 0,
+    };
+}
+
 /// What the records' adjoint slots hold. Backward's adjoints and a tangent sweep's
 /// tangents share them (and a rank-0 tensor's gradient and tangent are its record's
 /// slot), so reading one kind after the other sweep ran is refused, not answered wrong.
@@ -99,6 +114,9 @@ pub struct Tape<'m, T: Real> {
     identity: u32,
     /// The generations handles are issued in (resets and checkpointed blocks).
     scopes: Scopes,
+    /// The generation handles are issued in now: the innermost of `scopes`, kept in a
+    /// cell of its own so that the hot path reads one word (see `refresh_generation`).
+    generation: Cell<u32>,
     error: Cell<Option<Error>>,
     /// True when some adjoint slot may be non-zero, so the next backward must clear them.
     adjoints_dirty: Cell<bool>,
@@ -159,6 +177,7 @@ impl<'m, T: Real> Tape<'m, T> {
             inputs_end: Cell::new(0),
             identity: identity::next_identity(),
             scopes: Scopes::new(),
+            generation: Cell::new(0),
             error: Cell::new(None),
             adjoints_dirty: Cell::new(false),
             persistent_high: Cell::new(0),
@@ -172,6 +191,7 @@ impl<'m, T: Real> Tape<'m, T> {
             scratch_open: Cell::new(0),
         };
         tape.persistent_high.set(tape.arena.high_offset());
+        tape.refresh_generation();
         tape.refresh_limit();
         Ok(tape)
     }
@@ -264,6 +284,7 @@ impl<'m, T: Real> Tape<'m, T> {
         self.arena.set_low_offset(self.records_offset);
         self.arena.release_high_to(self.persistent_high.get());
         self.scopes.reset();
+        self.refresh_generation();
         self.refresh_limit();
     }
 
@@ -310,13 +331,13 @@ impl<'m, T: Real> Tape<'m, T> {
         if op.arity() != crate::op::Arity::Unary || op == Op::Powi {
             return self.fail(Error::InvalidArgument("unary_id: not a unary op"));
         }
-        self.record_unary(op, x, 0)
+        self.record_unary(op, self.vouch(x), 0)
     }
 
     /// `x^n` for an integer `n`.
     #[inline]
     pub fn powi_id(&self, x: VarId, n: i32) -> VarId {
-        self.record_unary(Op::Powi, x, n)
+        self.record_unary(Op::Powi, self.vouch(x), n)
     }
 
     /// Records a binary op; non-binary ops are rejected as an invalid argument.
@@ -325,7 +346,7 @@ impl<'m, T: Real> Tape<'m, T> {
         if op.arity() != crate::op::Arity::Binary {
             return self.fail(Error::InvalidArgument("binary_id: not a binary op"));
         }
-        self.record_binary(op, a, b)
+        self.record_binary(op, self.vouch(a), self.vouch(b))
     }
 
     /// `(op, a, b, value)` of scalar record `index`, for graph exports.
@@ -467,31 +488,85 @@ impl<'m, T: Real> Tape<'m, T> {
 
     // ---- recording internals ----
 
-    /// True when `x` is a live scalar handle of this tape. The common case (a handle of
-    /// the current generation) costs four comparisons; handles from enclosing
-    /// generations (captured by a checkpointed block) take the slow path.
+    /// True when `x` is a live scalar handle of this tape.
     #[inline(always)]
     fn owns(&self, x: VarId) -> bool {
-        x.index < self.len.get()
-            && x.kind == HandleKind::Scalar.code()
+        x.kind == HandleKind::Scalar.code()
             && x.tape == self.identity
-            && (x.generation == self.scopes.generation()
-                || self.scopes.is_open_for(x.generation, x.index))
+            && self.is_live(self.local(x))
+    }
+
+    /// `x` without the parts that name this tape and the scalar kind, which the caller
+    /// has checked (or, for a [`Var`], its tape reference vouches for).
+    #[inline(always)]
+    fn local(&self, x: VarId) -> Local {
+        Local {
+            index: x.index,
+            generation: x.generation,
+        }
+    }
+
+    /// `x` as a handle again.
+    #[inline(always)]
+    fn handle_of(&self, x: Local) -> VarId {
+        VarId {
+            index: x.index,
+            kind: HandleKind::Scalar.code(),
+            generation: x.generation,
+            tape: self.identity,
+        }
+    }
+
+    /// True when record `x.index` exists and generation `x.generation` issued it and is
+    /// still open. The common case (the current generation) costs two comparisons;
+    /// handles from enclosing generations (captured by a checkpointed block) take the
+    /// slow path, out of line.
+    #[inline(always)]
+    fn is_live(&self, x: Local) -> bool {
+        (x.index < self.len.get() && x.generation == self.generation.get())
+            || self.is_live_in_enclosing_generation(x)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn is_live_in_enclosing_generation(&self, x: Local) -> bool {
+        x.index < self.len.get() && self.scopes.is_open_for(x.generation, x.index)
+    }
+
+    /// The scalar handle `x` as the recording ops take it: this tape's and a scalar, or
+    /// (failing the tape with why not) one that no generation issued.
+    #[inline(always)]
+    fn vouch(&self, x: VarId) -> Local {
+        if x.kind == HandleKind::Scalar.code() && x.tape == self.identity {
+            self.local(x)
+        } else {
+            self.fail_handle(x);
+            Local::NONE
+        }
+    }
+
+    /// Makes the handles `push` issues carry the current generation; called whenever
+    /// it changes (reset, and a checkpointed block's start and end).
+    pub(super) fn refresh_generation(&self) {
+        self.generation.set(self.scopes.generation());
     }
 
     #[inline(always)]
-    fn record_unary(&self, op: Op, x: VarId, n: i32) -> VarId {
-        if !self.owns(x) {
-            return self.fail_handle(x);
+    fn record_unary(&self, op: Op, x: Local, n: i32) -> VarId {
+        if !self.is_live(x) {
+            self.fail_handle(self.handle_of(x));
+            return VarId::INVALID;
         }
         let value = op.eval_unary(self.record(x.index).value, n);
         self.push(Record::new(op, x.index, n as u32, value))
     }
 
     #[inline(always)]
-    fn record_binary(&self, op: Op, a: VarId, b: VarId) -> VarId {
-        if !(self.owns(a) && self.owns(b)) {
-            return self.fail_handle(if self.owns(a) { b } else { a });
+    fn record_binary(&self, op: Op, a: Local, b: Local) -> VarId {
+        if !(self.is_live(a) && self.is_live(b)) {
+            let bad = if self.is_live(a) { b } else { a };
+            self.fail_handle(self.handle_of(bad));
+            return VarId::INVALID;
         }
         let value = op.eval_binary(self.record(a.index).value, self.record(b.index).value);
         self.push(Record::new(op, a.index, b.index, value))
@@ -503,7 +578,10 @@ impl<'m, T: Real> Tape<'m, T> {
     fn push(&self, record: Record<T>) -> VarId {
         let index = self.len.get();
         if index >= self.limit.get() {
-            return self.push_failed();
+            // The handle is made here, not by the cold path: a `VarId` returned from an
+            // out-of-line call would live in memory on the hot path too.
+            self.push_failed();
+            return VarId::INVALID;
         }
         // SAFETY: `index < limit`, and `refresh_limit` keeps `limit` records inside the
         // gap below the arena's high end, which the tape owns.
@@ -512,16 +590,16 @@ impl<'m, T: Real> Tape<'m, T> {
         VarId {
             index,
             kind: HandleKind::Scalar.code(),
-            generation: self.scopes.generation(),
+            generation: self.generation.get(),
             tape: self.identity,
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn push_failed(&self) -> VarId {
+    fn push_failed(&self) {
         if self.error.get().is_some() {
-            return VarId::INVALID;
+            return;
         }
         let error = if self.len.get() >= MAX_RECORDS {
             Error::TooManyVariables {
@@ -533,17 +611,15 @@ impl<'m, T: Real> Tape<'m, T> {
                 free: self.free_bytes(),
             }
         };
-        self.fail(error)
+        self.fail(error);
     }
 
     #[cold]
     #[inline(never)]
-    fn fail_handle(&self, x: VarId) -> VarId {
-        if self.error.get().is_some() {
-            return VarId::INVALID;
+    fn fail_handle(&self, x: VarId) {
+        if self.error.get().is_none() {
+            self.fail(self.handle_error(x));
         }
-        let error = self.handle_error(x);
-        self.fail(error)
     }
 
     /// Why `x` is not a live handle of this tape.

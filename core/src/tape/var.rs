@@ -1,7 +1,7 @@
 //! Variable handles: [`VarId`], a plain index for hosts, and [`Var`], which carries its
 //! tape so Rust code can write `x * x + x.sin()`.
 
-use super::Tape;
+use super::{HandleKind, Local, Tape};
 use crate::error::Error;
 use crate::op::Op;
 use crate::real::Real;
@@ -81,31 +81,70 @@ impl Default for VarId {
 #[derive(Clone, Copy)]
 pub struct Var<'t, T: Real> {
     tape: &'t Tape<'t, T>,
-    id: VarId,
+    // The handle, less what the tape reference already says (whose it is, and that it is
+    // a scalar): two words in all, so arithmetic on `Var`s keeps them in registers.
+    index: u32,
+    /// The generation that issued it; 0 (never issued) for an invalid variable.
+    generation: u32,
 }
 
 impl<T: Real> core::fmt::Debug for Var<'_, T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Var")
-            .field("id", &self.id)
-            .field("value", &self.tape.value(self.id))
+            .field("id", &self.id())
+            .field("value", &self.tape.value(self.id()))
             .finish()
     }
 }
 
 impl<'t, T: Real> Var<'t, T> {
+    /// A variable for a handle this tape just issued (or the invalid one).
+    #[inline(always)]
     pub(crate) fn new(tape: &'t Tape<'t, T>, id: VarId) -> Var<'t, T> {
-        Var { tape, id }
+        Var {
+            tape,
+            index: id.index,
+            generation: id.generation,
+        }
     }
 
-    /// Binds a bare handle to `tape` (it is checked when used).
+    /// Binds a bare handle to `tape` (it is checked when used). A handle of another tape
+    /// or of another kind binds as the invalid variable, which fails as foreign.
     pub fn from_id(tape: &'t Tape<'t, T>, id: VarId) -> Var<'t, T> {
-        Var { tape, id }
+        if id.kind == HandleKind::Scalar.code() && id.tape == tape.identity() {
+            Var::new(tape, id)
+        } else {
+            Var::new(tape, VarId::INVALID)
+        }
     }
 
     /// The bare handle.
     pub fn id(self) -> VarId {
-        self.id
+        if self.generation == 0 {
+            return VarId::INVALID;
+        }
+        self.handle()
+    }
+
+    /// The bare handle, without telling the invalid variable apart.
+    #[inline(always)]
+    fn handle(self) -> VarId {
+        VarId {
+            index: self.index,
+            kind: HandleKind::Scalar.code(),
+            generation: self.generation,
+            tape: self.tape.identity(),
+        }
+    }
+
+    /// The handle as the recording ops take it: the tape reference vouches for whose it
+    /// is and its kind. The invalid variable's generation 0 was never issued.
+    #[inline(always)]
+    fn local(self) -> Local {
+        Local {
+            index: self.index,
+            generation: self.generation,
+        }
     }
 
     /// The tape this variable was recorded on.
@@ -115,17 +154,17 @@ impl<'t, T: Real> Var<'t, T> {
 
     /// The value, or NaN when the handle is not live (the tape's status says why).
     pub fn value(self) -> T {
-        self.tape.value(self.id).unwrap_or(T::from_f64(f64::NAN))
+        self.tape.value(self.id()).unwrap_or(T::from_f64(f64::NAN))
     }
 
     /// The adjoint after `backward`, or NaN when unavailable (see `Tape::grad`).
     pub fn grad(self) -> T {
-        self.tape.grad(self.id).unwrap_or(T::from_f64(f64::NAN))
+        self.tape.grad(self.id()).unwrap_or(T::from_f64(f64::NAN))
     }
 
     #[inline(always)]
     fn unary(self, op: Op) -> Var<'t, T> {
-        self.with(self.tape.record_unary(op, self.id, 0))
+        self.with(self.tape.record_unary(op, self.local(), 0))
     }
 
     #[inline(always)]
@@ -133,32 +172,29 @@ impl<'t, T: Real> Var<'t, T> {
         if !core::ptr::eq(self.tape, other.tape) {
             return self.with(self.tape.fail_foreign());
         }
-        self.with(self.tape.record_binary(op, self.id, other.id))
+        self.with(self.tape.record_binary(op, self.local(), other.local()))
     }
 
     /// `self op c`, with `c` kept inside the record when `f32` holds it exactly.
     #[inline(always)]
     fn binary_const(self, op: Op, constant: T) -> Var<'t, T> {
-        self.with(self.tape.binary_const_id(op, self.id, constant))
+        self.with(self.tape.binary_const(op, self.local(), constant))
     }
 
     /// `c op self`, with `c` kept inside the record when `f32` holds it exactly.
     #[inline(always)]
     fn const_binary(self, op: Op, constant: T) -> Var<'t, T> {
-        self.with(self.tape.const_binary_id(op, constant, self.id))
+        self.with(self.tape.const_binary(op, constant, self.local()))
     }
 
     #[inline(always)]
     fn with(self, id: VarId) -> Var<'t, T> {
-        Var {
-            tape: self.tape,
-            id,
-        }
+        Var::new(self.tape, id)
     }
 
     /// `x^n` for an integer `n`.
     pub fn powi(self, n: i32) -> Var<'t, T> {
-        self.with(self.tape.powi_id(self.id, n))
+        self.with(self.tape.powi_id(self.handle(), n))
     }
     /// `x^c` for a constant exponent: no derivative flows to `c`.
     pub fn powf(self, c: T) -> Var<'t, T> {
@@ -289,10 +325,21 @@ impl<T: Real> Tape<'_, T> {
     /// record; otherwise it takes a (shared) `Const` record.
     #[inline(always)]
     pub fn binary_const_id(&self, op: Op, x: VarId, c: T) -> VarId {
+        self.binary_const(op, self.vouch(x), c)
+    }
+
+    /// `c op x` for a constant `c` and a binary `op`, as [`binary_const_id`](Tape::binary_const_id).
+    #[inline(always)]
+    pub fn const_binary_id(&self, op: Op, c: T, x: VarId) -> VarId {
+        self.const_binary(op, c, self.vouch(x))
+    }
+
+    #[inline(always)]
+    fn binary_const(&self, op: Op, x: Local, c: T) -> VarId {
         let fused = match op {
             Op::Add => Some(Op::AddConst),
             // x − c is x + (−c), exact whenever c is.
-            Op::Sub => return self.binary_const_id(Op::Add, x, -c),
+            Op::Sub => return self.binary_const(Op::Add, x, -c),
             Op::Mul => Some(Op::MulConst),
             Op::Div => Some(Op::DivConst),
             _ => None,
@@ -300,11 +347,10 @@ impl<T: Real> Tape<'_, T> {
         self.record_with_constant(op, fused, x, c, false)
     }
 
-    /// `c op x` for a constant `c` and a binary `op`, as [`binary_const_id`](Tape::binary_const_id).
     #[inline(always)]
-    pub fn const_binary_id(&self, op: Op, c: T, x: VarId) -> VarId {
+    fn const_binary(&self, op: Op, c: T, x: Local) -> VarId {
         let fused = match op {
-            Op::Add | Op::Mul => return self.binary_const_id(op, x, c),
+            Op::Add | Op::Mul => return self.binary_const(op, x, c),
             Op::Sub => Some(Op::ConstSub),
             Op::Div => Some(Op::ConstDiv),
             _ => None,
@@ -317,20 +363,20 @@ impl<T: Real> Tape<'_, T> {
         &self,
         op: Op,
         fused: Option<Op>,
-        x: VarId,
+        x: Local,
         c: T,
         constant_first: bool,
     ) -> VarId {
         match (fused, c.exact_f32()) {
             (Some(fused), Some(inline)) => self.record_unary(fused, x, inline.to_bits() as i32),
             _ => {
-                let constant = self.constant_id(c);
+                let constant = self.vouch(self.constant_id(c));
                 let (a, b) = if constant_first {
                     (constant, x)
                 } else {
                     (x, constant)
                 };
-                self.binary_id(op, a, b)
+                self.record_binary(op, a, b)
             }
         }
     }
