@@ -41,7 +41,7 @@ use autodiff::tape::*;
 use autodiff::tensor::*;
 use autodiff::var::*;
 use autodiff::version::{ad_abi_version, ad_version};
-use autodiff_fuzz::Bytes;
+use autodiff_fuzz::{avoid, Bytes};
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::ptr;
 use libfuzzer_sys::fuzz_target;
@@ -51,17 +51,17 @@ use ad_status::*;
 
 // ---- known open bugs, avoided so the target keeps looking for new ones ----
 //
-// Set one to `false` to look at it again; the reproducers are in
-// `fuzz/regressions/c_api_sequences/`.
+// Each is stepped around unless `AD_FUZZ_CHECK_KNOWN` names it (see `autodiff_fuzz::avoid`);
+// the reproducers are in `fuzz/regressions/c_api_sequences/`.
 
 /// On an `AD_F32` tape that holds tensors, `ad_jvp`/`ad_replay`/`ad_gradient` (and the
 /// other calls that convert a `double` array through the tape's scratch) corrupt the
 /// arena.
-const AVOID_F32_SCRATCH_WITH_TENSORS: bool = true;
+const AVOID_F32_SCRATCH_WITH_TENSORS: &str = "f32-scratch-with-tensors";
 /// A checkpoint block (or chain step) that runs a sweep on its own tape recurses.
-const AVOID_SWEEP_INSIDE_CALLBACK: bool = true;
+const AVOID_SWEEP_INSIDE_CALLBACK: &str = "sweep-inside-callback";
 /// Handles from a tape re-initialised at the same address are accepted by the new tape.
-const AVOID_REINIT_SAME_ADDRESS_HANDLES: bool = true;
+const AVOID_REINIT_SAME_ADDRESS_HANDLES: &str = "reinit-same-address";
 
 // ---- statuses ----
 
@@ -85,9 +85,14 @@ fn stats_enabled() -> bool {
     *ON.get_or_init(|| std::env::var_os("AD_FUZZ_STATS").is_some())
 }
 
-fn stats_op(op: u8) {
+/// With `AD_FUZZ_TRACE` set: every step and status, on stderr.
+fn tracing() -> bool {
     static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    if *TRACE.get_or_init(|| std::env::var_os("AD_FUZZ_TRACE").is_some()) {
+    *TRACE.get_or_init(|| std::env::var_os("AD_FUZZ_TRACE").is_some())
+}
+
+fn stats_op(op: u8) {
+    if tracing() {
         eprintln!("step {}", op % 64);
     }
     if stats_enabled() {
@@ -129,6 +134,12 @@ fn stats_exec() {
 #[track_caller]
 fn check(status: ad_status) -> ad_status {
     let code = status as i32;
+    if tracing() {
+        eprintln!(
+            "  {status:?} at line {}",
+            core::panic::Location::caller().line()
+        );
+    }
     if stats_enabled() {
         STATS.with(|s| {
             if let Some(s) = s.borrow_mut().as_mut() {
@@ -333,9 +344,120 @@ struct Slot {
     ended: bool,
     /// Tensors recorded since the last reset (see `AVOID_F32_SCRATCH_WITH_TENSORS`).
     has_tensors: bool,
-    /// The tape's identity before a re-initialisation at the same address (see
-    /// `AVOID_REINIT_SAME_ADDRESS_HANDLES`): handles of it are not used on this tape.
-    reinit_of: bool,
+    /// A variable this tape returned (for the check after a re-initialisation at the
+    /// same address, see `AVOID_REINIT_SAME_ADDRESS_HANDLES`).
+    last_var: Option<ad_var>,
+    /// The first few tensor leaves (inputs, constants) made since the last reset, with
+    /// their values: sweeps, Jacobians and checkpoints must leave them as they are (a
+    /// tape whose arena they corrupt shows it here, where AddressSanitizer cannot look).
+    canaries: Vec<(ad_tensor, Vec<f64>)>,
+    /// The inputs recorded by `ad_input` at the top level, in order (with any recorded
+    /// elsewhere, or from before a reset, the list no longer matches the tape's, and is
+    /// dropped).
+    inputs: Vec<ad_var>,
+}
+
+/// `ad_gradient` against `ad_backward` and `ad_grad` of each input, which need no
+/// conversion of a `double` array (an `AD_F32` tape converts through its scratch).
+unsafe fn check_gradient(world: &mut World, i: Option<usize>, x: ad_var, n: usize) {
+    let Some(slot) = i.and_then(|i| world.slots[i].as_mut()).filter(|s| !s.ended) else {
+        return;
+    };
+    let tape = slot.tape;
+    unsafe {
+        let live = slot
+            .inputs
+            .iter()
+            .all(|&v| out_f64(|o| ad_value(tape, v, o)).0 == AD_OK);
+        if !live || slot.inputs.len() != n {
+            slot.inputs.clear();
+            return;
+        }
+        let mut g = vec![SENTINEL; n];
+        assert_eq!(
+            check(ad_gradient(tape, x, g.as_mut_ptr(), n)),
+            AD_OK,
+            "ad_gradient again"
+        );
+        assert_eq!(
+            check(ad_backward(tape, x)),
+            AD_OK,
+            "ad_backward after ad_gradient"
+        );
+        for (k, &v) in slot.inputs.iter().enumerate() {
+            let (status, gk) = out_f64(|o| ad_grad(tape, v, o));
+            assert_eq!(status, AD_OK);
+            assert!(
+                gk.to_bits() == g[k].to_bits() || (gk.is_nan() && g[k].is_nan()),
+                "ad_gradient[{k}] = {:e}, ad_grad = {gk:e}",
+                g[k]
+            );
+        }
+    }
+}
+
+/// The value of tensor `t` on `tape` (`n` elements), if it can be read.
+unsafe fn tensor_values(
+    tape: *mut ad_tape,
+    dtype: Dtype,
+    t: ad_tensor,
+    n: usize,
+) -> Option<Vec<f64>> {
+    unsafe {
+        match dtype {
+            Dtype::F32 => {
+                let mut out = vec![0f32; n];
+                (check(ad_tensor_value_f32(tape, t, out.as_mut_ptr(), n)) == AD_OK)
+                    .then(|| out.iter().map(|&v| v as f64).collect())
+            }
+            Dtype::F64 => {
+                let mut out = vec![0f64; n];
+                (check(ad_tensor_value_f64(tape, t, out.as_mut_ptr(), n)) == AD_OK).then_some(out)
+            }
+            Dtype::Dual => None,
+        }
+    }
+}
+
+/// Checks slot `i`'s canary tensors still hold their values (those that can still be
+/// read: a reset makes them stale, and drops them).
+unsafe fn check_canaries(world: &mut World, i: Option<usize>, what: &str) {
+    let Some(slot) = i.and_then(|i| world.slots[i].as_mut()).filter(|s| !s.ended) else {
+        return;
+    };
+    let (tape, dtype) = (slot.tape, slot.dtype);
+    slot.canaries.retain(|(t, before)| {
+        match unsafe { tensor_values(tape, dtype, *t, before.len()) } {
+            Some(now) => {
+                for (k, (a, b)) in before.iter().zip(&now).enumerate() {
+                    assert!(
+                        a.to_bits() == b.to_bits(),
+                        "{what} changed element {k} of a tensor leaf: {a:e} -> {b:e}"
+                    );
+                }
+                true
+            }
+            None => false,
+        }
+    });
+}
+
+/// Takes the values of slot `i`'s canaries again (after a write), and adds `t` (of `n`
+/// elements) to them.
+unsafe fn set_canaries(world: &mut World, i: Option<usize>, t: Option<(ad_tensor, usize)>) {
+    let Some(slot) = i.and_then(|i| world.slots[i].as_mut()).filter(|s| !s.ended) else {
+        return;
+    };
+    let (tape, dtype) = (slot.tape, slot.dtype);
+    let mut wanted: Vec<(ad_tensor, usize)> =
+        slot.canaries.iter().map(|(t, v)| (*t, v.len())).collect();
+    if let Some(t) = t.filter(|_| wanted.len() < 4) {
+        wanted.push(t);
+    }
+    slot.canaries = wanted
+        .into_iter()
+        .filter_map(|(t, n)| unsafe { tensor_values(tape, dtype, t, n) }.map(|v| (t, v)))
+        .collect();
 }
 
 /// A CPU device and its memory.
@@ -473,9 +595,12 @@ impl World {
         }
     }
 
-    fn keep_var(&mut self, v: ad_var) -> ad_var {
+    fn keep_var(&mut self, v: ad_var, tape: Option<usize>) -> ad_var {
         if ad_var_is_valid(v) {
             remember(&mut self.vars, v);
+            if let Some(slot) = tape.and_then(|i| self.slots[i].as_mut()) {
+                slot.last_var = Some(v);
+            }
         }
         v
     }
@@ -620,9 +745,6 @@ unsafe extern "C" fn scalar_block(
                 assert_ne!(check(ad_tape_reset(tape)), AD_OK, "reset inside a block")
             }
             Mischief::Done => assert_ne!(check(ad_tape_done(tape)), AD_OK, "ended inside a block"),
-            Mischief::Sweep if !AVOID_SWEEP_INSIDE_CALLBACK => {
-                check(ad_backward(tape, nodes[0]));
-            }
             Mischief::Nested if !ctx.nested.is_null() => {
                 let mut inner = [invalid_var(); 1];
                 let status = check(ad_checkpoint(
@@ -649,6 +771,11 @@ unsafe extern "C" fn scalar_block(
             let v = block_op(tape, code, &nodes);
             nodes.push(v);
         }
+        if ctx.mischief == Mischief::Sweep && !avoid(AVOID_SWEEP_INSIDE_CALLBACK) {
+            // From a record of the block itself: one that comes after the segment's
+            // record when the block runs again inside a sweep.
+            sweep_inside(tape, *nodes.last().expect("a node"), ctx.ops[7]);
+        }
         let len = nodes.len();
         for (j, out) in outputs.iter_mut().enumerate() {
             // A distinct record per output.
@@ -666,6 +793,21 @@ unsafe extern "C" fn scalar_block(
         }
     }
     StatusArg(0)
+}
+
+/// A sweep on the tape a callback runs on, from `x` (the header forbids it).
+unsafe fn sweep_inside(tape: *mut ad_tape, x: ad_var, how: u8) {
+    unsafe {
+        let (_, n) = out_usize(|c| ad_tape_num_inputs(tape, c));
+        let n = n.min(256);
+        let mut values = vec![0.5; n];
+        match how % 5 {
+            0 | 1 => check(ad_backward(tape, x)),
+            2 => check(ad_gradient(tape, x, values.as_mut_ptr(), n)),
+            3 => check(ad_jvp(tape, values.as_ptr(), n)),
+            _ => check(ad_replay(tape, values.as_ptr(), n)),
+        };
+    }
 }
 
 unsafe extern "C" fn tensor_block(
@@ -882,9 +1024,6 @@ unsafe extern "C" fn chain_step(
                         nodes.push(v);
                     }
                 }
-                Mischief::Sweep if !AVOID_SWEEP_INSIDE_CALLBACK => {
-                    check(ad_backward(tape, nodes[0]));
-                }
                 _ => {}
             }
         }
@@ -893,6 +1032,9 @@ unsafe extern "C" fn chain_step(
             let code = if varies { code ^ 0x11 } else { code };
             let v = chain_op(tape, code, &nodes);
             nodes.push(v);
+        }
+        if naughty && ctx.mischief == Mischief::Sweep && !avoid(AVOID_SWEEP_INSIDE_CALLBACK) {
+            sweep_inside(tape, *nodes.last().expect("a node"), ctx.ops[0]);
         }
         let len = nodes.len();
         for (i, slot) in next.iter_mut().enumerate() {
@@ -1317,6 +1459,17 @@ unsafe fn read_tensor(world: &World, b: &mut Bytes, tape: *mut ad_tape, what: u8
 unsafe fn step(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WORDS]) {
     let op = b.u8();
     stats_op(op);
+    unsafe { call(world, b, scratch, op) };
+    // Sweeps, Jacobians, optimizer steps and checkpoints leave input tensors alone.
+    if matches!(op % 64, 19 | 20 | 23..=27 | 44 | 49..=53) {
+        for i in 0..TAPES {
+            unsafe { check_canaries(world, Some(i), "a sweep") };
+        }
+    }
+}
+
+/// The call `op` picks.
+unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WORDS], op: u8) {
     match op % 64 {
         // -- tapes --
         0 | 1 => {
@@ -1327,16 +1480,16 @@ unsafe fn step(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                 && world.slots[i]
                     .as_ref()
                     .is_some_and(|s| s.ended && s.mem.is_some());
-            let (mut mem, offset, len, reinit) = if reuse {
+            let (mut mem, offset, len, old_var) = if reuse {
                 let old = world.slots[i].take().expect("checked");
-                (old.mem.expect("checked"), old.offset, old.len, true)
+                (old.mem.expect("checked"), old.offset, old.len, old.last_var)
             } else {
                 if let Some(old) = world.slots[i].take() {
                     unsafe { end(old) };
                 }
                 let len = tape_size(b);
                 let offset = b.below(16);
-                (vec![0u8; len + offset], offset, len, false)
+                (vec![0u8; len + offset], offset, len, None)
             };
             let mut tape = ptr::null_mut();
             let out: *mut *mut ad_tape = if b.u8() % 32 == 0 {
@@ -1357,8 +1510,15 @@ unsafe fn step(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                     len,
                     ended: false,
                     has_tensors: false,
-                    reinit_of: reinit,
+                    last_var: None,
+                    canaries: Vec::new(),
+                    inputs: Vec::new(),
                 });
+                // A variable of the tape that ended here must not pass for one of the
+                // new tape, however many records the new one has.
+                if let Some(old) = old_var.filter(|_| !avoid(AVOID_REINIT_SAME_ADDRESS_HANDLES)) {
+                    unsafe { stale_or_foreign_on(tape, old, 64, false) };
+                }
             } else {
                 assert!(tape.is_null(), "{status:?}: tape_out written");
             }
@@ -1381,7 +1541,9 @@ unsafe fn step(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                     len,
                     ended: false,
                     has_tensors: false,
-                    reinit_of: false,
+                    last_var: None,
+                    canaries: Vec::new(),
+                    inputs: Vec::new(),
                 });
             }
         }
@@ -1475,33 +1637,39 @@ unsafe fn step(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
         }
         // -- scalar ops --
         8..=10 => {
-            let (tape, _) = world.tape(b, scratch);
+            let (tape, i) = world.tape(b, scratch);
             let v = value(b);
+            let input = b.bool();
             let x = unsafe {
-                if b.bool() {
+                if input {
                     ad_input(tape, v)
                 } else {
                     ad_const(tape, v)
                 }
             };
-            world.keep_var(x);
+            world.keep_var(x, i);
+            if let Some(slot) = i.and_then(|i| world.slots[i].as_mut()) {
+                if input && ad_var_is_valid(x) && slot.inputs.len() < 64 {
+                    slot.inputs.push(x);
+                }
+            }
         }
         11..=14 => {
-            let (tape, _) = world.tape(b, scratch);
+            let (tape, i) = world.tape(b, scratch);
             let x = world.var(b);
             let f = b.pick(&UNARY);
             let y = unsafe { f(tape, x) };
-            world.keep_var(y);
+            world.keep_var(y, i);
         }
         15..=17 => {
-            let (tape, _) = world.tape(b, scratch);
+            let (tape, i) = world.tape(b, scratch);
             let (x, y) = (world.var(b), world.var(b));
             let f = b.pick(&BINARY);
             let z = unsafe { f(tape, x, y) };
-            world.keep_var(z);
+            world.keep_var(z, i);
         }
         18 => {
-            let (tape, _) = world.tape(b, scratch);
+            let (tape, i) = world.tape(b, scratch);
             let x = world.var(b);
             let c = value(b);
             let y = unsafe {
@@ -1511,7 +1679,7 @@ unsafe fn step(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                     _ => ad_powi(tape, x, b.u32() as c_int % 7 - 3),
                 }
             };
-            world.keep_var(y);
+            world.keep_var(y, i);
         }
         // -- derivatives --
         19 | 20 => {
@@ -1534,7 +1702,7 @@ unsafe fn step(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
         }
         23..=26 => {
             let (tape, i) = world.tape(b, scratch);
-            if AVOID_F32_SCRATCH_WITH_TENSORS
+            if avoid(AVOID_F32_SCRATCH_WITH_TENSORS)
                 && world
                     .slot(i)
                     .is_some_and(|s| s.dtype == Dtype::F32 && s.has_tensors)
@@ -1552,7 +1720,10 @@ unsafe fn step(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             let kind = op % 64;
             if kind == 23 {
                 let x = world.var(b);
-                out_array(b, n, |p, n| unsafe { ad_gradient(tape, x, p, n) });
+                let status = out_array(b, n, |p, n| unsafe { ad_gradient(tape, x, p, n) });
+                if status == AD_OK {
+                    unsafe { check_gradient(world, i, x, n) };
+                }
             } else if kind == 24 {
                 let seeds = in_array(b, n);
                 let p = if n == 0 && b.bool() {
@@ -1588,7 +1759,7 @@ unsafe fn step(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
         }
         27 => {
             let (tape, i) = world.tape(b, scratch);
-            if AVOID_F32_SCRATCH_WITH_TENSORS
+            if avoid(AVOID_F32_SCRATCH_WITH_TENSORS)
                 && world
                     .slot(i)
                     .is_some_and(|s| s.dtype == Dtype::F32 && s.has_tensors)
@@ -1659,6 +1830,9 @@ unsafe fn step(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                 }
             };
             world.keep_tensor(t, i);
+            if ad_tensor_is_valid(t) {
+                unsafe { set_canaries(world, i, Some((t, len))) };
+            }
         }
         31..=34 => {
             let (tape, i) = world.tape(b, scratch);
@@ -1714,19 +1888,27 @@ unsafe fn step(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             world.keep_tensor(t, i);
         }
         35 => {
-            let (tape, _) = world.tape(b, scratch);
+            let (tape, i) = world.tape(b, scratch);
             let x = world.tensor(b);
             let v = unsafe { ad_tensor_as_var(tape, x) };
-            world.keep_var(v);
+            world.keep_var(v, i);
         }
         36 | 37 => {
             let (tape, _) = world.tape(b, scratch);
             unsafe { read_tensor(world, b, tape, op) };
         }
         38 => {
-            let (tape, _) = world.tape(b, scratch);
+            let (tape, i) = world.tape(b, scratch);
             let x = world.tensor(b);
-            let n = b.below(10);
+            let mut dims = [0usize; 4];
+            let mut rank = 0usize;
+            let n = if b.u8() % 4 != 0
+                && unsafe { ad_tensor_dims(tape, x, dims.as_mut_ptr(), 4, &mut rank) } == AD_OK
+            {
+                elements(&dims[..rank.min(4)]).unwrap_or(0).min(256)
+            } else {
+                b.below(10)
+            };
             let seed = b.bool();
             unsafe {
                 if b.bool() {
@@ -1744,6 +1926,8 @@ unsafe fn step(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                         ad_tensor_set_value_f64(tape, x, data.as_ptr(), n)
                     });
                 }
+                // A value written (maybe a canary's).
+                set_canaries(world, i, None);
             }
         }
         // -- parameters and optimizers --
@@ -1927,7 +2111,7 @@ unsafe fn step(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             });
             if status == AD_OK {
                 for v in outputs {
-                    world.keep_var(v);
+                    world.keep_var(v, i);
                 }
             }
             // SAFETY: the context lives until the end of the sequence.
@@ -2076,16 +2260,66 @@ unsafe fn step(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                 assert_eq!(check(ad_device_close(device)), AD_OK);
             }
         },
-        _ => {
-            // The handle of a re-initialised tape's predecessor, on that tape.
-            let (tape, i) = world.tape(b, scratch);
-            if AVOID_REINIT_SAME_ADDRESS_HANDLES && world.slot(i).is_some_and(|s| s.reinit_of) {
+        62 => {
+            // A variable of one live tape, on another: refused as foreign.
+            let (a, b_) = (b.below(TAPES), b.below(TAPES));
+            let (Some(ta), Some(tb)) = (
+                world.slots[a].as_ref().filter(|s| !s.ended),
+                world.slots[b_].as_ref().filter(|s| !s.ended),
+            ) else {
+                return;
+            };
+            if a == b_ {
                 return;
             }
-            let x = world.var(b);
-            let y = unsafe { ad_sin(tape, x) };
-            world.keep_var(y);
+            let (ta, tb) = (ta.tape, tb.tape);
+            let x = unsafe { ad_input(ta, 1.0) };
+            if ad_var_is_valid(x) {
+                unsafe { stale_or_foreign_on(tb, x, 0, true) };
+            }
         }
+        _ => {
+            // A variable from before a reset, on the reset tape: refused as stale.
+            let (tape, i) = world.tape(b, scratch);
+            if world.live(i).is_none() {
+                return;
+            }
+            let x = unsafe { ad_input(tape, 2.0) };
+            if ad_var_is_valid(x) {
+                assert_eq!(check(unsafe { ad_tape_reset(tape) }), AD_OK);
+                if let Some(slot) = i.and_then(|i| world.slots[i].as_mut()) {
+                    slot.has_tensors = false;
+                }
+                unsafe { stale_or_foreign_on(tape, x, 64, false) };
+            }
+        }
+    }
+}
+
+/// Checks that `tape` (live; reset first when `reset`) refuses `x`, a variable of another
+/// tape or generation, as stale or foreign, after recording `pad` inputs so that its
+/// index is in range. Leaves the tape reset.
+unsafe fn stale_or_foreign_on(tape: *mut ad_tape, x: ad_var, pad: usize, reset: bool) {
+    unsafe {
+        if reset && check(ad_tape_reset(tape)) != AD_OK {
+            return;
+        }
+        for _ in 0..pad {
+            ad_input(tape, 0.5);
+        }
+        if check(ad_tape_status(tape)) != AD_OK {
+            // No room for the padding.
+            check(ad_tape_reset(tape));
+            return;
+        }
+        let y = ad_sin(tape, x);
+        let status = check(ad_tape_status(tape));
+        assert!(
+            matches!(status, AD_ERR_STALE_HANDLE | AD_ERR_FOREIGN_HANDLE),
+            "a variable of another tape or generation was accepted: {status:?}"
+        );
+        assert!(!ad_var_is_valid(y));
+        assert_eq!(check(ad_tape_reset(tape)), AD_OK);
     }
 }
 
