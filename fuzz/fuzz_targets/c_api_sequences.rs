@@ -60,6 +60,10 @@ use ad_status::*;
 const AVOID_F32_SCRATCH_WITH_TENSORS: &str = "f32-scratch-with-tensors";
 /// A checkpoint block (or chain step) that runs a sweep on its own tape recurses.
 const AVOID_SWEEP_INSIDE_CALLBACK: &str = "sweep-inside-callback";
+/// `ad_backward` from a non-finite output succeeds when the output is a tensor loss (as a
+/// variable) or a checkpointed segment's output, where the header promises
+/// `AD_ERR_NON_FINITE`.
+const AVOID_NON_FINITE_OUTPUT_ACCEPTED: &str = "non-finite-output-accepted";
 /// Handles from a tape re-initialised at the same address are accepted by the new tape.
 const AVOID_REINIT_SAME_ADDRESS_HANDLES: &str = "reinit-same-address";
 
@@ -1688,6 +1692,13 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             let status = check(unsafe { ad_backward(tape, x) });
             if world.live(i).is_none() && i.is_some() {
                 assert_eq!(status, AD_ERR_INVALID_TAPE);
+            }
+            if status == AD_OK && !avoid(AVOID_NON_FINITE_OUTPUT_ACCEPTED) {
+                let (_, v) = out_f64(|o| unsafe { ad_value(tape, x, o) });
+                assert!(
+                    v.is_finite(),
+                    "ad_backward from an output of value {v} succeeded"
+                );
             }
         }
         21 | 22 => {

@@ -21,7 +21,7 @@
 #![no_main]
 
 use autodiff_core::checkpoint::Segment;
-use autodiff_core::{Dual, Error, Op, Real, Tape, VarId};
+use autodiff_core::{Activation, Dual, Error, Op, Real, Tape, TensorId, VarId};
 use autodiff_fuzz::{avoid, Bytes};
 use core::mem::MaybeUninit;
 use libfuzzer_sys::fuzz_target;
@@ -45,6 +45,8 @@ const EPS: f64 = f64::EPSILON;
 /// `Error::NonFinite`: the finiteness check skips extension records
 /// (`segment-output-non-finite`).
 const AVOID_SEGMENT_NON_FINITE_OUTPUT: &str = "segment-non-finite-output";
+/// A tangent seeded on a rank-0 tensor input is dropped by `jvp`.
+const AVOID_RANK0_TANGENT_SEED: &str = "rank0-tangent-seed";
 
 /// One instruction. Arguments are indices into the nodes of the scope it runs in.
 #[derive(Clone, Copy, Debug)]
@@ -678,7 +680,16 @@ fn check_finite_differences(
 
 fuzz_target!(|data: &[u8]| {
     let mut b = Bytes::new(data);
-    let program = Program::generate(&mut b);
+    if b.u8() % 4 == 3 {
+        tensor_program(&mut b);
+    } else {
+        scalar_program(&mut b);
+    }
+});
+
+fn scalar_program(b: &mut Bytes) {
+    let b = &mut *b;
+    let program = Program::generate(b);
     let n = program.n_inputs;
     let x: Vec<f64> = (0..n).map(|_| b.input_f64()).collect();
     let x2: Vec<f64> = (0..n).map(|_| b.input_f64()).collect();
@@ -896,4 +907,351 @@ fuzz_target!(|data: &[u8]| {
             );
         }
     }
-});
+}
+
+// ---- small tensor programs ----
+
+/// One op of a tensor program; arguments are earlier nodes (inputs first).
+#[derive(Clone, Copy, Debug)]
+enum TensorOp {
+    Add(usize, usize),
+    Sub(usize, usize),
+    Mul(usize, usize),
+    Scale(usize, f64),
+    Act(usize, Activation),
+    SumAxis(usize, usize),
+    MeanAxis(usize, usize),
+    Matmul(usize, usize, bool, bool),
+    Softmax(usize),
+    LogSoftmax(usize),
+    Transpose(usize),
+    Flatten(usize),
+    Mse(usize, usize),
+    Mean(usize),
+}
+
+/// Smooth activations only: the finite differences need no kinks.
+const SMOOTH: [Activation; 5] = [
+    Activation::Tanh,
+    Activation::Sigmoid,
+    Activation::Square,
+    Activation::Gelu,
+    Activation::Identity,
+];
+
+/// numpy broadcasting of two shapes, if they broadcast.
+fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let rank = a.len().max(b.len());
+    let mut out = vec![0; rank];
+    for k in 0..rank {
+        let da = if k < rank - a.len() {
+            1
+        } else {
+            a[k - (rank - a.len())]
+        };
+        let db = if k < rank - b.len() {
+            1
+        } else {
+            b[k - (rank - b.len())]
+        };
+        out[k] = match (da, db) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => return None,
+        };
+    }
+    Some(out)
+}
+
+struct TensorProgram {
+    inputs: Vec<Vec<usize>>,
+    ops: Vec<TensorOp>,
+}
+
+impl TensorProgram {
+    fn generate(b: &mut Bytes) -> TensorProgram {
+        let shapes_menu: [&[usize]; 8] =
+            [&[], &[3], &[2, 3], &[3, 2], &[1, 3], &[2], &[3, 1], &[2, 2]];
+        let n_inputs = 1 + b.below(2);
+        let mut shapes: Vec<Vec<usize>> = (0..n_inputs)
+            .map(|_| b.pick(&shapes_menu).to_vec())
+            .collect();
+        let inputs = shapes.clone();
+        let mut ops = Vec::new();
+        for _ in 0..1 + b.below(6) {
+            let n = shapes.len();
+            let a = b.below(n);
+            let other = b.below(n);
+            let sa = shapes[a].clone();
+            let (op, shape) = match b.u8() % 14 {
+                k @ 0..=2 => match broadcast(&sa, &shapes[other]) {
+                    Some(out) => (
+                        [
+                            TensorOp::Add(a, other),
+                            TensorOp::Sub(a, other),
+                            TensorOp::Mul(a, other),
+                        ][k as usize],
+                        out,
+                    ),
+                    None => (TensorOp::Mul(a, a), sa),
+                },
+                3 => (TensorOp::Scale(a, b.pick(&[0.5, -2.0, 0.25, 3.0])), sa),
+                4 | 5 => (TensorOp::Act(a, b.pick(&SMOOTH)), sa),
+                6 | 7 if !sa.is_empty() => {
+                    let axis = b.below(sa.len());
+                    let mut out = sa.clone();
+                    out.remove(axis);
+                    if b.bool() {
+                        (TensorOp::SumAxis(a, axis), out)
+                    } else {
+                        (TensorOp::MeanAxis(a, axis), out)
+                    }
+                }
+                8 if sa.len() == 2 => {
+                    let (ta, tb) = (b.bool(), b.bool());
+                    let (m, k) = if ta { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
+                    // A second operand whose (maybe transposed) rows are k.
+                    let found = (0..n).find(|&j| {
+                        let s = &shapes[(other + j) % n];
+                        s.len() == 2 && (if tb { s[1] } else { s[0] }) == k
+                    });
+                    match found {
+                        Some(j) => {
+                            let j = (other + j) % n;
+                            let cols = if tb { shapes[j][0] } else { shapes[j][1] };
+                            (TensorOp::Matmul(a, j, ta, tb), vec![m, cols])
+                        }
+                        None => (TensorOp::Act(a, Activation::Tanh), sa),
+                    }
+                }
+                9 if !sa.is_empty() => (TensorOp::Softmax(a), sa),
+                10 if !sa.is_empty() => (TensorOp::LogSoftmax(a), sa),
+                11 if sa.len() == 2 => (TensorOp::Transpose(a), vec![sa[1], sa[0]]),
+                12 => (TensorOp::Flatten(a), vec![sa.iter().product()]),
+                13 if shapes[other] == sa => (TensorOp::Mse(a, other), vec![]),
+                _ => (TensorOp::Mean(a), vec![]),
+            };
+            ops.push(op);
+            shapes.push(shape);
+        }
+        TensorProgram { inputs, ops }
+    }
+
+    /// Records the program on `tape` from input data; returns every node and the loss
+    /// (the sum of the last node, as a variable).
+    fn record(&self, tape: &Tape<'_, f64>, data: &[Vec<f64>]) -> (Vec<TensorId>, VarId) {
+        let mut nodes: Vec<TensorId> = self
+            .inputs
+            .iter()
+            .zip(data)
+            .map(|(dims, d)| tape.tensor_input(dims, d))
+            .collect();
+        for &op in &self.ops {
+            let id = match op {
+                TensorOp::Add(a, c) => tape.tensor_add(nodes[a], nodes[c]),
+                TensorOp::Sub(a, c) => tape.tensor_sub(nodes[a], nodes[c]),
+                TensorOp::Mul(a, c) => tape.tensor_mul(nodes[a], nodes[c]),
+                TensorOp::Scale(a, c) => tape.scale(nodes[a], c),
+                TensorOp::Act(a, act) => tape.activation(nodes[a], act),
+                TensorOp::SumAxis(a, axis) => tape.sum_axis(nodes[a], axis),
+                TensorOp::MeanAxis(a, axis) => tape.mean_axis(nodes[a], axis),
+                TensorOp::Matmul(a, c, ta, tb) => tape.matmul_t(nodes[a], nodes[c], ta, tb),
+                TensorOp::Softmax(a) => tape.softmax(nodes[a]),
+                TensorOp::LogSoftmax(a) => tape.log_softmax(nodes[a]),
+                TensorOp::Transpose(a) => tape.transpose(nodes[a]),
+                TensorOp::Flatten(a) => {
+                    let n = tape
+                        .tensor_shape(nodes[a])
+                        .map_or(0, |s| s.dims().iter().map(|&d| d as usize).product());
+                    tape.reshape(nodes[a], &[n])
+                }
+                TensorOp::Mse(a, c) => tape.mse(nodes[a], nodes[c]),
+                TensorOp::Mean(a) => tape.mean(nodes[a]),
+            };
+            nodes.push(id);
+        }
+        let loss = tape.sum(*nodes.last().expect("a node")).as_var();
+        (nodes, loss)
+    }
+
+    /// The loss at `data`, recorded afresh.
+    fn loss_at(&self, data: &[Vec<f64>]) -> f64 {
+        let mut mem = new_mem();
+        let tape = Tape::<f64>::new(&mut mem).expect("tape");
+        let (_, loss) = self.record(&tape, data);
+        tape.value(loss).unwrap_or(f64::NAN)
+    }
+}
+
+fn elements_of(dims: &[usize]) -> usize {
+    dims.iter().product()
+}
+
+fn tensor_program(b: &mut Bytes) {
+    let program = TensorProgram::generate(b);
+    let data: Vec<Vec<f64>> = program
+        .inputs
+        .iter()
+        .map(|dims| {
+            (0..elements_of(dims))
+                .map(|_| b.input_f64() / 2.0)
+                .collect()
+        })
+        .collect();
+    let data2: Vec<Vec<f64>> = data
+        .iter()
+        .map(|d| d.iter().map(|_| b.input_f64() / 2.0).collect())
+        .collect();
+    let direction: Vec<Vec<f64>> = data
+        .iter()
+        .map(|d| d.iter().map(|_| b.input_f64()).collect())
+        .collect();
+    if std::env::var_os("AD_FUZZ_DEBUG").is_some() {
+        eprintln!(
+            "{:?}\n{:?}\ndata {data:?}\ndata2 {data2:?}",
+            program.inputs, program.ops
+        );
+    }
+
+    let mut mem = new_mem();
+    #[allow(unused_mut)] // `reset` takes `&mut self` in newer versions of the core.
+    let mut tape = Tape::<f64>::new(&mut mem).expect("tape");
+    let (nodes, loss) = program.record(&tape, &data);
+    tape.status()
+        .unwrap_or_else(|e| panic!("a shape-checked program failed: {e:?}"));
+    let value = tape.value(loss).expect("loss");
+    if !value.is_finite() {
+        return;
+    }
+    tape.backward(loss).expect("backward");
+    let grads: Vec<Vec<f64>> = program
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(k, dims)| {
+            let mut g = vec![f64::NAN; elements_of(dims)];
+            tape.tensor_grad(nodes[k], &mut g).expect("input gradient");
+            g
+        })
+        .collect();
+    // Magnitudes: the largest value and adjoint of any node, for rounding bounds.
+    let mut vmax: f64 = 1.0;
+    let mut amax: f64 = 1.0;
+    for &id in &nodes {
+        let n = tape
+            .tensor_shape(id)
+            .map_or(0, |s| s.dims().iter().map(|&d| d as usize).product());
+        let mut out = vec![0.0; n];
+        if tape.tensor_value(id, &mut out).is_ok() {
+            vmax = out.iter().fold(vmax, |m, v| m.max(v.abs()));
+        }
+        if tape.tensor_grad(id, &mut out).is_ok() {
+            amax = out.iter().fold(amax, |m, v| m.max(v.abs()));
+        }
+    }
+    if !(vmax.is_finite() && amax.is_finite()) || vmax > 1e6 || amax > 1e6 {
+        return;
+    }
+    let depth = program.ops.len() as f64 + 2.0;
+
+    // Reverse mode against central differences on each input element.
+    for (k, dims) in program.inputs.iter().enumerate() {
+        for e in 0..elements_of(dims) {
+            let at = |h: f64| {
+                let mut d = data.clone();
+                d[k][e] += h;
+                program.loss_at(&d)
+            };
+            let x = data[k][e];
+            let h = (2.0f64).powi(-18) * x.abs().max(1.0);
+            let fd1 = (at(h) - at(-h)) / (2.0 * h);
+            let fd2 = (at(h / 4.0) - at(-h / 4.0)) / (h / 2.0);
+            let g = grads[k][e];
+            if !(fd1.is_finite() && fd2.is_finite()) {
+                continue;
+            }
+            let richardson = (fd1 - fd2).abs();
+            if richardson > 0.05 * fd2.abs().max(1e-3) {
+                continue;
+            }
+            let rounding = 64.0 * depth * EPS * vmax * 16.0 / (h / 4.0);
+            let tol = 2.0 * richardson + rounding + 1e-8 * (g.abs() + fd2.abs()) + 1e-12;
+            assert!(
+                (g - fd2).abs() <= tol,
+                "input {k}[{e}]: reverse {g:e} vs central differences {fd2:e} ({fd1:e}), tol {tol:e}"
+            );
+        }
+    }
+
+    // Forward mode: seeded tangents on every input against the gradient along them.
+    let rank0 = program.inputs.iter().any(|d| d.is_empty());
+    if !(rank0 && avoid(AVOID_RANK0_TANGENT_SEED)) {
+        for (k, d) in direction.iter().enumerate() {
+            tape.seed_tensor_tangent(nodes[k], d).expect("seed");
+        }
+        tape.jvp(&[]).expect("jvp");
+        let t = tape.tangent(loss).expect("tangent of the loss");
+        let along: f64 = grads
+            .iter()
+            .flatten()
+            .zip(direction.iter().flatten())
+            .map(|(g, d)| g * d)
+            .sum();
+        let dmax = direction
+            .iter()
+            .flatten()
+            .fold(0.0f64, |m, v| m.max(v.abs()));
+        let n_dir = direction.iter().flatten().count() as f64;
+        let tol = 256.0 * depth * EPS * vmax * amax * dmax * n_dir.max(1.0) * 4.0 + 1e-300;
+        assert!(
+            (t - along).abs() <= tol,
+            "jvp {t:e} vs gradient along the seeds {along:e} (tol {tol:e})"
+        );
+    }
+
+    // Replay at new input values against a fresh recording there, bit for bit.
+    for (k, d) in data2.iter().enumerate() {
+        tape.set_tensor_value(nodes[k], d).expect("set value");
+    }
+    tape.replay(&[]).expect("replay");
+    let mut mem2 = new_mem();
+    let fresh = Tape::<f64>::new(&mut mem2).expect("tape");
+    let (fresh_nodes, fresh_loss) = program.record(&fresh, &data2);
+    let (u, v) = (
+        tape.value(loss).expect("loss"),
+        fresh.value(fresh_loss).expect("loss"),
+    );
+    assert!(same(u, v), "replayed loss {u:e} vs fresh {v:e}");
+    let (r1, r2) = (tape.backward(loss), fresh.backward(fresh_loss));
+    assert_eq!(
+        r1.is_ok(),
+        r2.is_ok(),
+        "backward after replay {r1:?} vs fresh {r2:?}"
+    );
+    if r1.is_ok() {
+        for (k, dims) in program.inputs.iter().enumerate() {
+            let n = elements_of(dims);
+            let (mut g1, mut g2) = (vec![0.0; n], vec![0.0; n]);
+            tape.tensor_grad(nodes[k], &mut g1).expect("grad");
+            fresh.tensor_grad(fresh_nodes[k], &mut g2).expect("grad");
+            for e in 0..n {
+                assert!(
+                    same(g1[e], g2[e]),
+                    "input {k}[{e}] after replay: {:e} vs fresh {:e}",
+                    g1[e],
+                    g2[e]
+                );
+            }
+        }
+    }
+
+    // A reset tape records again exactly as a fresh one.
+    tape.reset();
+    let (again, again_loss) = program.record(&tape, &data2);
+    assert!(
+        same(tape.value(again_loss).expect("loss"), v),
+        "loss after reset"
+    );
+    let _ = again;
+}
