@@ -348,6 +348,10 @@ struct Slot {
     ended: bool,
     /// Tensors recorded since the last reset (see `AVOID_F32_SCRATCH_WITH_TENSORS`).
     has_tensors: bool,
+    /// A block that breaks the rules of a block (records other ops each time, or
+    /// records inputs) was checkpointed since the last reset: two sweeps may then
+    /// compute different things.
+    unruly: bool,
     /// A variable this tape returned (for the check after a re-initialisation at the
     /// same address, see `AVOID_REINIT_SAME_ADDRESS_HANDLES`).
     last_var: Option<ad_var>,
@@ -368,6 +372,9 @@ unsafe fn check_gradient(world: &mut World, i: Option<usize>, x: ad_var, n: usiz
         return;
     };
     let tape = slot.tape;
+    if slot.unruly {
+        return;
+    }
     unsafe {
         let live = slot
             .inputs
@@ -886,6 +893,24 @@ unsafe extern "C" fn tensor_block(
     StatusArg(0)
 }
 
+/// Notes on slot `i` a block (or one it nests) that breaks the rules.
+fn note_block(world: &mut World, i: Option<usize>, mut ctx: *mut BlockCtx) {
+    let mut unruly = false;
+    while !ctx.is_null() {
+        // SAFETY: contexts live until the end of the sequence.
+        let c = unsafe { &*ctx };
+        unruly |= matches!(c.mischief, Mischief::Varies | Mischief::Input);
+        ctx = if c.mischief == Mischief::Nested {
+            c.nested
+        } else {
+            ptr::null_mut()
+        };
+    }
+    if let Some(slot) = i.and_then(|i| world.slots[i].as_mut()) {
+        slot.unruly |= unruly;
+    }
+}
+
 fn mischief(b: &mut Bytes) -> Mischief {
     match b.u8() % 24 {
         0 => Mischief::LeaveUnset,
@@ -1182,7 +1207,7 @@ unsafe fn chain(b: &mut Bytes) {
         _ => 1 + b.below(6),
     };
     let (dtype, known) = dtype_arg(b);
-    let mischief = if b.u8() % 4 == 0 {
+    let mischief = if b.one_in(4) {
         mischief(b)
     } else {
         Mischief::None
@@ -1480,7 +1505,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             // ad_tape_init into fresh memory, or into the memory of the slot's ended tape.
             let i = b.below(TAPES);
             let (dtype, known) = dtype_arg(b);
-            let reuse = b.u8() % 4 == 0
+            let reuse = b.one_in(4)
                 && world.slots[i]
                     .as_ref()
                     .is_some_and(|s| s.ended && s.mem.is_some());
@@ -1496,7 +1521,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                 (vec![0u8; len + offset], offset, len, None)
             };
             let mut tape = ptr::null_mut();
-            let out: *mut *mut ad_tape = if b.u8() % 32 == 0 {
+            let out: *mut *mut ad_tape = if b.one_in(32) {
                 ptr::null_mut()
             } else {
                 &mut tape
@@ -1514,6 +1539,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                     len,
                     ended: false,
                     has_tensors: false,
+                    unruly: false,
                     last_var: None,
                     canaries: Vec::new(),
                     inputs: Vec::new(),
@@ -1545,6 +1571,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                     len,
                     ended: false,
                     has_tensors: false,
+                    unruly: false,
                     last_var: None,
                     canaries: Vec::new(),
                     inputs: Vec::new(),
@@ -1585,6 +1612,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             }
             assert_eq!(status, AD_OK, "reset of a live tape");
             slot.has_tensors = false;
+            slot.unruly = false;
             if op % 64 == 5 {
                 let (_, used) = out_usize(|u| unsafe { ad_tape_bytes_used(tape, u) });
                 let (_, records) =
@@ -1626,7 +1654,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                 out_usize(|c| ad_tape_len(tape, c));
                 out_usize(|c| ad_tape_bytes_used(tape, c));
                 out_usize(|c| ad_param_count(tape, c));
-                if b.u8() % 8 == 0 {
+                if b.one_in(8) {
                     check(ad_tape_len(tape, ptr::null_mut()));
                 }
             }
@@ -1644,6 +1672,9 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             let (tape, i) = world.tape(b, scratch);
             let v = value(b);
             let input = b.bool();
+            if tracing() {
+                eprintln!("  {} {v:e}", if input { "ad_input" } else { "ad_const" });
+            }
             let x = unsafe {
                 if input {
                     ad_input(tape, v)
@@ -1778,7 +1809,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                 return;
             }
             let (_, inputs) = out_usize(|c| unsafe { ad_tape_num_inputs(tape, c) });
-            let n = if b.u8() % 4 == 0 {
+            let n = if b.one_in(4) {
                 b.below(4)
             } else {
                 inputs.min(64)
@@ -1787,7 +1818,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             let (xs, v) = (in_array(b, n), in_array(b, n));
             let mut g = vec![SENTINEL; n];
             let mut hv = vec![SENTINEL; n];
-            let overlap = b.u8() % 8 == 0 && n > 0;
+            let overlap = b.one_in(8) && n > 0;
             let status = check(unsafe {
                 ad_hvp(
                     tape,
@@ -1822,9 +1853,9 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             } else {
                 dims.as_ptr()
             };
-            let constant = b.u8() % 4 == 0;
+            let constant = b.one_in(4);
             let t = unsafe {
-                if b.u8() % 3 == 0 {
+                if b.one_in(3) {
                     let data: Vec<f32> = (0..len).map(|_| value(b) as f32).collect();
                     if constant {
                         ad_tensor_const_f32(tape, dims_ptr, dims.len(), data.as_ptr(), len)
@@ -1875,7 +1906,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                         let n = b.below(6);
                         let labels: Vec<u32> = (0..n)
                             .map(|_| {
-                                if b.u8() % 8 == 0 {
+                                if b.one_in(8) {
                                     b.u32()
                                 } else {
                                     b.below(4) as u32
@@ -1913,7 +1944,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             let x = world.tensor(b);
             let mut dims = [0usize; 4];
             let mut rank = 0usize;
-            let n = if b.u8() % 4 != 0
+            let n = if !b.one_in(4)
                 && unsafe { ad_tensor_dims(tape, x, dims.as_mut_ptr(), 4, &mut rank) } == AD_OK
             {
                 elements(&dims[..rank.min(4)]).unwrap_or(0).min(256)
@@ -2096,11 +2127,20 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
         49..=51 => {
             let (tape, i) = world.tape(b, scratch);
             let ctx = new_block(world, b, 0);
+            note_block(world, i, ctx);
             let n_in = b.below(4);
             let n_out = b.below(4);
             let inputs: Vec<ad_var> = (0..n_in).map(|_| world.var(b)).collect();
             let mut outputs = vec![invalid_var(); n_out];
-            let null_block = b.u8() % 32 == 0;
+            let null_block = b.one_in(32);
+            if tracing() {
+                // SAFETY: the context was just made.
+                let c = unsafe { &*ctx };
+                eprintln!(
+                    "  ad_checkpoint: {n_in} in, {n_out} out, ops {:?}, {:?}",
+                    c.ops, c.mischief
+                );
+            }
             let status = check(unsafe {
                 ad_checkpoint(
                     tape,
@@ -2135,6 +2175,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
         52 | 53 => {
             let (tape, i) = world.tape(b, scratch);
             let ctx = new_block(world, b, 2);
+            note_block(world, i, ctx);
             let n_in = b.below(3);
             let n_out = b.below(3);
             let inputs: Vec<ad_tensor> = (0..n_in).map(|_| world.tensor(b)).collect();
@@ -2165,7 +2206,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
         56 => {
             let (d, p, s) = (b.below(1 << 20), b.below(1 << 20), b.below(80));
             let (dtype, _) = dtype_arg(b);
-            let huge = b.u8() % 4 == 0;
+            let huge = b.one_in(4);
             out_usize(|o| unsafe {
                 ad_chain_workspace_bytes(dtype, if huge { usize::MAX / 3 } else { d }, p, s, o)
             });

@@ -17,6 +17,7 @@ use autodiff_core::checkpoint::{
     binomial_beta, min_forward_steps, repetition_number, Action, Online, Schedule, MAX_SNAPSHOTS,
 };
 use autodiff_core::Error;
+use autodiff_fuzz::Bytes;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
@@ -154,31 +155,6 @@ impl Sim {
     }
 }
 
-/// Reads the fuzzer's bytes as small numbers.
-struct Bytes<'a>(&'a [u8]);
-
-impl Bytes<'_> {
-    fn u8(&mut self) -> u8 {
-        match self.0.split_first() {
-            Some((&b, rest)) => {
-                self.0 = rest;
-                b
-            }
-            None => 0,
-        }
-    }
-    fn u16(&mut self) -> u16 {
-        u16::from_le_bytes([self.u8(), self.u8()])
-    }
-    fn u64(&mut self) -> u64 {
-        let mut b = [0u8; 8];
-        for x in &mut b {
-            *x = self.u8();
-        }
-        u64::from_le_bytes(b)
-    }
-}
-
 fn check_arithmetic(s: usize, t: usize, n: usize) {
     // β(s, t) = C(s + t, s), exactly or None past usize.
     let expected = (s as u128)
@@ -308,7 +284,7 @@ fn check_online(n: usize, s: usize, late: bool) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut b = Bytes(data);
+    let mut b = Bytes::new(data);
     let mode = b.u8();
     // Mostly small chains, some long ones, some huge (prefix only).
     let n = match mode & 3 {

@@ -39,6 +39,11 @@ impl<'a> Bytes<'a> {
         }
     }
 
+    /// True one time in `n` (for `n > 0`).
+    pub fn one_in(&mut self, n: u8) -> bool {
+        self.u8().is_multiple_of(n.max(1))
+    }
+
     pub fn bool(&mut self) -> bool {
         self.u8() & 1 != 0
     }
