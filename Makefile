@@ -291,15 +291,18 @@ cuda-test:
 
 # cargo-fuzz targets (fuzz/, its own crate): libFuzzer with AddressSanitizer, on nightly.
 # `make fuzz SECONDS=N` runs each target N seconds; `make fuzz-smoke` runs each briefly
-# (part of `make test`). New inputs go to fuzz/work/<target> (not committed), the seeds
-# are fuzz/corpus/<target>, and a crash lands in fuzz/artifacts/<target>. See
-# fuzz/README.md. Skipped, saying so, without nightly and cargo-fuzz (.ci/run installs
-# both).
+# (part of `make test`). New inputs go to fuzz/work/<target> (fuzz/smoke/<target> for
+# the smoke run; neither is committed), the seeds are fuzz/corpus/<target>, and a crash
+# lands in fuzz/artifacts/<target>. See fuzz/README.md. Skipped, saying so, without
+# nightly and cargo-fuzz (.ci/run installs both).
 FUZZ_TARGETS := c_api_sequences tape_differential checkpoint_schedule
 SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
+# Where libFuzzer keeps the inputs it adds (under fuzz/); the smoke run starts from the
+# seeds alone, in a directory of its own.
+FUZZ_WORK ?= work
 FUZZ_CARGO := cd fuzz && $(CARGO) +nightly fuzz
-HAVE_FUZZ = rustc +nightly --version >/dev/null 2>&1 && $(CARGO) fuzz --version >/dev/null 2>&1
+HAVE_FUZZ = (rustc +nightly --version >/dev/null 2>&1 && $(CARGO) fuzz --version >/dev/null 2>&1)
 # -timeout: an input running this long is a hang; -rss_limit_mb: a runaway allocation.
 FUZZ_RUN_FLAGS = -timeout=30 -rss_limit_mb=3072 -print_final_stats=1
 
@@ -311,9 +314,9 @@ fuzz-build:
 fuzz: fuzz-build
 	@if ! $(HAVE_FUZZ); then exit 0; fi; set -e; \
 	for t in $(FUZZ_TARGETS); do \
-		mkdir -p fuzz/work/$$t; log=fuzz/work/$$t.log; \
+		mkdir -p fuzz/$(FUZZ_WORK)/$$t; log=fuzz/$(FUZZ_WORK)/$$t.log; \
 		echo "== fuzz $$t for $(SECONDS) s"; \
-		status=0; ($(FUZZ_CARGO) run $$t work/$$t corpus/$$t -- \
+		status=0; ($(FUZZ_CARGO) run $$t $(FUZZ_WORK)/$$t corpus/$$t -- \
 			-max_total_time=$(SECONDS) $(FUZZ_RUN_FLAGS)) >$$log 2>&1 || status=$$?; \
 		grep -E '^#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss' $$log || true; \
 		if [ $$status -ne 0 ]; then tail -n 60 $$log; \
@@ -321,7 +324,8 @@ fuzz: fuzz-build
 	done
 
 fuzz-smoke:
-	@$(MAKE) --no-print-directory fuzz SECONDS=$(FUZZ_SMOKE_SECONDS)
+	@rm -rf fuzz/smoke
+	@$(MAKE) --no-print-directory fuzz SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_WORK=smoke
 
 # Clippy on the fuzz crate (nightly: it is built with nightly).
 fuzz-lint:
