@@ -69,8 +69,17 @@ const AVOID_REINIT_SAME_ADDRESS_HANDLES: &str = "reinit-same-address";
 
 // ---- statuses ----
 
-/// The highest documented status code.
+/// The highest status code this target knows of (for statistics, and for statuses a
+/// block returns); `check` asks the library which codes are documented.
 const LAST_STATUS: i32 = AD_ERR_UNSUPPORTED_ON_DEVICE as i32;
+
+/// Whether `code` is a status the library documents: `ad_status_str` has a description
+/// for it (the header lists the same codes).
+fn documented(code: i32) -> bool {
+    // SAFETY: `ad_status_str` returns a static NUL-terminated string.
+    let text = unsafe { CStr::from_ptr(ad_status_str(StatusArg(code))) };
+    code >= 0 && text.to_bytes() != b"unknown status code"
+}
 
 thread_local! {
     /// With `AD_FUZZ_STATS` set: how often each step kind (by its byte) ended in each
@@ -154,10 +163,7 @@ fn check(status: ad_status) -> ad_status {
             }
         });
     }
-    assert!(
-        (0..=LAST_STATUS).contains(&code),
-        "undocumented status {code}"
-    );
+    assert!(documented(code), "undocumented status {code}");
     assert_ne!(status, AD_ERR_PANIC, "a panic was caught at the boundary");
     status
 }
