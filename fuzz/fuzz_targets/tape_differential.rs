@@ -1084,6 +1084,23 @@ impl TensorProgram {
     }
 }
 
+/// Backward from `loss`, then the gradients of `inputs` (of shapes `dims`), flattened.
+fn tensor_gradients(
+    tape: &Tape<'_, f64>,
+    loss: VarId,
+    inputs: &[TensorId],
+    dims: &[Vec<usize>],
+) -> Result<Vec<f64>, Error> {
+    tape.backward(loss)?;
+    let mut all = Vec::new();
+    for (&id, d) in inputs.iter().zip(dims) {
+        let mut g = vec![f64::NAN; elements_of(d)];
+        tape.tensor_grad(id, &mut g)?;
+        all.extend(g);
+    }
+    Ok(all)
+}
+
 fn elements_of(dims: &[usize]) -> usize {
     dims.iter().product()
 }
@@ -1253,5 +1270,19 @@ fn tensor_program(b: &mut Bytes) {
         same(tape.value(again_loss).expect("loss"), v),
         "loss after reset"
     );
-    let _ = again;
+    assert_same_result(
+        "tensor gradient after reset",
+        &tensor_gradients(
+            &tape,
+            again_loss,
+            &again[..program.inputs.len()],
+            &program.inputs,
+        ),
+        &tensor_gradients(
+            &fresh,
+            fresh_loss,
+            &fresh_nodes[..program.inputs.len()],
+            &program.inputs,
+        ),
+    );
 }
