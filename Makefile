@@ -318,7 +318,7 @@ fuzz: fuzz-build
 		echo "== fuzz $$t for $(SECONDS) s"; \
 		status=0; ($(FUZZ_CARGO) run $$t $(FUZZ_WORK)/$$t corpus/$$t -- \
 			-max_total_time=$(SECONDS) $(FUZZ_RUN_FLAGS)) >$$log 2>&1 || status=$$?; \
-		grep -E '^#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss' $$log || true; \
+		grep -E '^#[0-9]+[[:space:]]+DONE|stat::average_exec_per_sec' $$log || true; \
 		if [ $$status -ne 0 ]; then tail -n 60 $$log; \
 			echo "fuzz: $$t failed (status $$status; see fuzz/artifacts/$$t and $$log)"; exit 1; fi; \
 	done
