@@ -39,7 +39,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 .PHONY: all demo test lint fmt-check clippy rust-test \
 	ffi-lib cbindgen-tool header header-check header-compile soname-check \
 	c-test c-asan c-valgrind c-tsan cpp-test rust-asan install package-test freestanding \
-	cuda cuda-test
+	cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions
 
 all:
 	$(CARGO) build --release --workspace
@@ -52,7 +52,7 @@ demo: ffi-lib
 	./$(BUILD)/c/mlp
 
 test: lint rust-test freestanding header-check header-compile soname-check c-test c-asan \
-	c-valgrind c-tsan package-test rust-asan cuda-test cpp-test
+	c-valgrind c-tsan package-test rust-asan cuda-test cpp-test fuzz-smoke
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -60,6 +60,7 @@ lint: fmt-check clippy
 fmt-check:
 	$(CARGO) fmt --all -- --check
 	cd core/freestanding && $(CARGO) fmt -- --check
+	cd fuzz && $(CARGO) fmt -- --check
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -285,3 +286,60 @@ cuda-test:
 		0) echo "cuda-test: GPU present: gpu_check passed";; \
 		*) echo "cuda-test: gpu_check failed (status $$status)"; exit 1;; \
 	esac
+
+# ---- coverage-guided fuzzing ----
+
+# cargo-fuzz targets (fuzz/, its own crate): libFuzzer with AddressSanitizer, on nightly.
+# `make fuzz SECONDS=N` runs each target N seconds; `make fuzz-smoke` runs each briefly
+# (part of `make test`). New inputs go to fuzz/work/<target> (fuzz/smoke/<target> for
+# the smoke run; neither is committed), the seeds are fuzz/corpus/<target>, and a crash
+# lands in fuzz/artifacts/<target>. See fuzz/README.md. Skipped, saying so, without
+# nightly and cargo-fuzz (.ci/run installs both).
+FUZZ_TARGETS := c_api_sequences tape_differential checkpoint_schedule
+SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 20
+# Where libFuzzer keeps the inputs it adds (under fuzz/); the smoke run starts from the
+# seeds alone, in a directory of its own.
+FUZZ_WORK ?= work
+FUZZ_CARGO := cd fuzz && $(CARGO) +nightly fuzz
+HAVE_FUZZ = (rustc +nightly --version >/dev/null 2>&1 && $(CARGO) fuzz --version >/dev/null 2>&1)
+# -timeout: an input running this long is a hang; -rss_limit_mb: a runaway allocation.
+FUZZ_RUN_FLAGS = -timeout=30 -rss_limit_mb=3072 -print_final_stats=1
+
+fuzz-build:
+	@if ! $(HAVE_FUZZ); then \
+		echo "fuzz: SKIPPED (needs nightly Rust and cargo-fuzz: bash .ci/run installs them)"; exit 0; fi; \
+	$(FUZZ_CARGO) build
+
+fuzz: fuzz-build
+	@if ! $(HAVE_FUZZ); then exit 0; fi; set -e; \
+	for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/$(FUZZ_WORK)/$$t; log=fuzz/$(FUZZ_WORK)/$$t.log; \
+		echo "== fuzz $$t for $(SECONDS) s"; \
+		status=0; ($(FUZZ_CARGO) run $$t $(FUZZ_WORK)/$$t corpus/$$t -- \
+			-max_total_time=$(SECONDS) $(FUZZ_RUN_FLAGS)) >$$log 2>&1 || status=$$?; \
+		grep -E '^#[0-9]+[[:space:]]+DONE|stat::average_exec_per_sec' $$log || true; \
+		if [ $$status -ne 0 ]; then tail -n 60 $$log; \
+			echo "fuzz: $$t failed (status $$status; see fuzz/artifacts/$$t and $$log)"; exit 1; fi; \
+	done
+
+fuzz-smoke:
+	@rm -rf fuzz/smoke
+	@$(MAKE) --no-print-directory fuzz SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_WORK=smoke
+
+# Clippy on the fuzz crate (nightly: it is built with nightly).
+fuzz-lint:
+	cd fuzz && $(CARGO) +nightly clippy --all-targets -- -D warnings
+
+# Replays the reproducers of the bugs the targets found (fuzz/regressions/) with every
+# known-bug avoidance off (AD_FUZZ_CHECK_KNOWN=1): each passes once its bug is fixed,
+# and the target's AVOID_* switch for it can then be turned off.
+fuzz-regressions: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		[ -d fuzz/regressions/$$t ] || continue; \
+		for f in fuzz/regressions/$$t/*; do \
+			[ -f "$$f" ] || continue; case "$$f" in *.md) continue;; esac; \
+			if AD_FUZZ_CHECK_KNOWN=1 fuzz/target/x86_64-unknown-linux-gnu/release/$$t "$$f" >/dev/null 2>&1; then \
+				echo "passes:   $$f"; else echo "FAILS:    $$f"; fi; \
+		done; \
+	done
