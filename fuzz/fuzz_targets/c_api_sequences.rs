@@ -41,31 +41,13 @@ use autodiff::tape::*;
 use autodiff::tensor::*;
 use autodiff::var::*;
 use autodiff::version::{ad_abi_version, ad_version};
-use autodiff_fuzz::{avoid, Bytes};
+use autodiff_fuzz::Bytes;
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::ptr;
 use libfuzzer_sys::fuzz_target;
 use std::cell::Cell;
 
 use ad_status::*;
-
-// ---- known open bugs, avoided so the target keeps looking for new ones ----
-//
-// Each is stepped around unless `AD_FUZZ_CHECK_KNOWN` names it (see `autodiff_fuzz::avoid`);
-// the reproducers are in `fuzz/regressions/c_api_sequences/`.
-
-/// On an `AD_F32` tape that holds tensors, `ad_jvp`/`ad_replay`/`ad_gradient` (and the
-/// other calls that convert a `double` array through the tape's scratch) corrupt the
-/// arena.
-const AVOID_F32_SCRATCH_WITH_TENSORS: &str = "f32-scratch-with-tensors";
-/// A checkpoint block (or chain step) that runs a sweep on its own tape recurses.
-const AVOID_SWEEP_INSIDE_CALLBACK: &str = "sweep-inside-callback";
-/// `ad_backward` from a non-finite output succeeds when the output is a tensor loss (as a
-/// variable) or a checkpointed segment's output, where the header promises
-/// `AD_ERR_NON_FINITE`.
-const AVOID_NON_FINITE_OUTPUT_ACCEPTED: &str = "non-finite-output-accepted";
-/// Handles from a tape re-initialised at the same address are accepted by the new tape.
-const AVOID_REINIT_SAME_ADDRESS_HANDLES: &str = "reinit-same-address";
 
 // ---- statuses ----
 
@@ -246,44 +228,56 @@ fn value(b: &mut Bytes) -> f64 {
 // ---- handles ----
 
 /// Every handle this target builds from numbers rather than receives from the library,
-/// and the only code that knows the layout of `ad_var`, `ad_tensor` and `ad_param`.
+/// and the only code that knows the layout of `ad_var`, `ad_tensor` and `ad_param`
+/// (`index, kind, generation, tape`; a parameter has no generation).
 ///
 /// With no bytes: the invalid handles the header documents (what a failed op returns).
 /// With bytes: made-up numbers, or another handle's numbers with a twist (a neighbouring
-/// index, a flipped tag bit, a zero tag, ...), and one kind of handle reinterpreted as
-/// another.
+/// index, another kind, a flipped generation or tape bit, a zero field, ...), and one kind
+/// of handle reinterpreted as another.
 fn forge(
     b: Option<&mut Bytes>,
     var: Option<ad_var>,
     tensor: Option<ad_tensor>,
     param: Option<ad_param>,
 ) -> (ad_var, ad_tensor, ad_param) {
-    let (index, tag) = match b {
-        None => (u32::MAX, 0),
+    let [index, kind, generation, tape] = match b {
+        None => [u32::MAX, 0, 0, 0],
         Some(b) => {
-            let (mut index, mut tag) = match b.u8() % 4 {
-                0 => (b.u32(), b.u32()),
-                1 => var.map_or((0, 0), |v| (v.index, v.tag)),
-                2 => tensor.map_or((1, 1), |t| (t.index, t.tag)),
-                _ => param.map_or((0, 1), |p| (p.index, p.tape)),
+            let mut fields = match b.u8() % 4 {
+                0 => [b.u32(), b.u32() % 5, b.u32(), b.u32()],
+                1 => var.map_or([0, 1, 1, 1], |v| [v.index, v.kind, v.generation, v.tape]),
+                2 => tensor.map_or([1, 2, 1, 1], |t| [t.index, t.kind, t.generation, t.tape]),
+                _ => param.map_or([0, 3, 0, 1], |p| [p.index, p.kind, 0, p.tape]),
             };
+            let field = b.below(4) as usize;
             match b.u8() % 8 {
-                0 => index = index.wrapping_add(1),
-                1 => index = index.wrapping_sub(1),
-                2 => index = u32::MAX,
-                3 => tag ^= 1 << b.below(32),
-                4 => tag = 0,
-                5 => index = b.u32() % 64,
-                6 => tag = tag.wrapping_add(b.u32()),
+                0 => fields[0] = fields[0].wrapping_add(1),
+                1 => fields[0] = fields[0].wrapping_sub(1),
+                2 => fields[0] = u32::MAX,
+                3 => fields[field] ^= 1 << b.below(32),
+                4 => fields[field] = 0,
+                5 => fields[0] = b.u32() % 64,
+                6 => fields[field] = fields[field].wrapping_add(b.u32()),
                 _ => {}
             }
-            (index, tag)
+            fields
         }
     };
     (
-        ad_var { index, tag },
-        ad_tensor { index, tag },
-        ad_param { index, tape: tag },
+        ad_var {
+            index,
+            kind,
+            generation,
+            tape,
+        },
+        ad_tensor {
+            index,
+            kind,
+            generation,
+            tape,
+        },
+        ad_param { index, kind, tape },
     )
 }
 
@@ -352,14 +346,12 @@ struct Slot {
     len: usize,
     /// Ended with `ad_tape_done` (an `ad_tape_init` tape whose memory is still there).
     ended: bool,
-    /// Tensors recorded since the last reset (see `AVOID_F32_SCRATCH_WITH_TENSORS`).
-    has_tensors: bool,
     /// A block that breaks the rules of a block (records other ops each time, or
     /// records inputs) was checkpointed since the last reset: two sweeps may then
     /// compute different things.
     unruly: bool,
     /// A variable this tape returned (for the check after a re-initialisation at the
-    /// same address, see `AVOID_REINIT_SAME_ADDRESS_HANDLES`).
+    /// same address).
     last_var: Option<ad_var>,
     /// The first few tensor leaves (inputs, constants) made since the last reset, with
     /// their values: sweeps, Jacobians and checkpoints must leave them as they are (a
@@ -622,12 +614,9 @@ impl World {
         v
     }
 
-    fn keep_tensor(&mut self, t: ad_tensor, tape: Option<usize>) -> ad_tensor {
+    fn keep_tensor(&mut self, t: ad_tensor) -> ad_tensor {
         if ad_tensor_is_valid(t) {
             remember(&mut self.tensors, t);
-            if let Some(slot) = tape.and_then(|i| self.slots[i].as_mut()) {
-                slot.has_tensors = true;
-            }
         }
         t
     }
@@ -688,7 +677,7 @@ enum Mischief {
     Input,
     /// Records different ops on later calls (the header says it must not).
     Varies,
-    /// Runs a sweep on the tape that runs it (see `AVOID_SWEEP_INSIDE_CALLBACK`).
+    /// Runs a sweep on the tape that runs it: refused (`AD_ERR_REENTRANT`).
     Sweep,
     /// Records a nested checkpointed block.
     Nested,
@@ -788,7 +777,7 @@ unsafe extern "C" fn scalar_block(
             let v = block_op(tape, code, &nodes);
             nodes.push(v);
         }
-        if ctx.mischief == Mischief::Sweep && !avoid(AVOID_SWEEP_INSIDE_CALLBACK) {
+        if ctx.mischief == Mischief::Sweep {
             // From a record of the block itself: one that comes after the segment's
             // record when the block runs again inside a sweep.
             sweep_inside(tape, *nodes.last().expect("a node"), ctx.ops[7]);
@@ -818,12 +807,17 @@ unsafe fn sweep_inside(tape: *mut ad_tape, x: ad_var, how: u8) {
         let (_, n) = out_usize(|c| ad_tape_num_inputs(tape, c));
         let n = n.min(256);
         let mut values = vec![0.5; n];
-        match how % 5 {
+        let status = match how % 5 {
             0 | 1 => check(ad_backward(tape, x)),
             2 => check(ad_gradient(tape, x, values.as_mut_ptr(), n)),
             3 => check(ad_jvp(tape, values.as_ptr(), n)),
             _ => check(ad_replay(tape, values.as_ptr(), n)),
         };
+        // Refused (AD_ERR_REENTRANT, or a length error first), never run.
+        assert_ne!(
+            status, AD_OK,
+            "a sweep from inside a callback on its own tape ran"
+        );
     }
 }
 
@@ -1067,7 +1061,7 @@ unsafe extern "C" fn chain_step(
             let v = chain_op(tape, code, &nodes);
             nodes.push(v);
         }
-        if naughty && ctx.mischief == Mischief::Sweep && !avoid(AVOID_SWEEP_INSIDE_CALLBACK) {
+        if naughty && ctx.mischief == Mischief::Sweep {
             sweep_inside(tape, *nodes.last().expect("a node"), ctx.ops[0]);
         }
         let len = nodes.len();
@@ -1543,7 +1537,6 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                     offset,
                     len,
                     ended: false,
-                    has_tensors: false,
                     unruly: false,
                     last_var: None,
                     canaries: Vec::new(),
@@ -1551,7 +1544,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                 });
                 // A variable of the tape that ended here must not pass for one of the
                 // new tape, however many records the new one has.
-                if let Some(old) = old_var.filter(|_| !avoid(AVOID_REINIT_SAME_ADDRESS_HANDLES)) {
+                if let Some(old) = old_var {
                     unsafe { stale_or_foreign_on(tape, old, 64, false) };
                 }
             } else {
@@ -1575,7 +1568,6 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                     offset: 0,
                     len,
                     ended: false,
-                    has_tensors: false,
                     unruly: false,
                     last_var: None,
                     canaries: Vec::new(),
@@ -1616,7 +1608,6 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                 return;
             }
             assert_eq!(status, AD_OK, "reset of a live tape");
-            slot.has_tensors = false;
             slot.unruly = false;
             if op % 64 == 5 {
                 let (_, used) = out_usize(|u| unsafe { ad_tape_bytes_used(tape, u) });
@@ -1729,7 +1720,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             if world.live(i).is_none() && i.is_some() {
                 assert_eq!(status, AD_ERR_INVALID_TAPE);
             }
-            if status == AD_OK && !avoid(AVOID_NON_FINITE_OUTPUT_ACCEPTED) {
+            if status == AD_OK {
                 let (_, v) = out_f64(|o| unsafe { ad_value(tape, x, o) });
                 assert!(
                     v.is_finite(),
@@ -1749,13 +1740,6 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
         }
         23..=26 => {
             let (tape, i) = world.tape(b, scratch);
-            if avoid(AVOID_F32_SCRATCH_WITH_TENSORS)
-                && world
-                    .slot(i)
-                    .is_some_and(|s| s.dtype == Dtype::F32 && s.has_tensors)
-            {
-                return;
-            }
             let (_, inputs) = out_usize(|c| unsafe { ad_tape_num_inputs(tape, c) });
             let inputs = inputs.min(64);
             let n = match b.u8() % 8 {
@@ -1805,14 +1789,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             }
         }
         27 => {
-            let (tape, i) = world.tape(b, scratch);
-            if avoid(AVOID_F32_SCRATCH_WITH_TENSORS)
-                && world
-                    .slot(i)
-                    .is_some_and(|s| s.dtype == Dtype::F32 && s.has_tensors)
-            {
-                return;
-            }
+            let (tape, _) = world.tape(b, scratch);
             let (_, inputs) = out_usize(|c| unsafe { ad_tape_num_inputs(tape, c) });
             let n = if b.one_in(4) {
                 b.below(4)
@@ -1876,13 +1853,13 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                     }
                 }
             };
-            world.keep_tensor(t, i);
+            world.keep_tensor(t);
             if ad_tensor_is_valid(t) {
                 unsafe { set_canaries(world, i, Some((t, len))) };
             }
         }
         31..=34 => {
-            let (tape, i) = world.tape(b, scratch);
+            let (tape, _) = world.tape(b, scratch);
             let (x, y) = (world.tensor(b), world.tensor(b));
             let t = unsafe {
                 match b.u8() % 16 {
@@ -1932,7 +1909,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                     _ => ad_mse(tape, x, y),
                 }
             };
-            world.keep_tensor(t, i);
+            world.keep_tensor(t);
         }
         35 => {
             let (tape, i) = world.tape(b, scratch);
@@ -2000,10 +1977,10 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             }
         }
         41 => {
-            let (tape, i) = world.tape(b, scratch);
+            let (tape, _) = world.tape(b, scratch);
             let p = world.param(b);
             let t = unsafe { ad_param_use(tape, p) };
-            world.keep_tensor(t, i);
+            world.keep_tensor(t);
         }
         42 => {
             let (tape, _) = world.tape(b, scratch);
@@ -2104,7 +2081,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             }
         }
         48 => {
-            let (tape, i) = world.tape(b, scratch);
+            let (tape, _) = world.tape(b, scratch);
             let id = b.u8() as c_int % 7 - 1;
             unsafe {
                 match b.u8() % 4 {
@@ -2113,11 +2090,11 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                     }
                     1 => {
                         let t = ad_tensor_to_device(tape, world.tensor(b), id);
-                        world.keep_tensor(t, i);
+                        world.keep_tensor(t);
                     }
                     2 => {
                         let t = ad_tensor_to_host(tape, world.tensor(b));
-                        world.keep_tensor(t, i);
+                        world.keep_tensor(t);
                     }
                     _ => {
                         let mut out: c_int = -77;
@@ -2197,7 +2174,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             });
             if status == AD_OK {
                 for t in outputs {
-                    world.keep_tensor(t, i);
+                    world.keep_tensor(t);
                 }
             }
             // SAFETY: as above.
@@ -2266,7 +2243,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             // SAFETY: as above.
             let v = unsafe { CStr::from_ptr(ad_version()) };
             assert!(v.to_str().is_ok());
-            assert_eq!(ad_abi_version(), AD_ABI_VERSION_OF_HEADER);
+            assert_eq!(ad_abi_version(), autodiff::version::AD_ABI_VERSION);
         }
         60 => {
             let (x, y) = (
@@ -2343,9 +2320,6 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             let x = unsafe { ad_input(tape, 2.0) };
             if ad_var_is_valid(x) {
                 assert_eq!(check(unsafe { ad_tape_reset(tape) }), AD_OK);
-                if let Some(slot) = i.and_then(|i| world.slots[i].as_mut()) {
-                    slot.has_tensors = false;
-                }
                 unsafe { stale_or_foreign_on(tape, x, 64, false) };
             }
         }
@@ -2378,9 +2352,6 @@ unsafe fn stale_or_foreign_on(tape: *mut ad_tape, x: ad_var, pad: usize, reset: 
         assert_eq!(check(ad_tape_reset(tape)), AD_OK);
     }
 }
-
-/// `ad_abi_version()` of the header the library was built with.
-const AD_ABI_VERSION_OF_HEADER: u32 = 0;
 
 type Unary = unsafe extern "C" fn(*mut ad_tape, ad_var) -> ad_var;
 type Binary = unsafe extern "C" fn(*mut ad_tape, ad_var, ad_var) -> ad_var;

@@ -22,7 +22,7 @@
 
 use autodiff_core::checkpoint::Segment;
 use autodiff_core::{Activation, Dual, Error, Op, Real, Tape, TensorId, VarId};
-use autodiff_fuzz::{avoid, Bytes};
+use autodiff_fuzz::Bytes;
 use core::mem::MaybeUninit;
 use libfuzzer_sys::fuzz_target;
 
@@ -35,18 +35,6 @@ const MAX_POST: usize = 10;
 /// Arena bytes per tape: ample for the largest program and its segment's reserve.
 const MEM: usize = 1 << 15;
 const EPS: f64 = f64::EPSILON;
-
-/// Known open bugs, stepped around so the target keeps looking for new ones, unless
-/// `AD_FUZZ_CHECK_KNOWN` names them (see `autodiff_fuzz::avoid`); their reproducers are
-/// in `fuzz/regressions/tape_differential/`.
-///
-/// `backward` from the output of a checkpointed segment whose value is NaN or infinite
-/// succeeds (and yields gradients) where the same block recorded inline reports
-/// `Error::NonFinite`: the finiteness check skips extension records
-/// (`segment-output-non-finite`).
-const AVOID_SEGMENT_NON_FINITE_OUTPUT: &str = "segment-non-finite-output";
-/// A tangent seeded on a rank-0 tensor input is dropped by `jvp`.
-const AVOID_RANK0_TANGENT_SEED: &str = "rank0-tangent-seed";
 
 /// One instruction. Arguments are indices into the nodes of the scope it runs in.
 #[derive(Clone, Copy, Debug)]
@@ -867,27 +855,11 @@ fn scalar_program(b: &mut Bytes) {
             );
         }
         let seg_out = seg_nodes[*program.outputs.last().expect("an output")];
-        // The output is a record the segment made (not a later op on one).
-        let last = *program.outputs.last().expect("an output");
-        let first_block_output = n + program.pre.len();
-        let n_out = program
-            .block
-            .as_ref()
-            .map_or(0, |(block, _)| block.n_out as usize);
-        let out_is_segment_output =
-            (first_block_output..first_block_output + n_out).contains(&last);
-        let avoided = |at: &[f64]| {
-            avoid(AVOID_SEGMENT_NON_FINITE_OUTPUT)
-                && out_is_segment_output
-                && !trace(&flat, at).values[out].is_finite()
-        };
-        if !avoided(&x) {
-            assert_same_result(
-                "gradient through a segment",
-                &gradient(&seg, seg_out, n),
-                &gradient(&inline, inline_nodes[out], n),
-            );
-        }
+        assert_same_result(
+            "gradient through a segment",
+            &gradient(&seg, seg_out, n),
+            &gradient(&inline, inline_nodes[out], n),
+        );
         seg.replay(&x2).expect("replay through a segment");
         for (gk, &fk) in global.iter().enumerate() {
             let (u, v) = (
@@ -899,13 +871,11 @@ fn scalar_program(b: &mut Bytes) {
                 "global node {gk}: replayed segment {u:e} vs fresh {v:e}"
             );
         }
-        if !avoided(&x2) {
-            assert_same_result(
-                "gradient through a replayed segment",
-                &gradient(&seg, seg_out, n),
-                &gradient(&fresh, fresh_out, n),
-            );
-        }
+        assert_same_result(
+            "gradient through a replayed segment",
+            &gradient(&seg, seg_out, n),
+            &gradient(&fresh, fresh_out, n),
+        );
     }
 }
 
@@ -1202,31 +1172,27 @@ fn tensor_program(b: &mut Bytes) {
     }
 
     // Forward mode: seeded tangents on every input against the gradient along them.
-    let rank0 = program.inputs.iter().any(|d| d.is_empty());
-    if !(rank0 && avoid(AVOID_RANK0_TANGENT_SEED)) {
-        for (k, d) in direction.iter().enumerate() {
-            tape.seed_tensor_tangent(nodes[k], d).expect("seed");
-        }
-        tape.jvp(&[]).expect("jvp");
-        let t = tape.tangent(loss).expect("tangent of the loss");
-        let along: f64 = grads
-            .iter()
-            .flatten()
-            .zip(direction.iter().flatten())
-            .map(|(g, d)| g * d)
-            .sum();
-        let dmax = direction
-            .iter()
-            .flatten()
-            .fold(0.0f64, |m, v| m.max(v.abs()));
-        let n_dir = direction.iter().flatten().count() as f64;
-        let tol = 256.0 * depth * EPS * vmax * amax * dmax * n_dir.max(1.0) * 4.0 + 1e-300;
-        assert!(
-            (t - along).abs() <= tol,
-            "jvp {t:e} vs gradient along the seeds {along:e} (tol {tol:e})"
-        );
+    for (k, d) in direction.iter().enumerate() {
+        tape.seed_tensor_tangent(nodes[k], d).expect("seed");
     }
-
+    tape.jvp(&[]).expect("jvp");
+    let t = tape.tangent(loss).expect("tangent of the loss");
+    let along: f64 = grads
+        .iter()
+        .flatten()
+        .zip(direction.iter().flatten())
+        .map(|(g, d)| g * d)
+        .sum();
+    let dmax = direction
+        .iter()
+        .flatten()
+        .fold(0.0f64, |m, v| m.max(v.abs()));
+    let n_dir = direction.iter().flatten().count() as f64;
+    let tol = 256.0 * depth * EPS * vmax * amax * dmax * n_dir.max(1.0) * 4.0 + 1e-300;
+    assert!(
+        (t - along).abs() <= tol,
+        "jvp {t:e} vs gradient along the seeds {along:e} (tol {tol:e})"
+    );
     // Replay at new input values against a fresh recording there, bit for bit.
     for (k, d) in data2.iter().enumerate() {
         tape.set_tensor_value(nodes[k], d).expect("set value");

@@ -1,15 +1,4 @@
-//! What the fuzz targets share: a reader that turns the fuzzer's bytes into choices, and
-//! the switch for the known bugs the targets step around.
-
-/// Whether the known open bug `name` (a target's `AVOID_*` constant) should be stepped
-/// around: yes, unless the environment variable `AD_FUZZ_CHECK_KNOWN` names it (a
-/// comma-separated list) or is `1` or `all` (as `make fuzz-regressions` sets it, to see
-/// which of them are fixed).
-pub fn avoid(name: &str) -> bool {
-    static CHECK: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let check = CHECK.get_or_init(|| std::env::var("AD_FUZZ_CHECK_KNOWN").unwrap_or_default());
-    !(check == "1" || check == "all" || check.split(',').any(|c| c.trim() == name))
-}
+//! What the fuzz targets share: a reader that turns the fuzzer's bytes into choices.
 
 /// The fuzzer's bytes, consumed front to back. Reading past the end yields zeros, so
 /// every input, however short, is a complete program.
