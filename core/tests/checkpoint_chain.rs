@@ -2,13 +2,15 @@
 //! differences, evaluation counts against the binomial optimum, memory bounds and
 //! up-front memory errors.
 
+mod common;
+use common::memory;
+
 use autodiff_core::checkpoint::{
     chain_gradient, chain_gradient_on_tape, chain_gradient_online, chain_gradient_online_on_tape,
     chain_gradient_store_all, min_forward_steps, step_fn, workspace_bytes, Action, ChainReport,
     Online, Step,
 };
 use autodiff_core::{Error, Real, Result, Tape, Var, VarId};
-use std::mem::MaybeUninit;
 
 const D: usize = 3;
 const H: f64 = 0.01;
@@ -91,10 +93,6 @@ fn loss_value(x: &[f64], theta: &[f64]) -> f64 {
 
 const X0: [f64; D] = [0.7, -0.4, 0.5];
 const THETA: [f64; 2] = [1.3, 0.8];
-
-fn memory(bytes: usize) -> Vec<MaybeUninit<u8>> {
-    vec![MaybeUninit::uninit(); bytes]
-}
 
 struct Grads {
     x0: [f64; D],

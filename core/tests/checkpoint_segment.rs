@@ -3,15 +3,11 @@
 //! and their failures.
 
 mod common;
+use common::memory;
 
 use autodiff_core::checkpoint::{segment_fn, Segment};
 use autodiff_core::{Activation, Error, Op, ParamId, Tape, TensorId, VarId};
 use common::Rng;
-use core::mem::MaybeUninit;
-
-fn memory(bytes: usize) -> Vec<MaybeUninit<u8>> {
-    vec![MaybeUninit::uninit(); bytes]
-}
 
 /// Records `block` as a segment, or plainly, on `tape`.
 fn run<B: Segment<f64> + Copy + 'static>(

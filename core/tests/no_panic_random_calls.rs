@@ -3,11 +3,12 @@
 //! in a debug build (so integer overflow would panic too). After each sequence the tape
 //! must still compute a correct gradient once reset.
 
+mod common;
+
 use autodiff_core::tensor::device::CpuDevice;
 use autodiff_core::{
     Activation, Adam, DeviceId, Op, Optimizer, ParamId, Sgd, Tape, TensorId, VarId,
 };
-use core::mem::MaybeUninit;
 
 struct Rng(u64);
 impl Rng {
@@ -238,7 +239,7 @@ fn random_call_sequences_never_panic_and_leave_the_tape_usable() {
         let device_capacity = rng.pick(&[0usize, 16, 256, 4096]);
         let mut device_memory = vec![0.0f64; device_capacity];
         let device = CpuDevice::new(&mut device_memory);
-        let mut mem = vec![MaybeUninit::<u8>::uninit(); size];
+        let mut mem = common::memory(size);
         let Ok(tape) = Tape::<f64>::new(&mut mem) else {
             assert!(
                 size < 48,
@@ -246,7 +247,7 @@ fn random_call_sequences_never_panic_and_leave_the_tape_usable() {
             );
             continue;
         };
-        let mut other_mem = vec![MaybeUninit::<u8>::uninit(); 4096];
+        let mut other_mem = common::memory(4096);
         let other = Tape::<f64>::new(&mut other_mem).unwrap();
         let (mut vars, mut tensors, mut params) =
             (vec![other.input_id(1.0)], Vec::new(), Vec::new());

@@ -7,7 +7,6 @@ mod common;
 
 use autodiff_core::{Op, Real, Tape, Var, VarId};
 use common::{assert_close, Rng, H};
-use core::mem::MaybeUninit;
 
 const GRAPHS: usize = 200;
 /// Every node's value stays within this bound for all inputs in `[-INPUT, INPUT]`: the
@@ -522,8 +521,8 @@ fn fused_op(instr: &Instr) -> Option<Op> {
 
 #[test]
 fn every_differentiation_mode_agrees_on_random_graphs() {
-    let mut memory = vec![MaybeUninit::<u8>::uninit(); 1 << 16];
-    let mut fresh_memory = vec![MaybeUninit::<u8>::uninit(); 1 << 16];
+    let mut memory = common::memory(1 << 16);
+    let mut fresh_memory = common::memory(1 << 16);
     let mut rng = Rng::seeded("random graphs");
     let mut checked_partials = 0usize;
     let mut ops_seen = std::collections::BTreeSet::new();

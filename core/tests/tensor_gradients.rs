@@ -1,8 +1,9 @@
 //! Every tensor op's gradient against central finite differences in f64, and its
 //! tangent against the gradient (`tangent(loss) = ∇loss · seed`).
 
+mod common;
+
 use autodiff_core::{Tape, TensorId};
-use core::mem::MaybeUninit;
 
 /// splitmix64, for seeded inputs without a dependency.
 struct Rng(u64);
@@ -30,7 +31,7 @@ fn check(
     data: &[Vec<f64>],
     build: impl Fn(&Tape<f64>, &[TensorId]) -> TensorId,
 ) {
-    let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 22];
+    let mut mem = common::memory(1 << 22);
     let tape = Tape::<f64>::new(&mut mem).unwrap();
     let evaluate = |data: &[Vec<f64>]| -> f64 {
         tape.reset();
@@ -285,7 +286,7 @@ fn a_small_mlp_full_gradient_matches_finite_differences() {
     use autodiff_core::{Activation, ParamId};
     // 4 → 5 (tanh) → 5 (sigmoid) → 3, cross-entropy over a batch of 3, in f64. Smooth
     // activations, so the finite differences see no kinks.
-    let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 20];
+    let mut mem = common::memory(1 << 20);
     let tape = Tape::<f64>::new(&mut mem).unwrap();
     let mut rng = Rng(8);
     let shapes: [&[usize]; 6] = [&[4, 5], &[5], &[5, 5], &[5], &[5, 3], &[3]];
