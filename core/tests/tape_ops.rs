@@ -34,8 +34,8 @@ const F32_TOL: f64 = 3e-5;
 /// Relative tolerance of `f32` reverse against `f32` forward mode: a few f32 roundings.
 const F32_MODES_TOL: f64 = 1e-6;
 
-/// Sample points per op.
-const POINTS: usize = 20;
+/// Sample points per op (under Miri, which runs them some thousand times slower, 3).
+const POINTS: usize = if cfg!(miri) { 3 } else { 20 };
 
 /// `pow` for plain `f64`, so one expression serves the tape and the reference.
 trait Pow {
