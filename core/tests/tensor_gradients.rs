@@ -83,7 +83,7 @@ fn check(
     // far below the 1e-6 relative tolerance for these smooth, O(1) functions.
     let h = 1e-6;
     for (k, d) in data.iter().enumerate() {
-        for i in 0..d.len() {
+        for i in (0..d.len()).filter(|&i| common::fd_checks(i, d.len())) {
             let mut plus = data.to_vec();
             plus[k][i] += h;
             let mut minus = data.to_vec();
@@ -337,7 +337,7 @@ fn a_small_mlp_full_gradient_matches_finite_differences() {
     for (k, (&p, s)) in params.iter().zip(shapes).enumerate() {
         let mut w = vec![0.0; s.iter().product()];
         tape.read_param(p, &mut w).unwrap();
-        for i in 0..w.len() {
+        for i in (0..w.len()).filter(|&i| common::fd_checks(i, w.len())) {
             let at = |delta: f64| {
                 let mut moved = w.clone();
                 moved[i] += delta;
@@ -355,5 +355,7 @@ fn a_small_mlp_full_gradient_matches_finite_differences() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 20 + 5 + 25 + 5 + 15 + 3);
+    if !cfg!(miri) {
+        assert_eq!(checked, 20 + 5 + 25 + 5 + 15 + 3);
+    }
 }
