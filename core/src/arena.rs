@@ -9,6 +9,29 @@
 //! Allocation takes `&self` and returns slices tied to that borrow, while
 //! [`rewind`](Arena::rewind) takes `&mut self`: the borrow checker therefore proves no
 //! slice handed out after a mark survives the rewind that reuses its bytes.
+//!
+//! # Under AddressSanitizer
+//!
+//! The whole arena is one caller buffer, so a sanitizer sees every byte of it as live.
+//! Builds with `--cfg autodiff_asan` (and `-Zsanitizer=address`) therefore poison the
+//! free bytes: the gap between the two cursors, which is also where rewound regions and
+//! released scratch go back to. Every cursor move goes through this type and keeps the
+//! shadow memory in step: [`new`](Arena::new) poisons everything, the allocations
+//! unpoison exactly the bytes they hand out (alignment padding stays poisoned), and
+//! [`rewind`](Arena::rewind), `set_low_offset` and `release_high_to` poison what they give
+//! back. Dropping the arena unpoisons the whole buffer, which is the caller's again (a
+//! stack array left poisoned would be reported when its frame is reused).
+//!
+//! AddressSanitizer keeps one shadow byte per 8-byte granule, which says how many of the
+//! granule's *first* bytes are addressable. Its interface documents that poisoning may
+//! cover only a subregion of the range asked for and unpoisoning a superregion, never
+//! the other way round, so the calls here pass exact byte ranges and live bytes are
+//! never poisoned. What that leaves unseen: free bytes that share a granule with live
+//! bytes *above* them (the free bytes just below a high cursor that is not a multiple of
+//! 8, or the padding below a block whose granule the block starts inside). Free bytes
+//! that share a granule with live bytes below them (above a low cursor that is not a
+//! multiple of 8) are poisoned. Building with the cfg but without the sanitizer fails
+//! to link (the two `__asan_*` functions are missing).
 
 use crate::error::{Error, Result};
 use core::cell::Cell;
@@ -35,12 +58,49 @@ pub struct Arena<'m> {
     _memory: PhantomData<&'m mut [MaybeUninit<u8>]>,
 }
 
+/// Poisons bytes `[from, to)` of the arena at `base` for AddressSanitizer (nothing
+/// without `--cfg autodiff_asan`). See the module documentation.
+#[inline(always)]
+fn poison(base: NonNull<u8>, from: usize, to: usize) {
+    #[cfg(autodiff_asan)]
+    if from < to {
+        // SAFETY: callers pass offsets inside the arena; the call only writes shadow
+        // memory, and its interface poisons at most the range given.
+        unsafe { asan::__asan_poison_memory_region(base.as_ptr().add(from), to - from) }
+    }
+    #[cfg(not(autodiff_asan))]
+    let _ = (base, from, to);
+}
+
+/// Unpoisons bytes `[from, to)` of the arena at `base` (see [`poison`]).
+#[inline(always)]
+fn unpoison(base: NonNull<u8>, from: usize, to: usize) {
+    #[cfg(autodiff_asan)]
+    if from < to {
+        // SAFETY: as in `poison`; unpoisoning may cover a few bytes more than the range
+        // (the rest of its first and last granules), which hides nothing live.
+        unsafe { asan::__asan_unpoison_memory_region(base.as_ptr().add(from), to - from) }
+    }
+    #[cfg(not(autodiff_asan))]
+    let _ = (base, from, to);
+}
+
+#[cfg(autodiff_asan)]
+mod asan {
+    extern "C" {
+        /// From AddressSanitizer's runtime (`sanitizer/asan_interface.h`).
+        pub(super) fn __asan_poison_memory_region(addr: *const u8, size: usize);
+        pub(super) fn __asan_unpoison_memory_region(addr: *const u8, size: usize);
+    }
+}
+
 impl<'m> Arena<'m> {
     /// An arena over all of `memory`. The arena may hand out any byte of it.
     pub fn new(memory: &'m mut [MaybeUninit<u8>]) -> Arena<'m> {
         let len = memory.len();
         // A slice pointer is never null, even for an empty slice.
         let base = NonNull::new(memory.as_mut_ptr().cast::<u8>()).unwrap_or(NonNull::dangling());
+        poison(base, 0, len);
         Arena {
             base,
             len,
@@ -77,9 +137,11 @@ impl<'m> Arena<'m> {
     /// or one that would grow the arena, is ignored for the end it does not fit.
     pub fn rewind(&mut self, mark: Mark) {
         if mark.low <= self.low.get() {
+            poison(self.base, mark.low, self.low.get());
             self.low.set(mark.low);
         }
         if mark.high >= self.high.get() && mark.high <= self.len {
+            poison(self.base, self.high.get(), mark.high);
             self.high.set(mark.high);
         }
     }
@@ -131,6 +193,7 @@ impl<'m> Arena<'m> {
             })?;
         let offset = start - self.base_addr();
         self.high.set(offset);
+        unpoison(self.base, offset, offset + bytes);
         // SAFETY: `offset` lies in `[low, high]`, inside the caller's memory.
         Ok(unsafe { NonNull::new_unchecked(self.base.as_ptr().add(offset).cast()) })
     }
@@ -153,6 +216,7 @@ impl<'m> Arena<'m> {
                     free,
                 })?;
         self.low.set(end);
+        unpoison(self.base, start, end);
         // SAFETY: `start` lies in `[low, high]`, inside the caller's memory.
         Ok(unsafe { NonNull::new_unchecked(self.base.as_ptr().add(start).cast()) })
     }
@@ -173,6 +237,12 @@ impl<'m> Arena<'m> {
     /// nothing still in use lies in the bytes this gives back.
     pub(crate) fn set_low_offset(&self, offset: usize) {
         if offset <= self.high.get() {
+            let low = self.low.get();
+            if offset < low {
+                poison(self.base, offset, low);
+            } else {
+                unpoison(self.base, low, offset);
+            }
             self.low.set(offset);
         }
     }
@@ -181,12 +251,46 @@ impl<'m> Arena<'m> {
     /// guarantees nothing still in use lies in the bytes this gives back.
     pub(crate) fn release_high_to(&self, offset: usize) {
         if offset >= self.low.get() && offset <= self.len {
+            let high = self.high.get();
+            if offset > high {
+                poison(self.base, high, offset);
+            } else {
+                unpoison(self.base, offset, high);
+            }
             self.high.set(offset);
         }
     }
 
+    /// Copies `words` 8-byte words from `src` to `dst` as `memmove` does, where `src` may
+    /// lie in bytes just given back to the free gap (a block kept across a truncation is
+    /// moved from where it was to where it stays). Under AddressSanitizer the source is
+    /// unpoisoned for the copy, and whatever of it lies in the free gap afterwards is
+    /// poisoned again.
+    ///
+    /// # Safety
+    /// Both blocks lie inside the arena and are valid for `words` words, and nothing but
+    /// this copy has written to `src`'s bytes since they were given back.
+    pub(crate) unsafe fn move_words(&self, src: *const u64, dst: *mut u64, words: usize) {
+        let bytes = words.saturating_mul(8);
+        let from = (src as usize).wrapping_sub(self.base_addr());
+        unpoison(self.base, from, from + bytes);
+        // SAFETY: the caller's contract.
+        unsafe { core::ptr::copy(src, dst, words) };
+        let gap_from = from.max(self.low.get());
+        let gap_to = (from + bytes).min(self.high.get());
+        poison(self.base, gap_from, gap_to);
+    }
+
     fn base_addr(&self) -> usize {
         self.base.as_ptr() as usize
+    }
+}
+
+#[cfg(autodiff_asan)]
+impl Drop for Arena<'_> {
+    /// Hands the whole buffer back to the caller unpoisoned.
+    fn drop(&mut self) {
+        unpoison(self.base, 0, self.len);
     }
 }
 

@@ -2,13 +2,15 @@
 //! differences, evaluation counts against the binomial optimum, memory bounds and
 //! up-front memory errors.
 
+mod common;
+use common::memory;
+
 use autodiff_core::checkpoint::{
     chain_gradient, chain_gradient_on_tape, chain_gradient_online, chain_gradient_online_on_tape,
     chain_gradient_store_all, min_forward_steps, step_fn, workspace_bytes, Action, ChainReport,
     Online, Step,
 };
 use autodiff_core::{Error, Real, Result, Tape, Var, VarId};
-use std::mem::MaybeUninit;
 
 const D: usize = 3;
 const H: f64 = 0.01;
@@ -92,10 +94,6 @@ fn loss_value(x: &[f64], theta: &[f64]) -> f64 {
 const X0: [f64; D] = [0.7, -0.4, 0.5];
 const THETA: [f64; 2] = [1.3, 0.8];
 
-fn memory(bytes: usize) -> Vec<MaybeUninit<u8>> {
-    vec![MaybeUninit::uninit(); bytes]
-}
-
 struct Grads {
     x0: [f64; D],
     theta: [f64; 2],
@@ -153,6 +151,21 @@ fn assert_same(a: &Grads, b: &Grads, what: &str) {
     );
 }
 
+/// `full`, or `small` under Miri, which runs a step some thousand times slower: there
+/// the tests run the same kinds of chains, shorter.
+const fn sized(full: usize, small: usize) -> usize {
+    if cfg!(miri) {
+        small
+    } else {
+        full
+    }
+}
+
+/// The chains the bitwise comparison runs: under Miri, the first ten (up to n = 37).
+fn cases() -> &'static [(usize, usize)] {
+    &CASES[..sized(CASES.len(), 10)]
+}
+
 const CASES: [(usize, usize); 14] = [
     (1, 1),
     (1, 0),
@@ -173,7 +186,7 @@ const CASES: [(usize, usize); 14] = [
 #[test]
 fn checkpointed_gradients_equal_store_everything_bitwise() {
     for plain in [false, true] {
-        for (n, s) in CASES {
+        for &(n, s) in cases() {
             let reference = store_all(n);
             let mut step = Nonlinear::new(plain);
             let got = checkpointed(n, s, &mut step, 1 << 16).unwrap();
@@ -198,7 +211,7 @@ fn checkpointed_gradients_equal_store_everything_bitwise() {
 
 #[test]
 fn gradients_match_finite_differences() {
-    let (n, s) = (200, 3);
+    let (n, s) = (sized(200, 30), 3);
     let mut step = Nonlinear::new(true);
     let got = checkpointed(n, s, &mut step, 1 << 16).unwrap();
     let run = |x0: &[f64], theta: &[f64]| {
@@ -241,21 +254,22 @@ fn a_chain_of_no_steps_is_the_loss_gradient() {
 
 #[test]
 fn too_small_memory_fails_before_any_work() {
+    let n = sized(1000, 60);
     // Not even the workspace.
     let mut step = Nonlinear::new(false);
-    let err = checkpointed(1000, 10, &mut step, 64).err().unwrap();
+    let err = checkpointed(n, 10, &mut step, 64).err().unwrap();
     assert!(
         matches!(err, Error::OutOfMemory { needed, free: 64 } if needed > 64),
         "{err:?}"
     );
     assert_eq!(step.calls, 0);
     // The workspace, but not one step: at most the probe ran.
-    let full = checkpointed(1000, 10, &mut Nonlinear::new(false), 1 << 16)
+    let full = checkpointed(n, 10, &mut Nonlinear::new(false), 1 << 16)
         .unwrap()
         .report;
     let bytes = full.workspace_bytes + full.step_bytes / 2;
     let mut step = Nonlinear::new(false);
-    let err = checkpointed(1000, 10, &mut step, bytes).err().unwrap();
+    let err = checkpointed(n, 10, &mut step, bytes).err().unwrap();
     match err {
         Error::OutOfMemory { needed, free } => {
             assert_eq!(free, bytes);
@@ -269,22 +283,23 @@ fn too_small_memory_fails_before_any_work() {
     assert!(err.to_string().contains("needed"));
     // The peak the successful run reported is enough (up to alignment slack).
     let mut step = Nonlinear::new(false);
-    checkpointed(1000, 10, &mut step, full.peak_bytes + 16).unwrap();
+    checkpointed(n, 10, &mut step, full.peak_bytes + 16).unwrap();
 }
 
 #[test]
 fn peak_memory_does_not_grow_with_the_chain() {
-    let short = checkpointed(100, 5, &mut Nonlinear::new(true), 1 << 16)
+    let (n_short, n_long) = (sized(100, 20), sized(10_000, 400));
+    let short = checkpointed(n_short, 5, &mut Nonlinear::new(true), 1 << 16)
         .unwrap()
         .report;
-    let long = checkpointed(10_000, 5, &mut Nonlinear::new(true), 1 << 16)
+    let long = checkpointed(n_long, 5, &mut Nonlinear::new(true), 1 << 16)
         .unwrap()
         .report;
     assert_eq!(short.peak_bytes, long.peak_bytes);
-    assert_eq!(Some(long.advances), min_forward_steps(10_000, 5));
+    assert_eq!(Some(long.advances), min_forward_steps(n_long, 5));
     // The store-everything tape for the same chain is far larger.
-    let all = store_all(10_000).report;
-    assert!(all.peak_bytes > 100 * long.peak_bytes);
+    let all = store_all(n_long).report;
+    assert!(all.peak_bytes > sized(100, 3) * long.peak_bytes);
 }
 
 /// Advances an online chain of `n` steps costs: `Online`'s own count (forward sweep
@@ -311,7 +326,7 @@ fn online_advances(n: usize, s: usize) -> usize {
 #[test]
 fn online_gradients_equal_store_everything() {
     for s in [1, 2, 5] {
-        for n in [0, 1, 2, 3, 10, 57, 200] {
+        for &n in &[0, 1, 2, 3, 10, 57, 200][..sized(7, 5)] {
             let reference = store_all(n);
             let mut mem = memory(1 << 16);
             let (mut x0, mut theta) = ([0.0; D], [0.0; 2]);
@@ -362,7 +377,7 @@ fn online_memory_is_bounded_by_its_slots() {
         .unwrap()
         .peak_bytes
     };
-    assert_eq!(run(50), run(5000));
+    assert_eq!(run(50), run(sized(5000, 400)));
 }
 
 #[test]
@@ -455,7 +470,7 @@ fn bad_arguments_and_failing_steps_are_reported() {
 
 #[test]
 fn a_tape_the_caller_made_gives_the_same_gradients_and_counts() {
-    for (n, s) in [(0, 1), (1, 1), (10, 2), (57, 3), (100, 5)] {
+    for &(n, s) in &[(0, 1), (1, 1), (10, 2), (57, 3), (100, 5)][..sized(5, 3)] {
         let plain = checkpointed(n, s, &mut Nonlinear::new(false), 1 << 14).unwrap();
         let mut workspace = memory(workspace_bytes::<f64>(D, 2, s).unwrap());
         let mut arena = memory(1 << 14);

@@ -3,14 +3,20 @@
 //! and their failures.
 
 mod common;
+use common::memory;
 
 use autodiff_core::checkpoint::{segment_fn, Segment};
 use autodiff_core::{Activation, Error, Op, ParamId, Tape, TensorId, VarId};
 use common::Rng;
-use core::mem::MaybeUninit;
 
-fn memory(bytes: usize) -> Vec<MaybeUninit<u8>> {
-    vec![MaybeUninit::uninit(); bytes]
+/// `full`, or `small` under Miri, which runs these some thousand times slower: there the
+/// tests record the same kinds of blocks, fewer and smaller.
+const fn sized(full: usize, small: usize) -> usize {
+    if cfg!(miri) {
+        small
+    } else {
+        full
+    }
 }
 
 /// Records `block` as a segment, or plainly, on `tape`.
@@ -81,7 +87,7 @@ fn scalar_chain(checkpointed: bool, at: [f64; 2]) -> (f64, [f64; 2]) {
 #[test]
 fn scalar_segments_match_bitwise() {
     let mut rng = Rng::seeded("scalar segments");
-    for _ in 0..20 {
+    for _ in 0..sized(20, 3) {
         let at = [rng.uniform(-1.5, 1.5), rng.uniform(-1.0, 1.0)];
         let (plain_loss, plain) = scalar_chain(false, at);
         let (loss, grad) = scalar_chain(true, at);
@@ -132,7 +138,7 @@ fn nested_block_plain(tape: &Tape<'_, f64>, inputs: &[VarId], outputs: &mut [Var
 #[test]
 fn nested_segments_match_bitwise() {
     let mut rng = Rng::seeded("nested segments");
-    for _ in 0..10 {
+    for _ in 0..sized(10, 2) {
         let at = [rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)];
         let mut results = Vec::new();
         for mode in 0..3 {
@@ -287,8 +293,8 @@ fn assert_same_run(a: &MlpRun, b: &MlpRun) {
 
 #[test]
 fn tensor_segments_match_bitwise() {
-    let (layers_n, width, batch) = (12, 16, 5);
-    let mut mem = memory(4 << 20);
+    let (layers_n, width, batch) = (sized(12, 6), sized(16, 4), sized(5, 2));
+    let mut mem = memory(sized(4 << 20, 1 << 18));
     let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let params = mlp_params(&tape, layers_n, width);
     let mut rng = Rng::seeded("mlp input");
@@ -303,8 +309,8 @@ fn tensor_segments_match_bitwise() {
 
 #[test]
 fn deep_stack_records_in_fewer_bytes() {
-    let (layers_n, width, batch) = (50, 32, 16);
-    let mut mem = memory(16 << 20);
+    let (layers_n, width, batch) = (sized(50, 20), sized(32, 4), sized(16, 2));
+    let mut mem = memory(sized(16 << 20, 1 << 19));
     let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let params = mlp_params(&tape, layers_n, width);
     let persistent = tape.used_bytes();
@@ -316,7 +322,7 @@ fn deep_stack_records_in_fewer_bytes() {
     assert_same_run(&plain, &checkpointed);
     let (plain_bytes, ckpt_bytes) = (plain.bytes - persistent, checkpointed.bytes - persistent);
     println!(
-        "50 tanh layers, width {width}, batch {batch}, f64: unmarked {plain_bytes} bytes, \
+        "{layers_n} tanh layers, width {width}, batch {batch}, f64: unmarked {plain_bytes} bytes, \
          segments of 5 layers {ckpt_bytes} bytes ({:.0}% saved), parameters {persistent} bytes",
         100.0 * (1.0 - ckpt_bytes as f64 / plain_bytes as f64)
     );

@@ -5,6 +5,7 @@
 //! `reset` clears.
 
 mod common;
+use common::memory;
 
 use autodiff_core::checkpoint::segment_fn;
 use autodiff_core::tensor::device::CpuDevice;
@@ -12,12 +13,7 @@ use autodiff_core::{
     Activation, Adam, DeviceId, Error, Optimizer, Sgd, Tape, TensorDevice, TensorId,
 };
 use common::{assert_close, Rng};
-use core::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-fn memory(bytes: usize) -> Vec<MaybeUninit<u8>> {
-    vec![MaybeUninit::uninit(); bytes]
-}
 
 fn random(rng: &mut Rng, n: usize, lo: f64, hi: f64) -> Vec<f64> {
     (0..n).map(|_| rng.uniform(lo, hi)).collect()

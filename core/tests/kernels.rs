@@ -30,7 +30,23 @@ impl Rng {
     }
 }
 
-const ISAS: [Isa; 3] = [Isa::Scalar, Isa::Avx2Fma, Isa::Avx512];
+/// Every instruction set; under Miri, which picks the portable kernels for all of them,
+/// the portable one once.
+const ISAS: &[Isa] = if cfg!(miri) {
+    &[Isa::Scalar]
+} else {
+    &[Isa::Scalar, Isa::Avx2Fma, Isa::Avx512]
+};
+
+/// `full`, or `small` under Miri, which runs the kernels some thousand times slower:
+/// there the same kinds of shapes (edges, several cache blocks, MLP layers) are smaller.
+const fn sized(full: usize, small: usize) -> usize {
+    if cfg!(miri) {
+        small
+    } else {
+        full
+    }
+}
 
 /// Reference: C = alpha·op(A)·op(B) + beta·C in f64, `beta == 0` ignoring C.
 #[allow(clippy::too_many_arguments)]
@@ -194,7 +210,7 @@ fn in_view(case: &Case, idx: usize) -> bool {
 
 fn check_case(case: &Case) {
     let want = expected(case);
-    for isa in ISAS {
+    for &isa in ISAS {
         // f64: the reference sums in the same precision; the results differ only in
         // rounding order, bounded by about k·eps·Σ|a·b| ≤ k²·eps with |a|, |b| ≤ 1.
         let mut c = case.c.clone();
@@ -259,6 +275,7 @@ fn check_case(case: &Case) {
 fn gemm_matches_naive_on_edge_shapes() {
     let mut rng = Rng(1);
     let dims = [1usize, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 47, 64, 100];
+    let dims = &dims[..sized(dims.len(), 10)];
     for &(alpha, beta) in &[
         (1.0, 0.0),
         (1.0, 1.0),
@@ -269,7 +286,7 @@ fn gemm_matches_naive_on_edge_shapes() {
     ] {
         for ta in [false, true] {
             for tb in [false, true] {
-                for _ in 0..12 {
+                for _ in 0..sized(12, 2) {
                     let m = dims[rng.below(dims.len())];
                     let n = dims[rng.below(dims.len())];
                     let k = dims[rng.below(dims.len())];
@@ -283,10 +300,11 @@ fn gemm_matches_naive_on_edge_shapes() {
 #[test]
 fn gemm_matches_naive_on_random_shapes() {
     let mut rng = Rng(2);
-    for _ in 0..200 {
-        let m = 1 + rng.below(70);
-        let n = 1 + rng.below(70);
-        let k = 1 + rng.below(70);
+    let max = sized(70, 20);
+    for _ in 0..sized(200, 16) {
+        let m = 1 + rng.below(max);
+        let n = 1 + rng.below(max);
+        let k = 1 + rng.below(max);
         let (ta, tb) = (rng.below(2) == 1, rng.below(2) == 1);
         let alpha = [1.0, -1.0, 0.75][rng.below(3)];
         let beta = [0.0, 1.0, -0.25][rng.below(3)];
@@ -299,7 +317,12 @@ fn gemm_matches_naive_across_cache_blocks() {
     // Larger than MC (f32: 144, f64: 96) and KC (256), so several blocks are packed and
     // beta switches to 1 after the first k block.
     let mut rng = Rng(3);
-    for &(m, n, k) in &[(150, 40, 300), (97, 70, 513), (200, 33, 257)] {
+    let shapes: &[(usize, usize, usize)] = if cfg!(miri) {
+        &[(150, 2, 300)]
+    } else {
+        &[(150, 40, 300), (97, 70, 513), (200, 33, 257)]
+    };
+    for &(m, n, k) in shapes {
         for (ta, tb) in [(false, false), (true, true)] {
             check_case(&make_case(&mut rng, ta, tb, m, n, k, 1.0, 0.0));
             check_case(&make_case(&mut rng, ta, tb, m, n, k, 0.5, -1.0));
@@ -310,6 +333,12 @@ fn gemm_matches_naive_across_cache_blocks() {
 #[test]
 fn gemm_mlp_shapes() {
     let mut rng = Rng(4);
+    // Under Miri: the same shapes with 64 and 100 scaled down to 6 and 13.
+    let scale = |d: usize| match d {
+        64 => sized(64, 6),
+        100 => sized(100, 13),
+        d => d,
+    };
     for &(ta, tb, m, n, k) in &[
         (false, false, 64, 100, 100),
         (false, true, 64, 100, 100),
@@ -321,6 +350,7 @@ fn gemm_mlp_shapes() {
         (false, false, 100, 1, 100),
         (true, false, 100, 1, 64),
     ] {
+        let (m, n, k) = (scale(m), scale(n), scale(k));
         check_case(&make_case(&mut rng, ta, tb, m, n, k, 1.0, 0.0));
         check_case(&make_case(&mut rng, ta, tb, m, n, k, 1.0, 1.0));
     }
@@ -330,7 +360,8 @@ fn gemm_mlp_shapes() {
 fn gemm_outer_products_match_naive() {
     // k = 1 takes its own path (a rank-one update) unless B is transposed.
     let mut rng = Rng(5);
-    for &(m, n) in &[(2, 2), (3, 17), (100, 100), (33, 1), (64, 10), (7, 65)] {
+    let shapes: &[(usize, usize)] = &[(2, 2), (3, 17), (33, 1), (64, 10), (7, 65), (100, 100)];
+    for &(m, n) in &shapes[..sized(shapes.len(), 5)] {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             for &(alpha, beta) in &[(1.0, 0.0), (-0.5, 1.0), (2.0, -0.25)] {
                 check_case(&make_case(&mut rng, ta, tb, m, n, 1, alpha, beta));
@@ -565,7 +596,7 @@ fn close(a: f64, b: f64, tol: f64) -> bool {
 #[test]
 fn bias_relu_forward_matches_reference() {
     let mut rng = Rng(10);
-    for &(rows, cols) in &[(1, 1), (3, 7), (64, 100), (5, 33)] {
+    for &(rows, cols) in &[(1, 1), (3, 7), (sized(64, 6), sized(100, 13)), (5, 33)] {
         let x32: Vec<f32> = rng.vec(rows * cols).iter().map(|&v| v as f32).collect();
         let b32: Vec<f32> = rng.vec(cols).iter().map(|&v| v as f32).collect();
         let want: Vec<f32> = (0..rows * cols)
@@ -627,7 +658,7 @@ fn relu_backward_is_a_mask() {
 #[test]
 fn bias_grad_sums_columns() {
     let mut rng = Rng(12);
-    for &(rows, cols) in &[(1, 1), (64, 100), (7, 3), (0, 4)] {
+    for &(rows, cols) in &[(1, 1), (sized(64, 6), sized(100, 13)), (7, 3), (0, 4)] {
         let dc = rng.vec(rows * cols);
         let mut want = vec![0.0; cols];
         for r in 0..rows {

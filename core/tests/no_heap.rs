@@ -3,6 +3,8 @@
 //! allocations. The counter counts only the thread that measures, so the tests of this
 //! binary can run in parallel.
 
+mod common;
+
 use autodiff_core::{Dual, Error, Op, Tape, VarId};
 use core::cell::Cell;
 use core::mem::MaybeUninit;
@@ -182,8 +184,8 @@ fn the_tape_makes_no_heap_allocation() {
     assert!(calls >= 1, "the counting allocator is not installed");
     drop(v);
 
-    let mut mem = [MaybeUninit::<u8>::uninit(); 1 << 14];
-    let (calls, out) = heap_calls(|| workload(&mut mem));
+    let mut mem = common::Stack::<{ 1 << 14 }>::new();
+    let (calls, out) = heap_calls(|| workload(&mut mem.0));
     assert_eq!(calls, 0, "heap calls during the workload");
 
     // And the workload computed what it should.
@@ -241,7 +243,7 @@ fn training_loop(mem: &mut [MaybeUninit<u8>], used: &mut [usize; 50]) -> f32 {
 
 #[test]
 fn a_training_loop_makes_no_heap_allocation_and_its_arena_use_does_not_grow() {
-    let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 18];
+    let mut mem = common::memory(1 << 18);
     let mut used = [0usize; 50];
     let (calls, loss) = heap_calls(|| training_loop(&mut mem, &mut used));
     assert_eq!(calls, 0, "heap calls during training");

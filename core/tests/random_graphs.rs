@@ -7,9 +7,9 @@ mod common;
 
 use autodiff_core::{Op, Real, Tape, Var, VarId};
 use common::{assert_close, Rng, H};
-use core::mem::MaybeUninit;
 
-const GRAPHS: usize = 200;
+/// Graphs checked; under Miri, which runs them some thousand times slower, 30.
+const GRAPHS: usize = if cfg!(miri) { 30 } else { 200 };
 /// Every node's value stays within this bound for all inputs in `[-INPUT, INPUT]`: the
 /// generator tracks a bound per node and never emits an op that could exceed it.
 const LIMIT: f64 = 20.0;
@@ -522,8 +522,8 @@ fn fused_op(instr: &Instr) -> Option<Op> {
 
 #[test]
 fn every_differentiation_mode_agrees_on_random_graphs() {
-    let mut memory = vec![MaybeUninit::<u8>::uninit(); 1 << 16];
-    let mut fresh_memory = vec![MaybeUninit::<u8>::uninit(); 1 << 16];
+    let mut memory = common::memory(1 << 16);
+    let mut fresh_memory = common::memory(1 << 16);
     let mut rng = Rng::seeded("random graphs");
     let mut checked_partials = 0usize;
     let mut ops_seen = std::collections::BTreeSet::new();

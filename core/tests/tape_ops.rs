@@ -34,8 +34,8 @@ const F32_TOL: f64 = 3e-5;
 /// Relative tolerance of `f32` reverse against `f32` forward mode: a few f32 roundings.
 const F32_MODES_TOL: f64 = 1e-6;
 
-/// Sample points per op.
-const POINTS: usize = 20;
+/// Sample points per op (under Miri, which runs them some thousand times slower, 3).
+const POINTS: usize = if cfg!(miri) { 3 } else { 20 };
 
 /// `pow` for plain `f64`, so one expression serves the tape and the reference.
 trait Pow {
@@ -63,7 +63,12 @@ fn check_unary(
     plain: fn(f64) -> f64,
 ) {
     let mut rng = Rng::seeded(name);
-    let mut mem = [MaybeUninit::<u8>::uninit(); 512];
+    // One buffer per tape: the f64 tape still borrows its own when the f32 one starts
+    // (under ASan the arena has a drop, which keeps that borrow alive to the end).
+    let (mut mem, mut mem32) = (
+        [MaybeUninit::<u8>::uninit(); 512],
+        [MaybeUninit::<u8>::uninit(); 512],
+    );
     for _ in 0..POINTS {
         let x0 = rng.uniform(lo, hi);
         let at = format!("{name} at x = {x0}");
@@ -94,7 +99,7 @@ fn check_unary(
         );
 
         let x32 = x0 as f32;
-        let tape = Tape::<f32>::new(&mut mem).unwrap();
+        let tape = Tape::<f32>::new(&mut mem32).unwrap();
         let x = tape.input(x32);
         let y = f32_tape(x);
         let mut grad = [f32::NAN];
@@ -129,7 +134,12 @@ fn check_binary(
     plain: fn(f64, f64) -> f64,
 ) {
     let mut rng = Rng::seeded(name);
-    let mut mem = [MaybeUninit::<u8>::uninit(); 512];
+    // One buffer per tape: the f64 tape still borrows its own when the f32 one starts
+    // (under ASan the arena has a drop, which keeps that borrow alive to the end).
+    let (mut mem, mut mem32) = (
+        [MaybeUninit::<u8>::uninit(); 512],
+        [MaybeUninit::<u8>::uninit(); 512],
+    );
     for _ in 0..POINTS {
         let (x0, y0) = loop {
             let (x0, y0) = (rng.uniform(xlo, xhi), rng.uniform(ylo, yhi));
@@ -179,7 +189,7 @@ fn check_binary(
             central_difference(|x| plain(x, f64::from(y32)), f64::from(x32)),
             central_difference(|y| plain(f64::from(x32), y), f64::from(y32)),
         ];
-        let tape = Tape::<f32>::new(&mut mem).unwrap();
+        let tape = Tape::<f32>::new(&mut mem32).unwrap();
         let (x, y) = (tape.input(x32), tape.input(y32));
         let z = f32_tape(x, y);
         let mut grad = [f32::NAN; 2];

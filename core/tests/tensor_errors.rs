@@ -1,11 +1,12 @@
 //! Tensor misuse gets an error that says what was wrong, the tape stays usable after a
 //! reset, and in-place updates never produce a silently wrong gradient.
 
-use autodiff_core::{Activation, Error, Optimizer, Sgd, Tape, TensorId};
-use core::mem::MaybeUninit;
+mod common;
 
-fn memory() -> Vec<MaybeUninit<u8>> {
-    vec![MaybeUninit::uninit(); 1 << 16]
+use autodiff_core::{Activation, Error, Optimizer, Sgd, Tape, TensorId};
+
+fn memory() -> common::Memory {
+    common::memory(1 << 16)
 }
 
 #[test]
@@ -115,7 +116,7 @@ fn a_scalar_variable_is_not_a_tensor_and_a_stale_tensor_is_stale() {
 
 #[test]
 fn an_arena_too_small_for_a_tensor_reports_bytes_and_recovers_after_reset() {
-    let mut mem = vec![MaybeUninit::<u8>::uninit(); 2048];
+    let mut mem = common::memory(2048);
     let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let _ = tape.tensor_input(&[100, 100], &vec![0.0; 10_000]);
     match tape.status() {
@@ -231,7 +232,7 @@ fn the_graph_exports_as_graphviz_dot() {
 
 #[test]
 fn a_parameter_that_does_not_fit_costs_no_memory() {
-    let mut mem = vec![MaybeUninit::<u8>::uninit(); 4096];
+    let mut mem = common::memory(4096);
     let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let free = |tape: &Tape<f64>| tape.capacity_bytes() - tape.used_bytes();
     let before = free(&tape);

@@ -1,8 +1,9 @@
 //! Every tensor op's gradient against central finite differences in f64, and its
 //! tangent against the gradient (`tangent(loss) = ∇loss · seed`).
 
+mod common;
+
 use autodiff_core::{Tape, TensorId};
-use core::mem::MaybeUninit;
 
 /// splitmix64, for seeded inputs without a dependency.
 struct Rng(u64);
@@ -30,7 +31,7 @@ fn check(
     data: &[Vec<f64>],
     build: impl Fn(&Tape<f64>, &[TensorId]) -> TensorId,
 ) {
-    let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 22];
+    let mut mem = common::memory(1 << 22);
     let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let evaluate = |tape: &mut Tape<f64>, data: &[Vec<f64>]| -> f64 {
         tape.reset();
@@ -83,7 +84,7 @@ fn check(
     // far below the 1e-6 relative tolerance for these smooth, O(1) functions.
     let h = 1e-6;
     for (k, d) in data.iter().enumerate() {
-        for i in 0..d.len() {
+        for i in (0..d.len()).filter(|&i| common::fd_checks(i, d.len())) {
             let mut plus = data.to_vec();
             plus[k][i] += h;
             let mut minus = data.to_vec();
@@ -283,7 +284,7 @@ fn a_small_mlp_full_gradient_matches_finite_differences() {
     use autodiff_core::{Activation, ParamId};
     // 4 → 5 (tanh) → 5 (sigmoid) → 3, cross-entropy over a batch of 3, in f64. Smooth
     // activations, so the finite differences see no kinks.
-    let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 20];
+    let mut mem = common::memory(1 << 20);
     let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let mut rng = Rng(8);
     let shapes: [&[usize]; 6] = [&[4, 5], &[5], &[5, 5], &[5], &[5, 3], &[3]];
@@ -334,7 +335,7 @@ fn a_small_mlp_full_gradient_matches_finite_differences() {
     for (k, (&p, s)) in params.iter().zip(shapes).enumerate() {
         let mut w = vec![0.0; s.iter().product()];
         tape.read_param(p, &mut w).unwrap();
-        for i in 0..w.len() {
+        for i in (0..w.len()).filter(|&i| common::fd_checks(i, w.len())) {
             let mut at = |delta: f64| {
                 let mut moved = w.clone();
                 moved[i] += delta;
@@ -353,5 +354,7 @@ fn a_small_mlp_full_gradient_matches_finite_differences() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 20 + 5 + 25 + 5 + 15 + 3);
+    if !cfg!(miri) {
+        assert_eq!(checked, 20 + 5 + 25 + 5 + 15 + 3);
+    }
 }

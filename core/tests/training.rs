@@ -2,8 +2,9 @@
 //! the unfused composition (matmul, broadcast add, ReLU) at batch 1 and larger batches,
 //! lazily zeroed parameter gradients (shared, unused, backward twice), and SGD updates.
 
+mod common;
+
 use autodiff_core::{Activation, Optimizer, ParamId, Sgd, Tape, TensorId};
-use core::mem::MaybeUninit;
 
 fn data(n: usize, seed: u64) -> Vec<f64> {
     let mut s = seed;
@@ -91,7 +92,7 @@ fn assert_close(a: &[Vec<f64>], b: &[Vec<f64>], what: &str) {
 #[test]
 fn fused_layers_match_unfused_at_every_batch_size() {
     for batch in [1usize, 2, 5] {
-        let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 20];
+        let mut mem = common::memory(1 << 20);
         let mut tape = Tape::<f64>::new(&mut mem).unwrap();
         let params = make_params(&tape);
         let x = data(batch * SIZES[0], 99 + batch as u64);
@@ -113,7 +114,7 @@ fn fused_layers_match_unfused_at_every_batch_size() {
 #[test]
 fn sgd_step_subtracts_the_scaled_gradient() {
     for batch in [1usize, 4] {
-        let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 20];
+        let mut mem = common::memory(1 << 20);
         let mut tape = Tape::<f64>::new(&mut mem).unwrap();
         let params = make_params(&tape);
         tape.set_optimizer(Optimizer::Sgd(Sgd {
@@ -157,7 +158,7 @@ fn sgd_step_subtracts_the_scaled_gradient() {
 
 #[test]
 fn parameter_gradients_start_at_zero_each_recording() {
-    let mut mem = vec![MaybeUninit::<u8>::uninit(); 1 << 20];
+    let mut mem = common::memory(1 << 20);
     let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let w = tape.parameter(&[3, 3], &data(9, 1)).unwrap();
     let b = tape.parameter(&[3], &data(3, 2)).unwrap();

@@ -4,6 +4,9 @@
 //! `cpuid` says what the silicon supports, and `xgetbv` says whether the operating
 //! system saves the wide register state (a CPU may support AVX-512 while the OS does
 //! not enable it). The answer is computed once and cached in an atomic.
+//!
+//! Under Miri the answer is always [`Isa::Scalar`]: Miri cannot run `cpuid` or `xgetbv`,
+//! and the portable kernels are the ones whose memory accesses it can check in full.
 
 use core::sync::atomic::{AtomicU8, Ordering};
 
@@ -59,7 +62,7 @@ pub fn clamp_isa(requested: Isa) -> Isa {
     requested.min(detected_isa())
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(miri)))]
 fn detect() -> Isa {
     use core::arch::x86_64::{__cpuid, __cpuid_count, CpuidResult};
 
@@ -106,14 +109,14 @@ fn detect() -> Isa {
 ///
 /// # Safety
 /// The CPU must report OSXSAVE (cpuid leaf 1, ecx bit 27).
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(miri)))]
 #[target_feature(enable = "xsave")]
 unsafe fn xgetbv0() -> u64 {
     // SAFETY: the caller checked OSXSAVE, so `xgetbv` is enabled and XCR0 is readable.
     unsafe { core::arch::x86_64::_xgetbv(0) }
 }
 
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(any(not(target_arch = "x86_64"), miri))]
 fn detect() -> Isa {
     Isa::Scalar
 }

@@ -98,18 +98,23 @@ pub(crate) fn tanhf(x: f32) -> f32 {
 mod tests {
     use super::tanhf;
 
+    /// Under Miri the samples are sparser: it runs each one some thousand times slower.
+    const STRIDE: usize = if cfg!(miri) { 9973 * 61 } else { 9973 };
+
     fn check(bits: u32) {
         let x = f32::from_bits(bits);
         let (want, got) = (libm::tanhf(x), tanhf(x));
+        // A NaN's sign and payload are not specified by Rust (RFC 3514; Miri picks them
+        // at random), so a NaN matches any NaN.
         assert!(
-            want.to_bits() == got.to_bits(),
+            want.to_bits() == got.to_bits() || (want.is_nan() && got.is_nan()),
             "tanhf({x:e}) [{bits:#010x}]: libm {want:e}, branch-free {got:e}"
         );
     }
 
     #[test]
     fn matches_libm_on_a_sample_and_the_thresholds() {
-        for bits in (0..=u32::MAX).step_by(9973) {
+        for bits in (0..=u32::MAX).step_by(STRIDE) {
             check(bits);
         }
         for edge in [
@@ -142,7 +147,10 @@ mod tests {
     fn the_vectorised_loop_matches_libm() {
         extern crate std;
         use std::vec::Vec;
-        let xs: Vec<f32> = (0..=u32::MAX).step_by(4099).map(f32::from_bits).collect();
+        let xs: Vec<f32> = (0..=u32::MAX)
+            .step_by(if cfg!(miri) { 4099 * 61 } else { 4099 })
+            .map(f32::from_bits)
+            .collect();
         let mut y = xs.clone();
         crate::kernels::elementwise::bias_tanh_in_place_f32(&mut y, &[0.0; 16]);
         for (x, y) in xs.iter().zip(&y) {

@@ -138,7 +138,7 @@ impl<T: Real> Tape<'_, T> {
         let block = block?.as_ptr();
         // SAFETY: both blocks hold `words` words inside the arena; truncating and
         // allocating only moved cursors, so `keep`'s contents are intact.
-        unsafe { core::ptr::copy(keep, block, words) };
+        unsafe { self.arena.move_words(keep, block, words) };
         Ok(block)
     }
 

@@ -583,6 +583,13 @@ impl<'m, T: Real> Tape<'m, T> {
             self.push_failed();
             return VarId::INVALID;
         }
+        // Records grow past the arena's low cursor without telling it (`limit` keeps them
+        // below the high end). Under AddressSanitizer the free gap is poisoned, so the
+        // slot is claimed from the arena first: its low cursor then stays at the end of
+        // the records, and a truncation or reset poisons the records it drops.
+        #[cfg(autodiff_asan)]
+        self.arena
+            .set_low_offset(self.records_offset + (index as usize + 1) * size_of::<Record<T>>());
         // SAFETY: `index < limit`, and `refresh_limit` keeps `limit` records inside the
         // gap below the arena's high end, which the tape owns.
         unsafe { self.records.as_ptr().add(index as usize).write(record) };

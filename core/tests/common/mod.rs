@@ -57,3 +57,53 @@ pub const H: f64 = 1e-6;
 pub fn central_difference(mut f: impl FnMut(f64) -> f64, x: f64) -> f64 {
     (f(x + H) - f(x - H)) / (2.0 * H)
 }
+
+/// Caller memory for a tape: `len` bytes at a 16-aligned address, as the system
+/// allocator hands out. A `Vec<u8>` (or a byte array) is only promised alignment 1, and
+/// Miri does place one at any address; the tensor layer then fails (its nodes are found
+/// by their offset from the arena's start, which must be a multiple of 8), so the tests
+/// hold their memory to what they get natively.
+pub struct Memory {
+    words: Vec<core::mem::MaybeUninit<u128>>,
+    len: usize,
+}
+
+/// [`Memory`] of `len` bytes.
+pub fn memory(len: usize) -> Memory {
+    let mut words = Vec::with_capacity(len.div_ceil(16));
+    // SAFETY: uninitialised words are valid `MaybeUninit`s (and, unlike `vec![x; n]`, this
+    // does not write each one, which costs Miri seconds per megabyte).
+    unsafe { words.set_len(len.div_ceil(16)) };
+    Memory { words, len }
+}
+
+impl core::ops::Deref for Memory {
+    type Target = [core::mem::MaybeUninit<u8>];
+    fn deref(&self) -> &Self::Target {
+        // SAFETY: the words hold at least `len` bytes, any of which may be uninitialised.
+        unsafe { core::slice::from_raw_parts(self.words.as_ptr().cast(), self.len) }
+    }
+}
+
+impl core::ops::DerefMut for Memory {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        // SAFETY: as in `deref`, through the exclusive borrow of the words.
+        unsafe { core::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast(), self.len) }
+    }
+}
+
+/// [`Memory`]'s alignment for a buffer on the stack.
+#[repr(C, align(16))]
+pub struct Stack<const N: usize>(pub [core::mem::MaybeUninit<u8>; N]);
+
+impl<const N: usize> Stack<N> {
+    pub fn new() -> Self {
+        Stack([core::mem::MaybeUninit::uninit(); N])
+    }
+}
+
+/// Whether a finite-difference check looks at element `i` of `len`: all of them, but
+/// under Miri (some thousand times slower) every fourth and the last.
+pub fn fd_checks(i: usize, len: usize) -> bool {
+    !cfg!(miri) || i.is_multiple_of(4) || i + 1 == len
+}
