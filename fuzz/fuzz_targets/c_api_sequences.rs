@@ -64,6 +64,9 @@ const AVOID_SWEEP_INSIDE_CALLBACK: &str = "sweep-inside-callback";
 /// variable) or a checkpointed segment's output, where the header promises
 /// `AD_ERR_NON_FINITE`.
 const AVOID_NON_FINITE_OUTPUT_ACCEPTED: &str = "non-finite-output-accepted";
+/// A tensor with no elements (a zero dimension) but a huge other dimension is accepted,
+/// and a broadcasting op on it loops over the huge dimension: a hang.
+const AVOID_ZERO_SIZE_HUGE_DIMS: &str = "zero-size-huge-dims";
 /// Handles from a tape re-initialised at the same address are accepted by the new tape.
 const AVOID_REINIT_SAME_ADDRESS_HANDLES: &str = "reinit-same-address";
 
@@ -1406,14 +1409,20 @@ unsafe fn chain(b: &mut Bytes) {
 /// A shape: mostly small, sometimes with a zero or an absurd dimension.
 fn shape(b: &mut Bytes) -> Vec<usize> {
     let rank = b.below(5);
-    (0..rank)
+    let mut dims: Vec<usize> = (0..rank)
         .map(|_| match b.u8() % 32 {
             0 => 0,
             1 => usize::MAX / 2 + b.below(3),
             2 => 1 << 31,
             k => 1 + (k as usize) % 4,
         })
-        .collect()
+        .collect();
+    if dims.contains(&0) && avoid(AVOID_ZERO_SIZE_HUGE_DIMS) {
+        for d in dims.iter_mut().filter(|d| **d > 4) {
+            *d = 4;
+        }
+    }
+    dims
 }
 
 fn elements(dims: &[usize]) -> Option<usize> {
@@ -1859,6 +1868,9 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                 dims.as_ptr()
             };
             let constant = b.one_in(4);
+            if tracing() {
+                eprintln!("  tensor {dims:?}, {len} values");
+            }
             let t = unsafe {
                 if b.one_in(3) {
                     let data: Vec<f32> = (0..len).map(|_| value(b) as f32).collect();
