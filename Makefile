@@ -339,7 +339,8 @@ fuzz-regressions: fuzz-build
 		[ -d fuzz/regressions/$$t ] || continue; \
 		for f in fuzz/regressions/$$t/*; do \
 			[ -f "$$f" ] || continue; case "$$f" in *.md) continue;; esac; \
-			if AD_FUZZ_CHECK_KNOWN=1 fuzz/target/x86_64-unknown-linux-gnu/release/$$t "$$f" >/dev/null 2>&1; then \
+			if AD_FUZZ_CHECK_KNOWN=1 fuzz/target/x86_64-unknown-linux-gnu/release/$$t \
+				-timeout=10 "$$f" >/dev/null 2>&1; then \
 				echo "passes:   $$f"; else echo "FAILS:    $$f"; fi; \
 		done; \
 	done

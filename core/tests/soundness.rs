@@ -304,3 +304,22 @@ fn the_cpu_device_refuses_overlapping_optimizer_buffers() {
         Err(Error::InvalidArgument(_))
     ));
 }
+
+/// A tensor with no elements may have a huge dimension beside its zero one; ops on it
+/// once looped over that dimension with nothing to do (minutes, or for ever).
+#[test]
+fn empty_tensors_with_huge_dimensions_cost_nothing() {
+    let mut mem = memory(1 << 14);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let empty = tape.tensor_input(&[4, 1 << 31, 0], &[]);
+    let scalar = tape.tensor_input(&[], &[2.0]);
+    let quotient = tape.tensor_div(empty, scalar);
+    let summed = tape.sum_axis(quotient, 1);
+    let loss = tape.sum(tape.square(summed));
+    tape.status().unwrap();
+    tape.backward(loss.as_var()).unwrap();
+    assert_eq!(tape.value(loss.as_var()), Ok(0.0));
+    let mut g = [7.0];
+    tape.tensor_grad(scalar, &mut g).unwrap();
+    assert_eq!(g, [0.0]);
+}

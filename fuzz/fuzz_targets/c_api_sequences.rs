@@ -1400,14 +1400,15 @@ unsafe fn chain(b: &mut Bytes) {
 /// A shape: mostly small, sometimes with a zero or an absurd dimension.
 fn shape(b: &mut Bytes) -> Vec<usize> {
     let rank = b.below(5);
-    (0..rank)
+    let dims: Vec<usize> = (0..rank)
         .map(|_| match b.u8() % 32 {
             0 => 0,
             1 => usize::MAX / 2 + b.below(3),
             2 => 1 << 31,
             k => 1 + (k as usize) % 4,
         })
-        .collect()
+        .collect();
+    dims
 }
 
 fn elements(dims: &[usize]) -> Option<usize> {
@@ -1836,6 +1837,9 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                 dims.as_ptr()
             };
             let constant = b.one_in(4);
+            if tracing() {
+                eprintln!("  tensor {dims:?}, {len} values");
+            }
             let t = unsafe {
                 if b.one_in(3) {
                     let data: Vec<f32> = (0..len).map(|_| value(b) as f32).collect();

@@ -156,6 +156,11 @@ pub(crate) fn for_each_broadcast(
     mut f: impl FnMut(usize, usize, usize),
 ) {
     let dims: [usize; MAX_RANK] = core::array::from_fn(|i| dim_from_right(out, MAX_RANK - 1 - i));
+    // No elements: return at once, not after looping over the other (maybe huge)
+    // dimensions with nothing to do.
+    if dims.contains(&0) {
+        return;
+    }
     let (sa, sb) = (broadcast_strides(a, out), broadcast_strides(b, out));
     let mut o = 0;
     for i0 in 0..dims[0] {

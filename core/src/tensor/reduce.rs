@@ -74,6 +74,11 @@ fn layout<T: Float>(node: &Node<T>, input: &Node<T>) -> Layout {
 
 /// Calls `f(output_index, input_index, weight)` for every pair the layout connects.
 fn for_each_pair(layout: &Layout, count: usize, mut f: impl FnMut(usize, usize, f64)) {
+    // A tensor with no elements may still have a huge dimension beside its zero one:
+    // return at once rather than loop over it with nothing to do.
+    if count == 0 {
+        return;
+    }
     match *layout {
         Layout::Reduce {
             outer,

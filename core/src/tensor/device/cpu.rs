@@ -415,6 +415,8 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
                 } else {
                     T::one()
                 };
+                // No outputs (a zero dimension beside a maybe huge one): nothing to loop.
+                let outer = if inner == 0 { 0 } else { outer };
                 for o in 0..outer {
                     for i in 0..inner {
                         let sum =
@@ -444,6 +446,8 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
                 (outer, n, inner, scale)
             }
         };
+        // No elements (a zero dimension beside a maybe huge one): nothing to loop.
+        let outer = if gx.is_empty() { 0 } else { outer };
         for o in 0..outer {
             for k in 0..n {
                 for i in 0..inner {
