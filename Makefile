@@ -36,10 +36,10 @@ C_TESTS := api bad_input dual tensor threads device
 C_TESTS += checkpoint device_tape soundness header_sweep
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all demo test lint fmt-check clippy rust-test \
+.PHONY: all demo test lint fmt-check clippy rust-test miri miri-all \
 	ffi-lib cbindgen-tool header header-check header-compile soname-check \
-	c-test c-asan c-valgrind c-tsan cpp-test rust-asan install package-test freestanding \
-	cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions
+	c-test c-asan c-valgrind c-tsan cpp-test rust-asan ffi-asan install package-test \
+	freestanding cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions
 
 all:
 	$(CARGO) build --release --workspace
@@ -51,8 +51,8 @@ demo: ffi-lib
 	$(CC) $(EXAMPLE_CFLAGS) examples/mlp.c $(LINK_SHARED) -o $(BUILD)/c/mlp
 	./$(BUILD)/c/mlp
 
-test: lint rust-test freestanding header-check header-compile soname-check c-test c-asan \
-	c-valgrind c-tsan package-test rust-asan cuda-test cpp-test fuzz-smoke
+test: lint rust-test miri freestanding header-check header-compile soname-check c-test c-asan \
+	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -67,6 +67,49 @@ clippy:
 
 rust-test:
 	$(CARGO) test --workspace
+
+# The nightly checks (miri, rust-asan, ffi-asan) skip, saying so, where nightly or its
+# component is missing, unless AUTODIFF_REQUIRE_NIGHTLY=1 (.ci/run sets it, after
+# installing them): then a missing tool fails the check.
+NIGHTLY_MISSING = if [ "$${AUTODIFF_REQUIRE_NIGHTLY:-0}" = 1 ]; then \
+		echo "$@: FAILED: $$why (AUTODIFF_REQUIRE_NIGHTLY=1)"; exit 1; fi; \
+	echo "$@: SKIPPED: $$why"
+
+# The core under Miri, with its default aliasing model, Stacked Borrows: the project's
+# requirement (every `&mut` is checked to be the only live path to its bytes, which is
+# what the arena's memory model rests on). Heavy tests run at a smaller size under
+# `cfg(miri)`, and the CPU feature detection picks the portable kernels there.
+#  - libm/force-soft-floats: libm's x86 `sqrt` is inline assembly, which Miri cannot
+#    run; the software one is correctly rounded too, so the results are the same bits.
+#  - -Zmiri-deterministic-floats: Miri otherwise adds random ulps to float operations
+#    whose precision Rust leaves open, and many tests compare two paths bit for bit.
+#  - -Zmiri-strict-provenance: the core never makes a pointer from an integer.
+# `make miri` (part of `make test`, a few minutes) runs the arena's and the tape's unit
+# tests and the suites that exercise the memory model: the soundness regressions, a
+# training loop with parameters and optimizers (where Stacked Borrows once failed), and
+# the sticky-error and handle tests. `make miri-all` runs every core test under Miri
+# (most of an hour on two cores).
+MIRI_FEATURES := --features libm/force-soft-floats
+MIRIFLAGS_CORE ?= -Zmiri-deterministic-floats -Zmiri-strict-provenance
+MIRI_SUITES := --test soundness --test training --test sticky_errors
+MIRI_UNIT_FILTERS := arena:: tape::
+MIRI_RUN = MIRIFLAGS="$(MIRIFLAGS_CORE) $$MIRIFLAGS" $(CARGO) +nightly miri test -p autodiff-core $(MIRI_FEATURES)
+HAVE_MIRI = $(CARGO) +nightly miri --version >/dev/null 2>&1
+MIRI_MISSING = why="no nightly toolchain with miri (rustup component add --toolchain nightly miri rust-src)"
+
+miri:
+	@if ! $(HAVE_MIRI); then $(MIRI_MISSING); $(NIGHTLY_MISSING); exit 0; fi; \
+	set -e; $(CARGO) +nightly miri setup -q; \
+	echo "== miri (Stacked Borrows): the arena's and the tape's unit tests"; \
+	$(MIRI_RUN) --lib -- $(MIRI_UNIT_FILTERS); \
+	echo "== miri (Stacked Borrows): $(MIRI_SUITES)"; \
+	$(MIRI_RUN) $(MIRI_SUITES); \
+	echo "miri: passed under Stacked Borrows"
+
+miri-all:
+	@if ! $(HAVE_MIRI); then $(MIRI_MISSING); $(NIGHTLY_MISSING); exit 0; fi; \
+	set -e; $(CARGO) +nightly miri setup -q; $(MIRI_RUN); \
+	echo "miri-all: every core test passed under Stacked Borrows"
 
 # The core linked with no std, no libc and no C runtime, run bare: it must be a static
 # executable with no dynamic loader, no shared libraries and no undefined symbols, and
@@ -195,17 +238,57 @@ cpp-test: ffi-lib
 	@echo "== wrapper (c++, asan+ubsan)"; \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(BUILD)/cpp/wrapper_asan
 
-# The Rust tests under AddressSanitizer, when a nightly toolchain with its runtime is here.
+# The Rust tests under AddressSanitizer, with the arena's free memory poisoned
+# (`--cfg autodiff_asan`, see core/src/arena.rs), when a nightly toolchain with its
+# runtime is here. core/tests/asan_poison.rs checks that a read of freed arena memory is
+# reported.
+ASAN_RUSTFLAGS := --cfg autodiff_asan -Zsanitizer=address
+HAVE_NIGHTLY_ASAN = rustc +nightly --version >/dev/null 2>&1 && \
+	ls "$$(rustc +nightly --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/lib/" 2>/dev/null | grep -q asan
+
 rust-asan:
-	@if rustc +nightly --version >/dev/null 2>&1 && \
-		ls "$$(rustc +nightly --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/lib/" 2>/dev/null | grep -q asan; then \
-		RUSTFLAGS="-Zsanitizer=address" ASAN_OPTIONS=detect_leaks=1 \
-			$(CARGO) +nightly test --workspace --lib --tests \
-			--target x86_64-unknown-linux-gnu --target-dir target/asan && \
-		echo "rust-asan: the Rust tests passed under AddressSanitizer (nightly)"; \
-	else \
-		echo "rust-asan: SKIPPED (no nightly toolchain with the ASan runtime)"; \
-	fi
+	@if ! $(HAVE_NIGHTLY_ASAN); then \
+		why="no nightly toolchain with the ASan runtime"; $(NIGHTLY_MISSING); exit 0; fi; \
+	set -e; RUSTFLAGS="$(ASAN_RUSTFLAGS)" ASAN_OPTIONS=detect_leaks=1 \
+		$(CARGO) +nightly test --workspace --lib --tests \
+		--target x86_64-unknown-linux-gnu --target-dir target/asan; \
+	echo "rust-asan: the Rust tests passed under AddressSanitizer, free arena memory poisoned"
+
+# libautodiff.so itself built with AddressSanitizer and the arena's free memory poisoned
+# (nightly, profile `ffi`, its own target dir), and the C tests and examples of c-asan
+# run against it, built with ASan and UBSan; the executables bring the ASan runtime
+# (gcc's libasan), which the library's instrumentation calls into.
+FFI_ASAN_DIR := $(BUILD)/ffi-asan
+ffi-asan:
+	@if ! $(HAVE_NIGHTLY_ASAN); then \
+		why="no nightly toolchain with the ASan runtime"; $(NIGHTLY_MISSING); exit 0; fi; \
+	set -e; RUSTFLAGS="$(ASAN_RUSTFLAGS)" $(CARGO) +nightly build --profile ffi -p autodiff-ffi \
+		--target x86_64-unknown-linux-gnu --target-dir target/ffi-asan; \
+	mkdir -p $(FFI_ASAN_DIR)/lib; \
+	cp -f target/ffi-asan/x86_64-unknown-linux-gnu/ffi/libautodiff.so $(FFI_ASAN_DIR)/lib/; \
+	ln -sf libautodiff.so $(FFI_ASAN_DIR)/lib/libautodiff.so.$(ABI); \
+	link="-L$(FFI_ASAN_DIR)/lib -lautodiff -Wl,-rpath,$(abspath $(FFI_ASAN_DIR)/lib) -lm"; \
+	for t in api bad_input dual tensor device checkpoint device_tape soundness header_sweep; do \
+		$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) tests/c/$$t.c $$link -o $(FFI_ASAN_DIR)/$$t; \
+		echo "== $$t (libautodiff with asan, free arena memory poisoned)"; \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(FFI_ASAN_DIR)/$$t; \
+	done; \
+	for e in $(EXAMPLES); do \
+		$(CC) $(EXAMPLE_CFLAGS) -g $(SAN_FLAGS) examples/$$e.c $$link -o $(FFI_ASAN_DIR)/$$e; \
+		echo "== $$e (libautodiff with asan, free arena memory poisoned)"; \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(FFI_ASAN_DIR)/$$e; \
+	done; \
+	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) tests/c/poisoned.c $$link -o $(FFI_ASAN_DIR)/poisoned; \
+	echo "== poisoned (live reads pass)"; ./$(FFI_ASAN_DIR)/poisoned; \
+	for fault in reset gap; do \
+		echo "== poisoned $$fault (a read of free arena memory must be reported)"; \
+		if ./$(FFI_ASAN_DIR)/poisoned $$fault 2>$(FFI_ASAN_DIR)/poisoned.$$fault.log || \
+			! grep -q 'AddressSanitizer: use-after-poison' $(FFI_ASAN_DIR)/poisoned.$$fault.log; then \
+			cat $(FFI_ASAN_DIR)/poisoned.$$fault.log; \
+			echo "ffi-asan: the read of free arena memory ($$fault) was not reported"; exit 1; fi; \
+	done; \
+	echo "ffi-asan: the C tests passed against libautodiff.so built with ASan and poisoning," \
+		"and reads of free arena memory were reported"
 
 # ---- packaging ----
 
