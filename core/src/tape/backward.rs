@@ -108,15 +108,7 @@ impl<'m, T: Real> Tape<'m, T> {
             self.check_handle(output)?;
         }
         let n = self.num_inputs();
-        let expected = outputs.len().checked_mul(n).ok_or(Error::SizeOverflow)?;
-        if jacobian.len() != expected {
-            return Err(Error::LengthMismatch {
-                what: "jacobian buffer length",
-                got: jacobian.len(),
-                against: "outputs × inputs",
-                expected,
-            });
-        }
+        check_jacobian_len(outputs.len(), n, jacobian.len())?;
         for (&output, row) in outputs.iter().zip(jacobian.chunks_exact_mut(n.max(1))) {
             self.gradient_into_as(output, &mut row[..n], &convert)?;
         }
@@ -197,4 +189,18 @@ impl<'m, T: Real> Tape<'m, T> {
             }
         }
     }
+}
+
+/// Fails unless a Jacobian buffer of `len` entries holds `outputs × inputs` of them.
+pub(super) fn check_jacobian_len(outputs: usize, inputs: usize, len: usize) -> Result<()> {
+    let expected = outputs.checked_mul(inputs).ok_or(Error::SizeOverflow)?;
+    if len != expected {
+        return Err(Error::LengthMismatch {
+            what: "jacobian buffer length",
+            got: len,
+            against: "outputs × inputs",
+            expected,
+        });
+    }
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! Forward sweeps over a recorded tape: tangents (Jacobian-vector products and Jacobians by
 //! columns) and replay at new input values.
 
+use super::backward::check_jacobian_len;
 use super::record::Record;
 use super::{Tape, VarId};
 use crate::error::{Error, Result};
@@ -137,15 +138,7 @@ impl<'m, T: Real> Tape<'m, T> {
                 "jacobian_columns works on scalar tapes; use jacobian_rows on tapes with tensors",
             ));
         }
-        let expected = outputs.len().checked_mul(n).ok_or(Error::SizeOverflow)?;
-        if jacobian.len() != expected {
-            return Err(Error::LengthMismatch {
-                what: "jacobian buffer length",
-                got: jacobian.len(),
-                against: "outputs × inputs",
-                expected,
-            });
-        }
+        check_jacobian_len(outputs.len(), n, jacobian.len())?;
         for &output in outputs {
             self.check_handle(output)?;
         }
