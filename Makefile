@@ -414,15 +414,14 @@ fuzz-smoke:
 fuzz-lint:
 	cd fuzz && $(CARGO) +nightly clippy --all-targets -- -D warnings
 
-# Replays the reproducers of the bugs the targets found (fuzz/regressions/) with every
-# known-bug avoidance off (AD_FUZZ_CHECK_KNOWN=1): each passes once its bug is fixed,
-# and the target's AVOID_* switch for it can then be turned off.
+# Replays the reproducers of the bugs the targets found (fuzz/regressions/): each passes
+# now that its bug is fixed.
 fuzz-regressions: fuzz-build
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		[ -d fuzz/regressions/$$t ] || continue; \
 		for f in fuzz/regressions/$$t/*; do \
 			[ -f "$$f" ] || continue; case "$$f" in *.md) continue;; esac; \
-			if AD_FUZZ_CHECK_KNOWN=1 fuzz/target/x86_64-unknown-linux-gnu/release/$$t \
+			if fuzz/target/x86_64-unknown-linux-gnu/release/$$t \
 				-timeout=10 "$$f" >/dev/null 2>&1; then \
 				echo "passes:   $$f"; else echo "FAILS:    $$f"; fi; \
 		done; \
