@@ -149,13 +149,19 @@ cbindgen-tool:
 	@$(CBINDGEN) --version | grep -qx "cbindgen $(CBINDGEN_VERSION)" || \
 		{ echo "need cbindgen $(CBINDGEN_VERSION) first on PATH"; exit 1; }
 
+# cbindgen reads the macro-expanded crate (see ffi/cbindgen.toml): `-Zunpretty=expanded`
+# is a nightly flag, which RUSTC_BOOTSTRAP=1 lets the stable compiler take for this one
+# `cargo rustc` run; the expansion is cached in its own target directory.
+GENERATE_HEADER = RUSTC_BOOTSTRAP=1 CARGO_EXPAND_TARGET_DIR=$(abspath target/cbindgen-expand) \
+	$(CBINDGEN) -q --config ffi/cbindgen.toml --crate autodiff-ffi ffi --output
+
 header: cbindgen-tool
-	$(CBINDGEN) -q --config ffi/cbindgen.toml --crate autodiff-ffi --output include/autodiff.h ffi
+	$(GENERATE_HEADER) include/autodiff.h
 
 # Fails when include/autodiff.h differs from what the sources generate.
 header-check: cbindgen-tool
 	@mkdir -p $(BUILD)
-	$(CBINDGEN) -q --config ffi/cbindgen.toml --crate autodiff-ffi --output $(BUILD)/autodiff.h.new ffi
+	$(GENERATE_HEADER) $(BUILD)/autodiff.h.new
 	@diff -u include/autodiff.h $(BUILD)/autodiff.h.new || \
 		{ echo "include/autodiff.h is stale: run 'make header' and commit it"; exit 1; }
 	@echo "header-check: include/autodiff.h is up to date"

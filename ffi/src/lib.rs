@@ -14,6 +14,8 @@
 #![allow(clippy::missing_safety_doc)]
 
 #[macro_use]
+mod float_pair;
+#[macro_use]
 pub mod panic;
 #[macro_use]
 pub mod tape;

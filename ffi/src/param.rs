@@ -69,47 +69,37 @@ unsafe fn new_param<T: TensorElem>(
     }
 }
 
-/// A new parameter on an `AD_F32` tape, of shape `dims[0..rank)` and initial value
-/// `init[0..len)` (row-major, `len` the element count), into `*param_out`. It takes its
-/// value, its gradient and (once an optimizer is set) the optimizer's state from the
-/// tape's memory for the tape's whole life, on the tape's default device
-/// (`ad_tape_set_device()`). Create every parameter right after `ad_tape_init()` or
-/// `ad_tape_reset()`, before recording anything and before `ad_optim_sgd()` or
-/// `ad_optim_adam()`.
-///
-/// Statuses: `AD_ERR_NULL` (`tape`, `param_out`, `dims` with `rank > 0`, or `init` with `len > 0`),
-/// `AD_ERR_MISALIGNED` (`dims`, `init` or `param_out`), `AD_ERR_INVALID_TAPE`,
-/// `AD_ERR_INVALID_ARGUMENT` (something was recorded since the last reset, or an optimizer is set;
-/// a rank above 4 or a dimension above `UINT32_MAX`; `len` is not the element count, the message
-/// gives both), `AD_ERR_SIZE_OVERFLOW` (the element count, `rank` or `len`),
-/// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_OUT_OF_MEMORY`,
-/// `AD_ERR_UNSUPPORTED_ON_DEVICE` (rank 0 on a device), `AD_ERR_BACKEND` (a device failed), and the
-/// tape's sticky error, `AD_ERR_REENTRANT` (called from inside a callback running on this tape).
-#[no_mangle]
-pub unsafe extern "C" fn ad_param_new_f32(
-    tape: *mut ad_tape,
-    dims: *const usize,
-    rank: usize,
-    init: *const f32,
-    len: usize,
-    param_out: *mut ad_param,
-) -> ad_status {
-    // SAFETY: the caller's contract.
-    unsafe { new_param(tape, dims, rank, init, len, param_out) }
-}
-
-/// `ad_param_new_f32()` for an `AD_F64` tape, with the same statuses.
-#[no_mangle]
-pub unsafe extern "C" fn ad_param_new_f64(
-    tape: *mut ad_tape,
-    dims: *const usize,
-    rank: usize,
-    init: *const f64,
-    len: usize,
-    param_out: *mut ad_param,
-) -> ad_status {
-    // SAFETY: the caller's contract.
-    unsafe { new_param(tape, dims, rank, init, len, param_out) }
+float_entry_points! {
+    /// A new parameter on an `AD_F32` tape, of shape `dims[0..rank)` and initial value
+    /// `init[0..len)` (row-major, `len` the element count), into `*param_out`. It takes its
+    /// value, its gradient and (once an optimizer is set) the optimizer's state from the
+    /// tape's memory for the tape's whole life, on the tape's default device
+    /// (`ad_tape_set_device()`). Create every parameter right after `ad_tape_init()` or
+    /// `ad_tape_reset()`, before recording anything and before `ad_optim_sgd()` or
+    /// `ad_optim_adam()`.
+    ///
+    /// Statuses: `AD_ERR_NULL` (`tape`, `param_out`, `dims` with `rank > 0`, or `init` with `len > 0`),
+    /// `AD_ERR_MISALIGNED` (`dims`, `init` or `param_out`), `AD_ERR_INVALID_TAPE`,
+    /// `AD_ERR_INVALID_ARGUMENT` (something was recorded since the last reset, or an optimizer is set;
+    /// a rank above 4 or a dimension above `UINT32_MAX`; `len` is not the element count, the message
+    /// gives both), `AD_ERR_SIZE_OVERFLOW` (the element count, `rank` or `len`),
+    /// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_OUT_OF_MEMORY`,
+    /// `AD_ERR_UNSUPPORTED_ON_DEVICE` (rank 0 on a device), `AD_ERR_BACKEND` (a device failed), and the
+    /// tape's sticky error, `AD_ERR_REENTRANT` (called from inside a callback running on this tape).
+    fn ad_param_new_f32;
+    /// `ad_param_new_f32()` for an `AD_F64` tape, with the same statuses.
+    fn ad_param_new_f64;
+    (
+        tape: *mut ad_tape,
+        dims: *const usize,
+        rank: usize,
+        [init: *const Elem],
+        len: usize,
+        param_out: *mut ad_param,
+    ) -> ad_status {
+        // SAFETY: the caller's contract.
+        unsafe { new_param(tape, dims, rank, init, len, param_out) }
+    }
 }
 
 /// Records a use of parameter `p` in the current recording: a tensor that shares the
@@ -161,121 +151,85 @@ unsafe fn param_data<T: TensorElem, B>(
     unsafe { call(tape, |header| f(T::typed(&header.tape)?, buffer)) }
 }
 
-/// Copies the value of parameter `p` into `out[0..len)` on an `AD_F32` tape; `len` must be
-/// its element count.
-///
-/// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
-/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count; the message
-/// gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`
-/// (`p` is not a parameter of this tape), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
-/// `AD_ERR_BACKEND` (a device failed).
-#[no_mangle]
-pub unsafe extern "C" fn ad_param_read_f32(
-    tape: *const ad_tape,
-    p: ad_param,
-    out: *mut f32,
-    len: usize,
-) -> ad_status {
-    // SAFETY: the caller's contract.
-    unsafe {
-        param_data(tape, out, |t, out| {
-            Ok(t.read_param(p.into(), ptr::slice_mut(out, len, "out")?)?)
-        })
+float_entry_points! {
+    /// Copies the value of parameter `p` into `out[0..len)` on an `AD_F32` tape; `len` must be
+    /// its element count.
+    ///
+    /// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+    /// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count; the message
+    /// gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`
+    /// (`p` is not a parameter of this tape), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
+    /// `AD_ERR_BACKEND` (a device failed).
+    fn ad_param_read_f32;
+    /// `ad_param_read_f32()` for an `AD_F64` tape, with the same statuses.
+    fn ad_param_read_f64;
+    (
+        tape: *const ad_tape,
+        p: ad_param,
+        [out: *mut Elem],
+        len: usize,
+    ) -> ad_status {
+        // SAFETY: the caller's contract.
+        unsafe {
+            param_data(tape, out, |t, out| {
+                Ok(t.read_param(p.into(), ptr::slice_mut(out, len, "out")?)?)
+            })
+        }
     }
 }
 
-/// `ad_param_read_f32()` for an `AD_F64` tape, with the same statuses.
-#[no_mangle]
-pub unsafe extern "C" fn ad_param_read_f64(
-    tape: *const ad_tape,
-    p: ad_param,
-    out: *mut f64,
-    len: usize,
-) -> ad_status {
-    // SAFETY: the caller's contract.
-    unsafe {
-        param_data(tape, out, |t, out| {
-            Ok(t.read_param(p.into(), ptr::slice_mut(out, len, "out")?)?)
-        })
+float_entry_points! {
+    /// Copies the gradient of parameter `p` from the last `ad_backward()` into
+    /// `out[0..len)`, as `ad_param_read_f32()`.
+    ///
+    /// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+    /// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count; the message
+    /// gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`
+    /// (`p` is not a parameter of this tape), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
+    /// `AD_ERR_BACKEND` (a device failed).
+    fn ad_param_grad_f32;
+    /// `ad_param_grad_f32()` for an `AD_F64` tape, with the same statuses.
+    fn ad_param_grad_f64;
+    (
+        tape: *const ad_tape,
+        p: ad_param,
+        [out: *mut Elem],
+        len: usize,
+    ) -> ad_status {
+        // SAFETY: the caller's contract.
+        unsafe {
+            param_data(tape, out, |t, out| {
+                Ok(t.read_param_grad(p.into(), ptr::slice_mut(out, len, "out")?)?)
+            })
+        }
     }
 }
 
-/// Copies the gradient of parameter `p` from the last `ad_backward()` into
-/// `out[0..len)`, as `ad_param_read_f32()`.
-///
-/// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
-/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count; the message
-/// gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`
-/// (`p` is not a parameter of this tape), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
-/// `AD_ERR_BACKEND` (a device failed).
-#[no_mangle]
-pub unsafe extern "C" fn ad_param_grad_f32(
-    tape: *const ad_tape,
-    p: ad_param,
-    out: *mut f32,
-    len: usize,
-) -> ad_status {
-    // SAFETY: the caller's contract.
-    unsafe {
-        param_data(tape, out, |t, out| {
-            Ok(t.read_param_grad(p.into(), ptr::slice_mut(out, len, "out")?)?)
-        })
-    }
-}
-
-/// `ad_param_grad_f32()` for an `AD_F64` tape, with the same statuses.
-#[no_mangle]
-pub unsafe extern "C" fn ad_param_grad_f64(
-    tape: *const ad_tape,
-    p: ad_param,
-    out: *mut f64,
-    len: usize,
-) -> ad_status {
-    // SAFETY: the caller's contract.
-    unsafe {
-        param_data(tape, out, |t, out| {
-            Ok(t.read_param_grad(p.into(), ptr::slice_mut(out, len, "out")?)?)
-        })
-    }
-}
-
-/// Overwrites the value of parameter `p` with `data[0..len)`. Ops already recorded
-/// from its old value report `AD_ERR_MODIFIED_IN_PLACE` on `ad_backward()` instead of
-/// giving wrong gradients; record again (after a reset) to use the new value.
-///
-/// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
-/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count; the message
-/// gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`
-/// (`p` is not a parameter of this tape), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
-/// `AD_ERR_BACKEND` (a device failed), `AD_ERR_REENTRANT` (called from inside a callback running on
-/// this tape).
-#[no_mangle]
-pub unsafe extern "C" fn ad_param_write_f32(
-    tape: *mut ad_tape,
-    p: ad_param,
-    data: *const f32,
-    len: usize,
-) -> ad_status {
-    // SAFETY: the caller's contract.
-    unsafe {
-        param_data(tape, data, |t, data| {
-            Ok(t.write_param(p.into(), ptr::slice(data, len, "data")?)?)
-        })
-    }
-}
-
-/// `ad_param_write_f32()` for an `AD_F64` tape, with the same statuses.
-#[no_mangle]
-pub unsafe extern "C" fn ad_param_write_f64(
-    tape: *mut ad_tape,
-    p: ad_param,
-    data: *const f64,
-    len: usize,
-) -> ad_status {
-    // SAFETY: the caller's contract.
-    unsafe {
-        param_data(tape, data, |t, data| {
-            Ok(t.write_param(p.into(), ptr::slice(data, len, "data")?)?)
-        })
+float_entry_points! {
+    /// Overwrites the value of parameter `p` with `data[0..len)`. Ops already recorded
+    /// from its old value report `AD_ERR_MODIFIED_IN_PLACE` on `ad_backward()` instead of
+    /// giving wrong gradients; record again (after a reset) to use the new value.
+    ///
+    /// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
+    /// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count; the message
+    /// gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`
+    /// (`p` is not a parameter of this tape), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
+    /// `AD_ERR_BACKEND` (a device failed), `AD_ERR_REENTRANT` (called from inside a callback running on
+    /// this tape).
+    fn ad_param_write_f32;
+    /// `ad_param_write_f32()` for an `AD_F64` tape, with the same statuses.
+    fn ad_param_write_f64;
+    (
+        tape: *mut ad_tape,
+        p: ad_param,
+        [data: *const Elem],
+        len: usize,
+    ) -> ad_status {
+        // SAFETY: the caller's contract.
+        unsafe {
+            param_data(tape, data, |t, data| {
+                Ok(t.write_param(p.into(), ptr::slice(data, len, "data")?)?)
+            })
+        }
     }
 }

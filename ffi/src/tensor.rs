@@ -231,89 +231,57 @@ unsafe fn leaf<T: TensorElem>(
     }
 }
 
-/// A new input tensor on an `AD_F32` tape: shape `dims[0..rank)` (rank 0 to 4; rank 0 is
-/// a scalar and `dims` may be NULL), holding a copy of the `len` row-major values at
-/// `data`. `len` must be the product of the dimensions (`AD_ERR_INVALID_ARGUMENT`).
-/// Gradients flow into it, and `ad_tensor_set_value_f32()` may overwrite it for
-/// `ad_replay()`. On an `AD_F64` tape the op fails with `AD_ERR_DTYPE_MISMATCH`.
-///
-/// Sticky errors: `AD_ERR_NULL` (`dims` with `rank > 0`, `data` with `len > 0`),
-/// `AD_ERR_MISALIGNED` (`dims` or `data`), `AD_ERR_INVALID_ARGUMENT` (a rank above 4, a
-/// dimension above `UINT32_MAX`, or `len` not the element count: the message gives both),
-/// `AD_ERR_SIZE_OVERFLOW` (the element count, `rank` or `len` overflows `size_t`),
-/// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_OUT_OF_MEMORY`,
-/// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the upload to a default device failed).
-#[no_mangle]
-pub unsafe extern "C" fn ad_tensor_input_f32(
-    tape: *mut ad_tape,
-    dims: *const usize,
-    rank: usize,
-    data: *const f32,
-    len: usize,
-) -> ad_tensor {
-    // SAFETY: the caller's contract.
-    unsafe { leaf(tape, dims, rank, data, len, false) }
+float_entry_points! {
+    /// A new input tensor on an `AD_F32` tape: shape `dims[0..rank)` (rank 0 to 4; rank 0 is
+    /// a scalar and `dims` may be NULL), holding a copy of the `len` row-major values at
+    /// `data`. `len` must be the product of the dimensions (`AD_ERR_INVALID_ARGUMENT`).
+    /// Gradients flow into it, and `ad_tensor_set_value_f32()` may overwrite it for
+    /// `ad_replay()`. On an `AD_F64` tape the op fails with `AD_ERR_DTYPE_MISMATCH`.
+    fn ad_tensor_input_f32;
+    /// `ad_tensor_input_f32()` for an `AD_F64` tape.
+    fn ad_tensor_input_f64;
+    ///
+    /// Sticky errors: `AD_ERR_NULL` (`dims` with `rank > 0`, `data` with `len > 0`),
+    /// `AD_ERR_MISALIGNED` (`dims` or `data`), `AD_ERR_INVALID_ARGUMENT` (a rank above 4, a
+    /// dimension above `UINT32_MAX`, or `len` not the element count: the message gives both),
+    /// `AD_ERR_SIZE_OVERFLOW` (the element count, `rank` or `len` overflows `size_t`),
+    /// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_OUT_OF_MEMORY`,
+    /// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the upload to a default device failed).
+    (
+        tape: *mut ad_tape,
+        dims: *const usize,
+        rank: usize,
+        [data: *const Elem],
+        len: usize,
+    ) -> ad_tensor {
+        // SAFETY: the caller's contract.
+        unsafe { leaf(tape, dims, rank, data, len, false) }
+    }
 }
 
-/// `ad_tensor_input_f32()` for an `AD_F64` tape.
-///
-/// Sticky errors: `AD_ERR_NULL` (`dims` with `rank > 0`, `data` with `len > 0`),
-/// `AD_ERR_MISALIGNED` (`dims` or `data`), `AD_ERR_INVALID_ARGUMENT` (a rank above 4, a
-/// dimension above `UINT32_MAX`, or `len` not the element count: the message gives both),
-/// `AD_ERR_SIZE_OVERFLOW` (the element count, `rank` or `len` overflows `size_t`),
-/// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_OUT_OF_MEMORY`,
-/// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the upload to a default device failed).
-#[no_mangle]
-pub unsafe extern "C" fn ad_tensor_input_f64(
-    tape: *mut ad_tape,
-    dims: *const usize,
-    rank: usize,
-    data: *const f64,
-    len: usize,
-) -> ad_tensor {
-    // SAFETY: the caller's contract.
-    unsafe { leaf(tape, dims, rank, data, len, false) }
-}
-
-/// A constant tensor on an `AD_F32` tape: as `ad_tensor_input_f32()`, but no gradient
-/// flows into it (`ad_tensor_grad_f32()` of it fails with `AD_ERR_INVALID_ARGUMENT`).
-///
-/// Sticky errors: `AD_ERR_NULL` (`dims` with `rank > 0`, `data` with `len > 0`),
-/// `AD_ERR_MISALIGNED` (`dims` or `data`), `AD_ERR_INVALID_ARGUMENT` (a rank above 4, a
-/// dimension above `UINT32_MAX`, or `len` not the element count: the message gives both),
-/// `AD_ERR_SIZE_OVERFLOW` (the element count, `rank` or `len` overflows `size_t`),
-/// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_OUT_OF_MEMORY`,
-/// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the upload to a default device failed).
-#[no_mangle]
-pub unsafe extern "C" fn ad_tensor_const_f32(
-    tape: *mut ad_tape,
-    dims: *const usize,
-    rank: usize,
-    data: *const f32,
-    len: usize,
-) -> ad_tensor {
-    // SAFETY: the caller's contract.
-    unsafe { leaf(tape, dims, rank, data, len, true) }
-}
-
-/// `ad_tensor_const_f32()` for an `AD_F64` tape.
-///
-/// Sticky errors: `AD_ERR_NULL` (`dims` with `rank > 0`, `data` with `len > 0`),
-/// `AD_ERR_MISALIGNED` (`dims` or `data`), `AD_ERR_INVALID_ARGUMENT` (a rank above 4, a
-/// dimension above `UINT32_MAX`, or `len` not the element count: the message gives both),
-/// `AD_ERR_SIZE_OVERFLOW` (the element count, `rank` or `len` overflows `size_t`),
-/// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_OUT_OF_MEMORY`,
-/// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the upload to a default device failed).
-#[no_mangle]
-pub unsafe extern "C" fn ad_tensor_const_f64(
-    tape: *mut ad_tape,
-    dims: *const usize,
-    rank: usize,
-    data: *const f64,
-    len: usize,
-) -> ad_tensor {
-    // SAFETY: the caller's contract.
-    unsafe { leaf(tape, dims, rank, data, len, true) }
+float_entry_points! {
+    /// A constant tensor on an `AD_F32` tape: as `ad_tensor_input_f32()`, but no gradient
+    /// flows into it (`ad_tensor_grad_f32()` of it fails with `AD_ERR_INVALID_ARGUMENT`).
+    fn ad_tensor_const_f32;
+    /// `ad_tensor_const_f32()` for an `AD_F64` tape.
+    fn ad_tensor_const_f64;
+    ///
+    /// Sticky errors: `AD_ERR_NULL` (`dims` with `rank > 0`, `data` with `len > 0`),
+    /// `AD_ERR_MISALIGNED` (`dims` or `data`), `AD_ERR_INVALID_ARGUMENT` (a rank above 4, a
+    /// dimension above `UINT32_MAX`, or `len` not the element count: the message gives both),
+    /// `AD_ERR_SIZE_OVERFLOW` (the element count, `rank` or `len` overflows `size_t`),
+    /// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_OUT_OF_MEMORY`,
+    /// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the upload to a default device failed).
+    (
+        tape: *mut ad_tape,
+        dims: *const usize,
+        rank: usize,
+        [data: *const Elem],
+        len: usize,
+    ) -> ad_tensor {
+        // SAFETY: the caller's contract.
+        unsafe { leaf(tape, dims, rank, data, len, true) }
+    }
 }
 
 /// The matrix product `op(a) · op(b)` of two 2-D tensors, where `op` transposes its
@@ -795,180 +763,132 @@ unsafe fn write_in<T: TensorElem>(
     }
 }
 
-/// Copies the value of `x` (row-major) into `out[0..len)`, `len` being its element count,
-/// on an `AD_F32` tape. Values stay readable on a tape with a sticky error.
-///
-/// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
-/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
-/// gives both; a scalar variable), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE`,
-/// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of
-/// another dtype), `AD_ERR_BACKEND` (a device failed).
-#[no_mangle]
-pub unsafe extern "C" fn ad_tensor_value_f32(
-    tape: *const ad_tape,
-    x: ad_tensor,
-    out: *mut f32,
-    len: usize,
-) -> crate::error::ad_status {
-    // SAFETY: the caller's contract.
-    unsafe { read_out(tape, x, out, len, |t, id, out| t.tensor_value(id, out)) }
-}
-
-/// `ad_tensor_value_f32()` for an `AD_F64` tape, with the same statuses.
-#[no_mangle]
-pub unsafe extern "C" fn ad_tensor_value_f64(
-    tape: *const ad_tape,
-    x: ad_tensor,
-    out: *mut f64,
-    len: usize,
-) -> crate::error::ad_status {
-    // SAFETY: the caller's contract.
-    unsafe { read_out(tape, x, out, len, |t, id, out| t.tensor_value(id, out)) }
-}
-
-/// Copies the gradient of `x` from the last `ad_backward()` into `out[0..len)`, as
-/// `ad_tensor_value_f32()`.
-///
-/// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
-/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
-/// gives both; a scalar variable; a constant, which has no gradient), `AD_ERR_SIZE_OVERFLOW`
-/// (`len`), `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`),
-/// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_BACKEND` (a device failed), and the
-/// tape's sticky error.
-#[no_mangle]
-pub unsafe extern "C" fn ad_tensor_grad_f32(
-    tape: *const ad_tape,
-    x: ad_tensor,
-    out: *mut f32,
-    len: usize,
-) -> crate::error::ad_status {
-    // SAFETY: the caller's contract.
-    unsafe { read_out(tape, x, out, len, |t, id, out| t.tensor_grad(id, out)) }
-}
-
-/// `ad_tensor_grad_f32()` for an `AD_F64` tape, with the same statuses.
-#[no_mangle]
-pub unsafe extern "C" fn ad_tensor_grad_f64(
-    tape: *const ad_tape,
-    x: ad_tensor,
-    out: *mut f64,
-    len: usize,
-) -> crate::error::ad_status {
-    // SAFETY: the caller's contract.
-    unsafe { read_out(tape, x, out, len, |t, id, out| t.tensor_grad(id, out)) }
-}
-
-/// Copies the tangent of `x` from the last `ad_jvp()` into `out[0..len)` (zeros when
-/// no tangent reached it), as `ad_tensor_value_f32()`.
-///
-/// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
-/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
-/// gives both; a scalar variable), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE`,
-/// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of
-/// another dtype), `AD_ERR_BACKEND` (a device failed), and the tape's sticky error.
-#[no_mangle]
-pub unsafe extern "C" fn ad_tensor_tangent_f32(
-    tape: *const ad_tape,
-    x: ad_tensor,
-    out: *mut f32,
-    len: usize,
-) -> crate::error::ad_status {
-    // SAFETY: the caller's contract.
-    unsafe { read_out(tape, x, out, len, |t, id, out| t.tensor_tangent(id, out)) }
-}
-
-/// `ad_tensor_tangent_f32()` for an `AD_F64` tape, with the same statuses.
-#[no_mangle]
-pub unsafe extern "C" fn ad_tensor_tangent_f64(
-    tape: *const ad_tape,
-    x: ad_tensor,
-    out: *mut f64,
-    len: usize,
-) -> crate::error::ad_status {
-    // SAFETY: the caller's contract.
-    unsafe { read_out(tape, x, out, len, |t, id, out| t.tensor_tangent(id, out)) }
-}
-
-/// Overwrites the value of the input or constant tensor `x` with `data[0..len)`, for
-/// a following `ad_replay()`. Ops recorded from `x` report `AD_ERR_MODIFIED_IN_PLACE`
-/// on `ad_backward()` until a replay recomputes them.
-///
-/// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
-/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
-/// gives both; a tensor that is not an input or constant; a scalar variable),
-/// `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE`,
-/// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
-/// `AD_ERR_BACKEND` (a device failed).
-#[no_mangle]
-pub unsafe extern "C" fn ad_tensor_set_value_f32(
-    tape: *mut ad_tape,
-    x: ad_tensor,
-    data: *const f32,
-    len: usize,
-) -> crate::error::ad_status {
-    // SAFETY: the caller's contract.
-    unsafe {
-        write_in(tape, x, data, len, |t, id, data| {
-            t.set_tensor_value(id, data)
-        })
+float_entry_points! {
+    /// Copies the value of `x` (row-major) into `out[0..len)`, `len` being its element count,
+    /// on an `AD_F32` tape. Values stay readable on a tape with a sticky error.
+    ///
+    /// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+    /// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+    /// gives both; a scalar variable), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE`,
+    /// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of
+    /// another dtype), `AD_ERR_BACKEND` (a device failed).
+    fn ad_tensor_value_f32;
+    /// `ad_tensor_value_f32()` for an `AD_F64` tape, with the same statuses.
+    fn ad_tensor_value_f64;
+    (
+        tape: *const ad_tape,
+        x: ad_tensor,
+        [out: *mut Elem],
+        len: usize,
+    ) -> crate::error::ad_status {
+        // SAFETY: the caller's contract.
+        unsafe { read_out(tape, x, out, len, |t, id, out| t.tensor_value(id, out)) }
     }
 }
 
-/// `ad_tensor_set_value_f32()` for an `AD_F64` tape, with the same statuses.
-#[no_mangle]
-pub unsafe extern "C" fn ad_tensor_set_value_f64(
-    tape: *mut ad_tape,
-    x: ad_tensor,
-    data: *const f64,
-    len: usize,
-) -> crate::error::ad_status {
-    // SAFETY: the caller's contract.
-    unsafe {
-        write_in(tape, x, data, len, |t, id, data| {
-            t.set_tensor_value(id, data)
-        })
+float_entry_points! {
+    /// Copies the gradient of `x` from the last `ad_backward()` into `out[0..len)`, as
+    /// `ad_tensor_value_f32()`.
+    ///
+    /// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+    /// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+    /// gives both; a scalar variable; a constant, which has no gradient), `AD_ERR_SIZE_OVERFLOW`
+    /// (`len`), `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`),
+    /// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_BACKEND` (a device failed), and the
+    /// tape's sticky error.
+    fn ad_tensor_grad_f32;
+    /// `ad_tensor_grad_f32()` for an `AD_F64` tape, with the same statuses.
+    fn ad_tensor_grad_f64;
+    (
+        tape: *const ad_tape,
+        x: ad_tensor,
+        [out: *mut Elem],
+        len: usize,
+    ) -> crate::error::ad_status {
+        // SAFETY: the caller's contract.
+        unsafe { read_out(tape, x, out, len, |t, id, out| t.tensor_grad(id, out)) }
     }
 }
 
-/// Sets the tangent of the input tensor (or parameter use) `x` to `data[0..len)` for
-/// the next `ad_jvp()`: tensor inputs are seeded here, scalar inputs by `ad_jvp()`'s
-/// seeds. Takes `len` values of the tape's memory the first time.
-///
-/// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
-/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
-/// gives both; a tensor that is not an input or parameter use; a scalar variable),
-/// `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE`,
-/// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
-/// `AD_ERR_OUT_OF_MEMORY` (the tangent buffer does not fit), `AD_ERR_BACKEND` (a device failed),
-/// and the tape's sticky error.
-#[no_mangle]
-pub unsafe extern "C" fn ad_tensor_seed_tangent_f32(
-    tape: *mut ad_tape,
-    x: ad_tensor,
-    data: *const f32,
-    len: usize,
-) -> crate::error::ad_status {
-    // SAFETY: the caller's contract.
-    unsafe {
-        write_in(tape, x, data, len, |t, id, data| {
-            t.seed_tensor_tangent(id, data)
-        })
+float_entry_points! {
+    /// Copies the tangent of `x` from the last `ad_jvp()` into `out[0..len)` (zeros when
+    /// no tangent reached it), as `ad_tensor_value_f32()`.
+    ///
+    /// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+    /// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+    /// gives both; a scalar variable), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE`,
+    /// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of
+    /// another dtype), `AD_ERR_BACKEND` (a device failed), and the tape's sticky error.
+    fn ad_tensor_tangent_f32;
+    /// `ad_tensor_tangent_f32()` for an `AD_F64` tape, with the same statuses.
+    fn ad_tensor_tangent_f64;
+    (
+        tape: *const ad_tape,
+        x: ad_tensor,
+        [out: *mut Elem],
+        len: usize,
+    ) -> crate::error::ad_status {
+        // SAFETY: the caller's contract.
+        unsafe { read_out(tape, x, out, len, |t, id, out| t.tensor_tangent(id, out)) }
     }
 }
 
-/// `ad_tensor_seed_tangent_f32()` for an `AD_F64` tape, with the same statuses.
-#[no_mangle]
-pub unsafe extern "C" fn ad_tensor_seed_tangent_f64(
-    tape: *mut ad_tape,
-    x: ad_tensor,
-    data: *const f64,
-    len: usize,
-) -> crate::error::ad_status {
-    // SAFETY: the caller's contract.
-    unsafe {
-        write_in(tape, x, data, len, |t, id, data| {
-            t.seed_tensor_tangent(id, data)
-        })
+float_entry_points! {
+    /// Overwrites the value of the input or constant tensor `x` with `data[0..len)`, for
+    /// a following `ad_replay()`. Ops recorded from `x` report `AD_ERR_MODIFIED_IN_PLACE`
+    /// on `ad_backward()` until a replay recomputes them.
+    ///
+    /// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
+    /// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+    /// gives both; a tensor that is not an input or constant; a scalar variable),
+    /// `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE`,
+    /// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
+    /// `AD_ERR_BACKEND` (a device failed).
+    fn ad_tensor_set_value_f32;
+    /// `ad_tensor_set_value_f32()` for an `AD_F64` tape, with the same statuses.
+    fn ad_tensor_set_value_f64;
+    (
+        tape: *mut ad_tape,
+        x: ad_tensor,
+        [data: *const Elem],
+        len: usize,
+    ) -> crate::error::ad_status {
+        // SAFETY: the caller's contract.
+        unsafe {
+            write_in(tape, x, data, len, |t, id, data| {
+                t.set_tensor_value(id, data)
+            })
+        }
+    }
+}
+
+float_entry_points! {
+    /// Sets the tangent of the input tensor (or parameter use) `x` to `data[0..len)` for
+    /// the next `ad_jvp()`: tensor inputs are seeded here, scalar inputs by `ad_jvp()`'s
+    /// seeds. Takes `len` values of the tape's memory the first time.
+    ///
+    /// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
+    /// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+    /// gives both; a tensor that is not an input or parameter use; a scalar variable),
+    /// `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE`,
+    /// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
+    /// `AD_ERR_OUT_OF_MEMORY` (the tangent buffer does not fit), `AD_ERR_BACKEND` (a device failed),
+    /// and the tape's sticky error.
+    fn ad_tensor_seed_tangent_f32;
+    /// `ad_tensor_seed_tangent_f32()` for an `AD_F64` tape, with the same statuses.
+    fn ad_tensor_seed_tangent_f64;
+    (
+        tape: *mut ad_tape,
+        x: ad_tensor,
+        [data: *const Elem],
+        len: usize,
+    ) -> crate::error::ad_status {
+        // SAFETY: the caller's contract.
+        unsafe {
+            write_in(tape, x, data, len, |t, id, data| {
+                t.seed_tensor_tangent(id, data)
+            })
+        }
     }
 }
 
