@@ -238,6 +238,9 @@ CPP_TEST_FLAGS := -std=c++17 -Wall -Wextra -Werror -pedantic -g -Iinclude -Ibind
 
 cpp-test: ffi-lib
 	@mkdir -p $(BUILD)/cpp
+	@set -e; for part in bindings/cpp/autodiff/*.hpp; do \
+		echo "#include \"$$part\"" | $(CXX) $(CPP_TEST_FLAGS) -I. -x c++ -fsyntax-only -; \
+	done; echo "== each part of bindings/cpp/autodiff compiles on its own"
 	$(CXX) $(CPP_TEST_FLAGS) tests/cpp/wrapper.cpp $(LINK_SHARED) -o $(BUILD)/cpp/wrapper
 	@echo "== wrapper (c++)"; ./$(BUILD)/cpp/wrapper
 	$(CXX) $(CPP_TEST_FLAGS) $(SAN_FLAGS) tests/cpp/wrapper.cpp $(LINK_SHARED) -o $(BUILD)/cpp/wrapper_asan

@@ -1,0 +1,276 @@
+// autodiff/tape.hpp: tapes (RAII over ad_tape) and compute devices.
+// Part of the C++ wrapper; include "autodiff.hpp" for all of it (bindings/cpp/README.md).
+#pragma once
+#ifndef AUTODIFF_TAPE_HPP
+#define AUTODIFF_TAPE_HPP
+
+#include <new>
+#include <utility>
+#include <vector>
+#include "elem.hpp"
+#include "error.hpp"
+#include "tensor.hpp"
+#include "var.hpp"
+
+namespace autodiff {
+
+// ---- tapes ----
+
+struct HvpResult {
+    std::vector<double> grad;
+    std::vector<double> hv;
+};
+
+// An ad_tape, ended (ad_tape_done) or freed (ad_tape_free) by the destructor. Move-only;
+// moving keeps the C tape where it is, so Vars and Tensors stay valid across a move.
+// A compute device tensors can live on (ad_device): a GPU, or the reference CPU device
+// over caller memory. Declare it before the tapes that attach it: it cannot be closed
+// while a live tape holds it (the destructor then leaves it open rather than fail).
+class Device {
+public:
+    // GPU `ordinal` with a device arena of `arena_bytes`; throws Error (AD_ERR_NO_DEVICE
+    // without a GPU or the `cuda` build).
+    static Device cuda(size_t ordinal, size_t arena_bytes) {
+        Device d;
+        detail::check(ad_device_open_cuda(ordinal, arena_bytes, &d.d_), nullptr,
+                      "ad_device_open_cuda");
+        return d;
+    }
+    // The reference CPU device over `len` bytes at `mem` (aligned for `dtype`).
+    static Device cpu(void *mem, size_t len, ad_dtype dtype) {
+        Device d;
+        detail::check(ad_device_open_cpu(mem, len, dtype, &d.d_), nullptr, "ad_device_open_cpu");
+        return d;
+    }
+    Device(const Device &) = delete;
+    Device &operator=(const Device &) = delete;
+    Device(Device &&o) noexcept : d_(o.d_) { o.d_ = nullptr; }
+    ~Device() {
+        if (d_) (void)ad_device_close(d_);
+    }
+    ad_device *get() const noexcept { return d_; }
+
+private:
+    Device() noexcept : d_(nullptr) {}
+    ad_device *d_;
+};
+
+class Tape {
+public:
+    // A tape in caller memory (ad_tape_init); throws Error when the C call fails.
+    Tape(void *mem, size_t len, ad_dtype dtype = AD_F64) : Tape(mem, len, dtype, std::nothrow) {
+        detail::check(init_, nullptr, "ad_tape_init");
+    }
+    // The same without throwing: check status() (the init failure) or valid().
+    Tape(void *mem, size_t len, ad_dtype dtype, const std::nothrow_t &) noexcept
+        : t_(nullptr), heap_(false), init_(AD_OK) {
+        init_ = ad_tape_init(mem, len, dtype, &t_);
+        if (init_ != AD_OK) t_ = nullptr;
+    }
+    // A tape owning `bytes` of heap (ad_tape_new); throws Error when the C call fails.
+    static Tape heap(size_t bytes, ad_dtype dtype = AD_F64) {
+        Tape t = heap(bytes, dtype, std::nothrow);
+        detail::check(t.init_, nullptr, "ad_tape_new");
+        return t;
+    }
+    static Tape heap(size_t bytes, ad_dtype dtype, const std::nothrow_t &) noexcept {
+        Tape t;
+        t.heap_ = true;
+        t.init_ = ad_tape_new(bytes, dtype, &t.t_);
+        if (t.init_ != AD_OK) t.t_ = nullptr;
+        return t;
+    }
+    // Bytes of memory that hold `records` variables (ad_tape_bytes_for).
+    static size_t bytes_for(size_t records, ad_dtype dtype = AD_F64) {
+        size_t out = 0;
+        detail::check(ad_tape_bytes_for(records, dtype, &out), nullptr, "ad_tape_bytes_for");
+        return out;
+    }
+
+    Tape(const Tape &) = delete;
+    Tape &operator=(const Tape &) = delete;
+    Tape(Tape &&o) noexcept : t_(o.t_), heap_(o.heap_), init_(o.init_) { o.t_ = nullptr; }
+    Tape &operator=(Tape &&o) noexcept {
+        if (this != &o) {
+            release();
+            t_ = o.t_;
+            heap_ = o.heap_;
+            init_ = o.init_;
+            o.t_ = nullptr;
+        }
+        return *this;
+    }
+    ~Tape() { release(); }
+
+    ad_tape *get() const noexcept { return t_; }
+    bool valid() const noexcept { return t_ != nullptr; }
+    explicit operator bool() const noexcept { return valid(); }
+
+    // The sticky error (AD_OK while every op succeeded); a failed construction's status
+    // when there is no tape.
+    ad_status status() const noexcept {
+        if (!t_ && init_ != AD_OK) return init_;
+        return ad_tape_status(t_);
+    }
+    // The tape's message (ad_tape_error), copied.
+    std::string error() const {
+        if (!t_ && init_ != AD_OK) return ad_status_str(init_);
+        return ad_tape_error(t_);
+    }
+    // Clears every variable and the error, keeping the memory and the parameters.
+    void reset() { detail::check(try_reset(), t_, "ad_tape_reset"); }
+    ad_status try_reset() noexcept { return ad_tape_reset(t_); }
+
+    size_t len() const {
+        size_t n = 0;
+        detail::check(ad_tape_len(t_, &n), t_, "ad_tape_len");
+        return n;
+    }
+    size_t num_inputs() const {
+        size_t n = 0;
+        detail::check(ad_tape_num_inputs(t_, &n), t_, "ad_tape_num_inputs");
+        return n;
+    }
+    size_t bytes_used() const {
+        size_t n = 0;
+        detail::check(ad_tape_bytes_used(t_, &n), t_, "ad_tape_bytes_used");
+        return n;
+    }
+
+    // Recording (sticky, never throws).
+    Var input(double value) noexcept { return Var(t_, ad_input(t_, value)); }
+    Var constant(double value) noexcept { return Var(t_, ad_const(t_, value)); }
+    template <class T>
+    Tensor input(const std::vector<size_t> &dims, const std::vector<T> &data) noexcept {
+        return Tensor(t_, detail::elem<T>::input(t_, dims.data(), dims.size(), data.data(),
+                                                 data.size()));
+    }
+    template <class T>
+    Tensor constant(const std::vector<size_t> &dims, const std::vector<T> &data) noexcept {
+        return Tensor(t_, detail::elem<T>::constant(t_, dims.data(), dims.size(), data.data(),
+                                                    data.size()));
+    }
+
+    // Derivatives: each throws Error on failure; try_* return the status instead.
+    ad_status try_backward(const Var &output) noexcept { return ad_backward(t_, output.raw()); }
+    void backward(const Var &output) { detail::check(try_backward(output), t_, "ad_backward"); }
+    void backward(const Tensor &loss) { backward(loss.as_var()); }
+
+    ad_status try_gradient(const Var &output, std::vector<double> &out) noexcept {
+        size_t n = 0;
+        ad_status s = ad_tape_num_inputs(t_, &n);
+        if (s != AD_OK) return s;
+        if (out.size() != n) {
+            try {
+                out.resize(n);
+            } catch (...) {
+                return AD_ERR_OUT_OF_MEMORY;
+            }
+        }
+        return ad_gradient(t_, output.raw(), out.data(), n);
+    }
+    // d output / d input_k for every input, in recording order.
+    std::vector<double> gradient(const Var &output) {
+        std::vector<double> out;
+        detail::check(try_gradient(output, out), t_, "ad_gradient");
+        return out;
+    }
+
+    // Forward mode: seeds[k] is the tangent of input k; read Var::tangent() after.
+    ad_status try_jvp(const std::vector<double> &seeds) noexcept {
+        return ad_jvp(t_, seeds.data(), seeds.size());
+    }
+    void jvp(const std::vector<double> &seeds) { detail::check(try_jvp(seeds), t_, "ad_jvp"); }
+
+    // Re-evaluates the recording at new inputs; read Var::value() after.
+    ad_status try_replay(const std::vector<double> &inputs) noexcept {
+        return ad_replay(t_, inputs.data(), inputs.size());
+    }
+    void replay(const std::vector<double> &inputs) {
+        detail::check(try_replay(inputs), t_, "ad_replay");
+    }
+
+    // The m × n Jacobian of outputs, row-major; reverse (by rows) or forward (by columns).
+    std::vector<double> jacobian(const std::vector<Var> &outputs, bool forward = false) {
+        std::vector<ad_var> raw;
+        raw.reserve(outputs.size());
+        for (const Var &v : outputs) raw.push_back(v.raw());
+        std::vector<double> out(outputs.size() * num_inputs());
+        ad_status s = forward ? ad_jacobian_fwd(t_, raw.data(), raw.size(), out.data(), out.size())
+                              : ad_jacobian(t_, raw.data(), raw.size(), out.data(), out.size());
+        detail::check(s, t_, forward ? "ad_jacobian_fwd" : "ad_jacobian");
+        return out;
+    }
+
+    // Gradient and Hessian-vector product at x along v (AD_F64_DUAL tapes).
+    HvpResult hvp(const Var &output, const std::vector<double> &x, const std::vector<double> &v) {
+        HvpResult r{std::vector<double>(x.size()), std::vector<double>(x.size())};
+        if (v.size() != x.size())
+            throw Error(AD_ERR_INVALID_ARGUMENT, "ad_hvp", "x and v differ in length");
+        detail::check(ad_hvp(t_, output.raw(), x.data(), v.data(), r.grad.data(), r.hv.data(),
+                             x.size()),
+                      t_, "ad_hvp");
+        return r;
+    }
+
+    // The recorded graph in Graphviz DOT.
+    std::string dot() const {
+        size_t len = 0;
+        ad_status s = ad_tape_dot(t_, nullptr, 0, &len);
+        if (s != AD_OK && s != AD_ERR_BUFFER_TOO_SMALL) detail::check(s, t_, "ad_tape_dot");
+        std::vector<char> buf(len + 1);
+        detail::check(ad_tape_dot(t_, buf.data(), buf.size(), &len), t_, "ad_tape_dot");
+        return std::string(buf.data(), len);
+    }
+
+    // Parameters and optimizers (create parameters right after construction or reset).
+    template <class T> Param param(const std::vector<size_t> &dims, const std::vector<T> &init) {
+        ad_param p{0, 0, 0};
+        detail::check(detail::elem<T>::param_new(t_, dims.data(), dims.size(), init.data(),
+                                                 init.size(), &p),
+                      t_, "ad_param_new");
+        return Param(t_, p, dims);
+    }
+    size_t param_count() const {
+        size_t n = 0;
+        detail::check(ad_param_count(t_, &n), t_, "ad_param_count");
+        return n;
+    }
+    void sgd(double lr, double momentum = 0.0, double weight_decay = 0.0) {
+        detail::check(ad_optim_sgd(t_, lr, momentum, weight_decay), t_, "ad_optim_sgd");
+    }
+    void adam(double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+              double weight_decay = 0.0, bool decoupled = false) {
+        detail::check(ad_optim_adam(t_, lr, beta1, beta2, eps, weight_decay, decoupled ? 1 : 0),
+                      t_, "ad_optim_adam");
+    }
+    void step() { detail::check(ad_optim_step(t_), t_, "ad_optim_step"); }
+
+    // Devices: attach one (right after construction or a reset) and get its number on
+    // this tape; make it where new inputs, constants and parameters go (0: the host).
+    int attach(const Device &device) {
+        int id = -1;
+        detail::check(ad_tape_attach_device(t_, device.get(), &id), t_, "ad_tape_attach_device");
+        return id;
+    }
+    void use_device(int id) { detail::check(ad_tape_set_device(t_, id), t_, "ad_tape_set_device"); }
+
+private:
+    Tape() noexcept : t_(nullptr), heap_(false), init_(AD_OK) {}
+    void release() noexcept {
+        if (!t_) return;
+        if (heap_)
+            ad_tape_free(t_);
+        else
+            (void)ad_tape_done(t_);
+        t_ = nullptr;
+    }
+
+    ad_tape *t_;
+    bool heap_;
+    ad_status init_;
+};
+
+} // namespace autodiff
+
+#endif // AUTODIFF_TAPE_HPP
