@@ -30,36 +30,3 @@ pub(crate) mod sealed {
         }
     }
 }
-
-macro_rules! tensor_extension_for {
-    ($t:ty $(, $extra:item)*) => {
-        impl sealed::Sealed for $t {
-            fn tensor_extension() -> &'static Extension<$t> {
-                static EXTENSION: Extension<$t> = Extension {
-                    backward: super::sweep::backward::<$t>,
-                    tangent: super::sweep::tangent::<$t>,
-                    replay: super::sweep::replay::<$t>,
-                    clear: super::sweep::clear::<$t>,
-                    check: super::sweep::check::<$t>,
-                };
-                &EXTENSION
-            }
-            fn segment_extensions() -> &'static [Extension<$t>; 2] {
-                static EXTENSIONS: [Extension<$t>; 2] =
-                    crate::checkpoint::segment::extensions::<$t>();
-                &EXTENSIONS
-            }
-            const NAME: &'static str = stringify!($t);
-            $($extra)*
-        }
-    };
-}
-
-tensor_extension_for!(
-    f32,
-    // The same values as the default, vectorised.
-    fn bias_tanh_in_place(y: &mut [f32], bias: &[f32]) {
-        crate::kernels::elementwise::bias_tanh_in_place_f32(y, bias);
-    }
-);
-tensor_extension_for!(f64);

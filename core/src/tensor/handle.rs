@@ -4,7 +4,7 @@
 use super::float::Float;
 use super::node::Activation;
 use super::TensorId;
-use crate::tape::{Tape, Var};
+use crate::tape::{Tape, Var, VarId};
 use core::ops::{Add, Div, Mul, Sub};
 
 /// A tensor bound to its tape. Like [`Var`], it cannot outlive the tape, and it is stale
@@ -128,5 +128,19 @@ impl<'m, T: Float> Tape<'m, T> {
             tape: self,
             id: self.param(p),
         }
+    }
+}
+
+impl From<VarId> for TensorId {
+    /// The same record as a tensor handle (checked as one when used).
+    fn from(id: VarId) -> TensorId {
+        TensorId::from_var(id)
+    }
+}
+
+impl From<TensorId> for VarId {
+    /// The same record as a scalar handle: what [`TensorId::as_var`] returns.
+    fn from(id: TensorId) -> VarId {
+        id.var()
     }
 }

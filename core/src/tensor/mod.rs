@@ -13,11 +13,12 @@
 //! An in-place update of a value that a recorded op still needs is caught by version
 //! counters and reported as [`Error::ModifiedInPlace`](crate::Error::ModifiedInPlace).
 
-mod checkpoint;
+mod segment_support;
 pub mod device;
 mod dot;
 mod elementwise;
 mod float;
+mod float_tables;
 mod handle;
 mod linalg;
 mod loss;
