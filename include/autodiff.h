@@ -1037,89 +1037,6 @@ enum ad_status ad_chain_workspace_bytes(ad_dtype dtype,
                                         size_t snapshots,
                                         size_t *bytes_out);
 
-// Opens GPU `ordinal` with a device arena of `arena_bytes` (allocated once; every tape
-// attached to it takes its tensors from there), into `*device_out`.
-//
-// Statuses: `AD_ERR_NO_DEVICE` (this library was built without the `cuda` feature, or
-// there is no driver or no such GPU), `AD_ERR_NULL` (`device_out`), `AD_ERR_MISALIGNED`
-// (`device_out`), `AD_ERR_OUT_OF_MEMORY` (the arena cannot be allocated),
-// `AD_ERR_BACKEND` (the driver failed).
-enum ad_status ad_device_open_cuda(size_t ordinal,
-                                   size_t arena_bytes,
-                                   struct ad_device **device_out);
-
-// Opens the reference CPU device, whose memory is the `len` bytes at `mem` (aligned for
-// `dtype`'s element type, kept valid and untouched until `ad_device_close()`) and whose
-// kernels are plain loops: the device path of a tape, runnable anywhere. `dtype` is
-// `AD_F32` or `AD_F64`; only tapes of that dtype can attach it.
-//
-// Statuses: `AD_ERR_NULL` (`device_out`, or `mem` with room for an element),
-// `AD_ERR_MISALIGNED` (`mem` or `device_out`), `AD_ERR_INVALID_ARGUMENT` (`dtype` is not
-// `AD_F32` or `AD_F64`), `AD_ERR_SIZE_OVERFLOW` (`len`).
-enum ad_status ad_device_open_cpu(void *mem,
-                                  size_t len,
-                                  ad_dtype dtype,
-                                  struct ad_device **device_out);
-
-// Closes `device` and frees it. Nothing is closed while a live tape holds it: end those
-// tapes first.
-//
-// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_ARGUMENT` (a live tape holds it; not an open
-// device, best effort).
-enum ad_status ad_device_close(struct ad_device *device);
-
-// Lets tensors of `tape` live on `device`, and writes the device's number on this tape
-// (1 to 4; the host is 0) into `*id_out`. Like parameters, attach right after
-// `ad_tape_init()` or a reset, before recording. The device's memory then serves the
-// tape until it ends; a device serves one tape at a time.
-//
-// Statuses: `AD_ERR_NULL` (`tape`, `device` or `id_out`), `AD_ERR_MISALIGNED` (`id_out`),
-// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (something was recorded since the last reset;
-// the device is attached already, serves another tape, or is not an open device; the tape holds 4
-// devices), `AD_ERR_DTYPE_MISMATCH` (the device cannot hold the tape's element type: a CPU device
-// of the other dtype, or an `AD_F64_DUAL` tape), `AD_ERR_BACKEND` (the device failed),
-// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's sticky
-// error.
-enum ad_status ad_tape_attach_device(struct ad_tape *tape, struct ad_device *device, int *id_out);
-
-// Makes device `id` (0: the host) where `ad_tensor_input_*`, `ad_tensor_const_*` and
-// `ad_param_new_*` put new tensors from now on (across resets): the way to run a whole
-// tape on a GPU. Every other op runs where its arguments live.
-//
-// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_TAPE`, `AD_ERR_UNKNOWN_DEVICE` (`id` is not 0 or a
-// device this tape attached), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_REENTRANT`
-// (called from inside a callback running on this tape).
-enum ad_status ad_tape_set_device(struct ad_tape *tape, int id);
-
-// `x` copied to device `id` as a new tensor (gradients flow back to `x`). `x` must be
-// on the host or already on `id` (then it is returned as it is). Ops whose arguments
-// live on different devices fail with `AD_ERR_DEVICE_MISMATCH`: move them first.
-//
-// Sticky errors: `AD_ERR_UNKNOWN_DEVICE` (`id` is not a device this tape attached),
-// `AD_ERR_UNSUPPORTED_ON_DEVICE` (`x` lives on another device), `AD_ERR_STALE_HANDLE` or
-// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar
-// variable), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_OUT_OF_MEMORY`,
-// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the copy failed).
-struct ad_tensor ad_tensor_to_device(struct ad_tape *tape, struct ad_tensor x, int id);
-
-// `x`, on a device, copied into host memory as a new tensor (gradients flow back). A
-// host tensor is returned as it is.
-//
-// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND`
-// (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar variable), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL`
-// tape), `AD_ERR_UNKNOWN_DEVICE` (its device was released), `AD_ERR_OUT_OF_MEMORY`,
-// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the copy failed).
-struct ad_tensor ad_tensor_to_host(struct ad_tape *tape, struct ad_tensor x);
-
-// The device number where `x` lives (0: the host), into `*id_out`. Answers on a tape
-// with a sticky error too.
-//
-// Statuses: `AD_ERR_NULL` (`tape` or `id_out`), `AD_ERR_MISALIGNED` (`id_out`),
-// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
-// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar variable),
-// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
-enum ad_status ad_tensor_device(const struct ad_tape *tape, struct ad_tensor x, int *id_out);
-
 // Runs backward from `output`: afterwards `ad_grad()` of any variable `v` gives
 // `d output / d v`. The tape stays usable whatever the outcome.
 //
@@ -1262,31 +1179,88 @@ enum ad_status ad_hvp(struct ad_tape *tape,
                       double *hv_out,
                       size_t n);
 
-// The number of usable GPUs, into `*count_out`.
+// Opens GPU `ordinal` with a device arena of `arena_bytes` (allocated once; every tape
+// attached to it takes its tensors from there), into `*device_out`.
 //
-// Statuses: `AD_ERR_NULL` (`count_out`), `AD_ERR_MISALIGNED` (`count_out`),
-// `AD_ERR_NO_DEVICE` (none: no `cuda` feature in this build, no driver, or no GPU;
-// `*count_out` is left untouched).
-enum ad_status ad_device_count(size_t *count_out);
+// Statuses: `AD_ERR_NO_DEVICE` (this library was built without the `cuda` feature, or
+// there is no driver or no such GPU), `AD_ERR_NULL` (`device_out`), `AD_ERR_MISALIGNED`
+// (`device_out`), `AD_ERR_OUT_OF_MEMORY` (the arena cannot be allocated),
+// `AD_ERR_BACKEND` (the driver failed).
+enum ad_status ad_device_open_cuda(size_t ordinal,
+                                   size_t arena_bytes,
+                                   struct ad_device **device_out);
 
-// 1 when at least one GPU is usable, 0 otherwise. Never fails; returns no status.
-int32_t ad_device_available(void);
-
-// The name of GPU `ordinal` (0-based), as a NUL-terminated string in `buf` (`cap`
-// bytes), and its length without the NUL in `*len_out`.
+// Opens the reference CPU device, whose memory is the `len` bytes at `mem` (aligned for
+// `dtype`'s element type, kept valid and untouched until `ad_device_close()`) and whose
+// kernels are plain loops: the device path of a tape, runnable anywhere. `dtype` is
+// `AD_F32` or `AD_F64`; only tapes of that dtype can attach it.
 //
-// Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` cannot hold the name and its NUL: nothing is
-// written to `buf`, `*len_out` still gets the length), `AD_ERR_NULL` (`len_out`, or `buf`
-// with a large enough `cap`), `AD_ERR_MISALIGNED` (`len_out`), `AD_ERR_NO_DEVICE` (no
-// such GPU), `AD_ERR_BACKEND` (the driver failed).
-enum ad_status ad_device_name(size_t ordinal, char *buf, size_t cap, size_t *len_out);
+// Statuses: `AD_ERR_NULL` (`device_out`, or `mem` with room for an element),
+// `AD_ERR_MISALIGNED` (`mem` or `device_out`), `AD_ERR_INVALID_ARGUMENT` (`dtype` is not
+// `AD_F32` or `AD_F64`), `AD_ERR_SIZE_OVERFLOW` (`len`).
+enum ad_status ad_device_open_cpu(void *mem,
+                                  size_t len,
+                                  ad_dtype dtype,
+                                  struct ad_device **device_out);
 
-// Free and total memory of GPU `ordinal`, in bytes. Nothing is written unless it
-// succeeds.
+// Closes `device` and frees it. Nothing is closed while a live tape holds it: end those
+// tapes first.
 //
-// Statuses: `AD_ERR_NULL` (`free_out` or `total_out`), `AD_ERR_MISALIGNED` (either),
-// `AD_ERR_NO_DEVICE` (no such GPU), `AD_ERR_BACKEND` (the driver failed).
-enum ad_status ad_device_memory(size_t ordinal, size_t *free_out, size_t *total_out);
+// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_ARGUMENT` (a live tape holds it; not an open
+// device, best effort).
+enum ad_status ad_device_close(struct ad_device *device);
+
+// Lets tensors of `tape` live on `device`, and writes the device's number on this tape
+// (1 to 4; the host is 0) into `*id_out`. Like parameters, attach right after
+// `ad_tape_init()` or a reset, before recording. The device's memory then serves the
+// tape until it ends; a device serves one tape at a time.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, `device` or `id_out`), `AD_ERR_MISALIGNED` (`id_out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (something was recorded since the last reset;
+// the device is attached already, serves another tape, or is not an open device; the tape holds 4
+// devices), `AD_ERR_DTYPE_MISMATCH` (the device cannot hold the tape's element type: a CPU device
+// of the other dtype, or an `AD_F64_DUAL` tape), `AD_ERR_BACKEND` (the device failed),
+// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's sticky
+// error.
+enum ad_status ad_tape_attach_device(struct ad_tape *tape, struct ad_device *device, int *id_out);
+
+// Makes device `id` (0: the host) where `ad_tensor_input_*`, `ad_tensor_const_*` and
+// `ad_param_new_*` put new tensors from now on (across resets): the way to run a whole
+// tape on a GPU. Every other op runs where its arguments live.
+//
+// Statuses: `AD_ERR_NULL`, `AD_ERR_INVALID_TAPE`, `AD_ERR_UNKNOWN_DEVICE` (`id` is not 0 or a
+// device this tape attached), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_REENTRANT`
+// (called from inside a callback running on this tape).
+enum ad_status ad_tape_set_device(struct ad_tape *tape, int id);
+
+// `x` copied to device `id` as a new tensor (gradients flow back to `x`). `x` must be
+// on the host or already on `id` (then it is returned as it is). Ops whose arguments
+// live on different devices fail with `AD_ERR_DEVICE_MISMATCH`: move them first.
+//
+// Sticky errors: `AD_ERR_UNKNOWN_DEVICE` (`id` is not a device this tape attached),
+// `AD_ERR_UNSUPPORTED_ON_DEVICE` (`x` lives on another device), `AD_ERR_STALE_HANDLE` or
+// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar
+// variable), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the copy failed).
+struct ad_tensor ad_tensor_to_device(struct ad_tape *tape, struct ad_tensor x, int id);
+
+// `x`, on a device, copied into host memory as a new tensor (gradients flow back). A
+// host tensor is returned as it is.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND`
+// (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar variable), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL`
+// tape), `AD_ERR_UNKNOWN_DEVICE` (its device was released), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_BACKEND` (the copy failed).
+struct ad_tensor ad_tensor_to_host(struct ad_tape *tape, struct ad_tensor x);
+
+// The device number where `x` lives (0: the host), into `*id_out`. Answers on a tape
+// with a sticky error too.
+//
+// Statuses: `AD_ERR_NULL` (`tape` or `id_out`), `AD_ERR_MISALIGNED` (`id_out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar variable),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
+enum ad_status ad_tensor_device(const struct ad_tape *tape, struct ad_tensor x, int *id_out);
 
 // The dual `value + tangent·ε`.
 struct ad_dual ad_dual_make(double value, double tangent);
@@ -1409,6 +1383,32 @@ struct ad_dual ad_dual_erf(struct ad_dual x);
 // A fixed, NUL-terminated English description of `status`. The string is static: never
 // free it. An unknown code gives "unknown status code".
 const char *ad_status_str(ad_status status);
+
+// The number of usable GPUs, into `*count_out`.
+//
+// Statuses: `AD_ERR_NULL` (`count_out`), `AD_ERR_MISALIGNED` (`count_out`),
+// `AD_ERR_NO_DEVICE` (none: no `cuda` feature in this build, no driver, or no GPU;
+// `*count_out` is left untouched).
+enum ad_status ad_device_count(size_t *count_out);
+
+// 1 when at least one GPU is usable, 0 otherwise. Never fails; returns no status.
+int32_t ad_device_available(void);
+
+// The name of GPU `ordinal` (0-based), as a NUL-terminated string in `buf` (`cap`
+// bytes), and its length without the NUL in `*len_out`.
+//
+// Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` cannot hold the name and its NUL: nothing is
+// written to `buf`, `*len_out` still gets the length), `AD_ERR_NULL` (`len_out`, or `buf`
+// with a large enough `cap`), `AD_ERR_MISALIGNED` (`len_out`), `AD_ERR_NO_DEVICE` (no
+// such GPU), `AD_ERR_BACKEND` (the driver failed).
+enum ad_status ad_device_name(size_t ordinal, char *buf, size_t cap, size_t *len_out);
+
+// Free and total memory of GPU `ordinal`, in bytes. Nothing is written unless it
+// succeeds.
+//
+// Statuses: `AD_ERR_NULL` (`free_out` or `total_out`), `AD_ERR_MISALIGNED` (either),
+// `AD_ERR_NO_DEVICE` (no such GPU), `AD_ERR_BACKEND` (the driver failed).
+enum ad_status ad_device_memory(size_t ordinal, size_t *free_out, size_t *total_out);
 
 // Sets stochastic gradient descent as the tape's optimizer, for every parameter:
 // `v = momentum * v + g + weight_decay * w; w -= lr * v` (PyTorch's convention;

@@ -116,13 +116,13 @@ impl<'m> Arena<'m> {
     }
 
     /// Bytes neither end has taken.
-    pub fn free(&self) -> usize {
+    pub fn free_bytes(&self) -> usize {
         self.high.get() - self.low.get()
     }
 
     /// Bytes taken by both ends together.
-    pub fn used(&self) -> usize {
-        self.len - self.free()
+    pub fn used_bytes(&self) -> usize {
+        self.len - self.free_bytes()
     }
 
     /// The current cursors, to [`rewind`](Arena::rewind) to later.
@@ -311,8 +311,8 @@ mod tests {
         assert_eq!(low, &[7; 4]);
         let high = arena.alloc_high::<u32>(8, 1).unwrap();
         assert_eq!(high.len(), 8);
-        assert!(arena.free() <= 256 - 32 - 32);
-        assert_eq!(arena.used() + arena.free(), 256);
+        assert!(arena.free_bytes() <= 256 - 32 - 32);
+        assert_eq!(arena.used_bytes() + arena.free_bytes(), 256);
     }
 
     #[test]
@@ -350,11 +350,11 @@ mod tests {
         let mut arena = Arena::new(&mut mem);
         arena.alloc_low::<u8>(10, 0).unwrap();
         let mark = arena.mark();
-        let free = arena.free();
+        let free = arena.free_bytes();
         arena.alloc_low::<u16>(5, 0).unwrap();
         arena.alloc_high::<f64>(3, 0.0).unwrap();
         arena.rewind(mark);
-        assert_eq!(arena.free(), free);
+        assert_eq!(arena.free_bytes(), free);
     }
 
     #[test]
@@ -373,7 +373,7 @@ mod tests {
     fn empty_memory_is_an_empty_arena() {
         let mut mem: [MaybeUninit<u8>; 0] = [];
         let arena = Arena::new(&mut mem);
-        assert_eq!(arena.free(), 0);
+        assert_eq!(arena.free_bytes(), 0);
         assert!(arena.alloc_low::<u8>(1, 0).is_err());
         assert!(arena.alloc_low::<u8>(0, 0).is_ok());
     }

@@ -429,7 +429,7 @@ fn gemm_rejects_bad_arguments() {
     assert_eq!(c, [4.0; 9]);
     // Scratch one element short (a transposed B needs scratch for every shape).
     let yes = Transpose::Yes;
-    let need_t = gemm_scratch_len_for::<f32>(no, yes, 3, 3, 4);
+    let need_t = gemm_scratch_len_for::<f32>(yes, 3, 3, 4);
     assert!(need_t > 0 && need_t <= need);
     assert!(invalid(gemm(
         no,

@@ -22,11 +22,12 @@ pub mod tape;
 #[macro_use]
 pub mod tensor;
 pub mod checkpoint;
-pub mod compute_device;
 pub mod derivatives;
 pub mod device;
+mod device_object;
 pub mod dual;
 pub mod error;
+pub mod gpu_query;
 pub mod optim;
 pub mod param;
 pub mod ptr;

@@ -99,7 +99,7 @@ pub struct Header {
     /// any runs, the tape must not be reset or ended under the core code that called it.
     lent: Cell<u32>,
     /// The devices attached to the tape, held (not closable) until it ends.
-    pub(crate) devices: crate::compute_device::Attachments,
+    pub(crate) devices: crate::device_object::Attachments,
 }
 
 /// The core error that stands for a failure only the boundary can name (see

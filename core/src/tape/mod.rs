@@ -156,7 +156,7 @@ impl<'m, T: Real> Tape<'m, T> {
     pub fn new(memory: &'m mut [MaybeUninit<u8>]) -> Result<Tape<'m, T>> {
         let address = memory.as_ptr() as usize;
         let arena = Arena::new(memory);
-        let free = arena.free();
+        let free = arena.free_bytes();
         let records_offset = align_up(address, align_of::<Record<T>>())
             .map(|aligned| aligned - address)
             .filter(|&offset| offset + size_of::<Record<T>>() <= free)

@@ -11,11 +11,11 @@ macro_rules! tensor_extension_for {
         impl sealed::Sealed for $t {
             fn tensor_extension() -> &'static Extension<$t> {
                 static EXTENSION: Extension<$t> = Extension {
-                    backward: super::sweep::backward::<$t>,
-                    tangent: super::sweep::tangent::<$t>,
-                    replay: super::sweep::replay::<$t>,
-                    clear: super::sweep::clear::<$t>,
-                    check: super::sweep::check::<$t>,
+                    backward: super::dispatch::backward::<$t>,
+                    tangent: super::dispatch::tangent::<$t>,
+                    replay: super::dispatch::replay::<$t>,
+                    clear: super::dispatch::clear::<$t>,
+                    check: super::dispatch::check::<$t>,
                 };
                 &EXTENSION
             }

@@ -55,14 +55,13 @@ pub(crate) fn scratch_len<T: Float>(kind: Kind, m: usize, n: usize, k: usize) ->
 }
 
 /// Scratch elements of one `op(a)·op(b)` product, `m × n × k`.
-fn product_scratch<T: Float>((ta, tb): (bool, bool), (m, n, k): (usize, usize, usize)) -> usize {
-    gemm_scratch_len_for::<T>(flag(ta), flag(tb), m, n, k)
+fn product_scratch<T: Float>((_, tb): (bool, bool), (m, n, k): (usize, usize, usize)) -> usize {
+    gemm_scratch_len_for::<T>(flag(tb), m, n, k)
 }
 
 /// `c = alpha·op(a)·op(b) + beta·c` with scratch from the tape (reserved when recorded).
 #[allow(clippy::too_many_arguments)]
 fn product<T: Float>(
-    tape: &Tape<'_, T>,
     scratch: &mut [T],
     (ta, tb): (bool, bool),
     (m, n, k): (usize, usize, usize),
@@ -71,7 +70,6 @@ fn product<T: Float>(
     beta: T,
     c: &mut [T],
 ) {
-    let _ = tape;
     let lda = if ta { m } else { k };
     let ldb = if tb { k } else { n };
     // Shapes were validated when the op was recorded, so this cannot fail.
@@ -133,7 +131,7 @@ pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
         )
     };
     let _ = tape.with_scratch(product_scratch::<T>((ta, tb), (m, n, k)), |scratch| {
-        product(tape, scratch, (ta, tb), (m, n, k), x, w, T::zero(), out)
+        product(scratch, (ta, tb), (m, n, k), x, w, T::zero(), out)
     });
     if let (Kind::Linear(act), Some(bias)) = (node.kind, bias) {
         // SAFETY: the bias is only read.
@@ -228,10 +226,10 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
             let beta = accumulate(tape, &a);
             if ta {
                 // dA (stored k × m) += op(B) · dZᵀ
-                product(tape, scratch, (tb, true), (k, m, n), w, dz, beta, da);
+                product(scratch, (tb, true), (k, m, n), w, dz, beta, da);
             } else {
                 // dA (m × k) += dZ · op(B)ᵀ
-                product(tape, scratch, (false, !tb), (m, k, n), dz, w, beta, da);
+                product(scratch, (false, !tb), (m, k, n), dz, w, beta, da);
             }
         }
         // SAFETY: see above; `da` is no longer alive.
@@ -239,10 +237,10 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
             let beta = accumulate(tape, &b);
             if tb {
                 // dB (stored n × k) += dZᵀ · op(A)
-                product(tape, scratch, (true, ta), (n, k, m), dz, x, beta, db);
+                product(scratch, (true, ta), (n, k, m), dz, x, beta, db);
             } else {
                 // dB (k × n) += op(A)ᵀ · dZ
-                product(tape, scratch, (!ta, false), (k, n, m), x, dz, beta, db);
+                product(scratch, (!ta, false), (k, n, m), x, dz, beta, db);
             }
         }
         if let Some(bias) = bias {
@@ -273,12 +271,12 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) {
         if !a.tangent.is_null() {
             // SAFETY: the argument's tangent is only read.
             let tx = unsafe { core::slice::from_raw_parts(a.tangent, a.len) };
-            product(tape, scratch, (ta, tb), (m, n, k), tx, w, T::one(), t);
+            product(scratch, (ta, tb), (m, n, k), tx, w, T::one(), t);
         }
         if !b.tangent.is_null() {
             // SAFETY: as above.
             let tw = unsafe { core::slice::from_raw_parts(b.tangent, b.len) };
-            product(tape, scratch, (ta, tb), (m, n, k), x, tw, T::one(), t);
+            product(scratch, (ta, tb), (m, n, k), x, tw, T::one(), t);
         }
     });
     if let Kind::Linear(act) = node.kind {

@@ -13,8 +13,8 @@
 //! An in-place update of a value that a recorded op still needs is caught by version
 //! counters and reported as [`Error::ModifiedInPlace`](crate::Error::ModifiedInPlace).
 
-mod segment_support;
 pub mod device;
+mod dispatch;
 mod dot;
 mod elementwise;
 mod float;
@@ -27,8 +27,8 @@ mod ops;
 mod optim;
 mod param;
 mod reduce;
+mod segment_support;
 mod state;
-mod sweep;
 mod typed;
 
 pub use device::{DeviceId, TensorDevice};

@@ -5,11 +5,11 @@
 //! returns [`TensorId::INVALID`]. Shape errors name both shapes.
 
 use super::device::{self, DeviceId};
+use super::dispatch::{forward, refresh_arg_versions};
 use super::elementwise::broadcast_shape;
 use super::float::Float;
 use super::linalg::{matmul_dims, scratch_len};
 use super::node::{Activation, Kind, Node};
-use super::sweep::{forward, refresh_arg_versions};
 use super::TensorId;
 use crate::error::{Error, Result};
 use crate::op::Op;

@@ -56,7 +56,8 @@ impl<T: Float> SegmentElement for T {
         super::param::version(tape, index)
     }
 
-    fn push_segment_output(tape: &Tape<'_, T>,
+    fn push_segment_output(
+        tape: &Tape<'_, T>,
         shape: Shape,
         len: usize,
         value: *mut T,

@@ -125,7 +125,10 @@ impl Layout {
 }
 
 /// The node of record `index`, if it is a segment record.
-pub(super) fn segment_node<T: SegmentElement>(tape: &Tape<'_, T>, index: u32) -> Option<*mut SegmentNode<T>> {
+pub(super) fn segment_node<T: SegmentElement>(
+    tape: &Tape<'_, T>,
+    index: u32,
+) -> Option<*mut SegmentNode<T>> {
     (tape.is_extension_record(index)
         && core::ptr::eq(tape.extension_of(index), &T::segment_extensions()[0]))
     .then(|| tape.extension_node(index).cast())

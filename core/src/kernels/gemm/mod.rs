@@ -134,16 +134,9 @@ pub fn gemm_scratch_len<T: GemmScalar>(m: usize, n: usize, k: usize) -> usize {
 }
 
 /// Number of `T` elements of scratch that [`gemm`] needs for an `m × n × k` product
-/// with these transposes: never more than [`gemm_scratch_len`], often less (nothing
+/// with `B` stored as `tb` says: never more than [`gemm_scratch_len`], often less (nothing
 /// for small products with `B` as stored, `k·n` to transpose a small `B`).
-pub fn gemm_scratch_len_for<T: GemmScalar>(
-    ta: Transpose,
-    tb: Transpose,
-    m: usize,
-    n: usize,
-    k: usize,
-) -> usize {
-    let _ = ta;
+pub fn gemm_scratch_len_for<T: GemmScalar>(tb: Transpose, m: usize, n: usize, k: usize) -> usize {
     if m == 0 || n == 0 || k == 0 || m == 1 || n == 1 {
         return 0;
     }
@@ -250,7 +243,7 @@ pub fn gemm_with_isa<T: GemmScalar>(
         "gemm: C too short for its shape",
         "gemm: ldc smaller than a row of C",
     )?;
-    let need = gemm_scratch_len_for::<T>(ta, tb, m, n, k);
+    let need = gemm_scratch_len_for::<T>(tb, m, n, k);
     if scratch.len() < need {
         return Err(Error::InvalidArgument(
             "gemm: scratch shorter than gemm_scratch_len",
