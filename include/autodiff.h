@@ -439,6 +439,146 @@ enum ad_status ad_tape_bytes_used(const struct ad_tape *tape, size_t *bytes_out)
 // tensor of a failed op. A valid tensor may still be stale or foreign.
 bool ad_tensor_is_valid(struct ad_tensor x);
 
+// The rank of `x` (0 to 4), into `*rank_out`. Answers on a tape with a sticky error too.
+//
+// Statuses: `AD_ERR_NULL` (`tape` or `rank_out`), `AD_ERR_MISALIGNED` (`rank_out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar variable),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
+enum ad_status ad_tensor_rank(const struct ad_tape *tape, struct ad_tensor x, size_t *rank_out);
+
+// The shape of `x`: its rank into `*rank_out` and its dimensions into
+// `dims_out[0..rank)`, which holds `cap` values (it may be NULL when `cap` is 0). 4 is
+// always enough. Answers on a tape with a sticky error too.
+//
+// Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` is below the rank: the rank is still written to
+// `*rank_out`), `AD_ERR_NULL` (`tape`, `rank_out`, or `dims_out` with `cap > 0`),
+// `AD_ERR_MISALIGNED` (`dims_out` or `rank_out`), `AD_ERR_SIZE_OVERFLOW` (`cap`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar variable),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
+enum ad_status ad_tensor_dims(const struct ad_tape *tape,
+                              struct ad_tensor x,
+                              size_t *dims_out,
+                              size_t cap,
+                              size_t *rank_out);
+
+// Copies the value of `x` (row-major) into `out[0..len)`, `len` being its element count,
+// on an `AD_F32` tape. Values stay readable on a tape with a sticky error.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+// gives both; a scalar variable), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE`,
+// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of
+// another dtype), `AD_ERR_BACKEND` (a device failed).
+enum ad_status ad_tensor_value_f32(const struct ad_tape *tape,
+                                   struct ad_tensor x,
+                                   float *out,
+                                   size_t len);
+
+// `ad_tensor_value_f32()` for an `AD_F64` tape, with the same statuses.
+enum ad_status ad_tensor_value_f64(const struct ad_tape *tape,
+                                   struct ad_tensor x,
+                                   double *out,
+                                   size_t len);
+
+// Copies the gradient of `x` from the last `ad_backward()` into `out[0..len)`, as
+// `ad_tensor_value_f32()`.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+// gives both; a scalar variable; a constant, which has no gradient), `AD_ERR_SIZE_OVERFLOW`
+// (`len`), `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`),
+// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_BACKEND` (a device failed), and the
+// tape's sticky error.
+enum ad_status ad_tensor_grad_f32(const struct ad_tape *tape,
+                                  struct ad_tensor x,
+                                  float *out,
+                                  size_t len);
+
+// `ad_tensor_grad_f32()` for an `AD_F64` tape, with the same statuses.
+enum ad_status ad_tensor_grad_f64(const struct ad_tape *tape,
+                                  struct ad_tensor x,
+                                  double *out,
+                                  size_t len);
+
+// Copies the tangent of `x` from the last `ad_jvp()` into `out[0..len)` (zeros when
+// no tangent reached it), as `ad_tensor_value_f32()`.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+// gives both; a scalar variable), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE`,
+// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of
+// another dtype), `AD_ERR_BACKEND` (a device failed), and the tape's sticky error.
+enum ad_status ad_tensor_tangent_f32(const struct ad_tape *tape,
+                                     struct ad_tensor x,
+                                     float *out,
+                                     size_t len);
+
+// `ad_tensor_tangent_f32()` for an `AD_F64` tape, with the same statuses.
+enum ad_status ad_tensor_tangent_f64(const struct ad_tape *tape,
+                                     struct ad_tensor x,
+                                     double *out,
+                                     size_t len);
+
+// Overwrites the value of the input or constant tensor `x` with `data[0..len)`, for
+// a following `ad_replay()`. Ops recorded from `x` report `AD_ERR_MODIFIED_IN_PLACE`
+// on `ad_backward()` until a replay recomputes them.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+// gives both; a tensor that is not an input or constant; a scalar variable),
+// `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE`,
+// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
+// `AD_ERR_BACKEND` (a device failed).
+enum ad_status ad_tensor_set_value_f32(struct ad_tape *tape,
+                                       struct ad_tensor x,
+                                       const float *data,
+                                       size_t len);
+
+// `ad_tensor_set_value_f32()` for an `AD_F64` tape, with the same statuses.
+enum ad_status ad_tensor_set_value_f64(struct ad_tape *tape,
+                                       struct ad_tensor x,
+                                       const double *data,
+                                       size_t len);
+
+// Sets the tangent of the input tensor (or parameter use) `x` to `data[0..len)` for
+// the next `ad_jvp()`: tensor inputs are seeded here, scalar inputs by `ad_jvp()`'s
+// seeds. Takes `len` values of the tape's memory the first time.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
+// gives both; a tensor that is not an input or parameter use; a scalar variable),
+// `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE`,
+// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
+// `AD_ERR_OUT_OF_MEMORY` (the tangent buffer does not fit), `AD_ERR_BACKEND` (a device failed),
+// and the tape's sticky error.
+enum ad_status ad_tensor_seed_tangent_f32(struct ad_tape *tape,
+                                          struct ad_tensor x,
+                                          const float *data,
+                                          size_t len);
+
+// `ad_tensor_seed_tangent_f32()` for an `AD_F64` tape, with the same statuses.
+enum ad_status ad_tensor_seed_tangent_f64(struct ad_tape *tape,
+                                          struct ad_tensor x,
+                                          const double *data,
+                                          size_t len);
+
+// Writes the recorded graph in Graphviz DOT into `buf`, NUL-terminated, and its length
+// (without the NUL, as `strlen`) into `*len_out`: one node per record (op and value for
+// scalars, kind and shape for tensors), one edge per argument. Render it with
+// `dot -Tsvg`. `buf` may be NULL when `cap` is 0, to ask for the length. `AD_F32` and
+// `AD_F64` tapes only. Answers on a tape with a sticky error too (the graph recorded
+// before it).
+//
+// Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` bytes cannot hold the text and its NUL: the
+// length is still written to `*len_out`, so call again with `cap >= *len_out + 1`, and
+// `buf` holds a truncated, NUL-terminated prefix when `cap > 0`), `AD_ERR_NULL` (`tape`,
+// `len_out`, or `buf` with `cap > 0`), `AD_ERR_MISALIGNED` (`len_out`),
+// `AD_ERR_SIZE_OVERFLOW` (`cap`), `AD_ERR_INVALID_TAPE`, `AD_ERR_DTYPE_MISMATCH` (an
+// `AD_F64_DUAL` tape).
+enum ad_status ad_tape_dot(const struct ad_tape *tape, char *buf, size_t cap, size_t *len_out);
+
 // A new input tensor on an `AD_F32` tape: shape `dims[0..rank)` (rank 0 to 4; rank 0 is
 // a scalar and `dims` may be NULL), holding a copy of the `len` row-major values at
 // `data`. `len` must be the product of the dimensions (`AD_ERR_INVALID_ARGUMENT`).
@@ -722,146 +862,6 @@ struct ad_tensor ad_mse(struct ad_tape *tape, struct ad_tensor prediction, struc
 // `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar
 // variable), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
 struct ad_var ad_tensor_as_var(struct ad_tape *tape, struct ad_tensor x);
-
-// The rank of `x` (0 to 4), into `*rank_out`. Answers on a tape with a sticky error too.
-//
-// Statuses: `AD_ERR_NULL` (`tape` or `rank_out`), `AD_ERR_MISALIGNED` (`rank_out`),
-// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
-// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar variable),
-// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
-enum ad_status ad_tensor_rank(const struct ad_tape *tape, struct ad_tensor x, size_t *rank_out);
-
-// The shape of `x`: its rank into `*rank_out` and its dimensions into
-// `dims_out[0..rank)`, which holds `cap` values (it may be NULL when `cap` is 0). 4 is
-// always enough. Answers on a tape with a sticky error too.
-//
-// Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` is below the rank: the rank is still written to
-// `*rank_out`), `AD_ERR_NULL` (`tape`, `rank_out`, or `dims_out` with `cap > 0`),
-// `AD_ERR_MISALIGNED` (`dims_out` or `rank_out`), `AD_ERR_SIZE_OVERFLOW` (`cap`),
-// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
-// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar variable),
-// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
-enum ad_status ad_tensor_dims(const struct ad_tape *tape,
-                              struct ad_tensor x,
-                              size_t *dims_out,
-                              size_t cap,
-                              size_t *rank_out);
-
-// Copies the value of `x` (row-major) into `out[0..len)`, `len` being its element count,
-// on an `AD_F32` tape. Values stay readable on a tape with a sticky error.
-//
-// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
-// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
-// gives both; a scalar variable), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE`,
-// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of
-// another dtype), `AD_ERR_BACKEND` (a device failed).
-enum ad_status ad_tensor_value_f32(const struct ad_tape *tape,
-                                   struct ad_tensor x,
-                                   float *out,
-                                   size_t len);
-
-// `ad_tensor_value_f32()` for an `AD_F64` tape, with the same statuses.
-enum ad_status ad_tensor_value_f64(const struct ad_tape *tape,
-                                   struct ad_tensor x,
-                                   double *out,
-                                   size_t len);
-
-// Copies the gradient of `x` from the last `ad_backward()` into `out[0..len)`, as
-// `ad_tensor_value_f32()`.
-//
-// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
-// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
-// gives both; a scalar variable; a constant, which has no gradient), `AD_ERR_SIZE_OVERFLOW`
-// (`len`), `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`),
-// `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype), `AD_ERR_BACKEND` (a device failed), and the
-// tape's sticky error.
-enum ad_status ad_tensor_grad_f32(const struct ad_tape *tape,
-                                  struct ad_tensor x,
-                                  float *out,
-                                  size_t len);
-
-// `ad_tensor_grad_f32()` for an `AD_F64` tape, with the same statuses.
-enum ad_status ad_tensor_grad_f64(const struct ad_tape *tape,
-                                  struct ad_tensor x,
-                                  double *out,
-                                  size_t len);
-
-// Copies the tangent of `x` from the last `ad_jvp()` into `out[0..len)` (zeros when
-// no tangent reached it), as `ad_tensor_value_f32()`.
-//
-// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
-// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
-// gives both; a scalar variable), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE`,
-// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of
-// another dtype), `AD_ERR_BACKEND` (a device failed), and the tape's sticky error.
-enum ad_status ad_tensor_tangent_f32(const struct ad_tape *tape,
-                                     struct ad_tensor x,
-                                     float *out,
-                                     size_t len);
-
-// `ad_tensor_tangent_f32()` for an `AD_F64` tape, with the same statuses.
-enum ad_status ad_tensor_tangent_f64(const struct ad_tape *tape,
-                                     struct ad_tensor x,
-                                     double *out,
-                                     size_t len);
-
-// Overwrites the value of the input or constant tensor `x` with `data[0..len)`, for
-// a following `ad_replay()`. Ops recorded from `x` report `AD_ERR_MODIFIED_IN_PLACE`
-// on `ad_backward()` until a replay recomputes them.
-//
-// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
-// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
-// gives both; a tensor that is not an input or constant; a scalar variable),
-// `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE`,
-// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
-// `AD_ERR_BACKEND` (a device failed).
-enum ad_status ad_tensor_set_value_f32(struct ad_tape *tape,
-                                       struct ad_tensor x,
-                                       const float *data,
-                                       size_t len);
-
-// `ad_tensor_set_value_f32()` for an `AD_F64` tape, with the same statuses.
-enum ad_status ad_tensor_set_value_f64(struct ad_tape *tape,
-                                       struct ad_tensor x,
-                                       const double *data,
-                                       size_t len);
-
-// Sets the tangent of the input tensor (or parameter use) `x` to `data[0..len)` for
-// the next `ad_jvp()`: tensor inputs are seeded here, scalar inputs by `ad_jvp()`'s
-// seeds. Takes `len` values of the tape's memory the first time.
-//
-// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
-// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the element count, the message
-// gives both; a tensor that is not an input or parameter use; a scalar variable),
-// `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE`,
-// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype),
-// `AD_ERR_OUT_OF_MEMORY` (the tangent buffer does not fit), `AD_ERR_BACKEND` (a device failed),
-// and the tape's sticky error.
-enum ad_status ad_tensor_seed_tangent_f32(struct ad_tape *tape,
-                                          struct ad_tensor x,
-                                          const float *data,
-                                          size_t len);
-
-// `ad_tensor_seed_tangent_f32()` for an `AD_F64` tape, with the same statuses.
-enum ad_status ad_tensor_seed_tangent_f64(struct ad_tape *tape,
-                                          struct ad_tensor x,
-                                          const double *data,
-                                          size_t len);
-
-// Writes the recorded graph in Graphviz DOT into `buf`, NUL-terminated, and its length
-// (without the NUL, as `strlen`) into `*len_out`: one node per record (op and value for
-// scalars, kind and shape for tensors), one edge per argument. Render it with
-// `dot -Tsvg`. `buf` may be NULL when `cap` is 0, to ask for the length. `AD_F32` and
-// `AD_F64` tapes only. Answers on a tape with a sticky error too (the graph recorded
-// before it).
-//
-// Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` bytes cannot hold the text and its NUL: the
-// length is still written to `*len_out`, so call again with `cap >= *len_out + 1`, and
-// `buf` holds a truncated, NUL-terminated prefix when `cap > 0`), `AD_ERR_NULL` (`tape`,
-// `len_out`, or `buf` with `cap > 0`), `AD_ERR_MISALIGNED` (`len_out`),
-// `AD_ERR_SIZE_OVERFLOW` (`cap`), `AD_ERR_INVALID_TAPE`, `AD_ERR_DTYPE_MISMATCH` (an
-// `AD_F64_DUAL` tape).
-enum ad_status ad_tape_dot(const struct ad_tape *tape, char *buf, size_t cap, size_t *len_out);
 
 // Records `block` as a checkpointed segment: runs it on `inputs` (`n_in` variables),
 // keeps only the values of its `n_out` outputs, and drops everything it recorded. The

@@ -1,13 +1,17 @@
 //! `autodiff-core`: automatic differentiation with no heap and no `std`.
 //!
-//! Every byte comes from memory the caller hands in. The layers, bottom to top, import
-//! only downward:
+//! Every byte comes from memory the caller hands in. The modules form layers, and each
+//! imports only from layers below it (`tests/layers/check_modules.py`, run by `make
+//! lint`, fails on an import that closes a cycle):
 //!
-//! 1. numbers and errors: [`Real`], [`Error`], [`Shape`];
-//! 2. duals and the arena: [`Dual`], [`DualN`], [`Arena`];
-//! 3. the tape: [`Tape`], [`Var`];
-//! 4. tensors and checkpointing;
-//! 5. optimizers and backends.
+//! 1. numbers, errors and op rules: [`Real`], [`Error`], [`Shape`], [`Op`]; the
+//!    [`kernels`] (GEMM, vectorised elementwise loops), which know only numbers;
+//! 2. dual numbers and the arena: [`Dual`], [`DualN`], [`Arena`];
+//! 3. the tape: [`Tape`], [`Var`], and the extension records layers above it add;
+//! 4. [`checkpoint`]ing: segments, chains and their schedules, over the tape. Segments
+//!    keep tensor outputs without naming tensors: they ask through
+//!    [`checkpoint::segment::SegmentElement`], which the tensor layer implements;
+//! 5. [`tensor`]s: ops, parameters, optimizers and compute devices.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 
