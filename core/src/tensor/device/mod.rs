@@ -19,6 +19,7 @@
 pub(crate) mod attach;
 mod backend;
 mod cpu;
+mod cpu_memory;
 mod data;
 pub(crate) use data::check_length;
 mod owner;
@@ -29,7 +30,7 @@ mod transfer;
 pub use attach::MAX_DEVICES;
 
 pub use backend::{DeviceBuffer, DeviceMark, DeviceRef, ParamRefs, Reduction, TensorDevice};
-pub use cpu::CpuDevice;
+pub use cpu_memory::CpuDevice;
 pub use owner::DeviceOwner;
 
 /// Where a tensor lives: the host, or a device attached to its tape.
