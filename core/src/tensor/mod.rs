@@ -13,6 +13,7 @@
 //! An in-place update of a value that a recorded op still needs is caught by version
 //! counters and reported as [`Error::ModifiedInPlace`](crate::Error::ModifiedInPlace).
 
+mod data;
 pub mod device;
 mod dispatch;
 mod dot;
