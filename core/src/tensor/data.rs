@@ -1,9 +1,9 @@
 //! Reading and writing a tensor's data: its shape, value, gradient and tangent, and
 //! new values and tangent seeds for inputs.
 
-use super::device;
 use super::float::Float;
 use super::node::Kind;
+use super::on_device;
 use super::TensorId;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -42,9 +42,9 @@ impl<T: Float> Tape<'_, T> {
             // Its gradient and tangent are its record's slot, which both sweeps share.
             self.check_slots(crate::tape::SlotContent::Tangents)?;
         }
-        device::check_length(node.len, out.len())?;
+        on_device::check_length(node.len, out.len())?;
         if node.on_device() && !node.rank0() {
-            return device::tangent::read(self, &node, out);
+            return on_device::tangent::read(self, &node, out);
         }
         let tangent = super::elementwise::tangent_or_zero(&node);
         out.iter_mut()
@@ -94,7 +94,7 @@ impl<T: Float> Tape<'_, T> {
             });
         }
         if node.on_device() {
-            return device::tangent::seed(self, t.index, data);
+            return on_device::tangent::seed(self, t.index, data);
         }
         if node.rank0() {
             // A rank-0 tensor's tangent is its record's slot, which every sweep

@@ -1,9 +1,9 @@
 //! The tensor layer's side of the tape's sweeps: each function gets a record index,
 //! finds the node and dispatches on its kind to the op family that computes it.
 
-use super::device;
 use super::float::Float;
 use super::node::{Kind, Node};
+use super::on_device;
 use super::{elementwise, linalg, loss, param, reduce};
 use crate::error::{Error, Result};
 use crate::tape::Tape;
@@ -25,8 +25,8 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, i: u32) {
             }
         }
     }
-    if device::sweep::runs_on_device(&node) {
-        if let Err(error) = device::sweep::backward(tape, &node) {
+    if on_device::sweep::runs_on_device(&node) {
+        if let Err(error) = on_device::sweep::backward(tape, &node) {
             tape.fail(error);
         }
         return;
@@ -69,8 +69,8 @@ pub(crate) fn replay<T: Float>(tape: &Tape<'_, T>, i: u32) {
 /// Runs a node's forward: writes its value from its arguments' values. Only device
 /// kernels can fail.
 pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> Result<()> {
-    if device::sweep::runs_on_device(node) {
-        return device::sweep::forward(tape, node);
+    if on_device::sweep::runs_on_device(node) {
+        return on_device::sweep::forward(tape, node);
     }
     match node.kind {
         // Leaves hold their data; a parameter use reads the parameter's storage directly.
@@ -111,8 +111,8 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
     let Some(node) = node_of(tape, i) else {
         return Ok(());
     };
-    if device::sweep::runs_on_device(&node) {
-        return device::tangent::tangent(tape, i);
+    if on_device::sweep::runs_on_device(&node) {
+        return on_device::tangent::tangent(tape, i);
     }
     match node.kind {
         // Leaves keep whatever tangent was seeded (zero unless seeded).
@@ -156,7 +156,7 @@ pub(crate) fn clear<T: Float>(tape: &Tape<'_, T>, i: u32) {
             return;
         }
         if node.on_device() {
-            if let Err(error) = device::sweep::clear(tape, &node) {
+            if let Err(error) = on_device::sweep::clear(tape, &node) {
                 tape.fail(error);
             }
             return;

@@ -13,6 +13,7 @@
 //! An in-place update of a value that a recorded op still needs is caught by version
 //! counters and reported as [`Error::ModifiedInPlace`](crate::Error::ModifiedInPlace).
 
+mod broadcast;
 mod data;
 pub mod device;
 mod dispatch;
@@ -24,9 +25,12 @@ mod handle;
 mod linalg;
 mod loss;
 mod node;
+mod on_device;
 mod ops;
 mod optim;
+mod optimizer;
 mod param;
+mod param_slot;
 mod reduce;
 mod segment_support;
 mod state;
@@ -36,8 +40,8 @@ pub use device::{DeviceId, TensorDevice};
 pub use float::Float;
 pub use handle::Tensor;
 pub use node::Activation;
-pub use optim::{Adam, Optimizer, Sgd};
-pub use param::ParamId;
+pub use optimizer::{Adam, Optimizer, Sgd};
+pub use param_slot::ParamId;
 pub use typed::{Matrix, Vector};
 
 /// A tensor on a tape: its record index, its kind, the generation that issued it and the

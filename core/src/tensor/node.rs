@@ -168,7 +168,7 @@ pub(crate) struct DeviceData {
     /// sweep.
     pub tangent_scratch: [Option<DeviceBuffer>; 3],
     /// A device op reads this node, so its device gradient may gain contributions
-    /// besides its record's adjoint (see `device::sweep::fold_host_adjoint`).
+    /// besides its record's adjoint (see `on_device::sweep::fold_host_adjoint`).
     pub read_on_device: bool,
 }
 

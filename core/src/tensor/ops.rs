@@ -4,12 +4,13 @@
 //! failure (a wrong shape, a full arena, a stale handle) sets the tape's first error and
 //! returns [`TensorId::INVALID`]. Shape errors name both shapes.
 
-use super::device::{self, DeviceId};
+use super::broadcast::broadcast_shape;
+use super::device::DeviceId;
 use super::dispatch::{forward, refresh_arg_versions};
-use super::elementwise::broadcast_shape;
 use super::float::Float;
 use super::linalg::{matmul_dims, scratch_len};
 use super::node::{Activation, Kind, Node};
+use super::on_device;
 use super::TensorId;
 use crate::error::{Error, Result};
 use crate::op::Op;
@@ -72,7 +73,7 @@ impl<'m, T: Float> Tape<'m, T> {
         self.reserve_scratch(scratch_bytes)?;
         // Everything but the value and gradient buffers is attached before the node is
         // written: afterwards it is only ever rewritten whole.
-        if device::sweep::runs_on_device(&node) {
+        if on_device::sweep::runs_on_device(&node) {
             self.allocate_device_saved(&mut node)?;
         }
         prepare(self, &mut node)?;

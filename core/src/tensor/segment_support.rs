@@ -28,7 +28,7 @@ impl<T: Float> SegmentElement for T {
     fn has_device_records(tape: &Tape<'_, T>, from: usize, to: usize) -> bool {
         (from..to).any(|i| {
             tape.node_at(i as u32)
-                .is_some_and(|node| super::device::sweep::runs_on_device(&node))
+                .is_some_and(|node| super::on_device::sweep::runs_on_device(&node))
         })
     }
 

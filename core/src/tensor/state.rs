@@ -9,8 +9,8 @@
 use super::device::attach::{Devices, MAX_DEVICES};
 use super::device::DeviceId;
 use super::float::Float;
-use super::optim::OptimizerState;
-use super::param::{ParamId, ParamSlot};
+use super::optimizer::OptimizerState;
+use super::param_slot::{ParamId, ParamSlot};
 use crate::error::{Error, Result};
 use crate::tape::{HandleKind, Tape};
 

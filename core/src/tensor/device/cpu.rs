@@ -14,9 +14,9 @@ use super::{CpuDevice, DeviceBuffer, DeviceMark, DeviceRef, Reduction, TensorDev
 use crate::error::{Error, Result};
 use crate::op::Op;
 use crate::shape::Shape;
-use crate::tensor::elementwise::for_each_broadcast;
+use crate::tensor::broadcast::for_each_broadcast;
 use crate::tensor::float::Float;
-use crate::tensor::optim::{adam_update, sgd_update};
+use crate::tensor::optimizer::{adam_update, sgd_update};
 use crate::tensor::{Activation, Adam, Sgd};
 use core::cell::Cell;
 

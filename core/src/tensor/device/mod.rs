@@ -20,12 +20,7 @@ pub(crate) mod attach;
 mod backend;
 mod cpu;
 mod cpu_memory;
-mod data;
-pub(crate) use data::check_length;
 mod owner;
-pub(crate) mod sweep;
-pub(crate) mod tangent;
-mod transfer;
 
 pub use attach::MAX_DEVICES;
 

@@ -1,9 +1,9 @@
 //! Reading and writing a tensor's data from the host, wherever it lives: a host node's
 //! buffers are copied, a device node's are uploaded or downloaded.
 
-use super::DeviceRef;
 use crate::error::{Error, Result};
 use crate::tape::Tape;
+use crate::tensor::device::DeviceRef;
 use crate::tensor::float::Float;
 use crate::tensor::node::Node;
 

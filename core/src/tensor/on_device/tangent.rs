@@ -4,11 +4,11 @@
 //! symmetric), or a short composition of them.
 
 use super::sweep::{reduction, relabel};
-use super::{DeviceRef, Reduction, TensorDevice};
 use crate::error::{Error, Result};
 use crate::op::Op;
 use crate::shape::Shape;
 use crate::tape::Tape;
+use crate::tensor::device::{DeviceRef, Reduction, TensorDevice};
 use crate::tensor::float::Float;
 use crate::tensor::node::{Kind, Node};
 use crate::tensor::Activation;

@@ -3,9 +3,9 @@
 //! same formulas and gradient rules as the host code (`linalg`, `elementwise`,
 //! `reduce`, `loss`).
 
-use super::{DeviceRef, Reduction, TensorDevice};
 use crate::error::{Error, Result};
 use crate::tape::Tape;
+use crate::tensor::device::{DeviceRef, Reduction, TensorDevice};
 use crate::tensor::float::Float;
 use crate::tensor::node::{Kind, Node};
 use crate::tensor::param::take_stale_grad;

@@ -1,9 +1,9 @@
 //! The two ops that move a tensor between host memory and a device, and the device
 //! buffers ops keep besides their value and gradient.
 
-use super::DeviceId;
 use crate::error::{Error, Result};
 use crate::tape::Tape;
+use crate::tensor::device::DeviceId;
 use crate::tensor::float::Float;
 use crate::tensor::node::{Kind, Node};
 use crate::tensor::TensorId;
