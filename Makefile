@@ -36,7 +36,7 @@ C_TESTS := api bad_input dual tensor threads device
 C_TESTS += checkpoint device_tape soundness header_sweep
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all demo test lint fmt-check clippy rust-test miri miri-all \
+.PHONY: all demo test lint layers fmt-check clippy rust-test miri miri-all \
 	ffi-lib cbindgen-tool header header-check header-compile soname-check \
 	c-test c-asan c-valgrind c-tsan cpp-test rust-asan ffi-asan install package-test \
 	freestanding cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions
@@ -55,7 +55,12 @@ test: lint rust-test miri freestanding header-check header-compile soname-check 
 	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke
 	@echo "make test: all checks passed"
 
-lint: fmt-check clippy
+lint: fmt-check clippy layers
+
+# The modules of core/src and ffi/src import each other in one direction only (the
+# layers core/src/lib.rs describes); the check names the imports that close a circle.
+layers:
+	python3 tests/layers/check_modules.py core/src ffi/src
 
 fmt-check:
 	$(CARGO) fmt --all -- --check

@@ -521,6 +521,7 @@ impl<T: Float> TensorDevice<T> for CpuDevice<'_, T> {
 }
 
 impl<T: Float> CpuDevice<'_, T> {
+    /// Softmax (or log-softmax) of each row along the last axis.
     fn softmax_rows(&self, log: bool, x: DeviceRef, y: DeviceRef) -> Result<()> {
         let (_, cols) = rows_cols(&x.shape);
         let (x, y) = (self.cells(x)?, self.cells(y)?);

@@ -125,8 +125,7 @@ impl<'a, T: Float> CpuDevice<'a, T> {
         Ok(buffer)
     }
 
-    /// Softmax (or log-softmax) of each row along the last axis.
-
+    /// The buffer of `rows` class labels, as cross-entropy reads it.
     pub(super) fn label_cells(&self, labels: DeviceBuffer, rows: usize) -> Result<&[Cell<T>]> {
         let dims = [rows];
         let shape = Shape::new(&dims).ok_or(Error::SizeOverflow)?;
