@@ -33,6 +33,11 @@ impl Rng {
         lo + (hi - lo) * unit
     }
 
+    /// `n` values uniform in `[lo, hi)`.
+    pub fn vec(&mut self, n: usize, lo: f64, hi: f64) -> Vec<f64> {
+        (0..n).map(|_| self.uniform(lo, hi)).collect()
+    }
+
     /// Uniform in `lo..hi` (integers, `hi` excluded).
     pub fn below(&mut self, lo: usize, hi: usize) -> usize {
         lo + (self.next_u64() % (hi - lo) as u64) as usize
