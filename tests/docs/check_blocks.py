@@ -20,6 +20,10 @@ the nearest non-blank line above the fence:
     <!-- include: PATH -->  The block must equal the file PATH (from the repository root)
                           exactly, and is then checked as its fence says (a C or C++
                           include is compiled and run unless tagged). Any language.
+                          For a program built for another target or with another
+                          toolchain (arm-none-eabi-gcc, mpicc), include it from the file
+                          its own make target builds and tag the fence `c fragment`: the
+                          block is then only compared with that file.
     <!-- excerpt: PATH -->  The block's lines must appear in PATH, adjacent and in order
                           (leading and trailing blank lines aside); not compiled, since
                           it is part of a program. Any language.
