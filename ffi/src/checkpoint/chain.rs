@@ -557,7 +557,8 @@ pub unsafe extern "C" fn ad_chain_gradient_online(
 /// stored states needs besides its tape, into `*bytes_out`: the snapshots, the state
 /// and adjoint buffers, the variable handles (and, for `AD_F32`, the converted copies),
 /// alignment included. A chain gradient needs this plus what
-/// `ad_tape_bytes_for(R, dtype, &bytes)` reports, where `R` counts the `d + p` inputs, one step's records and the loss's.
+/// `ad_tape_bytes_for(R, dtype, &bytes)` reports, where `R` counts the `d + p` inputs,
+/// one step's records and the loss's.
 ///
 /// Statuses: `AD_ERR_NULL` (`bytes_out`), `AD_ERR_MISALIGNED` (`bytes_out`),
 /// `AD_ERR_INVALID_ARGUMENT` (an unknown dtype), `AD_ERR_DTYPE_MISMATCH` (`AD_F64_DUAL`),
