@@ -950,9 +950,9 @@ enum ad_status ad_checkpoint_tensors(struct ad_tape *tape,
 // where `R` counts the variables recorded at once: the `d + p` inputs, one step's
 // records and the loss's; `report_out->peak_bytes` says what a run used. When `mem`
 // cannot hold the workspace, the tape's header and the `d + p + 1` first records, the
-// call fails with `AD_ERR_OUT_OF_MEMORY` before any callback runs. Otherwise it records step 0 and the
-// loss once, as a probe, before any other work: if they do not fit, it fails with
-// `AD_ERR_OUT_OF_MEMORY` then.
+// call fails with `AD_ERR_OUT_OF_MEMORY` before any callback runs. Otherwise it
+// records step 0 and the loss once, as a probe, before any other work: if they do not
+// fit, it fails with `AD_ERR_OUT_OF_MEMORY` then.
 //
 // Callbacks. `step` records one step and `loss` the loss, both on the `ad_tape*` they
 // are given, which the call places in `mem` and ends before it returns (keep neither
