@@ -39,6 +39,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 .PHONY: all demo test lint layers fmt-check clippy rust-test miri miri-all \
 	ffi-lib cbindgen-tool header header-check header-compile soname-check \
 	c-test c-asan c-valgrind c-tsan cpp-test rust-asan ffi-asan install package-test \
+	install-test docs docs-test \
 	freestanding cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions
 
 all:
@@ -52,7 +53,8 @@ demo: ffi-lib
 	./$(BUILD)/c/mlp
 
 test: lint rust-test miri freestanding header-check header-compile soname-check c-test c-asan \
-	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke
+	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke \
+	install-test docs-test docs
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy layers
@@ -306,6 +308,8 @@ ffi-asan:
 
 # ---- packaging ----
 
+# The library, the C header, the C++ wrapper (with its headers under
+# bindings/cpp/autodiff/ where it has that directory), pkg-config and CMake files.
 install: ffi-lib
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
 		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/cmake/autodiff
@@ -313,7 +317,10 @@ install: ffi-lib
 	ln -sf libautodiff.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libautodiff.so.$(ABI)
 	ln -sf libautodiff.so.$(ABI) $(DESTDIR)$(PREFIX)/lib/libautodiff.so
 	install -m 644 $(LIB)/libautodiff.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 include/autodiff.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/autodiff.h bindings/cpp/autodiff.hpp $(DESTDIR)$(PREFIX)/include/
+	if [ -d bindings/cpp/autodiff ]; then \
+		install -d $(DESTDIR)$(PREFIX)/include/autodiff && \
+		install -m 644 bindings/cpp/autodiff/*.hpp $(DESTDIR)$(PREFIX)/include/autodiff/; fi
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@STATIC_LIBS@|$(STATIC_LIBS)|' \
 		ffi/pkg/autodiff.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/autodiff.pc
 	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@ABI@|$(ABI)|' \
@@ -342,6 +349,29 @@ package-test:
 	./$(BUILD)/package/cmake/quickstart_shared; \
 	./$(BUILD)/package/cmake/quickstart_static
 	@echo "package-test: pkg-config and CMake builds ran"
+
+# README.md's install steps, followed word for word into a temporary HOME.
+install-test:
+	tests/docs/install.sh
+
+# ---- documentation ----
+
+# The code blocks of these files compile and run (tests/docs/check_blocks.py says how a
+# block that is not a program is marked); add a README here when it gains C or C++. The
+# Rust blocks of README.md are doctests of autodiff-core (core/src/lib.rs includes it).
+DOC_FILES := README.md ffi/README.md bindings/cpp/README.md
+
+docs-test: ffi-lib
+	CC=$(CC) CXX=$(CXX) python3 tests/docs/check_blocks.py $(DOC_FILES)
+	$(CARGO) test -q -p autodiff-core --doc ReadmeExamples
+
+# rustdoc for the crates (into target/doc) and the C API from the header's comments
+# (into build/docs/c-api/html), both with warnings as errors.
+docs:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace
+	@rm -rf $(BUILD)/docs/c-api && mkdir -p $(BUILD)/docs/c-api
+	doxygen ffi/Doxyfile
+	@echo "docs: target/doc/autodiff_core/index.html, $(BUILD)/docs/c-api/html/autodiff_8h.html"
 
 # ---- the CUDA backend ----
 

@@ -190,9 +190,13 @@ typedef struct ad_tape ad_tape;
 // use. A failed op returns the invalid tensor (`index == UINT32_MAX`, every other field
 // 0).
 typedef struct ad_tensor {
+  // The index of the tensor's record on its tape (`UINT32_MAX` in the invalid handle).
   uint32_t index;
+  // Which kind of handle this is; checked on every use.
   uint32_t kind;
+  // The generation of the tape that issued it; a reset starts a new one.
   uint32_t generation;
+  // The identity of the tape that issued it, unique in the process.
   uint32_t tape;
 } ad_tensor;
 
@@ -203,12 +207,20 @@ typedef struct ad_tensor {
 // before an `ad_tape_reset()`, or made inside a checkpoint block that has ended is
 // reported (`AD_ERR_FOREIGN_HANDLE`, `AD_ERR_STALE_HANDLE`) instead of misread, and a
 // tensor's fields copied into a variable are `AD_ERR_WRONG_HANDLE_KIND` (use
-// `ad_tensor_as_var()`). A failed op returns the invalid variable
-// (`index == UINT32_MAX`, every other field 0); test it with `ad_var_is_valid()`.
+// `ad_tensor_as_var()`). That detection is exact until a counter wraps: tape identities
+// repeat after 2^32 - 1 tapes made in one process, a tape's generations after 2^32 - 1
+// resets and checkpointed blocks. Whatever its bytes, a handle only ever reaches an
+// existing record of its kind on its tape, never other memory. A failed op returns the
+// invalid variable (`index == UINT32_MAX`, every other field 0); test it with
+// `ad_var_is_valid()`.
 typedef struct ad_var {
+  // The index of the variable's record on its tape (`UINT32_MAX` in the invalid handle).
   uint32_t index;
+  // Which kind of handle this is; checked on every use.
   uint32_t kind;
+  // The generation of the tape that issued it; a reset starts a new one.
   uint32_t generation;
+  // The identity of the tape that issued it, unique in the process.
   uint32_t tape;
 } ad_var;
 
@@ -320,7 +332,9 @@ typedef int (*ad_done_fn)(size_t k, const double *state, size_t d, void *user_da
 // `tangent = v` gives the directional derivative `f'(x)·v`. Plain data: pass and return
 // it by value.
 typedef struct ad_dual {
+  // The value `x`.
   double value;
+  // The derivative `dx` carried along with it.
   double tangent;
 } ad_dual;
 
@@ -329,8 +343,11 @@ typedef struct ad_dual {
 // (`AD_ERR_FOREIGN_HANDLE`), and a variable's or tensor's bytes posing as one are
 // `AD_ERR_WRONG_HANDLE_KIND`.
 typedef struct ad_param {
+  // The parameter's number on its tape.
   uint32_t index;
+  // Which kind of handle this is; checked on every use.
   uint32_t kind;
+  // The identity of the tape that made it, unique in the process.
   uint32_t tape;
 } ad_param;
 
@@ -929,13 +946,13 @@ enum ad_status ad_checkpoint_tensors(struct ad_tape *tape,
 // one step's tape, whatever `steps` is. The states in between are recomputed from the
 // snapshots with the binomial schedule of Griewank & Walther, which runs the fewest
 // steps possible for that memory (`report_out->advances`). `len` must be at least
-// `ad_chain_workspace_bytes()` plus `ad_tape_bytes_for(R)`, where `R` counts the
-// variables recorded at once: the `d + p` inputs, one step's records and the loss's;
-// `report_out->peak_bytes` says what a run used. When `mem` cannot hold the workspace,
-// the tape's header and the `d + p + 1` first records, the call fails with
-// `AD_ERR_OUT_OF_MEMORY` before any callback runs. Otherwise it records step 0 and the
-// loss once, as a probe, before any other work: if they do not fit, it fails with
-// `AD_ERR_OUT_OF_MEMORY` then.
+// `ad_chain_workspace_bytes()` plus what `ad_tape_bytes_for(R, dtype, &bytes)` reports,
+// where `R` counts the variables recorded at once: the `d + p` inputs, one step's
+// records and the loss's; `report_out->peak_bytes` says what a run used. When `mem`
+// cannot hold the workspace, the tape's header and the `d + p + 1` first records, the
+// call fails with `AD_ERR_OUT_OF_MEMORY` before any callback runs. Otherwise it
+// records step 0 and the loss once, as a probe, before any other work: if they do not
+// fit, it fails with `AD_ERR_OUT_OF_MEMORY` then.
 //
 // Callbacks. `step` records one step and `loss` the loss, both on the `ad_tape*` they
 // are given, which the call places in `mem` and ends before it returns (keep neither
@@ -1025,8 +1042,9 @@ enum ad_status ad_chain_gradient_online(void *mem,
 // The bytes of `mem` a chain of dimension `d` with `p` parameters and `snapshots`
 // stored states needs besides its tape, into `*bytes_out`: the snapshots, the state
 // and adjoint buffers, the variable handles (and, for `AD_F32`, the converted copies),
-// alignment included. A chain gradient needs this plus `ad_tape_bytes_for(R, dtype)`,
-// where `R` counts the `d + p` inputs, one step's records and the loss's.
+// alignment included. A chain gradient needs this plus what
+// `ad_tape_bytes_for(R, dtype, &bytes)` reports, where `R` counts the `d + p` inputs,
+// one step's records and the loss's.
 //
 // Statuses: `AD_ERR_NULL` (`bytes_out`), `AD_ERR_MISALIGNED` (`bytes_out`),
 // `AD_ERR_INVALID_ARGUMENT` (an unknown dtype), `AD_ERR_DTYPE_MISMATCH` (`AD_F64_DUAL`),

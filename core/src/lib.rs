@@ -38,3 +38,9 @@ pub use tape::{Gradients, Tape, Var, VarId, MAX_BLOCK_DEPTH, MAX_RECORDS};
 pub use tensor::{
     Activation, Adam, DeviceId, Float, Optimizer, ParamId, Sgd, Tensor, TensorDevice, TensorId,
 };
+
+/// The Rust examples of the repository's README, compiled and run as doctests so that
+/// they cannot drift from the API (`make docs-test` compiles and runs its C ones).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;

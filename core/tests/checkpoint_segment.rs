@@ -38,6 +38,11 @@ fn run<B: Segment<f64> + Copy + Send + 'static>(
     }
 }
 
+/// Some entry of `values` is not zero.
+fn assert_nonzero(values: &[f64], what: &str) {
+    assert!(values.iter().any(|&v| v != 0.0), "{what} is all zero");
+}
+
 fn bits(values: &[f64]) -> Vec<u64> {
     values.iter().map(|v| v.to_bits()).collect()
 }
@@ -75,6 +80,7 @@ fn scalar_segments_match_bitwise() {
         let at = [rng.uniform(-1.5, 1.5), rng.uniform(-1.0, 1.0)];
         let (plain_loss, plain) = scalar_chain(false, at);
         let (loss, grad) = scalar_chain(true, at);
+        assert!(plain.iter().all(|&g| g != 0.0), "a zero gradient at {at:?}");
         assert_eq!(plain_loss.to_bits(), loss.to_bits());
         assert_eq!(bits(&plain), bits(&grad), "at {at:?}");
     }
@@ -217,6 +223,11 @@ fn mlp_run(
 }
 
 fn assert_same_run(a: &MlpRun, b: &MlpRun) {
+    // Gradients that never arrived (all zero on both sides) would compare equal too.
+    assert_nonzero(&a.input_grad, "the input's gradient");
+    for (i, g) in a.param_grads.iter().enumerate() {
+        assert_nonzero(g, &format!("parameter {i}'s gradient"));
+    }
     assert_eq!(a.loss.to_bits(), b.loss.to_bits());
     assert_eq!(bits(&a.input_grad), bits(&b.input_grad));
     assert_eq!(a.param_grads.len(), b.param_grads.len());
@@ -317,6 +328,8 @@ fn shared_parameters_across_segments_match_bitwise() {
         tape.read_param_grad(w, &mut gw).unwrap();
         let mut gx = vec![0.0; x.len()];
         tape.tensor_grad(input, &mut gx).unwrap();
+        assert_nonzero(&gw, "the shared weight's gradient");
+        assert_nonzero(&gx, "the input's gradient");
         results.push((bits(&gw), bits(&gx)));
     }
     assert_eq!(results[0], results[1]);

@@ -262,7 +262,14 @@ fn softmax_cross_entropy_is_stable_and_validates() {
     assert!(loss.is_finite());
     let want = (0.0 + 3.0f64.ln()) / 2.0;
     assert!((loss as f64 - want).abs() < 1e-6);
-    assert!(g.iter().all(|v| v.is_finite()));
+    // (softmax − one-hot) / rows: row 0 is certain and right, row 1 uniform over three.
+    let want = [0.0, 0.0, 0.0, 1.0 / 6.0, -1.0 / 3.0, 1.0 / 6.0];
+    for (i, (&got, &want)) in g.iter().zip(&want).enumerate() {
+        assert!(
+            (f64::from(got) - want).abs() < 1e-6,
+            "g[{i}] = {got}, want {want}"
+        );
+    }
     let mut g = [0.0f64; 6];
     assert!(ew::softmax_cross_entropy(2, 3, &[0.0; 6], &[0, 3], &mut g).is_err());
     assert!(ew::softmax_cross_entropy(2, 3, &[0.0; 6], &[0], &mut g).is_err());

@@ -1,7 +1,8 @@
 //! The core never touches the heap: with a counting global allocator installed, recording,
 //! backward, forward, replay, Jacobians, errors, reset and a whole training loop make zero
-//! allocations. The counter counts only the thread that measures, so the tests of this
-//! binary can run in parallel.
+//! allocations. Each thread counts its own heap calls, in a thread-local counter, so the
+//! tests of this binary can run in parallel without one's measurement hiding or adding
+//! to another's.
 
 mod common;
 
@@ -9,20 +10,20 @@ use autodiff_core::{Dual, Error, Op, Tape, VarId};
 use core::cell::Cell;
 use core::mem::MaybeUninit;
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
 thread_local! {
-    /// Const-initialised and without a destructor, so reading it never allocates.
+    /// Whether this thread is measuring. Const-initialised and without a destructor,
+    /// like `HEAP_CALLS`, so the allocator can read it without allocating.
     static MEASURING: Cell<bool> = const { Cell::new(false) };
+    /// This thread's heap calls while measuring.
+    static HEAP_CALLS: Cell<usize> = const { Cell::new(0) };
 }
 
 fn note() {
     if MEASURING.with(Cell::get) {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        HEAP_CALLS.with(|calls| calls.set(calls.get() + 1));
     }
 }
 
@@ -55,11 +56,11 @@ static GLOBAL: Counting = Counting;
 
 /// Heap calls (allocations, reallocations and frees) made by `f` on this thread.
 fn heap_calls<R>(f: impl FnOnce() -> R) -> (usize, R) {
-    ALLOCATIONS.store(0, Ordering::SeqCst);
+    HEAP_CALLS.with(|calls| calls.set(0));
     MEASURING.with(|m| m.set(true));
     let result = f();
     MEASURING.with(|m| m.set(false));
-    (ALLOCATIONS.load(Ordering::SeqCst), result)
+    (HEAP_CALLS.with(Cell::get), result)
 }
 
 /// A fixed-size `fmt::Write` sink, to show errors format without a `String`.
@@ -175,6 +176,29 @@ fn workload(mem: &mut [MaybeUninit<u8>]) -> [f64; 16] {
         out[14] = hv[1];
     }
     out
+}
+
+#[test]
+fn each_thread_counts_only_its_own_heap_calls() {
+    // Another thread measures, and allocates, while this one measures: it neither resets
+    // this thread's count nor adds to it (a process-wide counter did both).
+    let barrier = std::sync::Barrier::new(2);
+    let (ours, theirs) = std::thread::scope(|s| {
+        let other = s.spawn(|| {
+            barrier.wait(); // this thread is measuring now
+            let (theirs, ()) = heap_calls(|| drop(Vec::<u64>::with_capacity(8)));
+            barrier.wait();
+            theirs
+        });
+        let (ours, ()) = heap_calls(|| {
+            let v = Vec::<u64>::with_capacity(8);
+            barrier.wait();
+            barrier.wait(); // the other thread has measured
+            drop(v);
+        });
+        (ours, other.join().unwrap())
+    });
+    assert_eq!((ours, theirs), (2, 2), "one allocation and one free each");
 }
 
 #[test]

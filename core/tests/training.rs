@@ -79,13 +79,30 @@ fn grads(tape: &Tape<f64>, params: &[(ParamId, ParamId)]) -> Vec<Vec<f64>> {
 }
 
 fn assert_close(a: &[Vec<f64>], b: &[Vec<f64>], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: parameter counts");
     for (x, y) in a.iter().zip(b) {
+        assert_eq!(x.len(), y.len(), "{what}: parameter lengths");
         for (&u, &v) in x.iter().zip(y) {
             assert!(
                 (u - v).abs() <= 1e-12 * (1.0 + v.abs()),
                 "{what}: {u} vs {v}"
             );
         }
+    }
+}
+
+/// Each parameter (weights and biases of every layer) has a non-zero gradient entry.
+fn assert_every_gradient_nonzero(grads: &[Vec<f64>], what: &str) {
+    assert_eq!(
+        grads.len(),
+        2 * (SIZES.len() - 1),
+        "{what}: parameter count"
+    );
+    for (p, g) in grads.iter().enumerate() {
+        assert!(
+            g.iter().any(|&v| v != 0.0),
+            "{what}: parameter {p} has an all-zero gradient"
+        );
     }
 }
 
@@ -106,8 +123,9 @@ fn fused_layers_match_unfused_at_every_batch_size() {
         }
         assert!((results[0].0 - results[1].0).abs() < 1e-12, "batch {batch}");
         assert_close(&results[0].1, &results[1].1, &format!("batch {batch}"));
-        // The gradients are not all zero (the stale-gradient path wrote them).
-        assert!(results[0].1.iter().flatten().any(|&g| g != 0.0));
+        // Every parameter's gradient is non-zero: the backward sweep reached each one (a
+        // gradient left at zero would pass the comparison above).
+        assert_every_gradient_nonzero(&results[0].1, &format!("batch {batch}"));
     }
 }
 
@@ -139,6 +157,7 @@ fn sgd_step_subtracts_the_scaled_gradient() {
             let l = loss(&tape, &params, &x, &labels, true);
             tape.backward(l.as_var()).unwrap();
             let g = grads(&tape, &params);
+            assert_every_gradient_nonzero(&g, &format!("batch {batch}"));
             tape.optimizer_step().unwrap();
             for ((p, w0), g) in params
                 .iter()
@@ -148,6 +167,7 @@ fn sgd_step_subtracts_the_scaled_gradient() {
             {
                 let mut w1 = vec![0.0; w0.len()];
                 tape.read_param(p, &mut w1).unwrap();
+                assert_ne!(&w1, w0, "the step changed the parameter");
                 for ((&a, &b), &gv) in w1.iter().zip(w0).zip(g) {
                     assert!((a - (b - 0.1 * gv)).abs() < 1e-15);
                 }

@@ -15,7 +15,9 @@ use core::ffi::c_int;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ad_dual {
+    /// The value `x`.
     pub value: f64,
+    /// The derivative `dx` carried along with it.
     pub tangent: f64,
 }
 

@@ -5,8 +5,8 @@
 //! signatures and doc comments by cbindgen (see `cbindgen.toml`), so the comments here
 //! are written for a C reader.
 //!
-//! Infrastructure: [`panic`] holds the `catch_unwind` boundary every export goes through,
-//! [`ptr`] the checks on C pointers.
+//! Infrastructure: [`panic`](mod@panic) holds the `catch_unwind` boundary every export
+//! goes through, [`ptr`] the checks on C pointers.
 #![allow(non_camel_case_types)]
 #![deny(unsafe_op_in_unsafe_fn)]
 // Every exported function is `unsafe extern "C"`; the pointer contract they share is

@@ -1,7 +1,7 @@
 //! The panic boundary.
 //!
 //! Unwinding out of an `extern "C"` function aborts the host, so every exported function
-//! runs its body inside [`ffi_boundary!`], which turns a panic into a fallback value
+//! runs its body inside `ffi_boundary!`, which turns a panic into a fallback value
 //! (`AD_ERR_PANIC` for functions returning a status). The core never panics by design;
 //! this is the last line of defence, and `ad_debug_panic_for_test` proves it works in
 //! the shipped library.

@@ -17,14 +17,22 @@ use core::ffi::c_int;
 /// before an `ad_tape_reset()`, or made inside a checkpoint block that has ended is
 /// reported (`AD_ERR_FOREIGN_HANDLE`, `AD_ERR_STALE_HANDLE`) instead of misread, and a
 /// tensor's fields copied into a variable are `AD_ERR_WRONG_HANDLE_KIND` (use
-/// `ad_tensor_as_var()`). A failed op returns the invalid variable
-/// (`index == UINT32_MAX`, every other field 0); test it with `ad_var_is_valid()`.
+/// `ad_tensor_as_var()`). That detection is exact until a counter wraps: tape identities
+/// repeat after 2^32 - 1 tapes made in one process, a tape's generations after 2^32 - 1
+/// resets and checkpointed blocks. Whatever its bytes, a handle only ever reaches an
+/// existing record of its kind on its tape, never other memory. A failed op returns the
+/// invalid variable (`index == UINT32_MAX`, every other field 0); test it with
+/// `ad_var_is_valid()`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ad_var {
+    /// The index of the variable's record on its tape (`UINT32_MAX` in the invalid handle).
     pub index: u32,
+    /// Which kind of handle this is; checked on every use.
     pub kind: u32,
+    /// The generation of the tape that issued it; a reset starts a new one.
     pub generation: u32,
+    /// The identity of the tape that issued it, unique in the process.
     pub tape: u32,
 }
 

@@ -174,9 +174,13 @@ static void test_tensor_segments(void) {
     int calls = 0;
     CHECK_OK(run_tensor_segment(0, NULL, gx0, gw0));
     CHECK_OK(run_tensor_segment(1, &calls, gx1, gw1));
-    int same = 1;
+    int same = 1, nonzero = 1;
     for (int i = 0; i < 6; i++) same &= same_bits(gx0[i], gx1[i]) && same_bits(gw0[i], gw1[i]);
+    /* every input reaches the loss, so no gradient entry is zero (all-zero ones, as from
+     * a sweep that skipped the segment, would also be the same bits) */
+    for (int i = 0; i < 6; i++) nonzero &= gx0[i] != 0.0 && gw0[i] != 0.0;
     CHECK(same);
+    CHECK(nonzero);
     CHECK(calls == 2);
     CHECK_STATUS(ad_checkpoint_tensors(NULL, tensor_block, NULL, NULL, 0, NULL, 0), AD_ERR_NULL);
 }

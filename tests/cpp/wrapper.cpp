@@ -332,6 +332,7 @@ static void devices() {
         t.step();
     }
     CHECK(w.value<float>()[0] == w_host.value<float>()[0]);
+    CHECK(w.value<float>()[0] > 1.0f); // it moved from 0 towards 3: the gradients arrived
     t.reset();
     ad::Tensor on_host = t.constant({2}, std::vector<float>{1.0f, 2.0f}).to_host();
     CHECK(on_host.device() == 0);

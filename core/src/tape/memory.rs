@@ -89,11 +89,16 @@ impl<'m, T: Real> Tape<'m, T> {
         Ok(())
     }
 
-    /// Runs `f` on `count` zeroed values of `U` of scratch, given back afterwards. Within a
-    /// sweep this cannot fail for sizes the recording ops reserved when they were recorded.
-    /// A failure leaves the tape's error state untouched. While `f` runs, allocations that
-    /// outlive the call ([`alloc`](Tape::alloc)) are refused, since they would land below
-    /// the scratch and be given back with it.
+    /// Runs `f` on `count` values of `U`, each `U::default()`, taken from the arena's high
+    /// end (the reserve included) and given back when `f` returns. It fails, leaving the
+    /// tape's error state untouched and `f` not run, only when the free space cannot hold
+    /// them once aligned for `U`. A sweep asks only for `T` scratch that the recording ops
+    /// reserved in bytes ([`reserve_scratch`](Tape::reserve_scratch)), and between ops
+    /// the high end is aligned for `T` (each op ends with its node and its buffers of `T`,
+    /// and the other blocks taken have sizes that keep that alignment), so those calls do
+    /// not fail. While `f` runs,
+    /// allocations that outlive the call ([`alloc`](Tape::alloc)) are refused, since they
+    /// would land below the scratch and be given back with it.
     pub(crate) fn with_scratch<U: Copy + Default, R>(
         &self,
         count: usize,

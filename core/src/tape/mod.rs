@@ -88,6 +88,14 @@ pub(crate) enum SlotContent {
 /// a scalar as [`Error::WrongHandleKind`]. A checkpointed block's records live in a
 /// generation of their own, so their handles are stale once the block ends.
 ///
+/// What always holds: whatever its bits, a handle reaches only an existing record of its
+/// kind on the tape it is used on, never other memory (the index is checked against the
+/// records and the record's kind against the handle's). What holds until a counter
+/// wraps: the errors above. Identities repeat after 2^32 − 1 tapes made in one process,
+/// and a tape's generations after 2^32 − 1 resets and checkpointed blocks (each
+/// recording or re-run of a block takes one), so a handle kept that long can be taken
+/// for a live one and read that record's value.
+///
 /// # Threads
 ///
 /// A tape is used from one thread at a time (it is `Send` but not `Sync`); separate

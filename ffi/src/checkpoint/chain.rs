@@ -377,13 +377,13 @@ fn status_of(result: Result<()>) -> ad_status {
 /// one step's tape, whatever `steps` is. The states in between are recomputed from the
 /// snapshots with the binomial schedule of Griewank & Walther, which runs the fewest
 /// steps possible for that memory (`report_out->advances`). `len` must be at least
-/// `ad_chain_workspace_bytes()` plus `ad_tape_bytes_for(R)`, where `R` counts the
-/// variables recorded at once: the `d + p` inputs, one step's records and the loss's;
-/// `report_out->peak_bytes` says what a run used. When `mem` cannot hold the workspace,
-/// the tape's header and the `d + p + 1` first records, the call fails with
-/// `AD_ERR_OUT_OF_MEMORY` before any callback runs. Otherwise it records step 0 and the
-/// loss once, as a probe, before any other work: if they do not fit, it fails with
-/// `AD_ERR_OUT_OF_MEMORY` then.
+/// `ad_chain_workspace_bytes()` plus what `ad_tape_bytes_for(R, dtype, &bytes)` reports,
+/// where `R` counts the variables recorded at once: the `d + p` inputs, one step's
+/// records and the loss's; `report_out->peak_bytes` says what a run used. When `mem`
+/// cannot hold the workspace, the tape's header and the `d + p + 1` first records, the
+/// call fails with `AD_ERR_OUT_OF_MEMORY` before any callback runs. Otherwise it
+/// records step 0 and the loss once, as a probe, before any other work: if they do not
+/// fit, it fails with `AD_ERR_OUT_OF_MEMORY` then.
 ///
 /// Callbacks. `step` records one step and `loss` the loss, both on the `ad_tape*` they
 /// are given, which the call places in `mem` and ends before it returns (keep neither
@@ -556,8 +556,9 @@ pub unsafe extern "C" fn ad_chain_gradient_online(
 /// The bytes of `mem` a chain of dimension `d` with `p` parameters and `snapshots`
 /// stored states needs besides its tape, into `*bytes_out`: the snapshots, the state
 /// and adjoint buffers, the variable handles (and, for `AD_F32`, the converted copies),
-/// alignment included. A chain gradient needs this plus `ad_tape_bytes_for(R, dtype)`,
-/// where `R` counts the `d + p` inputs, one step's records and the loss's.
+/// alignment included. A chain gradient needs this plus what
+/// `ad_tape_bytes_for(R, dtype, &bytes)` reports, where `R` counts the `d + p` inputs,
+/// one step's records and the loss's.
 ///
 /// Statuses: `AD_ERR_NULL` (`bytes_out`), `AD_ERR_MISALIGNED` (`bytes_out`),
 /// `AD_ERR_INVALID_ARGUMENT` (an unknown dtype), `AD_ERR_DTYPE_MISMATCH` (`AD_F64_DUAL`),

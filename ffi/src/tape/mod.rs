@@ -135,7 +135,7 @@ impl Header {
 
     /// Makes a recording op's failure the tape's sticky error (unless it already has
     /// one), as the core does for its own failures. A failure the core has no error for
-    /// (a NULL pointer) is kept here and stands behind [`BOUNDARY_STICKY`] in the core.
+    /// (a NULL pointer) is kept here and stands behind `BOUNDARY_STICKY` in the core.
     pub fn fail_op(&self, failure: Failure) {
         let core = match failure {
             Failure::Core(error) => error,

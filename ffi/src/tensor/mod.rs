@@ -20,9 +20,13 @@ use core::ffi::c_int;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ad_tensor {
+    /// The index of the tensor's record on its tape (`UINT32_MAX` in the invalid handle).
     pub index: u32,
+    /// Which kind of handle this is; checked on every use.
     pub kind: u32,
+    /// The generation of the tape that issued it; a reset starts a new one.
     pub generation: u32,
+    /// The identity of the tape that issued it, unique in the process.
     pub tape: u32,
 }
 
