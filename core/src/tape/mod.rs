@@ -2,8 +2,10 @@
 //! handles, memory) is documented on [`Tape`], the type users see.
 
 mod backward;
+mod compare;
 mod extension;
 pub use backward::Gradients;
+pub use compare::Cmp;
 mod forward;
 mod hessian;
 mod identity;
