@@ -137,6 +137,12 @@ typedef enum ad_status {
   // `ad_jvp()`, `ad_replay()`, ...), an optimizer step, creating parameters or
   // attaching devices. The tape keeps this error.
   AD_ERR_REENTRANT = 23,
+  // `ad_replay()` found comparisons passed to `ad_branch()` coming out differently at
+  // the new inputs: the recorded op sequence is not the one the program now runs, so
+  // the replayed values and any derivative of them are not valid.
+  // `ad_tape_branch_changes()` gives how many changed and the first one's position;
+  // the tape keeps this error: reset it and record again.
+  AD_ERR_BRANCH_CHANGED = 24,
 } ad_status;
 
 // The element type a tape computes in. Values and derivatives cross the C API as
@@ -176,6 +182,23 @@ typedef enum ad_activation {
   // `x²`.
   AD_ACT_SQUARE = 9,
 } ad_activation;
+
+// A relation between two values, for `ad_compare()` and `ad_compare_const()`.
+// Comparisons follow IEEE 754: every relation with a NaN is false except `AD_CMP_NE`.
+typedef enum ad_cmp {
+  // `a < b`
+  AD_CMP_LT = 0,
+  // `a <= b`
+  AD_CMP_LE = 1,
+  // `a > b`
+  AD_CMP_GT = 2,
+  // `a >= b`
+  AD_CMP_GE = 3,
+  // `a == b`
+  AD_CMP_EQ = 4,
+  // `a != b`
+  AD_CMP_NE = 5,
+} ad_cmp;
 
 // A compute device. Opaque: C code holds the `ad_device*` an `ad_device_open_*()` call
 // made.
@@ -1037,6 +1060,58 @@ enum ad_status ad_chain_workspace_bytes(ad_dtype dtype,
                                         size_t snapshots,
                                         size_t *bytes_out);
 
+// Records `a cmp b` as a condition variable: 1 when the relation holds, 0 when not. No
+// derivative flows through it. Use it with `ad_select()`, or with `ad_branch()` for a C
+// `if` that `ad_replay()` then checks. On an `AD_F64_DUAL` tape the primal values are
+// compared.
+//
+// Sticky errors: `AD_ERR_INVALID_ARGUMENT` (`cmp` is not an `ad_cmp`),
+// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`a`, `b`),
+// `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`.
+struct ad_var ad_compare(struct ad_tape *tape, ad_cmp cmp, struct ad_var a, struct ad_var b);
+
+// Records `a cmp c` for a constant `c`, as `ad_compare()` does (the constant takes a
+// record of its own).
+//
+// Sticky errors: `AD_ERR_INVALID_ARGUMENT` (`cmp` is not an `ad_cmp`),
+// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`a`),
+// `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`.
+struct ad_var ad_compare_const(struct ad_tape *tape, ad_cmp cmp, struct ad_var a, double c);
+
+// `if_true` where `cond` is non-zero (NaN counts as non-zero, as in C), `if_false` where
+// it is zero. Both arms stay on the tape and every sweep and `ad_replay()` picks one
+// again from `cond`'s value then, so the result is right at any input; the derivative
+// flows to the chosen arm only. Takes two records.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+// `AD_ERR_WRONG_HANDLE_KIND` (`cond`, `if_true`, `if_false`), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
+struct ad_var ad_select(struct ad_tape *tape,
+                        struct ad_var cond,
+                        struct ad_var if_true,
+                        struct ad_var if_false);
+
+// The outcome of the comparison `cond` (made by `ad_compare()` or `ad_compare_const()`)
+// for a C `if`: `if (ad_branch(t, ad_compare_const(t, AD_CMP_GT, x, 0.0))) ...`. The
+// comparison is marked as one the recording depends on: an `ad_replay()` at inputs
+// where it comes out differently fails with `AD_ERR_BRANCH_CHANGED`. Returns false, and
+// fails the tape, when `cond` is not a live comparison; false on a NULL or ended tape.
+//
+// Sticky errors: `AD_ERR_INVALID_ARGUMENT` (`cond` is a variable but not a comparison),
+// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`cond`).
+bool ad_branch(struct ad_tape *tape, struct ad_var cond);
+
+// After an `ad_replay()` that failed with `AD_ERR_BRANCH_CHANGED`: how many comparisons
+// passed to `ad_branch()` came out differently, into `*changed_out`, and the first
+// one's position among all the tape's comparisons in recording order (from 0), into
+// `*first_out`. Both are 0 when the tape's sticky error is another one, or none.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, `changed_out` or `first_out`), `AD_ERR_MISALIGNED`
+// (`changed_out`, `first_out`), `AD_ERR_INVALID_TAPE`.
+enum ad_status ad_tape_branch_changes(const struct ad_tape *tape,
+                                      size_t *changed_out,
+                                      size_t *first_out);
+
 // Opens GPU `ordinal` with a device arena of `arena_bytes` (allocated once; every tape
 // attached to it takes its tensors from there), into `*device_out`.
 //
@@ -1189,15 +1264,19 @@ enum ad_status ad_jvp(struct ad_tape *tape, const double *seeds, size_t n);
 // Re-evaluates every recorded variable at new input values `inputs[0..n)` without
 // recording again; read the results with `ad_value()`, and differentiate at the new
 // point with `ad_backward()` or `ad_jvp()`. The op sequence is the recorded one: C
-// control flow that depended on values is not re-taken (`ad_min`, `ad_max` and
-// `ad_abs` do pick their branch at the new values). NaN and infinite inputs are replayed
-// like any others.
+// control flow that depended on values is not re-taken (`ad_min`, `ad_max`, `ad_abs`
+// and `ad_select()` do pick their branch at the new values). Every comparison a C `if`
+// read through `ad_branch()` is checked: when one comes out differently, the replay
+// fails with `AD_ERR_BRANCH_CHANGED`, which the tape keeps (record again after a reset;
+// `ad_tape_branch_changes()` says how many changed). NaN and infinite inputs are
+// replayed like any others.
 //
 // Statuses: `AD_ERR_NULL` (`tape`, or `inputs` with `n > 0`), `AD_ERR_MISALIGNED` (`inputs`),
 // `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`n` is not the number of inputs; the message
 // gives both), `AD_ERR_SIZE_OVERFLOW` (`n`), `AD_ERR_OUT_OF_MEMORY` (the scratch of an `AD_F32`
 // tape, or a checkpointed segment recorded again, does not fit), `AD_ERR_BACKEND` (a device
 // failed), the failure of a checkpointed block recorded again (see `ad_checkpoint()`),
+// `AD_ERR_BRANCH_CHANGED` (a comparison read by `ad_branch()` came out differently),
 // `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's sticky
 // error.
 enum ad_status ad_replay(struct ad_tape *tape, const double *inputs, size_t n);
@@ -1252,6 +1331,7 @@ enum ad_status ad_jacobian_fwd(struct ad_tape *tape,
 // gives both; arrays that overlap), `AD_ERR_SIZE_OVERFLOW` (`n`), `AD_ERR_DTYPE_MISMATCH` (a tape
 // of another dtype), `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`
 // (`output`), `AD_ERR_NON_FINITE` (the output's value at `x` is NaN or infinite),
+// `AD_ERR_BRANCH_CHANGED` (a comparison read by `ad_branch()` came out differently at `x`),
 // `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's sticky
 // error.
 enum ad_status ad_hvp(struct ad_tape *tape,

@@ -20,6 +20,7 @@ pub mod tape;
 #[macro_use]
 pub mod tensor;
 pub mod checkpoint;
+pub mod compare;
 pub mod compute_device;
 pub mod derivatives;
 pub mod device;
