@@ -73,6 +73,10 @@ pub enum Error {
     /// the first of them): the op sequence no longer matches the program, so its values
     /// and derivatives are not valid. Record again at the new inputs.
     BranchChanged { changed: usize, first: usize },
+    /// A user-defined op's callback failed with `code` (its own, non-zero).
+    CallbackFailed { code: i32 },
+    /// Forward mode reached a user-defined op that has no forward-mode derivative (JVP).
+    NoJvp,
 }
 
 impl fmt::Display for Error {
@@ -120,6 +124,12 @@ impl fmt::Display for Error {
             Error::BranchChanged { changed, first } => write!(
                 f,
                 "branch changed: {changed} recorded comparison(s) a branch depends on came out differently at the replayed inputs (the first is comparison {first}, counting from 0); record again"
+            ),
+            Error::CallbackFailed { code } => {
+                write!(f, "a user-defined op's callback failed with code {code}")
+            }
+            Error::NoJvp => f.write_str(
+                "no forward-mode derivative: a user-defined op on the tape has no JVP callback (use reverse mode)",
             ),
         }
     }

@@ -79,13 +79,19 @@ pub enum ad_status {
     /// `ad_tape_branch_changes()` gives how many changed and the first one's position;
     /// the tape keeps this error: reset it and record again.
     AD_ERR_BRANCH_CHANGED = 24,
+    /// A user-defined op's callback (see `ad_user_op()`) returned a non-zero code; the
+    /// tape's message gives it. The tape keeps this error until `ad_tape_reset()`.
+    AD_ERR_CALLBACK_FAILED = 25,
+    /// Forward mode (`ad_jvp()`) reached a user-defined op that has no `jvp` callback.
+    /// Reverse mode still works; the tape does not keep this error.
+    AD_ERR_NO_JVP = 26,
 }
 
 use ad_status::*;
 
 impl ad_status {
     /// Every status, in code order.
-    pub(crate) const ALL: [ad_status; 25] = [
+    pub(crate) const ALL: [ad_status; 27] = [
         AD_OK,
         AD_ERR_NULL,
         AD_ERR_INVALID_TAPE,
@@ -111,6 +117,8 @@ impl ad_status {
         AD_ERR_WRONG_HANDLE_KIND,
         AD_ERR_REENTRANT,
         AD_ERR_BRANCH_CHANGED,
+        AD_ERR_CALLBACK_FAILED,
+        AD_ERR_NO_JVP,
     ];
 
     /// The status with number `code`, if there is one.
@@ -146,6 +154,8 @@ impl ad_status {
             AD_ERR_WRONG_HANDLE_KIND => c"wrong kind of handle",
             AD_ERR_REENTRANT => c"not allowed inside a callback on the same tape",
             AD_ERR_BRANCH_CHANGED => c"a recorded branch changed at the replayed inputs",
+            AD_ERR_CALLBACK_FAILED => c"a user-defined op's callback failed",
+            AD_ERR_NO_JVP => c"a user-defined op has no forward-mode derivative",
         }
     }
 }
@@ -171,6 +181,8 @@ impl From<Error> for ad_status {
             Error::WrongHandleKind { .. } => AD_ERR_WRONG_HANDLE_KIND,
             Error::Reentrant(_) => AD_ERR_REENTRANT,
             Error::BranchChanged { .. } => AD_ERR_BRANCH_CHANGED,
+            Error::CallbackFailed { .. } => AD_ERR_CALLBACK_FAILED,
+            Error::NoJvp => AD_ERR_NO_JVP,
             _ => AD_ERR_OTHER,
         }
     }

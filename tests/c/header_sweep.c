@@ -1926,12 +1926,12 @@ static void rows_duals(void) {
 /* ---- status text and versions ---- */
 
 static void rows_misc(void) {
-    static const int codes[] = {-1, INT_MIN, INT_MAX, AD_ERR_BRANCH_CHANGED + 1, 64, 1000};
+    static const int codes[] = {-1, INT_MIN, INT_MAX, AD_ERR_NO_JVP + 1, 64, 1000};
     for (size_t i = 0; i < COUNT(codes); i++)
         CHECK(strcmp(ad_status_str((ad_status)codes[i]), "unknown status code") == 0);
     for (int s = 0; s < n_status_names; s++)
         CHECK(strcmp(ad_status_str((ad_status)s), "unknown status code") != 0);
-    CHECK(n_status_names == AD_ERR_BRANCH_CHANGED + 1);
+    CHECK(n_status_names == AD_ERR_NO_JVP + 1);
     CALLED(ad_status_str);
     CHECK(ad_version() != NULL && ad_abi_version() == AD_ABI_VERSION);
     CALLED(ad_version);
