@@ -35,7 +35,7 @@ LINK_SHARED := -L$(LIB) -lautodiff -Wl,-rpath,$(abspath $(LIB)) -lm
 C_TESTS := api bad_input dual tensor threads device
 C_TESTS += checkpoint device_tape soundness header_sweep
 # Tests and examples that also run under ASan/UBSan (c-asan, ffi-asan) and valgrind.
-CHECKED_C_TESTS := compare
+CHECKED_C_TESTS := compare user_op
 CHECKED_EXAMPLES := branch
 C_TESTS += $(CHECKED_C_TESTS)
 EXAMPLES += $(CHECKED_EXAMPLES)

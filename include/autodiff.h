@@ -143,6 +143,12 @@ typedef enum ad_status {
   // `ad_tape_branch_changes()` gives how many changed and the first one's position;
   // the tape keeps this error: reset it and record again.
   AD_ERR_BRANCH_CHANGED = 24,
+  // A user-defined op's callback (see `ad_user_op()`) returned a non-zero code; the
+  // tape's message gives it. The tape keeps this error until `ad_tape_reset()`.
+  AD_ERR_CALLBACK_FAILED = 25,
+  // Forward mode (`ad_jvp()`) reached a user-defined op that has no `jvp` callback.
+  // Reverse mode still works; the tape does not keep this error.
+  AD_ERR_NO_JVP = 26,
 } ad_status;
 
 // The element type a tape computes in. Values and derivatives cross the C API as
@@ -356,6 +362,65 @@ typedef struct ad_param {
   uint32_t kind;
   uint32_t tape;
 } ad_param;
+
+// Computes a user op's outputs: writes `outputs[0..n_out)` from `inputs[0..n_in)`, and
+// whatever the derivatives need into `state[0..state_len)` (zeroed when the op is
+// recorded, kept between calls). Runs when the op is recorded and again at every
+// `ad_replay()`. Returns 0 on success; any other value fails the call, and the tape
+// keeps `AD_ERR_CALLBACK_FAILED` (its message quotes the value). An array whose
+// length is 0 may be NULL. The arrays are valid only during the call.
+typedef int (*ad_user_forward_fn)(void *user_data,
+                                  const double *inputs,
+                                  size_t n_in,
+                                  double *outputs,
+                                  size_t n_out,
+                                  double *state,
+                                  size_t state_len);
+
+// A user op's reverse-mode derivative (vector-Jacobian product): at the point
+// (`inputs`, the `outputs` forward computed, its `state`), writes
+// `input_adjoints[k] = sum over j of output_adjoints[j] * d outputs[j] / d inputs[k]`
+// (`input_adjoints` arrives zeroed). Returns 0 on success, as `ad_user_forward_fn`.
+typedef int (*ad_user_vjp_fn)(void *user_data,
+                              const double *inputs,
+                              size_t n_in,
+                              const double *outputs,
+                              size_t n_out,
+                              const double *state,
+                              size_t state_len,
+                              const double *output_adjoints,
+                              double *input_adjoints);
+
+// A user op's forward-mode derivative (Jacobian-vector product): at the point, writes
+// `output_tangents[j] = sum over k of d outputs[j] / d inputs[k] * input_tangents[k]`.
+// Returns 0 on success, as `ad_user_forward_fn`.
+typedef int (*ad_user_jvp_fn)(void *user_data,
+                              const double *inputs,
+                              size_t n_in,
+                              const double *outputs,
+                              size_t n_out,
+                              const double *state,
+                              size_t state_len,
+                              const double *input_tangents,
+                              double *output_tangents);
+
+// What `ad_user_op()` records: the callbacks, their user data and the saved state's
+// length. `forward` and `vjp` are required; `jvp` may be NULL, and then `ad_jvp()` over
+// the op fails with `AD_ERR_NO_JVP`. The library copies the struct: it need not outlive
+// the call, but `user_data` and what it points at must stay valid as long as the tape
+// may run the callbacks (until `ad_tape_reset()` or the tape's end).
+//
+// The callbacks must not reset or end the tape (refused: the tape fails with
+// `AD_ERR_REENTRANT`), start a sweep on it (`ad_backward()`, `ad_replay()`, ...:
+// refused likewise), record on it, or leave by `longjmp` or a C++ exception.
+typedef struct ad_user_op_def {
+  ad_user_forward_fn forward;
+  ad_user_vjp_fn vjp;
+  ad_user_jvp_fn jvp;
+  void *user_data;
+  // Doubles of saved state the callbacks share (0 for none).
+  size_t state_len;
+} ad_user_op_def;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1203,7 +1268,9 @@ enum ad_status ad_tensor_device(const struct ad_tape *tape, struct ad_tensor x, 
 // output's value is NaN or infinite), `AD_ERR_MODIFIED_IN_PLACE` (a tensor or parameter the
 // recording read was written since), `AD_ERR_OUT_OF_MEMORY` (a checkpointed segment recorded again
 // does not fit), `AD_ERR_BACKEND` (a device failed), the failure of a checkpointed block recorded
-// again (see `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this
+// again (see `ad_checkpoint()`), `AD_ERR_CALLBACK_FAILED` (a user op's callback failed;
+// see `ad_user_op()`),
+// `AD_ERR_REENTRANT` (called from inside a callback running on this
 // tape), and the tape's sticky error.
 enum ad_status ad_backward(struct ad_tape *tape, struct ad_var output);
 
@@ -1243,7 +1310,9 @@ enum ad_status ad_tangent(const struct ad_tape *tape, struct ad_var var, double 
 // output's value is NaN or infinite), `AD_ERR_MODIFIED_IN_PLACE` (a tensor or parameter the
 // recording read was written since), `AD_ERR_OUT_OF_MEMORY` (a checkpointed segment recorded again
 // does not fit), `AD_ERR_BACKEND` (a device failed), the failure of a checkpointed block recorded
-// again (see `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this
+// again (see `ad_checkpoint()`), `AD_ERR_CALLBACK_FAILED` (a user op's callback failed;
+// see `ad_user_op()`),
+// `AD_ERR_REENTRANT` (called from inside a callback running on this
 // tape), and the tape's sticky error.
 enum ad_status ad_gradient(struct ad_tape *tape, struct ad_var output, double *grads_out, size_t n);
 
@@ -1257,7 +1326,9 @@ enum ad_status ad_gradient(struct ad_tape *tape, struct ad_var output, double *g
 // gives both), `AD_ERR_SIZE_OVERFLOW` (`n`), `AD_ERR_OUT_OF_MEMORY` (the scratch of an `AD_F32`
 // tape, tensors' tangent buffers or a checkpointed segment recorded again do not fit),
 // `AD_ERR_BACKEND` (a device failed), the failure of a checkpointed block recorded again (see
-// `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and
+// `ad_checkpoint()`), `AD_ERR_CALLBACK_FAILED` or `AD_ERR_NO_JVP`
+// (a user op's callback failed, or it has no `jvp`; see `ad_user_op()`),
+// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and
 // the tape's sticky error.
 enum ad_status ad_jvp(struct ad_tape *tape, const double *seeds, size_t n);
 
@@ -1277,6 +1348,8 @@ enum ad_status ad_jvp(struct ad_tape *tape, const double *seeds, size_t n);
 // tape, or a checkpointed segment recorded again, does not fit), `AD_ERR_BACKEND` (a device
 // failed), the failure of a checkpointed block recorded again (see `ad_checkpoint()`),
 // `AD_ERR_BRANCH_CHANGED` (a comparison read by `ad_branch()` came out differently),
+// `AD_ERR_CALLBACK_FAILED` (a user op's callback failed;
+// see `ad_user_op()`),
 // `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's sticky
 // error.
 enum ad_status ad_replay(struct ad_tape *tape, const double *inputs, size_t n);
@@ -1294,7 +1367,10 @@ enum ad_status ad_replay(struct ad_tape *tape, const double *inputs, size_t n);
 // `AD_ERR_NON_FINITE` (an output's value is NaN or infinite), `AD_ERR_MODIFIED_IN_PLACE` (a tensor
 // or parameter the recording read was written since), `AD_ERR_OUT_OF_MEMORY` (a checkpointed
 // segment recorded again does not fit), `AD_ERR_BACKEND` (a device failed), the failure of a
-// checkpointed block recorded again (see `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from
+// checkpointed block recorded again (see `ad_checkpoint()`),
+// `AD_ERR_CALLBACK_FAILED` (a user op's callback failed;
+// see `ad_user_op()`),
+// `AD_ERR_REENTRANT` (called from
 // inside a callback running on this tape), and the tape's sticky error.
 enum ad_status ad_jacobian(struct ad_tape *tape,
                            const struct ad_var *outputs,
@@ -1636,6 +1712,35 @@ enum ad_status ad_param_write_f64(struct ad_tape *tape,
                                   struct ad_param p,
                                   const double *data,
                                   size_t len);
+
+// Records a user-defined op on an `AD_F64` tape: `def->forward` computes `n_out`
+// outputs from the `n_in` variables `inputs` (the op runs it now, and again at every
+// `ad_replay()`), `def->vjp` gives backward sweeps its derivative, and `def->jvp`, if
+// not NULL, gives forward sweeps theirs. Writes one new variable per output into
+// `outputs`. `def->state_len` doubles of saved state are kept for the callbacks in the
+// tape's memory. The op works inside checkpoint blocks and chain steps; Jacobians by
+// columns (`ad_jacobian_fwd()`) refuse tapes that hold one, as for tensors.
+//
+// Every failure on a live tape is sticky, as for any op that records: the tape keeps the
+// error, and when `outputs` could be written it holds invalid variables. A callback
+// that fails later (in a sweep or replay) fails that call, and the tape keeps its
+// error, except a missing `jvp` (`AD_ERR_NO_JVP`), which fails only `ad_jvp()`.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, `def`, `def->forward`, `def->vjp`, or an array whose
+// count is not 0), `AD_ERR_MISALIGNED` (`def`, `inputs` or `outputs`), `AD_ERR_INVALID_TAPE`,
+// `AD_ERR_SIZE_OVERFLOW` (`n_in`, `n_out` or the state's length), `AD_ERR_INVALID_ARGUMENT`
+// (`n_out` is 0; `inputs` and `outputs` overlap; more inputs, outputs or state than a tape
+// holds), `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an input),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F32` or `AD_F64_DUAL` tape), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_CALLBACK_FAILED` (`def->forward` returned non-zero),
+// `AD_ERR_REENTRANT` (called from inside a callback running on this tape, or `def->forward`
+// started a sweep on it), and the tape's sticky error.
+enum ad_status ad_user_op(struct ad_tape *tape,
+                          const struct ad_user_op_def *def,
+                          const struct ad_var *inputs,
+                          size_t n_in,
+                          struct ad_var *outputs,
+                          size_t n_out);
 
 // Whether `x` is a variable some op returned successfully, as opposed to the invalid
 // variable of a failed op. A valid variable may still be stale or foreign.

@@ -40,7 +40,9 @@ unsafe fn read(
 /// output's value is NaN or infinite), `AD_ERR_MODIFIED_IN_PLACE` (a tensor or parameter the
 /// recording read was written since), `AD_ERR_OUT_OF_MEMORY` (a checkpointed segment recorded again
 /// does not fit), `AD_ERR_BACKEND` (a device failed), the failure of a checkpointed block recorded
-/// again (see `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this
+/// again (see `ad_checkpoint()`), `AD_ERR_CALLBACK_FAILED` (a user op's callback failed;
+/// see `ad_user_op()`),
+/// `AD_ERR_REENTRANT` (called from inside a callback running on this
 /// tape), and the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_backward(
@@ -128,7 +130,9 @@ pub unsafe extern "C" fn ad_tangent(
 /// output's value is NaN or infinite), `AD_ERR_MODIFIED_IN_PLACE` (a tensor or parameter the
 /// recording read was written since), `AD_ERR_OUT_OF_MEMORY` (a checkpointed segment recorded again
 /// does not fit), `AD_ERR_BACKEND` (a device failed), the failure of a checkpointed block recorded
-/// again (see `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this
+/// again (see `ad_checkpoint()`), `AD_ERR_CALLBACK_FAILED` (a user op's callback failed;
+/// see `ad_user_op()`),
+/// `AD_ERR_REENTRANT` (called from inside a callback running on this
 /// tape), and the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_gradient(
@@ -156,7 +160,9 @@ pub unsafe extern "C" fn ad_gradient(
 /// gives both), `AD_ERR_SIZE_OVERFLOW` (`n`), `AD_ERR_OUT_OF_MEMORY` (the scratch of an `AD_F32`
 /// tape, tensors' tangent buffers or a checkpointed segment recorded again do not fit),
 /// `AD_ERR_BACKEND` (a device failed), the failure of a checkpointed block recorded again (see
-/// `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and
+/// `ad_checkpoint()`), `AD_ERR_CALLBACK_FAILED` or `AD_ERR_NO_JVP`
+/// (a user op's callback failed, or it has no `jvp`; see `ad_user_op()`),
+/// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and
 /// the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_jvp(
@@ -189,6 +195,8 @@ pub unsafe extern "C" fn ad_jvp(
 /// tape, or a checkpointed segment recorded again, does not fit), `AD_ERR_BACKEND` (a device
 /// failed), the failure of a checkpointed block recorded again (see `ad_checkpoint()`),
 /// `AD_ERR_BRANCH_CHANGED` (a comparison read by `ad_branch()` came out differently),
+/// `AD_ERR_CALLBACK_FAILED` (a user op's callback failed;
+/// see `ad_user_op()`),
 /// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's sticky
 /// error.
 #[no_mangle]
@@ -231,7 +239,10 @@ fn check_outputs<T: Real>(tape: &Tape<'_, T>, outputs: &[ad_var]) -> Result<()> 
 /// `AD_ERR_NON_FINITE` (an output's value is NaN or infinite), `AD_ERR_MODIFIED_IN_PLACE` (a tensor
 /// or parameter the recording read was written since), `AD_ERR_OUT_OF_MEMORY` (a checkpointed
 /// segment recorded again does not fit), `AD_ERR_BACKEND` (a device failed), the failure of a
-/// checkpointed block recorded again (see `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from
+/// checkpointed block recorded again (see `ad_checkpoint()`),
+/// `AD_ERR_CALLBACK_FAILED` (a user op's callback failed;
+/// see `ad_user_op()`),
+/// `AD_ERR_REENTRANT` (called from
 /// inside a callback running on this tape), and the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_jacobian(

@@ -29,5 +29,6 @@ pub mod error;
 pub mod optim;
 pub mod param;
 pub mod ptr;
+pub mod user_op;
 pub mod var;
 pub mod version;

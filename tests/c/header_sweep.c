@@ -2040,6 +2040,65 @@ static void rows_compare(void) {
     EXPECT_HERE(AD_ERR_BRANCH_CHANGED, ad_backward, fx.t, fx.f);
 }
 
+/* ---- user-defined ops ---- */
+
+static int sweep_forward(void *ud, const double *x, size_t n_in, double *y, size_t n_out,
+                         double *state, size_t state_len) {
+    (void)ud, (void)state, (void)state_len;
+    for (size_t j = 0; j < n_out; j++) y[j] = n_in ? 2.0 * x[0] : 1.0;
+    return ud ? 5 : 0; /* non-NULL user data: fail */
+}
+
+static int sweep_vjp(void *ud, const double *x, size_t n_in, const double *y, size_t n_out,
+                     const double *state, size_t state_len, const double *dy, double *dx) {
+    (void)ud, (void)x, (void)y, (void)state, (void)state_len;
+    for (size_t k = 0; k < n_in; k++)
+        for (size_t j = 0; j < n_out; j++) dx[k] += 2.0 * dy[j];
+    return 0;
+}
+
+static void rows_user_ops(void) {
+    ad_user_op_def def = {sweep_forward, sweep_vjp, NULL, NULL, 1};
+    ad_user_op_def failing = {sweep_forward, sweep_vjp, NULL, &def, 0};
+    ad_user_op_def no_forward = {NULL, sweep_vjp, NULL, NULL, 0};
+    ad_user_op_def no_vjp = {sweep_forward, NULL, NULL, NULL, 0};
+    ad_var in[2], out[2];
+    double seeds[2] = {1, 0};
+    for (int form = 0; form < H_FORMS; form++) {
+        handle_form h = (handle_form)form;
+        fresh();
+        in[0] = scalar_form(h);
+        in[1] = fx.y;
+        row_result("ad_user_op", "ad_user_op(t, <form>)", ad_user_op(fx.t, &def, in, 2, out, 2),
+                   scalar_form_statuses(h), NULL, __LINE__);
+    }
+    /* The inputs, read after each row's fresh fixture. */
+#define USER_IN (in[0] = fx.x, in[1] = fx.y, in)
+    EXPECT(AD_OK, ad_user_op, fx.t, &def, USER_IN, 2, out, 2);
+    EXPECT(AD_OK, ad_user_op, fx.t, &def, NULL, 0, out, 1);
+    EXPECT(AD_ERR_NULL, ad_user_op, NULL, &def, USER_IN, 2, out, 2);
+    EXPECT(AD_ERR_INVALID_TAPE, ad_user_op, fx.ended, &def, USER_IN, 2, out, 2);
+    EXPECT(AD_ERR_NULL, ad_user_op, fx.t, NULL, USER_IN, 2, out, 2);
+    EXPECT(AD_ERR_NULL, ad_user_op, fx.t, &no_forward, USER_IN, 2, out, 2);
+    EXPECT(AD_ERR_NULL, ad_user_op, fx.t, &no_vjp, USER_IN, 2, out, 2);
+    EXPECT(AD_ERR_NULL, ad_user_op, fx.t, &def, NULL, 2, out, 2);
+    EXPECT(AD_ERR_NULL, ad_user_op, fx.t, &def, USER_IN, 2, NULL, 2);
+    EXPECT(AD_ERR_MISALIGNED, ad_user_op, fx.t, (const ad_user_op_def *)(const void *)(mem_t + 1), USER_IN, 2, out, 2);
+    EXPECT(AD_ERR_MISALIGNED, ad_user_op, fx.t, &def, USER_IN, 2, (ad_var *)(void *)(mem_t + 1), 2);
+    EXPECT(AD_ERR_INVALID_ARGUMENT, ad_user_op, fx.t, &def, USER_IN, 2, out, 0);
+    EXPECT(AD_ERR_INVALID_ARGUMENT, ad_user_op, fx.t, &def, USER_IN, 2, in, 2);
+    EXPECT(AD_ERR_SIZE_OVERFLOW, ad_user_op, fx.t, &def, USER_IN, SIZE_MAX, out, 2);
+    EXPECT(AD_ERR_DTYPE_MISMATCH, ad_user_op, fx.t32, &def, &fx.x32, 1, out, 1);
+    EXPECT(AD_ERR_DTYPE_MISMATCH, ad_user_op, fx.td, &def, &fx.xd, 1, out, 1);
+    EXPECT(AD_ERR_CALLBACK_FAILED, ad_user_op, fx.t, &failing, USER_IN, 2, out, 2);
+    EXPECT(AD_ERR_STALE_HANDLE, ad_user_op, sticky_t(), &def, USER_IN, 2, out, 2);
+    /* Forward mode over an op with no jvp. */
+    fresh();
+    CHECK_OK(ad_user_op(fx.t, &def, USER_IN, 2, out, 2));
+    EXPECT_HERE(AD_ERR_NO_JVP, ad_jvp, fx.t, seeds, 2);
+#undef USER_IN
+}
+
 /* ---------------------------------------------------------------------------------
  * After all of it: every tape computes a gradient again after a reset
  * ------------------------------------------------------------------------------- */
@@ -2095,6 +2154,7 @@ int main(void) {
     rows_duals();
     rows_misc();
     rows_compare();
+    rows_user_ops();
     signatures();
     gradient_after_reset(fx.t, "AD_F64 tape", 1);
     gradient_after_reset(fx.t32, "AD_F32 tape", 0);
