@@ -788,5 +788,6 @@ AUTODIFF_HPP_DUNARY(erf)
 } // namespace autodiff
 
 #include "autodiff/compare.hpp"
+#include "autodiff/user_op.hpp"
 
 #endif // AUTODIFF_HPP
