@@ -36,7 +36,7 @@ C_TESTS := api bad_input dual tensor threads device
 C_TESTS += checkpoint device_tape soundness header_sweep
 # Tests and examples that also run under ASan/UBSan (c-asan, ffi-asan) and valgrind.
 CHECKED_C_TESTS := compare user_op
-CHECKED_EXAMPLES := branch
+CHECKED_EXAMPLES := branch linear_solve fixed_point
 C_TESTS += $(CHECKED_C_TESTS)
 EXAMPLES += $(CHECKED_EXAMPLES)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
