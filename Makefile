@@ -34,6 +34,11 @@ MLP_VALGRIND_ARGS := 1 6
 LINK_SHARED := -L$(LIB) -lautodiff -Wl,-rpath,$(abspath $(LIB)) -lm
 C_TESTS := api bad_input dual tensor tensor_training tensor_errors threads device
 C_TESTS += checkpoint checkpoint_chain device_tape soundness header_sweep
+# Recorded comparisons and user-defined ops, and the examples built on them.
+CHECKED_C_TESTS := compare user_op
+CHECKED_EXAMPLES := branch linear_solve fixed_point
+C_TESTS += $(CHECKED_C_TESTS)
+EXAMPLES += $(CHECKED_EXAMPLES)
 # Under ASan and valgrind: all but the threaded test, which TSan runs (c-tsan).
 SANITIZED_C_TESTS := $(filter-out threads,$(C_TESTS))
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -227,7 +232,7 @@ c-asan: ffi-lib
 # RUST_BACKTRACE=0: with backtraces on, the deliberate panic in bad_input makes std fill
 # a global symbolisation cache that valgrind reports as still reachable.
 c-valgrind: c-test
-	@set -e; for t in $(SANITIZED_C_TESTS) quickstart linreg; do \
+	@set -e; for t in $(SANITIZED_C_TESTS) quickstart linreg $(CHECKED_EXAMPLES); do \
 		echo "== $$t (valgrind)"; \
 		RUST_BACKTRACE=0 valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all ./$(BUILD)/c/$$t; \
 	done
@@ -243,6 +248,8 @@ c-tsan: ffi-lib
 
 # The header-only C++ wrapper (bindings/cpp) against the shared library: plainly, then
 # under AddressSanitizer and UBSan.
+# More C++ tests, each run the same two ways.
+CPP_TESTS := control user_op
 CPP_TEST_FLAGS := -std=c++17 -Wall -Wextra -Werror -pedantic -g -Iinclude -Ibindings/cpp
 
 cpp-test: ffi-lib
@@ -255,6 +262,13 @@ cpp-test: ffi-lib
 	$(CXX) $(CPP_TEST_FLAGS) $(SAN_FLAGS) tests/cpp/wrapper.cpp $(LINK_SHARED) -o $(BUILD)/cpp/wrapper_asan
 	@echo "== wrapper (c++, asan+ubsan)"; \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(BUILD)/cpp/wrapper_asan
+	@set -e; for t in $(CPP_TESTS); do \
+		$(CXX) $(CPP_TEST_FLAGS) tests/cpp/$$t.cpp $(LINK_SHARED) -o $(BUILD)/cpp/$$t; \
+		echo "== $$t (c++)"; ./$(BUILD)/cpp/$$t; \
+		$(CXX) $(CPP_TEST_FLAGS) $(SAN_FLAGS) tests/cpp/$$t.cpp $(LINK_SHARED) -o $(BUILD)/cpp/$${t}_asan; \
+		echo "== $$t (c++, asan+ubsan)"; \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(BUILD)/cpp/$${t}_asan; \
+	done
 
 # The Rust tests under AddressSanitizer, with the arena's free memory poisoned
 # (`--cfg autodiff_asan`, see core/src/arena.rs), when a nightly toolchain with its

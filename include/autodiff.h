@@ -137,6 +137,18 @@ typedef enum ad_status {
   // `ad_jvp()`, `ad_replay()`, ...), an optimizer step, creating parameters or
   // attaching devices. The tape keeps this error.
   AD_ERR_REENTRANT = 23,
+  // `ad_replay()` found comparisons passed to `ad_branch()` coming out differently at
+  // the new inputs: the recorded op sequence is not the one the program now runs, so
+  // the replayed values and any derivative of them are not valid.
+  // `ad_tape_branch_changes()` gives how many changed and the first one's position;
+  // the tape keeps this error: reset it and record again.
+  AD_ERR_BRANCH_CHANGED = 24,
+  // A user-defined op's callback (see `ad_user_op()`) returned a non-zero code; the
+  // tape's message gives it. The tape keeps this error until `ad_tape_reset()`.
+  AD_ERR_CALLBACK_FAILED = 25,
+  // Forward mode (`ad_jvp()`) reached a user-defined op that has no `jvp` callback.
+  // Reverse mode still works; the tape does not keep this error.
+  AD_ERR_NO_JVP = 26,
 } ad_status;
 
 // The element type a tape computes in. Values and derivatives cross the C API as
@@ -176,6 +188,23 @@ typedef enum ad_activation {
   // `x²`.
   AD_ACT_SQUARE = 9,
 } ad_activation;
+
+// A relation between two values, for `ad_compare()` and `ad_compare_const()`.
+// Comparisons follow IEEE 754: every relation with a NaN is false except `AD_CMP_NE`.
+typedef enum ad_cmp {
+  // `a < b`
+  AD_CMP_LT = 0,
+  // `a <= b`
+  AD_CMP_LE = 1,
+  // `a > b`
+  AD_CMP_GT = 2,
+  // `a >= b`
+  AD_CMP_GE = 3,
+  // `a == b`
+  AD_CMP_EQ = 4,
+  // `a != b`
+  AD_CMP_NE = 5,
+} ad_cmp;
 
 // A compute device. Opaque: C code holds the `ad_device*` an `ad_device_open_*()` call
 // made.
@@ -350,6 +379,65 @@ typedef struct ad_param {
   // The identity of the tape that made it, unique in the process.
   uint32_t tape;
 } ad_param;
+
+// Computes a user op's outputs: writes `outputs[0..n_out)` from `inputs[0..n_in)`, and
+// whatever the derivatives need into `state[0..state_len)` (zeroed when the op is
+// recorded, kept between calls). Runs when the op is recorded and again at every
+// `ad_replay()`. Returns 0 on success; any other value fails the call, and the tape
+// keeps `AD_ERR_CALLBACK_FAILED` (its message quotes the value). An array whose
+// length is 0 may be NULL. The arrays are valid only during the call.
+typedef int (*ad_user_forward_fn)(void *user_data,
+                                  const double *inputs,
+                                  size_t n_in,
+                                  double *outputs,
+                                  size_t n_out,
+                                  double *state,
+                                  size_t state_len);
+
+// A user op's reverse-mode derivative (vector-Jacobian product): at the point
+// (`inputs`, the `outputs` forward computed, its `state`), writes
+// `input_adjoints[k] = sum over j of output_adjoints[j] * d outputs[j] / d inputs[k]`
+// (`input_adjoints` arrives zeroed). Returns 0 on success, as `ad_user_forward_fn`.
+typedef int (*ad_user_vjp_fn)(void *user_data,
+                              const double *inputs,
+                              size_t n_in,
+                              const double *outputs,
+                              size_t n_out,
+                              const double *state,
+                              size_t state_len,
+                              const double *output_adjoints,
+                              double *input_adjoints);
+
+// A user op's forward-mode derivative (Jacobian-vector product): at the point, writes
+// `output_tangents[j] = sum over k of d outputs[j] / d inputs[k] * input_tangents[k]`.
+// Returns 0 on success, as `ad_user_forward_fn`.
+typedef int (*ad_user_jvp_fn)(void *user_data,
+                              const double *inputs,
+                              size_t n_in,
+                              const double *outputs,
+                              size_t n_out,
+                              const double *state,
+                              size_t state_len,
+                              const double *input_tangents,
+                              double *output_tangents);
+
+// What `ad_user_op()` records: the callbacks, their user data and the saved state's
+// length. `forward` and `vjp` are required; `jvp` may be NULL, and then `ad_jvp()` over
+// the op fails with `AD_ERR_NO_JVP`. The library copies the struct: it need not outlive
+// the call, but `user_data` and what it points at must stay valid as long as the tape
+// may run the callbacks (until `ad_tape_reset()` or the tape's end).
+//
+// The callbacks must not reset or end the tape (refused: the tape fails with
+// `AD_ERR_REENTRANT`), start a sweep on it (`ad_backward()`, `ad_replay()`, ...:
+// refused likewise), record on it, or leave by `longjmp` or a C++ exception.
+typedef struct ad_user_op_def {
+  ad_user_forward_fn forward;
+  ad_user_vjp_fn vjp;
+  ad_user_jvp_fn jvp;
+  void *user_data;
+  // Doubles of saved state the callbacks share (0 for none).
+  size_t state_len;
+} ad_user_op_def;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1055,6 +1143,58 @@ enum ad_status ad_chain_workspace_bytes(ad_dtype dtype,
                                         size_t snapshots,
                                         size_t *bytes_out);
 
+// Records `a cmp b` as a condition variable: 1 when the relation holds, 0 when not. No
+// derivative flows through it. Use it with `ad_select()`, or with `ad_branch()` for a C
+// `if` that `ad_replay()` then checks. On an `AD_F64_DUAL` tape the primal values are
+// compared.
+//
+// Sticky errors: `AD_ERR_INVALID_ARGUMENT` (`cmp` is not an `ad_cmp`),
+// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`a`, `b`),
+// `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`.
+struct ad_var ad_compare(struct ad_tape *tape, ad_cmp cmp, struct ad_var a, struct ad_var b);
+
+// Records `a cmp c` for a constant `c`, as `ad_compare()` does (the constant takes a
+// record of its own).
+//
+// Sticky errors: `AD_ERR_INVALID_ARGUMENT` (`cmp` is not an `ad_cmp`),
+// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`a`),
+// `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`.
+struct ad_var ad_compare_const(struct ad_tape *tape, ad_cmp cmp, struct ad_var a, double c);
+
+// `if_true` where `cond` is non-zero (NaN counts as non-zero, as in C), `if_false` where
+// it is zero. Both arms stay on the tape and every sweep and `ad_replay()` picks one
+// again from `cond`'s value then, so the result is right at any input; the derivative
+// flows to the chosen arm only. Takes two records.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+// `AD_ERR_WRONG_HANDLE_KIND` (`cond`, `if_true`, `if_false`), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
+struct ad_var ad_select(struct ad_tape *tape,
+                        struct ad_var cond,
+                        struct ad_var if_true,
+                        struct ad_var if_false);
+
+// The outcome of the comparison `cond` (made by `ad_compare()` or `ad_compare_const()`)
+// for a C `if`: `if (ad_branch(t, ad_compare_const(t, AD_CMP_GT, x, 0.0))) ...`. The
+// comparison is marked as one the recording depends on: an `ad_replay()` at inputs
+// where it comes out differently fails with `AD_ERR_BRANCH_CHANGED`. Returns false, and
+// fails the tape, when `cond` is not a live comparison; false on a NULL or ended tape.
+//
+// Sticky errors: `AD_ERR_INVALID_ARGUMENT` (`cond` is a variable but not a comparison),
+// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`cond`).
+bool ad_branch(struct ad_tape *tape, struct ad_var cond);
+
+// After an `ad_replay()` that failed with `AD_ERR_BRANCH_CHANGED`: how many comparisons
+// passed to `ad_branch()` came out differently, into `*changed_out`, and the first
+// one's position among all the tape's comparisons in recording order (from 0), into
+// `*first_out`. Both are 0 when the tape's sticky error is another one, or none.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, `changed_out` or `first_out`), `AD_ERR_MISALIGNED`
+// (`changed_out`, `first_out`), `AD_ERR_INVALID_TAPE`.
+enum ad_status ad_tape_branch_changes(const struct ad_tape *tape,
+                                      size_t *changed_out,
+                                      size_t *first_out);
+
 // Runs backward from `output`: afterwards `ad_grad()` of any variable `v` gives
 // `d output / d v`. The tape stays usable whatever the outcome.
 //
@@ -1063,7 +1203,9 @@ enum ad_status ad_chain_workspace_bytes(ad_dtype dtype,
 // output's value is NaN or infinite), `AD_ERR_MODIFIED_IN_PLACE` (a tensor or parameter the
 // recording read was written since), `AD_ERR_OUT_OF_MEMORY` (a checkpointed segment recorded again
 // does not fit), `AD_ERR_BACKEND` (a device failed), the failure of a checkpointed block recorded
-// again (see `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this
+// again (see `ad_checkpoint()`), `AD_ERR_CALLBACK_FAILED` (a user op's callback failed;
+// see `ad_user_op()`),
+// `AD_ERR_REENTRANT` (called from inside a callback running on this
 // tape), and the tape's sticky error.
 enum ad_status ad_backward(struct ad_tape *tape, struct ad_var output);
 
@@ -1103,7 +1245,9 @@ enum ad_status ad_tangent(const struct ad_tape *tape, struct ad_var var, double 
 // output's value is NaN or infinite), `AD_ERR_MODIFIED_IN_PLACE` (a tensor or parameter the
 // recording read was written since), `AD_ERR_OUT_OF_MEMORY` (a checkpointed segment recorded again
 // does not fit), `AD_ERR_BACKEND` (a device failed), the failure of a checkpointed block recorded
-// again (see `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this
+// again (see `ad_checkpoint()`), `AD_ERR_CALLBACK_FAILED` (a user op's callback failed;
+// see `ad_user_op()`),
+// `AD_ERR_REENTRANT` (called from inside a callback running on this
 // tape), and the tape's sticky error.
 enum ad_status ad_gradient(struct ad_tape *tape, struct ad_var output, double *grads_out, size_t n);
 
@@ -1117,22 +1261,30 @@ enum ad_status ad_gradient(struct ad_tape *tape, struct ad_var output, double *g
 // gives both), `AD_ERR_SIZE_OVERFLOW` (`n`), `AD_ERR_OUT_OF_MEMORY` (the scratch of an `AD_F32`
 // tape, tensors' tangent buffers or a checkpointed segment recorded again do not fit),
 // `AD_ERR_BACKEND` (a device failed), the failure of a checkpointed block recorded again (see
-// `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and
+// `ad_checkpoint()`), `AD_ERR_CALLBACK_FAILED` or `AD_ERR_NO_JVP`
+// (a user op's callback failed, or it has no `jvp`; see `ad_user_op()`),
+// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and
 // the tape's sticky error.
 enum ad_status ad_jvp(struct ad_tape *tape, const double *seeds, size_t n);
 
 // Re-evaluates every recorded variable at new input values `inputs[0..n)` without
 // recording again; read the results with `ad_value()`, and differentiate at the new
 // point with `ad_backward()` or `ad_jvp()`. The op sequence is the recorded one: C
-// control flow that depended on values is not re-taken (`ad_min`, `ad_max` and
-// `ad_abs` do pick their branch at the new values). NaN and infinite inputs are replayed
-// like any others.
+// control flow that depended on values is not re-taken (`ad_min`, `ad_max`, `ad_abs`
+// and `ad_select()` do pick their branch at the new values). Every comparison a C `if`
+// read through `ad_branch()` is checked: when one comes out differently, the replay
+// fails with `AD_ERR_BRANCH_CHANGED`, which the tape keeps (record again after a reset;
+// `ad_tape_branch_changes()` says how many changed). NaN and infinite inputs are
+// replayed like any others.
 //
 // Statuses: `AD_ERR_NULL` (`tape`, or `inputs` with `n > 0`), `AD_ERR_MISALIGNED` (`inputs`),
 // `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`n` is not the number of inputs; the message
 // gives both), `AD_ERR_SIZE_OVERFLOW` (`n`), `AD_ERR_OUT_OF_MEMORY` (the scratch of an `AD_F32`
 // tape, or a checkpointed segment recorded again, does not fit), `AD_ERR_BACKEND` (a device
 // failed), the failure of a checkpointed block recorded again (see `ad_checkpoint()`),
+// `AD_ERR_BRANCH_CHANGED` (a comparison read by `ad_branch()` came out differently),
+// `AD_ERR_CALLBACK_FAILED` (a user op's callback failed;
+// see `ad_user_op()`),
 // `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's sticky
 // error.
 enum ad_status ad_replay(struct ad_tape *tape, const double *inputs, size_t n);
@@ -1150,7 +1302,10 @@ enum ad_status ad_replay(struct ad_tape *tape, const double *inputs, size_t n);
 // `AD_ERR_NON_FINITE` (an output's value is NaN or infinite), `AD_ERR_MODIFIED_IN_PLACE` (a tensor
 // or parameter the recording read was written since), `AD_ERR_OUT_OF_MEMORY` (a checkpointed
 // segment recorded again does not fit), `AD_ERR_BACKEND` (a device failed), the failure of a
-// checkpointed block recorded again (see `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from
+// checkpointed block recorded again (see `ad_checkpoint()`),
+// `AD_ERR_CALLBACK_FAILED` (a user op's callback failed;
+// see `ad_user_op()`),
+// `AD_ERR_REENTRANT` (called from
 // inside a callback running on this tape), and the tape's sticky error.
 enum ad_status ad_jacobian(struct ad_tape *tape,
                            const struct ad_var *outputs,
@@ -1187,6 +1342,7 @@ enum ad_status ad_jacobian_fwd(struct ad_tape *tape,
 // gives both; arrays that overlap), `AD_ERR_SIZE_OVERFLOW` (`n`), `AD_ERR_DTYPE_MISMATCH` (a tape
 // of another dtype), `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`
 // (`output`), `AD_ERR_NON_FINITE` (the output's value at `x` is NaN or infinite),
+// `AD_ERR_BRANCH_CHANGED` (a comparison read by `ad_branch()` came out differently at `x`),
 // `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's sticky
 // error.
 enum ad_status ad_hvp(struct ad_tape *tape,
@@ -1574,6 +1730,35 @@ enum ad_status ad_param_write_f64(struct ad_tape *tape,
                                   struct ad_param p,
                                   const double *data,
                                   size_t len);
+
+// Records a user-defined op on an `AD_F64` tape: `def->forward` computes `n_out`
+// outputs from the `n_in` variables `inputs` (the op runs it now, and again at every
+// `ad_replay()`), `def->vjp` gives backward sweeps its derivative, and `def->jvp`, if
+// not NULL, gives forward sweeps theirs. Writes one new variable per output into
+// `outputs`. `def->state_len` doubles of saved state are kept for the callbacks in the
+// tape's memory. The op works inside checkpoint blocks and chain steps; Jacobians by
+// columns (`ad_jacobian_fwd()`) refuse tapes that hold one, as for tensors.
+//
+// Every failure on a live tape is sticky, as for any op that records: the tape keeps the
+// error, and when `outputs` could be written it holds invalid variables. A callback
+// that fails later (in a sweep or replay) fails that call, and the tape keeps its
+// error, except a missing `jvp` (`AD_ERR_NO_JVP`), which fails only `ad_jvp()`.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, `def`, `def->forward`, `def->vjp`, or an array whose
+// count is not 0), `AD_ERR_MISALIGNED` (`def`, `inputs` or `outputs`), `AD_ERR_INVALID_TAPE`,
+// `AD_ERR_SIZE_OVERFLOW` (`n_in`, `n_out` or the state's length), `AD_ERR_INVALID_ARGUMENT`
+// (`n_out` is 0; `inputs` and `outputs` overlap; more inputs, outputs or state than a tape
+// holds), `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an input),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F32` or `AD_F64_DUAL` tape), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`, `AD_ERR_CALLBACK_FAILED` (`def->forward` returned non-zero),
+// `AD_ERR_REENTRANT` (called from inside a callback running on this tape, or `def->forward`
+// started a sweep on it), and the tape's sticky error.
+enum ad_status ad_user_op(struct ad_tape *tape,
+                          const struct ad_user_op_def *def,
+                          const struct ad_var *inputs,
+                          size_t n_in,
+                          struct ad_var *outputs,
+                          size_t n_out);
 
 // Whether `x` is a variable some op returned successfully, as opposed to the invalid
 // variable of a failed op. A valid variable may still be stale or foreign.

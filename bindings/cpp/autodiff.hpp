@@ -21,4 +21,7 @@
 #include "autodiff/tape.hpp"
 #include "autodiff/dual.hpp"
 
+#include "autodiff/compare.hpp"
+#include "autodiff/user_op.hpp"
+
 #endif // AUTODIFF_HPP

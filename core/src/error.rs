@@ -68,6 +68,15 @@ pub enum Error {
     UnknownDevice,
     /// What the call asks is not available for tensors on a device; the text says what.
     UnsupportedOnDevice(&'static str),
+    /// A replay found `changed` comparisons that a host branched on coming out the other
+    /// way than when they were recorded (`first` counts the comparisons recorded before
+    /// the first of them): the op sequence no longer matches the program, so its values
+    /// and derivatives are not valid. Record again at the new inputs.
+    BranchChanged { changed: usize, first: usize },
+    /// A user-defined op's callback failed with `code` (its own, non-zero).
+    CallbackFailed { code: i32 },
+    /// Forward mode reached a user-defined op that has no forward-mode derivative (JVP).
+    NoJvp,
 }
 
 impl fmt::Display for Error {
@@ -112,6 +121,16 @@ impl fmt::Display for Error {
             ),
             Error::UnknownDevice => f.write_str("unknown device: it was never attached to this tape"),
             Error::UnsupportedOnDevice(what) => write!(f, "not supported on a device: {what}"),
+            Error::BranchChanged { changed, first } => write!(
+                f,
+                "branch changed: {changed} recorded comparison(s) a branch depends on came out differently at the replayed inputs (the first is comparison {first}, counting from 0); record again"
+            ),
+            Error::CallbackFailed { code } => {
+                write!(f, "a user-defined op's callback failed with code {code}")
+            }
+            Error::NoJvp => f.write_str(
+                "no forward-mode derivative: a user-defined op on the tape has no JVP callback (use reverse mode)",
+            ),
         }
     }
 }

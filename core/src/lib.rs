@@ -34,7 +34,9 @@ pub use error::{Error, Result};
 pub use op::{Arity, Op};
 pub use real::Real;
 pub use shape::{Shape, MAX_RANK};
-pub use tape::{Gradients, Tape, Var, VarId, MAX_BLOCK_DEPTH, MAX_RECORDS};
+pub use tape::{
+    Cmp, Gradients, Tape, UserOp, UserOpPoint, Var, VarId, MAX_BLOCK_DEPTH, MAX_RECORDS,
+};
 pub use tensor::{
     Activation, Adam, DeviceId, Float, Optimizer, ParamId, Sgd, Tensor, TensorDevice, TensorId,
 };

@@ -40,7 +40,9 @@ unsafe fn read(
 /// output's value is NaN or infinite), `AD_ERR_MODIFIED_IN_PLACE` (a tensor or parameter the
 /// recording read was written since), `AD_ERR_OUT_OF_MEMORY` (a checkpointed segment recorded again
 /// does not fit), `AD_ERR_BACKEND` (a device failed), the failure of a checkpointed block recorded
-/// again (see `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this
+/// again (see `ad_checkpoint()`), `AD_ERR_CALLBACK_FAILED` (a user op's callback failed;
+/// see `ad_user_op()`),
+/// `AD_ERR_REENTRANT` (called from inside a callback running on this
 /// tape), and the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_backward(
@@ -128,7 +130,9 @@ pub unsafe extern "C" fn ad_tangent(
 /// output's value is NaN or infinite), `AD_ERR_MODIFIED_IN_PLACE` (a tensor or parameter the
 /// recording read was written since), `AD_ERR_OUT_OF_MEMORY` (a checkpointed segment recorded again
 /// does not fit), `AD_ERR_BACKEND` (a device failed), the failure of a checkpointed block recorded
-/// again (see `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this
+/// again (see `ad_checkpoint()`), `AD_ERR_CALLBACK_FAILED` (a user op's callback failed;
+/// see `ad_user_op()`),
+/// `AD_ERR_REENTRANT` (called from inside a callback running on this
 /// tape), and the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_gradient(
@@ -156,7 +160,9 @@ pub unsafe extern "C" fn ad_gradient(
 /// gives both), `AD_ERR_SIZE_OVERFLOW` (`n`), `AD_ERR_OUT_OF_MEMORY` (the scratch of an `AD_F32`
 /// tape, tensors' tangent buffers or a checkpointed segment recorded again do not fit),
 /// `AD_ERR_BACKEND` (a device failed), the failure of a checkpointed block recorded again (see
-/// `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and
+/// `ad_checkpoint()`), `AD_ERR_CALLBACK_FAILED` or `AD_ERR_NO_JVP`
+/// (a user op's callback failed, or it has no `jvp`; see `ad_user_op()`),
+/// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and
 /// the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_jvp(
@@ -176,15 +182,21 @@ pub unsafe extern "C" fn ad_jvp(
 /// Re-evaluates every recorded variable at new input values `inputs[0..n)` without
 /// recording again; read the results with `ad_value()`, and differentiate at the new
 /// point with `ad_backward()` or `ad_jvp()`. The op sequence is the recorded one: C
-/// control flow that depended on values is not re-taken (`ad_min`, `ad_max` and
-/// `ad_abs` do pick their branch at the new values). NaN and infinite inputs are replayed
-/// like any others.
+/// control flow that depended on values is not re-taken (`ad_min`, `ad_max`, `ad_abs`
+/// and `ad_select()` do pick their branch at the new values). Every comparison a C `if`
+/// read through `ad_branch()` is checked: when one comes out differently, the replay
+/// fails with `AD_ERR_BRANCH_CHANGED`, which the tape keeps (record again after a reset;
+/// `ad_tape_branch_changes()` says how many changed). NaN and infinite inputs are
+/// replayed like any others.
 ///
 /// Statuses: `AD_ERR_NULL` (`tape`, or `inputs` with `n > 0`), `AD_ERR_MISALIGNED` (`inputs`),
 /// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`n` is not the number of inputs; the message
 /// gives both), `AD_ERR_SIZE_OVERFLOW` (`n`), `AD_ERR_OUT_OF_MEMORY` (the scratch of an `AD_F32`
 /// tape, or a checkpointed segment recorded again, does not fit), `AD_ERR_BACKEND` (a device
 /// failed), the failure of a checkpointed block recorded again (see `ad_checkpoint()`),
+/// `AD_ERR_BRANCH_CHANGED` (a comparison read by `ad_branch()` came out differently),
+/// `AD_ERR_CALLBACK_FAILED` (a user op's callback failed;
+/// see `ad_user_op()`),
 /// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's sticky
 /// error.
 #[no_mangle]
@@ -227,7 +239,10 @@ fn check_outputs<T: Real>(tape: &Tape<'_, T>, outputs: &[ad_var]) -> Result<()> 
 /// `AD_ERR_NON_FINITE` (an output's value is NaN or infinite), `AD_ERR_MODIFIED_IN_PLACE` (a tensor
 /// or parameter the recording read was written since), `AD_ERR_OUT_OF_MEMORY` (a checkpointed
 /// segment recorded again does not fit), `AD_ERR_BACKEND` (a device failed), the failure of a
-/// checkpointed block recorded again (see `ad_checkpoint()`), `AD_ERR_REENTRANT` (called from
+/// checkpointed block recorded again (see `ad_checkpoint()`),
+/// `AD_ERR_CALLBACK_FAILED` (a user op's callback failed;
+/// see `ad_user_op()`),
+/// `AD_ERR_REENTRANT` (called from
 /// inside a callback running on this tape), and the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_jacobian(
@@ -299,6 +314,7 @@ pub unsafe extern "C" fn ad_jacobian_fwd(
 /// gives both; arrays that overlap), `AD_ERR_SIZE_OVERFLOW` (`n`), `AD_ERR_DTYPE_MISMATCH` (a tape
 /// of another dtype), `AD_ERR_STALE_HANDLE` or `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`
 /// (`output`), `AD_ERR_NON_FINITE` (the output's value at `x` is NaN or infinite),
+/// `AD_ERR_BRANCH_CHANGED` (a comparison read by `ad_branch()` came out differently at `x`),
 /// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's sticky
 /// error.
 #[no_mangle]

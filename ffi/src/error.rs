@@ -73,13 +73,25 @@ pub enum ad_status {
     /// `ad_jvp()`, `ad_replay()`, ...), an optimizer step, creating parameters or
     /// attaching devices. The tape keeps this error.
     AD_ERR_REENTRANT = 23,
+    /// `ad_replay()` found comparisons passed to `ad_branch()` coming out differently at
+    /// the new inputs: the recorded op sequence is not the one the program now runs, so
+    /// the replayed values and any derivative of them are not valid.
+    /// `ad_tape_branch_changes()` gives how many changed and the first one's position;
+    /// the tape keeps this error: reset it and record again.
+    AD_ERR_BRANCH_CHANGED = 24,
+    /// A user-defined op's callback (see `ad_user_op()`) returned a non-zero code; the
+    /// tape's message gives it. The tape keeps this error until `ad_tape_reset()`.
+    AD_ERR_CALLBACK_FAILED = 25,
+    /// Forward mode (`ad_jvp()`) reached a user-defined op that has no `jvp` callback.
+    /// Reverse mode still works; the tape does not keep this error.
+    AD_ERR_NO_JVP = 26,
 }
 
 use ad_status::*;
 
 impl ad_status {
     /// Every status, in code order.
-    pub(crate) const ALL: [ad_status; 24] = [
+    pub(crate) const ALL: [ad_status; 27] = [
         AD_OK,
         AD_ERR_NULL,
         AD_ERR_INVALID_TAPE,
@@ -104,6 +116,9 @@ impl ad_status {
         AD_ERR_UNSUPPORTED_ON_DEVICE,
         AD_ERR_WRONG_HANDLE_KIND,
         AD_ERR_REENTRANT,
+        AD_ERR_BRANCH_CHANGED,
+        AD_ERR_CALLBACK_FAILED,
+        AD_ERR_NO_JVP,
     ];
 
     /// The status with number `code`, if there is one.
@@ -138,6 +153,9 @@ impl ad_status {
             AD_ERR_UNSUPPORTED_ON_DEVICE => c"not supported on a device",
             AD_ERR_WRONG_HANDLE_KIND => c"wrong kind of handle",
             AD_ERR_REENTRANT => c"not allowed inside a callback on the same tape",
+            AD_ERR_BRANCH_CHANGED => c"a recorded branch changed at the replayed inputs",
+            AD_ERR_CALLBACK_FAILED => c"a user-defined op's callback failed",
+            AD_ERR_NO_JVP => c"a user-defined op has no forward-mode derivative",
         }
     }
 }
@@ -162,6 +180,9 @@ impl From<Error> for ad_status {
             Error::UnsupportedOnDevice(_) => AD_ERR_UNSUPPORTED_ON_DEVICE,
             Error::WrongHandleKind { .. } => AD_ERR_WRONG_HANDLE_KIND,
             Error::Reentrant(_) => AD_ERR_REENTRANT,
+            Error::BranchChanged { .. } => AD_ERR_BRANCH_CHANGED,
+            Error::CallbackFailed { .. } => AD_ERR_CALLBACK_FAILED,
+            Error::NoJvp => AD_ERR_NO_JVP,
             _ => AD_ERR_OTHER,
         }
     }

@@ -22,6 +22,7 @@ pub mod tape;
 #[macro_use]
 pub mod tensor;
 pub mod checkpoint;
+pub mod compare;
 pub mod derivatives;
 pub mod device;
 mod device_object;
@@ -31,5 +32,6 @@ pub mod gpu_query;
 pub mod optim;
 pub mod param;
 pub mod ptr;
+pub mod user_op;
 pub mod var;
 pub mod version;

@@ -80,7 +80,7 @@ const INVALID: ad_var = ad_var {
 ///
 /// # Safety
 /// As for [`header`].
-unsafe fn record(tape: *const ad_tape, f: impl FnOnce(&AnyTape) -> VarId) -> ad_var {
+pub(crate) unsafe fn record(tape: *const ad_tape, f: impl FnOnce(&AnyTape) -> VarId) -> ad_var {
     ffi_boundary!(
         {
             // SAFETY: forwarded from the caller.

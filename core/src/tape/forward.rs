@@ -180,7 +180,10 @@ impl<'m, T: Real> Tape<'m, T> {
     /// Re-evaluates every recorded value at new inputs (`inputs[k]` for the k-th input)
     /// without recording again, as ADOL-C's zero-order forward. The op sequence is the
     /// one recorded: host control flow that depended on values is not re-taken, though
-    /// `min`, `max` and `abs` do pick their branch at the new values.
+    /// `min`, `max`, `abs` and [`select_id`](Tape::select_id) pick their branch at the
+    /// new values. Host branches taken through [`branch`](Tape::branch) are checked:
+    /// when one would now go the other way, replay fails with [`Error::BranchChanged`],
+    /// which stays the tape's error until [`reset`](Tape::reset).
     pub fn replay(&self, inputs: &[T]) -> Result<()> {
         self.replay_from(inputs, |input| input)
     }
@@ -206,6 +209,7 @@ impl<'m, T: Real> Tape<'m, T> {
         self.slots_hold(super::SlotContent::Nothing);
         let records = self.records_ptr();
         let mut next_input = (0..count).map(input);
+        let mut branches = super::compare::BranchCheck::default();
         for i in 0..self.len() {
             // SAFETY: `i < len`; arguments precede `i`, so their values are already new.
             unsafe {
@@ -229,6 +233,8 @@ impl<'m, T: Real> Tape<'m, T> {
                         // A rank-0 tensor keeps its value in the record; re-read it.
                         (*records.add(i)).value
                     },
+                    compare => self.replay_comparison(&record, &mut branches),
+                    select => (*records.add(self.chosen_arm(&record) as usize)).value,
                 );
                 let slot = &mut *records.add(i);
                 slot.value = value;
@@ -238,6 +244,9 @@ impl<'m, T: Real> Tape<'m, T> {
         // Replay zeroed the scalar adjoints; tensor gradients live in their own buffers,
         // which the next backward must still clear.
         self.adjoints_dirty.set(self.has_extension_records());
+        if let Some(changed) = branches.verdict() {
+            self.fail(changed);
+        }
         // A checkpointed segment that fails to run its block again sets the error.
         self.status()
     }
@@ -291,6 +300,9 @@ impl<'m, T: Real> Tape<'m, T> {
                 },
                 // Handled above, before the generic store.
                 tensor => [T::zero(); N],
+                compare => [T::zero(); N],
+                // SAFETY: the chosen arm precedes `i`.
+                select => unsafe { slots.get(self.chosen_arm(&record)) },
             );
             // SAFETY: `i < len`.
             unsafe { slots.set(i, lanes) };

@@ -2,8 +2,10 @@
 //! handles, memory) is documented on [`Tape`], the type users see.
 
 mod backward;
+mod compare;
 mod extension;
 pub use backward::Gradients;
+pub use compare::Cmp;
 mod forward;
 mod hessian;
 mod identity;
@@ -12,6 +14,7 @@ mod memory;
 mod record;
 mod reentry;
 mod scope;
+mod user_op;
 mod var;
 mod vjp;
 
@@ -20,6 +23,7 @@ pub(crate) use identity::HandleKind;
 pub(crate) use mark::RecordMark;
 pub use record::MAX_RECORDS;
 pub use scope::MAX_BLOCK_DEPTH;
+pub use user_op::{UserOp, UserOpPoint};
 pub use var::{Var, VarId};
 
 use crate::arena::{align_up, Arena};

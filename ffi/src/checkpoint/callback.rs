@@ -96,6 +96,13 @@ pub(super) fn error_of_status(status: StatusArg) -> Error {
             got: "another kind (a callback returned AD_ERR_WRONG_HANDLE_KIND)",
         },
         Some(AD_ERR_REENTRANT) => Error::Reentrant("a callback returned AD_ERR_REENTRANT"),
+        Some(AD_ERR_BRANCH_CHANGED) => {
+            Error::InvalidArgument("a callback returned AD_ERR_BRANCH_CHANGED")
+        }
+        Some(AD_ERR_CALLBACK_FAILED) => Error::CallbackFailed {
+            code: AD_ERR_CALLBACK_FAILED as i32,
+        },
+        Some(AD_ERR_NO_JVP) => Error::NoJvp,
         Some(AD_OK) | None => Error::InvalidArgument("a callback returned an unknown status"),
     }
 }
