@@ -37,7 +37,10 @@ macro_rules! tensor_extension_for {
             fn tensor_extension() -> &'static Extension<$t> {
                 static EXTENSION: Extension<$t> = Extension {
                     backward: super::sweep::backward::<$t>,
+                    #[cfg(feature = "tensor-jvp")]
                     tangent: super::sweep::tangent::<$t>,
+                    #[cfg(not(feature = "tensor-jvp"))]
+                    tangent: super::sweep::tangent_not_built::<$t>,
                     replay: super::sweep::replay::<$t>,
                     clear: super::sweep::clear::<$t>,
                     check: super::sweep::check::<$t>,
