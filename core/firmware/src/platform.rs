@@ -8,6 +8,8 @@ pub type Program = fn(&mut [core::mem::MaybeUninit<u8>], &mut crate::Report);
 mod firmware;
 #[cfg(target_os = "none")]
 pub use firmware::run;
+#[cfg(target_os = "none")]
+mod stack;
 
 #[cfg(not(target_os = "none"))]
 mod host;

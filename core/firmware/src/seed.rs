@@ -4,21 +4,26 @@
 //! - `f(x, y) = (x + y)(x − 2y)` at (3, 2): `f = −5`, `∂f/∂x = 4`, `∂f/∂y = −11`;
 //! - `f(x) = 2x² + sin x` at 3, in reverse mode and by a forward (tangent) sweep over
 //!   the same recording: both `f'(3) = 12 + cos 3`;
-//! - `z = x² + y²` at (3, 4): `z = 25`, `∇z = (6, 8)`.
+//! - `z = x² + y²` at (3, 4): `z = 25`, `∇z = (6, 8)`;
+//! - and a second tape, which must see the first one's variables as foreign: tape
+//!   identities come from a counter that targets without compare-and-swap (ARMv6-M)
+//!   advance with a plain load and store.
 
 use crate::report::Report;
-use autodiff_core::{Real, Tape};
+use autodiff_core::{Error, Real, Tape};
 use core::mem::MaybeUninit;
 
-/// The arena: a few dozen records.
+/// The arena, for two tapes of a few dozen records each.
 pub const ARENA_BYTES: usize = 1024;
 
 pub fn run(arena: &mut [MaybeUninit<u8>], report: &mut Report) {
+    let (arena, other_arena) = arena.split_at_mut(arena.len() / 2);
     let mut tape = match Tape::<f32>::new(arena) {
         Ok(tape) => tape,
         Err(_) => return report.check("tape fits the arena", false),
     };
     report.info("bytes per record (f32)", Tape::<f32>::bytes_per_record());
+    report.info("bytes per record (f64)", Tape::<f64>::bytes_per_record());
 
     let (x, y) = (tape.input(3.0), tape.input(2.0));
     let f = (x + y) * (x - 2.0 * y);
@@ -62,4 +67,11 @@ pub fn run(arena: &mut [MaybeUninit<u8>], report: &mut Report) {
         swept && z.value() == 25.0 && g == [6.0, 8.0],
     );
     report.info("tape bytes in use", tape.used_bytes());
+
+    let other = Tape::<f32>::new(other_arena);
+    let seen_from_other = other.map(|other| other.value(x.id()));
+    report.check(
+        "a variable is foreign to another tape",
+        matches!(seen_from_other, Ok(Err(Error::ForeignHandle))),
+    );
 }

@@ -1,7 +1,7 @@
 //! The firmware side: output and exit through semihosting (the debugger, here QEMU,
 //! carries them to the host), and a panic handler that reports and exits.
 
-use super::Program;
+use super::{stack, Program};
 use crate::report::{Report, Sink};
 use core::mem::MaybeUninit;
 use cortex_m_semihosting::{debug, hio};
@@ -21,7 +21,9 @@ impl Sink for Semihosting {
 pub fn run(program: Program, arena: &mut [MaybeUninit<u8>]) -> ! {
     let mut out = Semihosting(hio::hstdout().ok());
     let mut report = Report::new(&mut out);
+    stack::paint();
     program(arena, &mut report);
+    report.info("stack bytes at most", stack::peak_bytes());
     exit(report.finish())
 }
 

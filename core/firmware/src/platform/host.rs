@@ -145,9 +145,9 @@ fn compare(ours: &str, theirs: &str, name: &str) -> bool {
         }
     }
     if bad == 0 {
-        print!("compare {name}: agree: {bitwise} values bit for bit");
+        print!("agrees with {name}: values bit for bit {bitwise}");
         if within > 0 {
-            print!(", {within} within their tolerance (worst relative error {worst:.1e})");
+            print!(", within their tolerance {within} (worst relative error {worst:.1e})");
         }
         println!();
     }
