@@ -11,6 +11,7 @@ pub mod mlp;
 pub mod ode;
 pub mod platform;
 pub mod report;
+pub mod rosenbrock;
 pub mod seed;
 
 pub use report::Report;
