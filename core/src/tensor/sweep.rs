@@ -153,7 +153,7 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
 }
 
 /// The forward sweep of a tensor record when the `tensor-jvp` feature is off: forward
-/// mode over tensors is about 12 KiB of a Cortex-M image that trains a network, and
+/// mode over tensors is about 11 KiB of a Cortex-M image that trains a network, and
 /// training never runs it.
 #[cfg(not(feature = "tensor-jvp"))]
 pub(crate) fn tangent_not_built<T: Float>(_: &Tape<'_, T>, _: u32) -> Result<()> {
