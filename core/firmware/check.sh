@@ -17,8 +17,11 @@ PROGRAMS="seed rosenbrock mlp ode"
 HOST=x86_64-unknown-linux-gnu
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-300}
 
-for tool in qemu-system-arm arm-none-eabi-size; do
-    command -v $tool >/dev/null || { echo "firmware: $tool is missing (apt-get install qemu-system-arm binutils-arm-none-eabi)"; exit 1; }
+for tool in qemu-system-arm arm-none-eabi-size arm-none-eabi-nm; do
+    command -v $tool >/dev/null || {
+        echo "firmware: $tool is missing (apt-get install qemu-system-arm binutils-arm-none-eabi)"
+        exit 1
+    }
 done
 for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
     rustup target list --installed 2>/dev/null | grep -qx $target ||
@@ -59,13 +62,14 @@ echo "== firmware: run under QEMU, compare with the host"
 for p in $PROGRAMS; do
     run_on cortex-m4f target/thumbv7em-none-eabihf/release/$p -machine mps2-an386 -cpu cortex-m4
 done
+# footprint <target> <label of the runs>: one table row per program.
 footprint() {
-    local target=$1
+    local target=$1 runs=$2
     for p in $PROGRAMS; do
         local elf=target/$target/release/$p
         # Berkeley format: text (code, read-only data and the vector table), data, bss.
         read -r text data bss _ < <(arm-none-eabi-size "$elf" | tail -n 1)
-        local stack; stack=$(sed -n 's/^# stack bytes at most //p' "$OUT/$2-$p.txt")
+        local stack; stack=$(sed -n 's/^# stack bytes at most //p' "$OUT/$runs-$p.txt")
         printf '%-22s %-10s %8d %8d %8d\n' "$target" "$p" $((text + data)) $((data + bss)) "$stack"
     done
 }
