@@ -47,7 +47,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 	ffi-lib cbindgen-tool header header-check header-compile soname-check \
 	c-test c-asan c-valgrind c-tsan cpp-test rust-asan ffi-asan install package-test \
 	install-test docs docs-test \
-	freestanding cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions
+	freestanding firmware cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions
 
 all:
 	$(CARGO) build --release --workspace
@@ -61,7 +61,7 @@ demo: ffi-lib
 
 test: lint rust-test miri freestanding header-check header-compile soname-check c-test c-asan \
 	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke \
-	install-test docs-test docs
+	install-test docs-test docs firmware
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy layers
@@ -74,6 +74,7 @@ layers:
 fmt-check:
 	$(CARGO) fmt --all -- --check
 	cd core/freestanding && $(CARGO) fmt -- --check
+	cd core/firmware && $(CARGO) fmt -- --check
 	cd fuzz && $(CARGO) fmt -- --check
 
 clippy:
@@ -144,6 +145,18 @@ freestanding:
 	status=0; ./$(FREESTANDING_BIN) || status=$$?; \
 	if [ $$status -ne 0 ]; then echo "freestanding: exit status $$status"; exit 1; fi; \
 	echo "freestanding: static, no libc, gradient checks passed"
+
+# The core on a Cortex-M under QEMU (core/firmware/, see its README): the seed
+# gradients, a 2-16-16-1 MLP and a checkpointed ODE adjoint, built for
+# thumbv7em-none-eabihf (Cortex-M4F) and thumbv6m-none-eabi (Cortex-M0: no FPU, no atomic
+# read-modify-write), run with semihosting, and each transcript compared with the same
+# program run on the host: bit for bit, or within the tolerance a line states. The
+# footprint table lands in build/firmware/footprint.txt. First, the core's test built
+# without its `tensor-jvp` feature, as the firmware builds it. Needs qemu-system-arm,
+# arm-none-eabi-size and both rustup targets (.ci/run installs them).
+firmware:
+	$(CARGO) test -p autodiff-core --no-default-features --test without_tensor_jvp
+	OUT=$(abspath $(BUILD)/firmware) core/firmware/check.sh
 
 # ---- the C library ----
 

@@ -93,6 +93,9 @@ pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> Result<()
 
 /// Computes record `i`'s tangent from its arguments' tangents, allocating the tangent
 /// buffer the first time.
+// Without `tensor-jvp` nothing calls it (nor the kernels it calls, which the allowance
+// keeps alive with it).
+#[cfg_attr(not(feature = "tensor-jvp"), allow(dead_code))]
 pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
     let Some(node) = node_of(tape, i) else {
         return Ok(());
@@ -147,6 +150,16 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The forward sweep of a tensor record when the `tensor-jvp` feature is off: forward
+/// mode over tensors is about 11 KiB of a Cortex-M image that trains a network, and
+/// training never runs it.
+#[cfg(not(feature = "tensor-jvp"))]
+pub(crate) fn tangent_not_built<T: Float>(_: &Tape<'_, T>, _: u32) -> Result<()> {
+    Err(Error::InvalidArgument(
+        "forward mode over tensors is not built in (autodiff-core's `tensor-jvp` feature)",
+    ))
 }
 
 /// Zeroes record `i`'s gradient.

@@ -12,7 +12,10 @@ macro_rules! tensor_extension_for {
             fn tensor_extension() -> &'static Extension<$t> {
                 static EXTENSION: Extension<$t> = Extension {
                     backward: super::dispatch::backward::<$t>,
+                    #[cfg(feature = "tensor-jvp")]
                     tangent: super::dispatch::tangent::<$t>,
+                    #[cfg(not(feature = "tensor-jvp"))]
+                    tangent: super::dispatch::tangent_not_built::<$t>,
                     replay: super::dispatch::replay::<$t>,
                     clear: super::dispatch::clear::<$t>,
                     check: super::dispatch::check::<$t>,
