@@ -1,0 +1,210 @@
+//! How the tape records: the hot path's handle checks (index and generation, the rest
+//! vouched for by the handle's type or checked once), pushing a record, and the failure
+//! paths, kept out of line so that recording stays small.
+
+use super::identity::HandleKind;
+use super::record::{Record, MAX_RECORDS};
+use super::{Local, Tape, VarId};
+use crate::error::Error;
+use crate::op::Op;
+use crate::real::Real;
+use core::mem::size_of;
+
+impl<T: Real> Tape<'_, T> {
+    /// True when `x` is a live scalar handle of this tape.
+    #[inline(always)]
+    pub(super) fn owns(&self, x: VarId) -> bool {
+        x.kind == HandleKind::Scalar.code()
+            && x.tape == self.identity
+            && self.is_live(self.local(x))
+    }
+
+    /// `x` without the parts that name this tape and the scalar kind, which the caller
+    /// has checked (or, for a [`Var`], its tape reference vouches for).
+    #[inline(always)]
+    pub(super) fn local(&self, x: VarId) -> Local {
+        Local {
+            index: x.index,
+            generation: x.generation,
+        }
+    }
+
+    /// `x` as a handle again.
+    #[inline(always)]
+    pub(super) fn handle_of(&self, x: Local) -> VarId {
+        VarId {
+            index: x.index,
+            kind: HandleKind::Scalar.code(),
+            generation: x.generation,
+            tape: self.identity,
+        }
+    }
+
+    /// True when record `x.index` exists and generation `x.generation` issued it and is
+    /// still open. The common case (the current generation) costs two comparisons;
+    /// handles from enclosing generations (captured by a checkpointed block) take the
+    /// slow path, out of line.
+    #[inline(always)]
+    pub(super) fn is_live(&self, x: Local) -> bool {
+        (x.index < self.len.get() && x.generation == self.generation.get())
+            || self.is_live_in_enclosing_generation(x)
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn is_live_in_enclosing_generation(&self, x: Local) -> bool {
+        x.index < self.len.get() && self.scopes.is_open_for(x.generation, x.index)
+    }
+
+    /// The scalar handle `x` as the recording ops take it: this tape's and a scalar, or
+    /// (failing the tape with why not) one that no generation issued.
+    #[inline(always)]
+    pub(super) fn vouch(&self, x: VarId) -> Local {
+        if x.kind == HandleKind::Scalar.code() && x.tape == self.identity {
+            self.local(x)
+        } else {
+            self.fail_handle(x);
+            Local::NONE
+        }
+    }
+
+    /// Makes the handles `push` issues carry the current generation; called whenever
+    /// it changes (reset, and a checkpointed block's start and end).
+    pub(super) fn refresh_generation(&self) {
+        self.generation.set(self.scopes.generation());
+    }
+
+    #[inline(always)]
+    pub(super) fn record_unary(&self, op: Op, x: Local, n: i32) -> VarId {
+        if !self.is_live(x) {
+            self.fail_handle(self.handle_of(x));
+            return VarId::INVALID;
+        }
+        let value = op.eval_unary(self.record(x.index).value, n);
+        self.push(Record::new(op, x.index, n as u32, value))
+    }
+
+    #[inline(always)]
+    pub(super) fn record_binary(&self, op: Op, a: Local, b: Local) -> VarId {
+        if !(self.is_live(a) && self.is_live(b)) {
+            let bad = if self.is_live(a) { b } else { a };
+            self.fail_handle(self.handle_of(bad));
+            return VarId::INVALID;
+        }
+        let value = op.eval_binary(self.record(a.index).value, self.record(b.index).value);
+        self.push(Record::new(op, a.index, b.index, value))
+    }
+
+    /// Appends a record: the hot path of every op. One comparison guards both capacity
+    /// and the error state (`limit` is zero while an error is pending).
+    #[inline(always)]
+    pub(super) fn push(&self, record: Record<T>) -> VarId {
+        let index = self.len.get();
+        if index >= self.limit.get() {
+            // The handle is made here, not by the cold path: a `VarId` returned from an
+            // out-of-line call would live in memory on the hot path too.
+            self.push_failed();
+            return VarId::INVALID;
+        }
+        // Records grow past the arena's low cursor without telling it (`limit` keeps them
+        // below the high end). Under AddressSanitizer the free gap is poisoned, so the
+        // slot is claimed from the arena first: its low cursor then stays at the end of
+        // the records, and a truncation or reset poisons the records it drops.
+        #[cfg(autodiff_asan)]
+        self.arena
+            .set_low_offset(self.records_offset + (index as usize + 1) * size_of::<Record<T>>());
+        // SAFETY: `index < limit`, and `refresh_limit` keeps `limit` records inside the
+        // gap below the arena's high end, which the tape owns.
+        unsafe { self.records.as_ptr().add(index as usize).write(record) };
+        self.len.set(index + 1);
+        VarId {
+            index,
+            kind: HandleKind::Scalar.code(),
+            generation: self.generation.get(),
+            tape: self.identity,
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn push_failed(&self) {
+        if self.error.get().is_some() {
+            return;
+        }
+        let error = if self.len.get() >= MAX_RECORDS {
+            Error::TooManyVariables {
+                limit: MAX_RECORDS as usize,
+            }
+        } else {
+            Error::OutOfMemory {
+                needed: size_of::<Record<T>>(),
+                free: self.free_bytes(),
+            }
+        };
+        self.fail(error);
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(super) fn fail_handle(&self, x: VarId) {
+        if self.error.get().is_none() {
+            self.fail(self.handle_error(x));
+        }
+    }
+
+    /// Why `x` is not a live handle of this tape.
+    #[cold]
+    pub(super) fn handle_error(&self, x: VarId) -> Error {
+        if x.tape != self.identity || !self.scopes.was_issued(x.generation) {
+            return Error::ForeignHandle;
+        }
+        let live = x.index < self.len.get()
+            && (x.generation == self.scopes.generation()
+                || self.scopes.is_open_for(x.generation, x.index));
+        if live && x.kind != HandleKind::Scalar.code() {
+            return Error::WrongHandleKind {
+                expected: HandleKind::describe(HandleKind::Scalar.code()),
+                got: HandleKind::describe(x.kind),
+            };
+        }
+        // This tape's, but from a closed generation, or its record was dropped.
+        Error::StaleHandle
+    }
+
+    /// Free bytes between the records and the high end.
+    pub(super) fn free_bytes(&self) -> usize {
+        self.arena.high_offset() - self.records_end()
+    }
+
+    pub(super) fn records_end(&self) -> usize {
+        self.records_offset + self.len() * size_of::<Record<T>>()
+    }
+
+    /// Recomputes how many records fit below the high end. Called whenever the high end
+    /// moves or the error state changes.
+    pub(super) fn refresh_limit(&self) {
+        if self.error.get().is_some() {
+            self.limit.set(0);
+            return;
+        }
+        let room = self
+            .arena
+            .high_offset()
+            .saturating_sub(self.records_offset + self.reserved.get());
+        let fit = room / size_of::<Record<T>>().max(1);
+        self.limit.set(fit.min(MAX_RECORDS as usize) as u32);
+    }
+
+    /// Record `index`, which must be below `len`.
+    #[inline(always)]
+    pub(super) fn record(&self, index: u32) -> Record<T> {
+        debug_assert!(index < self.len.get());
+        // SAFETY: callers pass indices of records already written (below `len`).
+        unsafe { self.records.as_ptr().add(index as usize).read() }
+    }
+
+    #[inline(always)]
+    pub(super) fn records_ptr(&self) -> *mut Record<T> {
+        self.records.as_ptr()
+    }
+}
