@@ -152,10 +152,12 @@ freestanding:
 # read-modify-write), run with semihosting, and each transcript compared with the same
 # program run on the host: bit for bit, or within the tolerance a line states. The
 # footprint table lands in build/firmware/footprint.txt. First, the core's test built
-# without its `tensor-jvp` feature, as the firmware builds it. Needs qemu-system-arm,
+# without its `tensor-jvp` feature, as the firmware builds it, and without
+# `transcendental`, as the smallest scalar program builds it. Needs qemu-system-arm,
 # arm-none-eabi-size and both rustup targets (.ci/run installs them).
 firmware:
-	$(CARGO) test -p autodiff-core --no-default-features --test without_tensor_jvp
+	$(CARGO) test -p autodiff-core --no-default-features --features transcendental --test without_tensor_jvp
+	$(CARGO) test -p autodiff-core --no-default-features --features tensor-jvp --test without_transcendental
 	OUT=$(abspath $(BUILD)/firmware) core/firmware/check.sh
 
 # ---- the C library ----

@@ -51,7 +51,7 @@ run_on() {
         echo "firmware: $name on $label failed (status $status)"; exit 1
     fi
     local compared="$OUT/$label-$name.compare.txt"
-    if ! "target/$HOST/release/$name" --compare "$transcript" >"$compared"; then
+    if ! "${HOST_BIN_DIR:-target/$HOST/release}/$name" --compare "$transcript" >"$compared"; then
         cat "$compared"
         echo "firmware: $name on $label disagrees with the host, or failed there"; exit 1
     fi
@@ -77,6 +77,21 @@ footprint() {
     printf '%-22s %-10s %8s %8s %8s\n' target program flash static stack
     footprint thumbv7em-none-eabihf cortex-m4f
 } >"$OUT/footprint.txt"
+
+# `rosenbrock` records only `+ − ×`: built again without the core's `transcendental`
+# feature (in its own target directory), it links none of libm's exp/sin/pow code, which
+# is what a scalar reverse-mode program that needs no libm pays.
+ALGEBRAIC=target/algebraic
+for target in $HOST thumbv7em-none-eabihf; do
+    CARGO_TARGET_DIR=$ALGEBRAIC cargo build -q --release --no-default-features --target $target \
+        --bin rosenbrock
+done
+HOST_BIN_DIR=$ALGEBRAIC/$HOST/release run_on cortex-m4f-no-libm "$ALGEBRAIC/thumbv7em-none-eabihf/release/rosenbrock" \
+    -machine mps2-an386 -cpu cortex-m4
+read -r text data bss _ < <(arm-none-eabi-size "$ALGEBRAIC/thumbv7em-none-eabihf/release/rosenbrock" | tail -n 1)
+stack=$(sed -n 's/^# stack bytes at most //p' "$OUT/cortex-m4f-no-libm-rosenbrock.txt")
+printf '%-22s %-10s %8d %8d %8d\n' "thumbv7em (no libm)" rosenbrock $((text + data)) $((data + bss)) "$stack" \
+    >>"$OUT/footprint.txt"
 
 # What an f32 scalar program must not pay for: tensor, checkpointing or kernel code. (The
 # tensor layer's sweeps are reached through function pointers, so if they were linked

@@ -112,6 +112,124 @@ pub enum Op {
     Select,
 }
 
+impl Op {
+    /// Whether the op's value or derivative calls into libm beyond `sqrt` and `fabs`:
+    /// exponentials, logarithms, the trigonometric and hyperbolic functions and their
+    /// inverses, `cbrt`, `erf`, `sigmoid`, `softplus`, `pow`, `atan2` and `hypot`. A core
+    /// built without its `transcendental` feature refuses to record these and links
+    /// none of their code: an image that only needs `+ − × ÷`, `sqrt`, powers and
+    /// constants pays for no libm beyond those.
+    pub const fn is_transcendental(self) -> bool {
+        matches!(
+            self,
+            Op::Cbrt
+                | Op::Exp
+                | Op::ExpM1
+                | Op::Ln
+                | Op::Ln1p
+                | Op::Log2
+                | Op::Log10
+                | Op::Sin
+                | Op::Cos
+                | Op::Tan
+                | Op::Asin
+                | Op::Acos
+                | Op::Atan
+                | Op::Sinh
+                | Op::Cosh
+                | Op::Tanh
+                | Op::Asinh
+                | Op::Acosh
+                | Op::Atanh
+                | Op::Sigmoid
+                | Op::Softplus
+                | Op::Erf
+                | Op::Pow
+                | Op::Powf
+                | Op::Atan2
+                | Op::Hypot
+        )
+    }
+}
+
+/// Whether the tape's sweeps include the libm rules: without the `transcendental`
+/// feature the tape refuses those ops, so its sweeps compile their arms to nothing and an
+/// image links none of their code. Dual numbers use every rule either way.
+pub(crate) const TAPE_HAS_LIBM_RULES: bool = cfg!(feature = "transcendental");
+
+/// The rules that call libm, apart from the others so that the tape's sweeps can leave
+/// them out ([`TAPE_HAS_LIBM_RULES`]).
+mod transcendental {
+    use super::Op;
+    use crate::real::Real;
+
+    #[inline(always)]
+    pub(super) fn unary_value<T: Real>(op: Op, x: T) -> T {
+        match op {
+            Op::Cbrt => x.cbrt(),
+            Op::Exp => x.exp(),
+            Op::ExpM1 => x.exp_m1(),
+            Op::Ln => x.ln(),
+            Op::Ln1p => x.ln_1p(),
+            Op::Log2 => x.log2(),
+            Op::Log10 => x.log10(),
+            Op::Sin => x.sin(),
+            Op::Cos => x.cos(),
+            Op::Tan => x.tan(),
+            Op::Asin => x.asin(),
+            Op::Acos => x.acos(),
+            Op::Atan => x.atan(),
+            Op::Sinh => x.sinh(),
+            Op::Cosh => x.cosh(),
+            Op::Tanh => x.tanh(),
+            Op::Asinh => x.asinh(),
+            Op::Acosh => x.acosh(),
+            Op::Atanh => x.atanh(),
+            Op::Sigmoid => x.sigmoid(),
+            Op::Softplus => x.softplus(),
+            Op::Erf => x.erf(),
+            _ => x,
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn unary_partial<T: Real>(op: Op, x: T) -> T {
+        match op {
+            Op::Sin => x.cos(),
+            Op::Cos => -x.sin(),
+            Op::Sinh => x.cosh(),
+            Op::Cosh => x.sinh(),
+            Op::Softplus => x.sigmoid(),
+            Op::Erf => T::from_f64(core::f64::consts::FRAC_2_SQRT_PI) * (-(x * x)).exp(),
+            _ => T::zero(),
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn binary_value<T: Real>(op: Op, a: T, b: T) -> T {
+        match op {
+            Op::Pow | Op::Powf => a.powf(b),
+            Op::Atan2 => a.atan2(b),
+            Op::Hypot => a.hypot(b),
+            _ => a,
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn binary_partials<T: Real>(op: Op, a: T, b: T, y: T) -> (T, T) {
+        let (zero, one) = (T::zero(), T::one());
+        match op {
+            Op::Pow => {
+                let d_base = b * a.powf(b - one);
+                let d_exponent = if a == zero { zero } else { y * a.ln() };
+                (d_base, d_exponent)
+            }
+            Op::Powf => (b * a.powf(b - one), zero),
+            _ => (zero, zero),
+        }
+    }
+}
+
 /// How many variable arguments an op reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arity {
@@ -216,40 +334,30 @@ impl Op {
     /// Binary, leaf and tensor ops return `x` unchanged (callers dispatch on arity first).
     #[inline(always)]
     pub fn eval_unary<T: Real>(self, x: T, n: i32) -> T {
+        self.eval_unary_where::<T, true>(x, n)
+    }
+
+    /// [`Op::eval_unary`] as the tape's sweeps apply it ([`TAPE_HAS_LIBM_RULES`]).
+    #[inline(always)]
+    pub(crate) fn eval_unary_recorded<T: Real>(self, x: T, n: i32) -> T {
+        self.eval_unary_where::<T, TAPE_HAS_LIBM_RULES>(x, n)
+    }
+
+    #[inline(always)]
+    fn eval_unary_where<T: Real, const LIBM: bool>(self, x: T, n: i32) -> T {
         match self {
             Op::Neg => -x,
             Op::Recip => x.recip(),
             Op::Powi => x.powi(n),
             Op::Sqrt => x.sqrt(),
-            Op::Cbrt => x.cbrt(),
-            Op::Exp => x.exp(),
-            Op::ExpM1 => x.exp_m1(),
-            Op::Ln => x.ln(),
-            Op::Ln1p => x.ln_1p(),
-            Op::Log2 => x.log2(),
-            Op::Log10 => x.log10(),
-            Op::Sin => x.sin(),
-            Op::Cos => x.cos(),
-            Op::Tan => x.tan(),
-            Op::Asin => x.asin(),
-            Op::Acos => x.acos(),
-            Op::Atan => x.atan(),
-            Op::Sinh => x.sinh(),
-            Op::Cosh => x.cosh(),
-            Op::Tanh => x.tanh(),
-            Op::Asinh => x.asinh(),
-            Op::Acosh => x.acosh(),
-            Op::Atanh => x.atanh(),
             Op::Abs => x.abs(),
-            Op::Sigmoid => x.sigmoid(),
-            Op::Softplus => x.softplus(),
-            Op::Erf => x.erf(),
             Op::AddConst => x + inline_constant(n),
             Op::MulConst => x * inline_constant(n),
             Op::DivConst => x / inline_constant(n),
             Op::ConstSub => inline_constant::<T>(n) - x,
             Op::ConstDiv => inline_constant::<T>(n) / x,
-            _ => x,
+            _ if LIBM => transcendental::unary_value(self, x),
+            _ => T::from_f64(f64::NAN),
         }
     }
 
@@ -257,6 +365,17 @@ impl Op {
     /// Reusing `y` saves a transcendental call for `exp`, `tanh`, `sigmoid` and friends.
     #[inline(always)]
     pub fn unary_partial<T: Real>(self, x: T, y: T, n: i32) -> T {
+        self.unary_partial_where::<T, true>(x, y, n)
+    }
+
+    /// [`Op::unary_partial`] as the tape's sweeps apply it ([`TAPE_HAS_LIBM_RULES`]).
+    #[inline(always)]
+    pub(crate) fn unary_partial_recorded<T: Real>(self, x: T, y: T, n: i32) -> T {
+        self.unary_partial_where::<T, TAPE_HAS_LIBM_RULES>(x, y, n)
+    }
+
+    #[inline(always)]
+    fn unary_partial_where<T: Real, const LIBM: bool>(self, x: T, y: T, n: i32) -> T {
         let one = T::one();
         match self {
             Op::Neg => -one,
@@ -281,14 +400,10 @@ impl Op {
             Op::Ln1p => (one + x).recip(),
             Op::Log2 => (x * T::from_f64(core::f64::consts::LN_2)).recip(),
             Op::Log10 => (x * T::from_f64(core::f64::consts::LN_10)).recip(),
-            Op::Sin => x.cos(),
-            Op::Cos => -x.sin(),
             Op::Tan => one + y * y,
             Op::Asin => (one - x * x).sqrt().recip(),
             Op::Acos => -(one - x * x).sqrt().recip(),
             Op::Atan => (one + x * x).recip(),
-            Op::Sinh => x.cosh(),
-            Op::Cosh => x.sinh(),
             Op::Tanh => one - y * y,
             Op::Asinh => (x * x + one).sqrt().recip(),
             Op::Acosh => (x * x - one).sqrt().recip(),
@@ -303,37 +418,56 @@ impl Op {
                 }
             }
             Op::Sigmoid => y * (one - y),
-            Op::Softplus => x.sigmoid(),
-            Op::Erf => T::from_f64(core::f64::consts::FRAC_2_SQRT_PI) * (-(x * x)).exp(),
             Op::AddConst => one,
             Op::MulConst => inline_constant(n),
             Op::DivConst => inline_constant::<T>(n).recip(),
             Op::ConstSub => -one,
             Op::ConstDiv => -(y / x),
-            _ => T::zero(),
+            _ if LIBM => transcendental::unary_partial(self, x),
+            _ => T::from_f64(f64::NAN),
         }
     }
 
     /// The value of a binary op. Non-binary ops return `a` (callers dispatch on arity).
     #[inline(always)]
     pub fn eval_binary<T: Real>(self, a: T, b: T) -> T {
+        self.eval_binary_where::<T, true>(a, b)
+    }
+
+    /// [`Op::eval_binary`] as the tape's sweeps apply it ([`TAPE_HAS_LIBM_RULES`]).
+    #[inline(always)]
+    pub(crate) fn eval_binary_recorded<T: Real>(self, a: T, b: T) -> T {
+        self.eval_binary_where::<T, TAPE_HAS_LIBM_RULES>(a, b)
+    }
+
+    #[inline(always)]
+    fn eval_binary_where<T: Real, const LIBM: bool>(self, a: T, b: T) -> T {
         match self {
             Op::Add => a + b,
             Op::Sub => a - b,
             Op::Mul => a * b,
             Op::Div => a / b,
-            Op::Pow | Op::Powf => a.powf(b),
-            Op::Atan2 => a.atan2(b),
             Op::Min => a.min(b),
             Op::Max => a.max(b),
-            Op::Hypot => a.hypot(b),
-            _ => a,
+            _ if LIBM => transcendental::binary_value(self, a, b),
+            _ => T::from_f64(f64::NAN),
         }
     }
 
     /// `(∂y/∂a, ∂y/∂b)` of a binary op, given its arguments and its value `y`.
     #[inline(always)]
     pub fn binary_partials<T: Real>(self, a: T, b: T, y: T) -> (T, T) {
+        self.binary_partials_where::<T, true>(a, b, y)
+    }
+
+    /// [`Op::binary_partials`] as the tape's sweeps apply it ([`TAPE_HAS_LIBM_RULES`]).
+    #[inline(always)]
+    pub(crate) fn binary_partials_recorded<T: Real>(self, a: T, b: T, y: T) -> (T, T) {
+        self.binary_partials_where::<T, TAPE_HAS_LIBM_RULES>(a, b, y)
+    }
+
+    #[inline(always)]
+    fn binary_partials_where<T: Real, const LIBM: bool>(self, a: T, b: T, y: T) -> (T, T) {
         let (zero, one) = (T::zero(), T::one());
         match self {
             Op::Add => (one, one),
@@ -343,12 +477,6 @@ impl Op {
                 let inv = b.recip();
                 (inv, -y * inv)
             }
-            Op::Pow => {
-                let d_base = b * a.powf(b - one);
-                let d_exponent = if a == zero { zero } else { y * a.ln() };
-                (d_base, d_exponent)
-            }
-            Op::Powf => (b * a.powf(b - one), zero),
             Op::Atan2 => {
                 let inv = (a * a + b * b).recip();
                 (b * inv, -a * inv)
@@ -375,7 +503,8 @@ impl Op {
                     (a / y, b / y)
                 }
             }
-            _ => (zero, zero),
+            _ if LIBM => transcendental::binary_partials(self, a, b, y),
+            _ => (T::from_f64(f64::NAN), T::from_f64(f64::NAN)),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! The core built without its `tensor-jvp` feature, as firmware that only trains builds
 //! it: forward mode over tensor records is refused with an error, not a panic, and
 //! everything else works (reverse mode over tensors, scalar forward mode, the tape after
-//! the refusal). Run with `cargo test -p autodiff-core --no-default-features --test
-//! without_tensor_jvp` (`make firmware` does); with default features this file is empty.
+//! the refusal). Run with `cargo test -p autodiff-core --no-default-features --features
+//! transcendental --test without_tensor_jvp` (`make firmware` does); with default
+//! features this file is empty.
 #![cfg(not(feature = "tensor-jvp"))]
 
 mod common;

@@ -172,13 +172,13 @@ impl<'m, T: Real> Tape<'m, T> {
                     leaf => {},
                     unary(op) => {
                         let x = records.add(record.a() as usize);
-                        let partial = op.unary_partial((*x).value, record.value, record.b as i32);
+                        let partial = op.unary_partial_recorded((*x).value, record.value, record.b as i32);
                         (*x).adjoint += adjoint * partial;
                     },
                     binary(op) => {
                         let a = records.add(record.a() as usize);
                         let b = records.add(record.b as usize);
-                        let (da, db) = op.binary_partials((*a).value, (*b).value, record.value);
+                        let (da, db) = op.binary_partials_recorded((*a).value, (*b).value, record.value);
                         (*a).adjoint += adjoint * da;
                         (*b).adjoint += adjoint * db;
                     },

@@ -223,8 +223,8 @@ impl<'m, T: Real> Tape<'m, T> {
                             record.value
                         }
                     },
-                    unary(op) => op.eval_unary((*records.add(record.a() as usize)).value, record.b as i32),
-                    binary(op) => op.eval_binary(
+                    unary(op) => op.eval_unary_recorded((*records.add(record.a() as usize)).value, record.b as i32),
+                    binary(op) => op.eval_binary_recorded(
                         (*records.add(record.a() as usize)).value,
                         (*records.add(record.b as usize)).value,
                     ),
@@ -283,13 +283,13 @@ impl<'m, T: Real> Tape<'m, T> {
                 },
                 unary(op) => {
                     let x = self.record(record.a());
-                    let partial = op.unary_partial(x.value, record.value, record.b as i32);
+                    let partial = op.unary_partial_recorded(x.value, record.value, record.b as i32);
                     // SAFETY: argument slots precede `i`.
                     unsafe { slots.get(record.a()) }.map(|t| times(t, partial))
                 },
                 binary(op) => {
                     let (a, b) = (self.record(record.a()), self.record(record.b));
-                    let (da, db) = op.binary_partials(a.value, b.value, record.value);
+                    let (da, db) = op.binary_partials_recorded(a.value, b.value, record.value);
                     // SAFETY: argument slots precede `i`.
                     let (ta, tb) = unsafe { (slots.get(record.a()), slots.get(record.b)) };
                     let mut lanes = [T::zero(); N];

@@ -10,6 +10,11 @@ use crate::op::Op;
 use crate::real::Real;
 use core::mem::size_of;
 
+/// What recording a libm op reports in a core built without `transcendental`.
+const WITHOUT_TRANSCENDENTAL: Error = Error::InvalidArgument(
+    "this op needs autodiff-core's `transcendental` feature (exp, ln, trigonometric, pow, ...)",
+);
+
 impl<T: Real> Tape<'_, T> {
     /// True when `x` is a live scalar handle of this tape.
     #[inline(always)]
@@ -80,7 +85,10 @@ impl<T: Real> Tape<'_, T> {
             self.fail_handle(self.handle_of(x));
             return VarId::INVALID;
         }
-        let value = op.eval_unary(self.record(x.index).value, n);
+        if !crate::op::TAPE_HAS_LIBM_RULES && op.is_transcendental() {
+            return self.fail(WITHOUT_TRANSCENDENTAL);
+        }
+        let value = op.eval_unary_recorded(self.record(x.index).value, n);
         self.push(Record::new(op, x.index, n as u32, value))
     }
 
@@ -91,7 +99,10 @@ impl<T: Real> Tape<'_, T> {
             self.fail_handle(self.handle_of(bad));
             return VarId::INVALID;
         }
-        let value = op.eval_binary(self.record(a.index).value, self.record(b.index).value);
+        if !crate::op::TAPE_HAS_LIBM_RULES && op.is_transcendental() {
+            return self.fail(WITHOUT_TRANSCENDENTAL);
+        }
+        let value = op.eval_binary_recorded(self.record(a.index).value, self.record(b.index).value);
         self.push(Record::new(op, a.index, b.index, value))
     }
 
