@@ -30,3 +30,4 @@ pub mod param;
 pub mod ptr;
 pub mod var;
 pub mod version;
+pub mod view;

@@ -29,6 +29,7 @@ mod reduce;
 mod state;
 mod sweep;
 mod typed;
+mod view;
 
 pub use device::{DeviceId, TensorDevice};
 pub use float::Float;
@@ -37,6 +38,7 @@ pub use node::Activation;
 pub use optim::{Adam, Optimizer, Sgd};
 pub use param::ParamId;
 pub use typed::{Matrix, Vector};
+pub use view::Buffer;
 
 /// A tensor on a tape: its record index, its kind, the generation that issued it and the
 /// identity of its tape, like [`VarId`](crate::VarId). A rank-0 tensor is also a scalar
