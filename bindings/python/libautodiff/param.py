@@ -29,6 +29,10 @@ class Parameter:
 
     __slots__ = ("_tape", "_h", "shape", "_use")
 
+    # numpy defers arithmetic with an array to this class's reflected operators, which
+    # record the array as a constant (instead of making an object array).
+    __array_ufunc__ = None
+
     def __init__(self) -> None:  # pragma: no cover - made by Tape.parameter
         raise TypeError("create parameters with Tape.parameter(init)")
 

@@ -52,6 +52,10 @@ class Tensor:
 
     __slots__ = ("_tape", "_h", "_shape")
 
+    # numpy defers arithmetic with an array to this class's reflected operators, which
+    # record the array as a constant (instead of making an object array).
+    __array_ufunc__ = None
+
     _tape: "Tape"
     _h: _lib.Handle
     _shape: Optional[Tuple[int, ...]]
