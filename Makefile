@@ -39,7 +39,8 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 .PHONY: all demo test lint fmt-check clippy rust-test miri miri-all \
 	ffi-lib cbindgen-tool header header-check header-compile soname-check \
 	c-test c-asan c-valgrind c-tsan cpp-test rust-asan ffi-asan install package-test \
-	freestanding cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions
+	freestanding cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions \
+	python-venv python-test python-extras-venv python-examples python-bench
 
 all:
 	$(CARGO) build --release --workspace
@@ -52,7 +53,7 @@ demo: ffi-lib
 	./$(BUILD)/c/mlp
 
 test: lint rust-test miri freestanding header-check header-compile soname-check c-test c-asan \
-	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke
+	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke python-test
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -426,3 +427,44 @@ fuzz-regressions: fuzz-build
 				echo "passes:   $$f"; else echo "FAILS:    $$f"; fi; \
 		done; \
 	done
+
+# ---- the Python package ----
+
+# bindings/python (see its README): `pip install ./bindings/python` into a venv under
+# build/ that holds numpy and pytest only, then the pytest suite against the installed
+# package. The examples and the benchmark need matplotlib and PyTorch too: they have a
+# venv of their own (PyTorch's Linux wheel pulls several GB of CUDA libraries).
+PYTHON ?= python3
+PY_VENV := $(BUILD)/python-venv
+PY_EXTRAS_VENV := $(BUILD)/python-extras-venv
+PY_OUT := $(BUILD)/python
+
+python-venv:
+	@$(PY_VENV)/bin/python -c 'import numpy, pytest' >/dev/null 2>&1 || { \
+		$(PYTHON) -m venv $(PY_VENV) && $(PY_VENV)/bin/python -m pip install -q numpy pytest; }
+
+python-test: ffi-lib python-venv
+	$(PY_VENV)/bin/python -m pip install -q --force-reinstall --no-deps ./bindings/python
+	$(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider bindings/python/tests
+
+python-extras-venv:
+	@$(PY_EXTRAS_VENV)/bin/python -c 'import numpy, matplotlib, torch' >/dev/null 2>&1 || { \
+		$(PYTHON) -m venv $(PY_EXTRAS_VENV) && \
+		$(PY_EXTRAS_VENV)/bin/python -m pip install -q numpy matplotlib torch==2.15.0; }
+	$(PY_EXTRAS_VENV)/bin/python -m pip install -q --force-reinstall --no-deps ./bindings/python
+
+# The worked examples, the MLP of `make demo` from Python, its loss curve as a PNG
+# (build/python/loss.png) and the comparison with torch.autograd.
+python-examples: ffi-lib python-extras-venv
+	@mkdir -p $(PY_OUT)
+	$(PY_EXTRAS_VENV)/bin/python examples/python/worked_examples.py
+	$(PY_EXTRAS_VENV)/bin/python examples/python/mlp.py
+	$(PY_EXTRAS_VENV)/bin/python examples/python/loss_curve.py $(PY_OUT)/loss.png
+	$(PY_EXTRAS_VENV)/bin/python examples/python/torch_comparison.py
+
+# Python-side overhead per scalar and per tensor op, and the MLP step from Python
+# against the same step in C (bench/python/mlp_step.c) and in PyTorch, in one run.
+python-bench: ffi-lib python-extras-venv
+	@mkdir -p $(PY_OUT)
+	$(CC) $(EXAMPLE_CFLAGS) bench/python/mlp_step.c $(LINK_SHARED) -o $(PY_OUT)/mlp_step
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY_EXTRAS_VENV)/bin/python bench/python/bench.py --c-step $(PY_OUT)/mlp_step
