@@ -86,6 +86,20 @@ if fast.ad_abi_version() != ABI_VERSION:  # pragma: no cover - a mismatched buil
     )
 
 
+def address(array: "object") -> int:
+    """The address of a numpy array's first element."""
+    return array.ctypes.data  # type: ignore[attr-defined]
+
+
+_DIMS = [ctypes.c_size_t * r for r in range(5)]
+
+
+def dims(shape: "tuple") -> "ctypes.Array":
+    """A shape as a C ``size_t`` array (rank 0 to 4; a longer one is refused by C)."""
+    rank = len(shape)
+    return (_DIMS[rank] if rank < 5 else ctypes.c_size_t * rank)(*shape)
+
+
 def _declare(lib: ctypes.CDLL, name: str, restype, *argtypes):
     fn = getattr(lib, name)
     fn.restype = restype
@@ -170,7 +184,7 @@ TENSOR_UNARY = {
 sum_axis = _declare(slow, "ad_tensor_sum_axis", Handle, T, Handle, SZ)
 mean_axis = _declare(slow, "ad_tensor_mean_axis", Handle, T, Handle, SZ)
 reshape = _declare(slow, "ad_reshape", Handle, T, Handle, PSZ, SZ)
-cross_entropy = _declare(slow, "ad_cross_entropy", Handle, T, Handle, POINTER(c_uint32), SZ)
+cross_entropy = _declare(slow, "ad_cross_entropy", Handle, T, Handle, c_void_p, SZ)
 mse = _declare(slow, "ad_mse", Handle, T, Handle, Handle)
 tensor_as_var = _declare(fast, "ad_tensor_as_var", Handle, T, Handle)
 tensor_dims = _declare(fast, "ad_tensor_dims", c_int, T, Handle, PSZ, SZ, PSZ)

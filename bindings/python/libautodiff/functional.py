@@ -9,7 +9,8 @@ control flow depends on the values (``if x[0] > 0``) must be called with
 ``retape=True``, which records every call afresh.
 
 Recordings are cached per thread (a tape belongs to one thread), by input shape. A tape
-that runs out of memory while recording is made again with twice the memory.
+that runs out of memory while recording is made again with twice the memory, and a
+recording made again (``retape``) starts from the size that held the last one.
 """
 
 from __future__ import annotations
@@ -24,15 +25,14 @@ from .errors import OutOfMemoryError
 from .tape import Tape
 from .var import Var
 
-_FIRST_MEMORY = 1 << 16
+_FIRST_MEMORY = 1 << 20
 _MAX_MEMORY = 1 << 34
 
 
 class _Recording:
     """A tape holding ``f`` recorded at one input shape, and its outputs."""
 
-    def __init__(self, f: Callable[..., Any], x: np.ndarray, dtype: str) -> None:
-        memory = _FIRST_MEMORY
+    def __init__(self, f: Callable[..., Any], x: np.ndarray, dtype: str, memory: int = _FIRST_MEMORY) -> None:
         while True:
             tape = Tape(memory, dtype)
             try:
@@ -48,6 +48,7 @@ class _Recording:
                     raise
                 memory *= 2
         self.tape = tape
+        self.memory = memory
         self.scalar = isinstance(out, Var)
         outs = np.asarray(out, dtype=object)
         self.out_shape = outs.shape
@@ -68,9 +69,11 @@ def _cached(
             cache = local.cache = {}
         entry = cache.get(x.shape)
         if entry is None or retape:
+            memory = _FIRST_MEMORY
             if entry is not None:
                 entry.tape.close()
-            entry = cache[x.shape] = _Recording(f, x, dtype)
+                memory = entry.memory
+            entry = cache[x.shape] = _Recording(f, x, dtype, memory)
             return entry, True
         return entry, False
 

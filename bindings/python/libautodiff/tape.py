@@ -19,6 +19,9 @@ from .errors import (
     ViewsAliveError,
     error_for,
 )
+from .checkpoint import forget, run_segment
+from .param import Parameter
+from .tensor import Tensor, as_c_array
 from .views import PARAM, TENSOR
 from .var import Var
 
@@ -242,7 +245,7 @@ class Tape:
         None when ``x`` is neither."""
         if type(x) is Var:
             return x._h
-        if isinstance(x, Real):
+        if type(x) is float or type(x) is int or isinstance(x, Real):
             return _lib.const(ptr, float(x))
         return None
 
@@ -312,7 +315,7 @@ class Tape:
     def const(self, value: Any) -> Any:
         """A constant: a :class:`Var` for a number, a :class:`~libautodiff.Tensor` for
         an array (no gradient flows into either)."""
-        if isinstance(value, Real) or isinstance(value, np.generic):
+        if type(value) is float or isinstance(value, (Real, np.generic)):
             ptr = self._enter()
             try:
                 h = _lib.const(ptr, float(value))
@@ -324,7 +327,7 @@ class Tape:
     def input(self, value: Any) -> Any:
         """An input: a :class:`Var` for a number, a :class:`~libautodiff.Tensor` for
         anything array-like (copied once into the tape's memory, row-major)."""
-        if isinstance(value, Real) or isinstance(value, np.generic):
+        if type(value) is float or isinstance(value, (Real, np.generic)):
             return self.var(float(value))
         return self._tensor_leaf("input", value)
 
@@ -333,13 +336,11 @@ class Tape:
         return self._tensor_leaf("input", data)
 
     def _tensor_leaf(self, kind: str, data: Any) -> Any:
-        from .tensor import Tensor, as_c_array
-
         array = as_c_array(data, self._np_dtype)
-        dims = (ctypes.c_size_t * max(array.ndim, 1))(*array.shape)
+        dims = _lib.dims(array.shape)
         ptr = self._enter()
         try:
-            h = _lib.TENSOR_LEAF[(kind, self._dt)](ptr, dims, array.ndim, array.ctypes.data, array.size)
+            h = _lib.TENSOR_LEAF[(kind, self._dt)](ptr, dims, array.ndim, _lib.address(array), array.size)
         finally:
             self._lock.release()
         return Tensor._wrap(self, h)
@@ -347,12 +348,10 @@ class Tape:
     # ---- sweeps (the GIL is released inside) ----
 
     def _output_handle(self, output: Any) -> _lib.Handle:
-        from .tensor import Tensor
-
         if type(output) is Var:
             return output._h
-        if isinstance(output, Tensor):
-            return output.as_var()._h
+        if type(output) is Tensor:
+            return output._scalar_handle()
         raise TypeError(f"expected a Var or a rank-0 Tensor, got {type(output).__name__}")
 
     def backward(self, output: Any) -> None:
@@ -490,8 +489,6 @@ class Tape:
         """A parameter initialised from array-like ``init``: it persists across
         :meth:`reset`. Create parameters right after the tape starts (or a reset),
         before recording, then set the optimizer (:meth:`sgd` or :meth:`adam`)."""
-        from .param import Parameter
-
         return Parameter._new(self, init)
 
     def sgd(self, lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
@@ -532,15 +529,12 @@ class Tape:
         """Records ``block(*inputs)`` as a checkpointed segment: only its ``outputs``
         results are kept, and backward records the block again (see
         :func:`libautodiff.checkpoint`)."""
-        from .checkpoint import run_segment
-
         return run_segment(self, block, inputs, outputs)
 
     def _forget_blocks(self) -> None:
-        from .checkpoint import forget
-
-        forget(self._blocks)
-        self._blocks = []
+        if self._blocks:
+            forget(self._blocks)
+            self._blocks = []
 
     def __repr__(self) -> str:
         state = "closed" if self._ptr is None else f"{self.dtype}"

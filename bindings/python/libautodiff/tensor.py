@@ -115,7 +115,7 @@ class Tensor:
         out = np.empty(self.shape, dtype=tape._np_dtype)
         ptr = tape._enter()
         try:
-            tape._check(_lib.TENSOR_READ[(what, tape._dt)](ptr, self._h, out.ctypes.data, out.size))
+            tape._check(_lib.TENSOR_READ[(what, tape._dt)](ptr, self._h, _lib.address(out), out.size))
         finally:
             tape._lock.release()
         return out
@@ -208,9 +208,7 @@ class Tensor:
         return Tensor._wrap(tape, h)
 
     def _operand(self, other: Any) -> Optional[_lib.Handle]:
-        from .param import Parameter
-
-        if isinstance(other, Tensor):
+        if type(other) is Tensor:
             return other._h
         if isinstance(other, Parameter):
             return other.use()._h
@@ -240,7 +238,7 @@ class Tensor:
         return self._binary("sub", other, reflected=True)
 
     def __mul__(self, other: Any) -> "Tensor":
-        if isinstance(other, Real):
+        if type(other) is float or type(other) is int or isinstance(other, Real):
             return self._record(_lib.tensor_scale, self._h, float(other))
         return self._binary("mul", other)
 
@@ -333,19 +331,22 @@ class Tensor:
 
     def as_var(self) -> "Var":
         """A rank-0 tensor as a scalar :class:`Var`."""
+        return self._tape._wrap(self._scalar_handle())
+
+    def _scalar_handle(self) -> _lib.Handle:
         tape = self._tape
         ptr = tape._enter()
         try:
             h = _lib.tensor_as_var(ptr, self._h)
         finally:
             tape._lock.release()
-        return tape._wrap(h)
+        if h.index == _lib.INVALID_INDEX:
+            raise tape._sticky()
+        return h
 
 
 def _tensor_of(x: Any, like: Tensor) -> Tensor:
-    from .param import Parameter
-
-    if isinstance(x, Tensor):
+    if type(x) is Tensor:
         return x
     if isinstance(x, Parameter):
         return x.use()
@@ -353,10 +354,8 @@ def _tensor_of(x: Any, like: Tensor) -> Tensor:
 
 
 def _first_tensor(*xs: Any) -> Tensor:
-    from .param import Parameter
-
     for x in xs:
-        if isinstance(x, Tensor):
+        if type(x) is Tensor:
             return x
         if isinstance(x, Parameter):
             return x.use()
@@ -382,10 +381,14 @@ def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
     """The mean softmax cross-entropy of ``logits`` ``[batch, classes]`` against
     integer ``labels`` (one per row): a rank-0 tensor."""
     array = np.ascontiguousarray(labels, dtype=np.uint32).reshape(-1)
-    return logits._record(_lib.cross_entropy, logits._h, array.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)), array.size)
+    return logits._record(_lib.cross_entropy, logits._h, _lib.address(array), array.size)
 
 
 def mse(prediction: Tensor, target: Any) -> Tensor:
     """The mean squared error of two tensors of one shape: a rank-0 tensor."""
     target = _tensor_of(target, prediction)
     return prediction._record(_lib.mse, prediction._h, target._h)
+
+
+# Parameters stand for their use in arithmetic; param.py builds on this module.
+from .param import Parameter  # noqa: E402

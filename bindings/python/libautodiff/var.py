@@ -84,12 +84,12 @@ class Var:
         return self._tape._binary_reflected(_SUB, other, self._h)
 
     def __mul__(self, other: Operand) -> "Var":
-        if type(other) is not Var and isinstance(other, Real):
+        if type(other) is float or (type(other) is not Var and isinstance(other, Real)):
             return self._tape._unary_arg(_lib.scale, self._h, float(other))
         return self._tape._binary(_MUL, self._h, other)
 
     def __rmul__(self, other: Number) -> "Var":
-        if isinstance(other, Real):
+        if type(other) is float or type(other) is int or isinstance(other, Real):
             return self._tape._unary_arg(_lib.scale, self._h, float(other))
         return NotImplemented
 
