@@ -42,6 +42,16 @@ def _as_sequence(result: Any, n_out: int) -> Sequence[Any]:
 
 def _run_block(key: int, inputs: Any, n_in: int, outputs: Any, n_out: int) -> int:
     tape, block, tensors = _BLOCKS[key]
+    # While the block runs, its tensors live in memory the tape takes back when the
+    # block ends: no view of them may be made (see Tensor._view).
+    tape._callback_depth += 1
+    try:
+        return _record_block(tape, block, tensors, inputs, n_in, outputs, n_out)
+    finally:
+        tape._callback_depth -= 1
+
+
+def _record_block(tape: "Tape", block: Callable[..., Any], tensors: bool, inputs: Any, n_in: int, outputs: Any, n_out: int) -> int:
     if tensors:
         args = [Tensor._wrap(tape, _lib.Handle.from_buffer_copy(inputs[i])) for i in range(n_in)]
     else:

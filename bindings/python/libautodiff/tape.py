@@ -70,6 +70,8 @@ class Tape:
         self._pending_end: Optional[ctypes.c_void_p] = None
         self._lock = threading.RLock()
         self._views = {TENSOR: 0, PARAM: 0}
+        self._views_lock = threading.RLock()  # leases end in whichever thread drops them
+        self._callback_depth = 0
         self._generation = 0
         self._blocks: List[int] = []
         self._callback_error: Optional[BaseException] = None
@@ -164,15 +166,18 @@ class Tape:
         self._owner = None
 
     def _acquire_view(self, kind: str) -> None:
-        self._views[kind] += 1
+        with self._views_lock:
+            self._views[kind] += 1
 
     def _release_view(self, kind: str) -> None:
-        views = self._views
-        views[kind] -= 1
-        if self._pending_end is not None and not views[TENSOR] and not views[PARAM]:
+        with self._views_lock:
+            views = self._views
+            views[kind] -= 1
+            if self._pending_end is None or views[TENSOR] or views[PARAM]:
+                return
             ptr, self._pending_end = self._pending_end, None
-            _lib.tape_done(ptr)
-            self._free_memory()
+        _lib.tape_done(ptr)
+        self._free_memory()
 
     # ---- entering a call: one thread at a time, a live tape ----
 

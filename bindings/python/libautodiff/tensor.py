@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _lib
-from .errors import InvalidArgumentError, ShapeError
+from .errors import InvalidArgumentError, ReentrantError, ShapeError
 from .views import TENSOR, arena_view
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -124,6 +124,11 @@ class Tensor:
         if not self.shape:  # rank 0: no buffer of its own, a copy is one number
             return self._copy_out(what)
         tape = self._tape
+        if tape._callback_depth:
+            raise ReentrantError(
+                "no views inside a checkpointed block: its tensors' memory is given back when the "
+                "block ends; copy with .numpy()"
+            )
         ptr = tape._enter()
         try:
             address = ctypes.c_void_p()

@@ -126,3 +126,20 @@ def test_a_tape_over_a_numpy_buffer_keeps_it_exported() -> None:
             memory.resize(10)  # numpy sees the tape's reference
     del tape
     memory.resize(10)  # given back after the close
+
+
+def test_no_view_of_a_checkpointed_blocks_tensors() -> None:
+    kept = []
+
+    def block(t: ad.Tensor) -> ad.Tensor:
+        inner = t * 2.0
+        kept.append(inner.numpy())  # a copy is fine
+        with pytest.raises(ad.ReentrantError, match="checkpointed block"):
+            inner.value  # its memory goes back to the tape when the block ends
+        return inner.tanh()
+
+    with ad.Tape() as tape:
+        x = tape.input(np.ones(3))
+        ad.checkpoint(block, x).sum().backward()
+        np.testing.assert_array_equal(kept[0], [2.0, 2.0, 2.0])
+        np.testing.assert_allclose(x.grad, 2 * (1 - np.tanh(2.0) ** 2))
