@@ -52,6 +52,7 @@ def _run_block(key: int, inputs: Any, n_in: int, outputs: Any, n_out: int) -> in
 
 
 def _record_block(tape: "Tape", block: Callable[..., Any], tensors: bool, inputs: Any, n_in: int, outputs: Any, n_out: int) -> int:
+    args: List[Any]
     if tensors:
         args = [Tensor._wrap(tape, _lib.Handle.from_buffer_copy(inputs[i])) for i in range(n_in)]
     else:

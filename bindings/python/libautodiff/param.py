@@ -29,6 +29,12 @@ class Parameter:
 
     __slots__ = ("_tape", "_h", "shape", "_use")
 
+    _tape: "Tape"
+    _h: _lib.ParamHandle
+    #: The parameter's dimensions.
+    shape: Tuple[int, ...]
+    _use: Optional[Tuple[int, Tensor]]
+
     # numpy defers arithmetic with an array to this class's reflected operators, which
     # record the array as a constant (instead of making an object array).
     __array_ufunc__ = None

@@ -86,7 +86,7 @@ class Tape:
         else:
             self._owner = memory
             try:
-                view = memoryview(memory)
+                view = memoryview(memory)  # type: ignore[arg-type]
             except TypeError:
                 raise TypeError(f"a tape's memory is a byte count or a writable buffer, not {type(memory).__name__}") from None
             if view.readonly:
@@ -94,7 +94,7 @@ class Tape:
             if not view.c_contiguous:
                 raise InvalidArgumentError("a tape needs C-contiguous memory")
             view = view.cast("B")
-        self._cells = (ctypes.c_char * view.nbytes).from_buffer(view)
+        self._cells: Optional[ctypes.Array[ctypes.c_char]] = (ctypes.c_char * view.nbytes).from_buffer(view)
         out = ctypes.c_void_p()
         status = _lib.tape_init(self._cells, view.nbytes, DTYPES[self.dtype], ctypes.byref(out))
         if status != _lib.AD_OK:

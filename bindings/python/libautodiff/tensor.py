@@ -277,11 +277,9 @@ class Tensor:
 
     def reshape(self, *dims: Union[int, Sequence[int]]) -> "Tensor":
         """The same elements in another shape of the same size (``-1`` infers one)."""
-        if len(dims) == 1 and not isinstance(dims[0], int):
-            dims = tuple(dims[0])  # type: ignore[assignment]
-        shape = np.empty(self.shape, dtype=np.int8).reshape(dims).shape if -1 in dims else tuple(dims)
-        c_dims = (ctypes.c_size_t * max(len(shape), 1))(*shape)
-        return self._record(_lib.reshape, self._h, c_dims, len(shape))
+        wanted: Tuple[int, ...] = tuple(dims[0]) if len(dims) == 1 and not isinstance(dims[0], int) else dims  # type: ignore[assignment]
+        shape = np.empty(self.shape, dtype=np.int8).reshape(wanted).shape if -1 in wanted else wanted
+        return self._record(_lib.reshape, self._h, _lib.dims(shape), len(shape))
 
     def sum(self, axis: Optional[int] = None) -> "Tensor":
         """The sum of all elements (rank 0), or along ``axis``, removing it."""

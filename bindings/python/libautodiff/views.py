@@ -55,6 +55,6 @@ def arena_view(tape: "Tape", address: int, count: int, shape: Tuple[int, ...], k
     lives."""
     ctype = ctypes.c_float if tape._np_dtype == np.float32 else ctypes.c_double
     cells = (ctype * count).from_address(address)
-    cells._lease = _Lease(tape, kind)  # type: ignore[attr-defined]
+    setattr(cells, "_lease", _Lease(tape, kind))  # the lease lives as long as the cells
     raw = memoryview(cells).cast("B").toreadonly()
     return np.frombuffer(raw, dtype=tape._np_dtype, count=count).reshape(shape)
