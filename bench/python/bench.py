@@ -153,8 +153,8 @@ def bench_mlp(args: argparse.Namespace, batch: int, torch_ok: bool) -> Dict[str,
     time_steps(py, args.warmup)
     th = TorchStep(batch) if torch_ok else None
     if th is not None:
+        print(f"# torch batch={batch} loss first={th().detach().item():.6f} (the same weights and batch)")
         time_steps(th, args.warmup)
-        print(f"# torch batch={batch} loss first={float(th()):.6f}")
     for _ in range(args.rounds):
         c_median, _ = run_c(args.c_step, batch, args.steps, args.warmup)
         results["c"].append(c_median)
