@@ -15,6 +15,7 @@ from .errors import (
     CallbackError,
     ConcurrentUseError,
     InvalidArgumentError,
+    ReentrantError,
     TapeClosedError,
     ViewsAliveError,
     error_for,
@@ -124,6 +125,8 @@ class Tape:
         if ptr is None:
             return
         try:
+            if self._callback_depth:
+                raise ReentrantError("a tape cannot be closed from a callback it is running")
             if self._views[TENSOR] or self._views[PARAM]:
                 self._ptr, self._pending_end = None, ptr
                 return

@@ -119,3 +119,12 @@ def test_variables_kept_from_a_block_are_stale() -> None:
         ad.checkpoint(keeper, x)
         with pytest.raises(ad.StaleHandleError):
             kept[0].value
+
+
+def test_a_block_may_not_close_its_tape() -> None:
+    with ad.Tape() as tape:
+        x = tape.var(1.0)
+        with pytest.raises(ad.CallbackError) as info:
+            ad.checkpoint(lambda v: tape.close() or v, x)
+        assert isinstance(info.value.__cause__, ad.ReentrantError)
+        assert not tape.closed
