@@ -18,6 +18,7 @@ exception kept on the tape.
 from __future__ import annotations
 
 import itertools
+import weakref
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Sequence, Tuple
 
 from . import _lib
@@ -28,7 +29,9 @@ from .var import Var
 if TYPE_CHECKING:  # pragma: no cover
     from .tape import Tape
 
-_BLOCKS: Dict[int, Tuple["Tape", Callable[..., Any], bool]] = {}
+# The tape by weak reference: a tape dropped without a close must still be collectable
+# (its __del__ forgets its blocks). While a C call runs a block, its caller holds the tape.
+_BLOCKS: Dict[int, Tuple["weakref.ref[Tape]", Callable[..., Any], bool]] = {}
 _KEYS = itertools.count(1)
 
 
@@ -40,8 +43,8 @@ def _as_sequence(result: Any, n_out: int) -> Sequence[Any]:
     return result
 
 
-def _run_block(key: int, inputs: Any, n_in: int, outputs: Any, n_out: int) -> int:
-    tape, block, tensors = _BLOCKS[key]
+def _run_block(tape: "Tape", key: int, inputs: Any, n_in: int, outputs: Any, n_out: int) -> int:
+    _, block, tensors = _BLOCKS[key]
     # While the block runs, its tensors live in memory the tape takes back when the
     # block ends: no view of them may be made (see Tensor._view).
     tape._callback_depth += 1
@@ -69,11 +72,11 @@ def _record_block(tape: "Tape", block: Callable[..., Any], tensors: bool, inputs
 @_lib.SEGMENT_FN
 def _trampoline(tape_ptr: int, inputs: Any, n_in: int, outputs: Any, n_out: int, user_data: int) -> int:
     entry = _BLOCKS.get(user_data or 0)
-    if entry is None:  # pragma: no cover - the tape forgot the block: cannot happen
+    tape = entry[0]() if entry is not None else None
+    if tape is None:  # pragma: no cover - the tape forgot the block: cannot happen
         return _lib.AD_ERR_INVALID_ARGUMENT
-    tape = entry[0]
     try:
-        return _run_block(user_data, inputs, n_in, outputs, n_out)
+        return _run_block(tape, user_data, inputs, n_in, outputs, n_out)
     except BaseException as error:  # noqa: B902 - nothing may unwind into C
         if tape._callback_error is None:
             tape._callback_error = error
@@ -97,7 +100,7 @@ def run_segment(tape: "Tape", block: Callable[..., Any], inputs: Sequence[Any], 
     handles_in = (_lib.Handle * max(len(inputs), 1))(*(x._h for x in inputs))
     handles_out = (_lib.Handle * n_out)()
     key = next(_KEYS)
-    _BLOCKS[key] = (tape, block, tensors)
+    _BLOCKS[key] = (weakref.ref(tape), block, tensors)
     fn = _lib.checkpoint_tensors if tensors else _lib.checkpoint
     ptr = tape._enter()
     try:

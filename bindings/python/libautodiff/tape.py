@@ -162,6 +162,8 @@ class Tape:
         ptr = getattr(self, "_ptr", None) or getattr(self, "_pending_end", None)
         if ptr is not None:
             _lib.tape_done(ptr)
+        if getattr(self, "_blocks", None):
+            forget(self._blocks)
 
     def _free_memory(self) -> None:
         self._forget_blocks()

@@ -128,3 +128,20 @@ def test_a_block_may_not_close_its_tape() -> None:
             ad.checkpoint(lambda v: tape.close() or v, x)
         assert isinstance(info.value.__cause__, ad.ReentrantError)
         assert not tape.closed
+
+
+def test_a_dropped_tape_with_segments_is_collected() -> None:
+    import gc
+    import sys
+    import weakref
+
+    segments = sys.modules["libautodiff.checkpoint"]  # the module, not the function
+
+    tape = ad.Tape()
+    ad.checkpoint(lambda v: v * 2.0, tape.var(1.0))
+    assert tape._blocks and all(k in segments._BLOCKS for k in tape._blocks)
+    keys, alive = list(tape._blocks), weakref.ref(tape)
+    del tape
+    gc.collect()
+    assert alive() is None
+    assert not any(k in segments._BLOCKS for k in keys)
