@@ -150,3 +150,16 @@ def test_a_tensor_where_a_variable_goes() -> None:
         t = tape.input(np.ones(2))
         with pytest.raises(TypeError):
             tape.var(1.0) + t  # type: ignore[operator]
+
+
+def test_a_panic_inside_the_library_is_a_status_not_a_crash() -> None:
+    from libautodiff import _lib
+
+    status = _lib.fast.ad_debug_panic_for_test()  # exported for tests, not in the header
+    assert status == 3
+    error = errors.error_for(status, _lib.status_str(status).decode())
+    assert isinstance(error, ad.InternalError) and "panic" in str(error)
+    with ad.Tape() as tape:  # and the interpreter goes on
+        x = tape.var(2.0)
+        (x * x).backward()
+        assert x.grad == 4.0
