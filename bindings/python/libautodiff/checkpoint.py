@@ -100,15 +100,12 @@ def run_segment(tape: "Tape", block: Callable[..., Any], inputs: Sequence[Any], 
     handles_in = (_lib.Handle * max(len(inputs), 1))(*(x._h for x in inputs))
     handles_out = (_lib.Handle * n_out)()
     key = next(_KEYS)
-    _BLOCKS[key] = (weakref.ref(tape), block, tensors)
     fn = _lib.checkpoint_tensors if tensors else _lib.checkpoint
-    ptr = tape._enter()
-    try:
+    with tape._calling() as ptr:
+        _BLOCKS[key] = (weakref.ref(tape), block, tensors)
         tape._blocks.append(key)
         status = fn(ptr, _trampoline, key, handles_in, len(inputs), handles_out, n_out)
         tape._check(status)
-    finally:
-        tape._lock.release()
     wrap = (lambda h: Tensor._wrap(tape, h)) if tensors else tape._wrap
     results = [wrap(_lib.Handle.from_buffer_copy(handles_out[i])) for i in range(n_out)]
     return results[0] if n_out == 1 else tuple(results)

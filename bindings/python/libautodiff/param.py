@@ -47,12 +47,9 @@ class Parameter:
         array = as_c_array(init, tape._np_dtype)
         dims = (ctypes.c_size_t * max(array.ndim, 1))(*array.shape)
         out = _lib.ParamHandle()
-        ptr = tape._enter()
-        try:
+        with tape._calling() as ptr:
             status = _lib.PARAM_NEW[tape._dt](ptr, dims, array.ndim, array.ctypes.data, array.size, ctypes.byref(out))
             tape._check(status)
-        finally:
-            tape._lock.release()
         p = cls.__new__(cls)
         p._tape = tape
         p._h = out
@@ -81,14 +78,11 @@ class Parameter:
 
     def _view(self, which: int) -> np.ndarray:
         tape = self._tape
-        ptr = tape._enter()
-        try:
+        with tape._calling() as ptr:
             address = ctypes.c_void_p()
             count = ctypes.c_size_t()
             tape._check(_lib.param_buffer(ptr, self._h, which, ctypes.byref(address), ctypes.byref(count)))
             return arena_view(tape, address.value or 0, count.value, self.shape, PARAM)
-        finally:
-            tape._lock.release()
 
     @property
     def value(self) -> np.ndarray:
@@ -104,11 +98,8 @@ class Parameter:
         """A copy of the value."""
         tape = self._tape
         out = np.empty(self.shape, dtype=tape._np_dtype)
-        ptr = tape._enter()
-        try:
+        with tape._calling() as ptr:
             tape._check(_lib.PARAM_DATA[("read", tape._dt)](ptr, self._h, out.ctypes.data, out.size))
-        finally:
-            tape._lock.release()
         return out
 
     def assign(self, data: Any) -> None:
@@ -116,11 +107,8 @@ class Parameter:
         backward with :class:`~libautodiff.ModifiedInPlaceError`)."""
         tape = self._tape
         array = as_c_array(data, tape._np_dtype)
-        ptr = tape._enter()
-        try:
+        with tape._calling() as ptr:
             tape._check(_lib.PARAM_DATA[("write", tape._dt)](ptr, self._h, array.ctypes.data, array.size))
-        finally:
-            tape._lock.release()
 
     # A parameter in arithmetic stands for its use in the current recording.
     def __matmul__(self, other: Any) -> Tensor:

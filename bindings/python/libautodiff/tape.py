@@ -48,6 +48,21 @@ def _dtype_name(dtype: Any) -> str:
     raise InvalidArgumentError(f"unknown dtype {dtype!r}: use 'f64', 'f32', 'f64_dual' or a numpy float type")
 
 
+class _Call:
+    """The context manager of :meth:`Tape._calling`."""
+
+    __slots__ = ("_tape",)
+
+    def __init__(self, tape: "Tape") -> None:
+        self._tape = tape
+
+    def __enter__(self) -> ctypes.c_void_p:
+        return self._tape._enter()
+
+    def __exit__(self, *exc: object) -> None:
+        self._tape._lock.release()
+
+
 class Tape:
     """A recording of scalar and tensor ops in one block of memory.
 
@@ -142,8 +157,7 @@ class Tape:
         """Clears the recording (parameters and the optimizer stay): variables and
         tensors from before are stale. Refused with
         :class:`~libautodiff.ViewsAliveError` while numpy views of tensors are alive."""
-        ptr = self._enter()
-        try:
+        with self._calling() as ptr:
             alive = self._views[TENSOR]
             if alive:
                 raise ViewsAliveError(
@@ -155,8 +169,6 @@ class Tape:
                 raise self._error(status)
             self._generation += 1
             self._forget_blocks()
-        finally:
-            self._lock.release()
 
     def __del__(self) -> None:
         ptr = getattr(self, "_ptr", None) or getattr(self, "_pending_end", None)
@@ -196,6 +208,12 @@ class Tape:
             raise TapeClosedError("the tape is closed")
         return ptr
 
+    def _calling(self) -> "_Call":
+        """``with tape._calling() as ptr:`` around a call into the library. The hot paths
+        (scalar ops, tensor ops) spell out the same ``_enter``/release pair instead,
+        which costs less than a context manager."""
+        return _Call(self)
+
     def _enter_or_none(self) -> Optional[ctypes.c_void_p]:
         if not self._lock.acquire(False):
             raise ConcurrentUseError("this tape is in use by another thread; a tape belongs to one thread at a time")
@@ -233,12 +251,9 @@ class Tape:
     @property
     def status(self) -> Optional[AutodiffError]:
         """The tape's sticky error as an exception (not raised), or None."""
-        ptr = self._enter()
-        try:
+        with self._calling() as ptr:
             status = _lib.tape_status(ptr)
             return None if status == _lib.AD_OK else error_for(status, _lib.tape_error(ptr).decode())
-        finally:
-            self._lock.release()
 
     # ---- scalar recording (the hot path: kept flat) ----
 
@@ -298,15 +313,12 @@ class Tape:
         return self._wrap(h)
 
     def _read_scalar(self, fn: Any, h: _lib.Handle) -> float:
-        ptr = self._enter()
-        try:
+        with self._calling() as ptr:
             out = ctypes.c_double()
             status = fn(ptr, h, ctypes.byref(out))
             if status != _lib.AD_OK:
                 raise self._error(status)
             return out.value
-        finally:
-            self._lock.release()
 
     def var(self, value: float) -> Var:
         """A new independent variable (an input: gradients are taken with respect to
@@ -326,11 +338,8 @@ class Tape:
         """A constant: a :class:`Var` for a number, a :class:`~libautodiff.Tensor` for
         an array (no gradient flows into either)."""
         if type(value) is float or isinstance(value, (Real, np.generic)):
-            ptr = self._enter()
-            try:
+            with self._calling() as ptr:
                 h = _lib.const(ptr, float(value))
-            finally:
-                self._lock.release()
             return self._wrap(h)
         return self._tensor_leaf("const", value)
 
@@ -348,11 +357,8 @@ class Tape:
     def _tensor_leaf(self, kind: str, data: Any) -> Any:
         array = as_c_array(data, self._np_dtype)
         dims = _lib.dims(array.shape)
-        ptr = self._enter()
-        try:
+        with self._calling() as ptr:
             h = _lib.TENSOR_LEAF[(kind, self._dt)](ptr, dims, array.ndim, _lib.address(array), array.size)
-        finally:
-            self._lock.release()
         return Tensor._wrap(self, h)
 
     # ---- sweeps (the GIL is released inside) ----
@@ -369,11 +375,8 @@ class Tape:
         :class:`~libautodiff.Tensor`): afterwards ``v.grad`` is d(output)/dv for every
         variable, tensor and parameter ``v`` of the recording."""
         h = self._output_handle(output)
-        ptr = self._enter()
-        try:
+        with self._calling() as ptr:
             self._check(_lib.backward(ptr, h))
-        finally:
-            self._lock.release()
 
     @property
     def num_inputs(self) -> int:
@@ -391,13 +394,10 @@ class Tape:
         return self._count(_lib.tape_bytes_used)
 
     def _count(self, fn: Any) -> int:
-        ptr = self._enter()
-        try:
+        with self._calling() as ptr:
             out = ctypes.c_size_t()
             self._check(fn(ptr, ctypes.byref(out)))
             return out.value
-        finally:
-            self._lock.release()
 
     def _doubles(self, values: Any, n: int, what: str) -> np.ndarray:
         array = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
@@ -409,39 +409,30 @@ class Tape:
         """Runs backward from ``output`` and returns d(output)/d(input k) for every
         scalar input, in recording order."""
         h = self._output_handle(output)
-        ptr = self._enter()
-        try:
+        with self._calling() as ptr:
             n = ctypes.c_size_t()
             self._check(_lib.tape_num_inputs(ptr, ctypes.byref(n)))
             out = np.empty(n.value, dtype=np.float64)
             self._check(_lib.gradient(ptr, h, out.ctypes.data, n.value))
             return out
-        finally:
-            self._lock.release()
 
     def jvp(self, seeds: Sequence[float]) -> None:
         """Forward mode over the recording: ``seeds[k]`` is input k's tangent; then
         ``v.tangent`` is each variable's directional derivative."""
-        ptr = self._enter()
-        try:
+        with self._calling() as ptr:
             n = ctypes.c_size_t()
             self._check(_lib.tape_num_inputs(ptr, ctypes.byref(n)))
             array = self._doubles(seeds, n.value, "jvp seeds")
             self._check(_lib.jvp(ptr, array.ctypes.data, array.size))
-        finally:
-            self._lock.release()
 
     def replay(self, inputs: Sequence[float]) -> None:
         """Re-evaluates the recording at new scalar input values, without recording
         again (control flow that depended on values is not re-taken)."""
-        ptr = self._enter()
-        try:
+        with self._calling() as ptr:
             n = ctypes.c_size_t()
             self._check(_lib.tape_num_inputs(ptr, ctypes.byref(n)))
             array = self._doubles(inputs, n.value, "replay inputs")
             self._check(_lib.replay(ptr, array.ctypes.data, array.size))
-        finally:
-            self._lock.release()
 
     def jacobian(self, outputs: Sequence[Var], mode: str = "auto") -> np.ndarray:
         """The ``len(outputs) × num_inputs`` Jacobian of ``outputs``. ``mode`` is
@@ -449,8 +440,7 @@ class Tape:
         without tensors) or ``"auto"`` (whichever needs fewer sweeps)."""
         handles = (_lib.Handle * max(len(outputs), 1))(*(self._output_handle(o) for o in outputs))
         m = len(outputs)
-        ptr = self._enter()
-        try:
+        with self._calling() as ptr:
             n = ctypes.c_size_t()
             self._check(_lib.tape_num_inputs(ptr, ctypes.byref(n)))
             if mode == "auto":
@@ -461,15 +451,12 @@ class Tape:
             out = np.empty((m, n.value), dtype=np.float64)
             self._check(fn(ptr, handles, m, out.ctypes.data, out.size))
             return out
-        finally:
-            self._lock.release()
 
     def hvp(self, output: Var, x: Sequence[float], v: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
         """On a ``"f64_dual"`` tape that recorded ``output = f(inputs)``: the gradient
         of ``f`` at ``x`` and the Hessian-vector product ``H(x)·v``."""
         h = self._output_handle(output)
-        ptr = self._enter()
-        try:
+        with self._calling() as ptr:
             n = ctypes.c_size_t()
             self._check(_lib.tape_num_inputs(ptr, ctypes.byref(n)))
             xs = self._doubles(x, n.value, "hvp point")
@@ -478,20 +465,15 @@ class Tape:
             hv = np.empty(n.value)
             self._check(_lib.hvp(ptr, h, xs.ctypes.data, vs.ctypes.data, g.ctypes.data, hv.ctypes.data, n.value))
             return g, hv
-        finally:
-            self._lock.release()
 
     def dot(self) -> str:
         """The recorded graph in Graphviz DOT."""
-        ptr = self._enter()
-        try:
+        with self._calling() as ptr:
             n = ctypes.c_size_t()
             _lib.tape_dot(ptr, None, 0, ctypes.byref(n))
             buf = ctypes.create_string_buffer(n.value + 1)
             self._check(_lib.tape_dot(ptr, buf, n.value + 1, ctypes.byref(n)))
             return buf.value.decode()
-        finally:
-            self._lock.release()
 
     # ---- parameters and optimizers ----
 
@@ -504,11 +486,8 @@ class Tape:
     def sgd(self, lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
         """Sets SGD (with momentum and weight decay) as the tape's optimizer, once,
         after the parameters."""
-        ptr = self._enter()
-        try:
+        with self._calling() as ptr:
             self._check(_lib.optim_sgd(ptr, lr, momentum, weight_decay))
-        finally:
-            self._lock.release()
 
     def adam(
         self,
@@ -519,19 +498,13 @@ class Tape:
         decoupled: bool = False,
     ) -> None:
         """Sets Adam (AdamW with ``decoupled=True``) as the tape's optimizer."""
-        ptr = self._enter()
-        try:
+        with self._calling() as ptr:
             self._check(_lib.optim_adam(ptr, lr, betas[0], betas[1], eps, weight_decay, int(decoupled)))
-        finally:
-            self._lock.release()
 
     def step(self) -> None:
         """One optimizer step from the gradients of the last backward sweep."""
-        ptr = self._enter()
-        try:
+        with self._calling() as ptr:
             self._check(_lib.optim_step(ptr))
-        finally:
-            self._lock.release()
 
     # ---- checkpointing ----
 

@@ -81,14 +81,11 @@ class Tensor:
         """The dimensions (a tensor's shape never changes, so it is read once)."""
         if self._shape is None:
             tape = self._tape
-            ptr = tape._enter()
-            try:
+            with tape._calling() as ptr:
                 dims = (ctypes.c_size_t * 4)()
                 rank = ctypes.c_size_t()
                 tape._check(_lib.tensor_dims(ptr, self._h, dims, 4, ctypes.byref(rank)))
                 self._shape = tuple(dims[: rank.value])
-            finally:
-                tape._lock.release()
         return self._shape
 
     @property
@@ -113,11 +110,8 @@ class Tensor:
     def _copy_out(self, what: str) -> np.ndarray:
         tape = self._tape
         out = np.empty(self.shape, dtype=tape._np_dtype)
-        ptr = tape._enter()
-        try:
+        with tape._calling() as ptr:
             tape._check(_lib.TENSOR_READ[(what, tape._dt)](ptr, self._h, _lib.address(out), out.size))
-        finally:
-            tape._lock.release()
         return out
 
     def _view(self, which: int, what: str) -> np.ndarray:
@@ -129,14 +123,11 @@ class Tensor:
                 "no views inside a checkpointed block: its tensors' memory is given back when the "
                 "block ends; copy with .numpy()"
             )
-        ptr = tape._enter()
-        try:
+        with tape._calling() as ptr:
             address = ctypes.c_void_p()
             count = ctypes.c_size_t()
             tape._check(_lib.tensor_buffer(ptr, self._h, which, ctypes.byref(address), ctypes.byref(count)))
             return arena_view(tape, address.value or 0, count.value, self.shape, TENSOR)
-        finally:
-            tape._lock.release()
 
     @property
     def value(self) -> np.ndarray:
@@ -185,11 +176,8 @@ class Tensor:
     def _write(self, what: str, data: Any) -> None:
         tape = self._tape
         array = as_c_array(data, tape._np_dtype)
-        ptr = tape._enter()
-        try:
+        with tape._calling() as ptr:
             tape._check(_lib.TENSOR_READ[(what, tape._dt)](ptr, self._h, array.ctypes.data, array.size))
-        finally:
-            tape._lock.release()
 
     def backward(self) -> None:
         """Runs backward from this rank-0 tensor."""
