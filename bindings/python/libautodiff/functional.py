@@ -2,7 +2,8 @@
 
 The first call with an input of a given shape records ``f`` on a fresh tape (inputs
 ``x`` as an object array of :class:`~libautodiff.Var`, so ``x[0] * x[1]``,
-``np.sum(x ** 2)``, ``np.sin(x)`` all record). Later calls with that shape replay the
+``np.sum(x ** 2)``, ``np.sin(x)`` all record; or, with ``tensor=True``, as one
+:class:`~libautodiff.Tensor`, for functions written with tensor ops). Later calls with that shape replay the
 recording at the new point (``ad_replay``) and sweep it again, with no Python in the
 loop. Like any replay, this follows the ops recorded the first time: a function whose
 control flow depends on the values (``if x[0] > 0``) must be called with
@@ -23,6 +24,7 @@ import numpy as np
 
 from .errors import OutOfMemoryError
 from .tape import Tape
+from .tensor import Tensor
 from .var import Var
 
 _FIRST_MEMORY = 1 << 20
@@ -32,15 +34,22 @@ _MAX_MEMORY = 1 << 34
 class _Recording:
     """A tape holding ``f`` recorded at one input shape, and its outputs."""
 
-    def __init__(self, f: Callable[..., Any], x: np.ndarray, dtype: str, memory: int = _FIRST_MEMORY) -> None:
+    def __init__(self, f: Callable[..., Any], x: np.ndarray, dtype: str, tensor: bool, memory: int) -> None:
+        self.input: Optional[Tensor] = None
+        xs: Any
         while True:
             tape = Tape(memory, dtype)
             try:
-                xs = np.empty(x.shape, dtype=object)
-                flat = xs.reshape(-1)
-                for i, v in enumerate(x.reshape(-1)):
-                    flat[i] = tape.var(float(v))
+                if tensor:
+                    xs = self.input = tape.input(x)
+                else:
+                    xs = np.empty(x.shape, dtype=object)
+                    flat = xs.reshape(-1)
+                    for i, v in enumerate(x.reshape(-1)):
+                        flat[i] = tape.var(float(v))
                 out = f(xs)
+                if isinstance(out, Tensor):
+                    out = out.as_var()
                 break
             except OutOfMemoryError:
                 tape.close()
@@ -58,8 +67,24 @@ class _Recording:
                 raise TypeError(f"f must return Vars computed from its input, got {o!r}")
 
 
+    def replay(self, x: np.ndarray) -> None:
+        """The recording at the point ``x``."""
+        if self.input is None:
+            self.tape.replay(x.reshape(-1))
+        else:
+            self.input.set_value(x)
+            self.tape.replay([])
+
+    def gradient(self, x: np.ndarray) -> np.ndarray:
+        """d(output)/dx, of x's shape, at the point last recorded or replayed."""
+        if self.input is None:
+            return self.tape.gradient(self.outputs[0]).reshape(x.shape)
+        self.tape.backward(self.outputs[0])
+        return np.array(self.input.grad, dtype=np.float64)
+
+
 def _cached(
-    f: Callable[..., Any], retape: bool, dtype: str
+    f: Callable[..., Any], retape: bool, dtype: str, tensor: bool = False
 ) -> Callable[[np.ndarray], Tuple[_Recording, bool]]:
     local = threading.local()
 
@@ -73,17 +98,20 @@ def _cached(
             if entry is not None:
                 entry.tape.close()
                 memory = entry.memory
-            entry = cache[x.shape] = _Recording(f, x, dtype, memory)
+            entry = cache[x.shape] = _Recording(f, x, dtype, tensor, memory)
             return entry, True
         return entry, False
 
     return recording
 
 
-def value_and_grad(f: Callable[..., Any], *, retape: bool = False, dtype: str = "f64") -> Callable[[Any], Tuple[float, np.ndarray]]:
+def value_and_grad(
+    f: Callable[..., Any], *, retape: bool = False, dtype: str = "f64", tensor: bool = False
+) -> Callable[[Any], Tuple[float, np.ndarray]]:
     """``value_and_grad(f)(x)`` is ``(f(x), ∇f(x))`` for ``f`` from an array to a
-    scalar :class:`~libautodiff.Var`; the gradient has ``x``'s shape."""
-    recording = _cached(f, retape, dtype)
+    scalar :class:`~libautodiff.Var` (with ``tensor=True``: from a
+    :class:`~libautodiff.Tensor` to a rank-0 one); the gradient has ``x``'s shape."""
+    recording = _cached(f, retape, dtype, tensor)
 
     @functools.wraps(f)
     def run(x: Any) -> Tuple[float, np.ndarray]:
@@ -92,17 +120,20 @@ def value_and_grad(f: Callable[..., Any], *, retape: bool = False, dtype: str = 
         if not rec.scalar:
             raise TypeError("grad needs f to return one Var; use jacobian for several outputs")
         if not fresh:
-            rec.tape.replay(x.reshape(-1))
-        g = rec.tape.gradient(rec.outputs[0])
-        return rec.outputs[0].value, g.reshape(x.shape)
+            rec.replay(x)
+        g = rec.gradient(x)
+        return rec.outputs[0].value, g
 
     return run
 
 
-def grad(f: Callable[..., Any], *, retape: bool = False, dtype: str = "f64") -> Callable[[Any], np.ndarray]:
+def grad(
+    f: Callable[..., Any], *, retape: bool = False, dtype: str = "f64", tensor: bool = False
+) -> Callable[[Any], np.ndarray]:
     """``grad(f)(x)`` is ``∇f(x)``, of ``x``'s shape, for ``f`` from an array to a
-    scalar :class:`~libautodiff.Var` (see the module's notes on replay)."""
-    both = value_and_grad(f, retape=retape, dtype=dtype)
+    scalar :class:`~libautodiff.Var`, or with ``tensor=True`` from a
+    :class:`~libautodiff.Tensor` to a rank-0 one (see the module's notes on replay)."""
+    both = value_and_grad(f, retape=retape, dtype=dtype, tensor=tensor)
 
     @functools.wraps(f)
     def run(x: Any) -> np.ndarray:
@@ -121,7 +152,7 @@ def jacobian(f: Callable[..., Any], *, mode: str = "auto", retape: bool = False,
         x = np.asarray(x, dtype=np.float64)
         rec, fresh = recording(x)
         if not fresh:
-            rec.tape.replay(x.reshape(-1))
+            rec.replay(x)
         j = rec.tape.jacobian(rec.outputs, mode=mode)
         return j.reshape(rec.out_shape + x.shape)
 

@@ -32,6 +32,8 @@ DTYPES = {"f64": _lib.AD_F64, "f32": _lib.AD_F32, "f64_dual": _lib.AD_F64_DUAL}
 DEFAULT_MEMORY = 1 << 20
 
 Buffer = Union[bytearray, memoryview, np.ndarray]
+#: Values for the scalar inputs: a sequence of numbers or a numpy array.
+Values = Union[Sequence[float], np.ndarray]
 
 
 def _dtype_name(dtype: Any) -> str:
@@ -416,7 +418,7 @@ class Tape:
             self._check(_lib.gradient(ptr, h, out.ctypes.data, n.value))
             return out
 
-    def jvp(self, seeds: Sequence[float]) -> None:
+    def jvp(self, seeds: Values) -> None:
         """Forward mode over the recording: ``seeds[k]`` is input k's tangent; then
         ``v.tangent`` is each variable's directional derivative."""
         with self._calling() as ptr:
@@ -425,7 +427,7 @@ class Tape:
             array = self._doubles(seeds, n.value, "jvp seeds")
             self._check(_lib.jvp(ptr, array.ctypes.data, array.size))
 
-    def replay(self, inputs: Sequence[float]) -> None:
+    def replay(self, inputs: Values) -> None:
         """Re-evaluates the recording at new scalar input values, without recording
         again (control flow that depended on values is not re-taken)."""
         with self._calling() as ptr:
@@ -452,7 +454,7 @@ class Tape:
             self._check(fn(ptr, handles, m, out.ctypes.data, out.size))
             return out
 
-    def hvp(self, output: Var, x: Sequence[float], v: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
+    def hvp(self, output: Var, x: Values, v: Values) -> Tuple[np.ndarray, np.ndarray]:
         """On a ``"f64_dual"`` tape that recorded ``output = f(inputs)``: the gradient
         of ``f`` at ``x`` and the Hessian-vector product ``H(x)·v``."""
         h = self._output_handle(output)

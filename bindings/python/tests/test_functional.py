@@ -77,3 +77,23 @@ def test_f_must_return_vars() -> None:
         ad.grad(lambda v: 1.0)([1.0])
     with pytest.raises(TypeError, match="jacobian"):
         ad.grad(lambda v: [v[0], v[0]])([1.0])
+
+
+def test_grad_of_a_tensor_function_replays(rng: np.random.Generator) -> None:
+    a = rng.normal(size=(4, 3))
+    calls = []
+
+    def f(x: ad.Tensor) -> ad.Tensor:
+        calls.append(1)
+        return (ad.matmul(a, x) .tanh()).sum()
+
+    def plain(x: np.ndarray) -> float:
+        return float(np.tanh(a @ x).sum())
+
+    g = ad.value_and_grad(f, tensor=True)
+    for _ in range(3):
+        x = rng.normal(size=(3, 2))
+        value, got = g(x)
+        assert value == pytest.approx(plain(x), rel=1e-13)
+        np.testing.assert_allclose(got, central_difference(plain, x), rtol=1e-7, atol=1e-9)
+    assert len(calls) == 1
