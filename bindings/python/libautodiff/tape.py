@@ -144,9 +144,10 @@ class Tape:
         try:
             if self._callback_depth:
                 raise ReentrantError("a tape cannot be closed from a callback it is running")
-            if self._views[TENSOR] or self._views[PARAM]:
-                self._ptr, self._pending_end = None, ptr
-                return
+            with self._views_lock:  # a view may end in another thread meanwhile
+                if self._views[TENSOR] or self._views[PARAM]:
+                    self._ptr, self._pending_end = None, ptr
+                    return
             status = _lib.tape_done(ptr)
             if status != _lib.AD_OK:  # refused inside a callback: the tape stays live
                 raise self._error(status)
