@@ -143,3 +143,18 @@ def test_no_view_of_a_checkpointed_blocks_tensors() -> None:
         ad.checkpoint(block, x).sum().backward()
         np.testing.assert_array_equal(kept[0], [2.0, 2.0, 2.0])
         np.testing.assert_allclose(x.grad, 2 * (1 - np.tanh(2.0) ** 2))
+
+
+def test_the_last_view_may_end_in_another_thread() -> None:
+    import threading
+
+    memory = bytearray(1 << 16)
+    tape = ad.Tape(memory)
+    views = [recorded(tape).grad]
+    tape.close()
+    with pytest.raises(BufferError):
+        memory.extend(b"x")
+    worker = threading.Thread(target=views.clear)
+    worker.start()
+    worker.join()
+    memory.extend(b"x")  # ended there, and the memory given back
