@@ -16,7 +16,6 @@ from ctypes import (
     Structure,
     c_char_p,
     c_double,
-    c_float,
     c_int,
     c_int32,
     c_size_t,
