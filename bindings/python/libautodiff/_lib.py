@@ -187,7 +187,7 @@ cross_entropy = _declare(slow, "ad_cross_entropy", Handle, T, Handle, c_void_p, 
 mse = _declare(slow, "ad_mse", Handle, T, Handle, Handle)
 tensor_as_var = _declare(fast, "ad_tensor_as_var", Handle, T, Handle)
 tensor_dims = _declare(fast, "ad_tensor_dims", c_int, T, Handle, PSZ, SZ, PSZ)
-TENSOR_READ = {
+TENSOR_DATA = {
     (what, dt): _declare(slow, f"ad_tensor_{what}_{dt}", c_int, T, Handle, c_void_p, SZ)
     for what in ("value", "grad", "tangent", "set_value", "seed_tangent")
     for dt in ("f32", "f64")

@@ -111,7 +111,7 @@ class Tensor:
         tape = self._tape
         out = np.empty(self.shape, dtype=tape._np_dtype)
         with tape._calling() as ptr:
-            tape._check(_lib.TENSOR_READ[(what, tape._dt)](ptr, self._h, _lib.address(out), out.size))
+            tape._check(_lib.TENSOR_DATA[(what, tape._dt)](ptr, self._h, _lib.address(out), out.size))
         return out
 
     def _view(self, which: int, what: str) -> np.ndarray:
@@ -177,7 +177,7 @@ class Tensor:
         tape = self._tape
         array = as_c_array(data, tape._np_dtype)
         with tape._calling() as ptr:
-            tape._check(_lib.TENSOR_READ[(what, tape._dt)](ptr, self._h, array.ctypes.data, array.size))
+            tape._check(_lib.TENSOR_DATA[(what, tape._dt)](ptr, self._h, array.ctypes.data, array.size))
 
     def backward(self) -> None:
         """Runs backward from this rank-0 tensor."""
