@@ -53,7 +53,7 @@ demo: ffi-lib
 	./$(BUILD)/c/mlp
 
 test: lint rust-test miri freestanding header-check header-compile soname-check c-test c-asan \
-	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke python-test
+	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke python-test python-asan
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -455,7 +455,7 @@ python-test: ffi-lib python-venv
 # ffi-asan builds it), the ASan runtime preloaded into Python, less the tests of the
 # packaged library itself and of C programs linked to it; then asan_bypass.py, which
 # reads a buffer's raw address after a reset, as no view can, and must be reported.
-# Nightly, like ffi-asan; not part of `make test`.
+# Nightly, like ffi-asan (whose build it shares: a few seconds more in `make test`).
 python-asan: ffi-lib python-venv
 	@if ! $(HAVE_NIGHTLY_ASAN); then \
 		why="no nightly toolchain with the ASan runtime"; $(NIGHTLY_MISSING); exit 0; fi; \
