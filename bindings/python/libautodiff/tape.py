@@ -175,10 +175,13 @@ class Tape:
 
     def __del__(self) -> None:
         ptr = getattr(self, "_ptr", None) or getattr(self, "_pending_end", None)
-        if ptr is not None:
-            _lib.tape_done(ptr)
-        if getattr(self, "_blocks", None):
-            forget(self._blocks)
+        try:
+            if ptr is not None:
+                _lib.tape_done(ptr)
+            if getattr(self, "_blocks", None):
+                forget(self._blocks)
+        except (AttributeError, TypeError):  # at interpreter exit, modules are torn down
+            pass
 
     def _free_memory(self) -> None:
         self._forget_blocks()

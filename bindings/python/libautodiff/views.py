@@ -46,7 +46,10 @@ class _Lease:
     def __del__(self) -> None:
         tape = getattr(self, "_tape", None)
         if tape is not None:
-            tape._release_view(self._kind)
+            try:
+                tape._release_view(self._kind)
+            except (AttributeError, TypeError):  # at interpreter exit, modules are torn down
+                pass
 
 
 def arena_view(tape: "Tape", address: int, count: int, shape: Tuple[int, ...], kind: str) -> np.ndarray:
