@@ -434,8 +434,9 @@ fuzz-regressions: fuzz-build
 
 # bindings/python (see its README): `pip install ./bindings/python` into a venv under
 # build/ that holds numpy and pytest only, then the pytest suite against the installed
-# package. The examples and the benchmark need matplotlib and PyTorch too: they have a
-# venv of their own (PyTorch's Linux wheel pulls several GB of CUDA libraries).
+# package. The examples and the benchmark need matplotlib and PyTorch too (the benchmark
+# also cffi, to time that binding beside ctypes): they have a venv of their own
+# (PyTorch's Linux wheel pulls several GB of CUDA libraries).
 PYTHON ?= python3
 PY_VENV := $(BUILD)/python-venv
 PY_EXTRAS_VENV := $(BUILD)/python-extras-venv
@@ -470,9 +471,9 @@ python-asan: ffi-lib python-venv
 	echo "python-asan: the suite ran clean on poisoned arena memory; a raw read after a reset was reported"
 
 python-extras-venv:
-	@$(PY_EXTRAS_VENV)/bin/python -c 'import numpy, matplotlib, torch' >/dev/null 2>&1 || { \
+	@$(PY_EXTRAS_VENV)/bin/python -c 'import numpy, matplotlib, torch, cffi, setuptools' >/dev/null 2>&1 || { \
 		$(PYTHON) -m venv $(PY_EXTRAS_VENV) && \
-		$(PY_EXTRAS_VENV)/bin/python -m pip install -q numpy matplotlib torch==2.15.0; }
+		$(PY_EXTRAS_VENV)/bin/python -m pip install -q numpy matplotlib torch==2.15.0 cffi setuptools; }
 	$(PY_EXTRAS_VENV)/bin/python -m pip install -q --force-reinstall --no-deps ./bindings/python
 
 # The worked examples, the MLP of `make demo` from Python, its loss curve as a PNG

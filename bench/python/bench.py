@@ -21,10 +21,12 @@ import platform
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List, Tuple
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
 
+import cffi_calls
 import libautodiff as ad
 from libautodiff import _lib
 
@@ -191,6 +193,17 @@ def main() -> int:
     x, y = tape.var(1.0), tape.var(2.0)
     ptr, hx, hy, mul = tape._ptr, x._h, y._h, _lib.BINARY["mul"]
     raw = per_call_us(lambda: mul(ptr, hx, hy), 1000, 200)
+    small = ad.Tape(1 << 24)
+    small_ptr = small._ptr
+
+    def fresh() -> Any:
+        small.reset()
+        return small.var(2.0)._h
+
+    raw_fresh = cffi_calls.per_call_us(fresh, lambda h: mul(small_ptr, h, h))
+    var_fresh = cffi_calls.per_call_us(lambda: fresh() and small.var(2.0), lambda v: v * v)
+    small.close()
+    cffi = cffi_calls.measure(_lib.PATH, str(Path(__file__).resolve().parents[2] / "include"))
     var_mul = per_call_us(lambda: x * y, 1000, 200)
     var_const = per_call_us(lambda: x * 2.0 + 1.0, 1000, 200) / 2
     var_sin = per_call_us(lambda: ad.math.sin(x), 1000, 200)
@@ -227,6 +240,15 @@ def main() -> int:
     print(f"| tensor `a @ b`, [64,100]·[100,100] f64 | {t_matmul:.2f} | numpy (BLAS): {np_matmul:.2f} |")
     print(f"| Rosenbrock n=1000 gradient, `ad.grad` (replayed tape) | {rosen_replay:.1f} | |")
     print(f"| Rosenbrock n=1000 gradient, recorded from Python every call | {rosen_retape:.1f} | |")
+
+    print("\n## One `ad_mul` call by binding (µs per call, medians; fresh recordings)\n")
+    print("| binding | call | `Var * Var` from the package |")
+    print("|---|---:|---:|")
+    print(f"| ctypes (the package's `PyDLL` declaration) | {raw_fresh:.3f} | {var_fresh:.3f} |")
+    for name, us in cffi.items():
+        print(f"| {name} | {us:.3f} | |")
+    if not cffi:
+        print("| cffi | not installed | |")
 
     print("\n## MLP step: Python vs C vs PyTorch (µs per step, medians)\n")
     rows = []
