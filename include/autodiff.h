@@ -1880,8 +1880,7 @@ uint32_t ad_abi_version(void);
 // `which`; a rank-0 tensor; the gradient of a constant; a scalar variable),
 // `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`),
 // `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_UNSUPPORTED_ON_DEVICE` (a tensor
-// on a device), `AD_ERR_BACKEND` (a device failed), and, for the gradient, the tape's
-// sticky error.
+// on a device), and, for the gradient, the tape's sticky error.
 enum ad_status ad_tensor_buffer(const struct ad_tape *tape,
                                 struct ad_tensor x,
                                 ad_buffer which,
@@ -1899,8 +1898,7 @@ enum ad_status ad_tensor_buffer(const struct ad_tape *tape,
 // (`data_out` or `len_out`), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (an unknown
 // `which`), `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (`p` is not a parameter
 // of this tape), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape),
-// `AD_ERR_UNSUPPORTED_ON_DEVICE` (a parameter on a device), `AD_ERR_BACKEND` (a device
-// failed).
+// `AD_ERR_UNSUPPORTED_ON_DEVICE` (a parameter on a device).
 enum ad_status ad_param_buffer(const struct ad_tape *tape,
                                struct ad_param p,
                                ad_buffer which,

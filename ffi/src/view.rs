@@ -78,8 +78,7 @@ unsafe fn write_found<T>(
 /// `which`; a rank-0 tensor; the gradient of a constant; a scalar variable),
 /// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`),
 /// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_UNSUPPORTED_ON_DEVICE` (a tensor
-/// on a device), `AD_ERR_BACKEND` (a device failed), and, for the gradient, the tape's
-/// sticky error.
+/// on a device), and, for the gradient, the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tensor_buffer(
     tape: *const ad_tape,
@@ -111,8 +110,7 @@ pub unsafe extern "C" fn ad_tensor_buffer(
 /// (`data_out` or `len_out`), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (an unknown
 /// `which`), `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (`p` is not a parameter
 /// of this tape), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape),
-/// `AD_ERR_UNSUPPORTED_ON_DEVICE` (a parameter on a device), `AD_ERR_BACKEND` (a device
-/// failed).
+/// `AD_ERR_UNSUPPORTED_ON_DEVICE` (a parameter on a device).
 #[no_mangle]
 pub unsafe extern "C" fn ad_param_buffer(
     tape: *const ad_tape,
