@@ -47,7 +47,8 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 	ffi-lib cbindgen-tool header header-check header-compile soname-check \
 	c-test c-asan c-valgrind c-tsan cpp-test rust-asan ffi-asan install package-test \
 	install-test docs docs-test \
-	freestanding firmware cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions
+	freestanding firmware cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions \
+	python-venv python-test python-asan python-extras-venv python-examples python-bench
 
 all:
 	$(CARGO) build --release --workspace
@@ -61,7 +62,7 @@ demo: ffi-lib
 
 test: lint rust-test miri freestanding header-check header-compile soname-check c-test c-asan \
 	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke \
-	install-test docs-test docs firmware
+	install-test docs-test docs firmware python-test python-asan
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy layers
@@ -306,13 +307,15 @@ rust-asan:
 # run against it, built with ASan and UBSan; the executables bring the ASan runtime
 # (gcc's libasan), which the library's instrumentation calls into.
 FFI_ASAN_DIR := $(BUILD)/ffi-asan
+FFI_ASAN_BUILD = RUSTFLAGS="$(ASAN_RUSTFLAGS)" $(CARGO) +nightly build --profile ffi -p autodiff-ffi \
+	--target x86_64-unknown-linux-gnu --target-dir target/ffi-asan
+FFI_ASAN_LIB := target/ffi-asan/x86_64-unknown-linux-gnu/ffi/libautodiff.so
 ffi-asan:
 	@if ! $(HAVE_NIGHTLY_ASAN); then \
 		why="no nightly toolchain with the ASan runtime"; $(NIGHTLY_MISSING); exit 0; fi; \
-	set -e; RUSTFLAGS="$(ASAN_RUSTFLAGS)" $(CARGO) +nightly build --profile ffi -p autodiff-ffi \
-		--target x86_64-unknown-linux-gnu --target-dir target/ffi-asan; \
+	set -e; $(FFI_ASAN_BUILD); \
 	mkdir -p $(FFI_ASAN_DIR)/lib; \
-	cp -f target/ffi-asan/x86_64-unknown-linux-gnu/ffi/libautodiff.so $(FFI_ASAN_DIR)/lib/; \
+	cp -f $(FFI_ASAN_LIB) $(FFI_ASAN_DIR)/lib/; \
 	ln -sf libautodiff.so $(FFI_ASAN_DIR)/lib/libautodiff.so.$(ABI); \
 	link="-L$(FFI_ASAN_DIR)/lib -lautodiff -Wl,-rpath,$(abspath $(FFI_ASAN_DIR)/lib) -lm"; \
 	for t in $(SANITIZED_C_TESTS); do \
@@ -501,3 +504,65 @@ fuzz-regressions: fuzz-build
 				echo "passes:   $$f"; else echo "FAILS:    $$f"; fi; \
 		done; \
 	done
+
+# ---- the Python package ----
+
+# bindings/python (see its README): `pip install ./bindings/python` into a venv under
+# build/ that holds numpy and pytest only, then the pytest suite against the installed
+# package. The examples and the benchmark need matplotlib and PyTorch too (the benchmark
+# also cffi, to time that binding beside ctypes): they have a venv of their own
+# (PyTorch's Linux wheel pulls several GB of CUDA libraries).
+PYTHON ?= python3
+PY_VENV := $(BUILD)/python-venv
+PY_EXTRAS_VENV := $(BUILD)/python-extras-venv
+PY_OUT := $(BUILD)/python
+
+python-venv:
+	@$(PY_VENV)/bin/python -c 'import numpy, pytest' >/dev/null 2>&1 || { \
+		$(PYTHON) -m venv $(PY_VENV) && $(PY_VENV)/bin/python -m pip install -q numpy pytest; }
+
+PY_INSTALL = $(PY_VENV)/bin/python -m pip install -q --force-reinstall --no-deps ./bindings/python
+
+python-test: ffi-lib python-venv
+	$(PY_INSTALL)
+	$(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider bindings/python/tests
+
+# The suite against libautodiff built with ASan and the arena's free memory poisoned (as
+# ffi-asan builds it), the ASan runtime preloaded into Python, less the tests of the
+# packaged library itself and of C programs linked to it; then asan_bypass.py, which
+# reads a buffer's raw address after a reset, as no view can, and must be reported.
+# Nightly, like ffi-asan (whose build it shares: a few seconds more in `make test`).
+python-asan: ffi-lib python-venv
+	@if ! $(HAVE_NIGHTLY_ASAN); then \
+		why="no nightly toolchain with the ASan runtime"; $(NIGHTLY_MISSING); exit 0; fi; \
+	set -e; $(FFI_ASAN_BUILD); $(PY_INSTALL); \
+	run="env LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 \
+		LIBAUTODIFF_PATH=$(abspath $(FFI_ASAN_LIB)) $(PY_VENV)/bin/python"; \
+	$$run -m pytest -q -p no:cacheprovider bindings/python/tests -k 'not package and not c_reference'; \
+	if $$run bindings/python/tests/asan_bypass.py >$(BUILD)/python-asan-bypass.log 2>&1 || \
+		! grep -q 'AddressSanitizer: use-after-poison' $(BUILD)/python-asan-bypass.log; then \
+		cat $(BUILD)/python-asan-bypass.log; \
+		echo "python-asan: a read of a reset tape's memory was not reported"; exit 1; fi; \
+	echo "python-asan: the suite ran clean on poisoned arena memory; a raw read after a reset was reported"
+
+python-extras-venv:
+	@$(PY_EXTRAS_VENV)/bin/python -c 'import numpy, matplotlib, torch, cffi, setuptools' >/dev/null 2>&1 || { \
+		$(PYTHON) -m venv $(PY_EXTRAS_VENV) && \
+		$(PY_EXTRAS_VENV)/bin/python -m pip install -q numpy matplotlib torch==2.15.0 cffi setuptools; }
+	$(PY_EXTRAS_VENV)/bin/python -m pip install -q --force-reinstall --no-deps ./bindings/python
+
+# The worked examples, the MLP of `make demo` from Python, its loss curve as a PNG
+# (build/python/loss.png) and the comparison with torch.autograd.
+python-examples: ffi-lib python-extras-venv
+	@mkdir -p $(PY_OUT)
+	$(PY_EXTRAS_VENV)/bin/python examples/python/worked_examples.py
+	$(PY_EXTRAS_VENV)/bin/python examples/python/mlp.py
+	$(PY_EXTRAS_VENV)/bin/python examples/python/loss_curve.py $(PY_OUT)/loss.png
+	$(PY_EXTRAS_VENV)/bin/python examples/python/torch_comparison.py
+
+# Python-side overhead per scalar and per tensor op, and the MLP step from Python
+# against the same step in C (bench/python/mlp_step.c) and in PyTorch, in one run.
+python-bench: ffi-lib python-extras-venv
+	@mkdir -p $(PY_OUT)
+	$(CC) $(EXAMPLE_CFLAGS) bench/python/mlp_step.c $(LINK_SHARED) -o $(PY_OUT)/mlp_step
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY_EXTRAS_VENV)/bin/python bench/python/bench.py --c-step $(PY_OUT)/mlp_step

@@ -206,6 +206,15 @@ typedef enum ad_cmp {
   AD_CMP_NE = 5,
 } ad_cmp;
 
+// Which buffer of a tensor or parameter `ad_tensor_buffer()` and `ad_param_buffer()`
+// locate. The numbers are part of the ABI.
+typedef enum ad_buffer {
+  // The value.
+  AD_BUFFER_VALUE = 0,
+  // The gradient from the last `ad_backward()`.
+  AD_BUFFER_GRAD = 1,
+} ad_buffer;
+
 // A compute device. Opaque: C code holds the `ad_device*` an `ad_device_open_*()` call
 // made.
 typedef struct ad_device ad_device;
@@ -2057,6 +2066,47 @@ const char *ad_version(void);
 // renumbered. Adding functions, or appending new status codes or dtypes, does not
 // change it.
 uint32_t ad_abi_version(void);
+
+// The address of the value or gradient (`which`) of tensor `x` inside the tape's memory,
+// into `*data_out`, and its element count into `*len_out`: `len` row-major `float`s on an
+// `AD_F32` tape, `double`s on an `AD_F64` one. Nothing is copied, so the contents are
+// whatever the tape holds when they are read: the next `ad_backward()` rewrites a
+// gradient, `ad_replay()` a value. The address stays valid until the tape's next
+// `ad_tape_reset()` or its end; reading it after that reads memory the tape reuses or
+// the caller took back. Read only: a write bypasses the checks that catch in-place
+// updates (use `ad_tensor_set_value_*()`). Rank-0 tensors have no buffer of their own
+// (read them with `ad_tensor_value_*()`), nor do tensors on a device; a constant has no
+// gradient. Answers values on a tape with a sticky error too.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, `data_out` or `len_out`), `AD_ERR_MISALIGNED`
+// (`data_out` or `len_out`), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (an unknown
+// `which`; a rank-0 tensor; the gradient of a constant; a scalar variable),
+// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`x`),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_UNSUPPORTED_ON_DEVICE` (a tensor
+// on a device), and, for the gradient, the tape's sticky error.
+enum ad_status ad_tensor_buffer(const struct ad_tape *tape,
+                                struct ad_tensor x,
+                                ad_buffer which,
+                                const void **data_out,
+                                size_t *len_out);
+
+// The address of the value or gradient (`which`) of parameter `p` inside the tape's
+// memory, into `*data_out`, and its element count into `*len_out`, as
+// `ad_tensor_buffer()`. A parameter's buffers outlive `ad_tape_reset()`: the address
+// stays valid until the tape ends. `ad_optim_step()` and `ad_param_write_*()` change the
+// value, every `ad_backward()` the gradient (asking for the gradient zeroes it when no
+// backward reached the parameter since its last `ad_param_use()`).
+//
+// Statuses: `AD_ERR_NULL` (`tape`, `data_out` or `len_out`), `AD_ERR_MISALIGNED`
+// (`data_out` or `len_out`), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (an unknown
+// `which`), `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (`p` is not a parameter
+// of this tape), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape),
+// `AD_ERR_UNSUPPORTED_ON_DEVICE` (a parameter on a device).
+enum ad_status ad_param_buffer(const struct ad_tape *tape,
+                               struct ad_param p,
+                               ad_buffer which,
+                               const void **data_out,
+                               size_t *len_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -35,3 +35,4 @@ pub mod ptr;
 pub mod user_op;
 pub mod var;
 pub mod version;
+pub mod view;

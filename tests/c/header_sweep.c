@@ -1527,6 +1527,56 @@ static void rows_params(void) {
 
 typedef enum { B_SIN, B_UNSET, B_STATUS, B_HAND_BACK, B_SCALE, B_MISUSE } block_kind;
 
+/* ad_tensor_buffer / ad_param_buffer: the address of a buffer in the tape's memory, and
+ * what a copying read of the same buffer gives. */
+static void rows_buffers(void) {
+    const void *data = NULL;
+    size_t len = 0;
+    double copy[6];
+    const void **odd_data = (const void **)(void *)(mem_ended + 1);
+    size_t *odd_len = (size_t *)(void *)(mem_ended + 1);
+
+    EXPECT(AD_OK, ad_tensor_buffer, fx.t, fx.a, AD_BUFFER_VALUE, &data, &len);
+    CHECK(len == 6 && ad_tensor_value_f64(fx.t, fx.a, copy, 6) == AD_OK &&
+          memcmp(data, copy, sizeof copy) == 0);
+    EXPECT(AD_OK, ad_tensor_buffer, fx.t, fx.a, AD_BUFFER_GRAD, &data, &len);
+    EXPECT(AD_OK, ad_tensor_buffer, fx.t, fx.c, AD_BUFFER_VALUE, &data, &len);
+    EXPECT(AD_OK, ad_tensor_buffer, fx.t32, fx.a32, AD_BUFFER_VALUE, &data, &len);
+    EXPECT(AD_ERR_INVALID_ARGUMENT, ad_tensor_buffer, fx.t, fx.c, AD_BUFFER_GRAD, &data, &len);
+    EXPECT(AD_ERR_INVALID_ARGUMENT, ad_tensor_buffer, fx.t, fx.s, AD_BUFFER_VALUE, &data, &len);
+    EXPECT(AD_ERR_INVALID_ARGUMENT, ad_tensor_buffer, fx.t, fx.a, (ad_buffer)7, &data, &len);
+    EXPECT(AD_ERR_NULL, ad_tensor_buffer, NULL, fx.a, AD_BUFFER_VALUE, &data, &len);
+    EXPECT(AD_ERR_NULL, ad_tensor_buffer, fx.t, fx.a, AD_BUFFER_VALUE, NULL, &len);
+    EXPECT(AD_ERR_NULL, ad_tensor_buffer, fx.t, fx.a, AD_BUFFER_VALUE, &data, NULL);
+    EXPECT(AD_ERR_MISALIGNED, ad_tensor_buffer, fx.t, fx.a, AD_BUFFER_VALUE, odd_data, &len);
+    EXPECT(AD_ERR_MISALIGNED, ad_tensor_buffer, fx.t, fx.a, AD_BUFFER_VALUE, &data, odd_len);
+    EXPECT(AD_ERR_STALE_HANDLE, ad_tensor_buffer, fx.t, fx.stale_a, AD_BUFFER_VALUE, &data, &len);
+    EXPECT(AD_ERR_FOREIGN_HANDLE, ad_tensor_buffer, fx.t, fx.au, AD_BUFFER_VALUE, &data, &len);
+    EXPECT(AD_ERR_WRONG_HANDLE_KIND, ad_tensor_buffer, fx.t, AS_TENSOR(fx.x), AD_BUFFER_VALUE, &data,
+           &len);
+    EXPECT(AD_ERR_DTYPE_MISMATCH, ad_tensor_buffer, fx.td, AS_TENSOR(fx.xd), AD_BUFFER_VALUE, &data,
+           &len);
+    EXPECT(AD_ERR_UNSUPPORTED_ON_DEVICE, ad_tensor_buffer, fx.tdev, fx.da, AD_BUFFER_VALUE, &data,
+           &len);
+    EXPECT(AD_ERR_INVALID_TAPE, ad_tensor_buffer, fx.ended, fx.a, AD_BUFFER_VALUE, &data, &len);
+    EXPECT(AD_OK, ad_tensor_buffer, sticky_t(), fx.a, AD_BUFFER_VALUE, &data, &len);
+
+    EXPECT(AD_OK, ad_param_buffer, fx.t, fx.p, AD_BUFFER_VALUE, &data, &len);
+    CHECK(len == 2 && ad_param_read_f64(fx.t, fx.p, copy, 2) == AD_OK &&
+          memcmp(data, copy, 2 * sizeof(double)) == 0);
+    EXPECT(AD_OK, ad_param_buffer, fx.t, fx.p, AD_BUFFER_GRAD, &data, &len);
+    EXPECT(AD_OK, ad_param_buffer, fx.t32, fx.p32, AD_BUFFER_GRAD, &data, &len);
+    EXPECT(AD_ERR_INVALID_ARGUMENT, ad_param_buffer, fx.t, fx.p, (ad_buffer)-1, &data, &len);
+    EXPECT(AD_ERR_NULL, ad_param_buffer, NULL, fx.p, AD_BUFFER_VALUE, &data, &len);
+    EXPECT(AD_ERR_NULL, ad_param_buffer, fx.t, fx.p, AD_BUFFER_VALUE, NULL, &len);
+    EXPECT(AD_ERR_MISALIGNED, ad_param_buffer, fx.t, fx.p, AD_BUFFER_VALUE, &data, odd_len);
+    EXPECT(AD_ERR_FOREIGN_HANDLE, ad_param_buffer, fx.t, fx.up, AD_BUFFER_VALUE, &data, &len);
+    EXPECT(AD_ERR_FOREIGN_HANDLE, ad_param_buffer, fx.t, AS_PARAM(fx.a), AD_BUFFER_VALUE, &data,
+           &len); /* a tensor */
+    EXPECT(AD_ERR_DTYPE_MISMATCH, ad_param_buffer, fx.td, fx.p, AD_BUFFER_VALUE, &data, &len);
+    EXPECT(AD_ERR_INVALID_TAPE, ad_param_buffer, fx.ended, fx.p, AD_BUFFER_VALUE, &data, &len);
+}
+
 static ad_status scalar_block(ad_tape *t, const ad_var *in, size_t n_in, ad_var *out, size_t n_out,
                               void *user_data) {
     block_kind kind = *(const block_kind *)user_data;
@@ -2147,6 +2197,7 @@ int main(void) {
     rows_tensor_ops();
     rows_tensor_data();
     rows_params();
+    rows_buffers();
     rows_checkpoints();
     rows_chains();
     rows_devices();

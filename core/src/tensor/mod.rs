@@ -35,6 +35,7 @@ mod reduce;
 mod segment_support;
 mod state;
 mod typed;
+mod view;
 
 pub use device::{DeviceId, TensorDevice};
 pub use float::Float;
@@ -43,6 +44,7 @@ pub use node::Activation;
 pub use optimizer::{Adam, Optimizer, Sgd};
 pub use param_slot::ParamId;
 pub use typed::{Matrix, Vector};
+pub use view::Buffer;
 
 /// A tensor on a tape: its record index, its kind, the generation that issued it and the
 /// identity of its tape, like [`VarId`](crate::VarId). A rank-0 tensor is also a scalar
