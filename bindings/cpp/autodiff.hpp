@@ -20,7 +20,6 @@
 #include "autodiff/tensor.hpp"
 #include "autodiff/tape.hpp"
 #include "autodiff/dual.hpp"
-
 #include "autodiff/compare.hpp"
 #include "autodiff/user_op.hpp"
 

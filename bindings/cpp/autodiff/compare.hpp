@@ -1,5 +1,5 @@
-// autodiff/compare.hpp: recorded comparisons, selections and branches (included by
-// autodiff.hpp; not meant to be included on its own).
+// autodiff/compare.hpp: recorded comparisons, selections and branches. Part of the C++
+// wrapper; include "autodiff.hpp" for all of it.
 //
 // The comparison operators on Var record the comparison and read it for a host branch
 // (ad_compare + ad_branch): `if (x > y) ...` records what it tests, and Tape::replay
@@ -9,6 +9,9 @@
 #pragma once
 #ifndef AUTODIFF_COMPARE_HPP
 #define AUTODIFF_COMPARE_HPP
+
+#include "autodiff.h"
+#include "var.hpp"
 
 namespace autodiff {
 

@@ -1,5 +1,5 @@
-// autodiff/user_op.hpp: user-defined ops from lambdas (included by autodiff.hpp; not
-// meant to be included on its own).
+// autodiff/user_op.hpp: user-defined ops from lambdas. Part of the C++ wrapper; include
+// "autodiff.hpp" for all of it.
 //
 //     auto polar = autodiff::user_op(
 //         [](const double *x, double *y, double *state) { ... },            // forward
@@ -20,6 +20,11 @@
 #define AUTODIFF_USER_OP_HPP
 
 #include <type_traits>
+
+#include "autodiff.h"
+#include "error.hpp"
+#include "tensor.hpp"
+#include "var.hpp"
 
 namespace autodiff {
 
