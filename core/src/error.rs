@@ -68,6 +68,14 @@ pub enum Error {
     UnknownDevice,
     /// What the call asks is not available for tensors on a device; the text says what.
     UnsupportedOnDevice(&'static str),
+    /// A tape image that cannot be loaded: not an image, truncated, corrupt (its
+    /// checksum fails) or inconsistent; the text says which check failed.
+    BadImage(&'static str),
+    /// A tape image written in a format version this build does not read.
+    ImageVersion { found: u16, supported: u16 },
+    /// The tape holds a record that cannot be exported (saved as an image, or generated
+    /// as C); the text says which.
+    NotExportable(&'static str),
 }
 
 impl fmt::Display for Error {
@@ -112,6 +120,12 @@ impl fmt::Display for Error {
             ),
             Error::UnknownDevice => f.write_str("unknown device: it was never attached to this tape"),
             Error::UnsupportedOnDevice(what) => write!(f, "not supported on a device: {what}"),
+            Error::BadImage(what) => write!(f, "bad tape image: {what}"),
+            Error::ImageVersion { found, supported } => write!(
+                f,
+                "tape image format version {found} is not supported (this build reads version {supported})"
+            ),
+            Error::NotExportable(what) => write!(f, "cannot export the tape: {what}"),
         }
     }
 }

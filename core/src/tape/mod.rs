@@ -11,6 +11,7 @@ mod mark;
 mod memory;
 mod record;
 mod reentry;
+mod restore;
 mod scope;
 mod var;
 mod vjp;
@@ -19,6 +20,7 @@ pub(crate) use extension::{Extension, ExtensionHeader};
 pub(crate) use identity::HandleKind;
 pub(crate) use mark::RecordMark;
 pub use record::MAX_RECORDS;
+pub(crate) use restore::{record_kind, RecordKind};
 pub use scope::MAX_BLOCK_DEPTH;
 pub use var::{Var, VarId};
 
