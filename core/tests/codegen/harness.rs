@@ -196,7 +196,8 @@ pub fn assert_bitwise<T: PortableFloat>(pairs: &[Pair<T>]) {
     for pair in pairs {
         assert_eq!(pair.tape.len(), pair.generated.len(), "{}", pair.what);
         for (k, (t, g)) in pair.tape.iter().zip(&pair.generated).enumerate() {
-            let same = t.to_bits_u64() == g.to_bits_u64() || (t.to_f64().is_nan() && g.to_f64().is_nan());
+            let same =
+                t.to_bits_u64() == g.to_bits_u64() || (t.to_f64().is_nan() && g.to_f64().is_nan());
             assert!(same, "{}[{k}]: tape {t:?}, generated {g:?}", pair.what);
         }
     }
