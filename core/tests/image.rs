@@ -249,7 +249,7 @@ fn forged_images_with_a_valid_checksum_are_refused() {
     assert!(bad_image(forge(&|b| put(
         b,
         last,
-        ((Op::Sin as u32) << 26) | records as u32 - 1
+        ((Op::Sin as u32) << 26) | (records as u32 - 1)
     ))));
     assert!(bad_image(forge(&|b| put(b, last + 4, 1 << 25))));
     // Unknown op codes, and a tensor record.
