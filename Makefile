@@ -39,7 +39,8 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 .PHONY: all demo test lint fmt-check clippy rust-test miri miri-all \
 	ffi-lib cbindgen-tool header header-check header-compile soname-check \
 	c-test c-asan c-valgrind c-tsan cpp-test rust-asan ffi-asan install package-test \
-	freestanding cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions
+	freestanding cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions \
+	codegen-test codegen-bench
 
 all:
 	$(CARGO) build --release --workspace
@@ -52,7 +53,7 @@ demo: ffi-lib
 	./$(BUILD)/c/mlp
 
 test: lint rust-test miri freestanding header-check header-compile soname-check c-test c-asan \
-	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke
+	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke codegen-test
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -289,6 +290,31 @@ ffi-asan:
 	done; \
 	echo "ffi-asan: the C tests passed against libautodiff.so built with ASan and poisoning," \
 		"and reads of free arena memory were reported"
+
+# ---- tape images and C generated from tapes ----
+
+# The Rust tests (core/tests/image.rs: round trips, every bit flip and truncation, forged
+# images; core/tests/codegen_c.rs: generated C compiled for the host and a Cortex-M4 and
+# run against the tape), then the C API (tests/c/image.c) plainly and under ASan+UBSan,
+# and the C it generates compiled freestanding for both targets.
+CODEGEN_DIR := $(BUILD)/codegen
+STRICT_C99 := -std=c99 -O2 -Wall -Wextra -Werror -pedantic
+ARM_CFLAGS := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
+
+codegen-test: ffi-lib
+	@command -v arm-none-eabi-gcc >/dev/null || { \
+		echo "codegen-test: arm-none-eabi-gcc is missing (bash .ci/run installs gcc-arm-none-eabi)"; exit 1; }
+	$(CARGO) test -p autodiff-core --test image --test codegen_c
+	@mkdir -p $(CODEGEN_DIR)
+	$(CC) $(TEST_CFLAGS) tests/c/image.c $(LINK_SHARED) -o $(CODEGEN_DIR)/image
+	@echo "== image"; ./$(CODEGEN_DIR)/image $(CODEGEN_DIR)/rosenbrock.c
+	$(CC) $(STRICT_C99) -ffreestanding -c $(CODEGEN_DIR)/rosenbrock.c -o $(CODEGEN_DIR)/rosenbrock.o
+	arm-none-eabi-gcc $(STRICT_C99) $(ARM_CFLAGS) -c $(CODEGEN_DIR)/rosenbrock.c \
+		-o $(CODEGEN_DIR)/rosenbrock.arm.o
+	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) tests/c/image.c $(LINK_SHARED) -o $(CODEGEN_DIR)/image_asan
+	@echo "== image (asan+ubsan)"; ASAN_OPTIONS=detect_leaks=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(CODEGEN_DIR)/image_asan
+	@echo "codegen-test: images round-trip and refuse corruption; generated C matches the tape"
 
 # ---- packaging ----
 

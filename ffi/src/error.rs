@@ -73,13 +73,23 @@ pub enum ad_status {
     /// `ad_jvp()`, `ad_replay()`, ...), an optimizer step, creating parameters or
     /// attaching devices. The tape keeps this error.
     AD_ERR_REENTRANT = 23,
+    /// A tape image that cannot be loaded: not an image, truncated, corrupt (its
+    /// checksum fails) or inconsistent; the message says which check failed. Nothing
+    /// was recorded.
+    AD_ERR_BAD_IMAGE = 29,
+    /// A tape image in a format version this library does not read; the message gives
+    /// both versions.
+    AD_ERR_IMAGE_VERSION = 30,
+    /// The tape holds records that cannot be exported as an image or as C source (tensor
+    /// or checkpointed-segment records); the message says which.
+    AD_ERR_NOT_EXPORTABLE = 31,
 }
 
 use ad_status::*;
 
 impl ad_status {
     /// Every status, in code order.
-    pub(crate) const ALL: [ad_status; 24] = [
+    pub(crate) const ALL: [ad_status; 27] = [
         AD_OK,
         AD_ERR_NULL,
         AD_ERR_INVALID_TAPE,
@@ -104,6 +114,9 @@ impl ad_status {
         AD_ERR_UNSUPPORTED_ON_DEVICE,
         AD_ERR_WRONG_HANDLE_KIND,
         AD_ERR_REENTRANT,
+        AD_ERR_BAD_IMAGE,
+        AD_ERR_IMAGE_VERSION,
+        AD_ERR_NOT_EXPORTABLE,
     ];
 
     /// The status with number `code`, if there is one.
@@ -138,6 +151,9 @@ impl ad_status {
             AD_ERR_UNSUPPORTED_ON_DEVICE => c"not supported on a device",
             AD_ERR_WRONG_HANDLE_KIND => c"wrong kind of handle",
             AD_ERR_REENTRANT => c"not allowed inside a callback on the same tape",
+            AD_ERR_BAD_IMAGE => c"bad tape image (truncated, corrupt or not an image)",
+            AD_ERR_IMAGE_VERSION => c"tape image format version not supported",
+            AD_ERR_NOT_EXPORTABLE => c"the tape holds records that cannot be exported",
         }
     }
 }
@@ -162,6 +178,9 @@ impl From<Error> for ad_status {
             Error::UnsupportedOnDevice(_) => AD_ERR_UNSUPPORTED_ON_DEVICE,
             Error::WrongHandleKind { .. } => AD_ERR_WRONG_HANDLE_KIND,
             Error::Reentrant(_) => AD_ERR_REENTRANT,
+            Error::BadImage(_) => AD_ERR_BAD_IMAGE,
+            Error::ImageVersion { .. } => AD_ERR_IMAGE_VERSION,
+            Error::NotExportable(_) => AD_ERR_NOT_EXPORTABLE,
             _ => AD_ERR_OTHER,
         }
     }

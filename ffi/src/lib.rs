@@ -20,11 +20,13 @@ pub mod tape;
 #[macro_use]
 pub mod tensor;
 pub mod checkpoint;
+pub mod codegen;
 pub mod compute_device;
 pub mod derivatives;
 pub mod device;
 pub mod dual;
 pub mod error;
+pub mod image;
 pub mod optim;
 pub mod param;
 pub mod ptr;

@@ -974,9 +974,30 @@ pub unsafe extern "C" fn ad_tensor_seed_tangent_f64(
 
 /// A `fmt::Write` into a C buffer of `cap` bytes that keeps a NUL-terminated prefix and
 /// counts every byte offered.
-struct CBuffer<'b> {
-    buf: &'b mut [u8],
-    len: usize,
+pub(crate) struct CBuffer<'b> {
+    pub(crate) buf: &'b mut [u8],
+    pub(crate) len: usize,
+}
+
+impl CBuffer<'_> {
+    /// Ends the text with its NUL and writes its length (without the NUL) to
+    /// `*len_out`; fails with `AD_ERR_BUFFER_TOO_SMALL` when the text and its NUL did
+    /// not fit (the buffer then holds a NUL-terminated prefix, if it has room for one).
+    pub(crate) fn finish(self, len_out: &mut usize) -> Result<()> {
+        let len = self.len;
+        *len_out = len;
+        if let Some(last) = self.buf.len().checked_sub(1) {
+            self.buf[len.min(last)] = 0;
+        }
+        if len >= self.buf.len() {
+            return Err(Failure::BufferTooSmall {
+                what: "buf",
+                needed: len + 1,
+                cap: self.buf.len(),
+            });
+        }
+        Ok(())
+    }
 }
 
 impl core::fmt::Write for CBuffer<'_> {
@@ -1020,19 +1041,7 @@ pub unsafe extern "C" fn ad_tape_dot(
                 t.write_dot(&mut sink)
                     .map_err(|_| Failure::Core(Error::InvalidArgument("graph export failed")))
             })?;
-            let len = sink.len;
-            *len_out = len;
-            if let Some(last) = sink.buf.len().checked_sub(1) {
-                sink.buf[len.min(last)] = 0;
-            }
-            if len >= cap {
-                return Err(Failure::BufferTooSmall {
-                    what: "buf",
-                    needed: len + 1,
-                    cap,
-                });
-            }
-            Ok(())
+            sink.finish(len_out)
         })
     }
 }

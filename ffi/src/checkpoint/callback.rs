@@ -96,6 +96,13 @@ pub(super) fn error_of_status(status: StatusArg) -> Error {
             got: "another kind (a callback returned AD_ERR_WRONG_HANDLE_KIND)",
         },
         Some(AD_ERR_REENTRANT) => Error::Reentrant("a callback returned AD_ERR_REENTRANT"),
+        Some(AD_ERR_BAD_IMAGE) => Error::BadImage("a callback returned AD_ERR_BAD_IMAGE"),
+        Some(AD_ERR_IMAGE_VERSION) => {
+            Error::InvalidArgument("a callback returned AD_ERR_IMAGE_VERSION")
+        }
+        Some(AD_ERR_NOT_EXPORTABLE) => {
+            Error::NotExportable("a callback returned AD_ERR_NOT_EXPORTABLE")
+        }
         Some(AD_OK) | None => Error::InvalidArgument("a callback returned an unknown status"),
     }
 }
