@@ -316,6 +316,24 @@ codegen-test: ffi-lib
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(CODEGEN_DIR)/image_asan
 	@echo "codegen-test: images round-trip and refuse corruption; generated C matches the tape"
 
+# The generated gradient against the plain function, a hand-written gradient and replay
+# on the tape (bench/codegen/), Rosenbrock and the chain at n = 1000, in one run, pinned
+# to one core where taskset can: the figures in BENCHMARKS.md. Not part of `make test`
+# (compiling the generated files takes minutes). GEN_CFLAGS: the generated files' flags.
+CODEGEN_BENCH_DIR := $(BUILD)/codegen-bench
+GEN_CFLAGS ?= -O2
+
+codegen-bench: ffi-lib
+	@mkdir -p $(CODEGEN_BENCH_DIR)
+	$(CC) $(STRICT_C99) -Iinclude bench/codegen/gen.c $(LINK_SHARED) -o $(CODEGEN_BENCH_DIR)/gen
+	./$(CODEGEN_BENCH_DIR)/gen $(CODEGEN_BENCH_DIR)
+	$(CC) -std=c99 $(GEN_CFLAGS) -c $(CODEGEN_BENCH_DIR)/rosenbrock_gen.c -o $(CODEGEN_BENCH_DIR)/rosenbrock_gen.o
+	$(CC) -std=c99 $(GEN_CFLAGS) -c $(CODEGEN_BENCH_DIR)/chain_gen.c -o $(CODEGEN_BENCH_DIR)/chain_gen.o
+	$(CC) $(STRICT_C99) -Iinclude bench/codegen/bench.c $(CODEGEN_BENCH_DIR)/rosenbrock_gen.o \
+		$(CODEGEN_BENCH_DIR)/chain_gen.o $(LINK_SHARED) -o $(CODEGEN_BENCH_DIR)/bench
+	@pin=""; if command -v taskset >/dev/null && taskset -c 1 true 2>/dev/null; then pin="taskset -c 1"; fi; \
+		echo "generated files compiled with $(GEN_CFLAGS); $${pin:-not pinned}"; $$pin ./$(CODEGEN_BENCH_DIR)/bench
+
 # ---- packaging ----
 
 install: ffi-lib

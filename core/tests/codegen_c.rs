@@ -334,3 +334,29 @@ fn bad_names_stale_handles_and_pending_errors_are_refused() {
         .unwrap_err();
     assert_eq!(err, Error::InvalidArgument("test"));
 }
+
+/// `max(x, ln y) + sqrt(y)·0.5` at `y = 0`: `ln` and `sqrt` have infinite partials there,
+/// on paths the output ignores (`max` picks `x`) or weighs by zero. The tape skips a zero
+/// adjoint instead of making `0 · ∞ = NaN`; the generated code must give the same bits.
+#[test]
+fn infinite_partials_behind_a_zero_adjoint_give_the_tapes_zero() {
+    let p = Point {
+        record_at: vec![0.5, 0.0],
+        run_at: vec![0.5, 0.0],
+        y_bar: vec![1.0],
+        x_dot: vec![1.0, 0.0],
+    };
+    let pairs = compare::<f64>("singular_f64", &p, |_, x| {
+        vec![x[0].max(x[1].ln()) + x[1].sqrt() * k::<f64>(0.0) + x[0].ln()]
+    });
+    assert_bitwise(&pairs);
+    let x_bar = &pairs
+        .iter()
+        .find(|p| p.what == "x_bar (gen_vjp)")
+        .unwrap()
+        .generated;
+    assert_eq!(
+        x_bar[1], 0.0,
+        "the gradient through ln(0) and sqrt(0) is skipped, not NaN"
+    );
+}

@@ -1,7 +1,7 @@
 //! Writing the C source: the forward pass, the reverse (vector-Jacobian) pass and the
 //! tangent (Jacobian-vector) pass, each straight-line code over the live records.
 
-use super::rules::{rule, Rule, HELPERS};
+use super::rules::{partial_may_be_non_finite, rule, Rule, HELPERS};
 use super::CodeOptions;
 use crate::error::{Error, Result};
 use crate::op::Op;
@@ -275,7 +275,14 @@ impl<T: PortableFloat> Emitter<'_, '_, '_, T> {
             if !live.get(i) {
                 continue;
             }
-            writeln!(out, "    if (a{i} != 0) {{")?;
+            // The tape skips a zero adjoint, so that `0 · ∞` never makes a NaN; the
+            // generated code does so where a partial can be infinite (see
+            // `partial_may_be_non_finite`), and elsewhere saves the branch.
+            let guarded = partial_may_be_non_finite(entry.op, entry.b);
+            let indent = if guarded { "        " } else { "    " };
+            if guarded {
+                writeln!(out, "    if (a{i} != 0) {{")?;
+            }
             let mut arguments = [(entry.a, rule.partial_a), (entry.b, rule.partial_b)];
             let count = if record_kind(entry.op) == RecordKind::Binary {
                 2
@@ -286,11 +293,13 @@ impl<T: PortableFloat> Emitter<'_, '_, '_, T> {
                 if !tracked(&self.entry(*argument)?) {
                     continue;
                 }
-                write!(out, "        a{argument} += a{i} * ")?;
+                write!(out, "{indent}a{argument} += a{i} * ")?;
                 self.expand(out, partial, Some((i, entry)))?;
                 out.write_str(";\n")?;
             }
-            out.write_str("    }\n")?;
+            if guarded {
+                out.write_str("    }\n")?;
+            }
         }
         let mut input = 0usize;
         for i in 0..self.tape.len() as u32 {

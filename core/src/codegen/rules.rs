@@ -124,6 +124,32 @@ pub(crate) fn rule(op: Op, n: i32) -> Option<Rule> {
     })
 }
 
+/// Whether `op`'s partials can be infinite or NaN at finite arguments (`operand` is the
+/// record's second field: `Powi`'s exponent, an inline constant's bits). Only these
+/// records need the tape's skip of a zero adjoint: elsewhere `0 · partial` is a zero,
+/// which adds nothing to an adjoint (adjoints start at `+0` and never become `−0`), so
+/// skipping or not gives the same bits while every value is finite. Exhaustive over
+/// [`Op`], like [`rule`].
+pub(crate) fn partial_may_be_non_finite(op: Op, operand: u32) -> bool {
+    let constant = f32::from_bits(operand);
+    match op {
+        Op::Input | Op::Const | Op::Tensor => false,
+        // Constant partials, argument values, or bounded functions of them.
+        Op::Add | Op::Sub | Op::Mul | Op::Min | Op::Max | Op::Hypot | Op::Neg => false,
+        Op::Sin | Op::Cos | Op::Tan | Op::Atan | Op::Tanh | Op::Asinh | Op::Abs => false,
+        Op::Sigmoid | Op::Softplus | Op::Erf | Op::ConstSub => false,
+        Op::AddConst => false,
+        Op::MulConst => !constant.is_finite(),
+        Op::DivConst => !(1.0 / constant).is_finite(),
+        // `n·x^(n−1)`: finite for n = 0, 1, 2 only.
+        Op::Powi => !matches!(operand as i32, 0..=2),
+        // Poles, domain edges and overflow.
+        Op::Div | Op::Pow | Op::Powf | Op::Atan2 | Op::Recip | Op::Sqrt | Op::Cbrt => true,
+        Op::Exp | Op::ExpM1 | Op::Ln | Op::Ln1p | Op::Log2 | Op::Log10 => true,
+        Op::Asin | Op::Acos | Op::Sinh | Op::Cosh | Op::Acosh | Op::Atanh | Op::ConstDiv => true,
+    }
+}
+
 /// The helper functions templates may call, each as it is written in [`crate::real`].
 pub(crate) const HELPERS: [(&str, &str); 3] = [
     (
