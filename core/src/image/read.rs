@@ -42,7 +42,11 @@ impl<T: PortableFloat> Tape<'_, T> {
                     leaves += 1;
                 }
                 RecordKind::Const => leaves += 1,
-                _ => {}
+                // `record_at` refuses extension records.
+                RecordKind::Unary
+                | RecordKind::UnaryWithOperand
+                | RecordKind::Binary
+                | RecordKind::Extension => {}
             }
         }
         if inputs != info.inputs || leaves != info.leaves {
@@ -65,13 +69,16 @@ impl<T: PortableFloat> Tape<'_, T> {
                     leaf_at += T::BYTES;
                     value
                 }
-                _ => T::zero(),
+                RecordKind::Unary
+                | RecordKind::UnaryWithOperand
+                | RecordKind::Binary
+                | RecordKind::Extension => T::zero(),
             };
             let shift = |index: u32| base + index;
             let (a, b) = match record.kind {
                 RecordKind::Binary => (shift(record.a), shift(record.b)),
                 RecordKind::Unary | RecordKind::UnaryWithOperand => (shift(record.a), record.b),
-                _ => (0, 0),
+                RecordKind::Input | RecordKind::Const | RecordKind::Extension => (0, 0),
             };
             if !self.restore_record(record.op, a, b, value).is_valid() {
                 // The arena filled up (or the tape hit its record limit): the tape keeps
