@@ -13,6 +13,22 @@
 //! ```
 //!
 //! `x` holds the inputs in recording order, `y` the outputs in the order given.
+//!
+//! # Exactness
+//!
+//! Each record becomes the statement the tape's sweeps evaluate, in the same order, so
+//! compiled C gives the tape's bits wherever `<math.h>` rounds as `libm` does: always for
+//! `+ − × ÷`, `sqrt` and `fabs` (IEEE requires it); transcendentals may differ in the
+//! last place (the tests count how often). Two more conditions: no `-ffast-math`, and
+//! no contraction into fused multiply-adds (`-std=c99` in GCC contracts nothing).
+//!
+//! The tape's backward skips a record whose adjoint is zero, so that `0 · ∞` never
+//! makes a NaN. The generated code does the same where an op's partial can be infinite
+//! or NaN at finite arguments; elsewhere it adds `adjoint · partial` as it is, which
+//! adds a zero when the adjoint is zero, and changes nothing, while every value is
+//! finite. So where an intermediate value is itself infinite or NaN, an argument that
+//! the outputs do not depend on may get NaN where the tape gives 0. The tangents of
+//! `NAME_jvp` follow the tape's rule everywhere.
 
 mod emit;
 mod rules;
