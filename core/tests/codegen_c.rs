@@ -360,3 +360,27 @@ fn infinite_partials_behind_a_zero_adjoint_give_the_tapes_zero() {
         "the gradient through ln(0) and sqrt(0) is skipped, not NaN"
     );
 }
+
+/// `x^n` for the extreme exponents (`i32::MIN` has no C literal of its own, and its
+/// partial takes op.rs's `x^(n+1) / x²` form) and small ones, at ±1 and 1.5 where the
+/// powers are exact: bit for bit.
+#[test]
+fn powi_at_extreme_exponents_is_bitwise_the_tapes() {
+    let p = Point {
+        record_at: vec![1.0, -1.0, 1.5],
+        run_at: vec![-1.0, 1.0, 1.5],
+        y_bar: vec![1.0, -0.5, 0.25, 2.0, 1.0, 1.0],
+        x_dot: vec![0.5, -1.0, 1.0],
+    };
+    let pairs = compare::<f64>("powi_f64", &p, |_, x| {
+        vec![
+            x[0].powi(i32::MIN),
+            x[1].powi(i32::MAX),
+            x[0].powi(i32::MIN + 1),
+            x[2].powi(-3),
+            x[2].powi(2),
+            x[2].powi(1),
+        ]
+    });
+    assert_bitwise(&pairs);
+}
