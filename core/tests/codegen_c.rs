@@ -308,7 +308,7 @@ fn bad_names_stale_handles_and_pending_errors_are_refused() {
         (x * x).id()
     };
     let mut code = String::new();
-    for name in ["", "1f", "f-g", "f g", &"f".repeat(65)] {
+    for name in ["", "1f", "f-g", "f g", "double", "é", &"f".repeat(65)] {
         let err = tape
             .write_c(&[y], &CodeOptions::new(name), &mut code)
             .unwrap_err();

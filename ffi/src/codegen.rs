@@ -37,7 +37,7 @@ pub const AD_CODEGEN_JVP: c_uint = 2;
 /// `AD_ERR_NULL` (`tape`, `name`, `len_out`, `buf` with `cap > 0`, or `outputs` with
 /// `n > 0`), `AD_ERR_MISALIGNED` (`len_out` or `outputs`), `AD_ERR_SIZE_OVERFLOW` (`cap`
 /// or `n`), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`name` is not a C
-/// identifier of 1 to 64 characters; unknown bits in `flags`; `buf` overlaps
+/// identifier of 1 to 64 characters, or is a keyword; unknown bits in `flags`; `buf` overlaps
 /// `outputs`), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_STALE_HANDLE`,
 /// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an output),
 /// `AD_ERR_NOT_EXPORTABLE` (an output depends on tensor or checkpointed-segment

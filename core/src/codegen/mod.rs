@@ -134,7 +134,49 @@ impl<T: PortableFloat> Tape<'_, T> {
     }
 }
 
-/// Fails unless `name` is a C identifier of at most [`MAX_NAME_LEN`] bytes.
+/// C99's keywords, which are not names.
+const C_KEYWORDS: [&str; 37] = [
+    "auto",
+    "break",
+    "case",
+    "char",
+    "const",
+    "continue",
+    "default",
+    "do",
+    "double",
+    "else",
+    "enum",
+    "extern",
+    "float",
+    "for",
+    "goto",
+    "if",
+    "inline",
+    "int",
+    "long",
+    "register",
+    "restrict",
+    "return",
+    "short",
+    "signed",
+    "sizeof",
+    "static",
+    "struct",
+    "switch",
+    "typedef",
+    "union",
+    "unsigned",
+    "void",
+    "volatile",
+    "while",
+    "_Bool",
+    "_Complex",
+    "_Imaginary",
+];
+
+/// Fails unless `name` is a C identifier of at most [`MAX_NAME_LEN`] bytes, and not a
+/// keyword.
 fn check_name(name: &str) -> Result<()> {
     let bytes = name.as_bytes();
     let valid = !bytes.is_empty()
@@ -142,12 +184,13 @@ fn check_name(name: &str) -> Result<()> {
         && !bytes[0].is_ascii_digit()
         && bytes
             .iter()
-            .all(|&c| c.is_ascii_alphanumeric() || c == b'_');
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+        && !C_KEYWORDS.contains(&name);
     if valid {
         Ok(())
     } else {
         Err(Error::InvalidArgument(
-            "the function name must be a C identifier of 1 to 64 letters, digits and underscores",
+            "the function name must be a C identifier (not a keyword) of 1 to 64 letters, digits and underscores",
         ))
     }
 }
