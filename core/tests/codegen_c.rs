@@ -384,3 +384,41 @@ fn powi_at_extreme_exponents_is_bitwise_the_tapes() {
     });
     assert_bitwise(&pairs);
 }
+
+/// No outputs, and an output that is an input itself or a constant: still valid C, and
+/// the gradient of an input output is its seed.
+#[test]
+fn degenerate_outputs_generate_valid_c() {
+    let mut mem = memory(1 << 16);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let x = tape.input(2.0);
+    let c = tape.constant(3.0);
+    let options = CodeOptions {
+        name: "degenerate",
+        gradient: true,
+        jvp: true,
+    };
+    for (tag, outputs) in [("none", vec![]), ("leaves", vec![x.id(), c.id()])] {
+        let mut code = String::new();
+        tape.write_c(&outputs, &options, &mut code).unwrap();
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("codegen");
+        std::fs::create_dir_all(&dir).unwrap();
+        let source = dir.join(format!("degenerate_{tag}.c"));
+        std::fs::write(&source, &code).unwrap();
+        harness::compile_checks(&source);
+    }
+    let p = Point {
+        record_at: vec![2.0],
+        run_at: vec![-1.5],
+        y_bar: vec![0.5, 4.0],
+        x_dot: vec![3.0],
+    };
+    let pairs = compare::<f64>("leaves_f64", &p, |tape, x| vec![x[0], tape.constant(3.0)]);
+    assert_bitwise(&pairs);
+    let x_bar = &pairs
+        .iter()
+        .find(|p| p.what == "x_bar (gen_vjp)")
+        .unwrap()
+        .generated;
+    assert_eq!(x_bar, &vec![0.5]);
+}
