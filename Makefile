@@ -48,7 +48,8 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 	c-test c-asan c-valgrind c-tsan cpp-test rust-asan ffi-asan install package-test \
 	install-test docs docs-test \
 	freestanding firmware cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions \
-	python-venv python-test python-asan python-extras-venv python-examples python-bench
+	python-venv python-test python-asan python-extras-venv python-examples python-bench \
+	codegen-test codegen-bench
 
 all:
 	$(CARGO) build --release --workspace
@@ -62,7 +63,7 @@ demo: ffi-lib
 
 test: lint rust-test miri freestanding header-check header-compile soname-check c-test c-asan \
 	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke \
-	install-test docs-test docs firmware python-test python-asan
+	install-test docs-test docs firmware python-test python-asan codegen-test
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy layers
@@ -340,6 +341,52 @@ ffi-asan:
 	echo "ffi-asan: the C tests passed against libautodiff.so built with ASan and poisoning," \
 		"and reads of free arena memory were reported"
 
+# ---- tape images and C generated from tapes ----
+
+# The C API (tests/c/image.c: save, inspect, load, corruption, generation) plainly and
+# under ASan+UBSan, and the C it generates compiled freestanding for the host and for a
+# Cortex-M4. The Rust tests run in rust-test: core/tests/image.rs (round trips, every bit
+# flip and truncation, forged images) and core/tests/codegen_c.rs (generated C compiled
+# for both targets and run against the tape); `make codegen-test CODEGEN_RUST=1` runs
+# them here too.
+CODEGEN_DIR := $(BUILD)/codegen
+STRICT_C99 := -std=c99 -O2 -Wall -Wextra -Werror -pedantic
+ARM_CFLAGS := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
+
+codegen-test: ffi-lib
+	@command -v arm-none-eabi-gcc >/dev/null || { \
+		echo "codegen-test: arm-none-eabi-gcc is missing (bash .ci/run installs gcc-arm-none-eabi)"; exit 1; }
+	@if [ "$(CODEGEN_RUST)" = 1 ]; then $(CARGO) test -p autodiff-core --test image --test codegen_c; fi
+	@mkdir -p $(CODEGEN_DIR)
+	$(CC) $(TEST_CFLAGS) tests/c/image.c $(LINK_SHARED) -o $(CODEGEN_DIR)/image
+	@echo "== image"; ./$(CODEGEN_DIR)/image $(CODEGEN_DIR)/rosenbrock.c
+	$(CC) $(STRICT_C99) -ffreestanding -c $(CODEGEN_DIR)/rosenbrock.c -o $(CODEGEN_DIR)/rosenbrock.o
+	arm-none-eabi-gcc $(STRICT_C99) $(ARM_CFLAGS) -c $(CODEGEN_DIR)/rosenbrock.c \
+		-o $(CODEGEN_DIR)/rosenbrock.arm.o
+	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) tests/c/image.c $(LINK_SHARED) -o $(CODEGEN_DIR)/image_asan
+	@echo "== image (asan+ubsan)"; ASAN_OPTIONS=detect_leaks=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(CODEGEN_DIR)/image_asan
+	@echo "codegen-test: images round-trip and refuse corruption; generated C matches the tape"
+
+# The generated gradient against the plain function, a hand-written gradient and replay
+# on the tape (bench/codegen/), Rosenbrock and the chain at n = 1000, in one run, pinned
+# to one core where taskset can: the figures in BENCHMARKS.md. Not part of `make test`
+# (compiling the generated files takes minutes). GEN_CFLAGS: the generated files' flags
+# (-Os: faster than -O2 here, see BENCHMARKS.md).
+CODEGEN_BENCH_DIR := $(BUILD)/codegen-bench
+GEN_CFLAGS ?= -Os
+
+codegen-bench: ffi-lib
+	@mkdir -p $(CODEGEN_BENCH_DIR)
+	$(CC) $(STRICT_C99) -Iinclude bench/codegen/gen.c $(LINK_SHARED) -o $(CODEGEN_BENCH_DIR)/gen
+	./$(CODEGEN_BENCH_DIR)/gen $(CODEGEN_BENCH_DIR)
+	$(CC) -std=c99 $(GEN_CFLAGS) -c $(CODEGEN_BENCH_DIR)/rosenbrock_gen.c -o $(CODEGEN_BENCH_DIR)/rosenbrock_gen.o
+	$(CC) -std=c99 $(GEN_CFLAGS) -c $(CODEGEN_BENCH_DIR)/chain_gen.c -o $(CODEGEN_BENCH_DIR)/chain_gen.o
+	$(CC) $(STRICT_C99) -Iinclude bench/codegen/bench.c $(CODEGEN_BENCH_DIR)/rosenbrock_gen.o \
+		$(CODEGEN_BENCH_DIR)/chain_gen.o $(LINK_SHARED) -o $(CODEGEN_BENCH_DIR)/bench
+	@pin=""; if command -v taskset >/dev/null && taskset -c 1 true 2>/dev/null; then pin="taskset -c 1"; fi; \
+		echo "generated files compiled with $(GEN_CFLAGS); $${pin:-not pinned}"; $$pin ./$(CODEGEN_BENCH_DIR)/bench
+
 # ---- packaging ----
 
 # The library, the C header, the C++ wrapper (with its headers under
@@ -456,7 +503,7 @@ cuda-test:
 # the smoke run; neither is committed), the seeds are fuzz/corpus/<target>, and a crash
 # lands in fuzz/artifacts/<target>. See fuzz/README.md. Skipped, saying so, without
 # nightly and cargo-fuzz (.ci/run installs both).
-FUZZ_TARGETS := c_api_sequences tape_differential checkpoint_schedule
+FUZZ_TARGETS := c_api_sequences tape_differential checkpoint_schedule image_loader
 SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 # Where libFuzzer keeps the inputs it adds (under fuzz/); the smoke run starts from the

@@ -58,6 +58,15 @@
 #include <stdlib.h>
 
 
+// `ad_tape_generate_c()` flag: also generate `NAME_vjp(x, y_bar, y, x_bar)`, which
+// computes `y` and `x_bar = y_bar^T J` (the gradient of a single output with
+// `y_bar[0] = 1`).
+#define AD_CODEGEN_VJP 1
+
+// `ad_tape_generate_c()` flag: also generate `NAME_jvp(x, x_dot, y, y_dot)`, which
+// computes `y` and `y_dot = J x_dot`.
+#define AD_CODEGEN_JVP 2
+
 // The major version of the library this header belongs to.
 #define AD_VERSION_MAJOR 0
 
@@ -149,6 +158,16 @@ typedef enum ad_status {
   // Forward mode (`ad_jvp()`) reached a user-defined op that has no `jvp` callback.
   // Reverse mode still works; the tape does not keep this error.
   AD_ERR_NO_JVP = 26,
+  // A tape image that cannot be loaded: not an image, truncated, corrupt (its
+  // checksum fails) or inconsistent; the message says which check failed. Nothing
+  // was recorded.
+  AD_ERR_BAD_IMAGE = 29,
+  // A tape image in a format version this library does not read; the message gives
+  // both versions.
+  AD_ERR_IMAGE_VERSION = 30,
+  // The tape holds records that cannot be exported as an image or as C source (tensor
+  // or checkpointed-segment records); the message says which.
+  AD_ERR_NOT_EXPORTABLE = 31,
 } ad_status;
 
 // The element type a tape computes in. Values and derivatives cross the C API as
@@ -375,6 +394,20 @@ typedef struct ad_dual {
   // The derivative `dx` carried along with it.
   double tangent;
 } ad_dual;
+
+// What `ad_image_inspect()` reads from an image's header.
+typedef struct ad_image_info {
+  // The dtype of the tape that wrote it (`AD_F32` or `AD_F64`); only a tape of that
+  // dtype loads it.
+  enum ad_dtype dtype;
+  // Variables the image holds: a tape that loads it needs room for them
+  // (`ad_tape_bytes_for()`).
+  size_t records;
+  // Its independent variables, in recording order.
+  size_t inputs;
+  // The outputs it names: the length of `ad_tape_load_image()`'s `outputs_out`.
+  size_t outputs;
+} ad_image_info;
 
 // A parameter of a tape: its number, its kind and the identity of its tape. Unlike
 // variables and tensors it stays valid across `ad_tape_reset()`; another tape rejects it
@@ -1152,6 +1185,39 @@ enum ad_status ad_chain_workspace_bytes(ad_dtype dtype,
                                         size_t snapshots,
                                         size_t *bytes_out);
 
+// Writes C99 source for `outputs[0..n)` into `buf[0..cap)`, NUL-terminated, and its
+// length (without the NUL, as `strlen`) to `*len_out`. The file defines
+// `void NAME(const T *x, T *y)` (`T` is `double` for an `AD_F64` tape, `float` for an
+// `AD_F32` one; `x` holds the inputs in recording order, `y` the outputs in the order
+// given) and, by `flags`, `NAME_vjp` (`AD_CODEGEN_VJP`) and `NAME_jvp`
+// (`AD_CODEGEN_JVP`). Only the records the outputs depend on are written, each op as
+// the tape evaluates it, in the tape's order: compiled without `-ffast-math` and
+// without floating-point contraction, the results are the tape's bit for bit except
+// where `<math.h>` rounds a transcendental differently from the library's own math.
+// `buf` may be NULL when `cap` is 0, to ask for the length. Needs one bit per record
+// of scratch in the tape's memory, given back before returning. Scalar records only:
+// outputs that depend on tensor or checkpointed-segment records are refused.
+//
+// Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` bytes cannot hold the text and its NUL:
+// the length is still written to `*len_out`, so call again with `cap >= *len_out + 1`),
+// `AD_ERR_NULL` (`tape`, `name`, `len_out`, `buf` with `cap > 0`, or `outputs` with
+// `n > 0`), `AD_ERR_MISALIGNED` (`len_out` or `outputs`), `AD_ERR_SIZE_OVERFLOW` (`cap`
+// or `n`), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`name` is not a C
+// identifier of 1 to 64 characters, or is a keyword; unknown bits in `flags`; `buf` overlaps
+// `outputs`), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_STALE_HANDLE`,
+// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an output),
+// `AD_ERR_NOT_EXPORTABLE` (an output depends on tensor or checkpointed-segment
+// records), `AD_ERR_OUT_OF_MEMORY` (the scratch does not fit), and the tape's sticky
+// error.
+enum ad_status ad_tape_generate_c(const struct ad_tape *tape,
+                                  const struct ad_var *outputs,
+                                  size_t n,
+                                  const char *name,
+                                  unsigned int flags,
+                                  char *buf,
+                                  size_t cap,
+                                  size_t *len_out);
+
 // Records `a cmp b` as a condition variable: 1 when the relation holds, 0 when not. No
 // derivative flows through it. Use it with `ad_select()`, or with `ad_branch()` for a C
 // `if` that `ad_replay()` then checks. On an `AD_F64_DUAL` tape the primal values are
@@ -1592,6 +1658,62 @@ enum ad_status ad_device_name(size_t ordinal, char *buf, size_t cap, size_t *len
 // Statuses: `AD_ERR_NULL` (`free_out` or `total_out`), `AD_ERR_MISALIGNED` (either),
 // `AD_ERR_NO_DEVICE` (no such GPU), `AD_ERR_BACKEND` (the driver failed).
 enum ad_status ad_device_memory(size_t ordinal, size_t *free_out, size_t *total_out);
+
+// Writes the recorded tape as an image into `buf[0..cap)`, naming `outputs[0..n)` (in
+// order) as its outputs, and its length to `*len_out`. Call it with `buf` NULL and
+// `cap` 0 to ask for the length (that call fails with `AD_ERR_BUFFER_TOO_SMALL` and
+// writes `*len_out`), then again with a buffer that long. Scalar tapes only: tensor and
+// checkpointed-segment records have no image form. Reads the tape only.
+//
+// Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` is below the image's length, which is
+// still written to `*len_out`; nothing is written to `buf`), `AD_ERR_NULL` (`tape`,
+// `len_out`, `buf` with `cap > 0`, or `outputs` with `n > 0`), `AD_ERR_MISALIGNED`
+// (`len_out` or `outputs`), `AD_ERR_SIZE_OVERFLOW` (`cap` or `n`, or an image over
+// 4 GiB), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`buf` overlaps `outputs`),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_STALE_HANDLE`,
+// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an output),
+// `AD_ERR_NOT_EXPORTABLE` (the tape holds tensor or checkpointed-segment records), and
+// the tape's sticky error.
+enum ad_status ad_tape_save_image(const struct ad_tape *tape,
+                                  const struct ad_var *outputs,
+                                  size_t n,
+                                  void *buf,
+                                  size_t cap,
+                                  size_t *len_out);
+
+// Checks the image at `image[0..len)` whole (header, length, checksum) and writes what
+// its header says to `*info_out`: ask it before loading, for the tape's dtype, its
+// size and the number of outputs. Needs no tape.
+//
+// Statuses: `AD_ERR_NULL` (`info_out`, or `image` with `len > 0`), `AD_ERR_MISALIGNED`
+// (`info_out`), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_BAD_IMAGE` (not an image,
+// truncated, corrupt or inconsistent), `AD_ERR_IMAGE_VERSION` (a format version this
+// library does not read).
+enum ad_status ad_image_inspect(const void *image, size_t len, struct ad_image_info *info_out);
+
+// Loads the image at `image[0..len)` into `tape`, after anything recorded there, and
+// writes the handles of the outputs it names to `outputs_out[0..n)` (`n` must be the
+// image's output count, from `ad_image_inspect()`). Its inputs count among the tape's
+// inputs, after any recorded before (`ad_replay()`, `ad_gradient()` list them so).
+// Every other value is recomputed from them by the tape's own rules.
+//
+// The image is checked whole before anything is recorded, so a corrupt, truncated or
+// hostile one fails and leaves the tape as it was. Only running out of memory while
+// recording it fails the tape (as any op would: `ad_tape_reset()` makes it usable).
+//
+// Statuses: `AD_ERR_NULL` (`tape`, `image` with `len > 0`, or `outputs_out` with
+// `n > 0`), `AD_ERR_MISALIGNED` (`outputs_out`), `AD_ERR_SIZE_OVERFLOW` (`len` or
+// `n`), `AD_ERR_INVALID_TAPE`, `AD_ERR_BAD_IMAGE`, `AD_ERR_IMAGE_VERSION`,
+// `AD_ERR_DTYPE_MISMATCH` (the image's dtype is not the tape's; `AD_F64_DUAL` tapes
+// load none), `AD_ERR_INVALID_ARGUMENT` (`n` is not the image's output count; the
+// message gives both; `outputs_out` overlaps `image`), `AD_ERR_OUT_OF_MEMORY` and
+// `AD_ERR_TOO_MANY_VARIABLES` (the tape cannot hold it; these stay as its sticky
+// error), and the tape's sticky error.
+enum ad_status ad_tape_load_image(struct ad_tape *tape,
+                                  const void *image,
+                                  size_t len,
+                                  struct ad_var *outputs_out,
+                                  size_t n);
 
 // Sets stochastic gradient descent as the tape's optimizer, for every parameter:
 // `v = momentum * v + g + weight_decay * w; w -= lr * v` (PyTorch's convention;

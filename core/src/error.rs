@@ -77,6 +77,14 @@ pub enum Error {
     CallbackFailed { code: i32 },
     /// Forward mode reached a user-defined op that has no forward-mode derivative (JVP).
     NoJvp,
+    /// A tape image that cannot be loaded: not an image, truncated, corrupt (its
+    /// checksum fails) or inconsistent; the text says which check failed.
+    BadImage(&'static str),
+    /// A tape image written in a format version this build does not read.
+    ImageVersion { found: u16, supported: u16 },
+    /// The tape holds a record that cannot be exported (saved as an image, or generated
+    /// as C); the text says which.
+    NotExportable(&'static str),
 }
 
 impl fmt::Display for Error {
@@ -131,6 +139,12 @@ impl fmt::Display for Error {
             Error::NoJvp => f.write_str(
                 "no forward-mode derivative: a user-defined op on the tape has no JVP callback (use reverse mode)",
             ),
+            Error::BadImage(what) => write!(f, "bad tape image: {what}"),
+            Error::ImageVersion { found, supported } => write!(
+                f,
+                "tape image format version {found} is not supported (this build reads version {supported})"
+            ),
+            Error::NotExportable(what) => write!(f, "cannot export the tape: {what}"),
         }
     }
 }

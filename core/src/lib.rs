@@ -17,11 +17,14 @@
 
 mod arena;
 pub mod checkpoint;
+pub mod codegen;
 mod dual;
 mod dual_n;
 mod error;
+pub mod image;
 pub mod kernels;
 mod op;
+mod portable;
 mod real;
 mod shape;
 mod tape;
@@ -32,6 +35,7 @@ pub use dual::Dual;
 pub use dual_n::DualN;
 pub use error::{Error, Result};
 pub use op::{Arity, Op};
+pub use portable::PortableFloat;
 pub use real::Real;
 pub use shape::{Shape, MAX_RANK};
 pub use tape::{

@@ -85,13 +85,23 @@ pub enum ad_status {
     /// Forward mode (`ad_jvp()`) reached a user-defined op that has no `jvp` callback.
     /// Reverse mode still works; the tape does not keep this error.
     AD_ERR_NO_JVP = 26,
+    /// A tape image that cannot be loaded: not an image, truncated, corrupt (its
+    /// checksum fails) or inconsistent; the message says which check failed. Nothing
+    /// was recorded.
+    AD_ERR_BAD_IMAGE = 29,
+    /// A tape image in a format version this library does not read; the message gives
+    /// both versions.
+    AD_ERR_IMAGE_VERSION = 30,
+    /// The tape holds records that cannot be exported as an image or as C source (tensor
+    /// or checkpointed-segment records); the message says which.
+    AD_ERR_NOT_EXPORTABLE = 31,
 }
 
 use ad_status::*;
 
 impl ad_status {
     /// Every status, in code order.
-    pub(crate) const ALL: [ad_status; 27] = [
+    pub(crate) const ALL: [ad_status; 30] = [
         AD_OK,
         AD_ERR_NULL,
         AD_ERR_INVALID_TAPE,
@@ -119,6 +129,9 @@ impl ad_status {
         AD_ERR_BRANCH_CHANGED,
         AD_ERR_CALLBACK_FAILED,
         AD_ERR_NO_JVP,
+        AD_ERR_BAD_IMAGE,
+        AD_ERR_IMAGE_VERSION,
+        AD_ERR_NOT_EXPORTABLE,
     ];
 
     /// The status with number `code`, if there is one.
@@ -156,6 +169,9 @@ impl ad_status {
             AD_ERR_BRANCH_CHANGED => c"a recorded branch changed at the replayed inputs",
             AD_ERR_CALLBACK_FAILED => c"a user-defined op's callback failed",
             AD_ERR_NO_JVP => c"a user-defined op has no forward-mode derivative",
+            AD_ERR_BAD_IMAGE => c"bad tape image (truncated, corrupt or not an image)",
+            AD_ERR_IMAGE_VERSION => c"tape image format version not supported",
+            AD_ERR_NOT_EXPORTABLE => c"the tape holds records that cannot be exported",
         }
     }
 }
@@ -183,6 +199,9 @@ impl From<Error> for ad_status {
             Error::BranchChanged { .. } => AD_ERR_BRANCH_CHANGED,
             Error::CallbackFailed { .. } => AD_ERR_CALLBACK_FAILED,
             Error::NoJvp => AD_ERR_NO_JVP,
+            Error::BadImage(_) => AD_ERR_BAD_IMAGE,
+            Error::ImageVersion { .. } => AD_ERR_IMAGE_VERSION,
+            Error::NotExportable(_) => AD_ERR_NOT_EXPORTABLE,
             _ => AD_ERR_OTHER,
         }
     }

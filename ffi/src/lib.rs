@@ -21,7 +21,9 @@ pub mod panic;
 pub mod tape;
 #[macro_use]
 pub mod tensor;
+mod c_buffer;
 pub mod checkpoint;
+pub mod codegen;
 pub mod compare;
 pub mod derivatives;
 pub mod device;
@@ -29,6 +31,7 @@ mod device_object;
 pub mod dual;
 pub mod error;
 pub mod gpu_query;
+pub mod image;
 pub mod optim;
 pub mod param;
 pub mod ptr;

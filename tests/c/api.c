@@ -273,15 +273,15 @@ static void versions(void) {
     CHECK(ad_abi_version() == AD_ABI_VERSION);
     CHECK(strlen(ad_version()) >= 5);
     CHECK(strcmp(ad_status_str(AD_OK), "ok") == 0);
-    /* The codes form one run from 0: every one up to the last has its own text, and the
-     * first past it is unknown. */
-    last = AD_ERR_REENTRANT;
-    while (last < 1000 && strcmp(ad_status_str((ad_status)(last + 1)), "unknown status code") != 0)
-        last++;
-    CHECK(last < 1000);
+    /* Every status code has its own text; numbers no status has (a few may be unused
+     * between codes) and those past the last are unknown. */
+    last = 0;
+    for (i = 1; i < 256; i++)
+        if (strcmp(ad_status_str((ad_status)i), "unknown status code") != 0) last = i;
+    CHECK(last >= AD_ERR_REENTRANT);
     for (i = 1; i <= last; i++) {
         int j;
-        CHECK(strcmp(ad_status_str((ad_status)i), "unknown status code") != 0);
+        if (strcmp(ad_status_str((ad_status)i), "unknown status code") == 0) continue;
         for (j = 0; j < i; j++) CHECK(strcmp(ad_status_str((ad_status)i), ad_status_str((ad_status)j)) != 0);
     }
     CHECK(strcmp(ad_status_str((ad_status)(last + 1)), "unknown status code") == 0);

@@ -103,6 +103,13 @@ pub(super) fn error_of_status(status: StatusArg) -> Error {
             code: AD_ERR_CALLBACK_FAILED as i32,
         },
         Some(AD_ERR_NO_JVP) => Error::NoJvp,
+        Some(AD_ERR_BAD_IMAGE) => Error::BadImage("a callback returned AD_ERR_BAD_IMAGE"),
+        Some(AD_ERR_IMAGE_VERSION) => {
+            Error::InvalidArgument("a callback returned AD_ERR_IMAGE_VERSION")
+        }
+        Some(AD_ERR_NOT_EXPORTABLE) => {
+            Error::NotExportable("a callback returned AD_ERR_NOT_EXPORTABLE")
+        }
         Some(AD_OK) | None => Error::InvalidArgument("a callback returned an unknown status"),
     }
 }

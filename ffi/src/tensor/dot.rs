@@ -1,29 +1,12 @@
 //! A tape's graph in Graphviz DOT, for looking at what was recorded.
 
 use super::{ad_activation, ad_tensor};
+use crate::c_buffer::CBuffer;
 use crate::error::Failure;
 use crate::ptr;
 use crate::tape::{ad_tape, call};
 use autodiff_core::{Activation, Error, TensorId};
 use core::ffi::c_char;
-
-/// A `fmt::Write` into a C buffer of `cap` bytes that keeps a NUL-terminated prefix and
-/// counts every byte offered.
-struct CBuffer<'b> {
-    buf: &'b mut [u8],
-    len: usize,
-}
-
-impl core::fmt::Write for CBuffer<'_> {
-    fn write_str(&mut self, text: &str) -> core::fmt::Result {
-        let room = self.buf.len().saturating_sub(1).saturating_sub(self.len);
-        let take = text.len().min(room);
-        let start = self.len.min(self.buf.len());
-        self.buf[start..start + take].copy_from_slice(&text.as_bytes()[..take]);
-        self.len += text.len();
-        Ok(())
-    }
-}
 
 /// Writes the recorded graph in Graphviz DOT into `buf`, NUL-terminated, and its length
 /// (without the NUL, as `strlen`) into `*len_out`: one node per record (op and value for
@@ -55,19 +38,7 @@ pub unsafe extern "C" fn ad_tape_dot(
                 t.write_dot(&mut sink)
                     .map_err(|_| Failure::Core(Error::InvalidArgument("graph export failed")))
             })?;
-            let len = sink.len;
-            *len_out = len;
-            if let Some(last) = sink.buf.len().checked_sub(1) {
-                sink.buf[len.min(last)] = 0;
-            }
-            if len >= cap {
-                return Err(Failure::BufferTooSmall {
-                    what: "buf",
-                    needed: len + 1,
-                    cap,
-                });
-            }
-            Ok(())
+            sink.finish(len_out)
         })
     }
 }

@@ -1,0 +1,118 @@
+//! Recording a record whose fields come from elsewhere (a loaded image), by the same
+//! paths ordinary recording takes.
+
+use super::record::Record;
+use super::{Local, Tape, VarId};
+use crate::error::Error;
+use crate::op::Op;
+use crate::real::Real;
+
+impl<T: Real> Tape<'_, T> {
+    /// Records `op` with arguments `a` and `b` (record indices below `len` for the
+    /// arguments it reads, checked by the caller; otherwise its operand), and `value`
+    /// for a leaf. Other ops compute their value from their arguments. Unlike
+    /// [`constant_id`](Tape::constant_id), a constant always takes a record of its own,
+    /// so indices stay those of the source.
+    pub(crate) fn restore_record(&self, op: Op, a: u32, b: u32, value: T) -> VarId {
+        let argument = |index: u32| Local {
+            index,
+            generation: self.scopes.generation_of(index),
+        };
+        match record_kind(op) {
+            RecordKind::Input => self.input_id(value),
+            RecordKind::Const => self.push(Record::new(Op::Const, 0, 0, value)),
+            RecordKind::Unary | RecordKind::UnaryWithOperand => {
+                self.record_unary(op, argument(a), b as i32)
+            }
+            RecordKind::Binary => self.record_binary(op, argument(a), argument(b)),
+            RecordKind::Extension | RecordKind::Control => self.fail(Error::InvalidArgument(
+                "restore_record: extension, comparison and selection records cannot be restored",
+            )),
+        }
+    }
+}
+
+/// What a record's fields mean for its op. Written as an exhaustive
+/// match so that an op added later must be placed here before images can hold it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RecordKind {
+    Input,
+    Const,
+    /// One argument `a`; `b` is 0.
+    Unary,
+    /// One argument `a`; `b` is an operand of the op itself (`Powi`'s exponent, or the
+    /// `f32` bits of an inline constant), any value.
+    UnaryWithOperand,
+    /// Two arguments `a`, `b`.
+    Binary,
+    /// A record of a layer above the tape: not in images.
+    Extension,
+    /// A recorded comparison or selection (`tape::compare`): not in images or generated
+    /// C yet.
+    Control,
+}
+
+pub(crate) fn record_kind(op: Op) -> RecordKind {
+    match op {
+        Op::Input => RecordKind::Input,
+        Op::Const => RecordKind::Const,
+        Op::Add
+        | Op::Sub
+        | Op::Mul
+        | Op::Div
+        | Op::Pow
+        | Op::Powf
+        | Op::Atan2
+        | Op::Min
+        | Op::Max
+        | Op::Hypot => RecordKind::Binary,
+        Op::Powi | Op::AddConst | Op::MulConst | Op::DivConst | Op::ConstSub | Op::ConstDiv => {
+            RecordKind::UnaryWithOperand
+        }
+        Op::Neg
+        | Op::Recip
+        | Op::Sqrt
+        | Op::Cbrt
+        | Op::Exp
+        | Op::ExpM1
+        | Op::Ln
+        | Op::Ln1p
+        | Op::Log2
+        | Op::Log10
+        | Op::Sin
+        | Op::Cos
+        | Op::Tan
+        | Op::Asin
+        | Op::Acos
+        | Op::Atan
+        | Op::Sinh
+        | Op::Cosh
+        | Op::Tanh
+        | Op::Asinh
+        | Op::Acosh
+        | Op::Atanh
+        | Op::Abs
+        | Op::Sigmoid
+        | Op::Softplus
+        | Op::Erf => RecordKind::Unary,
+        Op::Tensor => RecordKind::Extension,
+        Op::Compare | Op::SelectArms | Op::Select => RecordKind::Control,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_op_has_a_record_kind_and_only_tensor_is_an_extension() {
+        for code in 0..=Op::LAST as u8 {
+            let op = Op::from_code(code).unwrap();
+            assert_eq!(record_kind(op) == RecordKind::Extension, op == Op::Tensor);
+            assert_eq!(
+                record_kind(op) == RecordKind::Control,
+                matches!(op, Op::Compare | Op::SelectArms | Op::Select)
+            );
+        }
+    }
+}
