@@ -101,7 +101,8 @@ use ad_status::*;
 
 impl ad_status {
     /// Every status, in code order.
-    pub(crate) const ALL: [ad_status; 30] = [
+    /// cbindgen:ignore
+    pub const ALL: [ad_status; 30] = [
         AD_OK,
         AD_ERR_NULL,
         AD_ERR_INVALID_TAPE,
