@@ -68,6 +68,9 @@ pub enum Error {
     UnknownDevice,
     /// What the call asks is not available for tensors on a device; the text says what.
     UnsupportedOnDevice(&'static str),
+    /// A saved optimizer state that does not fit this tape (another optimizer, element
+    /// type or parameter sizes, or not a saved state at all); the text says which.
+    StateMismatch(&'static str),
 }
 
 impl fmt::Display for Error {
@@ -112,6 +115,7 @@ impl fmt::Display for Error {
             ),
             Error::UnknownDevice => f.write_str("unknown device: it was never attached to this tape"),
             Error::UnsupportedOnDevice(what) => write!(f, "not supported on a device: {what}"),
+            Error::StateMismatch(what) => write!(f, "saved optimizer state does not fit this tape: {what}"),
         }
     }
 }

@@ -32,5 +32,6 @@ pub use real::Real;
 pub use shape::{Shape, MAX_RANK};
 pub use tape::{Gradients, Tape, Var, VarId, MAX_BLOCK_DEPTH, MAX_RECORDS};
 pub use tensor::{
-    Activation, Adam, DeviceId, Float, Optimizer, ParamId, Sgd, Tensor, TensorDevice, TensorId,
+    Activation, Adam, DeviceId, Float, Optimizer, ParamGroup, ParamId, Sgd, Tensor, TensorDevice,
+    TensorId,
 };

@@ -73,13 +73,17 @@ pub enum ad_status {
     /// `ad_jvp()`, `ad_replay()`, ...), an optimizer step, creating parameters or
     /// attaching devices. The tape keeps this error.
     AD_ERR_REENTRANT = 23,
+    /// A saved optimizer state given to `ad_optim_state_load()` that does not fit the
+    /// tape: another optimizer or dtype, other parameter sizes, or not a saved state at
+    /// all; the tape's message says which.
+    AD_ERR_STATE_MISMATCH = 32,
 }
 
 use ad_status::*;
 
 impl ad_status {
     /// Every status, in code order.
-    pub(crate) const ALL: [ad_status; 24] = [
+    pub(crate) const ALL: [ad_status; 25] = [
         AD_OK,
         AD_ERR_NULL,
         AD_ERR_INVALID_TAPE,
@@ -104,6 +108,7 @@ impl ad_status {
         AD_ERR_UNSUPPORTED_ON_DEVICE,
         AD_ERR_WRONG_HANDLE_KIND,
         AD_ERR_REENTRANT,
+        AD_ERR_STATE_MISMATCH,
     ];
 
     /// The status with number `code`, if there is one.
@@ -138,6 +143,7 @@ impl ad_status {
             AD_ERR_UNSUPPORTED_ON_DEVICE => c"not supported on a device",
             AD_ERR_WRONG_HANDLE_KIND => c"wrong kind of handle",
             AD_ERR_REENTRANT => c"not allowed inside a callback on the same tape",
+            AD_ERR_STATE_MISMATCH => c"saved optimizer state does not fit the tape",
         }
     }
 }
@@ -162,6 +168,7 @@ impl From<Error> for ad_status {
             Error::UnsupportedOnDevice(_) => AD_ERR_UNSUPPORTED_ON_DEVICE,
             Error::WrongHandleKind { .. } => AD_ERR_WRONG_HANDLE_KIND,
             Error::Reentrant(_) => AD_ERR_REENTRANT,
+            Error::StateMismatch(_) => AD_ERR_STATE_MISMATCH,
             _ => AD_ERR_OTHER,
         }
     }

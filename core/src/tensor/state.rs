@@ -9,6 +9,7 @@
 use super::device::attach::{Devices, MAX_DEVICES};
 use super::device::DeviceId;
 use super::float::Float;
+use super::group::GroupTable;
 use super::optim::OptimizerState;
 use super::param::{ParamId, ParamSlot};
 use crate::error::{Error, Result};
@@ -21,6 +22,8 @@ pub(crate) struct TensorState<T: Float> {
     pub count: u32,
     pub capacity: u32,
     pub optimizer: Option<OptimizerState>,
+    /// The parameter groups (see [`group`](super::group)).
+    pub groups: GroupTable<T>,
     /// Devices attached to the tape.
     pub devices: Devices<T>,
     /// Where `tensor_input`, `tensor_constant` and `parameter` put new tensors.
@@ -56,6 +59,7 @@ impl<T: Float> Tape<'_, T> {
                 count: 0,
                 capacity: 0,
                 optimizer: None,
+                groups: GroupTable::EMPTY,
                 devices: [None; MAX_DEVICES],
                 default_device: DeviceId::HOST,
             },

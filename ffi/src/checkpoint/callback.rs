@@ -96,6 +96,9 @@ pub(super) fn error_of_status(status: StatusArg) -> Error {
             got: "another kind (a callback returned AD_ERR_WRONG_HANDLE_KIND)",
         },
         Some(AD_ERR_REENTRANT) => Error::Reentrant("a callback returned AD_ERR_REENTRANT"),
+        Some(AD_ERR_STATE_MISMATCH) => {
+            Error::StateMismatch("a callback returned AD_ERR_STATE_MISMATCH")
+        }
         Some(AD_OK) | None => Error::InvalidArgument("a callback returned an unknown status"),
     }
 }
