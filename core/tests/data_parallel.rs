@@ -521,3 +521,64 @@ fn a_saved_state_that_does_not_fit_is_refused_and_changes_nothing() {
     tape.load_optimizer_state(&state).unwrap();
     train(&mut tape, &params, 2, 1);
 }
+
+/// Per-layer groups are announced as the sweep finishes them, last layer first, each
+/// with its final gradient already in place.
+#[test]
+fn backward_notifying_announces_each_layer_group_when_its_gradient_is_complete() {
+    let mut mem = memory();
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let params = make_params(&tape);
+    let layers: Vec<ParamGroup> = params
+        .chunks(2)
+        .map(|pair| tape.param_group(pair).unwrap())
+        .collect();
+    let (x, labels) = batch(4);
+    let l = loss(&tape, &params, &x, &labels);
+    let mut announced = Vec::new();
+    tape.backward_notifying(l.as_var(), &mut |g| {
+        let mut grads = vec![0.0; tape.group_len(g).unwrap()];
+        tape.read_group_grads(g, &mut grads).unwrap();
+        announced.push((g, grads));
+    })
+    .unwrap();
+    let order: Vec<ParamGroup> = announced.iter().map(|(g, _)| *g).collect();
+    assert_eq!(order, [layers[1], layers[0]]);
+    for (g, seen) in &announced {
+        let mut last = vec![0.0; seen.len()];
+        tape.read_group_grads(*g, &mut last).unwrap();
+        assert_eq!(seen, &last);
+        assert!(seen.iter().any(|&v| v != 0.0));
+    }
+
+    // A plain backward announces nothing and gives the same gradients.
+    let mut grads = vec![0.0; tape.group_len(layers[0]).unwrap()];
+    tape.read_group_grads(layers[0], &mut grads).unwrap();
+    tape.backward(l.as_var()).unwrap();
+    let mut again = vec![0.0; grads.len()];
+    tape.read_group_grads(layers[0], &mut again).unwrap();
+    assert_eq!(grads, again);
+}
+
+#[test]
+fn a_ready_callback_may_not_write_gradients_and_the_backward_reports_it() {
+    let mut mem = memory();
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
+    let params = make_params(&tape);
+    let g = tape.param_group_all().unwrap();
+    let (x, labels) = batch(5);
+    let l = loss(&tape, &params, &x, &labels);
+    let zeros = vec![0.0; tape.group_len(g).unwrap()];
+    let mut refused = None;
+    let result = tape.backward_notifying(l.as_var(), &mut |g| {
+        refused = Some(tape.write_group_grads(g, &zeros));
+    });
+    assert!(matches!(refused, Some(Err(Error::Reentrant(_)))));
+    assert!(matches!(result, Err(Error::Reentrant(_))));
+    tape.reset();
+    let l = loss(&tape, &params, &x, &labels);
+    let mut calls = 0;
+    tape.backward_notifying(l.as_var(), &mut |_| calls += 1)
+        .unwrap();
+    assert_eq!(calls, 1);
+}

@@ -40,6 +40,10 @@ pub(crate) struct GroupSlot<T> {
     len: usize,
     params: *const u32,
     count: u32,
+    /// The record of the recording's first use of one of the group's parameters, and
+    /// the epoch of that recording (see [`group_ready`](super::group_ready)).
+    pub(super) first_use: u32,
+    pub(super) first_use_epoch: u32,
 }
 
 /// The tape's groups, in the persistent region.
@@ -185,7 +189,7 @@ impl<'m, T: Float> Tape<'m, T> {
                     "parameter groups hold host parameters only",
                 ));
             }
-            if slot.grouped || (0..k).any(|j| param_at(j).index == p.index) {
+            if slot.group.is_some() || (0..k).any(|j| param_at(j).index == p.index) {
                 return Err(Error::InvalidArgument(
                     "a parameter can be in one group only, once",
                 ));
@@ -217,6 +221,8 @@ impl<'m, T: Float> Tape<'m, T> {
                 len: 0,
                 params: core::ptr::null(),
                 count: 0,
+                first_use: 0,
+                first_use_epoch: 0,
             };
             Some((self.alloc(capacity as usize, empty)?.as_ptr(), capacity))
         } else {
@@ -224,6 +230,7 @@ impl<'m, T: Float> Tape<'m, T> {
         };
         let indices = self.alloc(count, 0u32)?.as_ptr();
         let grad = self.alloc(total, T::zero())?.as_ptr();
+        let index = table.count;
         let mut offset = 0;
         for k in 0..count {
             let p = param_at(k);
@@ -236,7 +243,7 @@ impl<'m, T: Float> Tape<'m, T> {
             unsafe { core::ptr::copy_nonoverlapping(slot.grad, moved, slot.len) };
             self.update_param_slot(p, |slot| {
                 slot.grad = moved;
-                slot.grouped = true;
+                slot.group = Some(index);
             })?;
             offset += slot.len;
         }
@@ -245,8 +252,10 @@ impl<'m, T: Float> Tape<'m, T> {
             len: total,
             params: indices,
             count: count as u32,
+            first_use: 0,
+            first_use_epoch: 0,
         };
-        let index = self.update_tensor_state(|state| {
+        self.update_tensor_state(|state| {
             let table = &mut state.groups;
             if let Some((slots, capacity)) = grown {
                 for i in 0..table.count as usize {
@@ -259,13 +268,34 @@ impl<'m, T: Float> Tape<'m, T> {
             // SAFETY: `count < capacity`.
             unsafe { *table.slots.add(table.count as usize) = group };
             table.count += 1;
-            table.count - 1
         })?;
-        Ok(ParamGroup {
+        Ok(self.group_id(index))
+    }
+
+    /// The handle of this tape's group number `index`.
+    pub(super) fn group_id(&self, index: u32) -> ParamGroup {
+        ParamGroup {
             index,
             kind: HandleKind::ParamGroup.code(),
             tape: self.identity(),
-        })
+        }
+    }
+
+    /// Runs `f` on group number `index`'s slot (an index this tape issued).
+    pub(super) fn update_group_slot<R>(
+        &self,
+        index: u32,
+        f: impl FnOnce(&mut GroupSlot<T>) -> R,
+    ) -> Result<R> {
+        self.update_tensor_state(|state| {
+            let table = &state.groups;
+            if index >= table.count {
+                return Err(Error::ForeignHandle);
+            }
+            // SAFETY: `index < count`, the table holds `count` slots, reached only from
+            // inside the state's cell.
+            Ok(f(unsafe { &mut *table.slots.add(index as usize) }))
+        })?
     }
 
     /// A copy of group `g`'s slot, after checking the handle.
@@ -279,18 +309,11 @@ impl<'m, T: Float> Tape<'m, T> {
                 got: HandleKind::describe(g.kind),
             });
         }
-        self.update_tensor_state(|state| {
-            let table = &state.groups;
-            if g.index >= table.count {
-                return Err(Error::ForeignHandle);
-            }
-            // SAFETY: `index < count`, and the table holds `count` slots.
-            Ok(unsafe { *table.slots.add(g.index as usize) })
-        })?
+        self.update_group_slot(g.index, |slot| *slot)
     }
 
     /// Zeroes the stale gradients in a group, so its whole buffer is the last gradient.
-    fn materialize_group(&self, slot: &GroupSlot<T>) -> Result<()> {
+    pub(super) fn materialize_group(&self, slot: &GroupSlot<T>) -> Result<()> {
         slot.param_indices()
             .iter()
             .try_for_each(|&index| materialize(self, self.param_id(index)))

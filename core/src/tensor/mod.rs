@@ -19,6 +19,7 @@ mod dot;
 mod elementwise;
 mod float;
 mod group;
+mod group_ready;
 mod handle;
 mod linalg;
 mod loss;

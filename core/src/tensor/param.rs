@@ -41,9 +41,9 @@ pub(crate) struct ParamSlot<T> {
     /// The gradient is logically zero but its buffer was not cleared: the first
     /// backward contribution overwrites it instead of adding (see [`take_stale_grad`]).
     pub grad_stale: bool,
-    /// The gradient lives in a [`ParamGroup`](super::ParamGroup)'s buffer; a parameter
-    /// belongs to at most one group.
-    pub grouped: bool,
+    /// The [`ParamGroup`](super::ParamGroup) whose buffer holds the gradient; a
+    /// parameter belongs to at most one group.
+    pub group: Option<u32>,
     /// Optimizer state (momentum, or Adam's two moments); null until an optimizer is set.
     pub state: [*mut T; 2],
     /// Where the parameter lives. On a device, the host pointers above are null and
@@ -70,7 +70,7 @@ impl<T> ParamSlot<T> {
             grad: core::ptr::null_mut(),
             version: 0,
             grad_stale: false,
-            grouped: false,
+            group: None,
             state: [core::ptr::null_mut(); 2],
             device: DeviceParam::default(),
         }
@@ -258,6 +258,9 @@ impl<'m, T: Float> Tape<'m, T> {
             // the sweep has accumulated so far.
             if !self.is_rerecording() {
                 self.update_param_slot(p, |slot| slot.grad_stale = true)?;
+            }
+            if let Some(group) = slot.group {
+                self.note_group_use(group, id);
             }
             Ok(id)
         };

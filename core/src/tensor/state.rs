@@ -10,6 +10,7 @@ use super::device::attach::{Devices, MAX_DEVICES};
 use super::device::DeviceId;
 use super::float::Float;
 use super::group::GroupTable;
+use super::group_ready::ReadyHook;
 use super::optim::OptimizerState;
 use super::param::{ParamId, ParamSlot};
 use crate::error::{Error, Result};
@@ -24,6 +25,9 @@ pub(crate) struct TensorState<T: Float> {
     pub optimizer: Option<OptimizerState>,
     /// The parameter groups (see [`group`](super::group)).
     pub groups: GroupTable<T>,
+    /// Told when a group's gradient is complete, during
+    /// [`backward_notifying`](Tape::backward_notifying) only.
+    pub ready_hook: Option<ReadyHook>,
     /// Devices attached to the tape.
     pub devices: Devices<T>,
     /// Where `tensor_input`, `tensor_constant` and `parameter` put new tensors.
@@ -60,6 +64,7 @@ impl<T: Float> Tape<'_, T> {
                 capacity: 0,
                 optimizer: None,
                 groups: GroupTable::EMPTY,
+                ready_hook: None,
                 devices: [None; MAX_DEVICES],
                 default_device: DeviceId::HOST,
             },
