@@ -25,6 +25,7 @@ pub mod derivatives;
 pub mod device;
 pub mod dual;
 pub mod error;
+pub mod group_ready;
 pub mod optim;
 pub mod optim_state;
 pub mod param;

@@ -36,7 +36,9 @@ pub unsafe extern "C" fn ad_optim_state_bytes(
 /// Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` is below the state's size: `*len_out` still
 /// says how many bytes are needed, and nothing is written to `buf`), `AD_ERR_NULL`
 /// (`tape`, `len_out`, or `buf` with `cap > 0`), `AD_ERR_MISALIGNED` (`len_out`),
-/// `AD_ERR_SIZE_OVERFLOW` (`cap`), and the statuses of `ad_optim_state_bytes()`.
+/// `AD_ERR_SIZE_OVERFLOW` (`cap`), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (no
+/// optimizer is set), `AD_ERR_UNSUPPORTED_ON_DEVICE` (a parameter lives on a device),
+/// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
 #[no_mangle]
 pub unsafe extern "C" fn ad_optim_state_save(
     tape: *const ad_tape,

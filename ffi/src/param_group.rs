@@ -88,8 +88,15 @@ pub unsafe extern "C" fn ad_param_group_new(
 }
 
 /// A group of every parameter of the tape, in the order they were created, into
-/// `*group_out`; as `ad_param_group_new()`, with the same statuses (`AD_ERR_INVALID_ARGUMENT`
-/// also when the tape has no parameters).
+/// `*group_out`; as `ad_param_group_new()`.
+///
+/// Statuses: `AD_ERR_NULL` (`tape` or `group_out`), `AD_ERR_MISALIGNED` (`group_out`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (the tape has no parameters, or one is in
+/// a group already; something was recorded since the last reset),
+/// `AD_ERR_UNSUPPORTED_ON_DEVICE` (a parameter on a device), `AD_ERR_SIZE_OVERFLOW`,
+/// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's
+/// sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_param_group_all(
     tape: *mut ad_tape,
@@ -186,7 +193,208 @@ pub unsafe extern "C" fn ad_param_group_grads_f64(
     unsafe { grads(tape, g, data_out, len_out) }
 }
 
-/// Runs `f` on group `g` of a tape of `T` and the C array `buffer`.
+/// Copies group `g`'s gradients (from the last `ad_backward()`, brought up to date as by
+/// `ad_param_group_grads_*()`) into `out[0..len)` on an `AD_F32` tape, `len` the group's
+/// element count (`ad_param_group_len()`). For hosts that keep their own buffer.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the group's element count;
+/// the message gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`,
+/// `AD_ERR_WRONG_HANDLE_KIND` (`g` is not a group of this tape), `AD_ERR_DTYPE_MISMATCH` (a
+/// tape of another dtype).
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_group_read_grads_f32(
+    tape: *const ad_tape,
+    g: ad_param_group,
+    out: *mut f32,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { read_grads(tape, g, out, len) }
+}
+
+/// `ad_param_group_read_grads_f32()` for an `AD_F64` tape, with the same statuses.
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_group_read_grads_f64(
+    tape: *const ad_tape,
+    g: ad_param_group,
+    out: *mut f64,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { read_grads(tape, g, out, len) }
+}
+
+/// Overwrites group `g`'s gradients with `data[0..len)` on an `AD_F32` tape (a gradient
+/// reduced in a host's own buffer): the next `ad_optim_step()` uses it.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the group's element count;
+/// the message gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`,
+/// `AD_ERR_WRONG_HANDLE_KIND` (`g` is not a group of this tape), `AD_ERR_DTYPE_MISMATCH` (a
+/// tape of another dtype), `AD_ERR_REENTRANT` (called from inside a callback running on this
+/// tape).
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_group_write_grads_f32(
+    tape: *mut ad_tape,
+    g: ad_param_group,
+    data: *const f32,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { write_grads(tape, g, data, len) }
+}
+
+/// `ad_param_group_write_grads_f32()` for an `AD_F64` tape, with the same statuses.
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_group_write_grads_f64(
+    tape: *mut ad_tape,
+    g: ad_param_group,
+    data: *const f64,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { write_grads(tape, g, data, len) }
+}
+
+/// Copies the values of group `g`'s parameters, one after another in the group's order,
+/// into `out[0..len)` on an `AD_F32` tape.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the group's element count;
+/// the message gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`,
+/// `AD_ERR_WRONG_HANDLE_KIND` (`g` is not a group of this tape), `AD_ERR_DTYPE_MISMATCH` (a
+/// tape of another dtype).
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_group_read_values_f32(
+    tape: *const ad_tape,
+    g: ad_param_group,
+    out: *mut f32,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { read_values(tape, g, out, len) }
+}
+
+/// `ad_param_group_read_values_f32()` for an `AD_F64` tape, with the same statuses.
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_group_read_values_f64(
+    tape: *const ad_tape,
+    g: ad_param_group,
+    out: *mut f64,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { read_values(tape, g, out, len) }
+}
+
+/// Overwrites the values of group `g`'s parameters from `data[0..len)` on an `AD_F32` tape,
+/// laid out as `ad_param_group_read_values_f32()` writes it: to start every process from
+/// rank 0's parameters (broadcast them, then write), or to restore a checkpoint. Ops
+/// recorded from the old values report `AD_ERR_MODIFIED_IN_PLACE` on `ad_backward()`.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
+/// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the group's element count;
+/// the message gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`,
+/// `AD_ERR_WRONG_HANDLE_KIND` (`g` is not a group of this tape), `AD_ERR_DTYPE_MISMATCH` (a
+/// tape of another dtype), `AD_ERR_REENTRANT` (called from inside a callback running on this
+/// tape), `AD_ERR_BACKEND` (a device failed).
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_group_write_values_f32(
+    tape: *mut ad_tape,
+    g: ad_param_group,
+    data: *const f32,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { write_values(tape, g, data, len) }
+}
+
+/// `ad_param_group_write_values_f32()` for an `AD_F64` tape, with the same statuses.
+#[no_mangle]
+pub unsafe extern "C" fn ad_param_group_write_values_f64(
+    tape: *mut ad_tape,
+    g: ad_param_group,
+    data: *const f64,
+    len: usize,
+) -> ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { write_values(tape, g, data, len) }
+}
+
+/// `ad_param_group_read_grads_*` for a tape of `T`.
+///
+/// # Safety
+/// As for [`call`]; `out` valid for `len` values.
+unsafe fn read_grads<T: TensorElem>(
+    tape: *const ad_tape,
+    g: ad_param_group,
+    out: *mut T,
+    len: usize,
+) -> ad_status {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with_group(tape, out, |t, out| {
+            Ok(t.read_group_grads(g.into(), ptr::slice_mut(out, len, "out")?)?)
+        })
+    }
+}
+
+/// `ad_param_group_write_grads_*` for a tape of `T`.
+///
+/// # Safety
+/// As for [`call`]; `data` valid for `len` values.
+unsafe fn write_grads<T: TensorElem>(
+    tape: *mut ad_tape,
+    g: ad_param_group,
+    data: *const T,
+    len: usize,
+) -> ad_status {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with_group(tape, data, |t, data| {
+            Ok(t.write_group_grads(g.into(), ptr::slice(data, len, "data")?)?)
+        })
+    }
+}
+
+/// `ad_param_group_read_values_*` for a tape of `T`.
+///
+/// # Safety
+/// As for [`call`]; `out` valid for `len` values.
+unsafe fn read_values<T: TensorElem>(
+    tape: *const ad_tape,
+    g: ad_param_group,
+    out: *mut T,
+    len: usize,
+) -> ad_status {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with_group(tape, out, |t, out| {
+            Ok(t.read_group_values(g.into(), ptr::slice_mut(out, len, "out")?)?)
+        })
+    }
+}
+
+/// `ad_param_group_write_values_*` for a tape of `T`.
+///
+/// # Safety
+/// As for [`call`]; `data` valid for `len` values.
+unsafe fn write_values<T: TensorElem>(
+    tape: *mut ad_tape,
+    g: ad_param_group,
+    data: *const T,
+    len: usize,
+) -> ad_status {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with_group(tape, data, |t, data| {
+            Ok(t.write_group_values(g.into(), ptr::slice(data, len, "data")?)?)
+        })
+    }
+}
+
+/// Runs `f` on a tape of `T` and the C array `buffer`.
 ///
 /// # Safety
 /// As for [`call`].
@@ -198,103 +406,3 @@ unsafe fn with_group<T: TensorElem, B>(
     // SAFETY: forwarded from the caller.
     unsafe { call(tape, |header| f(T::typed(&header.tape)?, buffer)) }
 }
-
-/// Declares the four bulk calls of one element type.
-macro_rules! bulk_calls {
-    ($t:ty, $read_grads:ident, $write_grads:ident, $read_values:ident, $write_values:ident) => {
-        /// Copies group `g`'s gradients (from the last `ad_backward()`, brought up to date
-        /// as by `ad_param_group_grads_*()`) into `out[0..len)`, `len` the group's
-        /// element count (`ad_param_group_len()`). For hosts that keep their own buffer.
-        ///
-        /// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED`
-        /// (`out`), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the
-        /// group's element count; the message gives both), `AD_ERR_SIZE_OVERFLOW` (`len`),
-        /// `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (`g` is not a group of this
-        /// tape), `AD_ERR_DTYPE_MISMATCH` (a tape of another dtype).
-        #[no_mangle]
-        pub unsafe extern "C" fn $read_grads(
-            tape: *const ad_tape,
-            g: ad_param_group,
-            out: *mut $t,
-            len: usize,
-        ) -> ad_status {
-            // SAFETY: the caller's contract.
-            unsafe {
-                with_group(tape, out, |t, out| {
-                    Ok(t.read_group_grads(g.into(), ptr::slice_mut(out, len, "out")?)?)
-                })
-            }
-        }
-
-        /// Overwrites group `g`'s gradients with `data[0..len)` (a gradient reduced in a
-        /// host's own buffer): the next `ad_optim_step()` uses it. Statuses as
-        /// `ad_param_group_read_grads_*()`, and `AD_ERR_REENTRANT` (called from inside a
-        /// callback running on this tape).
-        #[no_mangle]
-        pub unsafe extern "C" fn $write_grads(
-            tape: *mut ad_tape,
-            g: ad_param_group,
-            data: *const $t,
-            len: usize,
-        ) -> ad_status {
-            // SAFETY: the caller's contract.
-            unsafe {
-                with_group(tape, data, |t, data| {
-                    Ok(t.write_group_grads(g.into(), ptr::slice(data, len, "data")?)?)
-                })
-            }
-        }
-
-        /// Copies the values of group `g`'s parameters, one after another in the group's
-        /// order, into `out[0..len)`. Statuses as `ad_param_group_read_grads_*()`.
-        #[no_mangle]
-        pub unsafe extern "C" fn $read_values(
-            tape: *const ad_tape,
-            g: ad_param_group,
-            out: *mut $t,
-            len: usize,
-        ) -> ad_status {
-            // SAFETY: the caller's contract.
-            unsafe {
-                with_group(tape, out, |t, out| {
-                    Ok(t.read_group_values(g.into(), ptr::slice_mut(out, len, "out")?)?)
-                })
-            }
-        }
-
-        /// Overwrites the values of group `g`'s parameters from `data[0..len)`, laid out as
-        /// `ad_param_group_read_values_*()` writes it: to start every process from rank
-        /// 0's parameters (broadcast them, then write), or to restore a checkpoint. Ops
-        /// recorded from the old values report `AD_ERR_MODIFIED_IN_PLACE` on
-        /// `ad_backward()`. Statuses as `ad_param_group_write_grads_*()`.
-        #[no_mangle]
-        pub unsafe extern "C" fn $write_values(
-            tape: *mut ad_tape,
-            g: ad_param_group,
-            data: *const $t,
-            len: usize,
-        ) -> ad_status {
-            // SAFETY: the caller's contract.
-            unsafe {
-                with_group(tape, data, |t, data| {
-                    Ok(t.write_group_values(g.into(), ptr::slice(data, len, "data")?)?)
-                })
-            }
-        }
-    };
-}
-
-bulk_calls!(
-    f32,
-    ad_param_group_read_grads_f32,
-    ad_param_group_write_grads_f32,
-    ad_param_group_read_values_f32,
-    ad_param_group_write_values_f32
-);
-bulk_calls!(
-    f64,
-    ad_param_group_read_grads_f64,
-    ad_param_group_write_grads_f64,
-    ad_param_group_read_values_f64,
-    ad_param_group_write_values_f64
-);
