@@ -34,6 +34,7 @@ MLP_VALGRIND_ARGS := 1 6
 LINK_SHARED := -L$(LIB) -lautodiff -Wl,-rpath,$(abspath $(LIB)) -lm
 C_TESTS := api bad_input dual tensor threads device
 C_TESTS += checkpoint device_tape soundness header_sweep
+C_TESTS += param_group
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 .PHONY: all demo test lint fmt-check clippy rust-test miri miri-all \
@@ -198,7 +199,7 @@ c-test: ffi-lib
 # AddressSanitizer and UBSan on the C side, linking the normal release library.
 c-asan: ffi-lib
 	@mkdir -p $(BUILD)/asan
-	@set -e; for t in api bad_input dual tensor device checkpoint device_tape soundness header_sweep; do \
+	@set -e; for t in api bad_input dual tensor device checkpoint device_tape soundness header_sweep param_group; do \
 		$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) tests/c/$$t.c $(LINK_SHARED) -o $(BUILD)/asan/$$t; \
 		echo "== $$t (asan+ubsan)"; \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(BUILD)/asan/$$t; \
@@ -212,7 +213,7 @@ c-asan: ffi-lib
 # RUST_BACKTRACE=0: with backtraces on, the deliberate panic in bad_input makes std fill
 # a global symbolisation cache that valgrind reports as still reachable.
 c-valgrind: c-test
-	@set -e; for t in api bad_input dual tensor device quickstart linreg checkpoint device_tape soundness header_sweep; do \
+	@set -e; for t in api bad_input dual tensor device quickstart linreg checkpoint device_tape soundness header_sweep param_group; do \
 		echo "== $$t (valgrind)"; \
 		RUST_BACKTRACE=0 valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all ./$(BUILD)/c/$$t; \
 	done
@@ -268,7 +269,7 @@ ffi-asan:
 	cp -f target/ffi-asan/x86_64-unknown-linux-gnu/ffi/libautodiff.so $(FFI_ASAN_DIR)/lib/; \
 	ln -sf libautodiff.so $(FFI_ASAN_DIR)/lib/libautodiff.so.$(ABI); \
 	link="-L$(FFI_ASAN_DIR)/lib -lautodiff -Wl,-rpath,$(abspath $(FFI_ASAN_DIR)/lib) -lm"; \
-	for t in api bad_input dual tensor device checkpoint device_tape soundness header_sweep; do \
+	for t in api bad_input dual tensor device checkpoint device_tape soundness header_sweep param_group; do \
 		$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) tests/c/$$t.c $$link -o $(FFI_ASAN_DIR)/$$t; \
 		echo "== $$t (libautodiff with asan, free arena memory poisoned)"; \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(FFI_ASAN_DIR)/$$t; \
