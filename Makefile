@@ -238,6 +238,11 @@ cpp-test: ffi-lib
 	$(CXX) $(CPP_TEST_FLAGS) $(SAN_FLAGS) tests/cpp/wrapper.cpp $(LINK_SHARED) -o $(BUILD)/cpp/wrapper_asan
 	@echo "== wrapper (c++, asan+ubsan)"; \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(BUILD)/cpp/wrapper_asan
+	$(CXX) $(CPP_TEST_FLAGS) tests/cpp/params.cpp $(LINK_SHARED) -o $(BUILD)/cpp/params
+	@echo "== params (c++)"; ./$(BUILD)/cpp/params
+	$(CXX) $(CPP_TEST_FLAGS) $(SAN_FLAGS) tests/cpp/params.cpp $(LINK_SHARED) -o $(BUILD)/cpp/params_asan
+	@echo "== params (c++, asan+ubsan)"; \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(BUILD)/cpp/params_asan
 
 # The Rust tests under AddressSanitizer, with the arena's free memory poisoned
 # (`--cfg autodiff_asan`, see core/src/arena.rs), when a nightly toolchain with its
