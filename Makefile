@@ -40,7 +40,8 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 .PHONY: all demo test lint fmt-check clippy rust-test miri miri-all \
 	ffi-lib cbindgen-tool header header-check header-compile soname-check \
 	c-test c-asan c-valgrind c-tsan cpp-test rust-asan ffi-asan install package-test \
-	freestanding cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions
+	freestanding cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions \
+	mpi-test mpi-bench
 
 all:
 	$(CARGO) build --release --workspace
@@ -53,7 +54,7 @@ demo: ffi-lib
 	./$(BUILD)/c/mlp
 
 test: lint rust-test miri freestanding header-check header-compile soname-check c-test c-asan \
-	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke
+	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke mpi-test
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -295,6 +296,34 @@ ffi-asan:
 	done; \
 	echo "ffi-asan: the C tests passed against libautodiff.so built with ASan and poisoning," \
 		"and reads of free arena memory were reported"
+
+# ---- MPI: data-parallel training and ensemble gradients across processes ----
+
+# Open MPI is optional: neither the core nor the library needs it. `make mpi-test` builds
+# examples/mpi_mlp.c and examples/mpi_sensitivity.c with mpicc and runs tests/mpi/run.sh
+# (1, 2 and 4 ranks on this machine, oversubscribed). Skipped, saying so, without mpicc
+# and mpirun, unless AUTODIFF_REQUIRE_MPI=1 (.ci/run sets it, after installing them).
+MPI_BUILD := $(BUILD)/mpi
+MPICC ?= mpicc
+
+mpi-test: ffi-lib
+	@if ! command -v $(MPICC) >/dev/null 2>&1 || ! command -v mpirun >/dev/null 2>&1; then \
+		if [ "$${AUTODIFF_REQUIRE_MPI:-0}" = 1 ]; then \
+			echo "mpi-test: FAILED: no mpicc/mpirun (AUTODIFF_REQUIRE_MPI=1)"; exit 1; fi; \
+		echo "mpi-test: SKIPPED: no mpicc/mpirun (apt-get install libopenmpi-dev openmpi-bin)"; \
+		exit 0; fi; \
+	set -e; mkdir -p $(MPI_BUILD); \
+	for e in mpi_mlp mpi_sensitivity; do \
+		$(MPICC) $(EXAMPLE_CFLAGS) examples/$$e.c $(LINK_SHARED) -o $(MPI_BUILD)/$$e; \
+	done; \
+	tests/mpi/run.sh $(MPI_BUILD)
+
+# Weak and strong scaling of the MLP step on 1, 2 and 4 ranks, against PyTorch DDP (Gloo)
+# when bench/mpi/ddp_torch.py finds torch: see bench/mpi/run.sh and BENCHMARKS.md.
+mpi-bench: ffi-lib
+	@mkdir -p $(MPI_BUILD)
+	$(MPICC) $(EXAMPLE_CFLAGS) examples/mpi_mlp.c $(LINK_SHARED) -o $(MPI_BUILD)/mpi_mlp
+	bench/mpi/run.sh $(MPI_BUILD)
 
 # ---- packaging ----
 
