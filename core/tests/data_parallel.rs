@@ -111,7 +111,6 @@ fn the_group_gradients_match_central_finite_differences() {
     tape.backward(l.as_var()).unwrap();
     let mut grads = vec![0.0; tape.group_len(g).unwrap()];
     tape.read_group_grads(g, &mut grads).unwrap();
-    drop(tape);
 
     let evaluate = |w: &[f64]| {
         let mut mem = memory();
@@ -316,12 +315,11 @@ fn resume_is_bitwise<T: autodiff_core::Float + core::fmt::Debug>() {
         first.save_optimizer_state(&mut saved_state).unwrap(),
         saved_state.len()
     );
-    drop(first);
 
     // ... and restored into a fresh tape whose parameters start elsewhere.
     let mut mem = memory();
     let mut second = Tape::<T>::new(&mut mem).unwrap();
-    let zeros = vec![T::zero(); 64];
+    let zeros = [T::zero(); 64];
     let mut params = Vec::new();
     for l in 0..SIZES.len() - 1 {
         let (i, o) = (SIZES[l], SIZES[l + 1]);
@@ -496,7 +494,7 @@ fn a_saved_state_that_does_not_fit_is_refused_and_changes_nothing() {
     make_params(&with_sgd);
     with_sgd.set_optimizer(sgd).unwrap();
     assert!(mismatch(with_sgd.load_optimizer_state(&state)));
-    drop(with_sgd);
+
     let mut f32_mem = memory();
     let as_f32 = Tape::<f32>::new(&mut f32_mem).unwrap();
     make_params(&as_f32);
