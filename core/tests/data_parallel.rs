@@ -14,7 +14,7 @@ const SIZES: [usize; 3] = [4, 6, 3];
 const BATCH: usize = 8;
 
 fn memory() -> Vec<MaybeUninit<u8>> {
-    vec![MaybeUninit::uninit(); 1 << 20]
+    vec![MaybeUninit::uninit(); 1 << 16]
 }
 
 fn random(rng: &mut Rng, n: usize) -> Vec<f64> {
