@@ -582,3 +582,36 @@ fn a_ready_callback_may_not_write_gradients_and_the_backward_reports_it() {
         .unwrap();
     assert_eq!(calls, 1);
 }
+
+/// A group whose parameter is used inside a checkpointed block is not announced (the
+/// block's records are dropped and recorded again during the sweep), and its gradient is
+/// still right; a group used outside is announced.
+#[test]
+fn a_group_used_inside_a_checkpointed_block_is_not_announced() {
+    use autodiff_core::checkpoint::segment_fn;
+    use autodiff_core::{Op, VarId};
+    let mut mem = memory();
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let params = make_params(&tape);
+    let inside = tape.param_group(&params[..2]).unwrap();
+    let outside = tape.param_group(&params[2..]).unwrap();
+    let x = tape.input_id(2.0);
+    let w = params[0];
+    let block = segment_fn(move |t: &Tape<'_, f64>, i: &[VarId], o: &mut [VarId]| {
+        let s = t.sum(t.param(w)).as_var();
+        o[0] = t.binary_id(Op::Mul, s, i[0]);
+    });
+    let mut out = [VarId::INVALID];
+    tape.checkpoint(block, &[x], &mut out).unwrap();
+    let b = tape.sum(tape.param(params[2])).as_var();
+    let f = tape.binary_id(Op::Add, out[0], b);
+    let mut announced = Vec::new();
+    tape.backward_notifying(f, &mut |g| announced.push(g))
+        .unwrap();
+    assert_eq!(announced, [outside]);
+    let mut grads = vec![0.0; tape.group_len(inside).unwrap()];
+    tape.read_group_grads(inside, &mut grads).unwrap();
+    let weights = SIZES[0] * SIZES[1];
+    assert!(grads[..weights].iter().all(|&g| g == 2.0));
+    assert!(grads[weights..].iter().all(|&g| g == 0.0));
+}
