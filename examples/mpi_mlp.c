@@ -20,7 +20,7 @@
  * prints its status and message, and calls MPI_Abort: the whole job ends with a non-zero status instead of the other ranks
  * waiting forever in the reduction.
  *
- *   mpirun -np 4 mpi_mlp [--epochs N] [--steps N] [--batch B] [--overlap]
+ *   mpirun -np 4 mpi_mlp [--epochs N] [--steps N] [--batch B] [--overlap [--sleep-wait]]
  *                        [--dump FILE] [--compare FILE TOL] [--bad-rank R] [--quiet]
  *
  * --steps caps the training (the accuracy threshold is then not checked); --batch is
@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "autodiff.h"
 
@@ -93,7 +94,7 @@ static void make_data(void) {
 }
 
 struct options {
-    int epochs, overlap, bad_rank, quiet;
+    int epochs, overlap, sleep_wait, bad_rank, quiet;
     long max_steps;
     size_t batch;
     const char *dump, *compare;
@@ -191,6 +192,23 @@ static void layer_ready(ad_tape *t, ad_param_group g, void *user_data) {
     j->mpi_seconds += MPI_Wtime() - start;
 }
 
+/* Completes the layers' reductions. With --sleep-wait, polls and sleeps 20 us between
+ * polls instead of spinning inside MPI_Waitall: with more ranks than cores (or a busy
+ * machine) a spinning rank holds the core that the rank it waits for needs. */
+static void wait_all(struct job *j, const struct options *o) {
+    const struct timespec pause = {0, 20000};
+    int done = 0;
+    if (!o->sleep_wait) {
+        MPI_Waitall(LAYERS, j->requests, MPI_STATUSES_IGNORE);
+        return;
+    }
+    for (;;) {
+        MPI_Testall(LAYERS, j->requests, &done, MPI_STATUSES_IGNORE);
+        if (done) return;
+        nanosleep(&pause, NULL);
+    }
+}
+
 /* One training step on this rank's shard of the batch in batch_x / batch_y. */
 static void train_step(struct job *j, const struct options *o, size_t shard) {
     ad_var loss;
@@ -212,7 +230,7 @@ static void train_step(struct job *j, const struct options *o, size_t shard) {
             if (!j->started[l])
                 MPI_Iallreduce(MPI_IN_PLACE, j->layer_grads[l], (int)j->layer_len[l], MPI_FLOAT,
                                MPI_SUM, MPI_COMM_WORLD, &j->requests[l]);
-        MPI_Waitall(LAYERS, j->requests, MPI_STATUSES_IGNORE);
+        wait_all(j, o);
         j->mpi_seconds += MPI_Wtime() - start;
     } else {
         float *grads = NULL;
@@ -320,6 +338,8 @@ static int parse(int argc, char **argv, struct options *o) {
             o->batch = (size_t)atol(argv[++i]);
         else if (strcmp(a, "--overlap") == 0)
             o->overlap = 1;
+        else if (strcmp(a, "--sleep-wait") == 0)
+            o->sleep_wait = 1;
         else if (strcmp(a, "--quiet") == 0)
             o->quiet = 1;
         else if (strcmp(a, "--dump") == 0 && more)
@@ -349,7 +369,7 @@ int main(int argc, char **argv) {
     if (!parse(argc, argv, &o) || o.batch % (size_t)j.ranks != 0) {
         if (j.rank == 0)
             fprintf(stderr, "usage: mpirun -np P mpi_mlp [--epochs N] [--steps N] [--batch B "
-                            "(a multiple of P, at most %d)] [--overlap] [--dump FILE] "
+                            "(a multiple of P, at most %d)] [--overlap [--sleep-wait]] [--dump FILE] "
                             "[--compare FILE TOL] [--bad-rank R] [--quiet]\n",
                     MAX_BATCH);
         MPI_Finalize();
