@@ -57,6 +57,8 @@ for np in 2 4; do
     run "mpi_mlp 30 steps, overlapped" "$np" "$dir/mpi_mlp" --steps 30 --quiet --overlap \
         --compare "$ref" 1e-5
 done
+run "mpi_mlp 30 steps, overlapped, sleeping waits" 4 "$dir/mpi_mlp" --steps 30 --quiet --overlap \
+    --sleep-wait --compare "$ref" 1e-5
 run "mpi_mlp trained to 95%, overlapped" 2 "$dir/mpi_mlp" --overlap
 aborts "mpi_mlp, a bad label on rank 2" 4 "rank 2: backward" "$dir/mpi_mlp" --steps 20 --overlap \
     --bad-rank 2
