@@ -17,8 +17,8 @@
  *
  * A rank whose step fails (--bad-rank R gives rank R's shard a label that is no class
  * at step 3: the loss's record fails, and its backward reports AD_ERR_INVALID_ARGUMENT)
- * prints its status and message, and calls MPI_Abort: the whole job ends with a non-zero status instead of the other ranks
- * waiting forever in the reduction.
+ * prints its status and message, and calls MPI_Abort: the whole job ends with a
+ * non-zero status instead of the other ranks waiting forever in the reduction.
  *
  *   mpirun -np 4 mpi_mlp [--epochs N] [--steps N] [--batch B] [--overlap [--sleep-wait]]
  *                        [--dump FILE] [--compare FILE TOL] [--bad-rank R] [--quiet]
@@ -156,7 +156,9 @@ static void build(struct job *j, const struct options *o) {
         for (l = 0; l < LAYERS; l++) {
             const ad_param pair[2] = {j->weight[l], j->bias[l]};
             TRY(j, ad_param_group_new(j->t, pair, 2, &j->layer[l]), "ad_param_group_new");
-            TRY(j, ad_param_group_grads_f32(j->t, j->layer[l], &j->layer_grads[l], &j->layer_len[l]),
+            TRY(j,
+                ad_param_group_grads_f32(j->t, j->layer[l], &j->layer_grads[l],
+                                         &j->layer_len[l]),
                 "ad_param_group_grads_f32");
         }
     } else {
@@ -369,8 +371,8 @@ int main(int argc, char **argv) {
     if (!parse(argc, argv, &o) || o.batch % (size_t)j.ranks != 0) {
         if (j.rank == 0)
             fprintf(stderr, "usage: mpirun -np P mpi_mlp [--epochs N] [--steps N] [--batch B "
-                            "(a multiple of P, at most %d)] [--overlap [--sleep-wait]] [--dump FILE] "
-                            "[--compare FILE TOL] [--bad-rank R] [--quiet]\n",
+                            "(a multiple of P, at most %d)] [--overlap [--sleep-wait]] "
+                            "[--dump FILE] [--compare FILE TOL] [--bad-rank R] [--quiet]\n",
                     MAX_BATCH);
         MPI_Finalize();
         return 2;
@@ -399,7 +401,8 @@ int main(int argc, char **argv) {
                 memcpy(batch_x + i * DIM, train_x[order[first + i]], sizeof train_x[0]);
                 batch_y[i] = train_y[order[first + i]];
             }
-            if (j.rank == o.bad_rank && step == 3) batch_y[shard - 1] = CLASSES + 5; /* no such class */
+            if (j.rank == o.bad_rank && step == 3)
+                batch_y[shard - 1] = CLASSES + 5; /* no such class */
             start = MPI_Wtime();
             train_step(&j, &o, shard);
             if (timed < MAX_TIMED) {
