@@ -403,9 +403,10 @@ fn bad_groups_and_buffers_are_errors_and_leave_the_tape_usable() {
     assert_eq!(len + tape.group_len(rest).unwrap(), 4 * 6 + 6 + 6 * 3 + 3);
 
     let mut short = vec![0.0; len - 1];
-    assert!(
-        matches!(tape.read_group_grads(first, &mut short), Err(Error::LengthMismatch { got, expected, .. }) if got == len - 1 && expected == len)
-    );
+    assert!(matches!(
+        tape.read_group_grads(first, &mut short),
+        Err(Error::LengthMismatch { got, expected, .. }) if got == len - 1 && expected == len
+    ));
     assert!(matches!(
         tape.write_group_grads(first, &short),
         Err(Error::LengthMismatch { .. })

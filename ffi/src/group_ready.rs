@@ -47,7 +47,9 @@ pub unsafe extern "C" fn ad_backward_notify(
             // The caller's contract covers `ready` and `user_data`; `tape` is the live
             // tape this call runs on.
             let mut announce = |g: autodiff_core::ParamGroup| ready(tape, g.into(), user_data);
-            with_float_tape!(&header.tape, t => Ok(t.backward_notifying(output.into(), &mut announce)?))
+            with_float_tape!(&header.tape, t => {
+                Ok(t.backward_notifying(output.into(), &mut announce)?)
+            })
         })
     }
 }

@@ -93,8 +93,8 @@ impl<'m, T: Float> Tape<'m, T> {
     /// Group `g`'s gradient buffer, brought up to date (a parameter the last recording
     /// used but its output did not reach reads as zero), as a pointer and an element
     /// count. The buffer lives as long as the tape, and the next optimizer step uses what
-    /// it holds then; a backward overwrites it. Writing through the pointer is the caller's business:
-    /// [`group_grads_mut`](Tape::group_grads_mut) is the safe form.
+    /// it holds then; a backward overwrites it. Writing through the pointer is the
+    /// caller's business: [`group_grads_mut`](Tape::group_grads_mut) is the safe form.
     pub fn group_grad_buffer(&self, g: ParamGroup) -> Result<(*mut T, usize)> {
         let slot = self.group_slot(g)?;
         self.materialize_group(&slot)?;
