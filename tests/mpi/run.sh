@@ -6,8 +6,8 @@
 #    f32 rounding from the order of summation: each rank averages its shard and the
 #    allreduce adds the ranks' parts, where one rank averages the whole batch. That moves
 #    parameters by about 1e-7 after 30 steps (training amplifies it: about 1e-4 after
-#    100), so 1e-5 is allowed; a reduction that drops a layer or the 1/P scale is off by
-#    far more from the first step;
+#    100), so 1e-5 is allowed; a reduction without the 1/P scale is off by 1e-2 after
+#    one step;
 #  - a full training run on 2 ranks, overlapped, which must reach 95% held-out accuracy;
 #  - examples/mpi_sensitivity.c on 2 and 4 ranks: the reduced ensemble gradient against
 #    the sum computed in one process (1e-12 relative) and finite differences;
