@@ -340,10 +340,10 @@ typedef struct ad_param_group {
 // `user_data` given there. The group's buffer (`ad_param_group_grads_*()`, which the
 // callback may call on `tape`) holds its final gradient, and the sweep writes to it no
 // more: the host may start a non-blocking reduction of it in place, and must complete
-// it before `ad_optim_step()`. The callback runs inside the sweep: calls that write
-// parameters or gradients, sweep, step, reset or end `tape` are refused
-// (`AD_ERR_REENTRANT`, which the backward then reports). It must not leave by `longjmp`
-// or a C++ exception.
+// it before `ad_optim_step()`. The callback runs inside the sweep, with the tape lent to
+// it: calls that write parameters or gradients, sweep, step, reset or end `tape` are
+// refused (`AD_ERR_REENTRANT`, which the backward then reports). It must not leave by
+// `longjmp` or a C++ exception.
 typedef void (*ad_group_ready_fn)(struct ad_tape *tape, struct ad_param_group group, void *user_data);
 
 // A parameter of a tape: its number, its kind and the identity of its tape. Unlike

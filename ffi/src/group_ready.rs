@@ -12,10 +12,10 @@ use core::ffi::c_void;
 /// `user_data` given there. The group's buffer (`ad_param_group_grads_*()`, which the
 /// callback may call on `tape`) holds its final gradient, and the sweep writes to it no
 /// more: the host may start a non-blocking reduction of it in place, and must complete
-/// it before `ad_optim_step()`. The callback runs inside the sweep: calls that write
-/// parameters or gradients, sweep, step, reset or end `tape` are refused
-/// (`AD_ERR_REENTRANT`, which the backward then reports). It must not leave by `longjmp`
-/// or a C++ exception.
+/// it before `ad_optim_step()`. The callback runs inside the sweep, with the tape lent to
+/// it: calls that write parameters or gradients, sweep, step, reset or end `tape` are
+/// refused (`AD_ERR_REENTRANT`, which the backward then reports). It must not leave by
+/// `longjmp` or a C++ exception.
 pub type ad_group_ready_fn =
     Option<unsafe extern "C" fn(tape: *mut ad_tape, group: ad_param_group, user_data: *mut c_void)>;
 
@@ -44,6 +44,9 @@ pub unsafe extern "C" fn ad_backward_notify(
     unsafe {
         call(tape, |header| {
             let ready = ready.ok_or(crate::error::Failure::Null("ready"))?;
+            // The callback gets the tape: a reset or end from inside it must be refused,
+            // since the sweep that calls it still uses the tape's memory.
+            let _lent = header.lend();
             // The caller's contract covers `ready` and `user_data`; `tape` is the live
             // tape this call runs on.
             let mut announce = |g: autodiff_core::ParamGroup| ready(tape, g.into(), user_data);

@@ -1539,6 +1539,8 @@ static void count_ready(ad_tape *t, ad_param_group g, void *user_data) {
     ready_calls++;
     EXPECT_HERE(AD_OK, ad_param_group_grads_f64, t, g, &data, &len);
     EXPECT_HERE(AD_ERR_REENTRANT, ad_param_group_write_grads_f64, t, g, zeros, len);
+    EXPECT_HERE(AD_ERR_REENTRANT, ad_tape_reset, t); /* the sweep still uses its memory */
+    EXPECT_HERE(AD_ERR_REENTRANT, ad_tape_done, t);
     ready_refused = AD_ERR_REENTRANT;
 }
 
