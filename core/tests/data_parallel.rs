@@ -4,79 +4,11 @@
 //! separate tapes, averaged by hand, stand for the processes of a data-parallel job.
 
 mod common;
+#[path = "support/data_parallel.rs"]
+mod support;
 
-use autodiff_core::{Activation, Adam, Error, Optimizer, ParamGroup, ParamId, Sgd, Tape, TensorId};
-use common::Rng;
-use core::mem::MaybeUninit;
-
-/// Layer sizes of a small MLP: 4 → 6 → 3.
-const SIZES: [usize; 3] = [4, 6, 3];
-const BATCH: usize = 8;
-
-fn memory() -> Vec<MaybeUninit<u8>> {
-    vec![MaybeUninit::uninit(); 1 << 16]
-}
-
-fn random(rng: &mut Rng, n: usize) -> Vec<f64> {
-    (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect()
-}
-
-/// The parameters (weight, bias per layer) from a fixed seed, whatever the tape's float.
-fn make_params<T: autodiff_core::Float>(tape: &Tape<T>) -> Vec<ParamId> {
-    let mut rng = Rng::seeded("data_parallel params");
-    let mut params = Vec::new();
-    for l in 0..SIZES.len() - 1 {
-        let (i, o) = (SIZES[l], SIZES[l + 1]);
-        let w: Vec<T> = random(&mut rng, i * o)
-            .into_iter()
-            .map(T::from_f64)
-            .collect();
-        let b: Vec<T> = random(&mut rng, o).into_iter().map(T::from_f64).collect();
-        params.push(tape.parameter(&[i, o], &w).unwrap());
-        params.push(tape.parameter(&[o], &b).unwrap());
-    }
-    params
-}
-
-/// A batch of step `step`: inputs and labels, from a fixed seed.
-fn batch(step: usize) -> (Vec<f64>, Vec<u32>) {
-    let mut rng = Rng::from_seed(1000 + step as u64);
-    let x = random(&mut rng, BATCH * SIZES[0]);
-    let labels = (0..BATCH).map(|_| rng.below(0, SIZES[2]) as u32).collect();
-    (x, labels)
-}
-
-/// Records the mean cross-entropy of `rows` samples.
-fn loss<T: autodiff_core::Float>(
-    tape: &Tape<T>,
-    params: &[ParamId],
-    x: &[f64],
-    labels: &[u32],
-) -> TensorId {
-    let x: Vec<T> = x.iter().map(|&v| T::from_f64(v)).collect();
-    let mut h = tape.tensor_constant(&[labels.len(), SIZES[0]], &x);
-    let layers = params.len() / 2;
-    for l in 0..layers {
-        let act = if l + 1 == layers {
-            Activation::Identity
-        } else {
-            Activation::Tanh
-        };
-        h = tape.linear(
-            h,
-            tape.param(params[2 * l]),
-            tape.param(params[2 * l + 1]),
-            act,
-        );
-    }
-    tape.cross_entropy(h, labels)
-}
-
-fn values<T: autodiff_core::Float>(tape: &Tape<T>, g: ParamGroup) -> Vec<T> {
-    let mut out = vec![T::zero(); tape.group_len(g).unwrap()];
-    tape.read_group_values(g, &mut out).unwrap();
-    out
-}
+use autodiff_core::{Adam, Error, Optimizer, ParamGroup, Sgd, Tape, TensorId};
+use support::*;
 
 #[test]
 fn the_group_buffer_holds_each_parameters_gradient_in_order() {
@@ -270,22 +202,6 @@ fn averaged_shards_train_like_the_full_batch() {
         for (a, b) in got.iter().zip(&expected) {
             assert!((a - b).abs() < 1e-12, "shard {r}: {a} vs {b}");
         }
-    }
-}
-
-/// Runs `steps` Adam steps from `start` on `tape`.
-fn train<T: autodiff_core::Float>(
-    tape: &mut Tape<T>,
-    params: &[ParamId],
-    start: usize,
-    steps: usize,
-) {
-    for step in start..start + steps {
-        tape.reset();
-        let (x, labels) = batch(step);
-        let l = loss(tape, params, &x, &labels);
-        tape.backward(l.as_var()).unwrap();
-        tape.optimizer_step().unwrap();
     }
 }
 
@@ -521,98 +437,4 @@ fn a_saved_state_that_does_not_fit_is_refused_and_changes_nothing() {
     assert_eq!(again, state);
     tape.load_optimizer_state(&state).unwrap();
     train(&mut tape, &params, 2, 1);
-}
-
-/// Per-layer groups are announced as the sweep finishes them, last layer first, each
-/// with its final gradient already in place.
-#[test]
-fn backward_notifying_announces_each_layer_group_when_its_gradient_is_complete() {
-    let mut mem = memory();
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
-    let params = make_params(&tape);
-    let layers: Vec<ParamGroup> = params
-        .chunks(2)
-        .map(|pair| tape.param_group(pair).unwrap())
-        .collect();
-    let (x, labels) = batch(4);
-    let l = loss(&tape, &params, &x, &labels);
-    let mut announced = Vec::new();
-    tape.backward_notifying(l.as_var(), &mut |g| {
-        let mut grads = vec![0.0; tape.group_len(g).unwrap()];
-        tape.read_group_grads(g, &mut grads).unwrap();
-        announced.push((g, grads));
-    })
-    .unwrap();
-    let order: Vec<ParamGroup> = announced.iter().map(|(g, _)| *g).collect();
-    assert_eq!(order, [layers[1], layers[0]]);
-    for (g, seen) in &announced {
-        let mut last = vec![0.0; seen.len()];
-        tape.read_group_grads(*g, &mut last).unwrap();
-        assert_eq!(seen, &last);
-        assert!(seen.iter().any(|&v| v != 0.0));
-    }
-
-    // A plain backward announces nothing and gives the same gradients.
-    let mut grads = vec![0.0; tape.group_len(layers[0]).unwrap()];
-    tape.read_group_grads(layers[0], &mut grads).unwrap();
-    tape.backward(l.as_var()).unwrap();
-    let mut again = vec![0.0; grads.len()];
-    tape.read_group_grads(layers[0], &mut again).unwrap();
-    assert_eq!(grads, again);
-}
-
-#[test]
-fn a_ready_callback_may_not_write_gradients_and_the_backward_reports_it() {
-    let mut mem = memory();
-    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
-    let params = make_params(&tape);
-    let g = tape.param_group_all().unwrap();
-    let (x, labels) = batch(5);
-    let l = loss(&tape, &params, &x, &labels);
-    let zeros = vec![0.0; tape.group_len(g).unwrap()];
-    let mut refused = None;
-    let result = tape.backward_notifying(l.as_var(), &mut |g| {
-        refused = Some(tape.write_group_grads(g, &zeros));
-    });
-    assert!(matches!(refused, Some(Err(Error::Reentrant(_)))));
-    assert!(matches!(result, Err(Error::Reentrant(_))));
-    tape.reset();
-    let l = loss(&tape, &params, &x, &labels);
-    let mut calls = 0;
-    tape.backward_notifying(l.as_var(), &mut |_| calls += 1)
-        .unwrap();
-    assert_eq!(calls, 1);
-}
-
-/// A group whose parameter is used inside a checkpointed block is not announced (the
-/// block's records are dropped and recorded again during the sweep), and its gradient is
-/// still right; a group used outside is announced.
-#[test]
-fn a_group_used_inside_a_checkpointed_block_is_not_announced() {
-    use autodiff_core::checkpoint::segment_fn;
-    use autodiff_core::{Op, VarId};
-    let mut mem = memory();
-    let tape = Tape::<f64>::new(&mut mem).unwrap();
-    let params = make_params(&tape);
-    let inside = tape.param_group(&params[..2]).unwrap();
-    let outside = tape.param_group(&params[2..]).unwrap();
-    let x = tape.input_id(2.0);
-    let w = params[0];
-    let block = segment_fn(move |t: &Tape<'_, f64>, i: &[VarId], o: &mut [VarId]| {
-        let s = t.sum(t.param(w)).as_var();
-        o[0] = t.binary_id(Op::Mul, s, i[0]);
-    });
-    let mut out = [VarId::INVALID];
-    tape.checkpoint(block, &[x], &mut out).unwrap();
-    let b = tape.sum(tape.param(params[2])).as_var();
-    let f = tape.binary_id(Op::Add, out[0], b);
-    let mut announced = Vec::new();
-    tape.backward_notifying(f, &mut |g| announced.push(g))
-        .unwrap();
-    assert_eq!(announced, [outside]);
-    let mut grads = vec![0.0; tape.group_len(inside).unwrap()];
-    tape.read_group_grads(inside, &mut grads).unwrap();
-    let weights = SIZES[0] * SIZES[1];
-    assert!(grads[..weights].iter().all(|&g| g == 2.0));
-    assert!(grads[weights..].iter().all(|&g| g == 0.0));
 }
