@@ -33,7 +33,7 @@ EXAMPLES := linreg mlp
 MLP_VALGRIND_ARGS := 1 6
 LINK_SHARED := -L$(LIB) -lautodiff -Wl,-rpath,$(abspath $(LIB)) -lm
 C_TESTS := api bad_input dual tensor tensor_training tensor_errors threads device
-C_TESTS += checkpoint checkpoint_chain device_tape soundness header_sweep
+C_TESTS += checkpoint checkpoint_chain device_tape soundness header_sweep param_group
 # Recorded comparisons and user-defined ops, and the examples built on them.
 CHECKED_C_TESTS := compare user_op
 CHECKED_EXAMPLES := branch linear_solve fixed_point
@@ -49,7 +49,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 	install-test docs docs-test \
 	freestanding firmware cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions \
 	python-venv python-test python-asan python-extras-venv python-examples python-bench \
-	codegen-test codegen-bench
+	codegen-test codegen-bench mpi-test mpi-bench
 
 all:
 	$(CARGO) build --release --workspace
@@ -63,7 +63,7 @@ demo: ffi-lib
 
 test: lint rust-test miri freestanding header-check header-compile soname-check c-test c-asan \
 	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke \
-	install-test docs-test docs firmware python-test python-asan codegen-test
+	install-test docs-test docs firmware python-test python-asan codegen-test mpi-test
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy layers
@@ -266,7 +266,7 @@ c-tsan: ffi-lib
 # The header-only C++ wrapper (bindings/cpp) against the shared library: plainly, then
 # under AddressSanitizer and UBSan.
 # More C++ tests, each run the same two ways.
-CPP_TESTS := control user_op
+CPP_TESTS := control user_op params
 CPP_TEST_FLAGS := -std=c++17 -Wall -Wextra -Werror -pedantic -g -Iinclude -Ibindings/cpp
 
 cpp-test: ffi-lib
@@ -386,6 +386,33 @@ codegen-bench: ffi-lib
 		$(CODEGEN_BENCH_DIR)/chain_gen.o $(LINK_SHARED) -o $(CODEGEN_BENCH_DIR)/bench
 	@pin=""; if command -v taskset >/dev/null && taskset -c 1 true 2>/dev/null; then pin="taskset -c 1"; fi; \
 		echo "generated files compiled with $(GEN_CFLAGS); $${pin:-not pinned}"; $$pin ./$(CODEGEN_BENCH_DIR)/bench
+# ---- MPI: data-parallel training and ensemble gradients across processes ----
+
+# Open MPI is optional: neither the core nor the library needs it. `make mpi-test` builds
+# examples/mpi_mlp.c and examples/mpi_sensitivity.c with mpicc and runs tests/mpi/run.sh
+# (1, 2 and 4 ranks on this machine, oversubscribed). Skipped, saying so, without mpicc
+# and mpirun, unless AUTODIFF_REQUIRE_MPI=1 (.ci/run sets it, after installing them).
+MPI_BUILD := $(BUILD)/mpi
+MPICC ?= mpicc
+
+mpi-test: ffi-lib
+	@if ! command -v $(MPICC) >/dev/null 2>&1 || ! command -v mpirun >/dev/null 2>&1; then \
+		if [ "$${AUTODIFF_REQUIRE_MPI:-0}" = 1 ]; then \
+			echo "mpi-test: FAILED: no mpicc/mpirun (AUTODIFF_REQUIRE_MPI=1)"; exit 1; fi; \
+		echo "mpi-test: SKIPPED: no mpicc/mpirun (apt-get install libopenmpi-dev openmpi-bin)"; \
+		exit 0; fi; \
+	set -e; mkdir -p $(MPI_BUILD); \
+	for e in mpi_mlp mpi_sensitivity; do \
+		$(MPICC) $(EXAMPLE_CFLAGS) examples/$$e.c $(LINK_SHARED) -o $(MPI_BUILD)/$$e; \
+	done; \
+	tests/mpi/run.sh $(MPI_BUILD)
+
+# Weak and strong scaling of the MLP step on 1, 2 and 4 ranks, against PyTorch DDP (Gloo)
+# when bench/mpi/ddp_torch.py finds torch: see bench/mpi/run.sh and BENCHMARKS.md.
+mpi-bench: ffi-lib
+	@mkdir -p $(MPI_BUILD)
+	$(MPICC) $(EXAMPLE_CFLAGS) examples/mpi_mlp.c $(LINK_SHARED) -o $(MPI_BUILD)/mpi_mlp
+	bench/mpi/run.sh $(MPI_BUILD)
 
 # ---- packaging ----
 

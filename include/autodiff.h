@@ -168,6 +168,10 @@ typedef enum ad_status {
   // The tape holds records that cannot be exported as an image or as C source (tensor
   // or checkpointed-segment records); the message says which.
   AD_ERR_NOT_EXPORTABLE = 31,
+  // A saved optimizer state given to `ad_optim_state_load()` that does not fit the
+  // tape: another optimizer or dtype, other parameter sizes, or not a saved state at
+  // all; the tape's message says which.
+  AD_ERR_STATE_MISMATCH = 32,
 } ad_status;
 
 // The element type a tape computes in. Values and derivatives cross the C API as
@@ -394,6 +398,24 @@ typedef struct ad_dual {
   // The derivative `dx` carried along with it.
   double tangent;
 } ad_dual;
+
+// A group of a tape's parameters: its number, its kind and the identity of its tape.
+// Like `ad_param`, it stays valid across `ad_tape_reset()`, and another tape rejects it.
+typedef struct ad_param_group {
+  uint32_t index;
+  uint32_t kind;
+  uint32_t tape;
+} ad_param_group;
+
+// Called by `ad_backward_notify()` with a group whose gradient is complete, and the
+// `user_data` given there. The group's buffer (`ad_param_group_grads_*()`, which the
+// callback may call on `tape`) holds its final gradient, and the sweep writes to it no
+// more: the host may start a non-blocking reduction of it in place, and must complete
+// it before `ad_optim_step()`. The callback runs inside the sweep, with the tape lent to
+// it: calls that write parameters or gradients, sweep, step, reset or end `tape` are
+// refused (`AD_ERR_REENTRANT`, which the backward then reports). It must not leave by
+// `longjmp` or a C++ exception.
+typedef void (*ad_group_ready_fn)(struct ad_tape *tape, struct ad_param_group group, void *user_data);
 
 // What `ad_image_inspect()` reads from an image's header.
 typedef struct ad_image_info {
@@ -1659,6 +1681,25 @@ enum ad_status ad_device_name(size_t ordinal, char *buf, size_t cap, size_t *len
 // `AD_ERR_NO_DEVICE` (no such GPU), `AD_ERR_BACKEND` (the driver failed).
 enum ad_status ad_device_memory(size_t ordinal, size_t *free_out, size_t *total_out);
 
+// Runs backward from `output`, as `ad_backward()`, and calls `ready(tape, group,
+// user_data)` for each parameter group as soon as the sweep has finished its gradient:
+// the groups of the last layers first. A group the output does not depend on, or one
+// whose parameters are used inside a checkpointed block, is not announced; reduce it
+// after this call returns.
+//
+// Statuses: `AD_ERR_NULL` (`tape` or `ready`), `AD_ERR_INVALID_TAPE`,
+// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`output`),
+// `AD_ERR_NON_FINITE` (the output's value is NaN or infinite), `AD_ERR_MODIFIED_IN_PLACE`
+// (a value the recording read was written since), `AD_ERR_OUT_OF_MEMORY` (a checkpointed
+// segment recorded again does not fit), `AD_ERR_BACKEND` (a device failed),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_REENTRANT` (called from inside a
+// callback running on this tape, or the callback made a call it may not), the failure of
+// a checkpointed block recorded again, and the tape's sticky error.
+enum ad_status ad_backward_notify(struct ad_tape *tape,
+                                  struct ad_var output,
+                                  ad_group_ready_fn ready,
+                                  void *user_data);
+
 // Writes the recorded tape as an image into `buf[0..cap)`, naming `outputs[0..n)` (in
 // order) as its outputs, and its length to `*len_out`. Call it with `buf` NULL and
 // `cap` 0 to ask for the length (that call fails with `AD_ERR_BUFFER_TOO_SMALL` and
@@ -1755,6 +1796,43 @@ enum ad_status ad_optim_adam(struct ad_tape *tape,
 // was released), `AD_ERR_BACKEND` (a device failed), `AD_ERR_REENTRANT` (called from inside a
 // callback running on this tape), and the tape's sticky error.
 enum ad_status ad_optim_step(struct ad_tape *tape);
+
+// The number of bytes `ad_optim_state_save()` writes, into `*bytes_out`.
+//
+// Statuses: `AD_ERR_NULL` (`tape` or `bytes_out`), `AD_ERR_MISALIGNED` (`bytes_out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (no optimizer is set),
+// `AD_ERR_UNSUPPORTED_ON_DEVICE` (a parameter lives on a device), `AD_ERR_SIZE_OVERFLOW`,
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
+enum ad_status ad_optim_state_bytes(const struct ad_tape *tape, size_t *bytes_out);
+
+// Writes the optimizer's whole state (its kind, its step count and every parameter's
+// state buffers, in the machine's byte order) into `buf[0..cap)`, and its length into
+// `*len_out`. Save the parameters' values beside it to checkpoint a job.
+//
+// Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` is below the state's size: `*len_out` still
+// says how many bytes are needed, and nothing is written to `buf`), `AD_ERR_NULL`
+// (`tape`, `len_out`, or `buf` with `cap > 0`), `AD_ERR_MISALIGNED` (`len_out`),
+// `AD_ERR_SIZE_OVERFLOW` (`cap`), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (no
+// optimizer is set), `AD_ERR_UNSUPPORTED_ON_DEVICE` (a parameter lives on a device),
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
+enum ad_status ad_optim_state_save(const struct ad_tape *tape,
+                                   void *buf,
+                                   size_t cap,
+                                   size_t *len_out);
+
+// Restores an optimizer state that `ad_optim_state_save()` wrote, `data[0..len)`, from a
+// tape with the same dtype, the same optimizer and parameters of the same sizes in the
+// same order (its settings, such as the learning rate, stay as this tape's). Nothing
+// changes unless it all matches.
+//
+// Statuses: `AD_ERR_STATE_MISMATCH` (not a saved state, or saved from a tape that differs
+// in one of those ways; the message says which), `AD_ERR_INVALID_ARGUMENT` (`len` is not
+// the state's size; no optimizer is set), `AD_ERR_NULL` (`tape`, or `data` with
+// `len > 0`), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_INVALID_TAPE`,
+// `AD_ERR_UNSUPPORTED_ON_DEVICE` (a parameter lives on a device), `AD_ERR_DTYPE_MISMATCH`
+// (an `AD_F64_DUAL` tape), `AD_ERR_REENTRANT` (called from inside a callback running on
+// this tape).
+enum ad_status ad_optim_state_load(struct ad_tape *tape, const void *data, size_t len);
 
 // A new parameter on an `AD_F32` tape, of shape `dims[0..rank)` and initial value
 // `init[0..len)` (row-major, `len` the element count), into `*param_out`. It takes its
@@ -1861,6 +1939,155 @@ enum ad_status ad_param_write_f64(struct ad_tape *tape,
                                   struct ad_param p,
                                   const double *data,
                                   size_t len);
+
+// A group of the `n` parameters at `params`, in that order, into `*group_out`: their
+// gradients move into one contiguous buffer of the sum of their element counts, taken
+// from the tape's memory for its whole life (the parameters' own gradient buffers go
+// unused: a group costs its gradients' size once more). Make groups right after creating
+// the parameters (before or after setting the optimizer), before recording anything. A
+// parameter belongs to at most one group. One group per layer lets a host reduce layer
+// by layer; `ad_param_group_all()` makes one of everything.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, `group_out`, or `params` with `n > 0`),
+// `AD_ERR_MISALIGNED` (`params`, `group_out`), `AD_ERR_INVALID_TAPE`,
+// `AD_ERR_INVALID_ARGUMENT` (`n` is 0; a parameter already in a group or given twice;
+// something was recorded since the last reset), `AD_ERR_FOREIGN_HANDLE`,
+// `AD_ERR_WRONG_HANDLE_KIND` (an element of `params` is not a parameter of this tape),
+// `AD_ERR_UNSUPPORTED_ON_DEVICE` (a parameter on a device), `AD_ERR_SIZE_OVERFLOW`,
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the
+// tape's sticky error.
+enum ad_status ad_param_group_new(struct ad_tape *tape,
+                                  const struct ad_param *params,
+                                  size_t n,
+                                  struct ad_param_group *group_out);
+
+// A group of every parameter of the tape, in the order they were created, into
+// `*group_out`; as `ad_param_group_new()`.
+//
+// Statuses: `AD_ERR_NULL` (`tape` or `group_out`), `AD_ERR_MISALIGNED` (`group_out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (the tape has no parameters, or one is in
+// a group already; something was recorded since the last reset),
+// `AD_ERR_UNSUPPORTED_ON_DEVICE` (a parameter on a device), `AD_ERR_SIZE_OVERFLOW`,
+// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's
+// sticky error.
+enum ad_status ad_param_group_all(struct ad_tape *tape, struct ad_param_group *group_out);
+
+// The number of elements of group `g`'s gradients (and of its parameters' values), into
+// `*len_out`.
+//
+// Statuses: `AD_ERR_NULL` (`tape` or `len_out`), `AD_ERR_MISALIGNED` (`len_out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (`g` is not
+// a group of this tape), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
+enum ad_status ad_param_group_len(const struct ad_tape *tape,
+                                  struct ad_param_group g,
+                                  size_t *len_out);
+
+// Group `g`'s gradient buffer on an `AD_F32` tape: its address into `*data_out`, its
+// element count into `*len_out`. Call it after each `ad_backward()`: it brings the
+// buffer up to date (a parameter the recording used but the output did not reach reads as
+// zero; one the recording did not use keeps its last gradient, as `ad_param_grad_*()`
+// reports it). The host may
+// then read and overwrite the buffer in place (an `MPI_Allreduce(MPI_IN_PLACE, ...)`,
+// a scaling), and `ad_optim_step()` uses what it holds. The address is the same for the
+// tape's whole life; the next `ad_backward()` overwrites the contents.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, `data_out` or `len_out`), `AD_ERR_MISALIGNED`
+// (`data_out` or `len_out`), `AD_ERR_INVALID_TAPE`, `AD_ERR_FOREIGN_HANDLE`,
+// `AD_ERR_WRONG_HANDLE_KIND` (`g` is not a group of this tape), `AD_ERR_DTYPE_MISMATCH`
+// (a tape of another dtype).
+enum ad_status ad_param_group_grads_f32(struct ad_tape *tape,
+                                        struct ad_param_group g,
+                                        float **data_out,
+                                        size_t *len_out);
+
+// `ad_param_group_grads_f32()` for an `AD_F64` tape, with the same statuses.
+enum ad_status ad_param_group_grads_f64(struct ad_tape *tape,
+                                        struct ad_param_group g,
+                                        double **data_out,
+                                        size_t *len_out);
+
+// Copies group `g`'s gradients (from the last `ad_backward()`, brought up to date as by
+// `ad_param_group_grads_*()`) into `out[0..len)` on an `AD_F32` tape, `len` the group's
+// element count (`ad_param_group_len()`). For hosts that keep their own buffer.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the group's element count;
+// the message gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`,
+// `AD_ERR_WRONG_HANDLE_KIND` (`g` is not a group of this tape), `AD_ERR_DTYPE_MISMATCH` (a
+// tape of another dtype).
+enum ad_status ad_param_group_read_grads_f32(const struct ad_tape *tape,
+                                             struct ad_param_group g,
+                                             float *out,
+                                             size_t len);
+
+// `ad_param_group_read_grads_f32()` for an `AD_F64` tape, with the same statuses.
+enum ad_status ad_param_group_read_grads_f64(const struct ad_tape *tape,
+                                             struct ad_param_group g,
+                                             double *out,
+                                             size_t len);
+
+// Overwrites group `g`'s gradients with `data[0..len)` on an `AD_F32` tape (a gradient
+// reduced in a host's own buffer): the next `ad_optim_step()` uses it.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the group's element count;
+// the message gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`,
+// `AD_ERR_WRONG_HANDLE_KIND` (`g` is not a group of this tape), `AD_ERR_DTYPE_MISMATCH` (a
+// tape of another dtype), `AD_ERR_REENTRANT` (called from inside a callback running on this
+// tape).
+enum ad_status ad_param_group_write_grads_f32(struct ad_tape *tape,
+                                              struct ad_param_group g,
+                                              const float *data,
+                                              size_t len);
+
+// `ad_param_group_write_grads_f32()` for an `AD_F64` tape, with the same statuses.
+enum ad_status ad_param_group_write_grads_f64(struct ad_tape *tape,
+                                              struct ad_param_group g,
+                                              const double *data,
+                                              size_t len);
+
+// Copies the values of group `g`'s parameters, one after another in the group's order,
+// into `out[0..len)` on an `AD_F32` tape.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `out` with `len > 0`), `AD_ERR_MISALIGNED` (`out`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the group's element count;
+// the message gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`,
+// `AD_ERR_WRONG_HANDLE_KIND` (`g` is not a group of this tape), `AD_ERR_DTYPE_MISMATCH` (a
+// tape of another dtype).
+enum ad_status ad_param_group_read_values_f32(const struct ad_tape *tape,
+                                              struct ad_param_group g,
+                                              float *out,
+                                              size_t len);
+
+// `ad_param_group_read_values_f32()` for an `AD_F64` tape, with the same statuses.
+enum ad_status ad_param_group_read_values_f64(const struct ad_tape *tape,
+                                              struct ad_param_group g,
+                                              double *out,
+                                              size_t len);
+
+// Overwrites the values of group `g`'s parameters from `data[0..len)` on an `AD_F32` tape,
+// laid out as `ad_param_group_read_values_f32()` writes it: to start every process from
+// rank 0's parameters (broadcast them, then write), or to restore a checkpoint. Ops
+// recorded from the old values report `AD_ERR_MODIFIED_IN_PLACE` on `ad_backward()`.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `data` with `len > 0`), `AD_ERR_MISALIGNED` (`data`),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not the group's element count;
+// the message gives both), `AD_ERR_SIZE_OVERFLOW` (`len`), `AD_ERR_FOREIGN_HANDLE`,
+// `AD_ERR_WRONG_HANDLE_KIND` (`g` is not a group of this tape), `AD_ERR_DTYPE_MISMATCH` (a
+// tape of another dtype), `AD_ERR_REENTRANT` (called from inside a callback running on this
+// tape), `AD_ERR_BACKEND` (a device failed).
+enum ad_status ad_param_group_write_values_f32(struct ad_tape *tape,
+                                               struct ad_param_group g,
+                                               const float *data,
+                                               size_t len);
+
+// `ad_param_group_write_values_f32()` for an `AD_F64` tape, with the same statuses.
+enum ad_status ad_param_group_write_values_f64(struct ad_tape *tape,
+                                               struct ad_param_group g,
+                                               const double *data,
+                                               size_t len);
 
 // Records a user-defined op on an `AD_F64` tape: `def->forward` computes `n_out`
 // outputs from the `n_in` variables `inputs` (the op runs it now, and again at every

@@ -23,4 +23,6 @@
 #include "autodiff/compare.hpp"
 #include "autodiff/user_op.hpp"
 
+#include "autodiff/params.hpp"
+
 #endif // AUTODIFF_HPP

@@ -85,6 +85,9 @@ pub enum Error {
     /// The tape holds a record that cannot be exported (saved as an image, or generated
     /// as C); the text says which.
     NotExportable(&'static str),
+    /// A saved optimizer state that does not fit this tape (another optimizer, element
+    /// type or parameter sizes, or not a saved state at all); the text says which.
+    StateMismatch(&'static str),
 }
 
 impl fmt::Display for Error {
@@ -145,6 +148,7 @@ impl fmt::Display for Error {
                 "tape image format version {found} is not supported (this build reads version {supported})"
             ),
             Error::NotExportable(what) => write!(f, "cannot export the tape: {what}"),
+            Error::StateMismatch(what) => write!(f, "saved optimizer state does not fit this tape: {what}"),
         }
     }
 }

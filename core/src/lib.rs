@@ -42,8 +42,8 @@ pub use tape::{
     Cmp, Gradients, Tape, UserOp, UserOpPoint, Var, VarId, MAX_BLOCK_DEPTH, MAX_RECORDS,
 };
 pub use tensor::{
-    Activation, Adam, Buffer, DeviceId, Float, Optimizer, ParamId, Sgd, Tensor, TensorDevice,
-    TensorId,
+    Activation, Adam, Buffer, DeviceId, Float, Optimizer, ParamGroup, ParamId, Sgd, Tensor,
+    TensorDevice, TensorId,
 };
 
 /// The Rust examples of the repository's README, compiled and run as doctests so that

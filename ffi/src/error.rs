@@ -95,6 +95,10 @@ pub enum ad_status {
     /// The tape holds records that cannot be exported as an image or as C source (tensor
     /// or checkpointed-segment records); the message says which.
     AD_ERR_NOT_EXPORTABLE = 31,
+    /// A saved optimizer state given to `ad_optim_state_load()` that does not fit the
+    /// tape: another optimizer or dtype, other parameter sizes, or not a saved state at
+    /// all; the tape's message says which.
+    AD_ERR_STATE_MISMATCH = 32,
 }
 
 use ad_status::*;
@@ -102,7 +106,7 @@ use ad_status::*;
 impl ad_status {
     /// Every status, in code order.
     /// cbindgen:ignore
-    pub const ALL: [ad_status; 30] = [
+    pub const ALL: [ad_status; 31] = [
         AD_OK,
         AD_ERR_NULL,
         AD_ERR_INVALID_TAPE,
@@ -133,6 +137,7 @@ impl ad_status {
         AD_ERR_BAD_IMAGE,
         AD_ERR_IMAGE_VERSION,
         AD_ERR_NOT_EXPORTABLE,
+        AD_ERR_STATE_MISMATCH,
     ];
 
     /// The status with number `code`, if there is one.
@@ -173,6 +178,7 @@ impl ad_status {
             AD_ERR_BAD_IMAGE => c"bad tape image (truncated, corrupt or not an image)",
             AD_ERR_IMAGE_VERSION => c"tape image format version not supported",
             AD_ERR_NOT_EXPORTABLE => c"the tape holds records that cannot be exported",
+            AD_ERR_STATE_MISMATCH => c"saved optimizer state does not fit the tape",
         }
     }
 }
@@ -203,6 +209,7 @@ impl From<Error> for ad_status {
             Error::BadImage(_) => AD_ERR_BAD_IMAGE,
             Error::ImageVersion { .. } => AD_ERR_IMAGE_VERSION,
             Error::NotExportable(_) => AD_ERR_NOT_EXPORTABLE,
+            Error::StateMismatch(_) => AD_ERR_STATE_MISMATCH,
             _ => AD_ERR_OTHER,
         }
     }

@@ -10,7 +10,8 @@
 //! lists both functions with their documentation.
 
 /// Defines an entry point twice, once taking `*const f32`/`*mut f32` and once `f64`
-/// where the invocation writes `[name: *const Elem]` (or `*mut`).
+/// where the invocation writes `[name: *const Elem]` (or `*mut Elem`, or `*mut *mut Elem`
+/// for an out-parameter that receives an array's address).
 ///
 /// ```ignore
 /// float_entry_points! {
@@ -25,6 +26,7 @@
 /// }
 /// ```
 macro_rules! float_entry_points {
+    // `[name: *const Elem]` or `*mut Elem`.
     (
         $(#[doc = $f32_doc:literal])*
         fn $f32_name:ident;
@@ -34,18 +36,41 @@ macro_rules! float_entry_points {
         ($($pre:ident: $pre_ty:ty,)* [$elems:ident: *$pointer:tt Elem] $(, $post:ident: $post_ty:ty)* $(,)?)
             -> $ret:ty $body:block
     ) => {
-        $(#[doc = $f32_doc])*
-        $(#[doc = $common_doc])*
+        float_entry_points! {
+            @emit [$(#[doc = $f32_doc])*] $f32_name [$(#[doc = $f64_doc])*] $f64_name
+            [$(#[doc = $common_doc])*] [$($pre: $pre_ty,)*] $elems
+            [*$pointer f32] [*$pointer f64] [$(, $post: $post_ty)*] $ret $body
+        }
+    };
+    // `[name: *mut *mut Elem]`: an out-parameter that receives an array's address.
+    (
+        $(#[doc = $f32_doc:literal])*
+        fn $f32_name:ident;
+        $(#[doc = $f64_doc:literal])*
+        fn $f64_name:ident;
+        $(#[doc = $common_doc:literal])*
+        ($($pre:ident: $pre_ty:ty,)* [$elems:ident: *$outer:tt *$pointer:tt Elem] $(, $post:ident: $post_ty:ty)* $(,)?)
+            -> $ret:ty $body:block
+    ) => {
+        float_entry_points! {
+            @emit [$(#[doc = $f32_doc])*] $f32_name [$(#[doc = $f64_doc])*] $f64_name
+            [$(#[doc = $common_doc])*] [$($pre: $pre_ty,)*] $elems
+            [*$outer *$pointer f32] [*$outer *$pointer f64] [$(, $post: $post_ty)*] $ret $body
+        }
+    };
+    (
+        @emit [$($f32_doc:tt)*] $f32_name:ident [$($f64_doc:tt)*] $f64_name:ident
+        [$($common_doc:tt)*] [$($pre:tt)*] $elems:ident
+        [$($f32_ty:tt)*] [$($f64_ty:tt)*] [$($post:tt)*] $ret:ty $body:block
+    ) => {
+        $($f32_doc)*
+        $($common_doc)*
         #[no_mangle]
-        pub unsafe extern "C" fn $f32_name(
-            $($pre: $pre_ty,)* $elems: *$pointer f32 $(, $post: $post_ty)*
-        ) -> $ret $body
+        pub unsafe extern "C" fn $f32_name($($pre)* $elems: $($f32_ty)* $($post)*) -> $ret $body
 
-        $(#[doc = $f64_doc])*
-        $(#[doc = $common_doc])*
+        $($f64_doc)*
+        $($common_doc)*
         #[no_mangle]
-        pub unsafe extern "C" fn $f64_name(
-            $($pre: $pre_ty,)* $elems: *$pointer f64 $(, $post: $post_ty)*
-        ) -> $ret $body
+        pub unsafe extern "C" fn $f64_name($($pre)* $elems: $($f64_ty)* $($post)*) -> $ret $body
     };
 }

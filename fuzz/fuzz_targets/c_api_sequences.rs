@@ -36,7 +36,9 @@ use autodiff::device::{ad_device_available, ad_device_count, ad_device_memory, a
 use autodiff::dual::*;
 use autodiff::error::{ad_status, ad_status_str, StatusArg};
 use autodiff::optim::{ad_optim_adam, ad_optim_sgd, ad_optim_step};
+use autodiff::optim_state::{ad_optim_state_bytes, ad_optim_state_load, ad_optim_state_save};
 use autodiff::param::*;
+use autodiff::param_group::*;
 use autodiff::tape::*;
 use autodiff::tensor::*;
 use autodiff::var::*;
@@ -1497,6 +1499,85 @@ unsafe fn step(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
     }
 }
 
+/// Parameter groups and the optimizer's saved state, around parameter `p`: a group made
+/// of it (or of every parameter), and groups named by number on `p`'s tape, sometimes
+/// with a forged kind; their buffers read, written and scaled in place; the state saved
+/// into a buffer of any size and loaded back, or loaded from mangled bytes.
+unsafe fn groups_and_saved_state(b: &mut Bytes, tape: *mut ad_tape, p: ad_param, n: usize) {
+    let g = ad_param_group {
+        index: b.below(4) as u32,
+        kind: if b.one_in(8) { b.u8() as u32 } else { 4 },
+        tape: p.tape,
+    };
+    unsafe {
+        match b.u8() % 6 {
+            0 => {
+                let mut made = g;
+                let status = check(if b.bool() {
+                    ad_param_group_new(tape, &p, 1, &mut made)
+                } else {
+                    ad_param_group_all(tape, &mut made)
+                });
+                if status != AD_OK {
+                    assert_eq!(made, g, "{status:?}: group_out written");
+                }
+            }
+            1 => {
+                out_array(b, n, |o, n| ad_param_group_read_grads_f64(tape, g, o, n));
+            }
+            2 => {
+                let data = in_array(b, n);
+                check(ad_param_group_write_grads_f64(tape, g, data.as_ptr(), n));
+            }
+            3 => {
+                out_array(b, n, |o, n| ad_param_group_read_values_f64(tape, g, o, n));
+                let data = in_array(b, n);
+                check(ad_param_group_write_values_f64(tape, g, data.as_ptr(), n));
+            }
+            4 => {
+                let (mut data, mut len) = (ptr::null_mut::<f64>(), 0usize);
+                if check(ad_param_group_grads_f64(tape, g, &mut data, &mut len)) == AD_OK {
+                    for k in 0..len {
+                        *data.add(k) *= 0.5;
+                    }
+                }
+                let (mut data32, mut len32) = (ptr::null_mut::<f32>(), 0usize);
+                if check(ad_param_group_grads_f32(tape, g, &mut data32, &mut len32)) == AD_OK {
+                    for k in 0..len32 {
+                        *data32.add(k) *= 0.5;
+                    }
+                }
+            }
+            _ => {
+                let mut bytes = 0usize;
+                let known = check(ad_optim_state_bytes(tape, &mut bytes)) == AD_OK;
+                let cap = if known && !b.one_in(4) {
+                    bytes
+                } else {
+                    b.below(256)
+                };
+                let mut buf = vec![0u8; cap];
+                let mut len = 0usize;
+                let saved = check(ad_optim_state_save(
+                    tape,
+                    buf.as_mut_ptr().cast(),
+                    cap,
+                    &mut len,
+                ));
+                if saved == AD_OK {
+                    assert_eq!(len, bytes, "saved a state of another size than announced");
+                    if b.one_in(3) && !buf.is_empty() {
+                        let at = b.below(buf.len());
+                        buf[at] ^= 1 << b.below(8);
+                    }
+                    let take = if b.one_in(4) { b.below(len + 1) } else { len };
+                    check(ad_optim_state_load(tape, buf.as_ptr().cast(), take));
+                }
+            }
+        }
+    }
+}
+
 /// The call `op` picks.
 unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WORDS], op: u8) {
     match op % 64 {
@@ -2009,6 +2090,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                     1 => check(ad_param_grad_f32(tape, p, f.as_mut_ptr(), n)),
                     _ => check(ad_param_write_f32(tape, p, f.as_ptr(), n)),
                 };
+                groups_and_saved_state(b, tape, p, n);
             }
         }
         43 => {

@@ -21,6 +21,8 @@ pub(crate) enum HandleKind {
     Tensor = 2,
     /// A parameter ([`ParamId`](crate::ParamId)).
     Param = 3,
+    /// A group of parameters with one gradient buffer ([`ParamGroup`](crate::ParamGroup)).
+    ParamGroup = 4,
 }
 
 impl HandleKind {
@@ -34,6 +36,7 @@ impl HandleKind {
             c if c == HandleKind::Scalar.code() => "a scalar variable",
             c if c == HandleKind::Tensor.code() => "a tensor",
             c if c == HandleKind::Param.code() => "a parameter",
+            c if c == HandleKind::ParamGroup.code() => "a parameter group",
             _ => "an unknown kind of handle",
         }
     }

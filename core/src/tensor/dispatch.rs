@@ -4,7 +4,7 @@
 use super::float::Float;
 use super::node::{Kind, Node};
 use super::on_device;
-use super::{elementwise, linalg, loss, param, reduce};
+use super::{elementwise, group_ready, linalg, loss, param, reduce};
 use crate::error::{Error, Result};
 use crate::tape::Tape;
 
@@ -32,7 +32,8 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, i: u32) {
         return;
     }
     match node.kind {
-        Kind::Input | Kind::Constant | Kind::Param | Kind::SegmentOutput => {}
+        Kind::Param => group_ready::param_use_swept(tape, &node, i),
+        Kind::Input | Kind::Constant | Kind::SegmentOutput => {}
         Kind::ToDevice | Kind::ToHost => {}
         Kind::MatMul { .. } | Kind::Linear(_) => linalg::backward(tape, &node),
         Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::backward(tape, &node),

@@ -180,6 +180,9 @@ impl<'m, T: Float> Tape<'m, T> {
             if !self.is_rerecording() {
                 self.update_param_slot(p, |slot| slot.grad_stale = true)?;
             }
+            if let Some(group) = slot.group {
+                self.note_group_use(group, id);
+            }
             Ok(id)
         };
         record().unwrap_or_else(|error| self.fail_tensor(error))

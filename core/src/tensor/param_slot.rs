@@ -29,6 +29,9 @@ pub(crate) struct ParamSlot<T> {
     /// The gradient is logically zero but its buffer was not cleared: the first
     /// backward contribution overwrites it instead of adding (see [`take_stale_grad`]).
     pub grad_stale: bool,
+    /// The [`ParamGroup`](super::ParamGroup) whose buffer holds the gradient; a
+    /// parameter belongs to at most one group.
+    pub group: Option<u32>,
     /// Optimizer state (momentum, or Adam's two moments); null until an optimizer is set.
     pub state: [*mut T; 2],
     /// Where the parameter lives. On a device, the host pointers above are null and
@@ -55,6 +58,7 @@ impl<T> ParamSlot<T> {
             grad: core::ptr::null_mut(),
             version: 0,
             grad_stale: false,
+            group: None,
             state: [core::ptr::null_mut(); 2],
             device: DeviceParam::default(),
         }

@@ -9,6 +9,8 @@
 use super::device::attach::{Devices, MAX_DEVICES};
 use super::device::DeviceId;
 use super::float::Float;
+use super::group_ready::ReadyHook;
+use super::group_slot::GroupTable;
 use super::optimizer::OptimizerState;
 use super::param_slot::{ParamId, ParamSlot};
 use crate::error::{Error, Result};
@@ -21,6 +23,11 @@ pub(crate) struct TensorState<T: Float> {
     pub count: u32,
     pub capacity: u32,
     pub optimizer: Option<OptimizerState>,
+    /// The parameter groups (see [`group`](super::group)).
+    pub groups: GroupTable<T>,
+    /// Told when a group's gradient is complete, during
+    /// [`backward_notifying`](Tape::backward_notifying) only.
+    pub ready_hook: Option<ReadyHook>,
     /// Devices attached to the tape.
     pub devices: Devices<T>,
     /// Where `tensor_input`, `tensor_constant` and `parameter` put new tensors.
@@ -56,6 +63,8 @@ impl<T: Float> Tape<'_, T> {
                 count: 0,
                 capacity: 0,
                 optimizer: None,
+                groups: GroupTable::EMPTY,
+                ready_hook: None,
                 devices: [None; MAX_DEVICES],
                 default_device: DeviceId::HOST,
             },

@@ -110,6 +110,9 @@ pub(super) fn error_of_status(status: StatusArg) -> Error {
         Some(AD_ERR_NOT_EXPORTABLE) => {
             Error::NotExportable("a callback returned AD_ERR_NOT_EXPORTABLE")
         }
+        Some(AD_ERR_STATE_MISMATCH) => {
+            Error::StateMismatch("a callback returned AD_ERR_STATE_MISMATCH")
+        }
         Some(AD_OK) | None => Error::InvalidArgument("a callback returned an unknown status"),
     }
 }
