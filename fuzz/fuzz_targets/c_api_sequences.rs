@@ -24,17 +24,17 @@ use autodiff::checkpoint::{
     ad_chain_gradient, ad_chain_gradient_eval, ad_chain_gradient_online, ad_chain_report,
     ad_chain_workspace_bytes, ad_checkpoint, ad_checkpoint_tensors,
 };
-use autodiff::compute_device::{
-    ad_device, ad_device_close, ad_device_open_cpu, ad_device_open_cuda, ad_tape_attach_device,
-    ad_tape_set_device, ad_tensor_device, ad_tensor_to_device, ad_tensor_to_host,
-};
 use autodiff::derivatives::{
     ad_backward, ad_grad, ad_gradient, ad_hvp, ad_jacobian, ad_jacobian_fwd, ad_jvp, ad_replay,
     ad_tangent, ad_value,
 };
-use autodiff::device::{ad_device_available, ad_device_count, ad_device_memory, ad_device_name};
+use autodiff::device::{
+    ad_device, ad_device_close, ad_device_open_cpu, ad_device_open_cuda, ad_tape_attach_device,
+    ad_tape_set_device, ad_tensor_device, ad_tensor_to_device, ad_tensor_to_host,
+};
 use autodiff::dual::*;
 use autodiff::error::{ad_status, ad_status_str, StatusArg};
+use autodiff::gpu_query::{ad_device_available, ad_device_count, ad_device_memory, ad_device_name};
 use autodiff::optim::{ad_optim_adam, ad_optim_sgd, ad_optim_step};
 use autodiff::optim_state::{ad_optim_state_bytes, ad_optim_state_load, ad_optim_state_save};
 use autodiff::param::*;

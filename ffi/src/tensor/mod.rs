@@ -209,3 +209,9 @@ mod data;
 mod dot;
 mod leaf;
 mod ops;
+
+// The entry points, by their C names, at `tensor::` as before the split.
+pub use data::*;
+pub use dot::*;
+pub use leaf::*;
+pub use ops::*;
