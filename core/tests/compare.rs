@@ -155,7 +155,7 @@ fn a_selection_that_runs_out_of_memory_fails_like_any_op() {
 
 // ---- seeded random programs with branches ----
 
-const PROGRAMS: usize = if cfg!(miri) { 20 } else { 400 };
+const PROGRAMS: usize = if cfg!(miri) { 6 } else { 400 };
 const INPUTS: usize = 3;
 
 /// One step of a generated program; each makes one new node from earlier ones.
@@ -358,8 +358,11 @@ fn replay_of_random_branchy_programs_matches_a_fresh_recording_or_reports_the_ch
             Err(other) => panic!("{ctx}: {other}"),
         }
     }
-    // Both outcomes happen often enough to mean something.
-    assert!(same_path > PROGRAMS / 5, "{same_path} on the same path");
-    assert!(changed_path > PROGRAMS / 20, "{changed_path} changed");
-    assert!(branch_free > 0);
+    // Both outcomes happen often enough to mean something (Miri runs too few programs
+    // to count on that).
+    if !cfg!(miri) {
+        assert!(same_path > PROGRAMS / 5, "{same_path} on the same path");
+        assert!(changed_path > PROGRAMS / 20, "{changed_path} changed");
+        assert!(branch_free > 0);
+    }
 }
