@@ -155,7 +155,7 @@ fn a_selection_that_runs_out_of_memory_fails_like_any_op() {
 
 // ---- seeded random programs with branches ----
 
-const PROGRAMS: usize = if cfg!(miri) { 6 } else { 400 };
+const PROGRAMS: usize = if cfg!(miri) { 3 } else { 400 };
 const INPUTS: usize = 3;
 
 /// One step of a generated program; each makes one new node from earlier ones.
@@ -301,8 +301,8 @@ fn replay_of_random_branchy_programs_matches_a_fresh_recording_or_reports_the_ch
 
         // The fresh recording's gradient against central differences, through
         // selections and branches alike (a comparison within h of its switch is
-        // improbable enough at random points).
-        for (k, &g) in want.iter().enumerate() {
+        // improbable enough at random points). Too slow for Miri, which checks memory.
+        for (k, &g) in want.iter().enumerate().filter(|_| !cfg!(miri)) {
             let numeric = central_difference(
                 |t| {
                     let mut x = x1.clone();

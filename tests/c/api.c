@@ -273,8 +273,8 @@ static void versions(void) {
     CHECK(ad_abi_version() == AD_ABI_VERSION);
     CHECK(strlen(ad_version()) >= 5);
     CHECK(strcmp(ad_status_str(AD_OK), "ok") == 0);
-    for (i = 1; i <= AD_ERR_REENTRANT; i++) CHECK(strcmp(ad_status_str((ad_status)i), "unknown status code") != 0);
-    CHECK(strcmp(ad_status_str((ad_status)(AD_ERR_REENTRANT + 1)), "unknown status code") == 0);
+    for (i = 1; i <= AD_ERR_NO_JVP; i++) CHECK(strcmp(ad_status_str((ad_status)i), "unknown status code") != 0);
+    CHECK(strcmp(ad_status_str((ad_status)(AD_ERR_NO_JVP + 1)), "unknown status code") == 0);
 }
 
 int main(void) {

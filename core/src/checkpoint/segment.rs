@@ -86,7 +86,9 @@
 
 use crate::error::{Error, Result};
 use crate::shape::Shape;
-use crate::tape::{Extension, ExtensionHeader, RecordMark, Tape, VarId, MAX_RECORDS};
+use crate::tape::{
+    Extension, ExtensionHeader, ExtensionKind, RecordMark, Tape, VarId, MAX_RECORDS,
+};
 use crate::tensor::Float;
 use core::mem::{align_of, size_of};
 
@@ -316,6 +318,7 @@ impl Layout {
 pub(crate) const fn extensions<T: Float>() -> [Extension<T>; 2] {
     [
         Extension {
+            kind: ExtensionKind::Segment,
             backward: backward::<T>,
             tangent: tangent::<T>,
             replay: replay::<T>,
@@ -323,6 +326,7 @@ pub(crate) const fn extensions<T: Float>() -> [Extension<T>; 2] {
             check: check::<T>,
         },
         Extension {
+            kind: ExtensionKind::Segment,
             backward: nothing::<T>,
             // The segment record, earlier in the sweep, wrote these records' values and
             // tangents; they are leaves otherwise.

@@ -36,6 +36,7 @@ macro_rules! tensor_extension_for {
         impl sealed::Sealed for $t {
             fn tensor_extension() -> &'static Extension<$t> {
                 static EXTENSION: Extension<$t> = Extension {
+                    kind: crate::tape::ExtensionKind::Tensor,
                     backward: super::sweep::backward::<$t>,
                     tangent: super::sweep::tangent::<$t>,
                     replay: super::sweep::replay::<$t>,
