@@ -4,12 +4,13 @@
 
 mod common;
 
+use autodiff_core::checkpoint::segment_fn;
 use autodiff_core::{Cmp, Error, Tape, Var, VarId};
 use common::{assert_close, central_difference, Rng};
 use core::mem::MaybeUninit;
 
 fn memory() -> Vec<MaybeUninit<u8>> {
-    vec![MaybeUninit::uninit(); 1 << 16]
+    vec![MaybeUninit::uninit(); 1 << 14]
 }
 
 #[test]
@@ -151,6 +152,43 @@ fn a_selection_that_runs_out_of_memory_fails_like_any_op() {
     assert!(matches!(tape.status(), Err(Error::OutOfMemory { .. })));
     tape.reset();
     assert!(tape.status().is_ok());
+}
+
+#[test]
+fn selections_inside_a_checkpointed_segment_give_the_unmarked_gradient_bitwise() {
+    let (mut mem_a, mut mem_b) = (memory(), memory());
+    let marked = Tape::<f64>::new(&mut mem_a).unwrap();
+    let x = marked.input_id(0.7);
+    let mut out = [VarId::INVALID];
+    let block = segment_fn(|tape: &Tape<'_, f64>, inputs: &[VarId], outputs: &mut [VarId]| {
+        outputs[0] = abs_by_select(Var::from_id(tape, inputs[0])).sin().id();
+    });
+    marked.checkpoint(block, &[x], &mut out).unwrap();
+    let plain = Tape::<f64>::new(&mut mem_b).unwrap();
+    let px = plain.input(0.7);
+    let plain_out = abs_by_select(px).sin();
+    for at in [0.7, -1.3] {
+        marked.replay(&[at]).unwrap();
+        plain.replay(&[at]).unwrap();
+        marked.backward(out[0]).unwrap();
+        plain.backward(plain_out.id()).unwrap();
+        assert_eq!(marked.grad(x).unwrap().to_bits(), px.grad().to_bits(), "at {at}");
+    }
+}
+
+#[test]
+fn jacobians_by_rows_work_on_tapes_with_comparisons_and_by_columns_are_refused() {
+    let mut mem = memory();
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let x = tape.input(-2.0);
+    let y = abs_by_select(x);
+    let mut j = [0.0];
+    tape.jacobian_rows(&[y.id()], &mut j).unwrap();
+    assert_eq!(j, [-1.0]);
+    assert!(matches!(
+        tape.jacobian_columns::<2>(&[y.id()], &mut j),
+        Err(Error::InvalidArgument(_))
+    ));
 }
 
 // ---- seeded random programs with branches ----
