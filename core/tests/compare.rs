@@ -160,9 +160,11 @@ fn selections_inside_a_checkpointed_segment_give_the_unmarked_gradient_bitwise()
     let marked = Tape::<f64>::new(&mut mem_a).unwrap();
     let x = marked.input_id(0.7);
     let mut out = [VarId::INVALID];
-    let block = segment_fn(|tape: &Tape<'_, f64>, inputs: &[VarId], outputs: &mut [VarId]| {
-        outputs[0] = abs_by_select(Var::from_id(tape, inputs[0])).sin().id();
-    });
+    let block = segment_fn(
+        |tape: &Tape<'_, f64>, inputs: &[VarId], outputs: &mut [VarId]| {
+            outputs[0] = abs_by_select(Var::from_id(tape, inputs[0])).sin().id();
+        },
+    );
     marked.checkpoint(block, &[x], &mut out).unwrap();
     let plain = Tape::<f64>::new(&mut mem_b).unwrap();
     let px = plain.input(0.7);
@@ -172,7 +174,11 @@ fn selections_inside_a_checkpointed_segment_give_the_unmarked_gradient_bitwise()
         plain.replay(&[at]).unwrap();
         marked.backward(out[0]).unwrap();
         plain.backward(plain_out.id()).unwrap();
-        assert_eq!(marked.grad(x).unwrap().to_bits(), px.grad().to_bits(), "at {at}");
+        assert_eq!(
+            marked.grad(x).unwrap().to_bits(),
+            px.grad().to_bits(),
+            "at {at}"
+        );
     }
 }
 
