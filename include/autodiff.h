@@ -1136,8 +1136,8 @@ enum ad_status ad_chain_workspace_bytes(ad_dtype dtype,
 // `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_compare(struct ad_tape *tape, ad_cmp cmp, struct ad_var a, struct ad_var b);
 
-// Records `a cmp c` for a constant `c`, as `ad_compare()` does (the constant takes a
-// record of its own).
+// Records `a cmp c` for a constant `c`, as `ad_compare()` does (the constant is kept
+// with the comparison: no record of its own).
 //
 // Sticky errors: `AD_ERR_INVALID_ARGUMENT` (`cmp` is not an `ad_cmp`),
 // `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`a`),

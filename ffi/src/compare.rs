@@ -73,8 +73,8 @@ pub unsafe extern "C" fn ad_compare(
     }
 }
 
-/// Records `a cmp c` for a constant `c`, as `ad_compare()` does (the constant takes a
-/// record of its own).
+/// Records `a cmp c` for a constant `c`, as `ad_compare()` does (the constant is kept
+/// with the comparison: no record of its own).
 ///
 /// Sticky errors: `AD_ERR_INVALID_ARGUMENT` (`cmp` is not an `ad_cmp`),
 /// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`a`),

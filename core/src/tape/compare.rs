@@ -86,13 +86,20 @@ impl Cmp {
 struct CompareNode<T: Real> {
     header: ExtensionHeader<T>,
     a: u32,
+    /// The right-hand side: record `b`, or the constant `c` when `b` is [`CONSTANT`].
     b: u32,
+    c: T,
     cmp: Cmp,
     /// The outcome when recorded.
     recorded: bool,
     /// Whether a host branched on it ([`Tape::branch`]).
     branched: bool,
 }
+
+/// A comparison node's `b` when its right-hand side is the constant in the node: kept
+/// there, not in a `Const` record, whose one-entry cache a loop that uses other constants
+/// too would defeat.
+const CONSTANT: u32 = u32::MAX;
 
 /// The node of a selection record.
 #[derive(Clone, Copy)]
@@ -181,9 +188,11 @@ fn compare_replay<T: Real>(tape: &Tape<'_, T>, i: u32) {
     if let Some(node) = compare_node(tape, i) {
         // SAFETY: a comparison record's node lives as long as it does.
         let node = unsafe { node.read() };
-        let outcome = node
-            .cmp
-            .holds(read(tape, node.a, false), read(tape, node.b, false));
+        let rhs = match node.b {
+            CONSTANT => node.c,
+            b => read(tape, b, false),
+        };
+        let outcome = node.cmp.holds(read(tape, node.a, false), rhs);
         write(tape, i, false, as_value(outcome));
     }
 }
@@ -231,24 +240,33 @@ impl<'m, T: Real> Tape<'m, T> {
                 return self.fail(error);
             }
         }
-        let outcome = cmp.holds(self.record(a.index).value, self.record(b.index).value);
+        self.record_comparison(cmp, a, b.index, self.record(b.index).value)
+    }
+
+    /// `a ⋈ c` for a constant `c`, kept in the comparison's node.
+    pub fn compare_const_id(&self, cmp: Cmp, a: VarId, c: T) -> VarId {
+        if let Err(error) = self.check_handle(a) {
+            return self.fail(error);
+        }
+        self.record_comparison(cmp, a, CONSTANT, c)
+    }
+
+    /// Records `a ⋈ rhs` (both checked by the caller), where `rhs` is the value of
+    /// record `b`, or the constant when `b` is [`CONSTANT`].
+    fn record_comparison(&self, cmp: Cmp, a: VarId, b: u32, rhs: T) -> VarId {
+        let outcome = cmp.holds(self.record(a.index).value, rhs);
         let node = CompareNode {
             header: ExtensionHeader {
                 extension: &Tables::<T>::COMPARE,
             },
             a: a.index,
-            b: b.index,
+            b,
+            c: rhs,
             cmp,
             recorded: outcome,
             branched: false,
         };
         self.push_control_node(node, as_value(outcome))
-    }
-
-    /// `a ⋈ c` for a constant `c` (recorded as a constant and a comparison).
-    pub fn compare_const_id(&self, cmp: Cmp, a: VarId, c: T) -> VarId {
-        let c = self.constant_id(c);
-        self.compare_id(cmp, a, c)
     }
 
     /// `if_true` where `cond` is non-zero (NaN counts as non-zero), `if_false` where it
