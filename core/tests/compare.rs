@@ -143,7 +143,9 @@ fn branch_refuses_what_is_not_a_live_comparison() {
 
 #[test]
 fn a_selection_that_runs_out_of_memory_fails_like_any_op() {
-    let mut mem = vec![MaybeUninit::uninit(); Tape::<f64>::bytes_per_record() * 3 + 8];
+    // An input and a comparison (a record and a 32-byte node) fit, whatever the
+    // alignment; the selection (a record and a 24-byte node) does not.
+    let mut mem = vec![MaybeUninit::uninit(); Tape::<f64>::bytes_per_record() * 2 + 48];
     let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     let x = tape.input_id(1.0);
     let c = tape.compare_id(Cmp::Lt, x, x);
