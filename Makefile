@@ -43,7 +43,7 @@ EXAMPLES += $(CHECKED_EXAMPLES)
 SANITIZED_C_TESTS := $(filter-out threads,$(C_TESTS))
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all demo test lint layers fmt-check clippy rust-test miri miri-all \
+.PHONY: all demo test lint layers fmt-check clippy rust-test miri miri-all miri-control \
 	ffi-lib cbindgen-tool header header-check header-compile soname-check \
 	c-test c-asan c-valgrind c-tsan cpp-test rust-asan ffi-asan install package-test \
 	install-test docs docs-test \
@@ -122,6 +122,14 @@ miri:
 	echo "== miri (Stacked Borrows): $(MIRI_SUITES)"; \
 	$(MIRI_RUN) $(MIRI_SUITES); \
 	echo "miri: passed under Stacked Borrows"
+
+# Recorded comparisons and user-defined ops (core/tests/{compare,user_op}.rs) under Miri:
+# their nodes live in the arena and are reached through raw pointers. Not part of
+# `make test` (several minutes on two cores).
+miri-control:
+	@if ! $(HAVE_MIRI); then $(MIRI_MISSING); $(NIGHTLY_MISSING); exit 0; fi; \
+	set -e; $(CARGO) +nightly miri setup -q; $(MIRI_RUN) --test compare --test user_op; \
+	echo "miri-control: comparisons and user ops passed under Stacked Borrows"
 
 miri-all:
 	@if ! $(HAVE_MIRI); then $(MIRI_MISSING); $(NIGHTLY_MISSING); exit 0; fi; \
@@ -530,7 +538,7 @@ cuda-test:
 # the smoke run; neither is committed), the seeds are fuzz/corpus/<target>, and a crash
 # lands in fuzz/artifacts/<target>. See fuzz/README.md. Skipped, saying so, without
 # nightly and cargo-fuzz (.ci/run installs both).
-FUZZ_TARGETS := c_api_sequences tape_differential checkpoint_schedule image_loader
+FUZZ_TARGETS := c_api_sequences tape_differential checkpoint_schedule image_loader control_flow
 SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 # Where libFuzzer keeps the inputs it adds (under fuzz/); the smoke run starts from the

@@ -101,15 +101,6 @@ pub enum Op {
 
     /// A tensor-layer op; the record's argument indexes the tensor layer's own table.
     Tensor,
-
-    // Recorded control flow (see `tape::compare`): no derivative flows through a
-    // comparison, and a selection passes its adjoint to the arm it picked.
-    /// `a ⋈ b` as 1 or 0; the relation and the recorded outcome ride in `b`'s top bits.
-    Compare,
-    /// The two arms of the `Select` that follows it; no value of its own.
-    SelectArms,
-    /// `cond ≠ 0 ? if_true : if_false`, the arms read through the `SelectArms` record.
-    Select,
 }
 
 impl Op {
@@ -237,13 +228,11 @@ pub enum Arity {
     Unary,
     Binary,
     Tensor,
-    /// A comparison or a selection: arguments whose encoding `tape::compare` owns.
-    Control,
 }
 
 impl Op {
     /// The highest op code; codes above it are invalid.
-    pub const LAST: Op = Op::Select;
+    pub const LAST: Op = Op::Tensor;
 
     /// The op with code `code`, if there is one.
     #[inline(always)]
@@ -271,7 +260,6 @@ impl Op {
             | Op::Max
             | Op::Hypot => Arity::Binary,
             Op::Tensor => Arity::Tensor,
-            Op::Compare | Op::SelectArms | Op::Select => Arity::Control,
             _ => Arity::Unary,
         }
     }
@@ -324,9 +312,6 @@ impl Op {
             Op::ConstSub => "const_sub",
             Op::ConstDiv => "const_div",
             Op::Tensor => "tensor",
-            Op::Compare => "compare",
-            Op::SelectArms => "select_arms",
-            Op::Select => "select",
         }
     }
 
@@ -520,26 +505,21 @@ fn inline_constant<T: Real>(bits: i32) -> T {
 /// [`Arity`] and then again inside `unary_partial`, which cost a second jump per record.
 ///
 /// ```text
-/// dispatch_op!(op, leaf => ..., unary(OP) => ..., binary(OP) => ..., tensor => ...,
-///     compare => ..., select => ...)
+/// dispatch_op!(op, leaf => ..., unary(OP) => ..., binary(OP) => ..., tensor => ...)
 /// ```
-///
-/// `SelectArms` records go to the `leaf` arm: they hold no value and pass on nothing.
 macro_rules! dispatch_op {
-    ($op:expr, leaf => $leaf:expr, unary($u:ident) => $unary:expr, binary($b:ident) => $binary:expr, tensor => $tensor:expr, compare => $compare:expr, select => $select:expr $(,)?) => {
-        dispatch_op!(@arms $op, $leaf, $u, $unary, $b, $binary, $tensor, $compare, $select,
+    ($op:expr, leaf => $leaf:expr, unary($u:ident) => $unary:expr, binary($b:ident) => $binary:expr, tensor => $tensor:expr $(,)?) => {
+        dispatch_op!(@arms $op, $leaf, $u, $unary, $b, $binary, $tensor,
             unary [Neg Recip Powi Sqrt Cbrt Exp ExpM1 Ln Ln1p Log2 Log10 Sin Cos Tan Asin Acos
                    Atan Sinh Cosh Tanh Asinh Acosh Atanh Abs Sigmoid Softplus Erf
                    AddConst MulConst DivConst ConstSub ConstDiv]
             binary [Add Sub Mul Div Pow Powf Atan2 Min Max Hypot])
     };
     (@arms $op:expr, $leaf:expr, $u:ident, $unary:expr, $b:ident, $binary:expr, $tensor:expr,
-        $compare:expr, $select:expr, unary [$($un:ident)*] binary [$($bin:ident)*]) => {
+        unary [$($un:ident)*] binary [$($bin:ident)*]) => {
         match $op {
-            $crate::op::Op::Input | $crate::op::Op::Const | $crate::op::Op::SelectArms => $leaf,
+            $crate::op::Op::Input | $crate::op::Op::Const => $leaf,
             $crate::op::Op::Tensor => $tensor,
-            $crate::op::Op::Compare => $compare,
-            $crate::op::Op::Select => $select,
             $($crate::op::Op::$un => {
                 #[allow(non_snake_case)]
                 let $u = $crate::op::Op::$un;

@@ -11,7 +11,7 @@ use common::{assert_close, central_difference, Rng};
 use core::mem::MaybeUninit;
 
 fn memory() -> Vec<MaybeUninit<u8>> {
-    vec![MaybeUninit::uninit(); 1 << 16]
+    vec![MaybeUninit::uninit(); 1 << 14]
 }
 
 /// Polar to Cartesian, `(r, θ) → (r cos θ, r sin θ)`, saving `cos θ` and `sin θ` for the

@@ -49,7 +49,8 @@ const UNKNOWN_CMP: Error = Error::InvalidArgument("unknown comparison (not an ad
 /// Records `a cmp b` as a condition variable: 1 when the relation holds, 0 when not. No
 /// derivative flows through it. Use it with `ad_select()`, or with `ad_branch()` for a C
 /// `if` that `ad_replay()` then checks. On an `AD_F64_DUAL` tape the primal values are
-/// compared.
+/// compared. It is an extension record, as tensors are: `ad_jacobian_fwd()` refuses a tape
+/// that holds one (`ad_jacobian()` works).
 ///
 /// Sticky errors: `AD_ERR_INVALID_ARGUMENT` (`cmp` is not an `ad_cmp`),
 /// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`a`, `b`),
@@ -72,8 +73,8 @@ pub unsafe extern "C" fn ad_compare(
     }
 }
 
-/// Records `a cmp c` for a constant `c`, as `ad_compare()` does (the constant takes a
-/// record of its own).
+/// Records `a cmp c` for a constant `c`, as `ad_compare()` does (the constant is kept
+/// with the comparison: no record of its own).
 ///
 /// Sticky errors: `AD_ERR_INVALID_ARGUMENT` (`cmp` is not an `ad_cmp`),
 /// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (`a`),
@@ -99,7 +100,8 @@ pub unsafe extern "C" fn ad_compare_const(
 /// `if_true` where `cond` is non-zero (NaN counts as non-zero, as in C), `if_false` where
 /// it is zero. Both arms stay on the tape and every sweep and `ad_replay()` picks one
 /// again from `cond`'s value then, so the result is right at any input; the derivative
-/// flows to the chosen arm only. Takes two records.
+/// flows to the chosen arm only. Like a comparison, it is an extension record (as tensors
+/// are): `ad_jacobian_fwd()` refuses a tape that holds one.
 ///
 /// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
 /// `AD_ERR_WRONG_HANDLE_KIND` (`cond`, `if_true`, `if_false`), `AD_ERR_OUT_OF_MEMORY`,

@@ -24,6 +24,9 @@ use autodiff::checkpoint::{
     ad_chain_gradient, ad_chain_gradient_eval, ad_chain_gradient_online, ad_chain_report,
     ad_chain_workspace_bytes, ad_checkpoint, ad_checkpoint_tensors,
 };
+use autodiff::compare::{
+    ad_branch, ad_compare, ad_compare_const, ad_select, ad_tape_branch_changes, CmpArg,
+};
 use autodiff::derivatives::{
     ad_backward, ad_grad, ad_gradient, ad_hvp, ad_jacobian, ad_jacobian_fwd, ad_jvp, ad_replay,
     ad_tangent, ad_value,
@@ -41,6 +44,7 @@ use autodiff::param::*;
 use autodiff::param_group::*;
 use autodiff::tape::*;
 use autodiff::tensor::*;
+use autodiff::user_op::{ad_user_op, ad_user_op_def};
 use autodiff::var::*;
 use autodiff::version::{ad_abi_version, ad_version};
 use autodiff_fuzz::Bytes;
@@ -55,7 +59,7 @@ use ad_status::*;
 
 /// The highest status code this target knows of (for statistics, and for statuses a
 /// block returns); `check` asks the library which codes are documented.
-const LAST_STATUS: i32 = AD_ERR_UNSUPPORTED_ON_DEVICE as i32;
+const LAST_STATUS: i32 = AD_ERR_NO_JVP as i32;
 
 /// Whether `code` is a status the library documents: `ad_status_str` has a description
 /// for it (the header lists the same codes).
@@ -622,6 +626,116 @@ impl World {
         }
         t
     }
+}
+
+/// How a fuzzed user op's callbacks behave, carried in its user data (a number, not a
+/// pointer): 0 computes `y_j = 2·Σx`, 1 fails forward, 2 gives NaN, 3 fails the vjp.
+fn user_mode(user_data: *mut c_void) -> usize {
+    user_data as usize
+}
+
+unsafe extern "C" fn user_forward(
+    user_data: *mut c_void,
+    x: *const f64,
+    n_in: usize,
+    y: *mut f64,
+    n_out: usize,
+    _state: *mut f64,
+    _state_len: usize,
+) -> c_int {
+    let mode = user_mode(user_data);
+    if mode == 1 {
+        return 5;
+    }
+    // SAFETY: the library passes arrays of the stated lengths (NULL when empty).
+    let sum: f64 = (0..n_in).map(|k| unsafe { *x.add(k) }).sum();
+    for j in 0..n_out {
+        // SAFETY: as above.
+        unsafe { *y.add(j) = if mode == 2 { f64::NAN } else { 2.0 * sum } };
+    }
+    0
+}
+
+/// `results[0..n_results) = 2·Σ seeds[0..n_seeds)`: both products with the all-2
+/// Jacobian of `user_forward`.
+fn user_product(seeds: *const f64, n_seeds: usize, results: *mut f64, n_results: usize) {
+    // SAFETY: the library passes arrays of the stated lengths (NULL when empty).
+    let sum: f64 = (0..n_seeds).map(|k| unsafe { *seeds.add(k) }).sum();
+    for j in 0..n_results {
+        // SAFETY: as above.
+        unsafe { *results.add(j) = 2.0 * sum };
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn user_vjp(
+    user_data: *mut c_void,
+    _x: *const f64,
+    n_in: usize,
+    _y: *const f64,
+    n_out: usize,
+    _state: *const f64,
+    _state_len: usize,
+    dy: *const f64,
+    dx: *mut f64,
+) -> c_int {
+    if user_mode(user_data) == 3 {
+        return -1;
+    }
+    user_product(dy, n_out, dx, n_in);
+    0
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn user_jvp(
+    _user_data: *mut c_void,
+    _x: *const f64,
+    n_in: usize,
+    _y: *const f64,
+    n_out: usize,
+    _state: *const f64,
+    _state_len: usize,
+    dx: *const f64,
+    dy: *mut f64,
+) -> c_int {
+    user_product(dx, n_in, dy, n_out);
+    0
+}
+
+/// Records a user op with random inputs, counts, state and behaviour.
+unsafe fn user_op(world: &mut World, b: &mut Bytes, tape: *mut ad_tape) -> ad_var {
+    let n_in = b.below(4);
+    let n_out = b.below(3);
+    let inputs: Vec<ad_var> = (0..n_in).map(|_| world.var(b)).collect();
+    let mut outputs = vec![invalid_var(); n_out.max(1)];
+    let def = ad_user_op_def {
+        forward: Some(user_forward),
+        vjp: if b.one_in(16) { None } else { Some(user_vjp) },
+        jvp: if b.bool() { Some(user_jvp) } else { None },
+        user_data: b.below(5) as *mut c_void,
+        state_len: b.below(3),
+    };
+    let status = check(unsafe {
+        ad_user_op(
+            tape,
+            &def,
+            if n_in == 0 {
+                ptr::null()
+            } else {
+                inputs.as_ptr()
+            },
+            n_in,
+            outputs.as_mut_ptr(),
+            n_out,
+        )
+    });
+    if status != AD_OK {
+        assert!(
+            outputs.iter().all(|y| !ad_var_is_valid(*y)),
+            "{status:?}: outputs written"
+        );
+    }
+    outputs[0]
 }
 
 /// Ends a slot's tape (if it is not ended) and drops it.
@@ -1786,10 +1900,26 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             let x = world.var(b);
             let c = value(b);
             let y = unsafe {
-                match b.u8() % 3 {
+                match b.u8() % 9 {
                     0 => ad_scale(tape, x, c),
                     1 => ad_powf(tape, x, c),
-                    _ => ad_powi(tape, x, b.u32() as c_int % 7 - 3),
+                    2 => ad_powi(tape, x, b.u32() as c_int % 7 - 3),
+                    // Recorded control flow: unknown relations included.
+                    3 => ad_compare(tape, CmpArg(b.u8() as c_int % 8 - 1), x, world.var(b)),
+                    4 => ad_compare_const(tape, CmpArg(b.u8() as c_int % 8 - 1), x, c),
+                    5 => ad_select(tape, x, world.var(b), world.var(b)),
+                    6 => {
+                        let _ = ad_branch(tape, x);
+                        let (status, changed) = out_usize(|o| {
+                            let mut first = 0;
+                            ad_tape_branch_changes(tape, o, &mut first)
+                        });
+                        if status == AD_OK && changed == 0 {
+                            assert_ne!(ad_tape_status(tape), AD_ERR_BRANCH_CHANGED);
+                        }
+                        x
+                    }
+                    _ => user_op(world, b, tape),
                 }
             };
             world.keep_var(y, i);

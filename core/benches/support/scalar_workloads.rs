@@ -115,12 +115,17 @@ pub fn rosenbrock_tape<'t>(tape: &'t Tape<'t, f64>, x: &[f64]) -> Var<'t, f64> {
     let mut xi = tape.input(x[0]);
     for &next in &x[1..] {
         let xn = tape.input(next);
-        let a = xn - xi * xi;
-        let b = 1.0 - xi;
-        f = f + (100.0 * a * a + b * b);
+        f = f + rosenbrock_term(xi, xn);
         xi = xn;
     }
     f
+}
+
+/// One term of the Rosenbrock sum, recorded.
+pub fn rosenbrock_term<'t>(xi: Var<'t, f64>, xn: Var<'t, f64>) -> Var<'t, f64> {
+    let a = xn - xi * xi;
+    let b = 1.0 - xi;
+    100.0 * a * a + b * b
 }
 
 pub fn rosenbrock_f64(x: &[f64]) -> f64 {
@@ -147,12 +152,16 @@ pub fn chain_tape<'t>(tape: &'t Tape<'t, f64>, x: &[f64]) -> Var<'t, f64> {
     let mut xi = tape.input(x[0]);
     for &next in &x[1..] {
         let xn = tape.input(next);
-        let a2 = 1.0 + xi * xi;
-        let term = xi.sin() * (0.01 * xn).exp() + a2.ln() + (1.0 + xn * xn).sqrt() / a2;
-        f = f + term;
+        f = f + chain_term(xi, xn);
         xi = xn;
     }
     f
+}
+
+/// One term of the transcendental chain's sum, recorded.
+pub fn chain_term<'t>(xi: Var<'t, f64>, xn: Var<'t, f64>) -> Var<'t, f64> {
+    let a2 = 1.0 + xi * xi;
+    xi.sin() * (0.01 * xn).exp() + a2.ln() + (1.0 + xn * xn).sqrt() / a2
 }
 
 pub fn chain_f64(x: &[f64]) -> f64 {

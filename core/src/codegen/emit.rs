@@ -91,11 +91,6 @@ impl<T: PortableFloat> Emitter<'_, '_, '_, T> {
                         "the outputs depend on tensor or checkpointed-segment records, which generated C cannot express",
                     ))
                 }
-                RecordKind::Control => {
-                    return Err(Error::NotExportable(
-                        "the outputs depend on recorded comparisons or selections, which generated C does not express yet",
-                    ))
-                }
             }
         }
         Ok(())

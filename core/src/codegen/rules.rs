@@ -47,8 +47,6 @@ const fn binary(value: &'static str, partial_a: &'static str, partial_b: &'stati
 pub(crate) fn rule(op: Op, n: i32) -> Option<Rule> {
     Some(match op {
         Op::Input | Op::Const | Op::Tensor => return None,
-        // Refused before any rule is asked for (`RecordKind::Control`).
-        Op::Compare | Op::SelectArms | Op::Select => return None,
         Op::Add => binary("({a} + {b})", "{1}", "{1}"),
         Op::Sub => binary("({a} - {b})", "{1}", "-{1}"),
         Op::Mul => binary("({a} * {b})", "{b}", "{a}"),
@@ -136,7 +134,6 @@ pub(crate) fn partial_may_be_non_finite(op: Op, operand: u32) -> bool {
     let constant = f32::from_bits(operand);
     match op {
         Op::Input | Op::Const | Op::Tensor => false,
-        Op::Compare | Op::SelectArms | Op::Select => false,
         // Constant partials, argument values, or bounded functions of them.
         Op::Add | Op::Sub | Op::Mul | Op::Min | Op::Max | Op::Hypot | Op::Neg => false,
         Op::Sin | Op::Cos | Op::Tan | Op::Atan | Op::Tanh | Op::Asinh | Op::Abs => false,

@@ -181,11 +181,6 @@ pub(crate) fn record_at(image: &[u8], i: usize) -> Result<ImageRecord> {
             RecordKind::Extension => return Err(Error::BadImage(
                 "a record of a tensor or another extension layer (images hold scalar records only)",
             )),
-            RecordKind::Control => {
-                return Err(Error::BadImage(
-                    "a recorded comparison or selection (images do not hold them)",
-                ))
-            }
         };
     if !valid {
         return Err(Error::BadImage(

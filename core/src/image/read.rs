@@ -46,8 +46,7 @@ impl<T: PortableFloat> Tape<'_, T> {
                 RecordKind::Unary
                 | RecordKind::UnaryWithOperand
                 | RecordKind::Binary
-                | RecordKind::Extension
-                | RecordKind::Control => {}
+                | RecordKind::Extension => {}
             }
         }
         if inputs != info.inputs || leaves != info.leaves {
@@ -73,17 +72,13 @@ impl<T: PortableFloat> Tape<'_, T> {
                 RecordKind::Unary
                 | RecordKind::UnaryWithOperand
                 | RecordKind::Binary
-                | RecordKind::Extension
-                | RecordKind::Control => T::zero(),
+                | RecordKind::Extension => T::zero(),
             };
             let shift = |index: u32| base + index;
             let (a, b) = match record.kind {
                 RecordKind::Binary => (shift(record.a), shift(record.b)),
                 RecordKind::Unary | RecordKind::UnaryWithOperand => (shift(record.a), record.b),
-                RecordKind::Input
-                | RecordKind::Const
-                | RecordKind::Extension
-                | RecordKind::Control => (0, 0),
+                RecordKind::Input | RecordKind::Const | RecordKind::Extension => (0, 0),
             };
             if !self.restore_record(record.op, a, b, value).is_valid() {
                 // The arena filled up (or the tape hit its record limit): the tape keeps

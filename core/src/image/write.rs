@@ -88,11 +88,6 @@ impl<T: PortableFloat> Tape<'_, T> {
                         "the tape holds tensor or checkpointed-segment records; images and generated C hold scalar records only",
                     ))
                 }
-                RecordKind::Control => {
-                    return Err(Error::NotExportable(
-                        "the tape holds recorded comparisons or selections, which images do not hold yet",
-                    ))
-                }
             }
         }
         let too_many = |count: usize| u32::try_from(count).is_err();

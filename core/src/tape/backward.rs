@@ -185,10 +185,6 @@ impl<'m, T: Real> Tape<'m, T> {
                     tensor => {
                         (self.extension_of(i as u32).backward)(self, i as u32);
                     },
-                    compare => {},
-                    select => {
-                        (*records.add(self.chosen_arm(&record) as usize)).adjoint += adjoint;
-                    },
                 )
             }
         }

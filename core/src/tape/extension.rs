@@ -10,9 +10,22 @@ use super::Tape;
 use crate::error::{Error, Result};
 use crate::real::Real;
 
+/// Which layer made an extension record, so that a layer can tell its own records
+/// (comparing table addresses cannot: a table of a generic `T` has no single address).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExtensionKind {
+    Tensor,
+    Segment,
+    UserOp,
+    Compare,
+    Select,
+}
+
 /// The sweeps of an extension layer, each given the tape and a record index. Public
 /// only so the sealed tensor trait can name it; it is not reachable from outside.
 pub struct Extension<T: Real> {
+    /// The layer the records belong to.
+    pub kind: ExtensionKind,
     /// Adds record `i`'s contribution to its arguments' adjoints.
     pub backward: for<'a, 'm> fn(&'a Tape<'m, T>, u32),
     /// Computes record `i`'s tangent from its arguments' tangents (one lane).

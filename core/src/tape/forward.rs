@@ -196,6 +196,18 @@ impl<'m, T: Real> Tape<'m, T> {
 
     /// [`replay`](Tape::replay) with the `k`-th of `count` inputs computed by `input(k)`.
     pub(crate) fn replay_with(&self, count: usize, input: impl Fn(usize) -> T) -> Result<()> {
+        self.replay_values(count, input)?;
+        if self.has_extension_records() {
+            self.check_branches();
+        }
+        self.status()
+    }
+
+    /// The loop of [`replay_with`](Tape::replay_with), kept apart from the branch check
+    /// that follows it: code after the loop in the same function slowed the loop by a
+    /// third on scalar tapes (its layout changes).
+    #[inline(never)]
+    fn replay_values(&self, count: usize, input: impl Fn(usize) -> T) -> Result<()> {
         self.refuse_in_callback("replay")?;
         self.status()?;
         if count != self.num_inputs() {
@@ -209,7 +221,6 @@ impl<'m, T: Real> Tape<'m, T> {
         self.slots_hold(super::SlotContent::Nothing);
         let records = self.records_ptr();
         let mut next_input = (0..count).map(input);
-        let mut branches = super::compare::BranchCheck::default();
         for i in 0..self.len() {
             // SAFETY: `i < len`; arguments precede `i`, so their values are already new.
             unsafe {
@@ -233,8 +244,6 @@ impl<'m, T: Real> Tape<'m, T> {
                         // A rank-0 tensor keeps its value in the record; re-read it.
                         (*records.add(i)).value
                     },
-                    compare => self.replay_comparison(&record, &mut branches),
-                    select => (*records.add(self.chosen_arm(&record) as usize)).value,
                 );
                 let slot = &mut *records.add(i);
                 slot.value = value;
@@ -244,9 +253,6 @@ impl<'m, T: Real> Tape<'m, T> {
         // Replay zeroed the scalar adjoints; tensor gradients live in their own buffers,
         // which the next backward must still clear.
         self.adjoints_dirty.set(self.has_extension_records());
-        if let Some(changed) = branches.verdict() {
-            self.fail(changed);
-        }
         // A checkpointed segment that fails to run its block again sets the error.
         self.status()
     }
@@ -300,9 +306,6 @@ impl<'m, T: Real> Tape<'m, T> {
                 },
                 // Handled above, before the generic store.
                 tensor => [T::zero(); N],
-                compare => [T::zero(); N],
-                // SAFETY: the chosen arm precedes `i`.
-                select => unsafe { slots.get(self.chosen_arm(&record)) },
             );
             // SAFETY: `i < len`.
             unsafe { slots.set(i, lanes) };

@@ -20,7 +20,7 @@ mod user_op;
 mod var;
 mod vjp;
 
-pub(crate) use extension::{Extension, ExtensionHeader};
+pub(crate) use extension::{Extension, ExtensionHeader, ExtensionKind};
 pub(crate) use identity::HandleKind;
 pub(crate) use mark::RecordMark;
 pub use record::MAX_RECORDS;

@@ -25,8 +25,8 @@ impl<T: Real> Tape<'_, T> {
                 self.record_unary(op, argument(a), b as i32)
             }
             RecordKind::Binary => self.record_binary(op, argument(a), argument(b)),
-            RecordKind::Extension | RecordKind::Control => self.fail(Error::InvalidArgument(
-                "restore_record: extension, comparison and selection records cannot be restored",
+            RecordKind::Extension => self.fail(Error::InvalidArgument(
+                "restore_record: extension records cannot be restored",
             )),
         }
     }
@@ -47,9 +47,6 @@ pub(crate) enum RecordKind {
     Binary,
     /// A record of a layer above the tape: not in images.
     Extension,
-    /// A recorded comparison or selection (`tape::compare`): not in images or generated
-    /// C yet.
-    Control,
 }
 
 pub(crate) fn record_kind(op: Op) -> RecordKind {
@@ -96,7 +93,6 @@ pub(crate) fn record_kind(op: Op) -> RecordKind {
         | Op::Softplus
         | Op::Erf => RecordKind::Unary,
         Op::Tensor => RecordKind::Extension,
-        Op::Compare | Op::SelectArms | Op::Select => RecordKind::Control,
     }
 }
 
@@ -109,10 +105,6 @@ mod tests {
         for code in 0..=Op::LAST as u8 {
             let op = Op::from_code(code).unwrap();
             assert_eq!(record_kind(op) == RecordKind::Extension, op == Op::Tensor);
-            assert_eq!(
-                record_kind(op) == RecordKind::Control,
-                matches!(op, Op::Compare | Op::SelectArms | Op::Select)
-            );
         }
     }
 }

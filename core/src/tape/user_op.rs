@@ -25,7 +25,7 @@
 //! it or start a sweep on it. A callback's error becomes the tape's sticky error (except
 //! a missing `jvp`, which only fails that `jvp`), and `reset` makes the tape usable again.
 
-use super::extension::{Extension, ExtensionHeader, NODE_ALIGN};
+use super::extension::{Extension, ExtensionHeader, ExtensionKind, NODE_ALIGN};
 use super::{Tape, VarId, MAX_RECORDS};
 use crate::error::{Error, Result};
 use crate::real::Real;
@@ -190,6 +190,7 @@ struct Tables<T>(core::marker::PhantomData<T>);
 
 impl<T: Real> Tables<T> {
     const CALL: Extension<T> = Extension {
+        kind: ExtensionKind::UserOp,
         backward: backward::<T>,
         tangent: tangent::<T>,
         replay: replay::<T>,
@@ -199,6 +200,7 @@ impl<T: Real> Tables<T> {
     /// Output records: the call record, earlier in forward sweeps and later in backward
     /// ones, does their work.
     const OUTPUT: Extension<T> = Extension {
+        kind: ExtensionKind::UserOp,
         backward: nothing::<T>,
         tangent: nothing_ok::<T>,
         replay: nothing::<T>,

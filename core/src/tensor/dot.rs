@@ -39,11 +39,6 @@ impl<'m, T: Float> Tape<'m, T> {
                 match op.arity() {
                     crate::Arity::Unary => writeln!(out, "  n{a} -> n{i};")?,
                     crate::Arity::Binary => writeln!(out, "  n{a} -> n{i};\n  n{b} -> n{i};")?,
-                    crate::Arity::Control => {
-                        for arg in self.control_arguments(i).into_iter().flatten() {
-                            writeln!(out, "  n{arg} -> n{i};")?;
-                        }
-                    }
                     _ => {}
                 }
             }

@@ -4,13 +4,14 @@
 //! does not depend on the sweeps that are generic over it.
 
 use super::float::sealed;
-use crate::tape::Extension;
+use crate::tape::{Extension, ExtensionKind};
 
 macro_rules! tensor_extension_for {
     ($t:ty $(, $extra:item)*) => {
         impl sealed::Sealed for $t {
             fn tensor_extension() -> &'static Extension<$t> {
                 static EXTENSION: Extension<$t> = Extension {
+                    kind: ExtensionKind::Tensor,
                     backward: super::dispatch::backward::<$t>,
                     #[cfg(feature = "tensor-jvp")]
                     tangent: super::dispatch::tangent::<$t>,

@@ -6,13 +6,14 @@
 use super::layout::{for_each_param_use, segment_node, SegmentNode};
 use super::SegmentElement;
 use crate::error::{Error, Result};
-use crate::tape::{Extension, RecordMark, Tape, VarId};
+use crate::tape::{Extension, ExtensionKind, RecordMark, Tape, VarId};
 
 /// The sweep functions of segment records and of their scalar output records, for
 /// the per-type statics of [`Float`].
 pub(crate) const fn extensions<T: SegmentElement>() -> [Extension<T>; 2] {
     [
         Extension {
+            kind: ExtensionKind::Segment,
             backward: backward::<T>,
             tangent: tangent::<T>,
             replay: replay::<T>,
@@ -20,6 +21,7 @@ pub(crate) const fn extensions<T: SegmentElement>() -> [Extension<T>; 2] {
             check: check::<T>,
         },
         Extension {
+            kind: ExtensionKind::Segment,
             backward: nothing::<T>,
             // The segment record, earlier in the sweep, wrote these records' values and
             // tangents; they are leaves otherwise.
