@@ -68,6 +68,12 @@ pub enum Error {
     UnknownDevice,
     /// What the call asks is not available for tensors on a device; the text says what.
     UnsupportedOnDevice(&'static str),
+    /// A sparsity pattern (a sparse Jacobian or Hessian plan) computed from a recording
+    /// the tape no longer holds: it was reset or recorded more since.
+    StalePattern,
+    /// A sparsity pattern computed from another tape, or of the other kind than the
+    /// call needs (a Jacobian's where a Hessian's is expected).
+    ForeignPattern,
 }
 
 impl fmt::Display for Error {
@@ -112,6 +118,12 @@ impl fmt::Display for Error {
             ),
             Error::UnknownDevice => f.write_str("unknown device: it was never attached to this tape"),
             Error::UnsupportedOnDevice(what) => write!(f, "not supported on a device: {what}"),
+            Error::StalePattern => f.write_str(
+                "stale sparsity pattern: the tape was reset or recorded more since the pattern was computed; compute it again",
+            ),
+            Error::ForeignPattern => f.write_str(
+                "foreign sparsity pattern: it was computed from another tape, or is of the other kind (Jacobian or Hessian)",
+            ),
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod kernels;
 mod op;
 mod real;
 mod shape;
+pub mod sparse;
 mod tape;
 pub mod tensor;
 
