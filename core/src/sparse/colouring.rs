@@ -9,36 +9,14 @@
 //!   recovery needs: each off-diagonal entry is then alone in its row's or in its
 //!   column's compressed group (Gebremedhin, Manne and Pothen, 2005, Algorithm 4.1).
 //!
-//! Both are greedy over a vertex ordering. Work arrays come from the caller; nothing
-//! here allocates. Colours are numbered from 0.
+//! Both are greedy, visiting the vertices in an [`Ordering`]. Work arrays come from the
+//! caller; nothing here allocates. Colours are numbered from 0.
 
-/// The order in which greedy colouring visits the vertices.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub enum Ordering {
-    /// Index order.
-    Natural = 0,
-    /// Decreasing degree (in the graph the colouring must respect).
-    LargestFirst = 1,
-    /// Repeatedly the vertex of smallest degree among those left, coloured last
-    /// (Matula and Beck); usually the fewest colours.
-    SmallestLast = 2,
-}
-
-impl Ordering {
-    /// The ordering with number `code`, if there is one.
-    pub fn from_code(code: u32) -> Option<Ordering> {
-        match code {
-            0 => Some(Ordering::Natural),
-            1 => Some(Ordering::LargestFirst),
-            2 => Some(Ordering::SmallestLast),
-            _ => None,
-        }
-    }
-}
+use super::ordering::visit;
+pub use super::ordering::Ordering;
 
 /// Not coloured yet.
-const NONE: u32 = u32::MAX;
+pub(crate) const NONE: u32 = u32::MAX;
 
 /// A pattern in compressed-row form: row `r`'s entries are
 /// `indices[starts[r]..starts[r + 1]]`.
@@ -101,121 +79,6 @@ impl Neighbours for Adjacency<'_> {
     }
 }
 
-/// Words of work [`order`] needs for `vertices` vertices.
-pub(crate) fn order_work_words(vertices: usize) -> usize {
-    5 * vertices + 2
-}
-
-/// Fills `order` with the vertices in `ordering`'s order; `work` holds
-/// [`order_work_words`] words.
-pub(crate) fn order(g: &impl Neighbours, ordering: Ordering, order: &mut [u32], work: &mut [u32]) {
-    let n = g.vertices();
-    match ordering {
-        Ordering::Natural => {
-            for (v, slot) in order.iter_mut().enumerate() {
-                *slot = v as u32;
-            }
-        }
-        Ordering::LargestFirst => {
-            let (degree, rest) = work.split_at_mut(n);
-            let (stamp, rest) = rest.split_at_mut(n);
-            let count = &mut rest[..n + 1];
-            degrees(g, degree, stamp);
-            // A counting sort by decreasing degree, stable in vertex index.
-            count.fill(0);
-            for &d in degree.iter() {
-                count[d as usize] += 1;
-            }
-            let mut next = 0;
-            for d in (0..=n).rev() {
-                let c = count[d];
-                count[d] = next;
-                next += c;
-            }
-            for v in 0..n {
-                let d = degree[v] as usize;
-                order[count[d] as usize] = v as u32;
-                count[d] += 1;
-            }
-        }
-        Ordering::SmallestLast => smallest_last(g, order, work),
-    }
-}
-
-/// Each vertex's number of distinct neighbours (itself excluded).
-fn degrees(g: &impl Neighbours, degree: &mut [u32], stamp: &mut [u32]) {
-    stamp.fill(0);
-    for v in 0..g.vertices() as u32 {
-        let mut d = 0;
-        g.for_each(v, |w| {
-            if w != v && stamp[w as usize] != v + 1 {
-                stamp[w as usize] = v + 1;
-                d += 1;
-            }
-        });
-        degree[v as usize] = d;
-    }
-}
-
-/// Smallest-last ordering with buckets of vertices by current degree (doubly linked
-/// lists in arrays).
-fn smallest_last(g: &impl Neighbours, order: &mut [u32], work: &mut [u32]) {
-    let n = g.vertices();
-    let (degree, rest) = work.split_at_mut(n);
-    let (stamp, rest) = rest.split_at_mut(n);
-    let (next, rest) = rest.split_at_mut(n);
-    let (prev, rest) = rest.split_at_mut(n);
-    let head = &mut rest[..n + 1];
-    degrees(g, degree, stamp);
-    stamp.fill(0);
-    head.fill(NONE);
-    let link = |v: u32, degree: &[u32], head: &mut [u32], next: &mut [u32], prev: &mut [u32]| {
-        let d = degree[v as usize] as usize;
-        next[v as usize] = head[d];
-        prev[v as usize] = NONE;
-        if head[d] != NONE {
-            prev[head[d] as usize] = v;
-        }
-        head[d] = v;
-    };
-    let unlink = |v: u32, degree: &[u32], head: &mut [u32], next: &mut [u32], prev: &mut [u32]| {
-        let (p, x) = (prev[v as usize], next[v as usize]);
-        if p == NONE {
-            head[degree[v as usize] as usize] = x;
-        } else {
-            next[p as usize] = x;
-        }
-        if x != NONE {
-            prev[x as usize] = p;
-        }
-    };
-    for v in 0..n as u32 {
-        link(v, degree, head, next, prev);
-    }
-    let removed = u32::MAX;
-    let mut min = 0;
-    for position in (0..n).rev() {
-        while head[min] == NONE {
-            min += 1;
-        }
-        let v = head[min];
-        unlink(v, degree, head, next, prev);
-        degree[v as usize] = removed;
-        order[position] = v;
-        g.for_each(v, |w| {
-            let wi = w as usize;
-            if w == v || degree[wi] == removed || stamp[wi] == v + 1 {
-                return;
-            }
-            stamp[wi] = v + 1;
-            unlink(w, degree, head, next, prev);
-            degree[wi] -= 1;
-            link(w, degree, head, next, prev);
-        });
-        min = min.saturating_sub(1);
-    }
-}
-
 /// The smallest colour `forbidden` does not mark for vertex `v`.
 fn first_free(forbidden: &[u32], v: u32) -> u32 {
     forbidden
@@ -224,46 +87,47 @@ fn first_free(forbidden: &[u32], v: u32) -> u32 {
         .unwrap_or(forbidden.len()) as u32
 }
 
-/// Greedy distance-2 colouring of `g`'s vertices in `order` (for a [`Bipartite`] graph,
-/// the partial distance-2 colouring of Jacobian columns). Writes `colour` (one per
-/// vertex) and returns the number of colours. `forbidden` holds `vertices + 1` words.
+/// Words of work [`greedy`] and [`star`] need for `vertices` vertices.
+pub(crate) fn work_words(vertices: usize) -> usize {
+    super::ordering::work_words(vertices) + vertices + 1
+}
+
+/// Greedy distance-2 colouring of `g`'s vertices in `ordering`'s order (for a
+/// [`Bipartite`] graph, the partial distance-2 colouring of Jacobian columns). Writes
+/// `colour` (one per vertex) and returns the number of colours. `work` holds
+/// [`work_words`] words.
 pub(crate) fn greedy(
     g: &impl Neighbours,
-    order: &[u32],
+    ordering: Ordering,
     colour: &mut [u32],
-    forbidden: &mut [u32],
+    work: &mut [u32],
 ) -> u32 {
-    colour.fill(NONE);
+    let (forbidden, work) = work.split_at_mut(g.vertices() + 1);
     forbidden.fill(0);
-    let mut colours = 0;
-    for &v in order {
+    visit(g, ordering, colour, work, |v, colour| {
         g.for_each(v, |w| {
             let c = colour[w as usize];
             if w != v && c != NONE {
                 forbidden[c as usize] = v + 1;
             }
         });
-        let c = first_free(forbidden, v);
-        colour[v as usize] = c;
-        colours = colours.max(c + 1);
-    }
-    colours
+        first_free(forbidden, v)
+    })
 }
 
-/// Greedy star colouring of the adjacency graph `g` in `order` (Gebremedhin, Manne and
-/// Pothen's Algorithm 4.1). Writes `colour` and returns the number of colours.
-/// `forbidden` holds `vertices + 1` words.
+/// Greedy star colouring of the adjacency graph `g` in `ordering`'s order
+/// (Gebremedhin, Manne and Pothen's Algorithm 4.1). Writes `colour` and returns the
+/// number of colours. `work` holds [`work_words`] words.
 pub(crate) fn star(
     g: &Adjacency<'_>,
-    order: &[u32],
+    ordering: Ordering,
     colour: &mut [u32],
-    forbidden: &mut [u32],
+    work: &mut [u32],
 ) -> u32 {
-    colour.fill(NONE);
+    let (forbidden, work) = work.split_at_mut(g.vertices() + 1);
     forbidden.fill(0);
     let rows = g.0;
-    let mut colours = 0;
-    for &v in order {
+    visit(g, ordering, colour, work, |v, colour| {
         let stamp = v + 1;
         for &w in rows.row(v) {
             if w == v {
@@ -292,11 +156,8 @@ pub(crate) fn star(
                 }
             }
         }
-        let c = first_free(forbidden, v);
-        colour[v as usize] = c;
-        colours = colours.max(c + 1);
-    }
-    colours
+        first_free(forbidden, v)
+    })
 }
 
 /// Writes the transpose of `rows` (over `columns` columns) into `starts`

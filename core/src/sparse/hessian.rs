@@ -39,21 +39,18 @@ impl<'p> SparseHessian<'p> {
         let (n, nnz) = (plan.columns, plan.indices.len);
         plan.colour = plan.bump.take(n)?;
         let sources = plan.bump.take(nnz)?;
-        let work = colouring::order_work_words(n);
-        let scratch = plan.scratch_span(n + work + n + 1 + 2 * (n + 1))?;
+        let work = colouring::work_words(n);
+        let scratch = plan.scratch_span(work + 2 * (n + 1))?;
         let (kept, rest) = plan.words.split_at_mut(plan.colour.start);
         let (colour, rest) = rest.split_at_mut(n);
         let (source, rest) = rest.split_at_mut(scratch.start - sources.start);
-        let (order, rest) = rest.split_at_mut(n);
         let (work, rest) = rest.split_at_mut(work);
-        let (forbidden, rest) = rest.split_at_mut(n + 1);
         let (seen, count) = rest.split_at_mut(n + 1);
         let graph = Adjacency(colouring::Rows {
             starts: &kept[plan.starts.start..plan.starts.end()],
             indices: &kept[plan.indices.start..plan.indices.end()],
         });
-        colouring::order(&graph, ordering, order, work);
-        plan.colours = colouring::star(&graph, order, colour, forbidden) as usize;
+        plan.colours = colouring::star(&graph, ordering, colour, work) as usize;
         recovery_sources(&graph, colour, source, seen, count);
         Ok(SparseHessian { plan, sources })
     }

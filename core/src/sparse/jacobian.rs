@@ -56,15 +56,13 @@ impl<'p> SparseJacobian<'p> {
             JacobianMode::Reverse => m,
         };
         plan.colour = plan.bump.take(vertices)?;
-        let work = colouring::order_work_words(vertices);
-        let scratch = plan.scratch_span(n + 1 + nnz + vertices + work + vertices + 1)?;
+        let work = colouring::work_words(vertices);
+        let scratch = plan.scratch_span(n + 1 + nnz + work)?;
         let (kept, rest) = plan.words.split_at_mut(plan.colour.start);
         let (colour, rest) = rest.split_at_mut(scratch.start - plan.colour.start);
         let (column_starts, rest) = rest.split_at_mut(n + 1);
         let (column_rows, rest) = rest.split_at_mut(nnz);
-        let (order, rest) = rest.split_at_mut(vertices);
-        let (work, rest) = rest.split_at_mut(work);
-        let forbidden = &mut rest[..vertices + 1];
+        let work = &mut rest[..work];
         let rows = Rows {
             starts: &kept[plan.starts.start..plan.starts.end()],
             indices: &kept[plan.indices.start..plan.indices.end()],
@@ -84,8 +82,7 @@ impl<'p> SparseJacobian<'p> {
                 of_net: columns,
             },
         };
-        colouring::order(&graph, ordering, order, work);
-        plan.colours = colouring::greedy(&graph, order, colour, forbidden) as usize;
+        plan.colours = colouring::greedy(&graph, ordering, colour, work) as usize;
         Ok(SparseJacobian { plan, mode })
     }
 
@@ -195,8 +192,8 @@ impl<'p> SparseJacobian<'p> {
                 }
                 let last = outputs.iter().copied().max().unwrap_or(0);
                 tape.sweep_adjoint_lanes(lanes, p, last);
-                for r in 0..outputs.len() {
-                    let c = colour[r] as usize;
+                for (r, &c) in colour.iter().enumerate() {
+                    let c = c as usize;
                     let range = rows.starts[r] as usize..rows.starts[r + 1] as usize;
                     for e in range {
                         let record = inputs[rows.indices[e] as usize] as usize;

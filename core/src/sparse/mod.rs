@@ -12,12 +12,13 @@
 //! - [`pattern`]: index sets propagated over the records, shared where an op does not
 //!   change them, in a pool carved from the plan's memory;
 //! - [`colouring`]: greedy partial distance-2 colouring (Jacobians) and star colouring
-//!   (Hessians), with natural, largest-first or smallest-last vertex orderings;
+//!   (Hessians), in natural, largest-first, smallest-last or saturation (DSATUR) order;
 //! - [`jacobian`] and [`hessian`]: the plans, their evaluation and recovery.
 
 pub mod colouring;
 mod hessian;
 mod jacobian;
+mod ordering;
 mod pattern;
 mod plan;
 mod words;
