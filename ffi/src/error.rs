@@ -73,13 +73,20 @@ pub enum ad_status {
     /// `ad_jvp()`, `ad_replay()`, ...), an optimizer step, creating parameters or
     /// attaching devices. The tape keeps this error.
     AD_ERR_REENTRANT = 23,
+    /// A sparse plan (`ad_sparse_jacobian_init()`, `ad_sparse_hessian_init()`) made from a
+    /// recording the tape no longer holds: the tape was reset, or recorded more, since.
+    /// Make the plan again.
+    AD_ERR_STALE_PATTERN = 27,
+    /// A sparse plan made from another tape, or of the other kind than the call needs (a
+    /// Jacobian plan given to `ad_sparse_hessian_eval()`, or the other way round).
+    AD_ERR_FOREIGN_PATTERN = 28,
 }
 
 use ad_status::*;
 
 impl ad_status {
     /// Every status, in code order.
-    pub(crate) const ALL: [ad_status; 24] = [
+    pub(crate) const ALL: [ad_status; 26] = [
         AD_OK,
         AD_ERR_NULL,
         AD_ERR_INVALID_TAPE,
@@ -104,6 +111,8 @@ impl ad_status {
         AD_ERR_UNSUPPORTED_ON_DEVICE,
         AD_ERR_WRONG_HANDLE_KIND,
         AD_ERR_REENTRANT,
+        AD_ERR_STALE_PATTERN,
+        AD_ERR_FOREIGN_PATTERN,
     ];
 
     /// The status with number `code`, if there is one.
@@ -138,6 +147,8 @@ impl ad_status {
             AD_ERR_UNSUPPORTED_ON_DEVICE => c"not supported on a device",
             AD_ERR_WRONG_HANDLE_KIND => c"wrong kind of handle",
             AD_ERR_REENTRANT => c"not allowed inside a callback on the same tape",
+            AD_ERR_STALE_PATTERN => c"stale sparsity pattern (the tape was reset or recorded more)",
+            AD_ERR_FOREIGN_PATTERN => c"sparsity pattern of another tape or kind",
         }
     }
 }
@@ -162,6 +173,8 @@ impl From<Error> for ad_status {
             Error::UnsupportedOnDevice(_) => AD_ERR_UNSUPPORTED_ON_DEVICE,
             Error::WrongHandleKind { .. } => AD_ERR_WRONG_HANDLE_KIND,
             Error::Reentrant(_) => AD_ERR_REENTRANT,
+            Error::StalePattern => AD_ERR_STALE_PATTERN,
+            Error::ForeignPattern => AD_ERR_FOREIGN_PATTERN,
             _ => AD_ERR_OTHER,
         }
     }

@@ -28,5 +28,7 @@ pub mod error;
 pub mod optim;
 pub mod param;
 pub mod ptr;
+pub mod sparse;
 pub mod var;
+pub mod vector_modes;
 pub mod version;

@@ -50,6 +50,7 @@ impl<'m, T: Real> Tape<'m, T> {
         self.hessian_lanes(
             outputs,
             weights,
+            |w| w,
             p,
             |k, lanes| lanes.copy_from_slice(&seeds[k * p..k * p + p]),
             |k, lanes| out[k * p..k * p + p].copy_from_slice(lanes),
@@ -60,6 +61,18 @@ impl<'m, T: Real> Tape<'m, T> {
     /// row-major into `hessian`, by vector forward over reverse with the unit directions,
     /// several per sweep. Scalar tapes only.
     pub fn hessian(&self, outputs: &[VarId], weights: &[T], hessian: &mut [T]) -> Result<()> {
+        self.hessian_as(outputs, weights, hessian, |s| s, |t| t)
+    }
+
+    /// [`hessian`](Tape::hessian) with weights and entries of another type.
+    pub fn hessian_as<S: Copy>(
+        &self,
+        outputs: &[VarId],
+        weights: &[S],
+        hessian: &mut [S],
+        to_real: impl Fn(S) -> T,
+        from_real: impl Fn(T) -> S,
+    ) -> Result<()> {
         let n = self.num_inputs();
         check_len(
             "hessian: result length",
@@ -72,25 +85,31 @@ impl<'m, T: Real> Tape<'m, T> {
             self.hessian_lanes(
                 outputs,
                 weights,
+                &to_real,
                 p,
                 |k, lanes| {
                     if let Some(lane) = k.checked_sub(first).and_then(|j| lanes.get_mut(j)) {
                         *lane = T::one();
                     }
                 },
-                |k, lanes| hessian[k * n + first..k * n + first + p].copy_from_slice(lanes),
+                |k, lanes| {
+                    let row = &mut hessian[k * n + first..k * n + first + p];
+                    for (entry, &lane) in row.iter_mut().zip(lanes) {
+                        *entry = from_real(lane);
+                    }
+                },
             )?;
         }
-        // The sweep zeroes nothing it is not asked for: with no inputs there is nothing.
         Ok(())
     }
 
     /// The second-order sweep: `seed(k, lanes)` fills input `k`'s `p` tangent lanes
     /// (zeroed on arrival), and `read(k, lanes)` receives input `k`'s lanes of `H·X`.
-    pub(crate) fn hessian_lanes(
+    pub(crate) fn hessian_lanes<S: Copy>(
         &self,
         outputs: &[VarId],
-        weights: &[T],
+        weights: &[S],
+        to_real: impl Fn(S) -> T,
         p: usize,
         seed: impl FnMut(usize, &mut [T]),
         read: impl FnMut(usize, &[T]),
@@ -109,7 +128,7 @@ impl<'m, T: Real> Tape<'m, T> {
         }
         let seed_adjoints = |adjoints: &mut [T]| {
             for (&output, &weight) in outputs.iter().zip(weights) {
-                adjoints[output.index as usize] += weight;
+                adjoints[output.index as usize] += to_real(weight);
             }
         };
         self.hessian_lanes_seeded(last, seed_adjoints, p, seed, read)
