@@ -146,8 +146,14 @@ pub unsafe extern "C" fn ad_hessian(
 ) -> crate::error::ad_status {
     // SAFETY: the caller's contract.
     unsafe {
-        hessian_call(tape, outputs, weights, m, h_out, len, |any, ids, weights, h| {
-            with_tape!(any, t => Ok(t.hessian_as(ids, weights, h, Real::from_f64, Real::to_f64)?))
-        })
+        hessian_call(
+            tape,
+            outputs,
+            weights,
+            m,
+            h_out,
+            len,
+            |any, ids, weights, h| with_tape!(any, t => Ok(t.hessian_as(ids, weights, h, Real::from_f64, Real::to_f64)?)),
+        )
     }
 }

@@ -125,6 +125,7 @@ impl<'p> SparseHessian<'p> {
         from_real: impl Fn(T) -> S,
     ) -> Result<()> {
         let plan = &self.plan;
+        tape.status()?;
         plan.recording.check(tape)?;
         tape.check_lane_sweep("sparse hessian")?;
         let outputs = plan.span(plan.outputs);

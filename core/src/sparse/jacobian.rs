@@ -157,6 +157,7 @@ impl<'p> SparseJacobian<'p> {
         to_real: impl Fn(S) -> T,
         from_real: impl Fn(T) -> S,
     ) -> Result<()> {
+        tape.status()?;
         self.plan.recording.check(tape)?;
         tape.check_lane_sweep("sparse jacobian")?;
         check_len(
