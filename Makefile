@@ -39,7 +39,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 .PHONY: all demo test lint fmt-check clippy rust-test miri miri-all \
 	ffi-lib cbindgen-tool header header-check header-compile soname-check \
 	c-test c-asan c-valgrind c-tsan cpp-test rust-asan ffi-asan install package-test \
-	freestanding cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions
+	freestanding cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions sparse-test
 
 all:
 	$(CARGO) build --release --workspace
@@ -52,7 +52,7 @@ demo: ffi-lib
 	./$(BUILD)/c/mlp
 
 test: lint rust-test miri freestanding header-check header-compile soname-check c-test c-asan \
-	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke
+	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke sparse-test
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -289,6 +289,25 @@ ffi-asan:
 	done; \
 	echo "ffi-asan: the C tests passed against libautodiff.so built with ASan and poisoning," \
 		"and reads of free arena memory were reported"
+
+# Vector modes, dense Hessians and sparse Jacobians/Hessians: the core suites, then the C
+# test (plainly, under ASan/UBSan and under valgrind) and the C++ wrapper's test (plainly
+# and under ASan/UBSan), against the shared library.
+sparse-test: ffi-lib
+	$(CARGO) test -p autodiff-core --test vector_modes --test sparse_derivatives
+	@mkdir -p $(BUILD)/sparse
+	$(CC) $(TEST_CFLAGS) tests/c/sparse.c $(LINK_SHARED) -o $(BUILD)/sparse/sparse
+	@echo "== sparse (c)"; ./$(BUILD)/sparse/sparse
+	@echo "== sparse (c, valgrind)"; \
+		RUST_BACKTRACE=0 valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all ./$(BUILD)/sparse/sparse
+	$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) tests/c/sparse.c $(LINK_SHARED) -o $(BUILD)/sparse/sparse_asan
+	@echo "== sparse (c, asan+ubsan)"; \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(BUILD)/sparse/sparse_asan
+	$(CXX) $(CPP_TEST_FLAGS) tests/cpp/sparse.cpp $(LINK_SHARED) -o $(BUILD)/sparse/sparse_cpp
+	@echo "== sparse (c++)"; ./$(BUILD)/sparse/sparse_cpp
+	$(CXX) $(CPP_TEST_FLAGS) $(SAN_FLAGS) tests/cpp/sparse.cpp $(LINK_SHARED) -o $(BUILD)/sparse/sparse_cpp_asan
+	@echo "== sparse (c++, asan+ubsan)"; \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(BUILD)/sparse/sparse_cpp_asan
 
 # ---- packaging ----
 

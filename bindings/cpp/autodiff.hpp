@@ -787,4 +787,6 @@ AUTODIFF_HPP_DUNARY(erf)
 
 } // namespace autodiff
 
+#include "autodiff/sparse.hpp"
+
 #endif // AUTODIFF_HPP
