@@ -243,7 +243,7 @@ fn hessian_case(n: usize, reps: usize) {
     );
     println!("| ordering | colours (star) | pattern + colouring (ms) | plan peak (MB) |");
     println!("|---|---:|---:|---:|");
-    let mut plan_mem = memory(n * 10 * 12 + n * 80 + (1 << 20));
+    let mut plan_mem = memory(n * 10 * 48 + (1 << 20));
     for (ordering, name) in ORDERINGS {
         let mut colours = 0;
         let mut peak = 0;

@@ -6,12 +6,13 @@
 //! column `colour[j]`, or the same holds with `i` and `j` swapped. The plan records,
 //! once, which row each entry is read from; evaluation is then a gather.
 
+use super::check_inputs;
 use super::colouring::{self, Adjacency, Ordering};
 use super::plan::{Kind, Plan};
 use super::words::Span;
 use crate::error::Result;
 use crate::real::Real;
-use crate::tape::{check_len, product, Tape, VarId};
+use crate::tape::{check_len, product, Tape, Values, VarId};
 use core::mem::MaybeUninit;
 
 /// The sparse Hessian of `f = Σᵢ wᵢ·outputs[i]` (one output with weight 1 for a plain
@@ -141,11 +142,12 @@ impl<'p> SparseHessian<'p> {
             "the pattern's nonzeros",
             self.nnz(),
         )?;
-        tape.replay_from(x, &to_real)?;
+        check_inputs(tape, x.len())?;
         let (n, p) = (self.dimension(), self.colours());
         if p == 0 {
-            return Ok(());
+            return tape.replay_from(x, &to_real);
         }
+        let new_input = |k: usize| to_real(x[k]);
         let (colour, rows, sources) = (
             self.colouring(),
             plan.pattern_rows(),
@@ -160,6 +162,7 @@ impl<'p> SparseHessian<'p> {
         let one = T::one();
         tape.with_scratch(product(n, p)?, |compressed: &mut [T]| {
             tape.hessian_lanes_seeded(
+                Values::Replayed(&new_input),
                 last,
                 seed_adjoints,
                 p,

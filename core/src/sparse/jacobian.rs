@@ -1,11 +1,12 @@
 //! Sparse Jacobians: pattern, column (or row) colouring, and compressed evaluation by
 //! vector forward (or reverse) mode, recovered into compressed-row order.
 
+use super::check_inputs;
 use super::colouring::{self, Bipartite, Ordering, Rows};
 use super::plan::{Kind, Plan};
 use crate::error::Result;
 use crate::real::Real;
-use crate::tape::{check_len, product, Tape, VarId};
+use crate::tape::{check_len, product, Tape, Values, VarId};
 use core::mem::MaybeUninit;
 
 /// How a sparse Jacobian is compressed and evaluated.
@@ -166,18 +167,26 @@ impl<'p> SparseJacobian<'p> {
             "the pattern's nonzeros",
             self.nnz(),
         )?;
-        tape.replay_from(x, &to_real)?;
+        check_inputs(tape, x.len())?;
         let p = self.colours();
-        if p == 0 {
-            return Ok(());
+        // Forward mode replays in its sweep; reverse mode needs the values first.
+        if p == 0 || self.mode == JacobianMode::Reverse {
+            tape.replay_from(x, &to_real)?;
+            if p == 0 {
+                return Ok(());
+            }
         }
+        let new_input = |k: usize| to_real(x[k]);
         let plan = &self.plan;
         let (outputs, inputs) = (plan.span(plan.outputs), plan.span(plan.inputs));
         let (colour, rows) = (self.colouring(), plan.pattern_rows());
         let one = T::one();
         tape.with_scratch(product(tape.len(), p)?, |lanes: &mut [T]| match self.mode {
             JacobianMode::Forward => {
-                tape.sweep_tangent_lanes(lanes, p, |k, seed| seed[colour[k] as usize] = one);
+                let replayed = Values::Replayed(&new_input);
+                tape.sweep_tangent_lanes(lanes, p, replayed, |k, seed| {
+                    seed[colour[k] as usize] = one
+                });
                 for (r, &output) in outputs.iter().enumerate() {
                     let base = output as usize * p;
                     let range = rows.starts[r] as usize..rows.starts[r + 1] as usize;

@@ -63,3 +63,14 @@ impl Recording {
         }
     }
 }
+
+/// Fails unless `count` new inputs match the tape's inputs (what `replay` checks, for the
+/// evaluations that replay inside their sweep).
+fn check_inputs<T: Real>(tape: &Tape<'_, T>, count: usize) -> Result<()> {
+    crate::tape::check_len(
+        "input length",
+        count,
+        "the number of inputs",
+        tape.num_inputs(),
+    )
+}

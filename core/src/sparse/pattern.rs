@@ -11,8 +11,8 @@
 //! products of its arguments' sets, as [`Curvature`] says. Sets replaced by a larger one
 //! stay in the pool; the pool is scratch, given back once the pattern is copied out.
 //!
-//! Only records the outputs depend on are visited (a reverse liveness pass marks them),
-//! so work recorded for other outputs adds nothing to the pattern.
+//! Only records the outputs depend on are visited (a reverse pass marks them, see
+//! [`Marks`]), so work recorded for other outputs adds nothing to the pattern.
 
 use crate::error::{Error, Result};
 use crate::op::Op;
@@ -230,48 +230,74 @@ fn record<T: Real>(tape: &Tape<'_, T>, i: u32) -> (Op, u32, u32) {
         .map_or((Op::Const, 0, 0), |(op, a, b, _)| (op, a, b))
 }
 
-fn is_live(live: &[u32], i: u32) -> bool {
-    live[(i / 32) as usize] & (1 << (i % 32)) != 0
+fn is_set(bits: &[u32], i: u32) -> bool {
+    bits[(i / 32) as usize] & (1 << (i % 32)) != 0
 }
 
-fn mark(live: &mut [u32], i: u32) {
-    live[(i / 32) as usize] |= 1 << (i % 32);
+fn set_bit(bits: &mut [u32], i: u32) {
+    bits[(i / 32) as usize] |= 1 << (i % 32);
 }
 
-/// Words of a liveness bitset over `records` records.
-pub(super) fn live_words(records: usize) -> usize {
+/// Words of one bitset over `records` records.
+pub(super) fn bitset_words(records: usize) -> usize {
     records / 32 + 1
 }
 
-/// Marks in `live` every record some output (given by record index) depends on.
-pub(super) fn mark_live<T: Real>(tape: &Tape<'_, T>, outputs: &[u32], live: &mut [u32]) {
+/// Which records the propagation visits: `live`, those some output depends on, and
+/// `needed`, those whose input set is read. For a Jacobian every live record's set is
+/// needed; for a Hessian only those that reach a nonlinear op's arguments are, so a long
+/// running sum, which only adds, stores no sets (they would grow to quadratic size).
+pub(super) struct Marks<'a> {
+    pub(super) live: &'a mut [u32],
+    pub(super) needed: &'a mut [u32],
+}
+
+/// Marks the live and needed records of `outputs` (record indices), for a Hessian when
+/// `hessian`, else for a Jacobian.
+pub(super) fn mark_records<T: Real>(
+    tape: &Tape<'_, T>,
+    outputs: &[u32],
+    hessian: bool,
+    marks: &mut Marks<'_>,
+) {
     let Some(&last) = outputs.iter().max() else {
         return;
     };
     for &output in outputs {
-        mark(live, output);
+        set_bit(marks.live, output);
+        if !hessian {
+            set_bit(marks.needed, output);
+        }
     }
     for i in (0..=last).rev() {
-        if !is_live(live, i) {
+        if !is_set(marks.live, i) {
             continue;
         }
         let (op, a, b) = record(tape, i);
-        match rule(op, b as i32).0 {
+        let (arguments, curvature) = rule(op, b as i32);
+        let needs = is_set(marks.needed, i) || curvature != Curvature::Linear;
+        let mut mark_argument = |j: u32| {
+            set_bit(marks.live, j);
+            if needs {
+                set_bit(marks.needed, j);
+            }
+        };
+        match arguments {
             Arguments::None | Arguments::Input => {}
-            Arguments::One | Arguments::BaseOnly => mark(live, a),
+            Arguments::One | Arguments::BaseOnly => mark_argument(a),
             Arguments::Two => {
-                mark(live, a);
-                mark(live, b);
+                mark_argument(a);
+                mark_argument(b);
             }
         }
     }
 }
 
-/// Gives every live record its input set in `records`, and reports every nonlinear op
-/// to `interact(sets, curvature, set of a, set of b, set of the result)`.
+/// Gives every needed record its input set in `records`, and reports every live
+/// nonlinear op to `interact(sets, curvature, set of a, set of b, set of the result)`.
 pub(super) fn propagate<T: Real>(
     tape: &Tape<'_, T>,
-    live: &[u32],
+    marks: &Marks<'_>,
     records: &mut SetTable<'_>,
     sets: &mut Sets<'_>,
     mut interact: impl FnMut(&mut Sets<'_>, Curvature, Set, Set, Set) -> Result<()>,
@@ -282,15 +308,16 @@ pub(super) fn propagate<T: Real>(
         let (op, a, b) = record(tape, i);
         let (arguments, curvature) = rule(op, b as i32);
         if arguments == Arguments::Input {
-            // Inputs are counted whether live or not: the index is the input's position.
-            if is_live(live, i) {
+            // Inputs are counted whether needed or not: the index is the input's position.
+            if is_set(marks.needed, i) {
                 let set = sets.singleton(input)?;
                 records.set(i as usize, set);
             }
             input += 1;
             continue;
         }
-        if !is_live(live, i) {
+        let nonlinear = curvature != Curvature::Linear && is_set(marks.live, i);
+        if !(nonlinear || is_set(marks.needed, i)) {
             continue;
         }
         let (sa, sb, sy) = match arguments {
@@ -305,7 +332,7 @@ pub(super) fn propagate<T: Real>(
             }
         };
         records.set(i as usize, sy);
-        if curvature != Curvature::Linear && sy.len() > 0 {
+        if nonlinear && sy.len() > 0 {
             interact(sets, curvature, sa, sb, sy)?;
         }
     }

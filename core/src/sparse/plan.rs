@@ -4,7 +4,7 @@
 //!
 //! Building lays the plan's words out as
 //! `[outputs | input records | pattern entries | row starts | colours | …]` from the
-//! low end. While the pattern is propagated, the per-record sets and liveness bits sit
+//! low end. While the pattern is propagated, the per-record sets and marks sit
 //! at the high end and the set pool between; the finished pattern is copied down over
 //! the pool, and the colouring's work arrays then use the space above it. Scratch is
 //! not kept, but the highest word it reached is reported as the plan's peak.
@@ -71,9 +71,9 @@ impl<'p> Plan<'p> {
             Kind::Hessian => n,
         };
 
-        // High end: record sets, input partner sets (Hessians), liveness bits.
+        // High end: record sets, input partner sets (Hessians), the marks' bits.
         let partner_words = if kind == Kind::Hessian { 2 * n } else { 0 };
-        let high = 2 * len + partner_words + pattern::live_words(len);
+        let high = 2 * len + partner_words + 2 * pattern::bitset_words(len);
         let pool_start = bump.low;
         bump.fits(pool_start.checked_add(high).ok_or(Error::SizeOverflow)?)?;
         let pool_end = bump.capacity - high;
@@ -82,9 +82,11 @@ impl<'p> Plan<'p> {
         let (record_starts, rest) = rest.split_at_mut(len);
         let (record_lens, rest) = rest.split_at_mut(len);
         let (partner_starts, rest) = rest.split_at_mut(partner_words / 2);
-        let (partner_lens, live) = rest.split_at_mut(partner_words / 2);
+        let (partner_lens, rest) = rest.split_at_mut(partner_words / 2);
+        let (live, needed) = rest.split_at_mut(pattern::bitset_words(len));
+        let mut marks = pattern::Marks { live, needed };
         let outputs_of = &fixed[outputs_span.start..outputs_span.end()];
-        pattern::mark_live(tape, outputs_of, live);
+        pattern::mark_records(tape, outputs_of, kind == Kind::Hessian, &mut marks);
         let mut records = SetTable {
             starts: record_starts,
             lens: record_lens,
@@ -96,12 +98,18 @@ impl<'p> Plan<'p> {
         let mut sets = Sets::new(pool);
         let (block, entries) = match kind {
             Kind::Jacobian => {
-                pattern::propagate(tape, live, &mut records, &mut sets, |_, _, _, _, _| Ok(()))?;
+                pattern::propagate(
+                    tape,
+                    &marks,
+                    &mut records,
+                    &mut sets,
+                    |_, _, _, _, _| Ok(()),
+                )?;
                 let rows = outputs_of.iter().map(|&record| record as usize);
                 sets.write_rows(&records, rows)?
             }
             Kind::Hessian => {
-                pattern::propagate(tape, live, &mut records, &mut sets, |sets, c, a, b, y| {
+                pattern::propagate(tape, &marks, &mut records, &mut sets, |sets, c, a, b, y| {
                     pattern::add_interactions(sets, &mut partners, c, a, b, y)
                 })?;
                 sets.write_rows(&partners, 0..n)?

@@ -40,50 +40,110 @@ impl<'m, T: Real> Tape<'m, T> {
     }
 
     /// Forward tangents in `p` lanes over every record: `seed(k, lanes)` fills the lanes
-    /// of the k-th input (they arrive zeroed). `tangents` holds `len × p` values.
+    /// of the k-th input (they arrive zeroed). `tangents` holds `len × p` values. With
+    /// [`Values::Replayed`] the sweep also re-evaluates every record at new inputs, as
+    /// [`replay`](Tape::replay) does, in the same pass: the caller has checked the count.
+    ///
+    /// Lane counts up to 8 run a copy of the loop with the count fixed at compile time,
+    /// which the compiler unrolls and keeps free of bounds checks.
     pub(crate) fn sweep_tangent_lanes(
         &self,
         tangents: &mut [T],
         p: usize,
+        values: Values<'_, T>,
+        seed: impl FnMut(usize, &mut [T]),
+    ) {
+        match p {
+            1 => self.tangent_lanes::<1>(tangents, p, values, seed),
+            2 => self.tangent_lanes::<2>(tangents, p, values, seed),
+            3 => self.tangent_lanes::<3>(tangents, p, values, seed),
+            4 => self.tangent_lanes::<4>(tangents, p, values, seed),
+            5 => self.tangent_lanes::<5>(tangents, p, values, seed),
+            6 => self.tangent_lanes::<6>(tangents, p, values, seed),
+            7 => self.tangent_lanes::<7>(tangents, p, values, seed),
+            8 => self.tangent_lanes::<8>(tangents, p, values, seed),
+            _ => self.tangent_lanes::<0>(tangents, p, values, seed),
+        }
+    }
+
+    /// [`sweep_tangent_lanes`](Tape::sweep_tangent_lanes) with `N` lanes, or `p` when `N`
+    /// is 0.
+    fn tangent_lanes<const N: usize>(
+        &self,
+        tangents: &mut [T],
+        p: usize,
+        values: Values<'_, T>,
         mut seed: impl FnMut(usize, &mut [T]),
     ) {
+        let p = if N == 0 { p } else { N };
+        let records = self.records_ptr();
+        let replaying = matches!(values, Values::Replayed(_));
         let mut input = 0;
-        for i in 0..self.len.get() {
-            let record = self.record(i);
-            let (done, rest) = tangents.split_at_mut(i as usize * p);
+        for i in 0..self.len() {
+            // SAFETY: `i < len`; arguments precede `i`, so with replay their values are
+            // already the new ones. Records are only reached through the raw pointer here.
+            let record = unsafe { records.add(i).read() };
+            let (done, rest) = tangents.split_at_mut(i * p);
             let lanes = &mut rest[..p];
             let op = record.op();
-            dispatch_op!(op,
+            let value_of = |j: u32| {
+                // SAFETY: argument indices are below `i < len`.
+                unsafe { (*records.add(j as usize)).value }
+            };
+            let y = dispatch_op!(op,
                 leaf => {
                     lanes.fill(T::zero());
                     if op == Op::Input {
                         seed(input, lanes);
                         input += 1;
+                        match values {
+                            Values::Replayed(new) => new(input - 1),
+                            Values::Recorded => record.value,
+                        }
+                    } else {
+                        record.value
                     }
                 },
                 unary(op) => {
-                    let x = record.a() as usize;
-                    let partial =
-                        op.unary_partial(self.record(record.a()).value, record.value, record.b as i32);
-                    for (lane, &t) in lanes.iter_mut().zip(&done[x * p..x * p + p]) {
+                    let (a, n) = (record.a() as usize, record.b as i32);
+                    let x = value_of(record.a());
+                    let y = if replaying { op.eval_unary(x, n) } else { record.value };
+                    let partial = op.unary_partial(x, y, n);
+                    for (lane, &t) in lanes.iter_mut().zip(&done[a * p..a * p + p]) {
                         *lane = times(t, partial);
                     }
+                    y
                 },
                 binary(op) => {
                     let (a, b) = (record.a() as usize, record.b as usize);
-                    let (da, db) = op.binary_partials(
-                        self.record(record.a()).value,
-                        self.record(record.b).value,
-                        record.value,
-                    );
+                    let (va, vb) = (value_of(record.a()), value_of(record.b));
+                    let y = if replaying { op.eval_binary(va, vb) } else { record.value };
+                    let (da, db) = op.binary_partials(va, vb, y);
                     let (ta, tb) = (&done[a * p..a * p + p], &done[b * p..b * p + p]);
                     for ((lane, &ta), &tb) in lanes.iter_mut().zip(ta).zip(tb) {
                         *lane = times(ta, da) + times(tb, db);
                     }
+                    y
                 },
                 // `check_lane_sweep` keeps tensor records out.
-                tensor => lanes.fill(T::zero()),
+                tensor => {
+                    lanes.fill(T::zero());
+                    record.value
+                },
             );
+            if replaying {
+                // SAFETY: `i < len`; no reference into the records is alive.
+                unsafe {
+                    let slot = records.add(i);
+                    (*slot).value = y;
+                    (*slot).adjoint = T::zero();
+                }
+            }
+        }
+        if replaying {
+            // As after `replay`: the slots hold zeros, and no sweep's results.
+            self.slots_hold(super::SlotContent::Nothing);
+            self.adjoints_dirty.set(false);
         }
     }
 
@@ -128,6 +188,15 @@ impl<'m, T: Real> Tape<'m, T> {
             );
         }
     }
+}
+
+/// Where a lane sweep takes the records' values from.
+#[derive(Clone, Copy)]
+pub(crate) enum Values<'a, T> {
+    /// As recorded (or last replayed).
+    Recorded,
+    /// Re-evaluated in the same pass at new inputs: the k-th input's value is `f(k)`.
+    Replayed(&'a dyn Fn(usize) -> T),
 }
 
 /// `rows × cols`, or a size error.

@@ -21,7 +21,7 @@ mod vjp;
 
 pub(crate) use extension::{Extension, ExtensionHeader};
 pub(crate) use identity::HandleKind;
-pub(crate) use lanes::{check_len, product};
+pub(crate) use lanes::{check_len, product, Values};
 pub(crate) use mark::RecordMark;
 pub use record::MAX_RECORDS;
 pub use scope::MAX_BLOCK_DEPTH;

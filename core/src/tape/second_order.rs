@@ -131,14 +131,16 @@ impl<'m, T: Real> Tape<'m, T> {
                 adjoints[output.index as usize] += to_real(weight);
             }
         };
-        self.hessian_lanes_seeded(last, seed_adjoints, p, seed, read)
+        self.hessian_lanes_seeded(super::Values::Recorded, last, seed_adjoints, p, seed, read)
     }
 
     /// The second-order sweep with outputs already checked: `last` is the highest output
     /// record (`None` for no outputs), and `seed_adjoints` adds the outputs' weights to
-    /// the zeroed adjoints, one per record.
+    /// the zeroed adjoints, one per record. With [`Values::Replayed`](super::Values) the
+    /// forward half also replays the tape at new inputs (counted by the caller).
     pub(crate) fn hessian_lanes_seeded(
         &self,
+        values: super::Values<'_, T>,
         last: Option<u32>,
         seed_adjoints: impl FnOnce(&mut [T]),
         p: usize,
@@ -155,7 +157,7 @@ impl<'m, T: Real> Tape<'m, T> {
         self.with_scratch(total, |scratch: &mut [T]| {
             let (tangents, rest) = scratch.split_at_mut(lane_values);
             let (adjoint_tangents, adjoints) = rest.split_at_mut(lane_values);
-            self.sweep_tangent_lanes(tangents, p, seed);
+            self.sweep_tangent_lanes(tangents, p, values, seed);
             if let Some(last) = last {
                 seed_adjoints(adjoints);
                 self.sweep_second_order(tangents, adjoint_tangents, adjoints, p, last);

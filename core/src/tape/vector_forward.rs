@@ -66,7 +66,7 @@ impl<'m, T: Real> Tape<'m, T> {
         }
         self.check_lane_sweep("forward_vector")?;
         self.with_scratch(product(self.len(), p)?, |tangents: &mut [T]| {
-            self.sweep_tangent_lanes(tangents, p, |k, lanes| {
+            self.sweep_tangent_lanes(tangents, p, super::Values::Recorded, |k, lanes| {
                 for (lane, &seed) in lanes.iter_mut().zip(&seeds[k * p..k * p + p]) {
                     *lane = to_real(seed);
                 }
