@@ -137,7 +137,7 @@ fn jacobian_case(k: usize, reps: usize) {
     println!("record: {:.3} ms\n", record_time * 1e3);
     println!("| ordering | mode | colours | pattern + colouring (ms) | plan peak (MB) |");
     println!("|---|---|---:|---:|---:|");
-    let mut plan_mem = memory(n * 9 * 8 + n * 60 + (1 << 20));
+    let mut plan_mem = memory(n * 9 * 8 + n * 120 + (1 << 20));
     for (ordering, name) in ORDERINGS {
         for (mode, mode_name) in [
             (JacobianMode::Forward, "columns"),

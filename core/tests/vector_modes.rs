@@ -240,3 +240,27 @@ fn wrong_lengths_and_stale_handles_are_errors_that_leave_the_tape_usable() {
     ));
     tape.status().unwrap();
 }
+
+/// A direction that does not move `x` must not pick up `0 · ∞ = NaN` from `sqrt` at 0,
+/// in any lane, forward or reverse (the one-direction sweeps' convention).
+#[test]
+fn zero_lanes_stay_zero_through_infinite_partials() {
+    let mut mem = memory(1 << 16);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let (x, y) = (tape.input(0.0), tape.input(2.0));
+    let f = (x.sqrt() + y * y).id();
+    let g = (x.sqrt() * y).id();
+    // Directions: along y only, twice, and along x (which is infinite, honestly).
+    let seeds = [0.0, 0.0, 1.0, 1.0, 3.0, 0.0];
+    let mut out = [0.0; 6];
+    tape.forward_vector(&[f, g], &seeds, 3, &mut out).unwrap();
+    assert_eq!(&out[..2], &[4.0, 12.0]);
+    assert!(out[2].is_infinite());
+    assert_eq!(out[3..5], [0.0, 0.0]);
+    // Reverse: weighting only f, d/dx is infinite and d/dy is 4; weighting nothing, zeros.
+    let mut z = [0.0; 4];
+    tape.reverse_vector(&[f, g], &[1.0, 0.0, 0.0, 0.0], 2, &mut z)
+        .unwrap();
+    assert!(z[0].is_infinite());
+    assert_eq!(z[1..], [4.0, 0.0, 0.0]);
+}

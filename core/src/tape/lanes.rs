@@ -109,9 +109,7 @@ impl<'m, T: Real> Tape<'m, T> {
                     let x = value_of(record.a());
                     let y = if replaying { op.eval_unary(x, n) } else { record.value };
                     let partial = op.unary_partial(x, y, n);
-                    for (lane, &t) in lanes.iter_mut().zip(&done[a * p..a * p + p]) {
-                        *lane = times(t, partial);
-                    }
+                    scale(lanes, &done[a * p..a * p + p], partial);
                     y
                 },
                 binary(op) => {
@@ -120,8 +118,14 @@ impl<'m, T: Real> Tape<'m, T> {
                     let y = if replaying { op.eval_binary(va, vb) } else { record.value };
                     let (da, db) = op.binary_partials(va, vb, y);
                     let (ta, tb) = (&done[a * p..a * p + p], &done[b * p..b * p + p]);
-                    for ((lane, &ta), &tb) in lanes.iter_mut().zip(ta).zip(tb) {
-                        *lane = times(ta, da) + times(tb, db);
+                    if da.is_non_finite() || db.is_non_finite() {
+                        for ((lane, &ta), &tb) in lanes.iter_mut().zip(ta).zip(tb) {
+                            *lane = times(ta, da) + times(tb, db);
+                        }
+                    } else {
+                        for ((lane, &ta), &tb) in lanes.iter_mut().zip(ta).zip(tb) {
+                            *lane = ta * da + tb * db;
+                        }
                     }
                     y
                 },
@@ -165,9 +169,7 @@ impl<'m, T: Real> Tape<'m, T> {
                     let x = record.a() as usize;
                     let partial =
                         op.unary_partial(self.record(record.a()).value, record.value, record.b as i32);
-                    for (target, &lane) in before[x * p..x * p + p].iter_mut().zip(lanes) {
-                        *target += times(lane, partial);
-                    }
+                    accumulate(&mut before[x * p..x * p + p], lanes, partial);
                 },
                 binary(op) => {
                     let (a, b) = (record.a() as usize, record.b as usize);
@@ -177,15 +179,41 @@ impl<'m, T: Real> Tape<'m, T> {
                         record.value,
                     );
                     // `a` and `b` may be one record (`x · x`): two passes, one borrow each.
-                    for (target, &lane) in before[a * p..a * p + p].iter_mut().zip(lanes) {
-                        *target += times(lane, da);
-                    }
-                    for (target, &lane) in before[b * p..b * p + p].iter_mut().zip(lanes) {
-                        *target += times(lane, db);
-                    }
+                    accumulate(&mut before[a * p..a * p + p], lanes, da);
+                    accumulate(&mut before[b * p..b * p + p], lanes, db);
                 },
                 tensor => {},
             );
+        }
+    }
+}
+
+/// `lanes = from · partial`, lane by lane, with a zero lane staying zero even when the
+/// partial is infinite or NaN (see [`times`]); a finite partial, the common case, needs
+/// no test per lane, so the loop vectorises.
+#[inline(always)]
+fn scale<T: Real>(lanes: &mut [T], from: &[T], partial: T) {
+    if partial.is_non_finite() {
+        for (lane, &t) in lanes.iter_mut().zip(from) {
+            *lane = times(t, partial);
+        }
+    } else {
+        for (lane, &t) in lanes.iter_mut().zip(from) {
+            *lane = t * partial;
+        }
+    }
+}
+
+/// `targets += lanes · partial`, lane by lane, as [`scale`] does.
+#[inline(always)]
+fn accumulate<T: Real>(targets: &mut [T], lanes: &[T], partial: T) {
+    if partial.is_non_finite() {
+        for (target, &lane) in targets.iter_mut().zip(lanes) {
+            *target += times(lane, partial);
+        }
+    } else {
+        for (target, &lane) in targets.iter_mut().zip(lanes) {
+            *target += lane * partial;
         }
     }
 }
