@@ -264,3 +264,51 @@ fn zero_lanes_stay_zero_through_infinite_partials() {
     assert!(z[0].is_infinite());
     assert_eq!(z[1..], [4.0, 0.0, 0.0]);
 }
+
+/// On a tape with tensors the vector modes run one direction per sweep, through the
+/// tensor records: a scalar times a tensor's sum, against one jvp and one vjp each.
+#[test]
+fn tapes_with_tensors_run_lane_by_lane_and_agree_with_single_sweeps() {
+    let mut mem = memory(1 << 20);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let (x, y) = (tape.input(1.5), tape.input(-0.5));
+    let s = tape.tensor(&[2, 2], &[1.0, 2.0, 3.0, 4.0]).sum().as_var();
+    let outputs = [(x * s + y.sin()).id(), (x * y * s).id()];
+    let seeds = [1.0, 0.5, -2.0, 0.0, 1.0, 3.0]; // 2 inputs × 3 directions
+    let mut y_out = [0.0; 6];
+    tape.forward_vector(&outputs, &seeds, 3, &mut y_out)
+        .unwrap();
+    for j in 0..3 {
+        tape.jvp(&[seeds[j], seeds[3 + j]]).unwrap();
+        for (r, &o) in outputs.iter().enumerate() {
+            assert_close(
+                "lane by lane J·x",
+                y_out[r * 3 + j],
+                tape.tangent(o).unwrap(),
+                1e-14,
+            );
+        }
+    }
+    let weights = [1.0, 2.0, -1.0, 0.5]; // 2 directions × 2 outputs
+    let mut z = [0.0; 4];
+    tape.reverse_vector(&outputs, &weights, 2, &mut z).unwrap();
+    for j in 0..2 {
+        tape.vjp(&outputs, &weights[j * 2..j * 2 + 2]).unwrap();
+        assert_close(
+            "lane by lane u·J (x)",
+            z[j * 2],
+            tape.grad(x.id()).unwrap(),
+            1e-14,
+        );
+        assert_close(
+            "lane by lane u·J (y)",
+            z[j * 2 + 1],
+            tape.grad(y.id()).unwrap(),
+            1e-14,
+        );
+    }
+    assert!(matches!(
+        tape.hessian(&outputs, &[1.0, 1.0], &mut [0.0; 4]),
+        Err(Error::InvalidArgument(_))
+    ));
+}
