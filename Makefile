@@ -33,7 +33,7 @@ EXAMPLES := linreg mlp
 MLP_VALGRIND_ARGS := 1 6
 LINK_SHARED := -L$(LIB) -lautodiff -Wl,-rpath,$(abspath $(LIB)) -lm
 C_TESTS := api bad_input dual tensor tensor_training tensor_errors threads device
-C_TESTS += checkpoint checkpoint_chain device_tape soundness header_sweep param_group
+C_TESTS += checkpoint checkpoint_chain device_tape soundness header_sweep param_group sparse
 # Recorded comparisons and user-defined ops, and the examples built on them.
 CHECKED_C_TESTS := compare user_op
 CHECKED_EXAMPLES := branch linear_solve fixed_point
@@ -274,7 +274,7 @@ c-tsan: ffi-lib
 # The header-only C++ wrapper (bindings/cpp) against the shared library: plainly, then
 # under AddressSanitizer and UBSan.
 # More C++ tests, each run the same two ways.
-CPP_TESTS := control user_op params
+CPP_TESTS := control user_op params sparse
 CPP_TEST_FLAGS := -std=c++17 -Wall -Wextra -Werror -pedantic -g -Iinclude -Ibindings/cpp
 
 cpp-test: ffi-lib
@@ -394,6 +394,7 @@ codegen-bench: ffi-lib
 		$(CODEGEN_BENCH_DIR)/chain_gen.o $(LINK_SHARED) -o $(CODEGEN_BENCH_DIR)/bench
 	@pin=""; if command -v taskset >/dev/null && taskset -c 1 true 2>/dev/null; then pin="taskset -c 1"; fi; \
 		echo "generated files compiled with $(GEN_CFLAGS); $${pin:-not pinned}"; $$pin ./$(CODEGEN_BENCH_DIR)/bench
+
 # ---- MPI: data-parallel training and ensemble gradients across processes ----
 
 # Open MPI is optional: neither the core nor the library needs it. `make mpi-test` builds

@@ -158,6 +158,13 @@ typedef enum ad_status {
   // Forward mode (`ad_jvp()`) reached a user-defined op that has no `jvp` callback.
   // Reverse mode still works; the tape does not keep this error.
   AD_ERR_NO_JVP = 26,
+  // A sparse plan (`ad_sparse_jacobian_init()`, `ad_sparse_hessian_init()`) made from a
+  // recording the tape no longer holds: the tape was reset, or recorded more, since.
+  // Make the plan again.
+  AD_ERR_STALE_PATTERN = 27,
+  // A sparse plan made from another tape, or of the other kind than the call needs (a
+  // Jacobian plan given to `ad_sparse_hessian_eval()`, or the other way round).
+  AD_ERR_FOREIGN_PATTERN = 28,
   // A tape image that cannot be loaded: not an image, truncated, corrupt (its
   // checksum fails) or inconsistent; the message says which check failed. Nothing
   // was recorded.
@@ -238,9 +245,33 @@ typedef enum ad_buffer {
   AD_BUFFER_GRAD = 1,
 } ad_buffer;
 
+// How a sparse Jacobian is compressed: by columns (one vector forward sweep with a
+// direction per column colour; best when rows are short) or by rows (one vector reverse
+// sweep with a direction per row colour; best when columns are short).
+typedef enum ad_sparse_mode {
+  AD_SPARSE_FORWARD = 0,
+  AD_SPARSE_REVERSE = 1,
+} ad_sparse_mode;
+
+// The vertex order of the greedy colourings: index order, largest degree first,
+// smallest degree last (Matula and Beck), or saturation (DSATUR: next the vertex whose
+// neighbours show the most colours; often the fewest colours, and the optimal 5 on
+// five-point stencils).
+typedef enum ad_ordering {
+  AD_ORDER_NATURAL = 0,
+  AD_ORDER_LARGEST_FIRST = 1,
+  AD_ORDER_SMALLEST_LAST = 2,
+  AD_ORDER_SATURATION = 3,
+} ad_ordering;
+
 // A compute device. Opaque: C code holds the `ad_device*` an `ad_device_open_*()` call
 // made.
 typedef struct ad_device ad_device;
+
+// A sparse Jacobian or Hessian plan: its pattern, colouring and recovery, living in
+// memory the caller handed to `ad_sparse_jacobian_init()` or
+// `ad_sparse_hessian_init()` and ended with `ad_sparse_done()`.
+typedef struct ad_sparse ad_sparse;
 
 // A tape. Opaque: C code only ever holds an `ad_tape*` made by `ad_tape_init()` or
 // `ad_tape_new()`.
@@ -443,6 +474,23 @@ typedef struct ad_param {
   // The identity of the tape that made it, unique in the process.
   uint32_t tape;
 } ad_param;
+
+// The sizes of a plan, from `ad_sparse_info()`.
+typedef struct ad_sparse_sizes {
+  // Rows: the outputs of a Jacobian, the inputs of a Hessian.
+  size_t rows;
+  // Columns: the inputs.
+  size_t cols;
+  // Structural nonzeros (both triangles of a Hessian): the length of the pattern and
+  // value arrays.
+  size_t nnz;
+  // Colours: the directions one evaluation carries.
+  size_t colours;
+  // 0 for a Jacobian plan, 1 for a Hessian plan.
+  int is_hessian;
+  // The most bytes of the plan's memory in use at once while it was built.
+  size_t peak_bytes;
+} ad_sparse_sizes;
 
 // Computes a user op's outputs: writes `outputs[0..n_out)` from `inputs[0..n_in)`, and
 // whatever the derivatives need into `state[0..state_len)` (zeroed when the op is
@@ -2091,6 +2139,144 @@ enum ad_status ad_param_group_write_values_f64(struct ad_tape *tape,
                                                const double *data,
                                                size_t len);
 
+// Detects the sparsity pattern of the Jacobian of `outputs[0..m)` with respect to the
+// inputs of `tape` (a tape without tensors), colours its columns (`AD_SPARSE_FORWARD`)
+// or rows (`AD_SPARSE_REVERSE`) in `ordering`'s order, and places the plan in
+// `mem[0..len)`, which the caller owns and keeps valid and untouched until
+// `ad_sparse_done()`. The pattern is structural: it holds at any input, so the plan is
+// evaluated (`ad_sparse_jacobian_eval()`) at new inputs without being made again, until
+// the tape is reset or records more. `ad_sparse_info()` gives its sizes, including the
+// memory it needed at most (`peak_bytes`); a few dozen bytes per recorded variable is
+// ample. On success writes the plan to `*plan_out`.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, `mem`, `plan_out`, or `outputs` with `m > 0`),
+// `AD_ERR_MISALIGNED` (`outputs` or `plan_out`), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT`
+// (an unknown mode or ordering; the tape holds tensors), `AD_ERR_SIZE_OVERFLOW` (`m`, `mem +
+// len`, or a pattern of more than 2^32 entries), `AD_ERR_OUT_OF_MEMORY` (`len` is too small; the
+// message gives the bytes needed so far), `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+// `AD_ERR_WRONG_HANDLE_KIND` (an output), `AD_ERR_REENTRANT` (called from inside a callback
+// running on this tape), and the tape's sticky error.
+enum ad_status ad_sparse_jacobian_init(struct ad_tape *tape,
+                                       const struct ad_var *outputs,
+                                       size_t m,
+                                       ad_sparse_mode mode,
+                                       ad_ordering ordering,
+                                       void *mem,
+                                       size_t len,
+                                       struct ad_sparse **plan_out);
+
+// Detects the sparsity pattern of the Hessian of `f = Σᵢ wᵢ·outputs[i]` (`m` outputs;
+// the pattern holds for any weights) with respect to the inputs of `tape` (a tape
+// without tensors), star-colours it in `ordering`'s order, and places the plan in
+// `mem[0..len)`, which the caller owns and keeps valid and untouched until
+// `ad_sparse_done()`. The pattern holds both triangles. Evaluate it with
+// `ad_sparse_hessian_eval()` at new inputs and weights. On success writes the plan to
+// `*plan_out`.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, `mem`, `plan_out`, or `outputs` with `m > 0`),
+// `AD_ERR_MISALIGNED` (`outputs` or `plan_out`), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT`
+// (an unknown ordering; the tape holds tensors), `AD_ERR_SIZE_OVERFLOW` (`m`, `mem + len`, or a
+// pattern of more than 2^32 entries), `AD_ERR_OUT_OF_MEMORY` (`len` is too small; the message
+// gives the bytes needed so far), `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+// `AD_ERR_WRONG_HANDLE_KIND` (an output), `AD_ERR_REENTRANT` (called from inside a callback
+// running on this tape), and the tape's sticky error.
+enum ad_status ad_sparse_hessian_init(struct ad_tape *tape,
+                                      const struct ad_var *outputs,
+                                      size_t m,
+                                      ad_ordering ordering,
+                                      void *mem,
+                                      size_t len,
+                                      struct ad_sparse **plan_out);
+
+// Ends a plan. Afterwards its memory is the caller's again; using the plan is reported
+// as `AD_ERR_INVALID_ARGUMENT` while that memory is unchanged (best effort).
+//
+// Statuses: `AD_ERR_NULL`, `AD_ERR_MISALIGNED`, `AD_ERR_INVALID_ARGUMENT` (not a live plan:
+// e.g. ended twice).
+enum ad_status ad_sparse_done(struct ad_sparse *plan);
+
+// The sizes of `plan` into `*info_out`.
+//
+// Statuses: `AD_ERR_NULL` (`plan` or `info_out`), `AD_ERR_MISALIGNED`, `AD_ERR_INVALID_ARGUMENT`
+// (not a live plan).
+enum ad_status ad_sparse_info(const struct ad_sparse *plan, struct ad_sparse_sizes *info_out);
+
+// The pattern in compressed-row form: `row_starts[0..rows + 1)` (row `r`'s entries are
+// `col_indices[row_starts[r] .. row_starts[r + 1])`) and `col_indices[0..nnz)`, columns
+// increasing within a row; the order of the values `ad_sparse_*_eval()` writes. `rows`
+// and `nnz` come from `ad_sparse_info()`; larger arrays are fine.
+//
+// Statuses: `AD_ERR_NULL` (`plan`, or an array whose capacity is not 0), `AD_ERR_MISALIGNED`,
+// `AD_ERR_INVALID_ARGUMENT` (not a live plan), `AD_ERR_SIZE_OVERFLOW` (a capacity),
+// `AD_ERR_BUFFER_TOO_SMALL` (`starts_cap` below `rows + 1` or `cols_cap` below `nnz`).
+enum ad_status ad_sparse_pattern_csr(const struct ad_sparse *plan,
+                                     uint32_t *row_starts,
+                                     size_t starts_cap,
+                                     uint32_t *col_indices,
+                                     size_t cols_cap);
+
+// The pattern as coordinates: `rows_out[e]`, `cols_out[e]` for each of the `nnz`
+// entries, in the order of the values `ad_sparse_*_eval()` writes.
+//
+// Statuses: `AD_ERR_NULL` (`plan`, or an array whose capacity is not 0), `AD_ERR_MISALIGNED`,
+// `AD_ERR_INVALID_ARGUMENT` (not a live plan; the arrays overlap), `AD_ERR_SIZE_OVERFLOW` (a
+// capacity), `AD_ERR_BUFFER_TOO_SMALL` (a capacity below `nnz`).
+enum ad_status ad_sparse_pattern_coo(const struct ad_sparse *plan,
+                                     uint32_t *rows_out,
+                                     uint32_t *cols_out,
+                                     size_t cap);
+
+// The colour of every column (a forward Jacobian plan or a Hessian plan) or row (a
+// reverse Jacobian plan), into `colours_out[0..cap)`.
+//
+// Statuses: `AD_ERR_NULL` (`plan`, or `colours_out` with `cap > 0`), `AD_ERR_MISALIGNED`,
+// `AD_ERR_INVALID_ARGUMENT` (not a live plan), `AD_ERR_SIZE_OVERFLOW` (`cap`),
+// `AD_ERR_BUFFER_TOO_SMALL` (`cap` below the number of coloured columns or rows).
+enum ad_status ad_sparse_colouring(const struct ad_sparse *plan, uint32_t *colours_out, size_t cap);
+
+// Evaluates a Jacobian plan at inputs `x[0..n)`: replays `tape` there (as
+// `ad_replay()`), then one vector sweep of `colours` directions, and writes the `nnz`
+// entries, in pattern order, into `values_out[0..cap)`. Needs `colours` values per
+// recorded variable of the tape's scratch, given back before returning.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, `plan`, or an array whose count is not 0),
+// `AD_ERR_MISALIGNED`, `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (not a live plan; `n` is
+// not the number of inputs; the tape holds tensors), `AD_ERR_SIZE_OVERFLOW` (a count),
+// `AD_ERR_BUFFER_TOO_SMALL` (`cap` below `nnz`), `AD_ERR_OUT_OF_MEMORY` (the scratch does not
+// fit; the tape stays usable), `AD_ERR_STALE_PATTERN` (the tape was reset or recorded more since
+// the plan was made), `AD_ERR_FOREIGN_PATTERN` (a plan of another tape, or a Hessian plan),
+// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's sticky
+// error.
+enum ad_status ad_sparse_jacobian_eval(struct ad_tape *tape,
+                                       const struct ad_sparse *plan,
+                                       const double *x,
+                                       size_t n,
+                                       double *values_out,
+                                       size_t cap);
+
+// Evaluates a Hessian plan at inputs `x[0..n)` and output weights `weights[0..m)`:
+// replays `tape` at `x`, then one forward and one reverse sweep of `colours` directions,
+// and writes the `nnz` entries, in pattern order, into `values_out[0..cap)`. Needs
+// `2 × colours + 1` values per recorded variable of the tape's scratch, given back
+// before returning.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, `plan`, or an array whose count is not 0),
+// `AD_ERR_MISALIGNED`, `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (not a live plan; `n` is
+// not the number of inputs or `m` the plan's outputs; arrays that overlap; the tape holds
+// tensors), `AD_ERR_SIZE_OVERFLOW` (a count), `AD_ERR_BUFFER_TOO_SMALL` (`cap` below `nnz`),
+// `AD_ERR_OUT_OF_MEMORY` (the scratch does not fit; the tape stays usable),
+// `AD_ERR_STALE_PATTERN` (the tape was reset or recorded more since the plan was made),
+// `AD_ERR_FOREIGN_PATTERN` (a plan of another tape, or a Jacobian plan), `AD_ERR_REENTRANT`
+// (called from inside a callback running on this tape), and the tape's sticky error.
+enum ad_status ad_sparse_hessian_eval(struct ad_tape *tape,
+                                      const struct ad_sparse *plan,
+                                      const double *x,
+                                      size_t n,
+                                      const double *weights,
+                                      size_t m,
+                                      double *values_out,
+                                      size_t cap);
+
 // Records a user-defined op on an `AD_F64` tape: `def->forward` computes `n_out`
 // outputs from the `n_in` variables `inputs` (the op runs it now, and again at every
 // `ad_replay()`), `def->vjp` gives backward sweeps its derivative, and `def->jvp`, if
@@ -2402,6 +2588,76 @@ struct ad_var ad_softplus(struct ad_tape *tape, struct ad_var x);
 // argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
 // `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_erf(struct ad_tape *tape, struct ad_var x);
+
+// Vector forward mode: `out = J·X` for the `m` outputs, where `X` is the
+// `n × p` seed matrix `seeds[0..n·p)` (row-major: row `k` holds input `k`'s tangent in
+// each of the `p` directions, `n` the number of inputs) and `out[0..m·p)` receives the
+// `m × p` result, row-major. One sweep carries all `p` directions on a tape without
+// tensors, in `p` values per recorded variable of the tape's scratch (given back before
+// returning); a tape with tensors runs one `ad_jvp()` per direction (tensor inputs keep
+// the tangents seeded with `ad_tensor_seed_tangent_*()`). Overwrites the results of the
+// last `ad_jvp()` on tapes with tensors only.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or an array whose count is not 0), `AD_ERR_MISALIGNED` (an
+// array), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`seeds_len` is not `n × p` or
+// `out_len` not `m × p`, the message gives both; arrays that overlap), `AD_ERR_SIZE_OVERFLOW`
+// (a count), `AD_ERR_OUT_OF_MEMORY` (the scratch does not fit; the tape stays usable),
+// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an output),
+// `AD_ERR_BACKEND` (a device failed), `AD_ERR_REENTRANT` (called from inside a callback running
+// on this tape), and the tape's sticky error.
+enum ad_status ad_forward_vector(struct ad_tape *tape,
+                                 const struct ad_var *outputs,
+                                 size_t m,
+                                 const double *seeds,
+                                 size_t seeds_len,
+                                 size_t p,
+                                 double *out,
+                                 size_t out_len);
+
+// Vector reverse mode (as ADOL-C's `fov_reverse`): `out = U·J`, where `U` is the
+// `q × m` weight matrix `weights[0..q·m)` (row-major: row `j` weighs each of the `m`
+// outputs for direction `j`) and `out[0..q·n)` receives the `q × n` result, row-major,
+// over the inputs in recording order. One sweep carries all `q` directions on a tape
+// without tensors, in `q` values per recorded variable of the tape's scratch (given
+// back before returning); a tape with tensors runs one reverse sweep per direction
+// (and then overwrites the results of the last `ad_backward()`).
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or an array whose count is not 0), `AD_ERR_MISALIGNED` (an
+// array), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`weights_len` is not `q × m` or
+// `out_len` not `q × n`, the message gives both; arrays that overlap), `AD_ERR_SIZE_OVERFLOW` (a
+// count), `AD_ERR_OUT_OF_MEMORY` (the scratch does not fit; the tape stays usable),
+// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an output),
+// `AD_ERR_MODIFIED_IN_PLACE` (a tensor or parameter the recording read was written since),
+// `AD_ERR_BACKEND` (a device failed), `AD_ERR_REENTRANT` (called from inside a callback running
+// on this tape), and the tape's sticky error.
+enum ad_status ad_reverse_vector(struct ad_tape *tape,
+                                 const struct ad_var *outputs,
+                                 size_t m,
+                                 const double *weights,
+                                 size_t weights_len,
+                                 size_t q,
+                                 double *out,
+                                 size_t out_len);
+
+// The dense `n × n` Hessian of `f = Σᵢ weights[i]·outputs[i]` (`m` outputs; one output
+// with weight 1 for a plain function) with respect to the `n` inputs, row-major into
+// `h_out[0..len)`, at the recorded (or last replayed) values: vector forward over reverse,
+// 8 directions per pair of sweeps, in `17` values per recorded variable of the tape's
+// scratch (given back before returning). Tapes without tensors; any dtype.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or an array whose count is not 0), `AD_ERR_MISALIGNED` (an
+// array), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`len` is not `n × n`, the message
+// gives both; arrays that overlap; the tape holds tensors), `AD_ERR_SIZE_OVERFLOW` (a count),
+// `AD_ERR_OUT_OF_MEMORY` (the scratch does not fit; the tape stays usable),
+// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an output),
+// `AD_ERR_REENTRANT` (called from inside a callback running on this tape), and the tape's sticky
+// error.
+enum ad_status ad_hessian(struct ad_tape *tape,
+                          const struct ad_var *outputs,
+                          const double *weights,
+                          size_t m,
+                          double *h_out,
+                          size_t len);
 
 // The library's version as "MAJOR.MINOR.PATCH", e.g. "0.1.0". The string is static:
 // never free it. Compare with the `AD_VERSION_*` macros to see whether the library

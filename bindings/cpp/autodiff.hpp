@@ -22,7 +22,7 @@
 #include "autodiff/dual.hpp"
 #include "autodiff/compare.hpp"
 #include "autodiff/user_op.hpp"
-
 #include "autodiff/params.hpp"
+#include "autodiff/sparse.hpp"
 
 #endif // AUTODIFF_HPP

@@ -88,6 +88,12 @@ pub enum Error {
     /// A saved optimizer state that does not fit this tape (another optimizer, element
     /// type or parameter sizes, or not a saved state at all); the text says which.
     StateMismatch(&'static str),
+    /// A sparsity pattern (a sparse Jacobian or Hessian plan) computed from a recording
+    /// the tape no longer holds: it was reset or recorded more since.
+    StalePattern,
+    /// A sparsity pattern computed from another tape, or of the other kind than the
+    /// call needs (a Jacobian's where a Hessian's is expected).
+    ForeignPattern,
 }
 
 impl fmt::Display for Error {
@@ -149,6 +155,12 @@ impl fmt::Display for Error {
             ),
             Error::NotExportable(what) => write!(f, "cannot export the tape: {what}"),
             Error::StateMismatch(what) => write!(f, "saved optimizer state does not fit this tape: {what}"),
+            Error::StalePattern => f.write_str(
+                "stale sparsity pattern: the tape was reset or recorded more since the pattern was computed; compute it again",
+            ),
+            Error::ForeignPattern => f.write_str(
+                "foreign sparsity pattern: it was computed from another tape, or is of the other kind (Jacobian or Hessian)",
+            ),
         }
     }
 }

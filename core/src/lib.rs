@@ -27,6 +27,7 @@ mod op;
 mod portable;
 mod real;
 mod shape;
+pub mod sparse;
 mod tape;
 pub mod tensor;
 

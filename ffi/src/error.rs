@@ -85,6 +85,13 @@ pub enum ad_status {
     /// Forward mode (`ad_jvp()`) reached a user-defined op that has no `jvp` callback.
     /// Reverse mode still works; the tape does not keep this error.
     AD_ERR_NO_JVP = 26,
+    /// A sparse plan (`ad_sparse_jacobian_init()`, `ad_sparse_hessian_init()`) made from a
+    /// recording the tape no longer holds: the tape was reset, or recorded more, since.
+    /// Make the plan again.
+    AD_ERR_STALE_PATTERN = 27,
+    /// A sparse plan made from another tape, or of the other kind than the call needs (a
+    /// Jacobian plan given to `ad_sparse_hessian_eval()`, or the other way round).
+    AD_ERR_FOREIGN_PATTERN = 28,
     /// A tape image that cannot be loaded: not an image, truncated, corrupt (its
     /// checksum fails) or inconsistent; the message says which check failed. Nothing
     /// was recorded.
@@ -106,7 +113,7 @@ use ad_status::*;
 impl ad_status {
     /// Every status, in code order.
     /// cbindgen:ignore
-    pub const ALL: [ad_status; 31] = [
+    pub const ALL: [ad_status; 33] = [
         AD_OK,
         AD_ERR_NULL,
         AD_ERR_INVALID_TAPE,
@@ -134,6 +141,8 @@ impl ad_status {
         AD_ERR_BRANCH_CHANGED,
         AD_ERR_CALLBACK_FAILED,
         AD_ERR_NO_JVP,
+        AD_ERR_STALE_PATTERN,
+        AD_ERR_FOREIGN_PATTERN,
         AD_ERR_BAD_IMAGE,
         AD_ERR_IMAGE_VERSION,
         AD_ERR_NOT_EXPORTABLE,
@@ -175,6 +184,8 @@ impl ad_status {
             AD_ERR_BRANCH_CHANGED => c"a recorded branch changed at the replayed inputs",
             AD_ERR_CALLBACK_FAILED => c"a user-defined op's callback failed",
             AD_ERR_NO_JVP => c"a user-defined op has no forward-mode derivative",
+            AD_ERR_STALE_PATTERN => c"stale sparsity pattern (the tape was reset or recorded more)",
+            AD_ERR_FOREIGN_PATTERN => c"sparsity pattern of another tape or kind",
             AD_ERR_BAD_IMAGE => c"bad tape image (truncated, corrupt or not an image)",
             AD_ERR_IMAGE_VERSION => c"tape image format version not supported",
             AD_ERR_NOT_EXPORTABLE => c"the tape holds records that cannot be exported",
@@ -206,6 +217,8 @@ impl From<Error> for ad_status {
             Error::BranchChanged { .. } => AD_ERR_BRANCH_CHANGED,
             Error::CallbackFailed { .. } => AD_ERR_CALLBACK_FAILED,
             Error::NoJvp => AD_ERR_NO_JVP,
+            Error::StalePattern => AD_ERR_STALE_PATTERN,
+            Error::ForeignPattern => AD_ERR_FOREIGN_PATTERN,
             Error::BadImage(_) => AD_ERR_BAD_IMAGE,
             Error::ImageVersion { .. } => AD_ERR_IMAGE_VERSION,
             Error::NotExportable(_) => AD_ERR_NOT_EXPORTABLE,

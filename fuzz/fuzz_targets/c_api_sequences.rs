@@ -5,7 +5,9 @@
 //! of fuzzed size and misalignment, or `ad_tape_new`), CPU devices, parameters and
 //! optimizers, tensors, checkpointed blocks and chains with `extern "C"` callbacks
 //! (some of which break the callback rules the header states), sweeps, Jacobians,
-//! Hessian-vector products and DOT output into small buffers. Handles come from every
+//! Hessian-vector products, vector modes, dense Hessians, sparse Jacobian and Hessian
+//! plans (evaluated after their tape recorded more, or on another tape) and DOT output
+//! into small buffers. Handles come from every
 //! tape and generation, so most are foreign or stale, and some are forged.
 //!
 //! Checked on every call: the status is a documented `ad_status` (and never
@@ -42,10 +44,12 @@ use autodiff::optim::{ad_optim_adam, ad_optim_sgd, ad_optim_step};
 use autodiff::optim_state::{ad_optim_state_bytes, ad_optim_state_load, ad_optim_state_save};
 use autodiff::param::*;
 use autodiff::param_group::*;
+use autodiff::sparse::*;
 use autodiff::tape::*;
 use autodiff::tensor::*;
 use autodiff::user_op::{ad_user_op, ad_user_op_def};
 use autodiff::var::*;
+use autodiff::vector_modes::{ad_forward_vector, ad_hessian, ad_reverse_vector};
 use autodiff::version::{ad_abi_version, ad_version};
 use autodiff_fuzz::Bytes;
 use core::ffi::{c_char, c_int, c_void, CStr};
@@ -59,7 +63,7 @@ use ad_status::*;
 
 /// The highest status code this target knows of (for statistics, and for statuses a
 /// block returns); `check` asks the library which codes are documented.
-const LAST_STATUS: i32 = AD_ERR_NO_JVP as i32;
+const LAST_STATUS: i32 = AD_ERR_STATE_MISMATCH as i32;
 
 /// Whether `code` is a status the library documents: `ad_status_str` has a description
 /// for it (the header lists the same codes).
@@ -1692,6 +1696,197 @@ unsafe fn groups_and_saved_state(b: &mut Bytes, tape: *mut ad_tape, p: ad_param,
     }
 }
 
+/// `exact`, or now and then a count off by one or a small arbitrary one.
+fn near(b: &mut Bytes, exact: usize) -> usize {
+    match b.u8() % 8 {
+        0 => exact + 1,
+        1 => exact.saturating_sub(1),
+        2 => b.below(8),
+        _ => exact,
+    }
+}
+
+/// Vector modes, dense Hessians and sparse plans, with counts and buffers a little off,
+/// outputs of any tape, and plans in fuzzed memory evaluated after their tape recorded
+/// more (which must fail) or on another tape.
+unsafe fn vector_and_sparse(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WORDS]) {
+    let (tape, _) = world.tape(b, scratch);
+    let (_, inputs) = out_usize(|c| unsafe { ad_tape_num_inputs(tape, c) });
+    let n = inputs.min(64);
+    let m = b.below(4);
+    let outs: Vec<ad_var> = (0..m).map(|_| world.var(b)).collect();
+    let p = b.below(5);
+    match b.u8() % 4 {
+        0 => {
+            let count = near(b, n * p);
+            let seeds = in_array(b, count);
+            let len = near(b, m * p);
+            out_array(b, len, |o, len| unsafe {
+                ad_forward_vector(
+                    tape,
+                    outs.as_ptr(),
+                    m,
+                    seeds.as_ptr(),
+                    seeds.len(),
+                    p,
+                    o,
+                    len,
+                )
+            });
+        }
+        1 => {
+            let count = near(b, p * m);
+            let weights = in_array(b, count);
+            let len = near(b, p * n);
+            out_array(b, len, |o, len| unsafe {
+                ad_reverse_vector(
+                    tape,
+                    outs.as_ptr(),
+                    m,
+                    weights.as_ptr(),
+                    weights.len(),
+                    p,
+                    o,
+                    len,
+                )
+            });
+        }
+        2 => {
+            let weights = in_array(b, m);
+            let len = near(b, n * n);
+            out_array(b, len, |o, len| unsafe {
+                ad_hessian(tape, outs.as_ptr(), weights.as_ptr(), m, o, len)
+            });
+        }
+        _ => unsafe { sparse_plan(world, b, scratch, tape, &outs) },
+    }
+}
+
+/// One sparse plan: made in fuzzed memory, queried, evaluated, ended.
+unsafe fn sparse_plan(
+    world: &mut World,
+    b: &mut Bytes,
+    scratch: &mut [u64; SCRATCH_WORDS],
+    tape: *mut ad_tape,
+    outs: &[ad_var],
+) {
+    let m = outs.len();
+    let bytes = match b.u8() % 4 {
+        0 => b.below(512),
+        _ => 1 << (8 + b.u8() % 10),
+    };
+    let offset = b.below(8);
+    let mut mem = vec![0u8; bytes + offset];
+    let base = mem.as_mut_ptr().wrapping_add(offset).cast::<c_void>();
+    let hessian = b.bool();
+    let ordering = OrderingArg(b.u8() as c_int % 6 - 1);
+    let mut plan: *mut ad_sparse = ptr::null_mut();
+    let status = check(unsafe {
+        if hessian {
+            ad_sparse_hessian_init(tape, outs.as_ptr(), m, ordering, base, bytes, &mut plan)
+        } else {
+            let mode = SparseModeArg(b.u8() as c_int % 3);
+            ad_sparse_jacobian_init(
+                tape,
+                outs.as_ptr(),
+                m,
+                mode,
+                ordering,
+                base,
+                bytes,
+                &mut plan,
+            )
+        }
+    });
+    if status != AD_OK {
+        assert!(plan.is_null(), "{status:?}: plan_out written");
+        return;
+    }
+    let mut sizes = ad_sparse_sizes::default();
+    assert_eq!(check(unsafe { ad_sparse_info(plan, &mut sizes) }), AD_OK);
+    assert!(
+        sizes.peak_bytes <= bytes,
+        "a plan used more memory than it was given"
+    );
+    // The pattern, into arrays of about the right size: sorted, in range, counted.
+    let (starts_cap, cols_cap) = (near(b, sizes.rows + 1), near(b, sizes.nnz));
+    let mut starts = vec![u32::MAX; starts_cap];
+    let mut cols = vec![u32::MAX; cols_cap];
+    let status = check(unsafe {
+        ad_sparse_pattern_csr(
+            plan,
+            starts.as_mut_ptr(),
+            starts_cap,
+            cols.as_mut_ptr(),
+            cols_cap,
+        )
+    });
+    if status == AD_OK {
+        assert_eq!(starts[0], 0);
+        assert_eq!(starts[sizes.rows] as usize, sizes.nnz);
+        for r in 0..sizes.rows {
+            let row = &cols[starts[r] as usize..starts[r + 1] as usize];
+            assert!(
+                row.windows(2).all(|w| w[0] < w[1]),
+                "a row's columns not increasing"
+            );
+            assert!(
+                row.iter().all(|&c| (c as usize) < sizes.cols),
+                "a column out of range"
+            );
+        }
+    } else {
+        assert!(status == AD_ERR_BUFFER_TOO_SMALL || starts_cap == 0 || cols_cap == 0);
+    }
+    let mut colours = vec![u32::MAX; sizes.rows.max(sizes.cols)];
+    if check(unsafe { ad_sparse_colouring(plan, colours.as_mut_ptr(), colours.len()) }) == AD_OK {
+        let coloured = colours.iter().take_while(|&&c| c != u32::MAX);
+        assert!(coloured
+            .clone()
+            .all(|&c| (c as usize) < sizes.colours.max(1)));
+    }
+    // Maybe record more first (the plan is then stale), maybe evaluate on another tape.
+    let recorded_more = b.one_in(4) && ad_var_is_valid(unsafe { ad_input(tape, 0.5) });
+    let (target, _) = if b.one_in(4) {
+        world.tape(b, scratch)
+    } else {
+        (tape, None)
+    };
+    let inputs_now = {
+        let (_, k) = out_usize(|c| unsafe { ad_tape_num_inputs(target, c) });
+        k.min(64)
+    };
+    let count = near(b, inputs_now);
+    let x = in_array(b, count);
+    let weights = in_array(b, m);
+    let len = near(b, sizes.nnz);
+    let status = out_array(b, len, |values, len| unsafe {
+        if hessian {
+            ad_sparse_hessian_eval(
+                target,
+                plan,
+                x.as_ptr(),
+                x.len(),
+                weights.as_ptr(),
+                m,
+                values,
+                len,
+            )
+        } else {
+            ad_sparse_jacobian_eval(target, plan, x.as_ptr(), x.len(), values, len)
+        }
+    });
+    if recorded_more && target == tape {
+        assert_ne!(status, AD_OK, "a stale plan was evaluated");
+    }
+    assert_eq!(check(unsafe { ad_sparse_done(plan) }), AD_OK);
+    assert_eq!(
+        check(unsafe { ad_sparse_done(plan) }),
+        AD_ERR_INVALID_ARGUMENT
+    );
+    drop(mem);
+}
+
 /// The call `op` picks.
 unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WORDS], op: u8) {
     match op % 64 {
@@ -2000,6 +2195,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                 });
             }
         }
+        27 if b.bool() => unsafe { vector_and_sparse(world, b, scratch) },
         27 => {
             let (tape, _) = world.tape(b, scratch);
             let (_, inputs) = out_usize(|c| unsafe { ad_tape_num_inputs(tape, c) });

@@ -57,12 +57,18 @@ impl<'m, T: Real> Tape<'m, T> {
     /// sweep reads it: how a host whose numbers are not `T` (the C API's `double`s on an
     /// `f32` tape) seeds a sweep without a copy.
     pub fn jvp_from<S: Copy>(&self, seeds: &[S], convert: impl Fn(S) -> T) -> Result<()> {
+        self.jvp_with(seeds.len(), |k| convert(seeds[k]))
+    }
+
+    /// [`jvp`](Tape::jvp) with the tangent of the k-th of `count` inputs given by
+    /// `seed(k)`: how a column of a seed matrix seeds a sweep without a copy.
+    pub(super) fn jvp_with(&self, count: usize, seed: impl Fn(usize) -> T) -> Result<()> {
         self.refuse_in_callback("jvp")?;
         self.status()?;
-        if seeds.len() != self.num_inputs() {
+        if count != self.num_inputs() {
             return Err(Error::LengthMismatch {
                 what: "seed length",
-                got: seeds.len(),
+                got: count,
                 against: "the number of inputs",
                 expected: self.num_inputs(),
             });
@@ -79,13 +85,7 @@ impl<'m, T: Real> Tape<'m, T> {
             _lanes: core::marker::PhantomData,
         };
         // SAFETY: the slots are the adjoint fields of the `len` live records.
-        unsafe {
-            self.sweep_tangents(
-                &slots,
-                |k| [seeds.get(k).map_or(T::zero(), |&seed| convert(seed))],
-                0,
-            )
-        }
+        unsafe { self.sweep_tangents(&slots, |k| [if k < count { seed(k) } else { T::zero() }], 0) }
     }
 
     /// The one-lane tangent sweep over records `first..len` only, with every leaf
@@ -317,7 +317,7 @@ impl<'m, T: Real> Tape<'m, T> {
 /// `tangent · partial`, but zero for a zero tangent whatever the partial: a direction
 /// that does not move an argument must not pick up `0 · ∞ = NaN` from it.
 #[inline(always)]
-fn times<T: Real>(tangent: T, partial: T) -> T {
+pub(super) fn times<T: Real>(tangent: T, partial: T) -> T {
     if tangent.is_zero() {
         T::zero()
     } else {

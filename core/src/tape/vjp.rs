@@ -18,8 +18,6 @@ impl<'m, T: Real> Tape<'m, T> {
     /// error, or [`Error::InvalidArgument`] when the slices differ in length; the tape
     /// stays usable.
     pub fn vjp(&self, outputs: &[VarId], seeds: &[T]) -> Result<()> {
-        self.refuse_in_callback("vjp")?;
-        self.status()?;
         if outputs.len() != seeds.len() {
             return Err(Error::LengthMismatch {
                 what: "vjp: seed length",
@@ -28,6 +26,14 @@ impl<'m, T: Real> Tape<'m, T> {
                 expected: outputs.len(),
             });
         }
+        self.vjp_with(outputs, |i| seeds[i])
+    }
+
+    /// [`vjp`](Tape::vjp) with the seed of `outputs[i]` given by `seed(i)`: how a row of a
+    /// weight matrix seeds a sweep without a copy.
+    pub(super) fn vjp_with(&self, outputs: &[VarId], seed: impl Fn(usize) -> T) -> Result<()> {
+        self.refuse_in_callback("vjp")?;
+        self.status()?;
         let mut last = None::<u32>;
         for &output in outputs {
             self.check_handle(output)?;
@@ -40,9 +46,9 @@ impl<'m, T: Real> Tape<'m, T> {
             return Ok(());
         };
         let records = self.records_ptr();
-        for (&output, &seed) in outputs.iter().zip(seeds) {
+        for (i, &output) in outputs.iter().enumerate() {
             // SAFETY: `output` was checked to be a live record index.
-            unsafe { (*records.add(output.index as usize)).adjoint += seed };
+            unsafe { (*records.add(output.index as usize)).adjoint += seed(i) };
         }
         self.sweep_backward(last as usize);
         self.status()

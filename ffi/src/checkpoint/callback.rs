@@ -53,6 +53,8 @@ pub(super) fn error_of_status(status: StatusArg) -> Error {
     use ad_status::*;
     match ad_status::from_code(status.0) {
         Some(AD_ERR_STALE_HANDLE) => Error::StaleHandle,
+        Some(AD_ERR_STALE_PATTERN) => Error::StalePattern,
+        Some(AD_ERR_FOREIGN_PATTERN) => Error::ForeignPattern,
         Some(AD_ERR_FOREIGN_HANDLE) => Error::ForeignHandle,
         Some(AD_ERR_SIZE_OVERFLOW) => Error::SizeOverflow,
         Some(AD_ERR_DTYPE_MISMATCH) => Error::DtypeMismatch,

@@ -1,0 +1,101 @@
+//! Vector forward mode: `p` tangent directions per sweep over a recorded tape, from an
+//! arbitrary seed matrix (ADOL-C's `fov_forward`).
+
+use super::lanes::{check_len, product};
+use super::{Tape, VarId};
+use crate::error::Result;
+use crate::real::Real;
+
+impl<'m, T: Real> Tape<'m, T> {
+    /// `Y = J·X`: the derivatives of `outputs` along `directions` input directions at
+    /// once. `seeds` is the `num_inputs × directions` seed matrix `X`, row-major (row `k`
+    /// holds input `k`'s tangent in every direction); `out` receives the
+    /// `outputs.len() × directions` matrix `Y`, row-major.
+    ///
+    /// On a scalar tape one sweep carries every direction, in `len × directions` values
+    /// of scratch taken from the arena and given back before returning. A tape with
+    /// tensors runs one [`jvp`](Tape::jvp) per direction instead (a tensor record's
+    /// tangent lives in the tensor's own buffer, one direction at a time); tensor inputs
+    /// keep the tangents seeded with `seed_tensor_tangent`, so the directions are those
+    /// of the scalar inputs. Fails, writing nothing, on a length that differs from what
+    /// the tape needs, a bad output handle, or scratch that does not fit.
+    pub fn forward_vector(
+        &self,
+        outputs: &[VarId],
+        seeds: &[T],
+        directions: usize,
+        out: &mut [T],
+    ) -> Result<()> {
+        self.forward_vector_as(outputs, seeds, directions, out, |s| s, |t| t)
+    }
+
+    /// [`forward_vector`](Tape::forward_vector) with seeds and results of another type,
+    /// converted by `to_real` and `from_real` as the sweep reads and writes them.
+    pub fn forward_vector_as<S: Copy>(
+        &self,
+        outputs: &[VarId],
+        seeds: &[S],
+        directions: usize,
+        out: &mut [S],
+        to_real: impl Fn(S) -> T,
+        from_real: impl Fn(T) -> S,
+    ) -> Result<()> {
+        self.refuse_in_callback("forward_vector")?;
+        self.status()?;
+        let (n, p) = (self.num_inputs(), directions);
+        check_len(
+            "forward_vector: seed matrix length",
+            seeds.len(),
+            "inputs × directions",
+            product(n, p)?,
+        )?;
+        check_len(
+            "forward_vector: result length",
+            out.len(),
+            "outputs × directions",
+            product(outputs.len(), p)?,
+        )?;
+        for &output in outputs {
+            self.check_handle(output)?;
+        }
+        if p == 0 {
+            return Ok(());
+        }
+        if self.has_extension_records() {
+            return self.forward_lane_by_lane(outputs, seeds, p, out, to_real, from_real);
+        }
+        self.check_lane_sweep("forward_vector")?;
+        self.with_scratch(product(self.len(), p)?, |tangents: &mut [T]| {
+            self.sweep_tangent_lanes(tangents, p, super::Values::Recorded, |k, lanes| {
+                for (lane, &seed) in lanes.iter_mut().zip(&seeds[k * p..k * p + p]) {
+                    *lane = to_real(seed);
+                }
+            });
+            for (row, &output) in out.chunks_exact_mut(p).zip(outputs) {
+                let at = output.index as usize * p;
+                for (entry, &lane) in row.iter_mut().zip(&tangents[at..at + p]) {
+                    *entry = from_real(lane);
+                }
+            }
+        })
+    }
+
+    /// The tensor-tape path of `forward_vector`: one tangent sweep per direction.
+    fn forward_lane_by_lane<S: Copy>(
+        &self,
+        outputs: &[VarId],
+        seeds: &[S],
+        p: usize,
+        out: &mut [S],
+        to_real: impl Fn(S) -> T,
+        from_real: impl Fn(T) -> S,
+    ) -> Result<()> {
+        for direction in 0..p {
+            self.jvp_with(self.num_inputs(), |k| to_real(seeds[k * p + direction]))?;
+            for (row, &output) in outputs.iter().enumerate() {
+                out[row * p + direction] = from_real(self.tangent(output)?);
+            }
+        }
+        Ok(())
+    }
+}
