@@ -1,5 +1,5 @@
 //! User-defined ops from C: `ad_user_op()` puts a C function with its own derivative on
-//! an `AD_F64` tape. The core's `UserOp` calls back through [`COp`], which lends the tape
+//! an `AD_F64` tape. The core's `UserOp` calls back through `COp`, which lends the tape
 //! to the callback (so a callback that reaches the tape through its user data cannot
 //! reset or end it) and turns a non-zero return into `AD_ERR_CALLBACK_FAILED`.
 

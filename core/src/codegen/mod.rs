@@ -1,7 +1,7 @@
 //! C source generated from a recorded tape: a self-contained C99 translation unit that
 //! computes the recorded outputs, their vector-Jacobian product (the gradient, for one
 //! output) and, when asked, their Jacobian-vector product, with no heap and no library
-//! beyond `<math.h>`. The formulas are the tape's own ([`rules`]), written out
+//! beyond `<math.h>`. The formulas are the tape's own (`rules`), written out
 //! operation for operation in the tape's order.
 //!
 //! What the generated file declares, for a tape of `T` = `double` (or `float`):

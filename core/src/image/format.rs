@@ -108,7 +108,7 @@ pub(crate) fn u64_at(bytes: &[u8], at: usize, width: usize) -> u64 {
 }
 
 /// Checks the header, the length and the checksum of `image`, and reads its counts.
-/// Record-by-record checks are [`record_at`]'s.
+/// Record-by-record checks are `record_at`'s.
 pub fn image_info(image: &[u8]) -> Result<ImageInfo> {
     if image.len() < 6 {
         return Err(Error::BadImage("truncated: shorter than its header"));

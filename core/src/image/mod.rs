@@ -1,5 +1,5 @@
 //! Tape images: a recorded tape as bytes that another tape, in another arena and
-//! possibly on another machine, loads and differentiates. The layout is in [`format`];
+//! possibly on another machine, loads and differentiates. The layout is in `format`;
 //! [`Tape::image_len`](crate::Tape::image_len), [`Tape::write_image`](crate::Tape::write_image)
 //! and [`Tape::load_image`](crate::Tape::load_image) are the calls.
 

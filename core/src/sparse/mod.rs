@@ -9,11 +9,11 @@
 //! every input. A plan remembers the tape's identity and recording: after a `reset` or
 //! after more recording, evaluating it fails with [`Error::StalePattern`].
 //!
-//! - [`pattern`]: index sets propagated over the records, shared where an op does not
+//! - `pattern`: index sets propagated over the records, shared where an op does not
 //!   change them, in a pool carved from the plan's memory;
 //! - [`colouring`]: greedy partial distance-2 colouring (Jacobians) and star colouring
 //!   (Hessians), in natural, largest-first, smallest-last or saturation (DSATUR) order;
-//! - [`jacobian`] and [`hessian`]: the plans, their evaluation and recovery.
+//! - `jacobian` and `hessian`: the plans, their evaluation and recovery.
 
 pub mod colouring;
 mod graph;

@@ -2,7 +2,7 @@
 //! buffer its parameters share and their order in it (see `group.rs`).
 
 /// A group of parameters whose gradients share one contiguous buffer. Like a
-/// [`ParamId`], it stays valid across `reset`, and another tape rejects it.
+/// `ParamId`, it stays valid across `reset`, and another tape rejects it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(C)]
 pub struct ParamGroup {

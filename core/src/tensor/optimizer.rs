@@ -40,7 +40,7 @@ impl Default for Adam {
     }
 }
 
-/// Which optimizer [`Tape::set_optimizer`] installs.
+/// Which optimizer `Tape::set_optimizer` installs.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Optimizer {
     Sgd(Sgd),

@@ -28,7 +28,7 @@
 //! a maximum, not a sum: a chain of segments needs the *largest* block's bytes once,
 //! which is how checkpointing saves memory. [`Tape::used_bytes`] plus
 //! [`Tape::reserved_bytes`] is what a recording needs to be differentiated; when the
-//! arena cannot hold that, `checkpoint` fails with [`Error::OutOfMemory`] (sticky, as for
+//! arena cannot hold that, `checkpoint` fails with [`Error::OutOfMemory`](crate::Error::OutOfMemory) (sticky, as for
 //! any op), and [`Tape::reset`] makes the tape usable again.
 //!
 //! # Exactness
@@ -69,7 +69,7 @@
 //!
 //! Tensor inputs written in place since the segment recorded ([`Tape::set_tensor_value`])
 //! and parameters the block uses that were updated since are reported by `backward` as
-//! [`Error::ModifiedInPlace`], as the unmarked recording would report them.
+//! [`Error::ModifiedInPlace`](crate::Error::ModifiedInPlace), as the unmarked recording would report them.
 //!
 //! # Tangents and replay
 //!
@@ -77,11 +77,11 @@
 //! it; the tangents of its inputs must be seeded on the inputs (scalar seeds, or
 //! [`Tape::seed_tensor_tangent`] on input tensors), not on parameters used inside the
 //! block. This needs the block's bytes again plus its tensors' tangent buffers, which are
-//! not reserved: when they do not fit, `jvp` reports [`Error::OutOfMemory`].
+//! not reserved: when they do not fit, `jvp` reports [`Error::OutOfMemory`](crate::Error::OutOfMemory).
 //! [`Tape::replay`] runs the block again at the new input values and copies the new
 //! outputs into the output records.
 //!
-//! Segments are for `f32` and `f64` tapes ([`Float`]); tapes of dual numbers cannot
+//! Segments are for `f32` and `f64` tapes ([`Float`](crate::Float)); tapes of dual numbers cannot
 //! record them.
 
 use crate::error::Result;
@@ -143,12 +143,12 @@ impl<'m, T: SegmentElement> Tape<'m, T> {
     ///
     /// The block runs as a callback on the tape: it holds only `&Tape`, so it cannot
     /// reset the tape or release its devices, and a sweep, optimizer step, parameter or
-    /// device change it starts on the tape fails with [`Error::Reentrant`].
+    /// device change it starts on the tape fails with [`Error::Reentrant`](crate::Error::Reentrant).
     ///
     /// Fails (setting the tape's error, and writing [`VarId::INVALID`] to every output)
     /// with the tape's pending error, a handle error for an input, an error from the
-    /// block, [`Error::InvalidArgument`] when the block leaves an output unset,
-    /// [`Error::Reentrant`] when it started a sweep, or [`Error::OutOfMemory`] when the
+    /// block, [`Error::InvalidArgument`](crate::Error::InvalidArgument) when the block leaves an output unset,
+    /// [`Error::Reentrant`](crate::Error::Reentrant) when it started a sweep, or [`Error::OutOfMemory`](crate::Error::OutOfMemory) when the
     /// segment and the reserve its backward needs do not fit.
     ///
     /// A block cannot reset its tape:
