@@ -433,8 +433,11 @@ typedef struct ad_dual {
 // A group of a tape's parameters: its number, its kind and the identity of its tape.
 // Like `ad_param`, it stays valid across `ad_tape_reset()`, and another tape rejects it.
 typedef struct ad_param_group {
+  // The group's number on its tape.
   uint32_t index;
+  // Which kind of handle this is; checked on every use.
   uint32_t kind;
+  // The identity of the tape that made it, unique in the process.
   uint32_t tape;
 } ad_param_group;
 
@@ -543,9 +546,14 @@ typedef int (*ad_user_jvp_fn)(void *user_data,
 // `AD_ERR_REENTRANT`), start a sweep on it (`ad_backward()`, `ad_replay()`, ...:
 // refused likewise), record on it, or leave by `longjmp` or a C++ exception.
 typedef struct ad_user_op_def {
+  // Computes the outputs from the inputs, and may fill the saved state (required).
   ad_user_forward_fn forward;
+  // The vector-Jacobian product: input adjoints from output adjoints (required).
   ad_user_vjp_fn vjp;
+  // The Jacobian-vector product, for forward mode; NULL leaves forward mode over the
+  // op to fail with `AD_ERR_NO_JVP`.
   ad_user_jvp_fn jvp;
+  // Passed to every callback as is; it must outlive every sweep and replay of the op.
   void *user_data;
   // Doubles of saved state the callbacks share (0 for none).
   size_t state_len;

@@ -17,8 +17,11 @@ use autodiff_core::{ParamGroup, ParamId, Tape};
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ad_param_group {
+    /// The group's number on its tape.
     pub index: u32,
+    /// Which kind of handle this is; checked on every use.
     pub kind: u32,
+    /// The identity of the tape that made it, unique in the process.
     pub tape: u32,
 }
 

@@ -75,9 +75,14 @@ pub type ad_user_jvp_fn = Option<
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct ad_user_op_def {
+    /// Computes the outputs from the inputs, and may fill the saved state (required).
     pub forward: ad_user_forward_fn,
+    /// The vector-Jacobian product: input adjoints from output adjoints (required).
     pub vjp: ad_user_vjp_fn,
+    /// The Jacobian-vector product, for forward mode; NULL leaves forward mode over the
+    /// op to fail with `AD_ERR_NO_JVP`.
     pub jvp: ad_user_jvp_fn,
+    /// Passed to every callback as is; it must outlive every sweep and replay of the op.
     pub user_data: *mut c_void,
     /// Doubles of saved state the callbacks share (0 for none).
     pub state_len: usize,
