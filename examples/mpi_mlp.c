@@ -40,6 +40,7 @@
 #include <time.h>
 
 #include "autodiff.h"
+#include "mlp_data.h"
 
 #define DIM 100
 #define CLASSES 10
@@ -64,33 +65,11 @@ static float init[WIDTH * WIDTH];
 static float values[(DIM + 1) * WIDTH * LAYERS];
 static double step_time[MAX_TIMED], mpi_time[MAX_TIMED];
 
-/* The same generator, data and initial weights as examples/mlp.c. */
-static uint64_t rng_state = 0x5eed2024u;
-static uint64_t next_u64(void) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-static double uniform(void) { return ((double)(next_u64() >> 11) + 0.5) / 9007199254740992.0; }
-static double gaussian(void) {
-    return sqrt(-2.0 * log(uniform())) * cos(6.283185307179586 * uniform());
-}
-
+/* The same data and initial weights on every run (mlp_data.h). */
 static void make_data(void) {
-    static float centers[CLASSES][DIM];
-    int c, d, i;
-    for (c = 0; c < CLASSES; c++)
-        for (d = 0; d < DIM; d++) centers[c][d] = (float)gaussian();
-    for (i = 0; i < TRAIN + TEST; i++) {
-        float *x = i < TRAIN ? train_x[i] : test_x[i - TRAIN];
-        uint32_t label = (uint32_t)(next_u64() % CLASSES);
-        for (d = 0; d < DIM; d++) x[d] = centers[label][d] + NOISE * (float)gaussian();
-        if (i < TRAIN)
-            train_y[i] = label;
-        else
-            test_y[i - TRAIN] = label;
-    }
+    static float centers[CLASSES * DIM];
+    make_blobs(DIM, CLASSES, NOISE, centers, TRAIN, &train_x[0][0], train_y, TEST, &test_x[0][0],
+               test_y);
 }
 
 struct options {
