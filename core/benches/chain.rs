@@ -6,8 +6,8 @@
 //! Groups:
 //! - `chain/d100_n10000`: d = 100 (10,100 parameters, about 20,000 scalar records per
 //!   step), n = 10,000, s = 5, 10, 20, 50. Store-everything is impossible here: it
-//!   needs about 2·10⁸ records (the tape holds at most `MAX_RECORDS` ≈ 6.7·10⁷) and
-//!   4.9 GB.
+//!   needs about 2·10⁸ records (4.9 GB), more than the arena given to it here, and
+//!   more than a device of this class should hold for one gradient.
 //! - `chain/d100_n1000`: the same with n = 1,000, store-everything included (485 MB).
 //!
 //! Forward-only steps use `Step::evaluate` (plain `f64`, the recorded ops' order), so

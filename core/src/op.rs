@@ -101,6 +101,11 @@ pub enum Op {
 
     /// A tensor-layer op; the record's argument indexes the tensor layer's own table.
     Tensor,
+
+    /// `x` itself: how a tape reaches an argument too far back for the op that uses it
+    /// (see the tape's record layout). Last, so that the codes before it keep their
+    /// numbers.
+    Copy,
 }
 
 impl Op {
@@ -232,7 +237,7 @@ pub enum Arity {
 
 impl Op {
     /// The highest op code; codes above it are invalid.
-    pub const LAST: Op = Op::Tensor;
+    pub const LAST: Op = Op::Copy;
 
     /// The op with code `code`, if there is one.
     #[inline(always)]
@@ -312,6 +317,7 @@ impl Op {
             Op::ConstSub => "const_sub",
             Op::ConstDiv => "const_div",
             Op::Tensor => "tensor",
+            Op::Copy => "copy",
         }
     }
 
@@ -331,6 +337,7 @@ impl Op {
     #[inline(always)]
     fn eval_unary_where<T: Real, const LIBM: bool>(self, x: T, n: i32) -> T {
         match self {
+            Op::Copy => x,
             Op::Neg => -x,
             Op::Recip => x.recip(),
             Op::Powi => x.powi(n),
@@ -363,6 +370,7 @@ impl Op {
     fn unary_partial_where<T: Real, const LIBM: bool>(self, x: T, y: T, n: i32) -> T {
         let one = T::one();
         match self {
+            Op::Copy => one,
             Op::Neg => -one,
             Op::Recip => -(y * y),
             Op::Powi => {
@@ -512,7 +520,7 @@ macro_rules! dispatch_op {
         dispatch_op!(@arms $op, $leaf, $u, $unary, $b, $binary, $tensor,
             unary [Neg Recip Powi Sqrt Cbrt Exp ExpM1 Ln Ln1p Log2 Log10 Sin Cos Tan Asin Acos
                    Atan Sinh Cosh Tanh Asinh Acosh Atanh Abs Sigmoid Softplus Erf
-                   AddConst MulConst DivConst ConstSub ConstDiv]
+                   AddConst MulConst DivConst ConstSub ConstDiv Copy]
             binary [Add Sub Mul Div Pow Powf Atan2 Min Max Hypot])
     };
     (@arms $op:expr, $leaf:expr, $u:ident, $unary:expr, $b:ident, $binary:expr, $tensor:expr,

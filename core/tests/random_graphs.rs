@@ -193,7 +193,8 @@ fn every_differentiation_mode_agrees_on_random_graphs() {
     );
     for code in 0..=Op::LAST as u8 {
         let op = Op::from_code(code).unwrap();
-        if !matches!(op, Op::Input | Op::Tensor) {
+        // `Copy` only appears past 2^26 records (tests/large_tapes.rs covers it).
+        if !matches!(op, Op::Input | Op::Tensor | Op::Copy) {
             assert!(ops_seen.contains(op.name()), "no graph used {}", op.name());
         }
     }

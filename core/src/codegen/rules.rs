@@ -78,6 +78,7 @@ pub(crate) fn rule(op: Op, n: i32) -> Option<Rule> {
             "({y} == {0} ? {0} : {a} / {y})",
             "({y} == {0} ? {0} : {b} / {y})",
         ),
+        Op::Copy => unary("{a}", "{1}"),
         Op::Neg => unary("(-{a})", "-{1}"),
         Op::Recip => unary("({1} / {a})", "(-({y} * {y}))"),
         Op::Powi => unary(
@@ -135,7 +136,7 @@ pub(crate) fn partial_may_be_non_finite(op: Op, operand: u32) -> bool {
     match op {
         Op::Input | Op::Const | Op::Tensor => false,
         // Constant partials, argument values, or bounded functions of them.
-        Op::Add | Op::Sub | Op::Mul | Op::Min | Op::Max | Op::Hypot | Op::Neg => false,
+        Op::Add | Op::Sub | Op::Mul | Op::Min | Op::Max | Op::Hypot | Op::Neg | Op::Copy => false,
         Op::Sin | Op::Cos | Op::Tan | Op::Atan | Op::Tanh | Op::Asinh | Op::Abs => false,
         Op::Sigmoid | Op::Softplus | Op::Erf | Op::ConstSub => false,
         Op::AddConst => false,

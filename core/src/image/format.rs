@@ -41,6 +41,9 @@ pub const OUTPUT_LEN: usize = 4;
 const CHECKSUM_AT: usize = 28;
 /// Bits of a record's first word that hold the first argument (as in memory).
 pub(crate) const INDEX_BITS: u32 = 26;
+/// The most records an image holds: its first argument field is an index of
+/// [`INDEX_BITS`] bits (a tape may hold more; it cannot be saved).
+pub(crate) const MAX_IMAGE_RECORDS: u32 = (1 << INDEX_BITS) - 1;
 
 /// What an image's header says, once the whole image has been checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,7 +148,7 @@ pub fn image_info(image: &[u8]) -> Result<ImageInfo> {
     if (image.len() as u64) > expected {
         return Err(Error::BadImage("longer than its length field"));
     }
-    if inputs > leaves || leaves > records || records > crate::MAX_RECORDS {
+    if inputs > leaves || leaves > records || records > MAX_IMAGE_RECORDS {
         return Err(Error::BadImage("the record counts are inconsistent"));
     }
     if u32_at(image, CHECKSUM_AT) != checksum(image) {

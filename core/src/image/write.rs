@@ -90,6 +90,11 @@ impl<T: PortableFloat> Tape<'_, T> {
                 }
             }
         }
+        if self.len() > super::format::MAX_IMAGE_RECORDS as usize {
+            return Err(Error::NotExportable(
+                "the tape holds more records than an image can (2^26 - 1)",
+            ));
+        }
         let too_many = |count: usize| u32::try_from(count).is_err();
         if too_many(outputs.len()) {
             return Err(Error::SizeOverflow);

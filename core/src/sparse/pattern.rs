@@ -191,9 +191,13 @@ fn rule(op: Op, exponent: i32) -> (Arguments, Curvature) {
         Op::Div => (Arguments::Two, Quotient),
         Op::Pow | Op::Atan2 | Op::Hypot => (Arguments::Two, Whole),
         Op::Powf => (Arguments::BaseOnly, Whole),
-        Op::Neg | Op::Abs | Op::AddConst | Op::MulConst | Op::DivConst | Op::ConstSub => {
-            (Arguments::One, Linear)
-        }
+        Op::Copy
+        | Op::Neg
+        | Op::Abs
+        | Op::AddConst
+        | Op::MulConst
+        | Op::DivConst
+        | Op::ConstSub => (Arguments::One, Linear),
         Op::Powi if exponent == 0 || exponent == 1 => (Arguments::One, Linear),
         Op::Powi
         | Op::Recip

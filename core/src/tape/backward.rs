@@ -1,6 +1,6 @@
 //! The backward sweep: vector-Jacobian products, gradients and Jacobians by rows.
 
-use super::record::Record;
+use super::record::{Record, SMALL_TAPE};
 use super::{Tape, Var, VarId};
 use crate::error::{Error, Result};
 use crate::op::{dispatch_op, Op};
@@ -154,6 +154,16 @@ impl<'m, T: Real> Tape<'m, T> {
     /// Propagates adjoints from record `last` down to record `first` only: the backward
     /// of a block recorded at the end of the tape.
     pub(crate) fn sweep_backward_range(&self, first: usize, last: usize) {
+        if last < SMALL_TAPE {
+            self.sweep_backward_over::<false>(first, last)
+        } else {
+            self.sweep_backward_over::<true>(first, last)
+        }
+    }
+
+    /// [`sweep_backward_range`](Tape::sweep_backward_range), with arguments decoded as
+    /// records past [`SMALL_TAPE`] need them when `LARGE`.
+    fn sweep_backward_over<const LARGE: bool>(&self, first: usize, last: usize) {
         let records: *mut Record<T> = self.records_ptr();
         for i in (first..=last).rev() {
             // SAFETY: `i <= last < len`, and every argument index is below `i` (it was a
@@ -171,12 +181,12 @@ impl<'m, T: Real> Tape<'m, T> {
                 dispatch_op!(record.op(),
                     leaf => {},
                     unary(op) => {
-                        let x = records.add(record.a() as usize);
+                        let x = records.add(record.a_in::<LARGE>(i as u32) as usize);
                         let partial = op.unary_partial_recorded((*x).value, record.value, record.b as i32);
                         (*x).adjoint += adjoint * partial;
                     },
                     binary(op) => {
-                        let a = records.add(record.a() as usize);
+                        let a = records.add(record.a_in::<LARGE>(i as u32) as usize);
                         let b = records.add(record.b as usize);
                         let (da, db) = op.binary_partials_recorded((*a).value, (*b).value, record.value);
                         (*a).adjoint += adjoint * da;

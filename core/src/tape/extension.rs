@@ -61,9 +61,8 @@ impl<T: Real> Tape<'_, T> {
             .and_then(|shifted| u32::try_from(shifted / NODE_ALIGN).ok());
         match payload {
             Some(payload) => {
-                let id = self.push(super::record::Record::new(
+                let id = self.push(super::record::Record::leaf(
                     crate::op::Op::Tensor,
-                    0,
                     payload,
                     value,
                 ));

@@ -234,9 +234,9 @@ impl<'m, T: Real> Tape<'m, T> {
                             record.value
                         }
                     },
-                    unary(op) => op.eval_unary_recorded((*records.add(record.a() as usize)).value, record.b as i32),
+                    unary(op) => op.eval_unary_recorded((*records.add(record.a(i as u32) as usize)).value, record.b as i32),
                     binary(op) => op.eval_binary_recorded(
-                        (*records.add(record.a() as usize)).value,
+                        (*records.add(record.a(i as u32) as usize)).value,
                         (*records.add(record.b as usize)).value,
                     ),
                     tensor => {
@@ -288,16 +288,16 @@ impl<'m, T: Real> Tape<'m, T> {
                     }
                 },
                 unary(op) => {
-                    let x = self.record(record.a());
+                    let x = self.record(record.a(i));
                     let partial = op.unary_partial_recorded(x.value, record.value, record.b as i32);
                     // SAFETY: argument slots precede `i`.
-                    unsafe { slots.get(record.a()) }.map(|t| times(t, partial))
+                    unsafe { slots.get(record.a(i)) }.map(|t| times(t, partial))
                 },
                 binary(op) => {
-                    let (a, b) = (self.record(record.a()), self.record(record.b));
+                    let (a, b) = (self.record(record.a(i)), self.record(record.b));
                     let (da, db) = op.binary_partials_recorded(a.value, b.value, record.value);
                     // SAFETY: argument slots precede `i`.
-                    let (ta, tb) = unsafe { (slots.get(record.a()), slots.get(record.b)) };
+                    let (ta, tb) = unsafe { (slots.get(record.a(i)), slots.get(record.b)) };
                     let mut lanes = [T::zero(); N];
                     for ((lane, ta), tb) in lanes.iter_mut().zip(ta).zip(tb) {
                         *lane = times(ta, da) + times(tb, db);

@@ -105,16 +105,16 @@ impl<'m, T: Real> Tape<'m, T> {
                     }
                 },
                 unary(op) => {
-                    let (a, n) = (record.a() as usize, record.b as i32);
-                    let x = value_of(record.a());
+                    let (a, n) = (record.a(i as u32) as usize, record.b as i32);
+                    let x = value_of(record.a(i as u32));
                     let y = if replaying { op.eval_unary(x, n) } else { record.value };
                     let partial = op.unary_partial(x, y, n);
                     scale(lanes, &done[a * p..a * p + p], partial);
                     y
                 },
                 binary(op) => {
-                    let (a, b) = (record.a() as usize, record.b as usize);
-                    let (va, vb) = (value_of(record.a()), value_of(record.b));
+                    let (a, b) = (record.a(i as u32) as usize, record.b as usize);
+                    let (va, vb) = (value_of(record.a(i as u32)), value_of(record.b));
                     let y = if replaying { op.eval_binary(va, vb) } else { record.value };
                     let (da, db) = op.binary_partials(va, vb, y);
                     let (ta, tb) = (&done[a * p..a * p + p], &done[b * p..b * p + p]);
@@ -166,15 +166,15 @@ impl<'m, T: Real> Tape<'m, T> {
             dispatch_op!(record.op(),
                 leaf => {},
                 unary(op) => {
-                    let x = record.a() as usize;
+                    let x = record.a(i) as usize;
                     let partial =
-                        op.unary_partial(self.record(record.a()).value, record.value, record.b as i32);
+                        op.unary_partial(self.record(record.a(i)).value, record.value, record.b as i32);
                     accumulate(&mut before[x * p..x * p + p], lanes, partial);
                 },
                 binary(op) => {
-                    let (a, b) = (record.a() as usize, record.b as usize);
+                    let (a, b) = (record.a(i) as usize, record.b as usize);
                     let (da, db) = op.binary_partials(
-                        self.record(record.a()).value,
+                        self.record(record.a(i)).value,
                         self.record(record.b).value,
                         record.value,
                     );

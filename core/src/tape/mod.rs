@@ -324,7 +324,7 @@ impl<'m, T: Real> Tape<'m, T> {
     /// `input`, as a bare handle (for hosts that keep handles without lifetimes).
     #[inline]
     pub fn input_id(&self, value: T) -> VarId {
-        let id = self.push(Record::new(Op::Input, 0, 0, value));
+        let id = self.push(Record::leaf(Op::Input, 0, value));
         if id.is_valid() {
             self.inputs.set(self.inputs.get() + 1);
             self.inputs_end.set(id.index + 1);
@@ -339,7 +339,7 @@ impl<'m, T: Real> Tape<'m, T> {
         if value.same_bits(last) && self.owns(id) {
             return id;
         }
-        let id = self.push(Record::new(Op::Const, 0, 0, value));
+        let id = self.push(Record::leaf(Op::Const, 0, value));
         self.last_constant.set((value, id));
         id
     }
@@ -373,7 +373,7 @@ impl<'m, T: Real> Tape<'m, T> {
     pub(crate) fn scalar_record(&self, index: u32) -> Option<(Op, u32, u32, T)> {
         (index < self.len.get()).then(|| {
             let record = self.record(index);
-            (record.op(), record.a(), record.b, record.value)
+            (record.op(), record.a(index), record.b, record.value)
         })
     }
 

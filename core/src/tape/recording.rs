@@ -89,7 +89,7 @@ impl<T: Real> Tape<'_, T> {
             return self.fail(WITHOUT_TRANSCENDENTAL);
         }
         let value = op.eval_unary_recorded(self.record(x.index).value, n);
-        self.push(Record::new(op, x.index, n as u32, value))
+        self.push_op(op, x.index, n as u32, value)
     }
 
     #[inline(always)]
@@ -103,7 +103,44 @@ impl<T: Real> Tape<'_, T> {
             return self.fail(WITHOUT_TRANSCENDENTAL);
         }
         let value = op.eval_binary_recorded(self.record(a.index).value, self.record(b.index).value);
-        self.push(Record::new(op, a.index, b.index, value))
+        self.push_op(op, a.index, b.index, value)
+    }
+
+    /// Appends a record of `op` with first argument `a` (a record index), `b` as the op
+    /// uses it, and `value`.
+    #[inline(always)]
+    pub(super) fn push_op(&self, op: Op, a: u32, b: u32, value: T) -> VarId {
+        match Record::new(op, self.len.get(), a, b, value) {
+            Some(record) => self.push(record),
+            None => self.push_with_far_argument(op, a, b, value),
+        }
+    }
+
+    /// [`push_op`](Tape::push_op) when `a` is out of reach of the record's first word
+    /// (more than 2^25 records back and above index 2^25; see the record layout): a
+    /// plain unary op keeps `a` in its second word, any other op reads a copy of `a`
+    /// made just before it.
+    #[cold]
+    #[inline(never)]
+    fn push_with_far_argument(&self, op: Op, a: u32, b: u32, value: T) -> VarId {
+        if super::record_kind(op) == super::RecordKind::Unary {
+            return self.push(Record::with_argument_in_b(op, a, value));
+        }
+        let copy = self.push(Record::with_argument_in_b(
+            Op::Copy,
+            a,
+            self.record(a).value,
+        ));
+        if !copy.is_valid() {
+            return VarId::INVALID;
+        }
+        match Record::new(op, self.len.get(), copy.index, b, value) {
+            Some(record) => self.push(record),
+            // The copy is the record just before: always within reach.
+            None => self.fail(Error::InvalidArgument(
+                "internal: a copied argument is out of reach",
+            )),
+        }
     }
 
     /// Appends a record: the hot path of every op. One comparison guards both capacity
@@ -142,7 +179,7 @@ impl<T: Real> Tape<'_, T> {
         if self.error.get().is_some() {
             return;
         }
-        let error = if self.len.get() >= MAX_RECORDS {
+        let error = if self.len.get() == MAX_RECORDS {
             Error::TooManyVariables {
                 limit: MAX_RECORDS as usize,
             }

@@ -20,7 +20,7 @@ impl<T: Real> Tape<'_, T> {
         };
         match record_kind(op) {
             RecordKind::Input => self.input_id(value),
-            RecordKind::Const => self.push(Record::new(Op::Const, 0, 0, value)),
+            RecordKind::Const => self.push(Record::leaf(Op::Const, 0, value)),
             RecordKind::Unary | RecordKind::UnaryWithOperand => {
                 self.record_unary(op, argument(a), b as i32)
             }
@@ -66,7 +66,8 @@ pub(crate) fn record_kind(op: Op) -> RecordKind {
         Op::Powi | Op::AddConst | Op::MulConst | Op::DivConst | Op::ConstSub | Op::ConstDiv => {
             RecordKind::UnaryWithOperand
         }
-        Op::Neg
+        Op::Copy
+        | Op::Neg
         | Op::Recip
         | Op::Sqrt
         | Op::Cbrt

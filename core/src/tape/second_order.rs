@@ -191,8 +191,8 @@ impl<'m, T: Real> Tape<'m, T> {
             dispatch_op!(record.op(),
                 leaf => {},
                 unary(op) => {
-                    let x = record.a() as usize;
-                    let (value, n) = (self.record(record.a()).value, record.b as i32);
+                    let x = record.a(i) as usize;
+                    let (value, n) = (self.record(record.a(i)).value, record.b as i32);
                     let partial = op.unary_partial(value, record.value, n);
                     // φ'' as the tangent of φ' along x, with y's tangent φ'.
                     let second = op
@@ -206,8 +206,8 @@ impl<'m, T: Real> Tape<'m, T> {
                     }
                 },
                 binary(op) => {
-                    let (a, b) = (record.a() as usize, record.b as usize);
-                    let (va, vb) = (self.record(record.a()).value, self.record(record.b).value);
+                    let (a, b) = (record.a(i) as usize, record.b as usize);
+                    let (va, vb) = (self.record(record.a(i)).value, self.record(record.b).value);
                     let (da, db) = op.binary_partials(va, vb, record.value);
                     // Column `a` then column `b` of the second partials, as tangents of the
                     // first partials along each argument.

@@ -26,7 +26,7 @@
 //! a missing `jvp`, which only fails that `jvp`), and `reset` makes the tape usable again.
 
 use super::extension::{Extension, ExtensionHeader, ExtensionKind, NODE_ALIGN};
-use super::{Tape, VarId, MAX_RECORDS};
+use super::{Tape, VarId};
 use crate::error::{Error, Result};
 use crate::real::Real;
 use core::mem::{align_of, size_of};
@@ -279,12 +279,11 @@ fn record<T: Real, U: UserOp<T> + Copy + Send + 'static>(
         ));
     }
     let count = |n: usize| {
-        u32::try_from(n)
-            .ok()
-            .filter(|&n| n <= MAX_RECORDS)
-            .ok_or(Error::InvalidArgument(
+        u32::try_from(n).map_err(|_| {
+            Error::InvalidArgument(
                 "user op: more inputs, outputs or state than a tape holds records",
-            ))
+            )
+        })
     };
     let (n_in, n_out, n_state) = (
         count(inputs.len())?,

@@ -9,7 +9,7 @@ use super::layout::{
 use super::{Segment, SegmentElement};
 use crate::error::{Error, Result};
 use crate::shape::Shape;
-use crate::tape::{ExtensionHeader, RecordMark, Tape, VarId, MAX_RECORDS};
+use crate::tape::{ExtensionHeader, RecordMark, Tape, VarId};
 use core::mem::{align_of, size_of};
 
 /// The forward of [`Tape::checkpoint`]; errors are set on the tape by the caller.
@@ -29,12 +29,9 @@ pub(super) fn record_segment<T: SegmentElement, B: Segment<T> + Copy + Send + 's
         ));
     }
     let count = |n: usize| {
-        u32::try_from(n)
-            .ok()
-            .filter(|&n| n <= MAX_RECORDS)
-            .ok_or(Error::InvalidArgument(
-                "checkpoint: more inputs or outputs than a tape holds records",
-            ))
+        u32::try_from(n).map_err(|_| {
+            Error::InvalidArgument("checkpoint: more inputs or outputs than a tape holds records")
+        })
     };
     let (n_in, n_out) = (count(inputs.len())?, count(outputs.len())?);
 
