@@ -96,7 +96,8 @@ typedef enum ad_status {
   AD_ERR_PANIC = 3,
   // The memory given to the tape is too small for what was asked.
   AD_ERR_OUT_OF_MEMORY = 4,
-  // The tape reached the largest number of variables a tape can index.
+  // The tape reached the largest number of variables a tape can index: 2^32 - 1
+  // records (memory usually runs out first: 24 bytes a record for f64, 16 for f32).
   AD_ERR_TOO_MANY_VARIABLES = 5,
   // A handle of this tape that is no longer live: recorded before the tape's last
   // `ad_tape_reset()`, or made inside a checkpoint block that has ended.
