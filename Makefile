@@ -34,6 +34,7 @@ MLP_VALGRIND_ARGS := 1 6
 LINK_SHARED := -L$(LIB) -lautodiff -Wl,-rpath,$(abspath $(LIB)) -lm
 C_TESTS := api bad_input dual tensor tensor_training tensor_errors threads device
 C_TESTS += checkpoint checkpoint_chain device_tape soundness header_sweep param_group sparse
+C_TESTS += inline_recording
 # Recorded comparisons and user-defined ops, and the examples built on them.
 CHECKED_C_TESTS := compare user_op
 CHECKED_EXAMPLES := branch linear_solve fixed_point
@@ -49,7 +50,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 	install-test docs docs-test \
 	freestanding firmware cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions \
 	python-venv python-test python-asan python-extras-venv python-examples python-bench \
-	codegen-test codegen-bench mpi-test mpi-bench
+	codegen-test codegen-bench mpi-test mpi-bench bench-c-abi
 
 all:
 	$(CARGO) build --release --workspace
@@ -376,6 +377,18 @@ codegen-test: ffi-lib
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(CODEGEN_DIR)/image_asan
 	@echo "codegen-test: images round-trip and refuse corruption; generated C matches the tape"
 
+# Recording through the C ABI against the Rust API, on the Rust scalar report's
+# Rosenbrock (n = 1000, the same records), in one run on one core: the library's calls,
+# the inline path of include/autodiff_inline.h, and `bench_report`. Not part of `test`.
+bench-c-abi: ffi-lib
+	@mkdir -p $(BUILD)/c_abi
+	$(CC) $(EXAMPLE_CFLAGS) bench/c_abi/record_cost.c $(LINK_SHARED) -o $(BUILD)/c_abi/record_cost
+	$(CARGO) build -q --release -p autodiff-core --example bench_report
+	@pin=$$(command -v taskset >/dev/null && taskset -c 1 true 2>/dev/null && echo "taskset -c 1"); \
+		echo "# $${pin:-not pinned}; medians, µs per call"; \
+		$$pin ./$(BUILD)/c_abi/record_cost 2000; \
+		$$pin ./target/release/examples/bench_report --samples 2000 | grep '^autodiff rosenbrock'
+
 # The generated gradient against the plain function, a hand-written gradient and replay
 # on the tape (bench/codegen/), Rosenbrock and the chain at n = 1000, in one run, pinned
 # to one core where taskset can: the figures in BENCHMARKS.md. Not part of `make test`
@@ -434,7 +447,8 @@ install: ffi-lib
 	ln -sf libautodiff.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libautodiff.so.$(ABI)
 	ln -sf libautodiff.so.$(ABI) $(DESTDIR)$(PREFIX)/lib/libautodiff.so
 	install -m 644 $(LIB)/libautodiff.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 include/autodiff.h bindings/cpp/autodiff.hpp $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/autodiff.h include/autodiff_inline.h bindings/cpp/autodiff.hpp \
+		$(DESTDIR)$(PREFIX)/include/
 	if [ -d bindings/cpp/autodiff ]; then \
 		install -d $(DESTDIR)$(PREFIX)/include/autodiff && \
 		install -m 644 bindings/cpp/autodiff/*.hpp $(DESTDIR)$(PREFIX)/include/autodiff/; fi

@@ -2326,6 +2326,19 @@ bool ad_var_is_valid(struct ad_var x);
 // Sticky errors: `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_input(struct ad_tape *tape, double value);
 
+// `n` new independent variables with values `values[0..n]`, in that order: what `n`
+// calls of `ad_input()` record, in one call (one crossing of the library boundary
+// instead of `n`). Their handles go to `vars_out[0..n]`.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or `values` or `vars_out` with `n > 0`),
+// `AD_ERR_MISALIGNED`, `AD_ERR_INVALID_TAPE`, `AD_ERR_SIZE_OVERFLOW` (`n`), and the tape's
+// sticky error, for example `AD_ERR_OUT_OF_MEMORY` or `AD_ERR_TOO_MANY_VARIABLES`: from
+// the first input that was not recorded on, the handles are invalid.
+enum ad_status ad_inputs(struct ad_tape *tape,
+                         const double *values,
+                         size_t n,
+                         struct ad_var *vars_out);
+
 // A constant: a variable that no derivative flows into.
 //
 // Sticky errors: `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`.
@@ -2361,10 +2374,69 @@ struct ad_var ad_div(struct ad_tape *tape, struct ad_var a, struct ad_var b);
 
 // `x * c` for a constant `c`.
 //
+// One record when `f32` holds `c` exactly (most literals: `0.5`, `100`, `-3`); otherwise
+// a constant record (shared with the previous op when the constant is the same) and the
+// op's record.
+//
 // Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 // argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
 // `AD_ERR_TOO_MANY_VARIABLES`.
 struct ad_var ad_scale(struct ad_tape *tape, struct ad_var x, double c);
+
+// `x + c` for a constant `c`.
+//
+// One record when `f32` holds `c` exactly (most literals: `0.5`, `100`, `-3`); otherwise
+// a constant record (shared with the previous op when the constant is the same) and the
+// op's record.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
+struct ad_var ad_add_const(struct ad_tape *tape, struct ad_var x, double c);
+
+// `x - c` for a constant `c`.
+//
+// One record when `f32` holds `c` exactly (most literals: `0.5`, `100`, `-3`); otherwise
+// a constant record (shared with the previous op when the constant is the same) and the
+// op's record.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
+struct ad_var ad_sub_const(struct ad_tape *tape, struct ad_var x, double c);
+
+// `c - x` for a constant `c`.
+//
+// One record when `f32` holds `c` exactly (most literals: `0.5`, `100`, `-3`); otherwise
+// a constant record (shared with the previous op when the constant is the same) and the
+// op's record.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
+struct ad_var ad_const_sub(struct ad_tape *tape, double c, struct ad_var x);
+
+// `x / c` for a constant `c`.
+//
+// One record when `f32` holds `c` exactly (most literals: `0.5`, `100`, `-3`); otherwise
+// a constant record (shared with the previous op when the constant is the same) and the
+// op's record.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
+struct ad_var ad_div_const(struct ad_tape *tape, struct ad_var x, double c);
+
+// `c / x` for a constant `c`.
+//
+// One record when `f32` holds `c` exactly (most literals: `0.5`, `100`, `-3`); otherwise
+// a constant record (shared with the previous op when the constant is the same) and the
+// op's record.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+// `AD_ERR_TOO_MANY_VARIABLES`.
+struct ad_var ad_const_div(struct ad_tape *tape, double c, struct ad_var x);
 
 // `a^b`, differentiable in both (the derivative in `b` needs `a > 0`).
 //

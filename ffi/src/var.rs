@@ -80,6 +80,7 @@ const INVALID: ad_var = ad_var {
 ///
 /// # Safety
 /// As for [`header`].
+#[inline(always)]
 pub(crate) unsafe fn record(tape: *const ad_tape, f: impl FnOnce(&AnyTape) -> VarId) -> ad_var {
     ffi_boundary!(
         {
@@ -97,11 +98,13 @@ pub(crate) unsafe fn record(tape: *const ad_tape, f: impl FnOnce(&AnyTape) -> Va
     )
 }
 
+#[inline(always)]
 unsafe fn unary(tape: *const ad_tape, op: Op, x: ad_var) -> ad_var {
     // SAFETY: forwarded from the caller.
     unsafe { record(tape, |any| with_tape!(any, t => t.unary_id(op, x.into()))) }
 }
 
+#[inline(always)]
 unsafe fn binary(tape: *const ad_tape, op: Op, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: forwarded from the caller.
     unsafe {
@@ -112,16 +115,28 @@ unsafe fn binary(tape: *const ad_tape, op: Op, a: ad_var, b: ad_var) -> ad_var {
     }
 }
 
-/// `op(a, c)` for a constant `c`, recorded as a constant and a binary op.
-unsafe fn binary_const(tape: *const ad_tape, op: Op, a: ad_var, c: f64) -> ad_var {
+/// `x op c` for a constant `c`: inside the record when `f32` holds `c` exactly and the
+/// op has such a form (`+ − × ÷`), otherwise through a (shared) constant record.
+#[inline(always)]
+unsafe fn binary_const(tape: *const ad_tape, op: Op, x: ad_var, c: f64) -> ad_var {
     // SAFETY: forwarded from the caller.
     unsafe {
-        record(tape, |any| {
-            with_tape!(any, t => {
-                let c = t.constant_id(Real::from_f64(c));
-                t.binary_id(op, a.into(), c)
-            })
-        })
+        record(
+            tape,
+            |any| with_tape!(any, t => t.binary_const_id(op, x.into(), Real::from_f64(c))),
+        )
+    }
+}
+
+/// `c op x` for a constant `c`, as [`binary_const`].
+#[inline(always)]
+unsafe fn const_binary(tape: *const ad_tape, op: Op, c: f64, x: ad_var) -> ad_var {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        record(
+            tape,
+            |any| with_tape!(any, t => t.const_binary_id(op, Real::from_f64(c), x.into())),
+        )
     }
 }
 
@@ -145,6 +160,36 @@ pub unsafe extern "C" fn ad_input(tape: *mut ad_tape, value: f64) -> ad_var {
             tape,
             |any| with_tape!(any, t => t.input_id(Real::from_f64(value))),
         )
+    }
+}
+
+/// `n` new independent variables with values `values[0..n]`, in that order: what `n`
+/// calls of `ad_input()` record, in one call (one crossing of the library boundary
+/// instead of `n`). Their handles go to `vars_out[0..n]`.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or `values` or `vars_out` with `n > 0`),
+/// `AD_ERR_MISALIGNED`, `AD_ERR_INVALID_TAPE`, `AD_ERR_SIZE_OVERFLOW` (`n`), and the tape's
+/// sticky error, for example `AD_ERR_OUT_OF_MEMORY` or `AD_ERR_TOO_MANY_VARIABLES`: from
+/// the first input that was not recorded on, the handles are invalid.
+#[no_mangle]
+pub unsafe extern "C" fn ad_inputs(
+    tape: *mut ad_tape,
+    values: *const f64,
+    n: usize,
+    vars_out: *mut ad_var,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        crate::tape::call(tape, |header| {
+            let values = crate::ptr::slice(values, n, "values")?;
+            let vars = crate::ptr::slice_mut(vars_out, n, "vars_out")?;
+            with_tape!(&header.tape, t => {
+                for (var, &value) in vars.iter_mut().zip(values) {
+                    *var = t.input_id(Real::from_f64(value)).into();
+                }
+                Ok(t.status()?)
+            })
+        })
     }
 }
 
@@ -208,6 +253,10 @@ pub unsafe extern "C" fn ad_div(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 
 /// `x * c` for a constant `c`.
 ///
+/// One record when `f32` holds `c` exactly (most literals: `0.5`, `100`, `-3`); otherwise
+/// a constant record (shared with the previous op when the constant is the same) and the
+/// op's record.
+///
 /// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 /// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
 /// `AD_ERR_TOO_MANY_VARIABLES`.
@@ -215,6 +264,81 @@ pub unsafe extern "C" fn ad_div(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 pub unsafe extern "C" fn ad_scale(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_var {
     // SAFETY: the caller's contract.
     unsafe { binary_const(tape, Op::Mul, x, c) }
+}
+
+/// `x + c` for a constant `c`.
+///
+/// One record when `f32` holds `c` exactly (most literals: `0.5`, `100`, `-3`); otherwise
+/// a constant record (shared with the previous op when the constant is the same) and the
+/// op's record.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_add_const(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { binary_const(tape, Op::Add, x, c) }
+}
+
+/// `x - c` for a constant `c`.
+///
+/// One record when `f32` holds `c` exactly (most literals: `0.5`, `100`, `-3`); otherwise
+/// a constant record (shared with the previous op when the constant is the same) and the
+/// op's record.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_sub_const(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { binary_const(tape, Op::Sub, x, c) }
+}
+
+/// `c - x` for a constant `c`.
+///
+/// One record when `f32` holds `c` exactly (most literals: `0.5`, `100`, `-3`); otherwise
+/// a constant record (shared with the previous op when the constant is the same) and the
+/// op's record.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_const_sub(tape: *mut ad_tape, c: f64, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { const_binary(tape, Op::Sub, c, x) }
+}
+
+/// `x / c` for a constant `c`.
+///
+/// One record when `f32` holds `c` exactly (most literals: `0.5`, `100`, `-3`); otherwise
+/// a constant record (shared with the previous op when the constant is the same) and the
+/// op's record.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_div_const(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { binary_const(tape, Op::Div, x, c) }
+}
+
+/// `c / x` for a constant `c`.
+///
+/// One record when `f32` holds `c` exactly (most literals: `0.5`, `100`, `-3`); otherwise
+/// a constant record (shared with the previous op when the constant is the same) and the
+/// op's record.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
+/// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
+/// `AD_ERR_TOO_MANY_VARIABLES`.
+#[no_mangle]
+pub unsafe extern "C" fn ad_const_div(tape: *mut ad_tape, c: f64, x: ad_var) -> ad_var {
+    // SAFETY: the caller's contract.
+    unsafe { const_binary(tape, Op::Div, c, x) }
 }
 
 /// `a^b`, differentiable in both (the derivative in `b` needs `a > 0`).

@@ -3,9 +3,11 @@
 
 mod backward;
 mod compare;
+mod cursor;
 mod extension;
 pub use backward::Gradients;
 pub use compare::Cmp;
+pub use cursor::RecordCursor;
 mod forward;
 mod hessian;
 mod identity;
@@ -112,16 +114,24 @@ pub(crate) enum SlotContent {
 ///
 /// A tape is used from one thread at a time (it is `Send` but not `Sync`); separate
 /// tapes are independent.
+#[repr(C)]
 pub struct Tape<'m, T: Real> {
-    arena: Arena<'m>,
+    // The first five fields are the record cursor, in this order (see `cursor.rs`): a
+    // host's inline recording path reads and advances them.
     /// Start of the record array, which owns the arena's low end.
     records: NonNull<Record<T>>,
-    /// Byte offset of `records` within the arena.
-    records_offset: usize,
     len: Cell<u32>,
     /// How many records fit now. Zero while an error is pending, so that one comparison
     /// on the hot path catches both a full tape and an errored one.
     limit: Cell<u32>,
+    /// The generation handles are issued in now: the innermost of `scopes`, kept in a
+    /// cell of its own so that the hot path reads one word (see `refresh_generation`).
+    generation: Cell<u32>,
+    /// This tape's identity, unique in the process; every handle carries it.
+    identity: u32,
+    arena: Arena<'m>,
+    /// Byte offset of `records` within the arena.
+    records_offset: usize,
     /// The last constant recorded and its record, so a constant used over and over
     /// (`0.01 * x[i]` in a loop) takes one record, not one per use.
     last_constant: Cell<(T, VarId)>,
@@ -130,13 +140,8 @@ pub struct Tape<'m, T: Real> {
     /// One past the last `Input` record, so reading input gradients scans only that far
     /// (inputs usually come first).
     inputs_end: Cell<u32>,
-    /// This tape's identity, unique in the process; every handle carries it.
-    identity: u32,
     /// The generations handles are issued in (resets and checkpointed blocks).
     scopes: Scopes,
-    /// The generation handles are issued in now: the innermost of `scopes`, kept in a
-    /// cell of its own so that the hot path reads one word (see `refresh_generation`).
-    generation: Cell<u32>,
     error: Cell<Option<Error>>,
     /// True when some adjoint slot may be non-zero, so the next backward must clear them.
     adjoints_dirty: Cell<bool>,

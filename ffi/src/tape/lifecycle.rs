@@ -51,6 +51,7 @@ unsafe fn init(
     unsafe {
         header.write(Header {
             magic: Cell::new(LIVE),
+            cursor: Cell::new(core::ptr::null()),
             tape,
             heap,
             last: Cell::new(None),
@@ -59,7 +60,9 @@ unsafe fn init(
             message: UnsafeCell::new([0; MESSAGE_LEN]),
             lent: Cell::new(0),
             devices: Default::default(),
-        })
+        });
+        // The header is in place now (it never moves), so the cursor's address is final.
+        (*header).refresh_cursor();
     };
     *tape_out = header.cast();
     Ok(())

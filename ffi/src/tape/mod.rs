@@ -83,6 +83,10 @@ const MESSAGE_LEN: usize = 256;
 #[repr(C)]
 pub struct Header {
     magic: Cell<u64>,
+    /// The tape's record cursor, which `autodiff_inline.h` records through (see
+    /// `autodiff_core::RecordCursor`); null when the tape offers none (not `f64`, an
+    /// AddressSanitizer build) or a caught panic poisoned it.
+    cursor: Cell<*const autodiff_core::RecordCursor>,
     pub tape: AnyTape,
     /// The allocation to give back, for tapes made by `ad_tape_new()`.
     heap: Option<(NonNull<u8>, usize)>,
@@ -154,7 +158,18 @@ impl Header {
         self.last.set(None);
         self.boundary.set(None);
         self.poisoned.set(false);
+        self.refresh_cursor();
         Ok(())
+    }
+
+    /// Offers the tape's record cursor to inline recording, unless the tape is poisoned.
+    pub(crate) fn refresh_cursor(&self) {
+        let cursor = match &self.tape {
+            AnyTape::F64(t) if !self.poisoned.get() => t.record_cursor(),
+            _ => None,
+        };
+        self.cursor
+            .set(cursor.map_or(ptr::null(), |c| c.as_ptr().cast_const()));
     }
 
     /// Marks the tape as lent to a C callback until the guard drops: meanwhile
@@ -264,6 +279,7 @@ pub unsafe fn poison(tape: *const ad_tape) {
     // SAFETY: forwarded from the caller.
     if let Ok(header) = unsafe { header(tape) } {
         header.poisoned.set(true);
+        header.refresh_cursor();
     }
 }
 
@@ -283,6 +299,7 @@ const _: () = {
     assert!(size_of::<Header>().is_multiple_of(align_of::<Header>()));
 };
 
+mod inline_abi;
 mod lifecycle;
 pub use lifecycle::{
     ad_tape_bytes_for, ad_tape_done, ad_tape_free, ad_tape_init, ad_tape_new, ad_tape_reset,

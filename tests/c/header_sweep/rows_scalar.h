@@ -258,6 +258,30 @@ static void rows_scalar_ops(void) {
     EXPECT_VAR(AD_ERR_STALE_HANDLE, ad_scale, fx.t, fx.stale, 2.0);
     EXPECT_VAR(AD_ERR_FOREIGN_HANDLE, ad_scale, fx.t, fx.fu, 2.0);
     EXPECT_VAR(NO_TAPE, ad_scale, NULL, fx.x, 2.0);
+    EXPECT_VAR(AD_OK, ad_add_const, fx.t, fx.x, NAN);
+    EXPECT_VAR(AD_OK, ad_sub_const, fx.t, fx.x, 0.1);
+    EXPECT_VAR(AD_OK, ad_div_const, fx.t, fx.x, 0.0);
+    EXPECT_VAR(AD_OK, ad_const_sub, fx.t, INFINITY, fx.x);
+    EXPECT_VAR(AD_OK, ad_const_div, fx.t, 3.0, fx.x);
+    EXPECT_VAR(AD_ERR_STALE_HANDLE, ad_add_const, fx.t, fx.stale, 2.0);
+    EXPECT_VAR(AD_ERR_FOREIGN_HANDLE, ad_sub_const, fx.t, fx.fu, 2.0);
+    EXPECT_VAR(AD_ERR_STALE_HANDLE, ad_div_const, fx.t, fx.stale, 2.0);
+    EXPECT_VAR(AD_ERR_FOREIGN_HANDLE, ad_const_sub, fx.t, 2.0, fx.fu);
+    EXPECT_VAR(NO_TAPE, ad_const_div, NULL, 2.0, fx.x);
+    {
+        double values[3] = {1.0, NAN, -2.0};
+        ad_var vars[3];
+        EXPECT(AD_OK, ad_inputs, fx.t, values, 3, vars);
+        EXPECT(AD_OK, ad_inputs, fx.t, NULL, 0, NULL);
+        EXPECT(AD_ERR_NULL, ad_inputs, NULL, values, 3, vars);
+        EXPECT(AD_ERR_NULL, ad_inputs, fx.t, NULL, 3, vars);
+        EXPECT(AD_ERR_NULL, ad_inputs, fx.t, values, 3, NULL);
+        EXPECT(AD_ERR_INVALID_TAPE, ad_inputs, fx.ended, values, 3, vars);
+        EXPECT(AD_ERR_SIZE_OVERFLOW, ad_inputs, fx.t, values, SIZE_MAX, vars);
+        EXPECT(AD_ERR_STALE_HANDLE, ad_inputs, sticky_t(), values, 3, vars);
+        CHECK(!ad_var_is_valid(vars[0]) && !ad_var_is_valid(vars[2]));
+        fresh();
+    }
     EXPECT_VAR(AD_OK, ad_powf, fx.t, fx.x, INFINITY);
     EXPECT_VAR(AD_ERR_STALE_HANDLE, ad_powf, fx.t, fx.stale, 2.0);
     EXPECT_VAR(AD_ERR_FOREIGN_HANDLE, ad_powf, fx.t, fx.fu, 2.0);

@@ -1,0 +1,72 @@
+//! The record cursor: the part of an `f64` tape a host may record through without
+//! calling into the library, for the arithmetic that dominates scalar recordings.
+//!
+//! A call through a C ABI costs more than the op it records (a status boundary, handle
+//! checks, a dtype dispatch), and none of it inlines into the caller's loop. So the
+//! tape's first bytes have a fixed layout, [`RecordCursor`], and a host that follows
+//! the protocol below may append plain arithmetic records itself: `include/autodiff_inline.h`
+//! does so for `+ − × ÷` and their inline-constant forms, and falls back to the library
+//! call whenever any condition fails.
+//!
+//! # The protocol (for an `f64` tape)
+//!
+//! Given handles `a` (and `b`), a host may append record `i = len` when
+//! - `limit > len` (the tape has room and no pending error: `limit` is 0 while one is);
+//! - each handle has `kind == 1` (a scalar), `tape == identity`, `generation ==
+//!   generation` and `index < len` (a live handle of the current generation; older ones
+//!   take the library's slower check);
+//! - the first argument's index is below 2^25, so it is stored as is (the layout of
+//!   `record.rs`);
+//!
+//! by writing the 24-byte record at `records + 24·i`: the word `op << 26 | a.index`,
+//! the word `b.index` (or the `f32` bits of an inline constant), the value computed in
+//! `f64` exactly as the op's rule does, and a zero adjoint; then storing `len = i + 1`,
+//! and returning the handle `{i, 1, generation, identity}`. The op codes are those of
+//! [`Op`](crate::Op), which never change for existing ops.
+//!
+//! Nothing else may be written, and no Rust code may be running on the tape meanwhile
+//! (a C call has returned, or the host is inside a callback the tape made, when the
+//! tape's Rust frames hold no reference into the records). Builds that poison the
+//! arena's free bytes for AddressSanitizer offer no cursor: writes past the low cursor
+//! would be reported.
+
+use super::record::Record;
+use super::Tape;
+use core::cell::Cell;
+use core::mem::{offset_of, size_of};
+use core::ptr::NonNull;
+
+/// The first bytes of an `f64` tape, as a host reads them (C: `ad_record_cursor` in
+/// `autodiff_inline.h`). Only a pointer to a live tape's cursor is ever handed out.
+#[repr(C)]
+pub struct RecordCursor {
+    pub records: NonNull<u8>,
+    pub len: Cell<u32>,
+    pub limit: Cell<u32>,
+    pub generation: Cell<u32>,
+    pub identity: u32,
+}
+
+// The tape's first fields are the cursor's, at the same offsets.
+const _: () = {
+    type F64Tape = Tape<'static, f64>;
+    assert!(offset_of!(F64Tape, records) == offset_of!(RecordCursor, records));
+    assert!(offset_of!(F64Tape, len) == offset_of!(RecordCursor, len));
+    assert!(offset_of!(F64Tape, limit) == offset_of!(RecordCursor, limit));
+    assert!(offset_of!(F64Tape, generation) == offset_of!(RecordCursor, generation));
+    assert!(offset_of!(F64Tape, identity) == offset_of!(RecordCursor, identity));
+    assert!(size_of::<RecordCursor>() == 24);
+    assert!(size_of::<Record<f64>>() == 24);
+    assert!(super::HandleKind::Scalar.code() == 1);
+};
+
+impl Tape<'_, f64> {
+    /// This tape's record cursor, for a host that records through it (see the module
+    /// docs); `None` in builds that poison the arena for AddressSanitizer.
+    pub fn record_cursor(&self) -> Option<NonNull<RecordCursor>> {
+        if cfg!(autodiff_asan) {
+            return None;
+        }
+        Some(NonNull::from(self).cast())
+    }
+}

@@ -1,0 +1,209 @@
+/* autodiff_inline.h: recording + − × ÷ on an f64 tape without a call into the library.
+ *
+ * A call into libautodiff costs several times the op it records (the status boundary,
+ * the handle checks, the dtype dispatch), and it cannot inline into the caller's loop.
+ * The functions here record the same records the library would, by the protocol of
+ * the tape's record cursor (autodiff-core's `RecordCursor`, core/src/tape/cursor.rs):
+ * when the tape is a live f64 tape with room and no pending error, and every handle is a
+ * live scalar of its current generation, the record is written here; otherwise the
+ * library's own call runs, with all its checks and statuses. Results, records, handles
+ * and sticky errors are the same either way.
+ *
+ * Each `ad_inline_X` takes the arguments of the library's `ad_X`. Include this header
+ * instead of autodiff.h, or after it. Like the library's calls, these are for one thread
+ * at a time per tape.
+ */
+#ifndef AUTODIFF_INLINE_H
+#define AUTODIFF_INLINE_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "autodiff.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The first bytes of an f64 tape (autodiff-core's `RecordCursor`). */
+typedef struct ad_record_cursor {
+    unsigned char *records;
+    uint32_t len;
+    uint32_t limit;
+    uint32_t generation;
+    uint32_t identity;
+} ad_record_cursor;
+
+/** @cond internal */
+/* What an `ad_tape *` points at: its live marker, then the cursor (NULL when the tape
+ * offers none: not f64, an AddressSanitizer build of the library, or poisoned). */
+typedef struct ad_inline_tape_head_ {
+    uint64_t magic;
+    ad_record_cursor *cursor;
+} ad_inline_tape_head_;
+
+#define AD_INLINE_LIVE_ UINT64_C(0x6164746170652131)
+#define AD_INLINE_RECORD_BYTES_ 24u
+#define AD_INLINE_SCALAR_KIND_ 1u
+#define AD_INLINE_DIRECT_INDEX_LIMIT_ (UINT32_C(1) << 25)
+
+/* Op codes of the records written here (autodiff-core's `Op`; they never change). */
+enum {
+    AD_INLINE_OP_ADD_ = 2,
+    AD_INLINE_OP_SUB_ = 3,
+    AD_INLINE_OP_MUL_ = 4,
+    AD_INLINE_OP_DIV_ = 5,
+    AD_INLINE_OP_ADD_CONST_ = 39,
+    AD_INLINE_OP_MUL_CONST_ = 40,
+    AD_INLINE_OP_DIV_CONST_ = 41,
+    AD_INLINE_OP_CONST_SUB_ = 42,
+    AD_INLINE_OP_CONST_DIV_ = 43
+};
+
+/* The cursor of a live tape with room for one more record, or NULL. */
+static inline ad_record_cursor *ad_inline_cursor_(ad_tape *tape) {
+    const ad_inline_tape_head_ *head = (const ad_inline_tape_head_ *)(const void *)tape;
+    ad_record_cursor *cursor;
+    if (tape == NULL || ((uintptr_t)tape % sizeof(uint64_t)) != 0 || head->magic != AD_INLINE_LIVE_)
+        return NULL;
+    cursor = head->cursor;
+    return cursor != NULL && cursor->limit > cursor->len ? cursor : NULL;
+}
+
+/* Whether `x` is a live scalar handle of the cursor's current generation. */
+static inline int ad_inline_live_(const ad_record_cursor *cursor, ad_var x) {
+    return x.kind == AD_INLINE_SCALAR_KIND_ && x.tape == cursor->identity &&
+           x.generation == cursor->generation && x.index < cursor->len;
+}
+
+static inline double ad_inline_value_(const ad_record_cursor *cursor, uint32_t index) {
+    double value;
+    memcpy(&value, cursor->records + (size_t)index * AD_INLINE_RECORD_BYTES_ + 8, sizeof value);
+    return value;
+}
+
+/* Appends record `len`: `op` with first argument `a` (below 2^25) and second word `b`. */
+static inline ad_var ad_inline_push_(ad_record_cursor *cursor, uint32_t op, uint32_t a, uint32_t b,
+                                     double value) {
+    uint32_t index = cursor->len;
+    unsigned char *record = cursor->records + (size_t)index * AD_INLINE_RECORD_BYTES_;
+    uint32_t first = (op << 26) | a;
+    double adjoint = 0.0;
+    ad_var handle;
+    memcpy(record, &first, 4);
+    memcpy(record + 4, &b, 4);
+    memcpy(record + 8, &value, 8);
+    memcpy(record + 16, &adjoint, 8);
+    cursor->len = index + 1;
+    handle.index = index;
+    handle.kind = AD_INLINE_SCALAR_KIND_;
+    handle.generation = cursor->generation;
+    handle.tape = cursor->identity;
+    return handle;
+}
+
+/* The cursor when `a` and `b` are live and `a` is stored as an index, else NULL. */
+static inline ad_record_cursor *ad_inline_binary_cursor_(ad_tape *tape, ad_var a, ad_var b) {
+    ad_record_cursor *cursor = ad_inline_cursor_(tape);
+    return cursor != NULL && ad_inline_live_(cursor, a) && ad_inline_live_(cursor, b) &&
+                   a.index < AD_INLINE_DIRECT_INDEX_LIMIT_
+               ? cursor
+               : NULL;
+}
+
+/* The cursor when `x` is live and stored as an index and `c` is exactly an f32 (whose
+ * bits go to `*bits`), else NULL: the library's inline-constant form. */
+static inline ad_record_cursor *ad_inline_const_cursor_(ad_tape *tape, ad_var x, double c,
+                                                        uint32_t *bits) {
+    ad_record_cursor *cursor = ad_inline_cursor_(tape);
+    float narrow = (float)c;
+    if (cursor == NULL || !ad_inline_live_(cursor, x) || x.index >= AD_INLINE_DIRECT_INDEX_LIMIT_ ||
+        (double)narrow != c)
+        return NULL;
+    memcpy(bits, &narrow, sizeof *bits);
+    return cursor;
+}
+/** @endcond */
+
+/** `a + b`, as ad_add(). */
+static inline ad_var ad_inline_add(ad_tape *tape, ad_var a, ad_var b) {
+    ad_record_cursor *c = ad_inline_binary_cursor_(tape, a, b);
+    if (c == NULL) return ad_add(tape, a, b);
+    return ad_inline_push_(c, AD_INLINE_OP_ADD_, a.index, b.index,
+                           ad_inline_value_(c, a.index) + ad_inline_value_(c, b.index));
+}
+
+/** `a - b`, as ad_sub(). */
+static inline ad_var ad_inline_sub(ad_tape *tape, ad_var a, ad_var b) {
+    ad_record_cursor *c = ad_inline_binary_cursor_(tape, a, b);
+    if (c == NULL) return ad_sub(tape, a, b);
+    return ad_inline_push_(c, AD_INLINE_OP_SUB_, a.index, b.index,
+                           ad_inline_value_(c, a.index) - ad_inline_value_(c, b.index));
+}
+
+/** `a * b`, as ad_mul(). */
+static inline ad_var ad_inline_mul(ad_tape *tape, ad_var a, ad_var b) {
+    ad_record_cursor *c = ad_inline_binary_cursor_(tape, a, b);
+    if (c == NULL) return ad_mul(tape, a, b);
+    return ad_inline_push_(c, AD_INLINE_OP_MUL_, a.index, b.index,
+                           ad_inline_value_(c, a.index) * ad_inline_value_(c, b.index));
+}
+
+/** `a / b`, as ad_div(). */
+static inline ad_var ad_inline_div(ad_tape *tape, ad_var a, ad_var b) {
+    ad_record_cursor *c = ad_inline_binary_cursor_(tape, a, b);
+    if (c == NULL) return ad_div(tape, a, b);
+    return ad_inline_push_(c, AD_INLINE_OP_DIV_, a.index, b.index,
+                           ad_inline_value_(c, a.index) / ad_inline_value_(c, b.index));
+}
+
+/** `x + c`, as ad_add_const(). */
+static inline ad_var ad_inline_add_const(ad_tape *tape, ad_var x, double c) {
+    uint32_t bits;
+    ad_record_cursor *cur = ad_inline_const_cursor_(tape, x, c, &bits);
+    if (cur == NULL) return ad_add_const(tape, x, c);
+    return ad_inline_push_(cur, AD_INLINE_OP_ADD_CONST_, x.index, bits, ad_inline_value_(cur, x.index) + c);
+}
+
+/** `x - c`, as ad_sub_const(): recorded as `x + (-c)`, as the library does. */
+static inline ad_var ad_inline_sub_const(ad_tape *tape, ad_var x, double c) {
+    return ad_inline_add_const(tape, x, -c);
+}
+
+/** `x * c`, as ad_scale(). */
+static inline ad_var ad_inline_scale(ad_tape *tape, ad_var x, double c) {
+    uint32_t bits;
+    ad_record_cursor *cur = ad_inline_const_cursor_(tape, x, c, &bits);
+    if (cur == NULL) return ad_scale(tape, x, c);
+    return ad_inline_push_(cur, AD_INLINE_OP_MUL_CONST_, x.index, bits, ad_inline_value_(cur, x.index) * c);
+}
+
+/** `x / c`, as ad_div_const(). */
+static inline ad_var ad_inline_div_const(ad_tape *tape, ad_var x, double c) {
+    uint32_t bits;
+    ad_record_cursor *cur = ad_inline_const_cursor_(tape, x, c, &bits);
+    if (cur == NULL) return ad_div_const(tape, x, c);
+    return ad_inline_push_(cur, AD_INLINE_OP_DIV_CONST_, x.index, bits, ad_inline_value_(cur, x.index) / c);
+}
+
+/** `c - x`, as ad_const_sub(). */
+static inline ad_var ad_inline_const_sub(ad_tape *tape, double c, ad_var x) {
+    uint32_t bits;
+    ad_record_cursor *cur = ad_inline_const_cursor_(tape, x, c, &bits);
+    if (cur == NULL) return ad_const_sub(tape, c, x);
+    return ad_inline_push_(cur, AD_INLINE_OP_CONST_SUB_, x.index, bits, c - ad_inline_value_(cur, x.index));
+}
+
+/** `c / x`, as ad_const_div(). */
+static inline ad_var ad_inline_const_div(ad_tape *tape, double c, ad_var x) {
+    uint32_t bits;
+    ad_record_cursor *cur = ad_inline_const_cursor_(tape, x, c, &bits);
+    if (cur == NULL) return ad_const_div(tape, c, x);
+    return ad_inline_push_(cur, AD_INLINE_OP_CONST_DIV_, x.index, bits, c / ad_inline_value_(cur, x.index));
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AUTODIFF_INLINE_H */
