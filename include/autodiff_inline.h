@@ -43,7 +43,6 @@ typedef struct ad_inline_tape_head_ {
 } ad_inline_tape_head_;
 
 #define AD_INLINE_LIVE_ UINT64_C(0x6164746170652131)
-#define AD_INLINE_RECORD_BYTES_ 24u
 #define AD_INLINE_SCALAR_KIND_ 1u
 #define AD_INLINE_DIRECT_INDEX_LIMIT_ (UINT32_C(1) << 25)
 
@@ -76,29 +75,34 @@ static inline int ad_inline_live_(const ad_record_cursor *cursor, ad_var x) {
            x.generation == cursor->generation && x.index < cursor->len;
 }
 
-static inline double ad_inline_value_(const ad_record_cursor *cursor, uint32_t index) {
+/* A record of an f64 tape (core/src/tape/record.rs). Written through this type, not as
+ * bytes, so that the compiler knows the stores leave the cursor's pointer alone. */
+typedef struct ad_inline_record_ {
+    uint32_t first;
+    uint32_t b;
     double value;
-    memcpy(&value, cursor->records + (size_t)index * AD_INLINE_RECORD_BYTES_ + 8, sizeof value);
-    return value;
+    double adjoint;
+} ad_inline_record_;
+
+static inline double ad_inline_value_(const ad_record_cursor *cursor, uint32_t index) {
+    return ((const ad_inline_record_ *)(const void *)cursor->records)[index].value;
 }
 
 /* Appends record `len`: `op` with first argument `a` (below 2^25) and second word `b`. */
 static inline ad_var ad_inline_push_(ad_record_cursor *cursor, uint32_t op, uint32_t a, uint32_t b,
                                      double value) {
     uint32_t index = cursor->len;
-    unsigned char *record = cursor->records + (size_t)index * AD_INLINE_RECORD_BYTES_;
-    uint32_t first = (op << 26) | a;
-    double adjoint = 0.0;
     ad_var handle;
-    memcpy(record, &first, 4);
-    memcpy(record + 4, &b, 4);
-    memcpy(record + 8, &value, 8);
-    memcpy(record + 16, &adjoint, 8);
-    cursor->len = index + 1;
+    ad_inline_record_ *record = (ad_inline_record_ *)(void *)cursor->records + index;
     handle.index = index;
     handle.kind = AD_INLINE_SCALAR_KIND_;
     handle.generation = cursor->generation;
     handle.tape = cursor->identity;
+    record->first = (op << 26) | a;
+    record->b = b;
+    record->value = value;
+    record->adjoint = 0.0;
+    cursor->len = index + 1;
     return handle;
 }
 
