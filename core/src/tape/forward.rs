@@ -2,7 +2,7 @@
 //! columns) and replay at new input values.
 
 use super::backward::check_jacobian_len;
-use super::record::Record;
+use super::record::{Record, SMALL_TAPE};
 use super::{Tape, VarId};
 use crate::error::{Error, Result};
 use crate::op::{dispatch_op, Op};
@@ -219,8 +219,24 @@ impl<'m, T: Real> Tape<'m, T> {
             });
         }
         self.slots_hold(super::SlotContent::Nothing);
+        let inputs = (0..count).map(input);
+        if self.len() <= SMALL_TAPE {
+            self.replay_records::<false>(inputs);
+        } else {
+            self.replay_records::<true>(inputs);
+        }
+        // Replay zeroed the scalar adjoints; tensor gradients live in their own buffers,
+        // which the next backward must still clear.
+        self.adjoints_dirty.set(self.has_extension_records());
+        // A checkpointed segment that fails to run its block again sets the error.
+        self.status()
+    }
+
+    /// Every record's value again, from the inputs `next_input` yields, with arguments
+    /// decoded as records past [`SMALL_TAPE`] need them when `LARGE`.
+    #[inline(always)]
+    fn replay_records<const LARGE: bool>(&self, mut next_input: impl Iterator<Item = T>) {
         let records = self.records_ptr();
-        let mut next_input = (0..count).map(input);
         for i in 0..self.len() {
             // SAFETY: `i < len`; arguments precede `i`, so their values are already new.
             unsafe {
@@ -234,9 +250,9 @@ impl<'m, T: Real> Tape<'m, T> {
                             record.value
                         }
                     },
-                    unary(op) => op.eval_unary_recorded((*records.add(record.a(i as u32) as usize)).value, record.b as i32),
+                    unary(op) => op.eval_unary_recorded((*records.add(record.a_in::<LARGE>(i as u32) as usize)).value, record.b as i32),
                     binary(op) => op.eval_binary_recorded(
-                        (*records.add(record.a(i as u32) as usize)).value,
+                        (*records.add(record.a_in::<LARGE>(i as u32) as usize)).value,
                         (*records.add(record.b as usize)).value,
                     ),
                     tensor => {
@@ -250,11 +266,6 @@ impl<'m, T: Real> Tape<'m, T> {
                 slot.adjoint = T::zero();
             }
         }
-        // Replay zeroed the scalar adjoints; tensor gradients live in their own buffers,
-        // which the next backward must still clear.
-        self.adjoints_dirty.set(self.has_extension_records());
-        // A checkpointed segment that fails to run its block again sets the error.
-        self.status()
     }
 
     /// The forward tangent sweep, once for every lane count, over records `first..len`.
