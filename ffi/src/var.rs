@@ -78,24 +78,41 @@ const INVALID: ad_var = ad_var {
 
 /// Records through `f` on a live tape; the invalid variable otherwise.
 ///
+/// The handle leaves the panic boundary as two 64-bit words written through a pointer:
+/// returned as the four-field struct it was assembled on the stack in 4-byte pieces and
+/// read back in one 16-byte load, which stalls (store forwarding fails) on every op.
+///
 /// # Safety
 /// As for [`header`].
 #[inline(always)]
 pub(crate) unsafe fn record(tape: *const ad_tape, f: impl FnOnce(&AnyTape) -> VarId) -> ad_var {
+    let mut words = [
+        INVALID.index as u64 | (INVALID.kind as u64) << 32,
+        INVALID.generation as u64 | (INVALID.tape as u64) << 32,
+    ];
+    let out = &mut words;
     ffi_boundary!(
         {
             // SAFETY: forwarded from the caller.
             unsafe { poison(tape) };
-            INVALID
         },
         {
             // SAFETY: forwarded from the caller.
-            match unsafe { header(tape) } {
-                Ok(header) if !header.is_poisoned() => f(&header.tape).into(),
-                _ => INVALID,
+            if let Ok(header) = unsafe { header(tape) } {
+                if !header.is_poisoned() {
+                    let id = f(&header.tape);
+                    out[0] = id.index as u64 | (id.kind as u64) << 32;
+                    out[1] = id.generation as u64 | (id.tape as u64) << 32;
+                }
             }
         }
-    )
+    );
+    ad_var {
+        index: words[0] as u32,
+        kind: (words[0] >> 32) as u32,
+        generation: words[1] as u32,
+        tape: (words[1] >> 32) as u32,
+    }
 }
 
 #[inline(always)]

@@ -2095,8 +2095,31 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             let x = world.var(b);
             let c = value(b);
             let y = unsafe {
-                match b.u8() % 9 {
+                match b.u8() % 15 {
                     0 => ad_scale(tape, x, c),
+                    9 => ad_add_const(tape, x, c),
+                    10 => ad_sub_const(tape, x, c),
+                    11 => ad_const_sub(tape, c, x),
+                    12 => ad_div_const(tape, x, c),
+                    13 => ad_const_div(tape, c, x),
+                    14 => {
+                        // Several inputs in one call; every handle is valid exactly when
+                        // the tape ends the call without an error.
+                        let n = b.below(5);
+                        let values = in_array(b, n);
+                        let mut vars = vec![invalid_var(); values.len()];
+                        let status = check(ad_inputs(
+                            tape,
+                            values.as_ptr(),
+                            values.len(),
+                            vars.as_mut_ptr(),
+                        ));
+                        for &v in &vars {
+                            assert_eq!(ad_var_is_valid(v), status == AD_OK, "{status:?}");
+                            world.keep_var(v, i);
+                        }
+                        vars.first().copied().unwrap_or(x)
+                    }
                     1 => ad_powf(tape, x, c),
                     2 => ad_powi(tape, x, b.u32() as c_int % 7 - 3),
                     // Recorded control flow: unknown relations included.
@@ -2114,7 +2137,8 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                         }
                         x
                     }
-                    _ => user_op(world, b, tape),
+                    7 | 8 => user_op(world, b, tape),
+                    _ => unreachable!(),
                 }
             };
             world.keep_var(y, i);
