@@ -1,0 +1,184 @@
+//! The record cursor protocol (`core/src/tape/cursor.rs`) followed from outside the
+//! library, as `include/autodiff_inline.h` follows it in C: records appended through the
+//! cursor are the records the tape's own calls make (values, gradients, tangents and
+//! replay agree bit for bit), and recording through the API continues from them. Runs
+//! under Miri (`make miri`), which checks that writing through the cursor while the
+//! tape is borrowed only shared is allowed by the aliasing model.
+
+mod common;
+
+use autodiff_core::{Op, RecordCursor, Tape, VarId};
+use core::ptr::NonNull;
+
+/// The handle kind of a scalar (`HandleKind::Scalar`).
+const SCALAR: u32 = 1;
+
+/// A record as the protocol writes it (the `f64` layout of `tape/record.rs`).
+#[repr(C)]
+struct RecordF64 {
+    first: u32,
+    b: u32,
+    value: f64,
+    adjoint: f64,
+}
+
+/// Appends `op(a, b)` through `cursor` as the inline C path does, or `None` where the
+/// protocol sends the caller to the library instead.
+///
+/// # Safety
+/// `cursor` is the live cursor of a tape no call of which is running.
+unsafe fn push(cursor: NonNull<RecordCursor>, op: Op, a: VarId, b: VarId) -> Option<VarId> {
+    // SAFETY: the caller's contract; the cursor's counters are cells.
+    let c = unsafe { cursor.as_ref() };
+    let len = c.len.get();
+    let live = |x: VarId| {
+        x.kind == SCALAR
+            && x.tape == c.identity
+            && x.generation == c.generation.get()
+            && x.index < len
+    };
+    if c.limit.get() <= len || !live(a) || !live(b) || a.index >= 1 << 25 {
+        return None;
+    }
+    let records = c.records.cast::<RecordF64>().as_ptr();
+    // SAFETY: both indices are below `len`; the record at `len` is below `limit`.
+    unsafe {
+        let (x, y) = (
+            (*records.add(a.index as usize)).value,
+            (*records.add(b.index as usize)).value,
+        );
+        let value = match op {
+            Op::Add => x + y,
+            Op::Sub => x - y,
+            Op::Mul => x * y,
+            Op::Div => x / y,
+            _ => return None,
+        };
+        records.add(len as usize).write(RecordF64 {
+            first: (op as u32) << 26 | a.index,
+            b: b.index,
+            value,
+            adjoint: 0.0,
+        });
+    }
+    c.len.set(len + 1);
+    Some(VarId {
+        index: len,
+        kind: SCALAR,
+        generation: c.generation.get(),
+        tape: c.identity,
+    })
+}
+
+/// `Σ (x_i · x_{i+1} − x_i) / x_{i+1}` through `op` (the API's call, or the cursor).
+fn record(tape: &Tape<'_, f64>, x: &[f64], op: &dyn Fn(Op, VarId, VarId) -> VarId) -> VarId {
+    let xs: Vec<VarId> = x.iter().map(|&v| tape.input(v).id()).collect();
+    let mut sum = tape.constant(0.0).id();
+    for w in xs.windows(2) {
+        let term = op(Op::Div, op(Op::Sub, op(Op::Mul, w[0], w[1]), w[0]), w[1]);
+        sum = op(Op::Add, sum, term);
+    }
+    // And an API op on top of the cursor's records.
+    tape.unary_id(Op::Sin, sum)
+}
+
+#[test]
+fn records_through_the_cursor_are_the_tapes_own() {
+    let n = if cfg!(miri) { 6 } else { 40 };
+    let mut rng = common::Rng::seeded("record cursor");
+    let x: Vec<f64> = (0..n).map(|_| rng.uniform(0.5, 2.0)).collect();
+    let (mut mem_api, mut mem_cursor) = (common::memory(1 << 14), common::memory(1 << 14));
+    let api = Tape::<f64>::new(&mut mem_api).unwrap();
+    let via = Tape::<f64>::new(&mut mem_cursor).unwrap();
+    let cursor = via
+        .record_cursor()
+        .expect("a cursor outside AddressSanitizer builds");
+
+    let f_api = record(&api, &x, &|op, a, b| api.binary_id(op, a, b));
+    let f_via = record(&via, &x, &|op, a, b| {
+        // SAFETY: no call of `via` is running here.
+        unsafe { push(cursor, op, a, b) }.expect("the protocol's conditions hold")
+    });
+    assert_eq!(api.len(), via.len());
+    assert!(
+        f_api
+            == VarId {
+                tape: f_api.tape,
+                ..f_via
+            }
+            && f_api.tape != f_via.tape
+    );
+    assert_eq!(
+        api.value(f_api).unwrap().to_bits(),
+        via.value(f_via).unwrap().to_bits()
+    );
+
+    let (mut g_api, mut g_via) = (vec![0.0; n], vec![0.0; n]);
+    api.gradient_into(f_api, &mut g_api).unwrap();
+    via.gradient_into(f_via, &mut g_via).unwrap();
+    assert!(g_api
+        .iter()
+        .zip(&g_via)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
+    assert!(g_api.iter().all(|g| *g != 0.0));
+
+    let seed: Vec<f64> = (0..n).map(|i| i as f64 - 1.5).collect();
+    api.jvp(&seed).unwrap();
+    via.jvp(&seed).unwrap();
+    assert_eq!(
+        api.tangent(f_api).unwrap().to_bits(),
+        via.tangent(f_via).unwrap().to_bits()
+    );
+
+    let x2: Vec<f64> = x.iter().map(|v| v * 1.25).collect();
+    api.replay(&x2).unwrap();
+    via.replay(&x2).unwrap();
+    assert_eq!(
+        api.value(f_api).unwrap().to_bits(),
+        via.value(f_via).unwrap().to_bits()
+    );
+}
+
+#[test]
+fn the_protocol_refuses_what_the_library_must_check() {
+    let mut mem = common::memory(1 << 12);
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
+    let cursor = tape.record_cursor().unwrap();
+    let x = tape.input(2.0).id();
+    // SAFETY (each call below): no call of `tape` is running.
+    assert!(unsafe { push(cursor, Op::Mul, x, x) }.is_some());
+    // A handle of another generation, kind or tape.
+    let stale = x;
+    tape.reset();
+    let cursor = tape.record_cursor().unwrap();
+    let y = tape.input(3.0).id();
+    assert!(unsafe { push(cursor, Op::Mul, stale, y) }.is_none());
+    assert!(unsafe { push(cursor, Op::Mul, VarId { kind: 2, ..y }, y) }.is_none());
+    assert!(unsafe {
+        push(
+            cursor,
+            Op::Mul,
+            VarId {
+                tape: y.tape ^ 1,
+                ..y
+            },
+            y,
+        )
+    }
+    .is_none());
+    // A failed tape: `limit` is zero until reset.
+    let _ = tape.binary_id(Op::Mul, stale, y);
+    assert!(tape.status().is_err());
+    assert!(unsafe { push(cursor, Op::Add, y, y) }.is_none());
+    tape.reset();
+    let cursor = tape.record_cursor().unwrap();
+    let z = tape.input(1.0).id();
+    assert!(unsafe { push(cursor, Op::Add, z, z) }.is_some());
+    // A full tape.
+    let mut last = z;
+    while let Some(next) = unsafe { push(cursor, Op::Add, last, z) } {
+        last = next;
+    }
+    assert_eq!(tape.binary_id(Op::Add, last, z), VarId::INVALID);
+    assert!(tape.status().is_err());
+}
