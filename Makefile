@@ -104,9 +104,9 @@ NIGHTLY_MISSING = if [ "$${AUTODIFF_REQUIRE_NIGHTLY:-0}" = 1 ]; then \
 #  - -Zmiri-strict-provenance: the core never makes a pointer from an integer.
 # `make miri` (part of `make test`, a few minutes) runs the arena's and the tape's unit
 # tests and the suites that exercise the memory model: the soundness regressions, a
-# training loop with parameters and optimizers (where Stacked Borrows once failed), and
-# the sticky-error and handle tests, and the record cursor that C writes through. `make miri-all` runs every core test under Miri
-# (most of an hour on two cores).
+# training loop with parameters and optimizers (where Stacked Borrows once failed), the
+# sticky-error and handle tests, and the record cursor that C writes through. `make
+# miri-all` runs every core test under Miri (most of an hour on two cores).
 MIRI_FEATURES := --features libm/force-soft-floats
 MIRIFLAGS_CORE ?= -Zmiri-deterministic-floats -Zmiri-strict-provenance
 MIRI_SUITES := --test soundness --test training --test sticky_errors --test record_cursor
