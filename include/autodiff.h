@@ -2374,9 +2374,9 @@ struct ad_var ad_div(struct ad_tape *tape, struct ad_var a, struct ad_var b);
 
 // `x * c` for a constant `c`.
 //
-// One record when `f32` holds `c` exactly (most literals: `0.5`, `100`, `-3`); otherwise
-// a constant record (shared with the previous op when the constant is the same) and the
-// op's record.
+// One record, whatever `c`: inside the record when `float` holds `c` exactly (most
+// literals: `0.5`, `100`, `-3`), else (an `AD_F64` tape) 8 bytes beside the records. On
+// an `AD_F64_DUAL` tape, a constant `float` does not hold takes a constant record.
 //
 // Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 // argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
@@ -2385,9 +2385,9 @@ struct ad_var ad_scale(struct ad_tape *tape, struct ad_var x, double c);
 
 // `x + c` for a constant `c`.
 //
-// One record when `f32` holds `c` exactly (most literals: `0.5`, `100`, `-3`); otherwise
-// a constant record (shared with the previous op when the constant is the same) and the
-// op's record.
+// One record, whatever `c`: inside the record when `float` holds `c` exactly (most
+// literals: `0.5`, `100`, `-3`), else (an `AD_F64` tape) 8 bytes beside the records. On
+// an `AD_F64_DUAL` tape, a constant `float` does not hold takes a constant record.
 //
 // Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 // argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
@@ -2396,9 +2396,9 @@ struct ad_var ad_add_const(struct ad_tape *tape, struct ad_var x, double c);
 
 // `x - c` for a constant `c`.
 //
-// One record when `f32` holds `c` exactly (most literals: `0.5`, `100`, `-3`); otherwise
-// a constant record (shared with the previous op when the constant is the same) and the
-// op's record.
+// One record, whatever `c`: inside the record when `float` holds `c` exactly (most
+// literals: `0.5`, `100`, `-3`), else (an `AD_F64` tape) 8 bytes beside the records. On
+// an `AD_F64_DUAL` tape, a constant `float` does not hold takes a constant record.
 //
 // Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 // argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
@@ -2407,9 +2407,9 @@ struct ad_var ad_sub_const(struct ad_tape *tape, struct ad_var x, double c);
 
 // `c - x` for a constant `c`.
 //
-// One record when `f32` holds `c` exactly (most literals: `0.5`, `100`, `-3`); otherwise
-// a constant record (shared with the previous op when the constant is the same) and the
-// op's record.
+// One record, whatever `c`: inside the record when `float` holds `c` exactly (most
+// literals: `0.5`, `100`, `-3`), else (an `AD_F64` tape) 8 bytes beside the records. On
+// an `AD_F64_DUAL` tape, a constant `float` does not hold takes a constant record.
 //
 // Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 // argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
@@ -2418,9 +2418,9 @@ struct ad_var ad_const_sub(struct ad_tape *tape, double c, struct ad_var x);
 
 // `x / c` for a constant `c`.
 //
-// One record when `f32` holds `c` exactly (most literals: `0.5`, `100`, `-3`); otherwise
-// a constant record (shared with the previous op when the constant is the same) and the
-// op's record.
+// One record, whatever `c`: inside the record when `float` holds `c` exactly (most
+// literals: `0.5`, `100`, `-3`), else (an `AD_F64` tape) 8 bytes beside the records. On
+// an `AD_F64_DUAL` tape, a constant `float` does not hold takes a constant record.
 //
 // Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 // argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
@@ -2429,9 +2429,9 @@ struct ad_var ad_div_const(struct ad_tape *tape, struct ad_var x, double c);
 
 // `c / x` for a constant `c`.
 //
-// One record when `f32` holds `c` exactly (most literals: `0.5`, `100`, `-3`); otherwise
-// a constant record (shared with the previous op when the constant is the same) and the
-// op's record.
+// One record, whatever `c`: inside the record when `float` holds `c` exactly (most
+// literals: `0.5`, `100`, `-3`), else (an `AD_F64` tape) 8 bytes beside the records. On
+// an `AD_F64_DUAL` tape, a constant `float` does not hold takes a constant record.
 //
 // Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 // argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,

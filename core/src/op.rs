@@ -103,9 +103,24 @@ pub enum Op {
     Tensor,
 
     /// `x` itself: how a tape reaches an argument too far back for the op that uses it
-    /// (see the tape's record layout). Last, so that the codes before it keep their
-    /// numbers.
+    /// (see the tape's record layout). After the older ops, so that their codes keep
+    /// their numbers.
     Copy,
+
+    // A variable and a constant that `f32` does not hold, kept beside the records (the
+    // record's second field locates it): any constant costs no record of its own and
+    // no backward work. Only `f64` tapes make them (an `f32` tape's constants are all
+    // `f32`).
+    /// `x + c`
+    AddWide,
+    /// `x · c`
+    MulWide,
+    /// `x / c`
+    DivWide,
+    /// `c − x`
+    WideSub,
+    /// `c / x`
+    WideDiv,
 }
 
 impl Op {
@@ -233,11 +248,13 @@ pub enum Arity {
     Unary,
     Binary,
     Tensor,
+    /// One variable and a constant kept beside the records.
+    WideConstant,
 }
 
 impl Op {
     /// The highest op code; codes above it are invalid.
-    pub const LAST: Op = Op::Copy;
+    pub const LAST: Op = Op::WideDiv;
 
     /// The op with code `code`, if there is one.
     #[inline(always)]
@@ -265,6 +282,9 @@ impl Op {
             | Op::Max
             | Op::Hypot => Arity::Binary,
             Op::Tensor => Arity::Tensor,
+            Op::AddWide | Op::MulWide | Op::DivWide | Op::WideSub | Op::WideDiv => {
+                Arity::WideConstant
+            }
             _ => Arity::Unary,
         }
     }
@@ -318,6 +338,11 @@ impl Op {
             Op::ConstDiv => "const_div",
             Op::Tensor => "tensor",
             Op::Copy => "copy",
+            Op::AddWide => "add_wide",
+            Op::MulWide => "mul_wide",
+            Op::DivWide => "div_wide",
+            Op::WideSub => "wide_sub",
+            Op::WideDiv => "wide_div",
         }
     }
 
@@ -502,6 +527,48 @@ impl Op {
     }
 }
 
+impl Op {
+    /// The wide-constant form of an inline-constant op (`AddConst` → `AddWide`, …).
+    pub(crate) const fn wide_form(self) -> Option<Op> {
+        match self {
+            Op::AddConst => Some(Op::AddWide),
+            Op::MulConst => Some(Op::MulWide),
+            Op::DivConst => Some(Op::DivWide),
+            Op::ConstSub => Some(Op::WideSub),
+            Op::ConstDiv => Some(Op::WideDiv),
+            _ => None,
+        }
+    }
+
+    /// The value of a wide-constant op (`AddWide` … `WideDiv`) at `x` with constant `c`;
+    /// other ops return `x` (callers dispatch on arity first).
+    #[inline(always)]
+    pub fn eval_with_constant<T: Real>(self, x: T, c: T) -> T {
+        match self {
+            Op::AddWide => x + c,
+            Op::MulWide => x * c,
+            Op::DivWide => x / c,
+            Op::WideSub => c - x,
+            Op::WideDiv => c / x,
+            _ => x,
+        }
+    }
+
+    /// `∂y/∂x` of a wide-constant op at `x`, with value `y` and constant `c`: the rules of
+    /// the inline-constant ops, with the constant at full precision.
+    #[inline(always)]
+    pub fn partial_with_constant<T: Real>(self, x: T, y: T, c: T) -> T {
+        match self {
+            Op::AddWide => T::one(),
+            Op::MulWide => c,
+            Op::DivWide => c.recip(),
+            Op::WideSub => -T::one(),
+            Op::WideDiv => -(y / x),
+            _ => T::one(),
+        }
+    }
+}
+
 /// The constant an `…Const` op keeps in its record, from the bits it travels as.
 #[inline(always)]
 fn inline_constant<T: Real>(bits: i32) -> T {
@@ -513,18 +580,19 @@ fn inline_constant<T: Real>(bits: i32) -> T {
 /// [`Arity`] and then again inside `unary_partial`, which cost a second jump per record.
 ///
 /// ```text
-/// dispatch_op!(op, leaf => ..., unary(OP) => ..., binary(OP) => ..., tensor => ...)
+/// dispatch_op!(op, leaf => ..., unary(OP) => ..., binary(OP) => ..., wide(OP) => ..., tensor => ...)
 /// ```
 macro_rules! dispatch_op {
-    ($op:expr, leaf => $leaf:expr, unary($u:ident) => $unary:expr, binary($b:ident) => $binary:expr, tensor => $tensor:expr $(,)?) => {
-        dispatch_op!(@arms $op, $leaf, $u, $unary, $b, $binary, $tensor,
+    ($op:expr, leaf => $leaf:expr, unary($u:ident) => $unary:expr, binary($b:ident) => $binary:expr, wide($w:ident) => $wide:expr, tensor => $tensor:expr $(,)?) => {
+        dispatch_op!(@arms $op, $leaf, $u, $unary, $b, $binary, $w, $wide, $tensor,
             unary [Neg Recip Powi Sqrt Cbrt Exp ExpM1 Ln Ln1p Log2 Log10 Sin Cos Tan Asin Acos
                    Atan Sinh Cosh Tanh Asinh Acosh Atanh Abs Sigmoid Softplus Erf
                    AddConst MulConst DivConst ConstSub ConstDiv Copy]
-            binary [Add Sub Mul Div Pow Powf Atan2 Min Max Hypot])
+            binary [Add Sub Mul Div Pow Powf Atan2 Min Max Hypot]
+            wide [AddWide MulWide DivWide WideSub WideDiv])
     };
-    (@arms $op:expr, $leaf:expr, $u:ident, $unary:expr, $b:ident, $binary:expr, $tensor:expr,
-        unary [$($un:ident)*] binary [$($bin:ident)*]) => {
+    (@arms $op:expr, $leaf:expr, $u:ident, $unary:expr, $b:ident, $binary:expr, $w:ident, $wide:expr, $tensor:expr,
+        unary [$($un:ident)*] binary [$($bin:ident)*] wide [$($wd:ident)*]) => {
         match $op {
             $crate::op::Op::Input | $crate::op::Op::Const => $leaf,
             $crate::op::Op::Tensor => $tensor,
@@ -537,6 +605,11 @@ macro_rules! dispatch_op {
                 #[allow(non_snake_case)]
                 let $b = $crate::op::Op::$bin;
                 $binary
+            })*
+            $($crate::op::Op::$wd => {
+                #[allow(non_snake_case)]
+                let $w = $crate::op::Op::$wd;
+                $wide
             })*
         }
     };

@@ -125,7 +125,7 @@ fn the_seed_example_has_this_exact_image() {
     tape.write_image(&[f.id()], &mut image).unwrap();
     let expected: Vec<u8> = [
         &b"ADTP"[..],
-        &[1, 0, 8, 0],   // version 1, 8-byte values, no flags
+        &[2, 0, 8, 0],   // version 2, 8-byte values, no flags
         &[6, 0, 0, 0],   // records
         &[2, 0, 0, 0],   // inputs
         &[2, 0, 0, 0],   // leaves

@@ -43,17 +43,18 @@ fn same_bits(what: &str, got: &[f64], want: &[f64]) {
 /// The op the tape records for a var-constant instruction whose constant `f32` holds
 /// exactly (it keeps the constant in the record).
 fn fused_op(instr: &Instr) -> Option<Op> {
-    let exact = |c: f64| c as f32 as f64 == c;
+    // On an f64 tape a constant `f32` holds goes inside the record, any other beside it.
+    let form = |c: f64, inline: Op, wide: Op| if c as f32 as f64 == c { inline } else { wide };
     match *instr {
-        Instr::VarConst(Op::Add | Op::Sub, _, c) | Instr::ConstVar(Op::Add, c, _) if exact(c) => {
-            Some(Op::AddConst)
+        Instr::VarConst(Op::Add | Op::Sub, _, c) | Instr::ConstVar(Op::Add, c, _) => {
+            Some(form(c, Op::AddConst, Op::AddWide))
         }
-        Instr::VarConst(Op::Mul, _, c) | Instr::ConstVar(Op::Mul, c, _) if exact(c) => {
-            Some(Op::MulConst)
+        Instr::VarConst(Op::Mul, _, c) | Instr::ConstVar(Op::Mul, c, _) => {
+            Some(form(c, Op::MulConst, Op::MulWide))
         }
-        Instr::VarConst(Op::Div, _, c) if exact(c) => Some(Op::DivConst),
-        Instr::ConstVar(Op::Sub, c, _) if exact(c) => Some(Op::ConstSub),
-        Instr::ConstVar(Op::Div, c, _) if exact(c) => Some(Op::ConstDiv),
+        Instr::VarConst(Op::Div, _, c) => Some(form(c, Op::DivConst, Op::DivWide)),
+        Instr::ConstVar(Op::Sub, c, _) => Some(form(c, Op::ConstSub, Op::WideSub)),
+        Instr::ConstVar(Op::Div, c, _) => Some(form(c, Op::ConstDiv, Op::WideDiv)),
         _ => None,
     }
 }

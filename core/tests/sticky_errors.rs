@@ -545,11 +545,11 @@ fn the_tape_is_usable_after_every_kind_of_error_once_reset() {
 fn jacobian_scratch_that_does_not_fit_fails_the_query_not_the_tape() {
     let mut mem = Aligned::<4096>::new();
     // Room for 7 records and 2 more (48 bytes): not for the 7 × 3 lanes (168 bytes)
-    // of a 3-column sweep, nor the 56 bytes of a 1-column one. The constant 2.1 is not
-    // exact in f32, so it takes a record of its own.
+    // of a 3-column sweep, nor the 56 bytes of a 1-column one. The constant takes a
+    // record of its own.
     let mut tape = Tape::<f64>::new(&mut mem.0[..9 * BPR]).unwrap();
     let (x, y) = (tape.input(3.0), tape.input(2.0));
-    let f = (x + y) * (x - 2.1 * y);
+    let f = (x + y) * (x - tape.constant(2.1) * y);
     assert_eq!(tape.len(), 7);
     let mut jac = [0.0; 2];
     assert!(matches!(

@@ -81,7 +81,9 @@ impl<T: PortableFloat> Emitter<'_, '_, '_, T> {
             let entry = self.entry(i)?;
             match record_kind(entry.op) {
                 RecordKind::Input | RecordKind::Const => {}
-                RecordKind::Unary | RecordKind::UnaryWithOperand => live.set(entry.a),
+                RecordKind::Unary | RecordKind::UnaryWithOperand | RecordKind::WideConstant => {
+                    live.set(entry.a)
+                }
                 RecordKind::Binary => {
                     live.set(entry.a);
                     live.set(entry.b);
@@ -354,7 +356,14 @@ impl<T: PortableFloat> Emitter<'_, '_, '_, T> {
     ) -> fmt::Result {
         let literal = |out: &mut dyn Write, value: f64| T::from_f64(value).write_c_literal(out);
         let n = record.map_or(0, |(_, entry)| entry.b as i32);
-        let inline_constant = || T::from_f64(f32::from_bits(n as u32) as f64);
+        // An inline constant's `f32` bits, or the constant beside the records that a
+        // wide-constant record locates.
+        let inline_constant = || match record {
+            Some((_, entry)) if record_kind(entry.op) == RecordKind::WideConstant => {
+                self.tape.wide_constant_of(entry.b)
+            }
+            _ => T::from_f64(f32::from_bits(n as u32) as f64),
+        };
         match (key, record) {
             ("m", _) => out.write_str(T::C_MATH_SUFFIX),
             ("T", _) => out.write_str(T::C_TYPE),

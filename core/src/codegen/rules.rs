@@ -122,6 +122,12 @@ pub(crate) fn rule(op: Op, n: i32) -> Option<Rule> {
         Op::DivConst => unary("({a} / {c})", "{1/c}"),
         Op::ConstSub => unary("({c} - {a})", "-{1}"),
         Op::ConstDiv => unary("({c} / {a})", "(-({y} / {a}))"),
+        // `{c}` is the constant beside the records here (see `emit.rs`).
+        Op::AddWide => unary("({a} + {c})", "{1}"),
+        Op::MulWide => unary("({a} * {c})", "{c}"),
+        Op::DivWide => unary("({a} / {c})", "{1/c}"),
+        Op::WideSub => unary("({c} - {a})", "-{1}"),
+        Op::WideDiv => unary("({c} / {a})", "(-({y} / {a}))"),
     })
 }
 
@@ -139,7 +145,10 @@ pub(crate) fn partial_may_be_non_finite(op: Op, operand: u32) -> bool {
         Op::Add | Op::Sub | Op::Mul | Op::Min | Op::Max | Op::Hypot | Op::Neg | Op::Copy => false,
         Op::Sin | Op::Cos | Op::Tan | Op::Atan | Op::Tanh | Op::Asinh | Op::Abs => false,
         Op::Sigmoid | Op::Softplus | Op::Erf | Op::ConstSub => false,
-        Op::AddConst => false,
+        Op::AddConst | Op::AddWide | Op::WideSub => false,
+        // The constant is not in `operand`: guarded whatever it is (a guard that never
+        // fires costs a branch, not a bit of the result).
+        Op::MulWide | Op::DivWide | Op::WideDiv => true,
         Op::MulConst => !constant.is_finite(),
         Op::DivConst => !(1.0 / constant).is_finite(),
         // `n·x^(n−1)`: finite for n = 0, 1, 2 only.

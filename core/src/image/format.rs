@@ -12,13 +12,15 @@
 //! | 7 | 1 | flags, 0 |
 //! | 8 | 4 | records `r` |
 //! | 12 | 4 | inputs (records with op `Input`) |
-//! | 16 | 4 | leaves `l` (records with op `Input` or `Const`) |
+//! | 16 | 4 | leaves `l` (records with op `Input` or `Const`, and wide-constant ops) |
 //! | 20 | 4 | outputs `o` |
 //! | 24 | 4 | total length in bytes |
 //! | 28 | 4 | CRC-32 (IEEE) of every byte of the image but these four |
 //! | 32 | 8·r | records: `op << 26 | a`, then `b` (the in-memory record's fields) |
-//! | … | w·l | the leaves' values in record order, IEEE bits of `w` bytes |
+//! | … | w·l | the leaves' values in record order, IEEE bits of `w` bytes (a wide-constant op's constant; its `b` is 0) |
 //! | … | 4·o | the outputs' record indices |
+//!
+//! Version 2 added the wide-constant ops (`AddWide` … `WideDiv`).
 //!
 //! Only leaves carry values: a loaded tape recomputes every other value by the same
 //! rules as replay, so an image cannot make a value disagree with its op.
@@ -30,7 +32,7 @@ use crate::tape::{record_kind, RecordKind};
 /// The four bytes every image starts with.
 pub const MAGIC: [u8; 4] = *b"ADTP";
 /// The format version this build writes and reads.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Bytes before the records.
 pub const HEADER_LEN: usize = 32;
 /// Bytes per record.
@@ -180,6 +182,8 @@ pub(crate) fn record_at(image: &[u8], i: usize) -> Result<ImageRecord> {
             RecordKind::Input | RecordKind::Const => a == 0 && b == 0,
             RecordKind::Unary => precedes(a) && b == 0,
             RecordKind::UnaryWithOperand => precedes(a),
+            // The constant is among the leaf values.
+            RecordKind::WideConstant => precedes(a) && b == 0,
             RecordKind::Binary => precedes(a) && precedes(b),
             RecordKind::Extension => return Err(Error::BadImage(
                 "a record of a tensor or another extension layer (images hold scalar records only)",

@@ -41,7 +41,7 @@ impl<T: PortableFloat> Tape<'_, T> {
                     inputs += 1;
                     leaves += 1;
                 }
-                RecordKind::Const => leaves += 1,
+                RecordKind::Const | RecordKind::WideConstant => leaves += 1,
                 // `record_at` refuses extension records.
                 RecordKind::Unary
                 | RecordKind::UnaryWithOperand
@@ -64,7 +64,7 @@ impl<T: PortableFloat> Tape<'_, T> {
         for i in 0..info.records {
             let record = record_at(image, i)?;
             let value = match record.kind {
-                RecordKind::Input | RecordKind::Const => {
+                RecordKind::Input | RecordKind::Const | RecordKind::WideConstant => {
                     let value = T::from_bits_u64(u64_at(image, leaf_at, T::BYTES));
                     leaf_at += T::BYTES;
                     value
@@ -78,6 +78,7 @@ impl<T: PortableFloat> Tape<'_, T> {
             let (a, b) = match record.kind {
                 RecordKind::Binary => (shift(record.a), shift(record.b)),
                 RecordKind::Unary | RecordKind::UnaryWithOperand => (shift(record.a), record.b),
+                RecordKind::WideConstant => (shift(record.a), 0),
                 RecordKind::Input | RecordKind::Const | RecordKind::Extension => (0, 0),
             };
             if !self.restore_record(record.op, a, b, value).is_valid() {

@@ -51,9 +51,18 @@ impl<T: PortableFloat> Tape<'_, T> {
             let (op, a, b, value) = self.scalar_record(i as u32).ok_or(Error::StaleHandle)?;
             let at = HEADER_LEN + i * RECORD_LEN;
             put_u32(out, at, ((op as u32) << super::format::INDEX_BITS) | a);
+            let kind = record_kind(op);
+            // A wide constant travels among the leaf values; its locator is the tape's.
+            let (b, leaf) = match kind {
+                RecordKind::WideConstant => (0, self.wide_constant_of(b)),
+                _ => (b, value),
+            };
             put_u32(out, at + 4, b);
-            if matches!(record_kind(op), RecordKind::Input | RecordKind::Const) {
-                let bytes = value.to_bits_u64().to_le_bytes();
+            if matches!(
+                kind,
+                RecordKind::Input | RecordKind::Const | RecordKind::WideConstant
+            ) {
+                let bytes = leaf.to_bits_u64().to_le_bytes();
                 out[leaf_at..leaf_at + T::BYTES].copy_from_slice(&bytes[..T::BYTES]);
                 leaf_at += T::BYTES;
             }
@@ -81,7 +90,7 @@ impl<T: PortableFloat> Tape<'_, T> {
                     inputs += 1;
                     leaves += 1;
                 }
-                RecordKind::Const => leaves += 1,
+                RecordKind::Const | RecordKind::WideConstant => leaves += 1,
                 RecordKind::Unary | RecordKind::UnaryWithOperand | RecordKind::Binary => {}
                 RecordKind::Extension => {
                     return Err(Error::NotExportable(

@@ -197,7 +197,11 @@ fn rule(op: Op, exponent: i32) -> (Arguments, Curvature) {
         | Op::AddConst
         | Op::MulConst
         | Op::DivConst
-        | Op::ConstSub => (Arguments::One, Linear),
+        | Op::ConstSub
+        | Op::AddWide
+        | Op::MulWide
+        | Op::DivWide
+        | Op::WideSub => (Arguments::One, Linear),
         Op::Powi if exponent == 0 || exponent == 1 => (Arguments::One, Linear),
         Op::Powi
         | Op::Recip
@@ -224,7 +228,8 @@ fn rule(op: Op, exponent: i32) -> (Arguments, Curvature) {
         | Op::Sigmoid
         | Op::Softplus
         | Op::Erf
-        | Op::ConstDiv => (Arguments::One, Whole),
+        | Op::ConstDiv
+        | Op::WideDiv => (Arguments::One, Whole),
     }
 }
 

@@ -192,6 +192,11 @@ impl<'m, T: Real> Tape<'m, T> {
                         (*a).adjoint += adjoint * da;
                         (*b).adjoint += adjoint * db;
                     },
+                    wide(op) => {
+                        let x = records.add(record.a_in::<LARGE>(i as u32) as usize);
+                        let c = self.wide_constant_of(record.b);
+                        (*x).adjoint += adjoint * op.partial_with_constant((*x).value, record.value, c);
+                    },
                     tensor => {
                         (self.extension_of(i as u32).backward)(self, i as u32);
                     },

@@ -86,7 +86,7 @@ impl<T: Real> Tape<'_, T> {
     /// How far the arena's start lies past an address aligned to [`NODE_ALIGN`]. Nodes
     /// are aligned by address, so payloads count from that aligned address, not from the
     /// arena's start: caller memory need not be aligned at all (a `[MaybeUninit<u8>; N]`).
-    fn node_misalignment(&self) -> usize {
+    pub(super) fn node_misalignment(&self) -> usize {
         self.arena.ptr_at(0) as usize % NODE_ALIGN
     }
 

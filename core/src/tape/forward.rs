@@ -255,6 +255,10 @@ impl<'m, T: Real> Tape<'m, T> {
                         (*records.add(record.a_in::<LARGE>(i as u32) as usize)).value,
                         (*records.add(record.b as usize)).value,
                     ),
+                    wide(op) => op.eval_with_constant(
+                        (*records.add(record.a_in::<LARGE>(i as u32) as usize)).value,
+                        self.wide_constant_of(record.b),
+                    ),
                     tensor => {
                         (self.extension_of(i as u32).replay)(self, i as u32);
                         // A rank-0 tensor keeps its value in the record; re-read it.
@@ -314,6 +318,13 @@ impl<'m, T: Real> Tape<'m, T> {
                         *lane = times(ta, da) + times(tb, db);
                     }
                     lanes
+                },
+                wide(op) => {
+                    let x = self.record(record.a(i));
+                    let c = self.wide_constant_of(record.b);
+                    let partial = op.partial_with_constant(x.value, record.value, c);
+                    // SAFETY: argument slots precede `i`.
+                    unsafe { slots.get(record.a(i)) }.map(|t| times(t, partial))
                 },
                 // Handled above, before the generic store.
                 tensor => [T::zero(); N],

@@ -129,6 +129,14 @@ impl<'m, T: Real> Tape<'m, T> {
                     }
                     y
                 },
+                wide(op) => {
+                    let a = record.a(i as u32) as usize;
+                    let x = value_of(record.a(i as u32));
+                    let c = self.wide_constant_of(record.b);
+                    let y = if replaying { op.eval_with_constant(x, c) } else { record.value };
+                    scale(lanes, &done[a * p..a * p + p], op.partial_with_constant(x, y, c));
+                    y
+                },
                 // `check_lane_sweep` keeps tensor records out.
                 tensor => {
                     lanes.fill(T::zero());
@@ -181,6 +189,13 @@ impl<'m, T: Real> Tape<'m, T> {
                     // `a` and `b` may be one record (`x · x`): two passes, one borrow each.
                     accumulate(&mut before[a * p..a * p + p], lanes, da);
                     accumulate(&mut before[b * p..b * p + p], lanes, db);
+                },
+                wide(op) => {
+                    let x = record.a(i) as usize;
+                    let c = self.wide_constant_of(record.b);
+                    let partial =
+                        op.partial_with_constant(self.record(record.a(i)).value, record.value, c);
+                    accumulate(&mut before[x * p..x * p + p], lanes, partial);
                 },
                 tensor => {},
             );

@@ -52,6 +52,7 @@ impl<T: Real> Tape<'_, T> {
         // wherever it is recorded (and so the same bytes), and never reuses a handle of
         // the enclosing generation.
         self.last_constant.set((T::zero(), super::VarId::INVALID));
+        self.forget_wide_chunk();
         self.reserved.set(0);
         self.refresh_limit();
         Ok(mark)
@@ -100,6 +101,7 @@ impl<T: Real> Tape<'_, T> {
         self.len.set(mark.len);
         // The cached constant may be among the dropped records.
         self.last_constant.set((T::zero(), super::VarId::INVALID));
+        self.forget_wide_chunk();
         self.inputs.set(mark.inputs);
         self.inputs_end.set(mark.inputs_end);
         self.reserved.set(mark.reserved);

@@ -25,6 +25,7 @@ mod var;
 mod vector_forward;
 mod vector_reverse;
 mod vjp;
+mod wide_constant;
 
 pub(crate) use extension::{Extension, ExtensionHeader, ExtensionKind};
 pub(crate) use identity::HandleKind;
@@ -135,6 +136,10 @@ pub struct Tape<'m, T: Real> {
     /// The last constant recorded and its record, so a constant used over and over
     /// (`0.01 * x[i]` in a loop) takes one record, not one per use.
     last_constant: Cell<(T, VarId)>,
+    /// The next free slot of the wide-constant pool's current chunk, and how many are
+    /// left (see `wide_constant.rs`).
+    wide_next: Cell<*mut T>,
+    wide_left: Cell<u32>,
     /// Number of `Input` records, in recording order.
     inputs: Cell<u32>,
     /// One past the last `Input` record, so reading input gradients scans only that far
@@ -198,6 +203,8 @@ impl<'m, T: Real> Tape<'m, T> {
             len: Cell::new(0),
             limit: Cell::new(0),
             last_constant: Cell::new((T::zero(), VarId::INVALID)),
+            wide_next: Cell::new(core::ptr::null_mut()),
+            wide_left: Cell::new(0),
             inputs: Cell::new(0),
             inputs_end: Cell::new(0),
             identity: identity::next_identity(),
@@ -298,6 +305,7 @@ impl<'m, T: Real> Tape<'m, T> {
     pub unsafe fn reset_unchecked(&self) {
         self.len.set(0);
         self.last_constant.set((T::zero(), VarId::INVALID));
+        self.forget_wide_chunk();
         self.inputs.set(0);
         self.inputs_end.set(0);
         self.error.set(None);

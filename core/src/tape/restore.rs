@@ -10,7 +10,8 @@ use crate::real::Real;
 impl<T: Real> Tape<'_, T> {
     /// Records `op` with arguments `a` and `b` (record indices below `len` for the
     /// arguments it reads, checked by the caller; otherwise its operand), and `value`
-    /// for a leaf. Other ops compute their value from their arguments. Unlike
+    /// for a leaf (the constant, for a wide-constant op). Other ops compute their value
+    /// from their arguments. Unlike
     /// [`constant_id`](Tape::constant_id), a constant always takes a record of its own,
     /// so indices stay those of the source.
     pub(crate) fn restore_record(&self, op: Op, a: u32, b: u32, value: T) -> VarId {
@@ -25,6 +26,11 @@ impl<T: Real> Tape<'_, T> {
                 self.record_unary(op, argument(a), b as i32)
             }
             RecordKind::Binary => self.record_binary(op, argument(a), argument(b)),
+            // `value` is the constant. Taking a constant record instead would shift the
+            // indices, so a constant the pool cannot take fails the restore.
+            RecordKind::WideConstant => self
+                .record_wide_constant(op, argument(a), value)
+                .unwrap_or_else(|| self.fail(Error::SizeOverflow)),
             RecordKind::Extension => self.fail(Error::InvalidArgument(
                 "restore_record: extension records cannot be restored",
             )),
@@ -45,6 +51,9 @@ pub(crate) enum RecordKind {
     UnaryWithOperand,
     /// Two arguments `a`, `b`.
     Binary,
+    /// One argument `a` and a constant beside the records, which `b` locates in the
+    /// tape (an image carries the constant among its leaf values instead).
+    WideConstant,
     /// A record of a layer above the tape: not in images.
     Extension,
 }
@@ -65,6 +74,9 @@ pub(crate) fn record_kind(op: Op) -> RecordKind {
         | Op::Hypot => RecordKind::Binary,
         Op::Powi | Op::AddConst | Op::MulConst | Op::DivConst | Op::ConstSub | Op::ConstDiv => {
             RecordKind::UnaryWithOperand
+        }
+        Op::AddWide | Op::MulWide | Op::DivWide | Op::WideSub | Op::WideDiv => {
+            RecordKind::WideConstant
         }
         Op::Copy
         | Op::Neg

@@ -188,6 +188,17 @@ impl<'m, T: Real> Tape<'m, T> {
             if adjoint.is_zero() && lanes.iter().all(|lane| lane.is_zero()) {
                 continue;
             }
+            // A one-argument record with partial φ' and second derivative φ'' at `x`.
+            let unary_step =
+                |x: usize, partial: T, second: T, adjoints: &mut [T], before: &mut [T]| {
+                    adjoints[x] += times(adjoint, partial);
+                    let curvature = times(adjoint, second);
+                    let targets = before[x * p..x * p + p].iter_mut();
+                    for ((target, &lane), &t) in targets.zip(lanes).zip(&tangents[x * p..x * p + p])
+                    {
+                        *target += times(lane, partial) + times(t, curvature);
+                    }
+                };
             dispatch_op!(record.op(),
                 leaf => {},
                 unary(op) => {
@@ -198,12 +209,7 @@ impl<'m, T: Real> Tape<'m, T> {
                     let second = op
                         .unary_partial(Dual::new(value, one), Dual::new(record.value, partial), n)
                         .tangent;
-                    adjoints[x] += times(adjoint, partial);
-                    let curvature = times(adjoint, second);
-                    let targets = before[x * p..x * p + p].iter_mut();
-                    for ((target, &lane), &t) in targets.zip(lanes).zip(&tangents[x * p..x * p + p]) {
-                        *target += times(lane, partial) + times(t, curvature);
-                    }
+                    unary_step(x, partial, second, adjoints, before);
                 },
                 binary(op) => {
                     let (a, b) = (record.a(i) as usize, record.b as usize);
@@ -232,6 +238,20 @@ impl<'m, T: Real> Tape<'m, T> {
                     for (j, &lane) in lanes.iter().enumerate() {
                         before[b * p + j] += times(lane, db) + times(ta[j], c[2]) + times(tb[j], c[3]);
                     }
+                },
+                wide(op) => {
+                    let x = record.a(i) as usize;
+                    let value = self.record(record.a(i)).value;
+                    let c = self.wide_constant_of(record.b);
+                    let partial = op.partial_with_constant(value, record.value, c);
+                    let second = op
+                        .partial_with_constant(
+                            Dual::new(value, one),
+                            Dual::new(record.value, partial),
+                            Dual::new(c, T::zero()),
+                        )
+                        .tangent;
+                    unary_step(x, partial, second, adjoints, before);
                 },
                 tensor => {},
             );

@@ -367,9 +367,16 @@ impl<T: Real> Tape<'_, T> {
         c: T,
         constant_first: bool,
     ) -> VarId {
-        match (fused, c.exact_f32()) {
-            (Some(fused), Some(inline)) => self.record_unary(fused, x, inline.to_bits() as i32),
-            _ => {
+        let wide = match (fused, c.exact_f32()) {
+            (Some(fused), Some(inline)) => {
+                return self.record_unary(fused, x, inline.to_bits() as i32)
+            }
+            (Some(fused), None) if Self::HAS_WIDE_CONSTANTS => fused.wide_form(),
+            _ => None,
+        };
+        match wide.and_then(|wide| self.record_wide_constant(wide, x, c)) {
+            Some(id) => id,
+            None => {
                 let constant = self.vouch(self.constant_id(c));
                 let (a, b) = if constant_first {
                     (constant, x)

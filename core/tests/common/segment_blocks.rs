@@ -72,6 +72,9 @@ pub fn scalar_block(tape: &Tape<'_, f64>, inputs: &[VarId], outputs: &mut [VarId
         tape.binary_id(Op::Add, y, tape.constant_id(2.0)),
     );
     let v = tape.binary_id(Op::Mul, v, u);
+    // Constants `f32` does not hold: kept beside the records (the wide-constant pool),
+    // which a segment gives back and takes again each time its block is recorded.
+    let v = tape.const_binary_id(Op::Sub, 0.7, tape.binary_const_id(Op::Mul, v, 0.3));
     outputs[0] = u;
     outputs[1] = v;
 }

@@ -1,0 +1,176 @@
+//! Constants that `f32` does not hold, beside the records instead of in them.
+//!
+//! An op with a constant keeps the constant in its record when `f32` holds it exactly
+//! (the `…Const` ops, most literals). Any other constant of an `f64` tape goes to a pool
+//! at the arena's high end, 8 bytes each, and the op's record (`AddWide` … `WideDiv`)
+//! locates it: it costs no record and no backward work, where it used to take a
+//! constant record and a binary op that sent an adjoint to it. The pool grows in chunks
+//! of [`CHUNK`] constants (one, where a chunk does not fit), allocated like any other
+//! high-end data: a reset or the end of a checkpointed block gives them back with
+//! everything else recorded after them.
+
+use super::{Local, Tape, VarId};
+use crate::op::Op;
+use crate::real::Real;
+use core::mem::{align_of, size_of};
+
+/// Constants allocated at a time.
+const CHUNK: u32 = 32;
+
+impl<T: Real> Tape<'_, T> {
+    /// Whether this tape's constants can live in the pool: `f64` ones. (An `f32` tape's
+    /// constants always fit their records; a dual tape's go to constant records.)
+    pub(super) const HAS_WIDE_CONSTANTS: bool = size_of::<T>() == 8 && align_of::<T>() == 8;
+
+    /// Records `op` (one of the wide-constant ops) of `x` and the constant `c`; `None`
+    /// when the pool cannot take `c` (see `wide_slot`): the caller records a constant
+    /// record and a binary op instead.
+    pub(super) fn record_wide_constant(&self, op: Op, x: Local, c: T) -> Option<VarId> {
+        if !self.is_live(x) {
+            self.fail_handle(self.handle_of(x));
+            return Some(VarId::INVALID);
+        }
+        let slot = self.wide_slot(c)?;
+        let value = op.eval_with_constant(self.record(x.index).value, c);
+        Some(self.push_op(op, x.index, slot, value))
+    }
+
+    /// A pool slot holding `c`, as a record's second field: its address counted in
+    /// 8-byte units from the 8-aligned address at or below the arena's start (as
+    /// extension nodes are; caller memory need not be aligned). `None` when the arena is
+    /// full (the tape is failed then), while a sweep's scratch region is open (which
+    /// allows no allocation: a checkpointed block recorded again inside a sweep), or
+    /// when the reference does not fit 32 bits (an arena past 32 GiB).
+    fn wide_slot(&self, c: T) -> Option<u32> {
+        if self.wide_left.get() == 0 {
+            if self.scratch_open.get() > 0 || self.status().is_err() {
+                return None;
+            }
+            // A whole chunk where it fits, else one slot: a small arena (a firmware
+            // tape of a few hundred bytes) must not run out for the chunk's sake.
+            let keep_free = self.reserved.get();
+            let chunk = match self.alloc_below_reserve::<T>(CHUNK as usize, T::zero(), keep_free) {
+                Ok(chunk) => (chunk, CHUNK),
+                Err(_) => match self.alloc_below_reserve::<T>(1, T::zero(), keep_free) {
+                    Ok(slot) => (slot, 1),
+                    Err(error) => {
+                        self.fail(error);
+                        return None;
+                    }
+                },
+            };
+            self.wide_next.set(chunk.0.as_ptr());
+            self.wide_left.set(chunk.1);
+        }
+        let slot = self.wide_next.get();
+        let shifted = self.arena_offset(slot.cast())? + self.node_misalignment();
+        let reference = u32::try_from(shifted / 8).ok()?;
+        // SAFETY: `slot` is one of the `wide_left` unused values of the current chunk,
+        // which the arena holds until the next reset or truncation (both empty the chunk).
+        unsafe { slot.write(c) };
+        self.wide_next.set(slot.wrapping_add(1));
+        self.wide_left.set(self.wide_left.get() - 1);
+        Some(reference)
+    }
+
+    /// Forgets the current chunk: called when the high end is given back (reset, the
+    /// end of a checkpointed block), and at a block's start so that the block's
+    /// constants are allocated after its mark and go with it.
+    pub(super) fn forget_wide_chunk(&self) {
+        self.wide_left.set(0);
+    }
+
+    /// The constant that a wide-constant record with second field `b` locates.
+    #[inline(always)]
+    pub(crate) fn wide_constant_of(&self, b: u32) -> T {
+        // SAFETY: `b` is the second field of a wide-constant record, which only
+        // `record_wide_constant` makes, from a slot it wrote; the slot lives as long as
+        // the record (both go at the same reset or truncation). `T` is 8-aligned, so the
+        // slot's address is a multiple of 8 and `b · 8` is at least the misalignment.
+        unsafe {
+            self.arena
+                .ptr_at(b as usize * 8 - self.node_misalignment())
+                .cast::<T>()
+                .read()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Op, Tape};
+    use core::mem::MaybeUninit;
+
+    /// `((0.3 − x·0.1) / 0.7 + 0.2)` and `1.1 / x`: every wide form, at `x`, in `f64`.
+    fn plain(x: f64) -> (f64, f64) {
+        ((0.3 - x * 0.1) / 0.7 + 0.2, 1.1 / x)
+    }
+
+    #[test]
+    fn any_constant_costs_no_record_and_keeps_every_bit() {
+        let mut mem = [MaybeUninit::<u8>::uninit(); 4096];
+        // An arena that starts off 8-byte alignment: slots are located from the aligned
+        // address below it.
+        let tape = Tape::<f64>::new(&mut mem[3..]).unwrap();
+        let x = tape.input(1.7);
+        let f = (0.3 - x * 0.1) / 0.7 + 0.2;
+        let g = 1.1 / x;
+        assert_eq!(tape.len(), 1 + 5, "one record per op, none per constant");
+        for (op, i) in [
+            (Op::MulWide, 1),
+            (Op::WideSub, 2),
+            (Op::DivWide, 3),
+            (Op::AddWide, 4),
+            (Op::WideDiv, 5),
+        ] {
+            assert_eq!(tape.scalar_record(i).unwrap().0, op);
+        }
+        let (pf, pg) = plain(1.7);
+        assert_eq!(
+            (f.value().to_bits(), g.value().to_bits()),
+            (pf.to_bits(), pg.to_bits())
+        );
+        tape.backward(f.id()).unwrap();
+        assert_eq!(tape.grad(x.id()).unwrap(), -0.1 / 0.7);
+        tape.backward(g.id()).unwrap();
+        assert_eq!(tape.grad(x.id()).unwrap(), -(pg / 1.7));
+        tape.jvp(&[1.0]).unwrap();
+        assert_eq!(tape.tangent(f.id()).unwrap(), -0.1 / 0.7);
+        tape.replay(&[-2.5]).unwrap();
+        let (pf, pg) = plain(-2.5);
+        assert_eq!(tape.value(f.id()).unwrap().to_bits(), pf.to_bits());
+        assert_eq!(tape.value(g.id()).unwrap().to_bits(), pg.to_bits());
+    }
+
+    #[test]
+    fn a_small_arena_takes_one_slot_at_a_time_and_a_reset_gives_them_back() {
+        // Room for a few records and a few slots, not for a chunk of 32.
+        let mut mem = [MaybeUninit::<u8>::uninit(); 200];
+        let mut tape = Tape::<f64>::new(&mut mem).unwrap();
+        for _ in 0..3 {
+            let x = tape.input(2.0);
+            let y = x * 0.1 + 0.2;
+            tape.status().unwrap();
+            assert_eq!(y.value(), 2.0 * 0.1 + 0.2);
+            tape.reset();
+        }
+        // Filling the arena with slots ends in the tape's out-of-memory error.
+        let x = tape.input(2.0);
+        let mut y = x;
+        for k in 0..64 {
+            y = y * (0.1 + k as f64);
+        }
+        assert!(tape.status().is_err());
+        tape.reset();
+        assert!((tape.input(1.0) * 0.1).id().is_valid());
+    }
+
+    #[test]
+    fn an_f32_tape_keeps_its_constants_in_the_records() {
+        let mut mem = [MaybeUninit::<u8>::uninit(); 4096];
+        let tape = Tape::<f32>::new(&mut mem).unwrap();
+        let x = tape.input(2.0);
+        let _ = x * 0.1;
+        assert_eq!(tape.scalar_record(1).unwrap().0, Op::MulConst);
+    }
+}
