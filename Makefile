@@ -35,7 +35,7 @@ LINK_SHARED := -L$(LIB) -lautodiff -Wl,-rpath,$(abspath $(LIB)) -lm
 C_TESTS := api bad_input dual tensor tensor_training tensor_errors threads device
 C_TESTS += checkpoint checkpoint_chain device_tape soundness header_sweep param_group sparse
 # Recorded comparisons and user-defined ops, and the examples built on them.
-CHECKED_C_TESTS := compare user_op
+CHECKED_C_TESTS := compare user_op tensor_user_op
 CHECKED_EXAMPLES := branch linear_solve fixed_point
 C_TESTS += $(CHECKED_C_TESTS)
 EXAMPLES += $(CHECKED_EXAMPLES)

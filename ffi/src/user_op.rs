@@ -135,21 +135,27 @@ fn mut_ptr_of(values: &mut [f64]) -> *mut f64 {
     }
 }
 
+/// Runs the C callback `f` with `tape` lent to it, and turns its code into a result: how
+/// every user op, scalar or tensor, calls back.
+pub(crate) fn run_lent(tape: *mut ad_tape, f: impl FnOnce() -> c_int) -> autodiff_core::Result<()> {
+    // SAFETY: the pointer the op was recorded with, whose header lives as long as the
+    // tape's records (the header's contract).
+    let header = unsafe { header(tape) }
+        .map_err(|_| Error::InvalidArgument("user op: its tape is no longer live"))?;
+    let code = {
+        let _lent = header.lend();
+        f()
+    };
+    match code {
+        0 => Ok(()),
+        code => Err(Error::CallbackFailed { code }),
+    }
+}
+
 impl COp {
     /// Runs `f` with the tape lent to the callback, and turns its code into a result.
     fn lent(&self, f: impl FnOnce() -> c_int) -> autodiff_core::Result<()> {
-        // SAFETY: the pointer `ad_user_op` was called with, whose header lives as long as
-        // the tape's records (the header's contract).
-        let header = unsafe { header(self.tape) }
-            .map_err(|_| Error::InvalidArgument("user op: its tape is no longer live"))?;
-        let code = {
-            let _lent = header.lend();
-            f()
-        };
-        match code {
-            0 => Ok(()),
-            code => Err(Error::CallbackFailed { code }),
-        }
+        run_lent(self.tape, f)
     }
 
     fn derivative(

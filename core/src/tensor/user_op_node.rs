@@ -262,10 +262,11 @@ impl<'m, T: Float> Tape<'m, T> {
     /// The op is moved into the arena and never dropped, hence `Copy + 'static`; `Send`
     /// because the tape is. Fails (setting the tape's error and writing
     /// [`TensorId::INVALID`] to every output) with the tape's pending error, a handle
-    /// error for an input, [`Error::InvalidArgument`] for no outputs or a count of shapes
-    /// other than of outputs, [`Error::UnsupportedOnDevice`] for an input on a device,
-    /// the error `forward` returned, [`Error::SizeOverflow`] or
-    /// [`Error::OutOfMemory`]. Nothing is recorded then.
+    /// error for an input, [`Error::InvalidArgument`] for no outputs,
+    /// [`Error::LengthMismatch`] for a count of shapes other than of outputs,
+    /// [`Error::UnsupportedOnDevice`] for an input on a device, the error `forward`
+    /// returned, [`Error::SizeOverflow`] or [`Error::OutOfMemory`]. Nothing is recorded
+    /// then.
     pub fn tensor_user_op<U>(
         &self,
         op: U,
@@ -277,9 +278,36 @@ impl<'m, T: Float> Tape<'m, T> {
     where
         U: TensorUserOp<T> + Copy + Send + 'static,
     {
+        if output_shapes.len() != outputs.len() {
+            outputs.fill(TensorId::INVALID);
+            self.fail(Error::LengthMismatch {
+                what: "user op: output shapes",
+                got: output_shapes.len(),
+                against: "the number of outputs",
+                expected: outputs.len(),
+            });
+            return self.status();
+        }
+        self.tensor_user_op_shaped(op, inputs, |j| Ok(output_shapes[j]), outputs, state_len)
+    }
+
+    /// [`tensor_user_op`](Tape::tensor_user_op) with output `j`'s shape given by
+    /// `shape_of(j)`, for hosts that hold shapes in another form (the C API's arrays of
+    /// dimensions); an error it returns fails the op.
+    pub fn tensor_user_op_shaped<U>(
+        &self,
+        op: U,
+        inputs: &[TensorId],
+        shape_of: impl Fn(usize) -> Result<Shape>,
+        outputs: &mut [TensorId],
+        state_len: usize,
+    ) -> Result<()>
+    where
+        U: TensorUserOp<T> + Copy + Send + 'static,
+    {
         outputs.fill(TensorId::INVALID);
         let (mark, len) = (self.high_mark(), self.len());
-        let result = record::<T, U>(self, op, inputs, output_shapes, outputs, state_len);
+        let result = record::<T, U>(self, op, inputs, &shape_of, outputs, state_len);
         if let Err(error) = result {
             if self.len() == len {
                 // No record points at the node: give its memory back.
@@ -330,7 +358,7 @@ fn record<T: Float, U: TensorUserOp<T> + Copy + Send + 'static>(
     tape: &Tape<'_, T>,
     op: U,
     inputs: &[TensorId],
-    output_shapes: &[Shape],
+    shape_of: &impl Fn(usize) -> Result<Shape>,
     outputs: &mut [TensorId],
     state_len: usize,
 ) -> Result<()> {
@@ -345,14 +373,6 @@ fn record<T: Float, U: TensorUserOp<T> + Copy + Send + 'static>(
     }
     if outputs.is_empty() {
         return Err(Error::InvalidArgument("user op: no outputs"));
-    }
-    if output_shapes.len() != outputs.len() {
-        return Err(Error::LengthMismatch {
-            what: "user op: output shapes",
-            got: output_shapes.len(),
-            against: "the number of outputs",
-            expected: outputs.len(),
-        });
     }
     if align_of::<U>() > 8 {
         return Err(Error::InvalidArgument(
@@ -373,8 +393,8 @@ fn record<T: Float, U: TensorUserOp<T> + Copy + Send + 'static>(
         count(state_len)?,
     );
     let mut data = 0usize;
-    for shape in output_shapes {
-        let len = shape.checked_len().ok_or(Error::SizeOverflow)?;
+    for j in 0..outputs.len() {
+        let len = shape_of(j)?.checked_len().ok_or(Error::SizeOverflow)?;
         data = data.checked_add(len).ok_or(Error::SizeOverflow)?;
     }
     let layout = Layout::new::<T, U>(inputs.len(), outputs.len(), state_len, data)
@@ -430,13 +450,10 @@ fn record<T: Float, U: TensorUserOp<T> + Copy + Send + 'static>(
             *desc = UserTensor::new(core::ptr::null_mut(), 0, Shape::SCALAR);
         }
         let mut offset = 0;
-        for (desc, shape) in table
-            .descriptors(Part::Outputs)
-            .iter_mut()
-            .zip(output_shapes)
-        {
+        for (j, desc) in table.descriptors(Part::Outputs).iter_mut().enumerate() {
+            let shape = shape_of(j)?;
             let len = shape.checked_len().unwrap_or(0);
-            *desc = UserTensor::new(buffers.add(offset), len, *shape);
+            *desc = UserTensor::new(buffers.add(offset), len, shape);
             offset += 2 * len;
         }
         describe_inputs(tape, node)?;
@@ -448,7 +465,8 @@ fn record<T: Float, U: TensorUserOp<T> + Copy + Send + 'static>(
     // SAFETY: as above.
     unsafe { (*node).first_output = call.index + 1 };
     let mut offset = 0;
-    for (j, (slot, shape)) in outputs.iter_mut().zip(output_shapes).enumerate() {
+    for (j, slot) in outputs.iter_mut().enumerate() {
+        let shape = shape_of(j)?;
         let len = shape.checked_len().unwrap_or(0);
         // SAFETY: the output's value buffer, then its gradient buffer, in the block.
         let (value, grad) = unsafe {
@@ -456,7 +474,7 @@ fn record<T: Float, U: TensorUserOp<T> + Copy + Send + 'static>(
             (value, value.add(len))
         };
         offset += 2 * len;
-        let leaf = Node::new(Kind::UserOpOutput, *shape, len);
+        let leaf = Node::new(Kind::UserOpOutput, shape, len);
         let id = if shape.rank() == 0 {
             let (id, leaf) = tape.push_node(leaf, false)?;
             // SAFETY: a rank-0 node's value is its record's value slot; `value` holds

@@ -163,7 +163,8 @@ fn try_backward<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
 }
 
 /// Points the table's input seeds at consecutive chunks of `scratch`, one per input of
-/// its length.
+/// its length. Nothing may write the scratch but through them until the callback
+/// returns (a new borrow of it would invalidate them).
 ///
 /// # Safety
 /// `node` must point at a written node whose input descriptors are written, and
@@ -178,11 +179,14 @@ unsafe fn describe_seeds<T: Float>(node: *mut CallNode<T>, scratch: &mut [T]) {
             table.descriptors(Part::InputSeeds),
         )
     };
+    // One pointer for all chunks: each `as_mut_ptr` would reborrow the whole scratch
+    // and invalidate the pointers taken before it.
+    let base = scratch.as_mut_ptr();
     let mut offset = 0;
     for (seed, input) in seeds.iter_mut().zip(inputs.iter()) {
         *seed = *input;
         // SAFETY: the inputs' lengths sum to `seeds_len`, the scratch's length.
-        seed.data = unsafe { scratch.as_mut_ptr().add(offset) };
+        seed.data = unsafe { base.add(offset) };
         offset += input.len;
     }
 }
@@ -213,8 +217,7 @@ fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
         describe_outputs(tape, node, Some(|output| output.tangent))?;
     }
     let result = tape.with_scratch::<T, _>(seeds_len, |scratch| {
-        // SAFETY: as in `try_backward`.
-        unsafe { describe_seeds(node, scratch) };
+        // The inputs' tangents, staged before the descriptors point into the scratch.
         // SAFETY: a written node; the descriptors of its inputs.
         let (indices, _) = unsafe { inputs_of(node) };
         let mut chunks = &mut *scratch;
@@ -230,6 +233,8 @@ fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
                 .enumerate()
                 .for_each(|(e, s)| *s = tangent(e));
         }
+        // SAFETY: as in `try_backward`.
+        unsafe { describe_seeds(node, scratch) };
         // SAFETY: every descriptor is written; the input seeds are the scratch, the
         // output seeds the outputs' own tangent buffers.
         unsafe { run(tape, node, Callback::Jvp) }

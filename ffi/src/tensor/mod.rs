@@ -209,9 +209,11 @@ mod data;
 mod dot;
 mod leaf;
 mod ops;
+mod user_op;
 
 // The entry points, by their C names, at `tensor::` as before the split.
 pub use data::*;
 pub use dot::*;
 pub use leaf::*;
 pub use ops::*;
+pub use user_op::*;
