@@ -274,7 +274,7 @@ c-tsan: ffi-lib
 # The header-only C++ wrapper (bindings/cpp) against the shared library: plainly, then
 # under AddressSanitizer and UBSan.
 # More C++ tests, each run the same two ways.
-CPP_TESTS := control user_op params sparse
+CPP_TESTS := control user_op tensor_user_op params sparse
 CPP_TEST_FLAGS := -std=c++17 -Wall -Wextra -Werror -pedantic -g -Iinclude -Ibindings/cpp
 
 cpp-test: ffi-lib
