@@ -36,7 +36,7 @@ C_TESTS := api bad_input dual tensor tensor_training tensor_errors threads devic
 C_TESTS += checkpoint checkpoint_chain device_tape soundness header_sweep param_group sparse
 # Recorded comparisons and user-defined ops, and the examples built on them.
 CHECKED_C_TESTS := compare user_op tensor_user_op
-CHECKED_EXAMPLES := branch linear_solve fixed_point
+CHECKED_EXAMPLES := branch linear_solve fixed_point softmax_op
 C_TESTS += $(CHECKED_C_TESTS)
 EXAMPLES += $(CHECKED_EXAMPLES)
 # Under ASan and valgrind: all but the threaded test, which TSan runs (c-tsan).
