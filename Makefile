@@ -539,7 +539,8 @@ cuda-test:
 # the smoke run; neither is committed), the seeds are fuzz/corpus/<target>, and a crash
 # lands in fuzz/artifacts/<target>. See fuzz/README.md. Skipped, saying so, without
 # nightly and cargo-fuzz (.ci/run installs both).
-FUZZ_TARGETS := c_api_sequences tape_differential checkpoint_schedule image_loader control_flow
+FUZZ_TARGETS := c_api_sequences tape_differential checkpoint_schedule image_loader control_flow \
+	tensor_user_op
 SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 # Where libFuzzer keeps the inputs it adds (under fuzz/); the smoke run starts from the
