@@ -41,6 +41,7 @@ mod state;
 mod typed;
 mod user_op;
 mod user_op_node;
+mod user_op_record;
 mod user_op_sweeps;
 mod view;
 
