@@ -49,39 +49,37 @@ impl<T: Float> TensorUserOp<T> for Softmax {
         dy: TensorArgs<'_, T>,
         mut dx: TensorArgsMut<'_, T>,
     ) -> Result<()> {
-        let width = *at.inputs.shape(0).last().unwrap_or(&1);
-        let (y, dy) = (at.outputs.data(0), dy.data(0));
-        for ((yr, dyr), dxr) in rows(y, width)
-            .zip(rows(dy, width))
-            .zip(dx.data_mut(0).chunks_exact_mut(width))
-        {
-            let dot = yr.iter().zip(dyr).fold(T::zero(), |s, (&y, &g)| s + y * g);
-            for ((dx, &y), &g) in dxr.iter_mut().zip(yr).zip(dyr) {
-                *dx = y * (g - dot);
-            }
-        }
+        softmax_derivative(at, dy.data(0), dx.data_mut(0));
         Ok(())
     }
 
-    /// The Jacobian is symmetric: the same formula, forward.
+    /// The Jacobian is symmetric: the same map, forward.
     fn jvp(
         &self,
         at: TensorUserOpPoint<'_, T>,
         dx: TensorArgs<'_, T>,
         mut dy: TensorArgsMut<'_, T>,
     ) -> Result<()> {
-        let width = *at.inputs.shape(0).last().unwrap_or(&1);
-        let (y, dx) = (at.outputs.data(0), dx.data(0));
-        for ((yr, dxr), dyr) in rows(y, width)
-            .zip(rows(dx, width))
-            .zip(dy.data_mut(0).chunks_exact_mut(width))
-        {
-            let dot = yr.iter().zip(dxr).fold(T::zero(), |s, (&y, &t)| s + y * t);
-            for ((dy, &y), &t) in dyr.iter_mut().zip(yr).zip(dxr) {
-                *dy = y * (t - dot);
-            }
-        }
+        softmax_derivative(at, dx.data(0), dy.data_mut(0));
         Ok(())
+    }
+}
+
+/// `d = y ⊙ (s − Σ s ⊙ y)` row by row, `y` the softmax at `at`.
+fn softmax_derivative<T: Float>(at: TensorUserOpPoint<'_, T>, s: &[T], d: &mut [T]) {
+    let width = *at.inputs.shape(0).last().unwrap_or(&1);
+    let y = at.outputs.data(0);
+    for ((yr, sr), dr) in rows(y, width)
+        .zip(rows(s, width))
+        .zip(d.chunks_exact_mut(width))
+    {
+        let dot = yr
+            .iter()
+            .zip(sr)
+            .fold(T::zero(), |acc, (&y, &s)| acc + y * s);
+        for ((d, &y), &s) in dr.iter_mut().zip(yr).zip(sr) {
+            *d = y * (s - dot);
+        }
     }
 }
 

@@ -268,7 +268,7 @@ pub unsafe extern "C" fn ad_user_op(
                 let inputs = ptr::slice(inputs, n_in, "inputs")?;
                 let outputs = ptr::slice_mut(outputs, n_out, "outputs")?;
                 ptr::disjoint(inputs, outputs, "user op: inputs and outputs overlap")?;
-                let (inputs, outputs) = (as_ids(inputs), as_ids_mut(outputs));
+                let (inputs, outputs) = (ptr::as_core(inputs), ptr::as_core_mut(outputs));
                 outputs.fill(VarId::INVALID);
                 let def = ptr::slice(def, 1, "def")?[0];
                 let op = COp {
@@ -290,15 +290,4 @@ pub unsafe extern "C" fn ad_user_op(
             result
         })
     }
-}
-
-/// Handles as the core's (same layout: asserted in `var.rs`).
-fn as_ids(vars: &[ad_var]) -> &[VarId] {
-    // SAFETY: same size, alignment and fields.
-    unsafe { core::slice::from_raw_parts(vars.as_ptr().cast(), vars.len()) }
-}
-
-fn as_ids_mut(vars: &mut [ad_var]) -> &mut [VarId] {
-    // SAFETY: as in `as_ids`.
-    unsafe { core::slice::from_raw_parts_mut(vars.as_mut_ptr().cast(), vars.len()) }
 }

@@ -72,19 +72,12 @@ impl<'m, T: Float> Tape<'m, T> {
         U: TensorUserOp<T> + Copy + Send + 'static,
     {
         outputs.fill(TensorId::INVALID);
-        let (mark, len) = (self.high_mark(), self.len());
-        let result = record::<T, U>(self, op, inputs, &shape_of, outputs, state_len);
-        if let Err(error) = result {
-            if self.len() == len {
-                // No record points at the node: give its memory back.
-                // SAFETY: the node is not used after this.
-                unsafe { self.release_to(mark) };
-            }
-            self.fail(error);
+        let result = self
+            .record_or_release(|| record::<T, U>(self, op, inputs, &shape_of, outputs, state_len));
+        if result.is_err() {
             outputs.fill(TensorId::INVALID);
-            return self.status();
         }
-        Ok(())
+        result
     }
 }
 

@@ -11,8 +11,7 @@ use crate::ptr;
 use crate::tape::{ad_tape, call};
 use crate::user_op::run_lent;
 use autodiff_core::{
-    Error, Shape, TensorArgs, TensorArgsMut, TensorId, TensorUserOp, TensorUserOpPoint, UserTensor,
-    MAX_RANK,
+    Error, Shape, TensorArgs, TensorArgsMut, TensorUserOp, TensorUserOpPoint, UserTensor, MAX_RANK,
 };
 use core::ffi::{c_int, c_void};
 use core::mem::{align_of, offset_of, size_of};
@@ -411,9 +410,9 @@ unsafe fn tensor_user_op<D: CallbackDef>(
                 let t = D::Elem::typed(&header.tape)?;
                 t.tensor_user_op_shaped(
                     op,
-                    as_ids(inputs),
+                    ptr::as_core(inputs),
                     |j| output_shape(dims, ranks, j),
-                    as_ids_mut(outputs),
+                    ptr::as_core_mut(outputs),
                     def.state_len(),
                 )?;
                 Ok(())
@@ -424,17 +423,6 @@ unsafe fn tensor_user_op<D: CallbackDef>(
             result
         })
     }
-}
-
-/// Handles as the core's (same layout: asserted in `checkpoint/segment.rs`).
-fn as_ids(tensors: &[ad_tensor]) -> &[TensorId] {
-    // SAFETY: same size, alignment and fields.
-    unsafe { core::slice::from_raw_parts(tensors.as_ptr().cast(), tensors.len()) }
-}
-
-fn as_ids_mut(tensors: &mut [ad_tensor]) -> &mut [TensorId] {
-    // SAFETY: as in `as_ids`.
-    unsafe { core::slice::from_raw_parts_mut(tensors.as_mut_ptr().cast(), tensors.len()) }
 }
 
 float_entry_points! {
