@@ -361,16 +361,32 @@ impl<D: CallbackDef> CTensorOp<D> {
     }
 }
 
-/// The shape of output `j`: `ranks[j]` dimensions, from `dims` after those of the
-/// outputs before it.
-fn output_shape(dims: &[usize], ranks: &[usize], j: usize) -> autodiff_core::Result<Shape> {
-    let start: usize = ranks[..j].iter().sum();
-    let rank = ranks[j];
-    dims.get(start..start + rank)
-        .and_then(Shape::new)
-        .ok_or(Error::InvalidArgument(
-            "user op: an output rank above 4, or a dimension above 2^32 - 1",
-        ))
+/// The outputs' shapes from C arrays: output `j` has `ranks[j]` dimensions, listed in
+/// `dims` after those of the outputs before it. The core asks for them in order, so the
+/// start of the last one asked is kept: each is found in constant time.
+struct OutputShapes<'a> {
+    dims: &'a [usize],
+    ranks: &'a [usize],
+    /// The last output asked for, and where its dimensions start in `dims`.
+    last: core::cell::Cell<(usize, usize)>,
+}
+
+impl OutputShapes<'_> {
+    fn get(&self, j: usize) -> autodiff_core::Result<Shape> {
+        let (last, last_start) = self.last.get();
+        let start = match j.checked_sub(last) {
+            Some(0) => last_start,
+            Some(1) => last_start + self.ranks[last],
+            _ => self.ranks[..j].iter().sum(),
+        };
+        self.last.set((j, start));
+        self.dims
+            .get(start..start + self.ranks[j])
+            .and_then(Shape::new)
+            .ok_or(Error::InvalidArgument(
+                "user op: an output rank above 4, or a dimension above 2^32 - 1",
+            ))
+    }
 }
 
 /// `ad_tensor_user_op_f32()` and `_f64()`.
@@ -404,6 +420,11 @@ unsafe fn tensor_user_op<D: CallbackDef>(
                 let total = ranks.iter().try_fold(0usize, |sum, &r| sum.checked_add(r));
                 let total = total.ok_or(Error::SizeOverflow)?;
                 let dims = ptr::slice(output_dims, total, "output_dims")?;
+                let shapes = OutputShapes {
+                    dims,
+                    ranks,
+                    last: core::cell::Cell::new((0, 0)),
+                };
                 let def = ptr::slice(def, 1, "def")?[0];
                 def.has_required()?;
                 let op = CTensorOp { def, tape };
@@ -411,7 +432,7 @@ unsafe fn tensor_user_op<D: CallbackDef>(
                 t.tensor_user_op_shaped(
                     op,
                     ptr::as_core(inputs),
-                    |j| output_shape(dims, ranks, j),
+                    |j| shapes.get(j),
                     ptr::as_core_mut(outputs),
                     def.state_len(),
                 )?;
