@@ -133,11 +133,11 @@ miri-control:
 	echo "miri-control: comparisons and user ops passed under Stacked Borrows"
 
 # Tensor user ops under Miri: their call nodes, descriptor tables and staged seeds live
-# in the arena and are reached through raw pointers (core/tests/tensor_user_op.rs), and
+# in the arena and are reached through raw pointers (core/tests/tensor_user_op*.rs), and
 # the C API hands the descriptors to C callbacks as they are (ffi/tests/tensor_user_op.rs).
 miri-tensor-user-op:
 	@if ! $(HAVE_MIRI); then $(MIRI_MISSING); $(NIGHTLY_MISSING); exit 0; fi; \
-	set -e; $(CARGO) +nightly miri setup -q; $(MIRI_RUN) --test tensor_user_op; \
+	set -e; $(CARGO) +nightly miri setup -q; $(MIRI_RUN) --test tensor_user_op --test tensor_user_op_errors; \
 	MIRIFLAGS="$(MIRIFLAGS_CORE) $$MIRIFLAGS" $(CARGO) +nightly miri test -p autodiff-ffi \
 		--test tensor_user_op; \
 	echo "miri-tensor-user-op: tensor user ops passed under Stacked Borrows"
