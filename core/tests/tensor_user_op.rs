@@ -442,3 +442,33 @@ fn an_op_inside_a_checkpointed_segment_gives_the_unmarked_gradient_bitwise() {
     }
     assert_eq!(grads[0], grads[1]);
 }
+
+#[test]
+fn a_parameter_input_gets_its_gradient_and_an_update_in_place_is_caught() {
+    let mut rng = Rng::seeded("tensor user op parameter");
+    let p = Point::random(&mut rng);
+    let mut grads = Vec::new();
+    for by_op in [true, false] {
+        let mut mem = memory(1 << 16);
+        let tape = Tape::<f64>::new(&mut mem).unwrap();
+        let a = tape.parameter(&[N, N], &p.a).unwrap();
+        let b = tape.tensor_input(&[N, K], &p.b);
+        let w = tape.tensor_constant(&[N, K], &p.w);
+        let out = loss(&tape, tape.param(a), b, w, by_op);
+        tape.backward(out.as_var()).unwrap();
+        let mut g = vec![0.0; N * N];
+        tape.read_param_grad(a, &mut g).unwrap();
+        grads.push(g);
+        if by_op {
+            // The parameter changes in place: the recording no longer holds.
+            tape.write_param(a, &p.b[..N * N]).unwrap();
+            assert!(matches!(
+                tape.backward(out.as_var()),
+                Err(Error::ModifiedInPlace { .. })
+            ));
+        }
+    }
+    for (e, (got, want)) in grads[0].iter().zip(&grads[1]).enumerate() {
+        assert_close(&format!("parameter grad[{e}]"), *got, *want, 1e-13);
+    }
+}
