@@ -36,8 +36,8 @@ C_TESTS := api bad_input dual tensor tensor_training tensor_errors threads devic
 C_TESTS += checkpoint checkpoint_chain device_tape soundness header_sweep param_group sparse
 C_TESTS += inline_recording
 # Recorded comparisons and user-defined ops, and the examples built on them.
-CHECKED_C_TESTS := compare user_op
-CHECKED_EXAMPLES := branch linear_solve fixed_point
+CHECKED_C_TESTS := compare user_op tensor_user_op
+CHECKED_EXAMPLES := branch linear_solve fixed_point softmax_op
 C_TESTS += $(CHECKED_C_TESTS)
 EXAMPLES += $(CHECKED_EXAMPLES)
 # Under ASan and valgrind: all but the threaded test, which TSan runs (c-tsan).
@@ -50,7 +50,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 	install-test docs docs-test \
 	freestanding firmware cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions \
 	python-venv python-test python-asan python-extras-venv python-examples python-bench \
-	codegen-test codegen-bench mpi-test mpi-bench bench-c-abi
+	codegen-test codegen-bench mpi-test mpi-bench bench-c-abi miri-tensor-user-op
 
 all:
 	$(CARGO) build --release --workspace
@@ -64,7 +64,8 @@ demo: ffi-lib
 
 test: lint rust-test miri freestanding header-check header-compile soname-check c-test c-asan \
 	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke \
-	install-test docs-test docs firmware python-test python-asan codegen-test mpi-test
+	install-test docs-test docs firmware python-test python-asan codegen-test mpi-test \
+	miri-tensor-user-op
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy layers
@@ -131,6 +132,16 @@ miri-control:
 	@if ! $(HAVE_MIRI); then $(MIRI_MISSING); $(NIGHTLY_MISSING); exit 0; fi; \
 	set -e; $(CARGO) +nightly miri setup -q; $(MIRI_RUN) --test compare --test user_op; \
 	echo "miri-control: comparisons and user ops passed under Stacked Borrows"
+
+# Tensor user ops under Miri: their call nodes, descriptor tables and staged seeds live
+# in the arena and are reached through raw pointers (core/tests/tensor_user_op*.rs), and
+# the C API hands the descriptors to C callbacks as they are (ffi/tests/tensor_user_op.rs).
+miri-tensor-user-op:
+	@if ! $(HAVE_MIRI); then $(MIRI_MISSING); $(NIGHTLY_MISSING); exit 0; fi; \
+	set -e; $(CARGO) +nightly miri setup -q; $(MIRI_RUN) --test tensor_user_op --test tensor_user_op_errors; \
+	MIRIFLAGS="$(MIRIFLAGS_CORE) $$MIRIFLAGS" $(CARGO) +nightly miri test -p autodiff-ffi \
+		--test tensor_user_op; \
+	echo "miri-tensor-user-op: tensor user ops passed under Stacked Borrows"
 
 miri-all:
 	@if ! $(HAVE_MIRI); then $(MIRI_MISSING); $(NIGHTLY_MISSING); exit 0; fi; \
@@ -275,7 +286,7 @@ c-tsan: ffi-lib
 # The header-only C++ wrapper (bindings/cpp) against the shared library: plainly, then
 # under AddressSanitizer and UBSan.
 # More C++ tests, each run the same two ways.
-CPP_TESTS := control user_op params sparse
+CPP_TESTS := control user_op tensor_user_op params sparse
 CPP_TEST_FLAGS := -std=c++17 -Wall -Wextra -Werror -pedantic -g -Iinclude -Ibindings/cpp
 
 cpp-test: ffi-lib
@@ -553,7 +564,8 @@ cuda-test:
 # the smoke run; neither is committed), the seeds are fuzz/corpus/<target>, and a crash
 # lands in fuzz/artifacts/<target>. See fuzz/README.md. Skipped, saying so, without
 # nightly and cargo-fuzz (.ci/run installs both).
-FUZZ_TARGETS := c_api_sequences tape_differential checkpoint_schedule image_loader control_flow
+FUZZ_TARGETS := c_api_sequences tape_differential checkpoint_schedule image_loader control_flow \
+	tensor_user_op
 SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
 # Where libFuzzer keeps the inputs it adds (under fuzz/); the smoke run starts from the

@@ -317,6 +317,176 @@ typedef struct ad_var {
   uint32_t tape;
 } ad_var;
 
+// One tensor argument of a tensor user op's callback: `len` elements of the
+// tape's type (`float` for the `_f32` form, `double` for `_f64`) at `data`, row-major,
+// of shape `dims[0..rank)` (the other entries of `dims` are 1). Valid only during
+// the call. The callback writes the `data` of the tensors it is given to write
+// (outputs in `forward`, input gradients in `vjp`, output tangents in `jvp`: they
+// arrive zeroed) and only reads the others.
+typedef struct ad_user_tensor_f32 {
+  // The elements, row-major (never NULL, though a tensor may have 0 elements).
+  float *data;
+  // The number of elements: the product of the dimensions.
+  size_t len;
+  // The number of dimensions, 0 to 4.
+  size_t rank;
+  // The dimensions; those at and past `rank` are 1.
+  size_t dims[4];
+} ad_user_tensor_f32;
+
+// Computes a tensor user op's outputs: writes `outputs[j].data` for every
+// `j < n_out` from `inputs[0..n_in)`, and whatever the derivatives need into
+// `state[0..state_len)` (zeroed when the op is recorded, kept between calls). Runs
+// when the op is recorded and again at every `ad_replay()`. Returns 0 on success;
+// any other value fails the call, and the tape keeps `AD_ERR_CALLBACK_FAILED` (its
+// message quotes the value). An array whose length is 0 may be NULL.
+typedef int (*ad_tensor_user_forward_fn_f32)(void *user_data,
+                                             const struct ad_user_tensor_f32 *inputs,
+                                             size_t n_in,
+                                             const struct ad_user_tensor_f32 *outputs,
+                                             size_t n_out,
+                                             float *state,
+                                             size_t state_len);
+
+// A tensor user op's reverse-mode derivative: at the point (`inputs`, the
+// `outputs` forward computed, its `state`), writes each input's gradient
+// `sum over j of output_grads[j] * d outputs[j] / d inputs[k]` into
+// `input_grads[k].data` (zeroed on entry; `n_in` of them, shaped as the inputs;
+// `output_grads` has `n_out`, shaped as the outputs). Returns 0 on success, as the
+// forward callback.
+typedef int (*ad_tensor_user_vjp_fn_f32)(void *user_data,
+                                         const struct ad_user_tensor_f32 *inputs,
+                                         size_t n_in,
+                                         const struct ad_user_tensor_f32 *outputs,
+                                         size_t n_out,
+                                         const float *state,
+                                         size_t state_len,
+                                         const struct ad_user_tensor_f32 *output_grads,
+                                         const struct ad_user_tensor_f32 *input_grads);
+
+// A tensor user op's forward-mode derivative: at the point, writes each output's
+// tangent `sum over k of d outputs[j] / d inputs[k] * input_tangents[k]` into
+// `output_tangents[j].data` (zeroed on entry). Returns 0 on success, as the
+// forward callback.
+typedef int (*ad_tensor_user_jvp_fn_f32)(void *user_data,
+                                         const struct ad_user_tensor_f32 *inputs,
+                                         size_t n_in,
+                                         const struct ad_user_tensor_f32 *outputs,
+                                         size_t n_out,
+                                         const float *state,
+                                         size_t state_len,
+                                         const struct ad_user_tensor_f32 *input_tangents,
+                                         const struct ad_user_tensor_f32 *output_tangents);
+
+// What a tensor user op records: the callbacks, their user data and the saved
+// state's length in elements. `forward` and `vjp` are required; `jvp` may be
+// NULL, and then `ad_jvp()` over the op fails with `AD_ERR_NO_JVP`. The library
+// copies the struct: it need not outlive the call, but `user_data` and what it
+// points at must stay valid as long as the tape may run the callbacks (until
+// `ad_tape_reset()` or the tape's end). The callbacks must not reset or end the
+// tape (refused: the tape fails with `AD_ERR_REENTRANT`), start a sweep on it
+// (refused likewise), record on it (the op fails with `AD_ERR_REENTRANT`), or
+// leave by `longjmp` or a C++ exception.
+typedef struct ad_tensor_user_op_def_f32 {
+  // Computes the outputs from the inputs, and may fill the saved state (required).
+  ad_tensor_user_forward_fn_f32 forward;
+  // The vector-Jacobian product: input gradients from output gradients (required).
+  ad_tensor_user_vjp_fn_f32 vjp;
+  // The Jacobian-vector product, for forward mode; NULL leaves forward mode over
+  // the op to fail with `AD_ERR_NO_JVP`.
+  ad_tensor_user_jvp_fn_f32 jvp;
+  // Passed to every callback as is; it must outlive every sweep and replay of
+  // the op.
+  void *user_data;
+  // Elements of saved state the callbacks share (0 for none).
+  size_t state_len;
+} ad_tensor_user_op_def_f32;
+
+// One tensor argument of a tensor user op's callback: `len` elements of the
+// tape's type (`float` for the `_f32` form, `double` for `_f64`) at `data`, row-major,
+// of shape `dims[0..rank)` (the other entries of `dims` are 1). Valid only during
+// the call. The callback writes the `data` of the tensors it is given to write
+// (outputs in `forward`, input gradients in `vjp`, output tangents in `jvp`: they
+// arrive zeroed) and only reads the others.
+typedef struct ad_user_tensor_f64 {
+  // The elements, row-major (never NULL, though a tensor may have 0 elements).
+  double *data;
+  // The number of elements: the product of the dimensions.
+  size_t len;
+  // The number of dimensions, 0 to 4.
+  size_t rank;
+  // The dimensions; those at and past `rank` are 1.
+  size_t dims[4];
+} ad_user_tensor_f64;
+
+// Computes a tensor user op's outputs: writes `outputs[j].data` for every
+// `j < n_out` from `inputs[0..n_in)`, and whatever the derivatives need into
+// `state[0..state_len)` (zeroed when the op is recorded, kept between calls). Runs
+// when the op is recorded and again at every `ad_replay()`. Returns 0 on success;
+// any other value fails the call, and the tape keeps `AD_ERR_CALLBACK_FAILED` (its
+// message quotes the value). An array whose length is 0 may be NULL.
+typedef int (*ad_tensor_user_forward_fn_f64)(void *user_data,
+                                             const struct ad_user_tensor_f64 *inputs,
+                                             size_t n_in,
+                                             const struct ad_user_tensor_f64 *outputs,
+                                             size_t n_out,
+                                             double *state,
+                                             size_t state_len);
+
+// A tensor user op's reverse-mode derivative: at the point (`inputs`, the
+// `outputs` forward computed, its `state`), writes each input's gradient
+// `sum over j of output_grads[j] * d outputs[j] / d inputs[k]` into
+// `input_grads[k].data` (zeroed on entry; `n_in` of them, shaped as the inputs;
+// `output_grads` has `n_out`, shaped as the outputs). Returns 0 on success, as the
+// forward callback.
+typedef int (*ad_tensor_user_vjp_fn_f64)(void *user_data,
+                                         const struct ad_user_tensor_f64 *inputs,
+                                         size_t n_in,
+                                         const struct ad_user_tensor_f64 *outputs,
+                                         size_t n_out,
+                                         const double *state,
+                                         size_t state_len,
+                                         const struct ad_user_tensor_f64 *output_grads,
+                                         const struct ad_user_tensor_f64 *input_grads);
+
+// A tensor user op's forward-mode derivative: at the point, writes each output's
+// tangent `sum over k of d outputs[j] / d inputs[k] * input_tangents[k]` into
+// `output_tangents[j].data` (zeroed on entry). Returns 0 on success, as the
+// forward callback.
+typedef int (*ad_tensor_user_jvp_fn_f64)(void *user_data,
+                                         const struct ad_user_tensor_f64 *inputs,
+                                         size_t n_in,
+                                         const struct ad_user_tensor_f64 *outputs,
+                                         size_t n_out,
+                                         const double *state,
+                                         size_t state_len,
+                                         const struct ad_user_tensor_f64 *input_tangents,
+                                         const struct ad_user_tensor_f64 *output_tangents);
+
+// What a tensor user op records: the callbacks, their user data and the saved
+// state's length in elements. `forward` and `vjp` are required; `jvp` may be
+// NULL, and then `ad_jvp()` over the op fails with `AD_ERR_NO_JVP`. The library
+// copies the struct: it need not outlive the call, but `user_data` and what it
+// points at must stay valid as long as the tape may run the callbacks (until
+// `ad_tape_reset()` or the tape's end). The callbacks must not reset or end the
+// tape (refused: the tape fails with `AD_ERR_REENTRANT`), start a sweep on it
+// (refused likewise), record on it (the op fails with `AD_ERR_REENTRANT`), or
+// leave by `longjmp` or a C++ exception.
+typedef struct ad_tensor_user_op_def_f64 {
+  // Computes the outputs from the inputs, and may fill the saved state (required).
+  ad_tensor_user_forward_fn_f64 forward;
+  // The vector-Jacobian product: input gradients from output gradients (required).
+  ad_tensor_user_vjp_fn_f64 vjp;
+  // The Jacobian-vector product, for forward mode; NULL leaves forward mode over
+  // the op to fail with `AD_ERR_NO_JVP`.
+  ad_tensor_user_jvp_fn_f64 jvp;
+  // Passed to every callback as is; it must outlive every sweep and replay of
+  // the op.
+  void *user_data;
+  // Elements of saved state the callbacks share (0 for none).
+  size_t state_len;
+} ad_tensor_user_op_def_f64;
+
 // A block of a recording that `ad_checkpoint()` keeps only the outputs of.
 //
 // It records its outputs from `inputs` (`n_in` variables) on `tape`, writing `n_out`
@@ -1088,6 +1258,74 @@ struct ad_tensor ad_mse(struct ad_tape *tape, struct ad_tensor prediction, struc
 // `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (a scalar
 // variable), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
 struct ad_var ad_tensor_as_var(struct ad_tape *tape, struct ad_tensor x);
+
+// Records a tensor user op on an `AD_F32` tape: `def->forward` computes `n_out`
+// output tensors from the `n_in` tensors `inputs` (the op runs it now, and again at
+// every `ad_replay()`), `def->vjp` gives backward sweeps its derivative, and
+// `def->jvp`, if not NULL, gives forward sweeps theirs. Output `j` has
+// `output_ranks[j]` dimensions (0 to 4), listed in `output_dims` after those of the
+// outputs before it (`output_dims` holds the sum of the ranks). Writes one new tensor
+// per output into `outputs`. `def->state_len` elements of saved state are kept for
+// the callbacks in the tape's memory, with each output's data and gradient, and the
+// backward sweep stages the inputs' gradients in scratch the op reserves. The op
+// works inside checkpoint blocks (`ad_checkpoint_tensors()`); inputs on a device are
+// refused.
+//
+// Every failure on a live tape is sticky, as for any op that records: the tape keeps
+// the error, nothing is recorded, and when `outputs` could be written it holds
+// invalid tensors. A callback that fails later (in a sweep or replay) fails that
+// call, and the tape keeps its error, except a missing `jvp` (`AD_ERR_NO_JVP`),
+// which fails only `ad_jvp()`. NaN outputs are values like any other.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, `def`, `def->forward`, `def->vjp`, or an array
+// whose count is not 0), `AD_ERR_MISALIGNED` (`def` or an array),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_SIZE_OVERFLOW` (a count, an output's element count
+// or the op's bytes), `AD_ERR_INVALID_ARGUMENT` (`n_out` is 0; an output rank above
+// 4 or a dimension above `UINT32_MAX`; `inputs` and `outputs` overlap; more inputs,
+// outputs or state than a tape holds), `AD_ERR_STALE_HANDLE`,
+// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an input),
+// `AD_ERR_UNSUPPORTED_ON_DEVICE` (an input on a device), `AD_ERR_DTYPE_MISMATCH` (a
+// tape of another dtype), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`,
+// `AD_ERR_CALLBACK_FAILED` (`def->forward` returned non-zero), `AD_ERR_REENTRANT`
+// (called from inside a callback running on this tape, or `def->forward` recorded
+// on it or started a sweep on it), and the tape's sticky error.
+enum ad_status ad_tensor_user_op_f32(struct ad_tape *tape,
+                                     const struct ad_tensor_user_op_def_f32 *def,
+                                     const struct ad_tensor *inputs,
+                                     size_t n_in,
+                                     const size_t *output_dims,
+                                     const size_t *output_ranks,
+                                     struct ad_tensor *outputs,
+                                     size_t n_out);
+
+// `ad_tensor_user_op_f32()` for an `AD_F64` tape.
+//
+// Every failure on a live tape is sticky, as for any op that records: the tape keeps
+// the error, nothing is recorded, and when `outputs` could be written it holds
+// invalid tensors. A callback that fails later (in a sweep or replay) fails that
+// call, and the tape keeps its error, except a missing `jvp` (`AD_ERR_NO_JVP`),
+// which fails only `ad_jvp()`. NaN outputs are values like any other.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, `def`, `def->forward`, `def->vjp`, or an array
+// whose count is not 0), `AD_ERR_MISALIGNED` (`def` or an array),
+// `AD_ERR_INVALID_TAPE`, `AD_ERR_SIZE_OVERFLOW` (a count, an output's element count
+// or the op's bytes), `AD_ERR_INVALID_ARGUMENT` (`n_out` is 0; an output rank above
+// 4 or a dimension above `UINT32_MAX`; `inputs` and `outputs` overlap; more inputs,
+// outputs or state than a tape holds), `AD_ERR_STALE_HANDLE`,
+// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an input),
+// `AD_ERR_UNSUPPORTED_ON_DEVICE` (an input on a device), `AD_ERR_DTYPE_MISMATCH` (a
+// tape of another dtype), `AD_ERR_OUT_OF_MEMORY`, `AD_ERR_TOO_MANY_VARIABLES`,
+// `AD_ERR_CALLBACK_FAILED` (`def->forward` returned non-zero), `AD_ERR_REENTRANT`
+// (called from inside a callback running on this tape, or `def->forward` recorded
+// on it or started a sweep on it), and the tape's sticky error.
+enum ad_status ad_tensor_user_op_f64(struct ad_tape *tape,
+                                     const struct ad_tensor_user_op_def_f64 *def,
+                                     const struct ad_tensor *inputs,
+                                     size_t n_in,
+                                     const size_t *output_dims,
+                                     const size_t *output_ranks,
+                                     struct ad_tensor *outputs,
+                                     size_t n_out);
 
 // Records `block` as a checkpointed segment: runs it on `inputs` (`n_in` variables),
 // keeps only the values of its `n_out` outputs, and drops everything it recorded. The

@@ -22,6 +22,7 @@
 #include "autodiff/dual.hpp"
 #include "autodiff/compare.hpp"
 #include "autodiff/user_op.hpp"
+#include "autodiff/tensor_user_op.hpp"
 #include "autodiff/params.hpp"
 #include "autodiff/sparse.hpp"
 

@@ -45,7 +45,7 @@ pub use tape::{
 };
 pub use tensor::{
     Activation, Adam, Buffer, DeviceId, Float, Optimizer, ParamGroup, ParamId, Sgd, Tensor,
-    TensorDevice, TensorId,
+    TensorArgs, TensorArgsMut, TensorDevice, TensorId, TensorUserOp, TensorUserOpPoint, UserTensor,
 };
 
 /// The Rust examples of the repository's README, compiled and run as doctests so that

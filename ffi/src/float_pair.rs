@@ -11,7 +11,8 @@
 
 /// Defines an entry point twice, once taking `*const f32`/`*mut f32` and once `f64`
 /// where the invocation writes `[name: *const Elem]` (or `*mut Elem`, or `*mut *mut Elem`
-/// for an out-parameter that receives an array's address).
+/// for an out-parameter that receives an array's address, or `*const (A | B)` for a
+/// pointer to a per-dtype struct, `A` in the `f32` form and `B` in the `f64` one).
 ///
 /// ```ignore
 /// float_entry_points! {
@@ -56,6 +57,23 @@ macro_rules! float_entry_points {
             @emit [$(#[doc = $f32_doc])*] $f32_name [$(#[doc = $f64_doc])*] $f64_name
             [$(#[doc = $common_doc])*] [$($pre: $pre_ty,)*] $elems
             [*$outer *$pointer f32] [*$outer *$pointer f64] [$(, $post: $post_ty)*] $ret $body
+        }
+    };
+    // `[name: *const (F32Type | F64Type)]`: a pointer to a per-dtype struct, named for
+    // each form.
+    (
+        $(#[doc = $f32_doc:literal])*
+        fn $f32_name:ident;
+        $(#[doc = $f64_doc:literal])*
+        fn $f64_name:ident;
+        $(#[doc = $common_doc:literal])*
+        ($($pre:ident: $pre_ty:ty,)* [$elems:ident: *$pointer:tt ($f32_elem:ident | $f64_elem:ident)] $(, $post:ident: $post_ty:ty)* $(,)?)
+            -> $ret:ty $body:block
+    ) => {
+        float_entry_points! {
+            @emit [$(#[doc = $f32_doc])*] $f32_name [$(#[doc = $f64_doc])*] $f64_name
+            [$(#[doc = $common_doc])*] [$($pre: $pre_ty,)*] $elems
+            [*$pointer $f32_elem] [*$pointer $f64_elem] [$(, $post: $post_ty)*] $ret $body
         }
     };
     (

@@ -78,3 +78,25 @@ pub fn disjoint<A, B>(a: &[A], b: &[B], what: &'static str) -> Result<()> {
         Ok(())
     }
 }
+
+/// A C handle type laid out exactly as a core one (`ad_var` as `VarId`, `ad_tensor` as
+/// `TensorId`), so arrays of it are read as arrays of the core's.
+///
+/// # Safety
+/// `Self` and `Core` must have the same size, alignment and fields at the same offsets
+/// (asserted at compile time beside each implementation).
+pub unsafe trait CoreHandle: Sized {
+    type Core;
+}
+
+/// C handles as the core's.
+pub fn as_core<H: CoreHandle>(handles: &[H]) -> &[H::Core] {
+    // SAFETY: the same layout (the trait's contract).
+    unsafe { core::slice::from_raw_parts(handles.as_ptr().cast(), handles.len()) }
+}
+
+/// C handles as the core's, to write.
+pub fn as_core_mut<H: CoreHandle>(handles: &mut [H]) -> &mut [H::Core] {
+    // SAFETY: as in `as_core`.
+    unsafe { core::slice::from_raw_parts_mut(handles.as_mut_ptr().cast(), handles.len()) }
+}

@@ -135,21 +135,27 @@ fn mut_ptr_of(values: &mut [f64]) -> *mut f64 {
     }
 }
 
+/// Runs the C callback `f` with `tape` lent to it, and turns its code into a result: how
+/// every user op, scalar or tensor, calls back.
+pub(crate) fn run_lent(tape: *mut ad_tape, f: impl FnOnce() -> c_int) -> autodiff_core::Result<()> {
+    // SAFETY: the pointer the op was recorded with, whose header lives as long as the
+    // tape's records (the header's contract).
+    let header = unsafe { header(tape) }
+        .map_err(|_| Error::InvalidArgument("user op: its tape is no longer live"))?;
+    let code = {
+        let _lent = header.lend();
+        f()
+    };
+    match code {
+        0 => Ok(()),
+        code => Err(Error::CallbackFailed { code }),
+    }
+}
+
 impl COp {
     /// Runs `f` with the tape lent to the callback, and turns its code into a result.
     fn lent(&self, f: impl FnOnce() -> c_int) -> autodiff_core::Result<()> {
-        // SAFETY: the pointer `ad_user_op` was called with, whose header lives as long as
-        // the tape's records (the header's contract).
-        let header = unsafe { header(self.tape) }
-            .map_err(|_| Error::InvalidArgument("user op: its tape is no longer live"))?;
-        let code = {
-            let _lent = header.lend();
-            f()
-        };
-        match code {
-            0 => Ok(()),
-            code => Err(Error::CallbackFailed { code }),
-        }
+        run_lent(self.tape, f)
     }
 
     fn derivative(
@@ -262,7 +268,7 @@ pub unsafe extern "C" fn ad_user_op(
                 let inputs = ptr::slice(inputs, n_in, "inputs")?;
                 let outputs = ptr::slice_mut(outputs, n_out, "outputs")?;
                 ptr::disjoint(inputs, outputs, "user op: inputs and outputs overlap")?;
-                let (inputs, outputs) = (as_ids(inputs), as_ids_mut(outputs));
+                let (inputs, outputs) = (ptr::as_core(inputs), ptr::as_core_mut(outputs));
                 outputs.fill(VarId::INVALID);
                 let def = ptr::slice(def, 1, "def")?[0];
                 let op = COp {
@@ -284,15 +290,4 @@ pub unsafe extern "C" fn ad_user_op(
             result
         })
     }
-}
-
-/// Handles as the core's (same layout: asserted in `var.rs`).
-fn as_ids(vars: &[ad_var]) -> &[VarId] {
-    // SAFETY: same size, alignment and fields.
-    unsafe { core::slice::from_raw_parts(vars.as_ptr().cast(), vars.len()) }
-}
-
-fn as_ids_mut(vars: &mut [ad_var]) -> &mut [VarId] {
-    // SAFETY: as in `as_ids`.
-    unsafe { core::slice::from_raw_parts_mut(vars.as_mut_ptr().cast(), vars.len()) }
 }

@@ -69,6 +69,11 @@ const _: () = {
     assert!(core::mem::offset_of!(ad_var, tape) == core::mem::offset_of!(VarId, tape));
 };
 
+// SAFETY: the layouts asserted just above.
+unsafe impl crate::ptr::CoreHandle for ad_var {
+    type Core = VarId;
+}
+
 const INVALID: ad_var = ad_var {
     index: VarId::INVALID.index,
     kind: VarId::INVALID.kind,

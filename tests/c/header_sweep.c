@@ -146,6 +146,7 @@ int main(void) {
     rows_misc();
     rows_compare();
     rows_user_ops();
+    rows_tensor_user_ops();
     signatures();
     gradient_after_reset(fx.t, "AD_F64 tape", 1);
     gradient_after_reset(fx.t32, "AD_F32 tape", 0);

@@ -27,6 +27,9 @@ template <class T> struct elem;
         static constexpr auto param_read = &ad_param_read_##suffix;                       \
         static constexpr auto param_grad = &ad_param_grad_##suffix;                       \
         static constexpr auto param_write = &ad_param_write_##suffix;                     \
+        static constexpr auto user_op = &ad_tensor_user_op_##suffix;                      \
+        using user_tensor = ad_user_tensor_##suffix;                                      \
+        using user_op_def = ad_tensor_user_op_def_##suffix;                               \
     };
 AUTODIFF_HPP_ELEM(float, f32)
 AUTODIFF_HPP_ELEM(double, f64)

@@ -242,16 +242,27 @@ impl<'m, T: Real> Tape<'m, T> {
         U: UserOp<T> + Copy + Send + 'static,
     {
         outputs.fill(VarId::INVALID);
+        let result =
+            self.record_or_release(|| record::<T, U>(self, op, inputs, outputs, state_len));
+        if result.is_err() {
+            outputs.fill(VarId::INVALID);
+        }
+        result
+    }
+
+    /// Runs `record`, which records an op whose node it allocates before pushing any
+    /// record (a user op, scalar or tensor). When it fails, the node's memory is given
+    /// back if no record points at it, the tape keeps the error, and the tape's status
+    /// is returned.
+    pub(crate) fn record_or_release(&self, record: impl FnOnce() -> Result<()>) -> Result<()> {
         let (mark, len) = (self.high_mark(), self.len());
-        let result = record::<T, U>(self, op, inputs, outputs, state_len);
-        if let Err(error) = result {
+        if let Err(error) = record() {
             if self.len() == len {
-                // No record points at the node: give its memory back.
-                // SAFETY: the node is not used after this.
+                // SAFETY: no record points at what was allocated since `mark`, and
+                // `record` has returned: nothing uses it after this.
                 unsafe { self.release_to(mark) };
             }
             self.fail(error);
-            outputs.fill(VarId::INVALID);
             return self.status();
         }
         Ok(())

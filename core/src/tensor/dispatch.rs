@@ -33,7 +33,7 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, i: u32) {
     }
     match node.kind {
         Kind::Param => group_ready::param_use_swept(tape, &node, i),
-        Kind::Input | Kind::Constant | Kind::SegmentOutput => {}
+        Kind::Input | Kind::Constant | Kind::SegmentOutput | Kind::UserOpOutput => {}
         Kind::ToDevice | Kind::ToHost => {}
         Kind::MatMul { .. } | Kind::Linear(_) => linalg::backward(tape, &node),
         Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::backward(tape, &node),
@@ -75,7 +75,7 @@ pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> Result<()
     }
     match node.kind {
         // Leaves hold their data; a parameter use reads the parameter's storage directly.
-        Kind::Input | Kind::Constant | Kind::Param | Kind::SegmentOutput => {}
+        Kind::Input | Kind::Constant | Kind::Param | Kind::SegmentOutput | Kind::UserOpOutput => {}
         Kind::ToDevice | Kind::ToHost => {}
         Kind::MatMul { .. } | Kind::Linear(_) => linalg::forward(tape, node),
         Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::forward(tape, node),
@@ -135,8 +135,8 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
                 }
             }
         }
-        // The segment's record, earlier in the sweep, wrote this tangent.
-        Kind::SegmentOutput => {}
+        // The segment's or user op's record, earlier in the sweep, wrote this tangent.
+        Kind::SegmentOutput | Kind::UserOpOutput => {}
         Kind::ToDevice | Kind::ToHost => {}
         Kind::MatMul { .. } | Kind::Linear(_) => linalg::tangent(tape, &node),
         Kind::Binary(_) | Kind::Scale | Kind::Unary(_) => elementwise::tangent(tape, &node),

@@ -39,6 +39,10 @@ mod reduce;
 mod segment_support;
 mod state;
 mod typed;
+mod user_op;
+mod user_op_node;
+mod user_op_record;
+mod user_op_sweeps;
 mod view;
 
 pub use device::{DeviceId, TensorDevice};
@@ -49,6 +53,7 @@ pub use node::Activation;
 pub use optimizer::{Adam, Optimizer, Sgd};
 pub use param_slot::ParamId;
 pub use typed::{Matrix, Vector};
+pub use user_op::{TensorArgs, TensorArgsMut, TensorUserOp, TensorUserOpPoint, UserTensor};
 pub use view::Buffer;
 
 /// A tensor on a tape: its record index, its kind, the generation that issued it and the

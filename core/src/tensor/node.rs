@@ -24,6 +24,9 @@ pub(crate) enum Kind {
     /// An output of a checkpointed segment: a leaf whose value, tangent and (through
     /// its gradient) backward the segment's record computes.
     SegmentOutput,
+    /// An output of a tensor user op: a leaf whose value, tangent and (through its
+    /// gradient) backward the op's call record computes.
+    UserOpOutput,
     /// `op(a) · op(b)`, with `op` an optional transpose of each.
     MatMul {
         transpose_a: bool,
@@ -66,6 +69,7 @@ impl Kind {
             Kind::Constant => "constant",
             Kind::Param => "param",
             Kind::SegmentOutput => "segment_output",
+            Kind::UserOpOutput => "user_op_output",
             Kind::MatMul { .. } => "matmul",
             Kind::Binary(op) => op.name(),
             Kind::Scale => "scale",

@@ -52,6 +52,21 @@ impl From<TensorId> for ad_tensor {
     }
 }
 
+const _: () = {
+    use core::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<ad_tensor>() == size_of::<TensorId>());
+    assert!(align_of::<ad_tensor>() == align_of::<TensorId>());
+    assert!(offset_of!(ad_tensor, index) == offset_of!(TensorId, index));
+    assert!(offset_of!(ad_tensor, kind) == offset_of!(TensorId, kind));
+    assert!(offset_of!(ad_tensor, generation) == offset_of!(TensorId, generation));
+    assert!(offset_of!(ad_tensor, tape) == offset_of!(TensorId, tape));
+};
+
+// SAFETY: the layouts asserted just above.
+unsafe impl crate::ptr::CoreHandle for ad_tensor {
+    type Core = TensorId;
+}
+
 pub(crate) const INVALID: ad_tensor = ad_tensor {
     index: TensorId::INVALID.index,
     kind: TensorId::INVALID.kind,
@@ -209,9 +224,11 @@ mod data;
 mod dot;
 mod leaf;
 mod ops;
+mod user_op;
 
 // The entry points, by their C names, at `tensor::` as before the split.
 pub use data::*;
 pub use dot::*;
 pub use leaf::*;
 pub use ops::*;
+pub use user_op::*;

@@ -72,7 +72,12 @@ pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> Result<()
     let y = node.device_value();
     let value = |k| arg(tape, node, k).map(|a| a.device_value());
     match node.kind {
-        Kind::Input | Kind::Constant | Kind::Param | Kind::SegmentOutput | Kind::ToHost => {}
+        Kind::Input
+        | Kind::Constant
+        | Kind::Param
+        | Kind::SegmentOutput
+        | Kind::UserOpOutput
+        | Kind::ToHost => {}
         Kind::ToDevice => {
             let source = arg(tape, node, 0)?;
             // SAFETY: the argument's host value is only read.
@@ -128,7 +133,12 @@ pub(crate) fn backward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> Result<(
     let a = || arg(tape, node, 0);
     let b = || arg(tape, node, 1);
     match node.kind {
-        Kind::Input | Kind::Constant | Kind::Param | Kind::SegmentOutput | Kind::ToHost => {}
+        Kind::Input
+        | Kind::Constant
+        | Kind::Param
+        | Kind::SegmentOutput
+        | Kind::UserOpOutput
+        | Kind::ToHost => {}
         Kind::ToDevice => to_device_backward(tape, device, &a()?, g)?,
         Kind::MatMul {
             transpose_a,

@@ -52,7 +52,12 @@ pub(crate) fn tangent<T: Float>(tape: &Tape<'_, T>, i: u32) -> Result<()> {
     };
     match node.kind {
         // Leaves keep their seed (zero unless seeded).
-        Kind::Input | Kind::Constant | Kind::Param | Kind::SegmentOutput | Kind::ToHost => {}
+        Kind::Input
+        | Kind::Constant
+        | Kind::Param
+        | Kind::SegmentOutput
+        | Kind::UserOpOutput
+        | Kind::ToHost => {}
         Kind::ToDevice => {
             let source = arg(0)?;
             if source.tangent.is_null() {
