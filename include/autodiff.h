@@ -67,6 +67,11 @@
 // computes `y` and `y_dot = J x_dot`.
 #define AD_CODEGEN_JVP 2
 
+// `ad_tape_save_image_with()` flag: the image also carries the values of the
+// parameters its tensor records use, which loading writes into the loading tape's
+// parameters (of the same index and shape).
+#define AD_IMAGE_PARAMETERS 1
+
 // The major version of the library this header belongs to.
 #define AD_VERSION_MAJOR 0
 
@@ -1793,6 +1798,22 @@ enum ad_status ad_tape_save_image(const struct ad_tape *tape,
                                   void *buf,
                                   size_t cap,
                                   size_t *len_out);
+
+// `ad_tape_save_image()` with `flags`: `AD_IMAGE_PARAMETERS`, or 0 (which is
+// `ad_tape_save_image()`).
+//
+// Statuses: those of `ad_tape_save_image()`: `AD_ERR_BUFFER_TOO_SMALL`, `AD_ERR_NULL`,
+// `AD_ERR_MISALIGNED`, `AD_ERR_SIZE_OVERFLOW`, `AD_ERR_INVALID_TAPE`,
+// `AD_ERR_INVALID_ARGUMENT` (also: unknown bits in `flags`), `AD_ERR_DTYPE_MISMATCH`,
+// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`,
+// `AD_ERR_NOT_EXPORTABLE`, and the tape's sticky error.
+enum ad_status ad_tape_save_image_with(const struct ad_tape *tape,
+                                       const struct ad_var *outputs,
+                                       size_t n,
+                                       unsigned int flags,
+                                       void *buf,
+                                       size_t cap,
+                                       size_t *len_out);
 
 // Checks the image at `image[0..len)` whole (header, length, checksum) and writes what
 // its header says to `*info_out`: ask it before loading, for the tape's dtype, its

@@ -7,8 +7,9 @@ use crate::error::{Failure, Result};
 use crate::ptr;
 use crate::tape::{ad_dtype, ad_tape, call};
 use crate::var::ad_var;
-use autodiff_core::{image, VarId};
-use core::ffi::c_void;
+use autodiff_core::image::ImageOptions;
+use autodiff_core::{image, Error, VarId};
+use core::ffi::{c_uint, c_void};
 
 /// What `ad_image_inspect()` reads from an image's header.
 #[repr(C)]
@@ -64,19 +65,69 @@ pub unsafe extern "C" fn ad_tape_save_image(
     len_out: *mut usize,
 ) -> crate::error::ad_status {
     // SAFETY: the caller's contract.
+    unsafe { save_image(tape, outputs, n, 0, buf, cap, len_out) }
+}
+
+/// `ad_tape_save_image_with()` flag: the image also carries the values of the
+/// parameters its tensor records use, which loading writes into the loading tape's
+/// parameters (of the same index and shape).
+pub const AD_IMAGE_PARAMETERS: c_uint = 1;
+
+/// `ad_tape_save_image()` with `flags`: `AD_IMAGE_PARAMETERS`, or 0 (which is
+/// `ad_tape_save_image()`).
+///
+/// Statuses: those of `ad_tape_save_image()`: `AD_ERR_BUFFER_TOO_SMALL`, `AD_ERR_NULL`,
+/// `AD_ERR_MISALIGNED`, `AD_ERR_SIZE_OVERFLOW`, `AD_ERR_INVALID_TAPE`,
+/// `AD_ERR_INVALID_ARGUMENT` (also: unknown bits in `flags`), `AD_ERR_DTYPE_MISMATCH`,
+/// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`,
+/// `AD_ERR_NOT_EXPORTABLE`, and the tape's sticky error.
+#[no_mangle]
+pub unsafe extern "C" fn ad_tape_save_image_with(
+    tape: *const ad_tape,
+    outputs: *const ad_var,
+    n: usize,
+    flags: c_uint,
+    buf: *mut c_void,
+    cap: usize,
+    len_out: *mut usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { save_image(tape, outputs, n, flags, buf, cap, len_out) }
+}
+
+/// Both save calls.
+///
+/// # Safety
+/// As for `ad_tape_save_image()`.
+unsafe fn save_image(
+    tape: *const ad_tape,
+    outputs: *const ad_var,
+    n: usize,
+    flags: c_uint,
+    buf: *mut c_void,
+    cap: usize,
+    len_out: *mut usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
     unsafe {
         call(tape, |header| {
             let len_out = ptr::out(len_out, "len_out")?;
             let outputs = handles(outputs, n)?;
             let buf = ptr::slice_mut(buf.cast::<u8>(), cap, "buf")?;
             ptr::disjoint(outputs, buf, "buf overlaps outputs")?;
+            if flags & !AD_IMAGE_PARAMETERS != 0 {
+                return Err(Error::InvalidArgument("unknown bits in flags").into());
+            }
+            let options = ImageOptions {
+                parameters: flags & AD_IMAGE_PARAMETERS != 0,
+            };
             with_float_tape!(&header.tape, t => {
-                let len = t.image_len(outputs)?;
+                let len = t.image_len_with(outputs, options)?;
                 *len_out = len;
                 if len > cap {
                     return Err(Failure::BufferTooSmall { what: "buf", needed: len, cap });
                 }
-                t.write_image(outputs, buf)?;
+                t.write_image_with(outputs, options, buf)?;
                 Ok(())
             })
         })
