@@ -317,7 +317,9 @@ fn repeats<T: PortableFloat>(
                         links[n] = 2;
                         true
                     }
-                    0 if a > a0 && a0 >= floor as u64 => {
+                    // Strides up to the longest period: checking the inputs between
+                    // two reads stays cheap.
+                    0 if a > a0 && a - a0 <= MAX_PERIOD as u64 && a0 >= floor as u64 => {
                         links[n] = 3;
                         strides[n] = a - a0;
                         inputs_between(records, a0, a, start)?
