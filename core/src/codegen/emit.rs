@@ -229,10 +229,9 @@ impl<T: PortableFloat> Emitter<'_, '_, '_, '_, T> {
             .runs
             .iter()
             .any(|run| (0..run.period).any(|k| run.writes_value(k, reverse_follows)));
-        let stored_adjoints = layout
-            .runs
-            .iter()
-            .any(|run| (0..run.period).any(|k| run.is_stored(k) && layout.reaches(run.start + k)));
+        let stored_adjoints = layout.runs.iter().any(|run| {
+            (0..run.period).any(|k| run.adjoint_stored(k) && layout.reaches(run.start + k))
+        });
         if stored_values {
             writeln!(out, "    {ty} w[{}];", self.slots)?;
         }

@@ -71,7 +71,7 @@ impl<T: PortableFloat> RunWriter<'_, '_, '_, '_, '_, T> {
     /// Whether member `k`'s adjoint receives terms from outside its iteration in `aL`.
     pub fn has_adjoint_carry(&self, k: u32) -> bool {
         let run = self.run;
-        self.reaches(k) && !run.is_stored(k) && (run.is_carried(k) || run.is_tail(k))
+        self.reaches(k) && !run.adjoint_stored(k) && (run.is_carried(k) || run.is_tail(k))
     }
 
     /// An index into `x` (inputs) or `w` / `g` (stored), `back` iterations before the
@@ -145,7 +145,7 @@ impl<T: PortableFloat> RunWriter<'_, '_, '_, '_, '_, T> {
         let run = self.run;
         Ok(
             match run.link(self.layout.records, self.layout.graph, k, slot)? {
-                Link::Same(m) if run.is_stored(m) => {
+                Link::Same(m) if run.adjoint_stored(m) => {
                     Name::StoredAdjoint(self.slot(iteration, m, 0))
                 }
                 Link::Same(m) => Name::MemberAdjoint(m),
@@ -156,7 +156,7 @@ impl<T: PortableFloat> RunWriter<'_, '_, '_, '_, '_, T> {
                 Link::Previous { outside, .. } if iteration == Iteration::First => {
                     self.layout.adjoint(outside)?
                 }
-                Link::Previous { member, .. } if run.is_stored(member) => {
+                Link::Previous { member, .. } if run.adjoint_stored(member) => {
                     Name::StoredAdjoint(self.slot(iteration, member, 1))
                 }
                 Link::Previous { member, .. } => Name::Adjoint(run.last(member)),
@@ -166,7 +166,7 @@ impl<T: PortableFloat> RunWriter<'_, '_, '_, '_, '_, T> {
 
     /// Member `k`'s own adjoint in the reverse body.
     fn own_adjoint(&self, iteration: Iteration, k: u32) -> Name<T> {
-        if self.run.is_stored(k) {
+        if self.run.adjoint_stored(k) {
             Name::StoredAdjoint(self.slot(iteration, k, 0))
         } else {
             Name::MemberAdjoint(k)
@@ -243,7 +243,7 @@ impl<T: PortableFloat> RunWriter<'_, '_, '_, '_, '_, T> {
                     writeln!(out, "{BODY}w[{}] = u{k};", self.slot(iteration, k, 0))?;
                 }
             }
-            if reverse_follows && run.is_stored(k) && self.reaches(k) {
+            if reverse_follows && run.adjoint_stored(k) && self.reaches(k) {
                 writeln!(
                     out,
                     "{BODY}g[{}] = {};",
@@ -296,7 +296,7 @@ impl<T: PortableFloat> RunWriter<'_, '_, '_, '_, '_, T> {
         // taken over and cleared for the previous iteration. Cleared to -0, which the
         // compiler drops from `-0 + t` (see the module's documentation).
         for k in 0..run.period {
-            if !self.reaches(k) || run.is_stored(k) {
+            if !self.reaches(k) || run.adjoint_stored(k) {
                 continue;
             }
             if self.has_adjoint_carry(k) {

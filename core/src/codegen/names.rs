@@ -121,7 +121,7 @@ impl<T: PortableFloat> Layout<'_, '_, '_, '_, T> {
             None => Name::Adjoint(i),
             Some(run) => {
                 let (r, k) = run.place(i);
-                if run.is_stored(k) {
+                if run.adjoint_stored(k) {
                     Name::StoredAdjoint(Index::constant(run.slot(k, r) as i64))
                 } else {
                     Name::Adjoint(run.last(k))

@@ -58,10 +58,10 @@ pub(super) struct Run {
     /// Members that are inputs / constants.
     pub inputs: u64,
     pub consts: u64,
-    /// Members kept in `w` and `g`.
+    /// Members whose values are kept in `w`.
     pub stored: u64,
-    /// Of those, the ones the forward pass itself reads back (the rest are stored for
-    /// the reverse pass).
+    /// Of those, the ones the forward pass itself reads back, whose adjoints are also
+    /// kept, in `g` (the rest are stored for the reverse pass).
     pub stored_for_forward: u64,
     /// Members the next iteration reads.
     pub carried: u64,
@@ -121,6 +121,13 @@ impl Run {
 
     pub fn is_stored(&self, k: u32) -> bool {
         self.stored & bit(k) != 0
+    }
+
+    /// Whether member `k`'s adjoint is kept in `g`: when records beyond the next
+    /// iteration read it (those stored for the reverse pass alone keep theirs in the
+    /// loop body).
+    pub fn adjoint_stored(&self, k: u32) -> bool {
+        self.stored_for_forward & bit(k) != 0
     }
 
     /// Whether the forward pass writes member `k`'s value to `w`: when it reads it
