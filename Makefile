@@ -366,9 +366,10 @@ ffi-asan:
 # The C API (tests/c/image.c: save, inspect, load, corruption, generation) plainly and
 # under ASan+UBSan, and the C it generates compiled freestanding for the host and for a
 # Cortex-M4. The Rust tests run in rust-test: core/tests/image.rs (round trips, every bit
-# flip and truncation, forged images) and core/tests/codegen_c.rs (generated C compiled
-# for both targets and run against the tape); `make codegen-test CODEGEN_RUST=1` runs
-# them here too.
+# flip and truncation, forged images), core/tests/image_tensors.rs (an MLP's loss with
+# tensor records and parameters), core/tests/codegen_c.rs (generated C compiled for both
+# targets and run against the tape) and core/tests/codegen_rolling.rs (loops rolled, and
+# not rolled, bit for bit); `make codegen-test CODEGEN_RUST=1` runs them here too.
 CODEGEN_DIR := $(BUILD)/codegen
 STRICT_C99 := -std=c99 -O2 -Wall -Wextra -Werror -pedantic
 ARM_CFLAGS := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
@@ -376,7 +377,8 @@ ARM_CFLAGS := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
 codegen-test: ffi-lib
 	@command -v arm-none-eabi-gcc >/dev/null || { \
 		echo "codegen-test: arm-none-eabi-gcc is missing (bash .ci/run installs gcc-arm-none-eabi)"; exit 1; }
-	@if [ "$(CODEGEN_RUST)" = 1 ]; then $(CARGO) test -p autodiff-core --test image --test codegen_c; fi
+	@if [ "$(CODEGEN_RUST)" = 1 ]; then $(CARGO) test -p autodiff-core --test image \
+		--test image_tensors --test codegen_c --test codegen_rolling; fi
 	@mkdir -p $(CODEGEN_DIR)
 	$(CC) $(TEST_CFLAGS) tests/c/image.c $(LINK_SHARED) -o $(CODEGEN_DIR)/image
 	@echo "== image"; ./$(CODEGEN_DIR)/image $(CODEGEN_DIR)/rosenbrock.c
@@ -403,10 +405,10 @@ bench-c-abi: ffi-lib
 # The generated gradient against the plain function, a hand-written gradient and replay
 # on the tape (bench/codegen/), Rosenbrock and the chain at n = 1000, in one run, pinned
 # to one core where taskset can: the figures in BENCHMARKS.md. Not part of `make test`
-# (compiling the generated files takes minutes). GEN_CFLAGS: the generated files' flags
-# (-Os: faster than -O2 here, see BENCHMARKS.md).
+# (it times; the generated files compile in seconds since they are rolled into loops).
+# GEN_CFLAGS: the generated files' flags (-O2, or -Os to compare: see BENCHMARKS.md).
 CODEGEN_BENCH_DIR := $(BUILD)/codegen-bench
-GEN_CFLAGS ?= -Os
+GEN_CFLAGS ?= -O2
 
 codegen-bench: ffi-lib
 	@mkdir -p $(CODEGEN_BENCH_DIR)

@@ -67,6 +67,11 @@
 // computes `y` and `y_dot = J x_dot`.
 #define AD_CODEGEN_JVP 2
 
+// `ad_tape_save_image_with()` flag: the image also carries the values of the
+// parameters its tensor records use, which loading writes into the loading tape's
+// parameters (of the same index and shape).
+#define AD_IMAGE_PARAMETERS 1
+
 // The major version of the library this header belongs to.
 #define AD_VERSION_MAJOR 0
 
@@ -173,8 +178,9 @@ typedef enum ad_status {
   // A tape image in a format version this library does not read; the message gives
   // both versions.
   AD_ERR_IMAGE_VERSION = 30,
-  // The tape holds records that cannot be exported as an image or as C source (tensor
-  // or checkpointed-segment records); the message says which.
+  // The tape holds records that cannot be exported as an image (checkpointed-segment
+  // records, device tensors) or as C source (those, and tensor records); the message
+  // says which.
   AD_ERR_NOT_EXPORTABLE = 31,
   // A saved optimizer state given to `ad_optim_state_load()` that does not fit the
   // tape: another optimizer or dtype, other parameter sizes, or not a saved state at
@@ -1259,6 +1265,15 @@ struct ad_tensor ad_mse(struct ad_tape *tape, struct ad_tensor prediction, struc
 // variable), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
 struct ad_var ad_tensor_as_var(struct ad_tape *tape, struct ad_tensor x);
 
+// The tensor a scalar handle names: the outputs of a loaded image
+// (`ad_tape_load_image()`) are `ad_var`s, and those that name tensor records are
+// tensors. Sticky like an op: it returns the invalid tensor on failure.
+//
+// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (`x` names a scalar
+// record), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
+struct ad_tensor ad_tensor_of(struct ad_tape *tape, struct ad_var x);
+
 // Records a tensor user op on an `AD_F32` tape: `def->forward` computes `n_out`
 // output tensors from the `n_in` tensors `inputs` (the op runs it now, and again at
 // every `ad_replay()`), `def->vjp` gives backward sweeps its derivative, and
@@ -1507,12 +1522,14 @@ enum ad_status ad_chain_workspace_bytes(ad_dtype dtype,
 // `void NAME(const T *x, T *y)` (`T` is `double` for an `AD_F64` tape, `float` for an
 // `AD_F32` one; `x` holds the inputs in recording order, `y` the outputs in the order
 // given) and, by `flags`, `NAME_vjp` (`AD_CODEGEN_VJP`) and `NAME_jvp`
-// (`AD_CODEGEN_JVP`). Only the records the outputs depend on are written, each op as
-// the tape evaluates it, in the tape's order: compiled without `-ffast-math` and
-// without floating-point contraction, the results are the tape's bit for bit except
-// where `<math.h>` rounds a transcendental differently from the library's own math.
-// `buf` may be NULL when `cap` is 0, to ask for the length. Needs one bit per record
-// of scratch in the tape's memory, given back before returning. Scalar records only:
+// (`AD_CODEGEN_JVP`); their arrays must not overlap (they are `restrict`). Only the
+// records the outputs depend on are written, each op as the tape evaluates it, in the
+// tape's order, with runs of records that repeat with a constant stride (a loop's
+// iterations) written back as loops: compiled without `-ffast-math` and without
+// floating-point contraction, the results are the tape's bit for bit except where
+// `<math.h>` rounds a transcendental differently from the library's own math. `buf`
+// may be NULL when `cap` is 0, to ask for the length. Needs four bits per record and
+// a few words per loop of scratch in the tape's memory, given back before returning. Scalar records only:
 // outputs that depend on tensor or checkpointed-segment records are refused.
 //
 // Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` bytes cannot hold the text and its NUL:
@@ -2000,8 +2017,10 @@ enum ad_status ad_backward_notify(struct ad_tape *tape,
 // Writes the recorded tape as an image into `buf[0..cap)`, naming `outputs[0..n)` (in
 // order) as its outputs, and its length to `*len_out`. Call it with `buf` NULL and
 // `cap` 0 to ask for the length (that call fails with `AD_ERR_BUFFER_TOO_SMALL` and
-// writes `*len_out`), then again with a buffer that long. Scalar tapes only: tensor and
-// checkpointed-segment records have no image form. Reads the tape only.
+// writes `*len_out`), then again with a buffer that long. Scalar and tensor records
+// (host tensors; a parameter is referred to by its index, without its values: the
+// loading tape's parameter of that index serves); checkpointed-segment records and
+// device tensors have no image form. Reads the tape only.
 //
 // Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` is below the image's length, which is
 // still written to `*len_out`; nothing is written to `buf`), `AD_ERR_NULL` (`tape`,
@@ -2010,14 +2029,30 @@ enum ad_status ad_backward_notify(struct ad_tape *tape,
 // 4 GiB), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`buf` overlaps `outputs`),
 // `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_STALE_HANDLE`,
 // `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an output),
-// `AD_ERR_NOT_EXPORTABLE` (the tape holds tensor or checkpointed-segment records), and
-// the tape's sticky error.
+// `AD_ERR_NOT_EXPORTABLE` (the tape holds checkpointed-segment records or device
+// tensors), and the tape's sticky error.
 enum ad_status ad_tape_save_image(const struct ad_tape *tape,
                                   const struct ad_var *outputs,
                                   size_t n,
                                   void *buf,
                                   size_t cap,
                                   size_t *len_out);
+
+// `ad_tape_save_image()` with `flags`: `AD_IMAGE_PARAMETERS`, or 0 (which is
+// `ad_tape_save_image()`).
+//
+// Statuses: those of `ad_tape_save_image()`: `AD_ERR_BUFFER_TOO_SMALL`, `AD_ERR_NULL`,
+// `AD_ERR_MISALIGNED`, `AD_ERR_SIZE_OVERFLOW`, `AD_ERR_INVALID_TAPE`,
+// `AD_ERR_INVALID_ARGUMENT` (also: unknown bits in `flags`), `AD_ERR_DTYPE_MISMATCH`,
+// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`,
+// `AD_ERR_NOT_EXPORTABLE`, and the tape's sticky error.
+enum ad_status ad_tape_save_image_with(const struct ad_tape *tape,
+                                       const struct ad_var *outputs,
+                                       size_t n,
+                                       unsigned int flags,
+                                       void *buf,
+                                       size_t cap,
+                                       size_t *len_out);
 
 // Checks the image at `image[0..len)` whole (header, length, checksum) and writes what
 // its header says to `*info_out`: ask it before loading, for the tape's dtype, its
@@ -2033,7 +2068,10 @@ enum ad_status ad_image_inspect(const void *image, size_t len, struct ad_image_i
 // writes the handles of the outputs it names to `outputs_out[0..n)` (`n` must be the
 // image's output count, from `ad_image_inspect()`). Its inputs count among the tape's
 // inputs, after any recorded before (`ad_replay()`, `ad_gradient()` list them so).
-// Every other value is recomputed from them by the tape's own rules.
+// Every other value is recomputed from them by the tape's own rules; tensor records
+// are recorded through their ops, and the parameters they use are this tape's of the
+// same index, which must exist with the same shape (else `AD_ERR_BAD_IMAGE`). Get a
+// tensor output's `ad_tensor` from its `ad_var` with `ad_tensor_of()`.
 //
 // The image is checked whole before anything is recorded, so a corrupt, truncated or
 // hostile one fails and leaves the tape as it was. Only running out of memory while

@@ -24,12 +24,14 @@ pub const AD_CODEGEN_JVP: c_uint = 2;
 /// `void NAME(const T *x, T *y)` (`T` is `double` for an `AD_F64` tape, `float` for an
 /// `AD_F32` one; `x` holds the inputs in recording order, `y` the outputs in the order
 /// given) and, by `flags`, `NAME_vjp` (`AD_CODEGEN_VJP`) and `NAME_jvp`
-/// (`AD_CODEGEN_JVP`). Only the records the outputs depend on are written, each op as
-/// the tape evaluates it, in the tape's order: compiled without `-ffast-math` and
-/// without floating-point contraction, the results are the tape's bit for bit except
-/// where `<math.h>` rounds a transcendental differently from the library's own math.
-/// `buf` may be NULL when `cap` is 0, to ask for the length. Needs one bit per record
-/// of scratch in the tape's memory, given back before returning. Scalar records only:
+/// (`AD_CODEGEN_JVP`); their arrays must not overlap (they are `restrict`). Only the
+/// records the outputs depend on are written, each op as the tape evaluates it, in the
+/// tape's order, with runs of records that repeat with a constant stride (a loop's
+/// iterations) written back as loops: compiled without `-ffast-math` and without
+/// floating-point contraction, the results are the tape's bit for bit except where
+/// `<math.h>` rounds a transcendental differently from the library's own math. `buf`
+/// may be NULL when `cap` is 0, to ask for the length. Needs four bits per record and
+/// a few words per loop of scratch in the tape's memory, given back before returning. Scalar records only:
 /// outputs that depend on tensor or checkpointed-segment records are refused.
 ///
 /// Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` bytes cannot hold the text and its NUL:

@@ -100,8 +100,9 @@ pub enum ad_status {
     /// A tape image in a format version this library does not read; the message gives
     /// both versions.
     AD_ERR_IMAGE_VERSION = 30,
-    /// The tape holds records that cannot be exported as an image or as C source (tensor
-    /// or checkpointed-segment records); the message says which.
+    /// The tape holds records that cannot be exported as an image (checkpointed-segment
+    /// records, device tensors) or as C source (those, and tensor records); the message
+    /// says which.
     AD_ERR_NOT_EXPORTABLE = 31,
     /// A saved optimizer state given to `ad_optim_state_load()` that does not fit the
     /// tape: another optimizer or dtype, other parameter sizes, or not a saved state at

@@ -7,8 +7,9 @@ use crate::error::{Failure, Result};
 use crate::ptr;
 use crate::tape::{ad_dtype, ad_tape, call};
 use crate::var::ad_var;
-use autodiff_core::{image, VarId};
-use core::ffi::c_void;
+use autodiff_core::image::ImageOptions;
+use autodiff_core::{image, Error, VarId};
+use core::ffi::{c_uint, c_void};
 
 /// What `ad_image_inspect()` reads from an image's header.
 #[repr(C)]
@@ -40,8 +41,10 @@ unsafe fn handles<'a>(outputs: *const ad_var, n: usize) -> Result<&'a [VarId]> {
 /// Writes the recorded tape as an image into `buf[0..cap)`, naming `outputs[0..n)` (in
 /// order) as its outputs, and its length to `*len_out`. Call it with `buf` NULL and
 /// `cap` 0 to ask for the length (that call fails with `AD_ERR_BUFFER_TOO_SMALL` and
-/// writes `*len_out`), then again with a buffer that long. Scalar tapes only: tensor and
-/// checkpointed-segment records have no image form. Reads the tape only.
+/// writes `*len_out`), then again with a buffer that long. Scalar and tensor records
+/// (host tensors; a parameter is referred to by its index, without its values: the
+/// loading tape's parameter of that index serves); checkpointed-segment records and
+/// device tensors have no image form. Reads the tape only.
 ///
 /// Statuses: `AD_ERR_BUFFER_TOO_SMALL` (`cap` is below the image's length, which is
 /// still written to `*len_out`; nothing is written to `buf`), `AD_ERR_NULL` (`tape`,
@@ -50,13 +53,57 @@ unsafe fn handles<'a>(outputs: *const ad_var, n: usize) -> Result<&'a [VarId]> {
 /// 4 GiB), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`buf` overlaps `outputs`),
 /// `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape), `AD_ERR_STALE_HANDLE`,
 /// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an output),
-/// `AD_ERR_NOT_EXPORTABLE` (the tape holds tensor or checkpointed-segment records), and
-/// the tape's sticky error.
+/// `AD_ERR_NOT_EXPORTABLE` (the tape holds checkpointed-segment records or device
+/// tensors), and the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tape_save_image(
     tape: *const ad_tape,
     outputs: *const ad_var,
     n: usize,
+    buf: *mut c_void,
+    cap: usize,
+    len_out: *mut usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { save_image(tape, outputs, n, 0, buf, cap, len_out) }
+}
+
+/// `ad_tape_save_image_with()` flag: the image also carries the values of the
+/// parameters its tensor records use, which loading writes into the loading tape's
+/// parameters (of the same index and shape).
+pub const AD_IMAGE_PARAMETERS: c_uint = 1;
+
+/// `ad_tape_save_image()` with `flags`: `AD_IMAGE_PARAMETERS`, or 0 (which is
+/// `ad_tape_save_image()`).
+///
+/// Statuses: those of `ad_tape_save_image()`: `AD_ERR_BUFFER_TOO_SMALL`, `AD_ERR_NULL`,
+/// `AD_ERR_MISALIGNED`, `AD_ERR_SIZE_OVERFLOW`, `AD_ERR_INVALID_TAPE`,
+/// `AD_ERR_INVALID_ARGUMENT` (also: unknown bits in `flags`), `AD_ERR_DTYPE_MISMATCH`,
+/// `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE`, `AD_ERR_WRONG_HANDLE_KIND`,
+/// `AD_ERR_NOT_EXPORTABLE`, and the tape's sticky error.
+#[no_mangle]
+pub unsafe extern "C" fn ad_tape_save_image_with(
+    tape: *const ad_tape,
+    outputs: *const ad_var,
+    n: usize,
+    flags: c_uint,
+    buf: *mut c_void,
+    cap: usize,
+    len_out: *mut usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe { save_image(tape, outputs, n, flags, buf, cap, len_out) }
+}
+
+/// Both save calls.
+///
+/// # Safety
+/// As for `ad_tape_save_image()`.
+unsafe fn save_image(
+    tape: *const ad_tape,
+    outputs: *const ad_var,
+    n: usize,
+    flags: c_uint,
     buf: *mut c_void,
     cap: usize,
     len_out: *mut usize,
@@ -68,13 +115,19 @@ pub unsafe extern "C" fn ad_tape_save_image(
             let outputs = handles(outputs, n)?;
             let buf = ptr::slice_mut(buf.cast::<u8>(), cap, "buf")?;
             ptr::disjoint(outputs, buf, "buf overlaps outputs")?;
+            if flags & !AD_IMAGE_PARAMETERS != 0 {
+                return Err(Error::InvalidArgument("unknown bits in flags").into());
+            }
+            let options = ImageOptions {
+                parameters: flags & AD_IMAGE_PARAMETERS != 0,
+            };
             with_float_tape!(&header.tape, t => {
-                let len = t.image_len(outputs)?;
+                let len = t.image_len_with(outputs, options)?;
                 *len_out = len;
                 if len > cap {
                     return Err(Failure::BufferTooSmall { what: "buf", needed: len, cap });
                 }
-                t.write_image(outputs, buf)?;
+                t.write_image_with(outputs, options, buf)?;
                 Ok(())
             })
         })
@@ -125,7 +178,10 @@ pub unsafe extern "C" fn ad_image_inspect(
 /// writes the handles of the outputs it names to `outputs_out[0..n)` (`n` must be the
 /// image's output count, from `ad_image_inspect()`). Its inputs count among the tape's
 /// inputs, after any recorded before (`ad_replay()`, `ad_gradient()` list them so).
-/// Every other value is recomputed from them by the tape's own rules.
+/// Every other value is recomputed from them by the tape's own rules; tensor records
+/// are recorded through their ops, and the parameters they use are this tape's of the
+/// same index, which must exist with the same shape (else `AD_ERR_BAD_IMAGE`). Get a
+/// tensor output's `ad_tensor` from its `ad_var` with `ad_tensor_of()`.
 ///
 /// The image is checked whole before anything is recorded, so a corrupt, truncated or
 /// hostile one fails and leaves the tape as it was. Only running out of memory while

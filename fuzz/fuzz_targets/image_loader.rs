@@ -5,16 +5,21 @@
 //! checksum is fixed up before loading (so that mutations get past the CRC and reach the
 //! structural checks: argument order, op codes, counts, lengths, outputs).
 //!
+//! Arenas of 4 KiB and more first declare the parameters of the MLP of
+//! `core/tests/image_tensors.rs` (2×6, 6, 6×3, 3), so that tensor records using them
+//! load.
+//!
 //! Checked: nothing panics; a refused image records nothing and leaves the tape usable
 //! (it differentiates `x·x` afterwards); an accepted image loads exactly
 //! `info.records` records and `info.inputs` inputs, backward from each output and replay
-//! run (each may fail with a status, never otherwise), C can be generated from it, and,
-//! before any replay, writing it out again gives back the very same bytes.
+//! run (each may fail with a status, never otherwise), C can be generated from it (or
+//! is refused for its tensor records), and, before any replay, writing it out again
+//! gives back the very same bytes.
 #![no_main]
 
 use autodiff_core::codegen::CodeOptions;
-use autodiff_core::image::image_info;
-use autodiff_core::{Error, PortableFloat, Tape, VarId};
+use autodiff_core::image::{image_info, ImageOptions};
+use autodiff_core::{Error, Float, PortableFloat, Tape, VarId};
 use core::mem::MaybeUninit;
 use libfuzzer_sys::fuzz_target;
 
@@ -37,9 +42,16 @@ fuzz_target!(|data: &[u8]| {
     load::<f32>(&image, len, offset);
 });
 
-fn load<T: PortableFloat>(image: &[u8], len: usize, offset: usize) {
+fn load<T: PortableFloat + Float>(image: &[u8], len: usize, offset: usize) {
     let mut mem = vec![MaybeUninit::<u8>::uninit(); len + offset];
     let mut tape = Tape::<T>::new(&mut mem[offset..]).expect("the arena holds a record");
+    if len >= 4096 {
+        for dims in [&[2, 6][..], &[6], &[6, 3], &[3]] {
+            let values = vec![T::from_f64(0.25); dims.iter().product()];
+            tape.parameter(dims, &values)
+                .expect("the arena holds the parameters");
+        }
+    }
     let info = image_info(image);
     let count = info.map_or(0, |info| info.outputs);
     if count > MAX_OUTPUTS {
@@ -55,7 +67,13 @@ fn load<T: PortableFloat>(image: &[u8], len: usize, offset: usize) {
             assert_eq!(tape.num_inputs(), info.inputs);
             // Before any replay, which changes the inputs' values.
             let mut again = vec![0u8; image.len()];
-            assert_eq!(tape.write_image(outputs, &mut again), Ok(image.len()));
+            let options = ImageOptions {
+                parameters: info.parameters,
+            };
+            assert_eq!(
+                tape.write_image_with(outputs, options, &mut again),
+                Ok(image.len())
+            );
             assert_eq!(again, image, "a loaded image writes back differently");
             for &output in outputs.iter() {
                 let _ = tape.backward(output);
@@ -72,7 +90,7 @@ fn load<T: PortableFloat>(image: &[u8], len: usize, offset: usize) {
                 },
                 &mut code,
             ) {
-                Ok(()) | Err(Error::OutOfMemory { .. }) => {}
+                Ok(()) | Err(Error::OutOfMemory { .. } | Error::NotExportable(_)) => {}
                 Err(error) => panic!("generating C from a loaded image failed: {error:?}"),
             }
         }
@@ -99,7 +117,7 @@ fn load<T: PortableFloat>(image: &[u8], len: usize, offset: usize) {
     }
 }
 
-fn check_usable<T: PortableFloat>(tape: &Tape<'_, T>) {
+fn check_usable<T: PortableFloat + Float>(tape: &Tape<'_, T>) {
     tape.status().expect("no sticky error");
     let x = tape.input(T::from_f64(3.0));
     let grad = tape.gradient(x * x).expect("a gradient").wrt(x);

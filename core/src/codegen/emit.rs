@@ -1,26 +1,19 @@
 //! Writing the C source: the forward pass, the reverse (vector-Jacobian) pass and the
-//! tangent (Jacobian-vector) pass, each straight-line code over the live records.
+//! tangent (Jacobian-vector) pass. Records outside rolled runs become one statement
+//! each; runs become loops (`loops`). The tangent pass is straight-line throughout.
 
+use super::graph::{Entry, Graph, Records};
+use super::loops::{RunError, RunWriter};
+use super::names::{Layout, Name};
+use super::rolling::Run;
 use super::rules::{partial_may_be_non_finite, rule, Rule, HELPERS};
+use super::template::{expand, Operands};
 use super::CodeOptions;
 use crate::error::{Error, Result};
 use crate::op::Op;
 use crate::portable::PortableFloat;
-use crate::tape::{record_kind, RecordKind, Tape, VarId};
+use crate::tape::{RecordKind, VarId};
 use core::fmt::{self, Write};
-
-/// The records that reach an output: bit `i` of word `i / 32`.
-pub(super) struct Live<'s>(pub &'s mut [u32]);
-
-impl Live<'_> {
-    fn get(&self, i: u32) -> bool {
-        self.0[(i / 32) as usize] & (1 << (i % 32)) != 0
-    }
-
-    fn set(&mut self, i: u32) {
-        self.0[(i / 32) as usize] |= 1 << (i % 32);
-    }
-}
 
 /// Why writing stopped: the sink refused text, or the tape cannot be expressed.
 enum Stop {
@@ -40,80 +33,73 @@ impl From<Error> for Stop {
     }
 }
 
+impl From<RunError> for Stop {
+    fn from(error: RunError) -> Stop {
+        match error {
+            RunError::Sink => Stop::Sink,
+            RunError::Tape(error) => Stop::Tape(error),
+        }
+    }
+}
+
 type Written = core::result::Result<(), Stop>;
 
-/// One record as the generator reads it.
-#[derive(Clone, Copy)]
-struct Entry<T> {
-    op: Op,
-    a: u32,
-    b: u32,
-    value: T,
+pub(super) struct Emitter<'e, 't, 'm, 's, T: PortableFloat> {
+    pub records: Records<'t, 'm, T>,
+    pub outputs: &'e [VarId],
+    pub options: &'e CodeOptions<'e>,
+    pub graph: &'e Graph<'s>,
+    /// The rolled runs, in order, and the length of the value array they store in.
+    pub runs: &'e [Run],
+    pub slots: u32,
 }
 
-pub(super) struct Emitter<'t, 'm, 'o, T: PortableFloat> {
-    pub tape: &'t Tape<'m, T>,
-    pub outputs: &'o [VarId],
-    pub options: &'o CodeOptions<'o>,
-}
-
-impl<T: PortableFloat> Emitter<'_, '_, '_, T> {
+impl<T: PortableFloat> Emitter<'_, '_, '_, '_, T> {
     fn entry(&self, i: u32) -> Result<Entry<T>> {
-        let (op, a, b, value) = self.tape.scalar_record(i).ok_or(Error::StaleHandle)?;
-        Ok(Entry { op, a, b, value })
+        self.records.entry(i)
     }
 
-    /// The highest output index plus one: records past it cannot matter.
-    fn end(&self) -> u32 {
-        self.outputs.iter().map(|o| o.index + 1).max().unwrap_or(0)
-    }
-
-    /// Marks the records the outputs depend on (outputs first, then, scanning down,
-    /// the arguments of every live record: they precede it).
-    pub fn mark_live(&self, live: &mut Live<'_>) -> Result<()> {
-        for output in self.outputs {
-            live.set(output.index);
+    /// Names records through the runs (`rolled`), or straight-line throughout.
+    fn layout(&self, rolled: bool) -> Layout<'_, '_, '_, '_, T> {
+        Layout {
+            records: self.records,
+            graph: self.graph,
+            runs: if rolled { self.runs } else { &[] },
         }
-        for i in (0..self.end()).rev() {
-            if !live.get(i) {
-                continue;
-            }
-            let entry = self.entry(i)?;
-            match record_kind(entry.op) {
-                RecordKind::Input | RecordKind::Const => {}
-                RecordKind::Unary | RecordKind::UnaryWithOperand | RecordKind::WideConstant => {
-                    live.set(entry.a)
-                }
-                RecordKind::Binary => {
-                    live.set(entry.a);
-                    live.set(entry.b);
-                }
-                RecordKind::Extension => {
-                    return Err(Error::NotExportable(
-                        "the outputs depend on tensor or checkpointed-segment records, which generated C cannot express",
-                    ))
-                }
-            }
-        }
-        Ok(())
     }
 
-    pub fn write(&self, live: &Live<'_>, out: &mut dyn Write) -> Result<()> {
-        self.write_file(live, out).map_err(|stop| match stop {
+    fn run_writer<'w>(
+        &'w self,
+        layout: &'w Layout<'_, '_, '_, '_, T>,
+        run: &'w Run,
+    ) -> RunWriter<'w, 'w, 'w, 'w, 'w, T>
+    where
+        Self: 'w,
+    {
+        RunWriter {
+            layout,
+            run,
+            function: self.options.name,
+        }
+    }
+
+    pub fn write(&self, out: &mut dyn Write) -> Result<()> {
+        self.write_file(out).map_err(|stop| match stop {
             Stop::Sink => Error::InvalidArgument("the output sink refused the generated text"),
             Stop::Tape(error) => error,
         })
     }
 
-    fn write_file(&self, live: &Live<'_>, out: &mut dyn Write) -> Written {
+    fn write_file(&self, out: &mut dyn Write) -> Written {
         let name = self.options.name;
         let ty = T::C_TYPE;
-        let inputs = self.tape.num_inputs();
+        let tape = self.records.tape;
+        let inputs = tape.num_inputs();
         writeln!(
             out,
             "/* {name}: generated by libautodiff from a recorded tape of {} records \
              ({inputs} inputs, {} outputs).",
-            self.tape.len(),
+            tape.len(),
             self.outputs.len()
         )?;
         out.write_str(
@@ -121,7 +107,8 @@ impl<T: PortableFloat> Emitter<'_, '_, '_, T> {
              * without -ffast-math and without contracting a * b + c into fused multiply-adds\n \
              * (-std=c99 in GCC contracts nothing), and the results are the tape's, except\n \
              * where <math.h> and the library's libm round a transcendental differently.\n \
-             * No heap, no library beyond <math.h>. */\n#include <math.h>\n\n",
+             * The arrays passed must not overlap. No heap, no library beyond <math.h>. */\n\
+             #include <math.h>\n\n",
         )?;
         writeln!(out, "void {name}(const {ty} *x, {ty} *y);")?;
         if self.options.gradient {
@@ -139,45 +126,46 @@ impl<T: PortableFloat> Emitter<'_, '_, '_, T> {
         out.write_char('\n')?;
         let derivatives = self.options.gradient || self.options.jvp;
         for (call, helper) in HELPERS {
-            if self.uses(live, call, derivatives)? {
-                self.expand(out, helper, None)?;
+            if self.uses(call, derivatives)? {
+                expand::<T>(out, helper, name, None)?;
                 out.write_char('\n')?;
             }
         }
         writeln!(
             out,
-            "/* y[0..{}] = f(x[0..{inputs}]). */\nvoid {name}(const {ty} *x, {ty} *y)\n{{\n    (void)x;\n    (void)y;",
+            "/* y[0..{}] = f(x[0..{inputs}]). */\nvoid {name}(const {ty} *restrict x, {ty} *restrict y)\n{{\n    (void)x;\n    (void)y;",
             self.outputs.len()
         )?;
-        self.write_forward(live, out, false)?;
+        self.write_forward(out, &self.layout(true), false, false)?;
         out.write_str("}\n")?;
         if self.options.gradient {
             writeln!(
                 out,
                 "\n/* y = f(x), and x_bar = y_bar^T J(x): the gradient of y[0] when there is one\n \
-                 * output and y_bar[0] = 1. */\nvoid {name}_vjp(const {ty} *x, const {ty} *y_bar, {ty} *y, {ty} *x_bar)\n{{\n    \
+                 * output and y_bar[0] = 1. */\nvoid {name}_vjp(const {ty} *restrict x, const {ty} *restrict y_bar, {ty} *restrict y,\n    {ty} *restrict x_bar)\n{{\n    \
                  (void)x;\n    (void)y_bar;\n    (void)y;\n    (void)x_bar;"
             )?;
-            self.write_forward(live, out, false)?;
-            self.write_reverse(live, out)?;
+            let layout = self.layout(true);
+            self.write_forward(out, &layout, false, true)?;
+            self.write_reverse(out, &layout)?;
             out.write_str("}\n")?;
         }
         if self.options.jvp {
             writeln!(
                 out,
-                "\n/* y = f(x), and y_dot = J(x) x_dot. */\nvoid {name}_jvp(const {ty} *x, const {ty} *x_dot, {ty} *y, {ty} *y_dot)\n{{\n    \
+                "\n/* y = f(x), and y_dot = J(x) x_dot. */\nvoid {name}_jvp(const {ty} *restrict x, const {ty} *restrict x_dot, {ty} *restrict y,\n    {ty} *restrict y_dot)\n{{\n    \
                  (void)x;\n    (void)x_dot;\n    (void)y;\n    (void)y_dot;"
             )?;
-            self.write_forward(live, out, true)?;
+            self.write_forward(out, &self.layout(false), true, false)?;
             out.write_str("}\n")?;
         }
         Ok(())
     }
 
     /// True when a live record's template calls helper `call`.
-    fn uses(&self, live: &Live<'_>, call: &str, derivatives: bool) -> Result<bool> {
-        for i in 0..self.end() {
-            if !live.get(i) {
+    fn uses(&self, call: &str, derivatives: bool) -> Result<bool> {
+        for i in 0..self.graph.end {
+            if !self.graph.live.get(i) {
                 continue;
             }
             let entry = self.entry(i)?;
@@ -200,52 +188,98 @@ impl<T: PortableFloat> Emitter<'_, '_, '_, T> {
         Ok(false)
     }
 
-    /// The values of the live records (and their tangents when `tangents`), then the
-    /// outputs (and their tangents).
-    fn write_forward(&self, live: &Live<'_>, out: &mut dyn Write, tangents: bool) -> Written {
+    /// A straight-line record's placeholders.
+    fn operands(
+        &self,
+        layout: &Layout<'_, '_, '_, '_, T>,
+        i: u32,
+        entry: Entry<T>,
+    ) -> Result<Operands<T>> {
+        let a = layout.value(entry.a)?;
+        let b = if entry.kind() == RecordKind::Binary {
+            layout.value(entry.b)?
+        } else {
+            a
+        };
+        Ok(Operands {
+            entry,
+            a,
+            b,
+            y: Name::Value(i),
+        })
+    }
+
+    fn expand(&self, out: &mut dyn Write, template: &str, operands: &Operands<T>) -> fmt::Result {
+        expand(out, template, self.options.name, Some(operands))
+    }
+
+    /// The values of the live records (and their tangents when `tangents`, which only
+    /// a straight-line layout supports), then the outputs (and their tangents). With
+    /// `reverse_follows`, the stored adjoints are cleared for the reverse pass.
+    fn write_forward(
+        &self,
+        out: &mut dyn Write,
+        layout: &Layout<'_, '_, '_, '_, T>,
+        tangents: bool,
+        reverse_follows: bool,
+    ) -> Written {
         let ty = T::C_TYPE;
+        // Stored inputs and constants keep an adjoint in `g` but no value in `w`.
+        let stored_values = layout
+            .runs
+            .iter()
+            .any(|run| (0..run.period).any(|k| run.writes_value(k, reverse_follows)));
+        let stored_adjoints = layout.runs.iter().any(|run| {
+            (0..run.period).any(|k| run.adjoint_stored(k) && layout.reaches(run.start + k))
+        });
+        if stored_values {
+            writeln!(out, "    {ty} w[{}];", self.slots)?;
+        }
+        if reverse_follows && stored_adjoints {
+            writeln!(out, "    {ty} g[{}];", self.slots)?;
+        }
         let mut input = 0usize;
-        for i in 0..self.end() {
+        let mut i = 0;
+        while i < self.graph.end {
+            if let Some(run) = layout.run_of(i) {
+                self.run_writer(layout, run).forward(out, reverse_follows)?;
+                input = (run.first_input + run.input_stride() * run.repeats) as usize;
+                i = run.end();
+                continue;
+            }
             let entry = self.entry(i)?;
             let is_input = entry.op == Op::Input;
             if is_input {
                 input += 1;
             }
-            if !live.get(i) {
+            if !self.graph.live.get(i) {
+                i += 1;
+                continue;
+            }
+            // Inputs are read from `x` where they are used.
+            if is_input {
+                if tangents {
+                    self.write_tangent(out, i, entry, input)?;
+                }
+                i += 1;
                 continue;
             }
             write!(out, "    const {ty} v{i} = ")?;
-            match (record_kind(entry.op), rule(entry.op, entry.b as i32)) {
-                (RecordKind::Input, _) => write!(out, "x[{}]", input - 1)?,
+            match (entry.kind(), rule(entry.op, entry.b as i32)) {
                 (RecordKind::Const, _) => entry.value.write_c_literal(out)?,
-                (_, Some(rule)) => self.expand(out, rule.value, Some((i, entry)))?,
-                (_, None) => return Err(Error::NotExportable("a record without a C form").into()),
-            }
-            out.write_str(";\n")?;
-            if !tangents {
-                continue;
-            }
-            write!(out, "    const {ty} t{i} = ")?;
-            match (record_kind(entry.op), rule(entry.op, entry.b as i32)) {
-                (RecordKind::Input, _) => write!(out, "x_dot[{}]", input - 1)?,
-                (RecordKind::Const, _) => out.write_str("0")?,
-                (kind, Some(rule)) => {
-                    // `times(t, p)` of forward.rs: a zero tangent stays zero whatever p is.
-                    write!(out, "(t{a} == 0 ? 0 : t{a} * ", a = entry.a)?;
-                    self.expand(out, rule.partial_a, Some((i, entry)))?;
-                    out.write_char(')')?;
-                    if kind == RecordKind::Binary {
-                        write!(out, " + (t{b} == 0 ? 0 : t{b} * ", b = entry.b)?;
-                        self.expand(out, rule.partial_b, Some((i, entry)))?;
-                        out.write_char(')')?;
-                    }
+                (_, Some(rule)) => {
+                    self.expand(out, rule.value, &self.operands(layout, i, entry)?)?
                 }
                 (_, None) => return Err(Error::NotExportable("a record without a C form").into()),
             }
             out.write_str(";\n")?;
+            if tangents {
+                self.write_tangent(out, i, entry, input)?;
+            }
+            i += 1;
         }
         for (k, output) in self.outputs.iter().enumerate() {
-            writeln!(out, "    y[{k}] = v{};", output.index)?;
+            writeln!(out, "    y[{k}] = {};", layout.value(output.index)?)?;
             if tangents {
                 writeln!(out, "    y_dot[{k}] = t{};", output.index)?;
             }
@@ -253,65 +287,77 @@ impl<T: PortableFloat> Emitter<'_, '_, '_, T> {
         Ok(())
     }
 
-    /// The adjoints: declared zero, seeded with `y_bar` in output order (as `vjp`
-    /// seeds), then propagated from the last live record down, skipping a zero adjoint
-    /// as the tape's sweep does. Constants' adjoints are never read, so none is kept.
-    fn write_reverse(&self, live: &Live<'_>, out: &mut dyn Write) -> Written {
+    /// Record `i`'s tangent (`input` inputs seen so far, this one included).
+    fn write_tangent(&self, out: &mut dyn Write, i: u32, entry: Entry<T>, input: usize) -> Written {
         let ty = T::C_TYPE;
-        let tracked = |entry: &Entry<T>| entry.op != Op::Const;
-        for i in 0..self.end() {
-            if live.get(i) && tracked(&self.entry(i)?) {
-                writeln!(out, "    {ty} a{i} = 0;")?;
+        let layout = self.layout(false);
+        write!(out, "    const {ty} t{i} = ")?;
+        match (entry.kind(), rule(entry.op, entry.b as i32)) {
+            (RecordKind::Input, _) => write!(out, "x_dot[{}]", input - 1)?,
+            (RecordKind::Const, _) => out.write_str("0")?,
+            (kind, Some(rule)) => {
+                let operands = self.operands(&layout, i, entry)?;
+                // `times(t, p)` of forward.rs: a zero tangent stays zero whatever p is.
+                write!(out, "(t{a} == 0 ? 0 : t{a} * ", a = entry.a)?;
+                self.expand(out, rule.partial_a, &operands)?;
+                out.write_char(')')?;
+                if kind == RecordKind::Binary {
+                    write!(out, " + (t{b} == 0 ? 0 : t{b} * ", b = entry.b)?;
+                    self.expand(out, rule.partial_b, &operands)?;
+                    out.write_char(')')?;
+                }
+            }
+            (_, None) => return Err(Error::NotExportable("a record without a C form").into()),
+        }
+        out.write_str(";\n")?;
+        Ok(())
+    }
+
+    /// The adjoints: declared zero (those of records outside runs, and those carried
+    /// into runs), seeded with `y_bar` in output order (as `vjp` seeds), then
+    /// propagated from the last live record down. Only the adjoints of records that
+    /// reach an input are kept (constants and what depends on constants alone have
+    /// none that matters).
+    fn write_reverse(&self, out: &mut dyn Write, layout: &Layout<'_, '_, '_, '_, T>) -> Written {
+        let ty = T::C_TYPE;
+        for i in 0..self.graph.end {
+            if self.graph.live.get(i) && layout.reaches(i) && layout.run_of(i).is_none() {
+                match layout.adjoint(i)? {
+                    Name::Adjoint(_) => writeln!(out, "    {ty} a{i} = 0;")?,
+                    input => writeln!(out, "    {input} = 0;")?,
+                }
+            }
+        }
+        for run in layout.runs {
+            let writer = self.run_writer(layout, run);
+            for k in 0..run.period {
+                if writer.has_adjoint_carry(k) {
+                    writeln!(out, "    {ty} a{} = 0;", run.last(k))?;
+                }
             }
         }
         for (k, output) in self.outputs.iter().enumerate() {
-            if tracked(&self.entry(output.index)?) {
-                writeln!(out, "    a{} += y_bar[{k}];", output.index)?;
+            if layout.reaches(output.index) {
+                writeln!(out, "    {} += y_bar[{k}];", layout.adjoint(output.index)?)?;
             }
         }
-        for i in (0..self.end()).rev() {
-            let entry = self.entry(i)?;
-            let Some(rule) = rule(entry.op, entry.b as i32) else {
+        let mut i = self.graph.end;
+        while i > 0 {
+            i -= 1;
+            if let Some(run) = layout.run_of(i) {
+                self.run_writer(layout, run).reverse(out)?;
+                i = run.start;
                 continue;
-            };
-            if !live.get(i) {
-                continue;
             }
-            // The tape skips a zero adjoint, so that `0 · ∞` never makes a NaN; the
-            // generated code does so where a partial can be infinite (see
-            // `partial_may_be_non_finite`), and elsewhere saves the branch.
-            let guarded = partial_may_be_non_finite(entry.op, entry.b);
-            let indent = if guarded { "        " } else { "    " };
-            if guarded {
-                writeln!(out, "    if (a{i} != 0) {{")?;
-            }
-            let mut arguments = [(entry.a, rule.partial_a), (entry.b, rule.partial_b)];
-            let count = if record_kind(entry.op) == RecordKind::Binary {
-                2
-            } else {
-                1
-            };
-            for (argument, partial) in &mut arguments[..count] {
-                if !tracked(&self.entry(*argument)?) {
-                    continue;
-                }
-                write!(out, "{indent}a{argument} += a{i} * ")?;
-                self.expand(out, partial, Some((i, entry)))?;
-                out.write_str(";\n")?;
-            }
-            if guarded {
-                out.write_str("    }\n")?;
-            }
+            self.write_record_reverse(out, layout, i)?;
         }
         let mut input = 0usize;
-        for i in 0..self.tape.len() as u32 {
-            let entry = self.entry(i)?;
-            if entry.op != Op::Input {
+        for i in 0..self.records.tape.len() as u32 {
+            if self.entry(i)?.op != Op::Input {
                 continue;
             }
-            if i < self.end() && live.get(i) {
-                writeln!(out, "    x_bar[{input}] = a{i};")?;
-            } else {
+            // Live inputs have their adjoints in `x_bar` already.
+            if i >= self.graph.end || !self.graph.live.get(i) {
                 writeln!(out, "    x_bar[{input}] = 0;")?;
             }
             input += 1;
@@ -319,80 +365,46 @@ impl<T: PortableFloat> Emitter<'_, '_, '_, T> {
         Ok(())
     }
 
-    /// Writes `template` with its placeholders filled in for record `record` (or, for
-    /// helpers, with no record).
-    fn expand(
+    /// The adjoint terms of straight-line record `i`.
+    fn write_record_reverse(
         &self,
         out: &mut dyn Write,
-        template: &str,
-        record: Option<(u32, Entry<T>)>,
-    ) -> fmt::Result {
-        let mut rest = template;
-        while let Some(brace) = rest.find(['{', '}']) {
-            out.write_str(&rest[..brace])?;
-            let tail = &rest[brace..];
-            // `{{` and `}}` are C's own braces; `{key}` is a placeholder.
-            if tail.starts_with("{{") || tail.starts_with("}}") || tail.starts_with('}') {
-                out.write_str(&tail[..1])?;
-                rest = &tail[if tail.starts_with("{{") || tail.starts_with("}}") {
-                    2
-                } else {
-                    1
-                }..];
+        layout: &Layout<'_, '_, '_, '_, T>,
+        i: u32,
+    ) -> Written {
+        let entry = self.entry(i)?;
+        let Some(rule) = rule(entry.op, entry.b as i32) else {
+            return Ok(());
+        };
+        if !self.graph.live.get(i) || !layout.reaches(i) {
+            return Ok(());
+        }
+        let operands = self.operands(layout, i, entry)?;
+        // The tape skips a zero adjoint, so that `0 · ∞` never makes a NaN; the
+        // generated code does so where a partial can be infinite (see
+        // `partial_may_be_non_finite`), and elsewhere saves the branch.
+        let guarded = partial_may_be_non_finite(entry.op, entry.b);
+        let indent = if guarded { "        " } else { "    " };
+        if guarded {
+            writeln!(out, "    if (a{i} != 0) {{")?;
+        }
+        for &slot in entry.arguments() {
+            let argument = entry.argument(slot);
+            if !layout.reaches(argument) {
                 continue;
             }
-            let close = tail.find('}').ok_or(fmt::Error)?;
-            self.placeholder(out, &tail[1..close], record)?;
-            rest = &tail[close + 1..];
+            let partial = if slot == 0 {
+                rule.partial_a
+            } else {
+                rule.partial_b
+            };
+            write!(out, "{indent}{} += a{i} * ", layout.adjoint(argument)?)?;
+            self.expand(out, partial, &operands)?;
+            out.write_str(";\n")?;
         }
-        out.write_str(rest)
-    }
-
-    fn placeholder(
-        &self,
-        out: &mut dyn Write,
-        key: &str,
-        record: Option<(u32, Entry<T>)>,
-    ) -> fmt::Result {
-        let literal = |out: &mut dyn Write, value: f64| T::from_f64(value).write_c_literal(out);
-        let n = record.map_or(0, |(_, entry)| entry.b as i32);
-        // An inline constant's `f32` bits, or the constant beside the records that a
-        // wide-constant record locates.
-        let inline_constant = || match record {
-            Some((_, entry)) if record_kind(entry.op) == RecordKind::WideConstant => {
-                self.tape.wide_constant_of(entry.b)
-            }
-            _ => T::from_f64(f32::from_bits(n as u32) as f64),
-        };
-        match (key, record) {
-            ("m", _) => out.write_str(T::C_MATH_SUFFIX),
-            ("T", _) => out.write_str(T::C_TYPE),
-            ("F", _) => out.write_str(self.options.name),
-            ("0", _) => literal(out, 0.0),
-            ("1", _) => literal(out, 1.0),
-            ("3", _) => literal(out, 3.0),
-            ("ln2", _) => literal(out, core::f64::consts::LN_2),
-            ("ln10", _) => literal(out, core::f64::consts::LN_10),
-            ("2/sqrtpi", _) => literal(out, core::f64::consts::FRAC_2_SQRT_PI),
-            ("a", Some((_, entry))) => write!(out, "v{}", entry.a),
-            ("b", Some((_, entry))) => write!(out, "v{}", entry.b),
-            ("y", Some((i, _))) => write!(out, "v{i}"),
-            ("c", Some(_)) => inline_constant().write_c_literal(out),
-            ("1/c", Some(_)) => (T::one() / inline_constant()).write_c_literal(out),
-            ("n", Some(_)) => write_int(out, n as i64),
-            ("n-1", Some(_)) => write_int(out, n as i64 - 1),
-            ("n+1", Some(_)) => write_int(out, n as i64 + 1),
-            ("(n)", Some(_)) => literal(out, n as f64),
-            _ => Err(fmt::Error),
+        if guarded {
+            out.write_str("    }\n")?;
         }
-    }
-}
-
-/// A C `int` constant; `INT_MIN` has no literal of its own.
-fn write_int(out: &mut dyn Write, n: i64) -> fmt::Result {
-    if n == i32::MIN as i64 {
-        out.write_str("(-2147483647 - 1)")
-    } else {
-        write!(out, "{n}")
+        Ok(())
     }
 }

@@ -2,7 +2,9 @@
 //! computes the recorded outputs, their vector-Jacobian product (the gradient, for one
 //! output) and, when asked, their Jacobian-vector product, with no heap and no library
 //! beyond `<math.h>`. The formulas are the tape's own (`rules`), written out
-//! operation for operation in the tape's order.
+//! operation for operation in the tape's order; runs of records that repeat with a
+//! constant stride (a loop's body, recorded once per iteration) are written back as
+//! loops (`rolling`), and only the adjoints that can reach an input are computed.
 //!
 //! What the generated file declares, for a tape of `T` = `double` (or `float`):
 //!
@@ -12,7 +14,8 @@
 //! void NAME_jvp(const T *x, const T *x_dot, T *y, T *y_dot);     /* y_dot = J x_dot */
 //! ```
 //!
-//! `x` holds the inputs in recording order, `y` the outputs in the order given.
+//! `x` holds the inputs in recording order, `y` the outputs in the order given. The
+//! arrays must not overlap (the definitions declare them `restrict`).
 //!
 //! # Exactness
 //!
@@ -31,13 +34,20 @@
 //! `NAME_jvp` follow the tape's rule everywhere.
 
 mod emit;
+mod graph;
+mod loops;
+mod names;
+mod rolling;
 mod rules;
+mod template;
 
 use crate::error::{Error, Result};
 use crate::portable::PortableFloat;
 use crate::tape::{Tape, VarId};
 use core::fmt;
-use emit::{Emitter, Live};
+use emit::Emitter;
+use graph::{Graph, Records};
+use rolling::{classify, find_runs, Run};
 
 /// The longest function name accepted.
 pub const MAX_NAME_LEN: usize = 64;
@@ -69,7 +79,8 @@ impl<T: PortableFloat> Tape<'_, T> {
     /// Writes C source for `outputs` into `out` (a `String` with `std`, or any
     /// [`fmt::Write`]). Only the records the outputs depend on are written.
     ///
-    /// Needs one bit per record of scratch from the arena, given back before returning.
+    /// Needs two bits per record of scratch from the arena, and a few words per rolled
+    /// loop, given back before returning.
     /// Fails with the tape's pending error, a handle error for an output,
     /// [`Error::InvalidArgument`] (a name that is not a C identifier, or a sink that
     /// refuses text), [`Error::NotExportable`] when the outputs depend on tensor or
@@ -86,20 +97,30 @@ impl<T: PortableFloat> Tape<'_, T> {
         for &output in outputs {
             self.check_handle(output)?;
         }
-        let emitter = Emitter {
-            tape: self,
-            outputs,
-            options,
-        };
-        let records = outputs
-            .iter()
-            .map(|o| o.index as usize + 1)
-            .max()
-            .unwrap_or(0);
-        self.with_scratch::<u32, _>(records.div_ceil(32), |bits| {
-            let mut live = Live(bits);
-            emitter.mark_live(&mut live)?;
-            emitter.write(&live, out)
+        let end = outputs.iter().map(|o| o.index + 1).max().unwrap_or(0);
+        let records = Records { tape: self };
+        let output_indices = outputs.iter().map(|o| o.index);
+        self.with_scratch::<u32, _>(Graph::words(end), |words| {
+            let graph = Graph::build(records, output_indices.clone(), end, words)?;
+            let mut count = 0usize;
+            find_runs(records, &graph, |_| count += 1)?;
+            self.with_scratch::<Run, _>(count, |runs| {
+                let mut found = 0;
+                find_runs(records, &graph, |run| {
+                    runs[found] = run;
+                    found += 1;
+                })?;
+                let slots = classify(records, &graph, runs, output_indices)?;
+                Emitter {
+                    records,
+                    outputs,
+                    options,
+                    graph: &graph,
+                    runs,
+                    slots,
+                }
+                .write(out)
+            })?
         })?
     }
 

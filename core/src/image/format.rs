@@ -9,21 +9,22 @@
 //! | 0 | 4 | magic `ADTP` |
 //! | 4 | 2 | format version ([`VERSION`]) |
 //! | 6 | 1 | bytes per value: 4 (`f32`) or 8 (`f64`) |
-//! | 7 | 1 | flags, 0 |
+//! | 7 | 1 | flags: bit 0, the image carries its parameters' values ([`FLAG_PARAMETERS`]) |
 //! | 8 | 4 | records `r` |
 //! | 12 | 4 | inputs (records with op `Input`) |
 //! | 16 | 4 | leaves `l` (records with op `Input` or `Const`, and wide-constant ops) |
 //! | 20 | 4 | outputs `o` |
 //! | 24 | 4 | total length in bytes |
 //! | 28 | 4 | CRC-32 (IEEE) of every byte of the image but these four |
-//! | 32 | 8·r | records: `op << 26 | a`, then `b` (the in-memory record's fields) |
-//! | … | w·l | the leaves' values in record order, IEEE bits of `w` bytes (a wide-constant op's constant; its `b` is 0) |
+//! | 32 | 4 | bytes of the tensor section `t` |
+//! | 36 | 8·r | records: `op << 26 | a`, then `b` (the in-memory record's fields; a tensor record has `a = 0` and `b` its entry's number) |
+//! | … | w·l | the leaves' values in record order, IEEE bits of `w` bytes (for a wide-constant op, `AddWide` … `WideDiv`, its constant; its `b` is 0) |
 //! | … | 4·o | the outputs' record indices |
-//!
-//! Version 2 added the wide-constant ops (`AddWide` … `WideDiv`).
+//! | … | t | the tensor records (see `tensors`) |
 //!
 //! Only leaves carry values: a loaded tape recomputes every other value by the same
-//! rules as replay, so an image cannot make a value disagree with its op.
+//! rules as replay, so an image cannot make a value disagree with its op. Version 1
+//! (scalar records only, a 32-byte header) is no longer read.
 
 use crate::error::{Error, Result};
 use crate::op::Op;
@@ -34,13 +35,17 @@ pub const MAGIC: [u8; 4] = *b"ADTP";
 /// The format version this build writes and reads.
 pub const VERSION: u16 = 2;
 /// Bytes before the records.
-pub const HEADER_LEN: usize = 32;
+pub const HEADER_LEN: usize = 36;
 /// Bytes per record.
 pub const RECORD_LEN: usize = 8;
 /// Bytes per output index.
 pub const OUTPUT_LEN: usize = 4;
 /// Where the checksum sits.
-const CHECKSUM_AT: usize = 28;
+pub(crate) const CHECKSUM_AT: usize = 28;
+/// Where the tensor section's length sits.
+pub(crate) const TENSOR_BYTES_AT: usize = 32;
+/// Header flag: the image carries the values of the parameters its tensor records use.
+pub const FLAG_PARAMETERS: u8 = 1;
 /// Bits of a record's first word that hold the first argument (as in memory).
 pub(crate) const INDEX_BITS: u32 = 26;
 /// The most records an image holds: its first argument field is an index of
@@ -62,6 +67,11 @@ pub struct ImageInfo {
     pub outputs: usize,
     /// The image's length in bytes.
     pub len: usize,
+    /// Bytes of its tensor records and their data (0 for a scalar tape).
+    pub tensor_bytes: usize,
+    /// Whether it carries the values of the parameters its tensor records use (loading
+    /// writes them into the loading tape's parameters).
+    pub parameters: bool,
 }
 
 impl ImageInfo {
@@ -71,11 +81,13 @@ impl ImageInfo {
         records: u64,
         leaves: u64,
         outputs: u64,
+        tensor_bytes: u64,
     ) -> Option<u64> {
         (HEADER_LEN as u64)
             .checked_add(records.checked_mul(RECORD_LEN as u64)?)?
             .checked_add(leaves.checked_mul(value_bytes as u64)?)?
-            .checked_add(outputs.checked_mul(OUTPUT_LEN as u64)?)
+            .checked_add(outputs.checked_mul(OUTPUT_LEN as u64)?)?
+            .checked_add(tensor_bytes)
     }
 
     /// Byte offset of the leaves' values.
@@ -86,6 +98,11 @@ impl ImageInfo {
     /// Byte offset of the output indices.
     pub(crate) fn outputs_at(&self) -> usize {
         self.leaves_at() + self.leaves * self.value_bytes
+    }
+
+    /// Byte offset of the tensor section.
+    pub(crate) fn tensors_at(&self) -> usize {
+        self.outputs_at() + self.outputs * OUTPUT_LEN
     }
 }
 
@@ -135,15 +152,22 @@ pub fn image_info(image: &[u8]) -> Result<ImageInfo> {
     if value_bytes != 4 && value_bytes != 8 {
         return Err(Error::BadImage("the value width is neither 4 nor 8 bytes"));
     }
-    if image[7] != 0 {
+    if image[7] & !FLAG_PARAMETERS != 0 {
         return Err(Error::BadImage("unknown flags"));
     }
-    let [records, inputs, leaves, outputs, total] = [8, 12, 16, 20, 24].map(|at| u32_at(image, at));
-    let expected = ImageInfo::total_len(value_bytes, records as u64, leaves as u64, outputs as u64)
-        .filter(|&len| len == total as u64)
-        .ok_or(Error::BadImage(
-            "the length field disagrees with the counts",
-        ))?;
+    let [records, inputs, leaves, outputs, total, tensor_bytes] =
+        [8, 12, 16, 20, 24, TENSOR_BYTES_AT].map(|at| u32_at(image, at));
+    let expected = ImageInfo::total_len(
+        value_bytes,
+        records as u64,
+        leaves as u64,
+        outputs as u64,
+        tensor_bytes as u64,
+    )
+    .filter(|&len| len == total as u64)
+    .ok_or(Error::BadImage(
+        "the length field disagrees with the counts",
+    ))?;
     if (image.len() as u64) < expected {
         return Err(Error::BadImage("truncated: shorter than its length field"));
     }
@@ -164,6 +188,8 @@ pub fn image_info(image: &[u8]) -> Result<ImageInfo> {
         leaves: leaves as usize,
         outputs: outputs as usize,
         len: image.len(),
+        tensor_bytes: tensor_bytes as usize,
+        parameters: image[7] & FLAG_PARAMETERS != 0,
     })
 }
 
@@ -177,18 +203,16 @@ pub(crate) fn record_at(image: &[u8], i: usize) -> Result<ImageRecord> {
         .ok_or(Error::BadImage("a record has an unknown op code"))?;
     let kind = record_kind(op);
     let precedes = |index: u32| (index as usize) < i;
-    let valid =
-        match kind {
-            RecordKind::Input | RecordKind::Const => a == 0 && b == 0,
-            RecordKind::Unary => precedes(a) && b == 0,
-            RecordKind::UnaryWithOperand => precedes(a),
-            // The constant is among the leaf values.
-            RecordKind::WideConstant => precedes(a) && b == 0,
-            RecordKind::Binary => precedes(a) && precedes(b),
-            RecordKind::Extension => return Err(Error::BadImage(
-                "a record of a tensor or another extension layer (images hold scalar records only)",
-            )),
-        };
+    let valid = match kind {
+        RecordKind::Input | RecordKind::Const => a == 0 && b == 0,
+        RecordKind::Unary => precedes(a) && b == 0,
+        RecordKind::UnaryWithOperand => precedes(a),
+        // The constant is among the leaf values.
+        RecordKind::WideConstant => precedes(a) && b == 0,
+        RecordKind::Binary => precedes(a) && precedes(b),
+        // A tensor record: its entry's number in `b`, which the loader checks.
+        RecordKind::Extension => a == 0,
+    };
     if !valid {
         return Err(Error::BadImage(
             "a record's arguments do not precede it, or its unused fields are not zero",

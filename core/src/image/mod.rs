@@ -5,6 +5,9 @@
 
 mod format;
 mod read;
+mod tensor_load;
+mod tensors;
 mod write;
 
-pub use format::{image_info, ImageInfo, HEADER_LEN, MAGIC, VERSION};
+pub use format::{image_info, ImageInfo, FLAG_PARAMETERS, HEADER_LEN, MAGIC, VERSION};
+pub use write::ImageOptions;

@@ -1,20 +1,28 @@
 //! Loading an image into a tape: every byte is checked before anything is recorded.
 
 use super::format::{image_info, record_at, u32_at, u64_at};
+use super::tensors::ENTRY_LEN;
 use crate::error::{Error, Result};
 use crate::portable::PortableFloat;
 use crate::tape::RecordKind;
 use crate::tape::{Tape, VarId};
+use crate::tensor::Float;
 
-impl<T: PortableFloat> Tape<'_, T> {
+impl<T: PortableFloat + Float> Tape<'_, T> {
     /// Records the image's tape at the end of this one and writes the handles of the
     /// outputs it names into `outputs` (whose length must be the image's output count:
     /// ask [`image_info`](super::image_info)). Values of ops are recomputed from the
     /// leaves by the same rules replay uses. The loaded inputs count among this tape's
     /// inputs, after any recorded before.
     ///
+    /// Tensor records are recorded through the ops that recorded them. A parameter they
+    /// use is this tape's parameter of the same index, which must have the same shape;
+    /// when the image carries parameter values ([`ImageOptions`](super::ImageOptions)),
+    /// they are written into it first.
+    ///
     /// The whole image is checked first (header, length, checksum, every record's op
-    /// and arguments), so a corrupt, truncated or hostile image fails with
+    /// and arguments, every tensor record's shape against its arguments', its data and
+    /// its parameter), so a corrupt, truncated or hostile image fails with
     /// [`Error::BadImage`] or [`Error::ImageVersion`] and records nothing. Also fails
     /// with the tape's pending error, [`Error::DtypeMismatch`] (an `f32` image on an
     /// `f64` tape or the other way round), [`Error::LengthMismatch`] (`outputs`), or,
@@ -34,19 +42,24 @@ impl<T: PortableFloat> Tape<'_, T> {
                 expected: info.outputs,
             });
         }
-        let (mut inputs, mut leaves) = (0usize, 0usize);
+        let (mut inputs, mut leaves, mut tensors) = (0usize, 0usize, 0u32);
         for i in 0..info.records {
-            match record_at(image, i)?.kind {
+            let record = record_at(image, i)?;
+            match record.kind {
                 RecordKind::Input => {
                     inputs += 1;
                     leaves += 1;
                 }
                 RecordKind::Const | RecordKind::WideConstant => leaves += 1,
-                // `record_at` refuses extension records.
-                RecordKind::Unary
-                | RecordKind::UnaryWithOperand
-                | RecordKind::Binary
-                | RecordKind::Extension => {}
+                RecordKind::Extension => {
+                    if record.b != tensors {
+                        return Err(Error::BadImage(
+                            "a tensor record's entry number is out of order",
+                        ));
+                    }
+                    tensors += 1;
+                }
+                RecordKind::Unary | RecordKind::UnaryWithOperand | RecordKind::Binary => {}
             }
         }
         if inputs != info.inputs || leaves != info.leaves {
@@ -59,10 +72,22 @@ impl<T: PortableFloat> Tape<'_, T> {
                 return Err(Error::BadImage("an output names a record past the end"));
             }
         }
+        let section = self.check_tensor_section(image, &info, tensors as usize)?;
         let base = self.len() as u32;
         let mut leaf_at = info.leaves_at();
+        let mut data_at = info.tensors_at() + tensors as usize * ENTRY_LEN;
         for i in 0..info.records {
             let record = record_at(image, i)?;
+            if record.kind == RecordKind::Extension {
+                let id =
+                    self.load_tensor_record(image, &info, section, record.b, base, &mut data_at)?;
+                if id.index != base + i as u32 {
+                    let error = Error::BadImage("a tensor record did not load as one record");
+                    self.fail(error);
+                    return Err(error);
+                }
+                continue;
+            }
             let value = match record.kind {
                 RecordKind::Input | RecordKind::Const | RecordKind::WideConstant => {
                     let value = T::from_bits_u64(u64_at(image, leaf_at, T::BYTES));

@@ -10,6 +10,17 @@ use crate::shape::Shape;
 use crate::tape::Tape;
 
 impl<T: Float> Tape<'_, T> {
+    /// The tensor handle of a record that a scalar handle names (as the outputs of a
+    /// loaded image are named). Fails with a handle error, or
+    /// [`Error::InvalidArgument`] when the record is not a tensor.
+    pub fn tensor_of(&self, id: crate::tape::VarId) -> Result<TensorId> {
+        self.check_handle(id)?;
+        self.node_at(id.index).ok_or(Error::InvalidArgument(
+            "expected a tensor record, got a scalar one",
+        ))?;
+        Ok(TensorId::from_var(id))
+    }
+
     /// The shape of a tensor.
     pub fn tensor_shape(&self, t: TensorId) -> Result<Shape> {
         Ok(self.node(t)?.shape)

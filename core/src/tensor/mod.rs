@@ -56,6 +56,9 @@ pub use typed::{Matrix, Vector};
 pub use user_op::{TensorArgs, TensorArgsMut, TensorUserOp, TensorUserOpPoint, UserTensor};
 pub use view::Buffer;
 
+pub(crate) use broadcast::broadcast_shape;
+pub(crate) use node::{Kind, Node};
+
 /// A tensor on a tape: its record index, its kind, the generation that issued it and the
 /// identity of its tape, like [`VarId`](crate::VarId). A rank-0 tensor is also a scalar
 /// variable ([`TensorId::as_var`]).

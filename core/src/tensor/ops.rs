@@ -146,6 +146,24 @@ impl<'m, T: Float> Tape<'m, T> {
         Ok(id)
     }
 
+    /// A host leaf of `kind` (input or constant) and `shape` whose element `i` is
+    /// `element(i)` (an image's loader reads them from its bytes).
+    pub(crate) fn leaf_from(
+        &self,
+        kind: Kind,
+        shape: Shape,
+        element: impl Fn(usize) -> T,
+    ) -> TensorId {
+        let record = || {
+            let len = shape.checked_len().ok_or(Error::SizeOverflow)?;
+            len.checked_mul(size_of::<T>()).ok_or(Error::SizeOverflow)?;
+            let (id, node) = self.push_node(Node::new(kind, shape, len), kind == Kind::Constant)?;
+            self.write_node_value_with(&node, element)?;
+            Ok(id)
+        };
+        record().or_fail(self)
+    }
+
     /// `op(a) · op(b)` for 2-D tensors, where `op` transposes when asked.
     pub fn matmul_t(
         &self,
@@ -437,24 +455,35 @@ impl<'m, T: Float> Tape<'m, T> {
     /// Mean cross-entropy of `logits` (`[batch, classes]`) against class `labels` (one per
     /// row, each below `classes`): a rank-0 tensor. Softmax is fused in, stably.
     pub fn cross_entropy(&self, logits: TensorId, labels: &[u32]) -> TensorId {
+        self.cross_entropy_from(logits, labels.len(), |i| labels[i])
+    }
+
+    /// [`cross_entropy`](Tape::cross_entropy) with `count` labels, label `i` being
+    /// `label(i)` (an image's loader reads them from its bytes).
+    pub(crate) fn cross_entropy_from(
+        &self,
+        logits: TensorId,
+        count: usize,
+        label: impl Fn(usize) -> u32,
+    ) -> TensorId {
         let record = || {
             let shape = self.node(logits)?.shape;
             if shape.rank() != 2 {
                 return Err(Error::ShapeMismatch {
                     op: "cross_entropy (logits must be [batch, classes])",
                     lhs: shape,
-                    rhs: Shape::vector(labels.len() as u32),
+                    rhs: Shape::vector(count.min(u32::MAX as usize) as u32),
                 });
             }
             let (batch, classes) = (shape.dims()[0] as usize, shape.dims()[1]);
-            if labels.len() != batch {
+            if count != batch {
                 return Err(Error::ShapeMismatch {
                     op: "cross_entropy (one label per row)",
                     lhs: shape,
-                    rhs: Shape::vector(labels.len().min(u32::MAX as usize) as u32),
+                    rhs: Shape::vector(count.min(u32::MAX as usize) as u32),
                 });
             }
-            if labels.iter().any(|&l| l >= classes) {
+            if (0..count).any(|i| label(i) >= classes) {
                 return Err(Error::InvalidArgument(
                     "cross_entropy: a label is not below the class count",
                 ));
@@ -467,15 +496,17 @@ impl<'m, T: Float> Tape<'m, T> {
                 0.0,
                 0,
                 |tape, node| {
+                    let saved_labels = tape.alloc(batch, 0u32)?.as_ptr();
+                    // SAFETY: a fresh block of `batch` labels.
+                    let saved = unsafe { core::slice::from_raw_parts_mut(saved_labels, batch) };
+                    for (i, slot) in saved.iter_mut().enumerate() {
+                        *slot = label(i);
+                    }
                     if node.on_device() {
-                        node.device.labels = tape.device(node.device.id)?.alloc_labels(labels)?;
+                        node.device.labels = tape.device(node.device.id)?.alloc_labels(saved)?;
                         return Ok(());
                     }
                     node.saved = tape.alloc(len, T::zero())?.as_ptr();
-                    let saved_labels = tape.alloc(batch, 0u32)?.as_ptr();
-                    // SAFETY: a fresh block of `batch` labels.
-                    unsafe { core::slice::from_raw_parts_mut(saved_labels, batch) }
-                        .copy_from_slice(labels);
                     node.labels = saved_labels;
                     Ok(())
                 },

@@ -261,6 +261,27 @@ impl<'m, T: Float> Tape<'m, T> {
     }
 }
 
+impl<T: Float> Tape<'_, T> {
+    /// Sets element `i` of host parameter `p`'s value to `element(i)`, as
+    /// [`write_param`](Tape::write_param) would write it (an image's loader reads the
+    /// values from its bytes).
+    pub(crate) fn write_param_with(&self, p: ParamId, element: impl Fn(usize) -> T) -> Result<()> {
+        self.refuse_in_callback("write_param")?;
+        let slot = self.param_slot(p)?;
+        if !slot.device.id.is_host() {
+            return Err(Error::InvalidArgument(
+                "values from a function are written to host parameters only",
+            ));
+        }
+        // SAFETY: the value holds `len` elements; no slice of it is alive.
+        let values = unsafe { core::slice::from_raw_parts_mut(slot.value, slot.len) };
+        for (i, value) in values.iter_mut().enumerate() {
+            *value = element(i);
+        }
+        self.update_param_slot(p, |slot| slot.version = slot.version.wrapping_add(1))
+    }
+}
+
 /// The version of parameter `index`, or 0 for an unknown one.
 pub(crate) fn version<T: Float>(tape: &Tape<'_, T>, index: u32) -> u32 {
     tape.param_slot(tape.param_id(index))

@@ -377,3 +377,22 @@ pub unsafe extern "C" fn ad_tensor_as_var(tape: *mut ad_tape, x: ad_tensor) -> a
         })
     }
 }
+
+/// The tensor a scalar handle names: the outputs of a loaded image
+/// (`ad_tape_load_image()`) are `ad_var`s, and those that name tensor records are
+/// tensors. Sticky like an op: it returns the invalid tensor on failure.
+///
+/// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
+/// `AD_ERR_WRONG_HANDLE_KIND` (`x`), `AD_ERR_INVALID_ARGUMENT` (`x` names a scalar
+/// record), `AD_ERR_DTYPE_MISMATCH` (an `AD_F64_DUAL` tape).
+#[no_mangle]
+pub unsafe extern "C" fn ad_tensor_of(tape: *mut ad_tape, x: ad_var) -> ad_tensor {
+    let invalid: ad_tensor = TensorId::INVALID.into();
+    // SAFETY: the caller's contract.
+    unsafe {
+        record(tape, invalid, |header| {
+            let id = VarId::from(x);
+            Ok(with_float_tape!(&header.tape, t => Ok(t.tensor_of(id)?))?.into())
+        })
+    }
+}

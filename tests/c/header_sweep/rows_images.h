@@ -51,7 +51,22 @@ static void rows_images(void) {
     EXPECT(AD_ERR_SIZE_OVERFLOW, ad_tape_save_image, ts, &f, 1, code, SIZE_MAX, &len);
     EXPECT(AD_ERR_SIZE_OVERFLOW, ad_tape_save_image, ts, &f, SIZE_MAX, code, sizeof code, &len);
     EXPECT(AD_ERR_INVALID_ARGUMENT, ad_tape_save_image, ts, &f, 1, (void *)&f, sizeof f, &len);
-    EXPECT(AD_ERR_NOT_EXPORTABLE, ad_tape_save_image, fx.t, &fx.f, 1, code, sizeof code, &len);
+    /* Tensor and parameter records save too, with or without the parameters' values. */
+    EXPECT(AD_OK, ad_tape_save_image, fx.t, &fx.f, 1, code, sizeof code, &len);
+    EXPECT(AD_OK, ad_tape_save_image_with, fx.t, &fx.f, 1, AD_IMAGE_PARAMETERS, code, sizeof code,
+           &len);
+    EXPECT(AD_OK, ad_tape_save_image_with, ts, &f, 1, 0, code, sizeof code, &len);
+    EXPECT(AD_ERR_BUFFER_TOO_SMALL, ad_tape_save_image_with, ts, &f, 1, 0, NULL, 0, &len);
+    EXPECT(AD_ERR_INVALID_ARGUMENT, ad_tape_save_image_with, ts, &f, 1, 2, code, sizeof code, &len);
+    EXPECT(AD_ERR_NULL, ad_tape_save_image_with, NULL, &f, 1, 0, code, sizeof code, &len);
+    EXPECT(AD_ERR_NULL, ad_tape_save_image_with, ts, &f, 1, 0, code, sizeof code, NULL);
+    EXPECT(AD_ERR_MISALIGNED, ad_tape_save_image_with, ts, &f, 1, 0, code, sizeof code, odd_len);
+    EXPECT(AD_ERR_SIZE_OVERFLOW, ad_tape_save_image_with, ts, &f, 1, 0, code, SIZE_MAX, &len);
+    EXPECT(AD_ERR_STALE_HANDLE, ad_tape_save_image_with, fx.t, &fx.stale, 1, 0, code, sizeof code,
+           &len);
+    EXPECT(AD_ERR_DTYPE_MISMATCH, ad_tape_save_image_with, fx.td, &fx.fd, 1, 0, code, sizeof code,
+           &len);
+    EXPECT(AD_ERR_INVALID_TAPE, ad_tape_save_image_with, fx.ended, &f, 1, 0, code, sizeof code, &len);
     EXPECT(AD_ERR_STALE_HANDLE, ad_tape_save_image, fx.t, &fx.stale, 1, code, sizeof code, &len);
     EXPECT(AD_ERR_FOREIGN_HANDLE, ad_tape_save_image, fx.t, &fx.fu, 1, code, sizeof code, &len);
     EXPECT_ONE_OF(S(AD_ERR_WRONG_HANDLE_KIND) | HANDLE_ERRORS, ad_tape_save_image, fx.t,
@@ -131,6 +146,14 @@ static void rows_images(void) {
     EXPECT(AD_ERR_DTYPE_MISMATCH, ad_tape_generate_c, fx.td, &fx.fd, 1, "seed", 0, code, sizeof code, &len);
     EXPECT(AD_ERR_INVALID_TAPE, ad_tape_generate_c, fx.ended, &f, 1, "seed", 0, code, sizeof code, &len);
     EXPECT(AD_ERR_STALE_HANDLE, ad_tape_generate_c, sticky_t(), &fx.x, 1, "seed", 0, code, sizeof code, &len);
+
+    fresh();
+    EXPECT_TENSOR(AD_OK, ad_tensor_of, fx.t, ad_tensor_as_var(fx.t, fx.s));
+    EXPECT_TENSOR(AD_ERR_INVALID_ARGUMENT, ad_tensor_of, fx.t, fx.f);
+    EXPECT_TENSOR(AD_ERR_STALE_HANDLE, ad_tensor_of, fx.t, fx.stale);
+    EXPECT_TENSOR(AD_ERR_FOREIGN_HANDLE, ad_tensor_of, fx.t, fx.fu);
+    EXPECT_TENSOR(AD_ERR_WRONG_HANDLE_KIND, ad_tensor_of, fx.t, *tensor_as_var());
+    EXPECT_TENSOR(AD_ERR_DTYPE_MISMATCH, ad_tensor_of, fx.td, fx.fd);
     FIXTURE(ad_tape_done(ts) == AD_OK);
 }
 

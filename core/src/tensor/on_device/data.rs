@@ -56,6 +56,26 @@ impl<T: Float> Tape<'_, T> {
         Ok(())
     }
 
+    /// Sets element `i` of host node `node`'s value to `element(i)`.
+    pub(crate) fn write_node_value_with(
+        &self,
+        node: &Node<T>,
+        element: impl Fn(usize) -> T,
+    ) -> Result<()> {
+        if node.on_device() {
+            return Err(Error::InvalidArgument(
+                "values from a function are written to host tensors only",
+            ));
+        }
+        // SAFETY: a host value buffer (or a rank-0 record slot) of `len` elements, not
+        // otherwise borrowed while it is written.
+        let values = unsafe { core::slice::from_raw_parts_mut(node.value, node.len) };
+        for (i, value) in values.iter_mut().enumerate() {
+            *value = element(i);
+        }
+        Ok(())
+    }
+
     /// Copies `node`'s value into `out` (its element count long).
     pub(crate) fn read_node_value(&self, node: &Node<T>, out: &mut [T]) -> Result<()> {
         check_length(node.len, out.len())?;
