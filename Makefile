@@ -275,6 +275,9 @@ c-tsan: ffi-lib
 # under AddressSanitizer and UBSan.
 # More C++ tests, each run the same two ways.
 CPP_TESTS := control user_op params sparse
+# Templates written for double compiled with Var (tests/cpp/generic_primal.hpp); also
+# built as C++20 below, for the std::span forms.
+CPP_TESTS += generic
 CPP_TEST_FLAGS := -std=c++17 -Wall -Wextra -Werror -pedantic -g -Iinclude -Ibindings/cpp
 
 cpp-test: ffi-lib
@@ -294,6 +297,9 @@ cpp-test: ffi-lib
 		echo "== $$t (c++, asan+ubsan)"; \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(BUILD)/cpp/$${t}_asan; \
 	done
+	$(CXX) $(subst c++17,c++20,$(CPP_TEST_FLAGS)) $(SAN_FLAGS) tests/cpp/generic.cpp $(LINK_SHARED) -o $(BUILD)/cpp/generic_cxx20_asan
+	@echo "== generic (c++20, asan+ubsan)"; \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(BUILD)/cpp/generic_cxx20_asan
 
 # The Rust tests under AddressSanitizer, with the arena's free memory poisoned
 # (`--cfg autodiff_asan`, see core/src/arena.rs), when a nightly toolchain with its

@@ -173,7 +173,7 @@ inline Var operator/(const Var &a, double c) noexcept {
     if (a.is_passive()) return a.primal() / c;
     if (c == 1.0) return a;
     ad_tape *t = a.tape();
-    // A power of two divides exactly as a scaling: one record instead of two.
+    // A power of two divides exactly as a scaling, which is cheaper to differentiate.
     if (detail::exact_reciprocal(c))
         return Var::recorded(t, ad_scale(t, a.raw(), 1.0 / c), a.primal() / c);
     return Var::recorded(t, ad_div(t, a.raw(), detail::constant(t, c)), a.primal() / c);
