@@ -49,7 +49,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 	install-test docs docs-test \
 	freestanding firmware cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions \
 	python-venv python-test python-asan python-extras-venv python-examples python-bench \
-	codegen-test codegen-bench mpi-test mpi-bench
+	codegen-test codegen-bench mpi-test mpi-bench gradbench-build gradbench-test bench-gradbench
 
 all:
 	$(CARGO) build --release --workspace
@@ -63,7 +63,8 @@ demo: ffi-lib
 
 test: lint rust-test miri freestanding header-check header-compile soname-check c-test c-asan \
 	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke \
-	install-test docs-test docs firmware python-test python-asan codegen-test mpi-test
+	install-test docs-test docs firmware python-test python-asan codegen-test mpi-test \
+	gradbench-test
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy layers
@@ -400,6 +401,40 @@ codegen-bench: ffi-lib
 		$(CODEGEN_BENCH_DIR)/chain_gen.o $(LINK_SHARED) -o $(CODEGEN_BENCH_DIR)/bench
 	@pin=""; if command -v taskset >/dev/null && taskset -c 1 true 2>/dev/null; then pin="taskset -c 1"; fi; \
 		echo "generated files compiled with $(GEN_CFLAGS); $${pin:-not pinned}"; $$pin ./$(CODEGEN_BENCH_DIR)/bench
+
+# ---- GradBench-style workloads through the C++ wrapper, beside ADOL-C ----
+
+# bench/gradbench/ (see BENCHMARKS.md): lse, llsq, det, gmm, ode and lstm, each one
+# template instantiated with double, autodiff::Var and ADOL-C's adouble. `make
+# gradbench-test` (part of `make test`, well under a minute) checks every derivative at
+# tiny sizes; `make bench-gradbench` times the published sizes (tens of minutes, a few GB
+# of memory), pinned to one core where taskset can, and prints the table for
+# BENCHMARKS.md. ADOL-C (Debian's libadolc-dev) is used where its headers are: without
+# them its columns stay empty, saying so, unless AUTODIFF_REQUIRE_ADOLC=1 (.ci/run sets
+# it, after installing them).
+GRADBENCH_DIR := $(BUILD)/gradbench
+GRADBENCH_FLAGS := -std=c++17 -O2 -Wall -Wextra -Werror -Iinclude -Ibindings/cpp
+
+gradbench-build: ffi-lib
+	@mkdir -p $(GRADBENCH_DIR)
+	@if [ -f /usr/include/adolc/adolc.h ]; then adolc="-DGRADBENCH_ADOLC -ladolc"; \
+	elif [ "$${AUTODIFF_REQUIRE_ADOLC:-0}" = 1 ]; then \
+		echo "gradbench: FAILED: no ADOL-C headers (AUTODIFF_REQUIRE_ADOLC=1)"; exit 1; \
+	else adolc=""; echo "gradbench: no ADOL-C headers (apt-get install libadolc-dev): ours only"; fi; \
+	echo "$(CXX) $(GRADBENCH_FLAGS) bench/gradbench/main.cpp $$adolc"; \
+	$(CXX) $(GRADBENCH_FLAGS) bench/gradbench/main.cpp $(LINK_SHARED) $$adolc -o $(GRADBENCH_DIR)/gradbench
+
+gradbench-test: gradbench-build
+	cd $(GRADBENCH_DIR) && ./gradbench --tiny
+
+# ADOL-C's tape buffers (.adolcrc in the directory it runs in) raised from 2^19 to 2^24
+# entries, so that tapes up to that size stay in memory instead of files.
+bench-gradbench: gradbench-build
+	@cd $(GRADBENCH_DIR) && for b in OBUFSIZE LBUFSIZE VBUFSIZE TBUFSIZE; do \
+		echo "\"$$b\" = \"16777216\""; done > .adolcrc
+	@pin=""; if command -v taskset >/dev/null && taskset -c 1 true 2>/dev/null; then pin="taskset -c 1"; fi; \
+		echo "gradbench: $${pin:-not pinned}; $$(nproc) cores: $$(lscpu | sed -n 's/^Model name:[[:space:]]*//p')"; \
+		cd $(GRADBENCH_DIR) && $$pin ./gradbench $(GRADBENCH_ARGS)
 
 # ---- MPI: data-parallel training and ensemble gradients across processes ----
 
