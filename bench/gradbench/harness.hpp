@@ -76,21 +76,21 @@ template <class F> double median_seconds(F &&body, double budget_s) {
 
 // The reference gradient at x (every coordinate with E::manual; else central differences
 // at up to 12 coordinates: the first, the last and seeded random ones) and the worst
-// difference of g from it, relative to max(1, max |reference|).
+// difference of g from it, relative to max |reference| (to 1 where that is zero).
 template <class E> double gradient_error(const E &e, const std::vector<double> &x, const double *g) {
     size_t n = x.size();
     std::vector<double> ref(n);
     if (e.manual(x.data(), ref.data())) {
-        double scale = 1.0, worst = 0.0;
+        double scale = 0.0, worst = 0.0;
         for (double r : ref) scale = std::max(scale, std::fabs(r));
         for (size_t i = 0; i < n; i++) worst = std::max(worst, std::fabs(g[i] - ref[i]));
-        return worst / scale;
+        return worst / (scale > 0.0 ? scale : 1.0);
     }
     std::vector<size_t> picks = {0, n - 1};
     std::mt19937_64 rng(n);
     std::uniform_int_distribution<size_t> pick(0, n - 1);
     while (picks.size() < std::min<size_t>(12, n)) picks.push_back(pick(rng));
-    double scale = 1.0, worst = 0.0;
+    double scale = 0.0, worst = 0.0;
     std::vector<double> fd(picks.size());
     std::vector<double> xp = x;
     for (size_t p = 0; p < picks.size(); p++) {
@@ -105,7 +105,7 @@ template <class E> double gradient_error(const E &e, const std::vector<double> &
         scale = std::max(scale, std::fabs(fd[p]));
     }
     for (size_t p = 0; p < picks.size(); p++) worst = std::max(worst, std::fabs(g[picks[p]] - fd[p]));
-    return worst / scale;
+    return worst / (scale > 0.0 ? scale : 1.0);
 }
 
 constexpr double tolerance = 1e-4;
