@@ -11,6 +11,7 @@ namespace gradbench {
 
 struct Det {
     static constexpr const char *name = "det";
+    static constexpr bool hessian = false; // the gradient is the derivative
     std::vector<double> x0;
     size_t ell;
 

@@ -15,6 +15,7 @@ namespace gradbench {
 
 struct Gmm {
     static constexpr const char *name = "gmm";
+    static constexpr bool hessian = false; // the gradient is the derivative
     size_t d, k, n;
     std::vector<double> x0; // alphas, means, icf
     std::vector<double> points;

@@ -1,6 +1,7 @@
 // The GradBench-style harness: each workload E (lse.hpp, llsq.hpp, ...) is one template,
 // E::operator()(const T *x), instantiated with double (the primal), autodiff::Var and,
-// where built with ADOL-C, adouble. For each workload it checks every derivative against
+// where built with ADOL-C, adouble. The derivative is the gradient, or with E::hessian
+// the Newton direction (kmeans). For each workload it checks every derivative against
 // E::manual (a hand-written gradient) or central differences of the double build, to
 // 1e-4 of the gradient's scale, then times the primal and each derivative mode:
 //   ours replay   the tape recorded once; per call ad_replay + ad_gradient
@@ -30,7 +31,8 @@ namespace ad = autodiff;
 struct Options {
     bool time = true;           // false: correctness only
     double budget_s = 0.4;      // time per mode and workload (at least 3 samples)
-    ad::Tape *tape = nullptr;   // ours: one tape for every workload
+    ad::Tape *tape = nullptr;      // ours: one tape for every gradient workload
+    ad::Tape *dual_tape = nullptr; // and an AD_F64_DUAL one for the Hessian-vector products
     bool adolc = true;          // ADOL-C as well (where built with it)
 };
 
@@ -127,11 +129,30 @@ inline void check(Mode &mode, double error) {
     }
 }
 
+// The derivative of E at x into out, from a recorded y: the gradient, or for an E with
+// `hessian` set the Newton direction (the gradient over the Hessian's diagonal, which
+// for those evals is H·1: ad_hvp on an AD_F64_DUAL tape gives both in one call). With
+// `replay`, the recording is first evaluated at x (ad_hvp always does that).
+template <class E>
+void derive_ours(ad::Tape &t, const ad::Var &y, const double *x, double *out, bool replay,
+                 std::vector<double> &scratch) {
+    size_t n = scratch.size() / 2;
+    if constexpr (E::hessian) {
+        double *ones = scratch.data(), *hv = scratch.data() + n;
+        std::fill(ones, ones + n, 1.0);
+        t.hvp(y, x, ones, out, hv, n);
+        for (size_t i = 0; i < n; i++) out[i] /= hv[i];
+    } else {
+        if (replay) t.replay(x, n);
+        t.gradient(y, out, n);
+    }
+}
+
 template <class E> void run_ours(const E &e, Result &r, const Options &opt) {
-    ad::Tape &t = *opt.tape;
+    ad::Tape &t = E::hessian ? *opt.dual_tape : *opt.tape;
     size_t n = e.x0.size();
     std::vector<ad::Var> x(n);
-    std::vector<double> g(n);
+    std::vector<double> g(n), scratch(2 * n);
     auto record = [&]() {
         t.reset();
         ad::TapeScope scope(t);
@@ -147,26 +168,20 @@ template <class E> void run_ours(const E &e, Result &r, const Options &opt) {
             return;
         }
         r.records = t.len();
-        t.gradient(y, g.data(), n);
+        derive_ours<E>(t, y, e.x0.data(), g.data(), false, scratch);
         check(r.ours_retape, gradient_error(e, e.x0, g.data()));
         std::vector<double> x1 = shifted(e.x0);
-        t.replay(x1.data(), n);
-        t.gradient(y, g.data(), n);
+        derive_ours<E>(t, y, x1.data(), g.data(), true, scratch);
         check(r.ours_replay, gradient_error(e, x1, g.data()));
-        t.replay(e.x0.data(), n);
-        t.gradient(y, g.data(), n);
+        derive_ours<E>(t, y, e.x0.data(), g.data(), true, scratch);
         check(r.ours_replay, gradient_error(e, e.x0, g.data()));
         if (!opt.time) return;
         r.ours_replay.seconds = median_seconds(
-            [&] {
-                t.replay(e.x0.data(), n);
-                t.gradient(y, g.data(), n);
-            },
-            opt.budget_s);
+            [&] { derive_ours<E>(t, y, e.x0.data(), g.data(), true, scratch); }, opt.budget_s);
         r.ours_retape.seconds = median_seconds(
             [&] {
                 ad::Var y2 = record();
-                t.gradient(y2, g.data(), n);
+                derive_ours<E>(t, y2, e.x0.data(), g.data(), false, scratch);
             },
             opt.budget_s);
     } catch (const ad::Error &err) {
@@ -188,25 +203,37 @@ template <class E> void adolc_record(const E &e, short tag, const std::vector<do
     trace_off();
 }
 
+// ADOL-C's derivative at x from the tape `tag`: gradient(), and hess_vec() along ones
+// for the Newton direction.
+template <class E> void derive_adolc(short tag, double *x, double *out, std::vector<double> &scratch) {
+    int n = int(scratch.size() / 2);
+    gradient(tag, n, x, out);
+    if constexpr (E::hessian) {
+        double *ones = scratch.data(), *hv = scratch.data() + n;
+        std::fill(ones, ones + n, 1.0);
+        hess_vec(tag, n, x, ones, hv);
+        for (int i = 0; i < n; i++) out[i] /= hv[i];
+    }
+}
+
 template <class E> void run_adolc(const E &e, Result &r, const Options &opt) {
     const short replay_tag = 1, retape_tag = 2;
-    int n = int(e.x0.size());
-    std::vector<double> g(e.x0.size());
+    std::vector<double> g(e.x0.size()), scratch(2 * e.x0.size());
     std::vector<double> x0 = e.x0, x1 = shifted(e.x0);
     r.adolc_replay.ran = r.adolc_retape.ran = true;
     adolc_record(e, retape_tag, x0);
-    gradient(retape_tag, n, x0.data(), g.data());
+    derive_adolc<E>(retape_tag, x0.data(), g.data(), scratch);
     check(r.adolc_retape, gradient_error(e, x0, g.data()));
     adolc_record(e, replay_tag, x0);
-    gradient(replay_tag, n, x1.data(), g.data());
+    derive_adolc<E>(replay_tag, x1.data(), g.data(), scratch);
     check(r.adolc_replay, gradient_error(e, x1, g.data()));
     if (!opt.time) return;
     r.adolc_replay.seconds = median_seconds(
-        [&] { gradient(replay_tag, n, x0.data(), g.data()); }, opt.budget_s);
+        [&] { derive_adolc<E>(replay_tag, x0.data(), g.data(), scratch); }, opt.budget_s);
     r.adolc_retape.seconds = median_seconds(
         [&] {
             adolc_record(e, retape_tag, x0);
-            gradient(retape_tag, n, x0.data(), g.data());
+            derive_adolc<E>(retape_tag, x0.data(), g.data(), scratch);
         },
         opt.budget_s);
 }

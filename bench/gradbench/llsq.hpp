@@ -11,6 +11,7 @@ namespace gradbench {
 
 struct Llsq {
     static constexpr const char *name = "llsq";
+    static constexpr bool hessian = false; // the gradient is the derivative
     std::vector<double> x0;
     size_t n;
 

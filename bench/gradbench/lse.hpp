@@ -11,6 +11,7 @@ namespace gradbench {
 
 struct Lse {
     static constexpr const char *name = "lse";
+    static constexpr bool hessian = false; // the gradient is the derivative
     std::vector<double> x0;
 
     Lse(size_t n, std::mt19937_64 &rng) : x0(n) {

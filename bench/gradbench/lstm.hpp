@@ -16,6 +16,7 @@ namespace gradbench {
 
 struct Lstm {
     static constexpr const char *name = "lstm";
+    static constexpr bool hessian = false; // the gradient is the derivative
     size_t l, c, b;
     std::vector<double> x0; // main parameters, then extra parameters
     std::vector<double> state, sequence;

@@ -12,6 +12,7 @@ namespace gradbench {
 
 struct Ode {
     static constexpr const char *name = "ode";
+    static constexpr bool hessian = false; // the gradient is the derivative
     std::vector<double> x0;
     size_t s;
 
