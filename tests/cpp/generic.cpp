@@ -157,6 +157,9 @@ static void passive_values() {
     Var y = 3.0 - x + p * x + Var(2) / x + scaled + sum;
     CHECK(y.primal() == 3.0 - 1.5 + 3.0 * 1.5 + 2 / 1.5 + 1.5 / 4 + 1.5 * 1.5);
     CHECK_CLOSE(t.gradient(y)[0], -1.0 + 3.0 - 2 / (1.5 * 1.5) + 0.25 + 3.0, 1e-15);
+    // A Var made from a raw handle reads its value once from the tape.
+    Var from_handle(t.get(), y.raw());
+    CHECK(from_handle.primal() == y.primal() && from_handle.is_active());
     // A passive output depends on no input: a zero gradient.
     std::vector<double> g(1, 7.0);
     t.gradient(p, g.data(), g.size());

@@ -44,14 +44,14 @@ inline bool holds(double a, ad_cmp cmp, double b) noexcept {
 inline Var compare(const Var &a, ad_cmp cmp, double c) noexcept {
     double value = detail::holds(a.primal(), cmp, c) ? 1.0 : 0.0;
     if (a.is_passive()) return value;
-    return Var::recorded(a.tape(), ad_compare_const(a.tape(), cmp, a.raw(), c), value);
+    return Var::with_value(a.tape(), ad_compare_const(a.tape(), cmp, a.raw(), c), value);
 }
 inline Var compare(const Var &a, ad_cmp cmp, const Var &b) noexcept {
     if (b.is_passive()) return compare(a, cmp, b.primal());
     if (a.is_passive()) return compare(b, detail::mirror(cmp), a.primal());
     ad_tape *t = detail::pick(a, b);
     double value = detail::holds(a.primal(), cmp, b.primal()) ? 1.0 : 0.0;
-    return Var::recorded(t, ad_compare(t, cmp, a.raw(), b.raw()), value);
+    return Var::with_value(t, ad_compare(t, cmp, a.raw(), b.raw()), value);
 }
 
 // `if_true` where `cond` is non-zero, `if_false` where it is zero, chosen again at every
@@ -60,7 +60,7 @@ inline Var select(const Var &cond, const Var &if_true, const Var &if_false) noex
     if (cond.is_passive()) return cond.primal() != 0.0 ? if_true : if_false;
     ad_tape *t = cond.tape();
     double value = cond.primal() != 0.0 ? if_true.primal() : if_false.primal();
-    return Var::recorded(t, ad_select(t, cond.raw(), detail::handle_on(t, if_true),
+    return Var::with_value(t, ad_select(t, cond.raw(), detail::handle_on(t, if_true),
                                       detail::handle_on(t, if_false)),
                          value);
 }

@@ -33,7 +33,7 @@ inline double fmax(double a, double b) noexcept { return std::fmax(a, b); }
 #define AUTODIFF_HPP_UNARY(name, plain)                                                   \
     inline Var name(const Var &x) noexcept {                                              \
         if (x.is_passive()) return plain(x.primal());                                     \
-        return Var::recorded(x.tape(), ad_##name(x.tape(), x.raw()), plain(x.primal()));  \
+        return Var::with_value(x.tape(), ad_##name(x.tape(), x.raw()), plain(x.primal()));  \
     }
 AUTODIFF_HPP_UNARY(recip, detail::recip)
 AUTODIFF_HPP_UNARY(sqrt, std::sqrt)
@@ -90,13 +90,13 @@ inline Var pow(const Var &a, const Var &b) noexcept {
 inline Var pow(const Var &x, double c) noexcept {
     double value = std::pow(x.primal(), c);
     if (x.is_passive()) return value;
-    return Var::recorded(x.tape(), ad_powf(x.tape(), x.raw(), c), value);
+    return Var::with_value(x.tape(), ad_powf(x.tape(), x.raw(), c), value);
 }
 // x^n for an integer n (ad_powi).
 inline Var pow(const Var &x, int n) noexcept {
     double value = std::pow(x.primal(), n);
     if (x.is_passive()) return value;
-    return Var::recorded(x.tape(), ad_powi(x.tape(), x.raw(), n), value);
+    return Var::with_value(x.tape(), ad_powi(x.tape(), x.raw(), n), value);
 }
 inline Var pow(double c, const Var &x) noexcept { return pow(Var(c), x); }
 inline Var square(const Var &x) noexcept { return x * x; }

@@ -49,13 +49,13 @@ private:
 // which the next derivative call refuses.
 inline Var input(double value) noexcept {
     ad_tape *t = current_tape();
-    return Var::recorded(t, ad_input(t, value), value);
+    return Var::with_value(t, ad_input(t, value), value);
 }
 // A constant record on the current tape. Rarely needed: a passive Var is a constant that
 // costs no record until it meets an active one.
 inline Var constant(double value) noexcept {
     ad_tape *t = current_tape();
-    return Var::recorded(t, ad_const(t, value), value);
+    return Var::with_value(t, ad_const(t, value), value);
 }
 // n inputs on the current tape, values[k] into out[k], in order.
 inline void inputs(const double *values, size_t n, Var *out) noexcept {

@@ -138,8 +138,8 @@ public:
     }
 
     // Recording (sticky, never throws).
-    Var input(double value) noexcept { return Var::recorded(t_, ad_input(t_, value), value); }
-    Var constant(double value) noexcept { return Var::recorded(t_, ad_const(t_, value), value); }
+    Var input(double value) noexcept { return Var::with_value(t_, ad_input(t_, value), value); }
+    Var constant(double value) noexcept { return Var::with_value(t_, ad_const(t_, value), value); }
     template <class T>
     Tensor input(const std::vector<size_t> &dims, const std::vector<T> &data) noexcept {
         return Tensor(t_, detail::elem<T>::input(t_, dims.data(), dims.size(), data.data(),

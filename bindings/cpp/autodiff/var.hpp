@@ -35,7 +35,7 @@ public:
     }
     // A handle whose value the caller computed: the wrapper's ops use this, so that making
     // a Var costs no read of the tape.
-    static Var recorded(ad_tape *tape, ad_var v, double value) noexcept {
+    static Var with_value(ad_tape *tape, ad_var v, double value) noexcept {
         Var x(tape, v, value);
         return x;
     }
@@ -128,7 +128,7 @@ inline bool exact_reciprocal(double c) noexcept {
 template <class Record>
 inline Var binary(const Var &a, const Var &b, double value, Record record) noexcept {
     ad_tape *t = pick(a, b);
-    return Var::recorded(t, record(t, handle_on(t, a), handle_on(t, b)), value);
+    return Var::with_value(t, record(t, handle_on(t, a), handle_on(t, b)), value);
 }
 } // namespace detail
 
@@ -138,35 +138,35 @@ inline Var operator+(const Var &a, double c) noexcept {
     if (a.is_passive()) return a.primal() + c;
     if (c == 0.0) return a;
     ad_tape *t = a.tape();
-    return Var::recorded(t, ad_add(t, a.raw(), detail::constant(t, c)), a.primal() + c);
+    return Var::with_value(t, ad_add(t, a.raw(), detail::constant(t, c)), a.primal() + c);
 }
 inline Var operator+(double c, const Var &a) noexcept {
     if (a.is_passive()) return c + a.primal();
     if (c == 0.0) return a;
     ad_tape *t = a.tape();
-    return Var::recorded(t, ad_add(t, detail::constant(t, c), a.raw()), c + a.primal());
+    return Var::with_value(t, ad_add(t, detail::constant(t, c), a.raw()), c + a.primal());
 }
 inline Var operator-(const Var &a, double c) noexcept {
     if (a.is_passive()) return a.primal() - c;
     if (c == 0.0) return a;
     ad_tape *t = a.tape();
-    return Var::recorded(t, ad_sub(t, a.raw(), detail::constant(t, c)), a.primal() - c);
+    return Var::with_value(t, ad_sub(t, a.raw(), detail::constant(t, c)), a.primal() - c);
 }
 inline Var operator-(const Var &a) noexcept {
     if (a.is_passive()) return -a.primal();
-    return Var::recorded(a.tape(), ad_neg(a.tape(), a.raw()), -a.primal());
+    return Var::with_value(a.tape(), ad_neg(a.tape(), a.raw()), -a.primal());
 }
 inline Var operator+(const Var &a) noexcept { return a; }
 inline Var operator-(double c, const Var &a) noexcept {
     if (a.is_passive()) return c - a.primal();
     if (c == 0.0) return -a;
     ad_tape *t = a.tape();
-    return Var::recorded(t, ad_sub(t, detail::constant(t, c), a.raw()), c - a.primal());
+    return Var::with_value(t, ad_sub(t, detail::constant(t, c), a.raw()), c - a.primal());
 }
 inline Var operator*(const Var &a, double c) noexcept {
     if (a.is_passive()) return a.primal() * c;
     if (c == 1.0) return a;
-    return Var::recorded(a.tape(), ad_scale(a.tape(), a.raw(), c), a.primal() * c);
+    return Var::with_value(a.tape(), ad_scale(a.tape(), a.raw(), c), a.primal() * c);
 }
 inline Var operator*(double c, const Var &a) noexcept { return a * c; }
 inline Var operator/(const Var &a, double c) noexcept {
@@ -175,39 +175,39 @@ inline Var operator/(const Var &a, double c) noexcept {
     ad_tape *t = a.tape();
     // A power of two divides exactly as a scaling, which is cheaper to differentiate.
     if (detail::exact_reciprocal(c))
-        return Var::recorded(t, ad_scale(t, a.raw(), 1.0 / c), a.primal() / c);
-    return Var::recorded(t, ad_div(t, a.raw(), detail::constant(t, c)), a.primal() / c);
+        return Var::with_value(t, ad_scale(t, a.raw(), 1.0 / c), a.primal() / c);
+    return Var::with_value(t, ad_div(t, a.raw(), detail::constant(t, c)), a.primal() / c);
 }
 inline Var operator/(double c, const Var &a) noexcept {
     if (a.is_passive()) return c / a.primal();
     ad_tape *t = a.tape();
-    if (c == 1.0) return Var::recorded(t, ad_recip(t, a.raw()), 1.0 / a.primal());
-    return Var::recorded(t, ad_div(t, detail::constant(t, c), a.raw()), c / a.primal());
+    if (c == 1.0) return Var::with_value(t, ad_recip(t, a.raw()), 1.0 / a.primal());
+    return Var::with_value(t, ad_div(t, detail::constant(t, c), a.raw()), c / a.primal());
 }
 
 inline Var operator+(const Var &a, const Var &b) noexcept {
     if (a.is_passive()) return a.primal() + b;
     if (b.is_passive()) return a + b.primal();
     ad_tape *t = detail::pick(a, b);
-    return Var::recorded(t, ad_add(t, a.raw(), b.raw()), a.primal() + b.primal());
+    return Var::with_value(t, ad_add(t, a.raw(), b.raw()), a.primal() + b.primal());
 }
 inline Var operator-(const Var &a, const Var &b) noexcept {
     if (a.is_passive()) return a.primal() - b;
     if (b.is_passive()) return a - b.primal();
     ad_tape *t = detail::pick(a, b);
-    return Var::recorded(t, ad_sub(t, a.raw(), b.raw()), a.primal() - b.primal());
+    return Var::with_value(t, ad_sub(t, a.raw(), b.raw()), a.primal() - b.primal());
 }
 inline Var operator*(const Var &a, const Var &b) noexcept {
     if (a.is_passive()) return a.primal() * b;
     if (b.is_passive()) return a * b.primal();
     ad_tape *t = detail::pick(a, b);
-    return Var::recorded(t, ad_mul(t, a.raw(), b.raw()), a.primal() * b.primal());
+    return Var::with_value(t, ad_mul(t, a.raw(), b.raw()), a.primal() * b.primal());
 }
 inline Var operator/(const Var &a, const Var &b) noexcept {
     if (a.is_passive()) return a.primal() / b;
     if (b.is_passive()) return a / b.primal();
     ad_tape *t = detail::pick(a, b);
-    return Var::recorded(t, ad_div(t, a.raw(), b.raw()), a.primal() / b.primal());
+    return Var::with_value(t, ad_div(t, a.raw(), b.raw()), a.primal() / b.primal());
 }
 
 inline Var &Var::operator+=(const Var &b) noexcept { return *this = *this + b; }
