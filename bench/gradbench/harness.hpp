@@ -216,8 +216,21 @@ template <class E> void derive_adolc(short tag, double *x, double *out, std::vec
     }
 }
 
+// Each workload takes two fresh tape tags and removes its tapes (and their files, for
+// tapes past ADOL-C's buffers) after.
+template <class E> void run_adolc_on(const E &e, Result &r, const Options &opt, short replay_tag,
+                                     short retape_tag);
+
 template <class E> void run_adolc(const E &e, Result &r, const Options &opt) {
-    const short replay_tag = 1, retape_tag = 2;
+    static short next_tag = 1;
+    short replay_tag = next_tag++, retape_tag = next_tag++;
+    run_adolc_on(e, r, opt, replay_tag, retape_tag);
+    removeTape(replay_tag, ADOLC_REMOVE_COMPLETELY);
+    removeTape(retape_tag, ADOLC_REMOVE_COMPLETELY);
+}
+
+template <class E>
+void run_adolc_on(const E &e, Result &r, const Options &opt, short replay_tag, short retape_tag) {
     std::vector<double> g(e.x0.size()), scratch(2 * e.x0.size());
     std::vector<double> x0 = e.x0, x1 = shifted(e.x0);
     r.adolc_replay.ran = r.adolc_retape.ran = true;

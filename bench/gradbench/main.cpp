@@ -7,6 +7,8 @@
 // markdown table of the median ratios per eval. Exits non-zero
 // when a derivative that ran disagrees with its reference.
 #include <cstdio>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -116,6 +118,72 @@ std::string ratio(const Mode &m, double primal) {
     return buf;
 }
 
+// What the parent keeps of a workload run in a child process.
+struct Summary {
+    bool ours_ok = false, adolc_ok = false, wrong = false;
+    double ours_replay = 0, ours_retape = 0, adolc_replay = 0, adolc_retape = 0; // ratios
+    char size[96] = {0};
+};
+
+// Runs one workload and prints its line; its tapes live and die with the call.
+Summary run_workload(const std::function<Result(const Options &)> &make, Options opt, bool tiny) {
+    // As large as the record index allows; the system allocator hands out pages as they
+    // are first written.
+    size_t records = tiny ? (size_t(1) << 20) : (size_t(1) << 26) - 1;
+    ad::Tape tape = ad::Tape::heap(ad::Tape::bytes_for(records));
+    ad::Tape dual_tape = ad::Tape::heap(ad::Tape::bytes_for(records, AD_F64_DUAL), AD_F64_DUAL);
+    opt.tape = &tape;
+    opt.dual_tape = &dual_tape;
+    Result r = make(opt);
+    std::printf("%s %s %zu %zu %.1f | %s %s %s %s |", r.eval.c_str(), r.size.c_str(), r.inputs, r.records,
+                r.primal_s * 1e6, ratio(r.ours_replay, r.primal_s).c_str(), ratio(r.ours_retape, r.primal_s).c_str(),
+                ratio(r.adolc_replay, r.primal_s).c_str(), ratio(r.adolc_retape, r.primal_s).c_str());
+    Summary sum;
+    for (const Mode *m : {&r.ours_replay, &r.ours_retape, &r.adolc_replay, &r.adolc_retape}) {
+        if (m->ran && !m->failure.empty()) std::printf(" [%s]", m->failure.c_str());
+        // A capacity failure is reported; a wrong derivative fails the run.
+        if (m->failure.rfind("gradient off", 0) == 0) sum.wrong = true;
+    }
+    std::printf("\n");
+    std::fflush(stdout);
+    sum.ours_ok = r.ours_replay.failure.empty() && r.ours_retape.failure.empty();
+    sum.adolc_ok = r.adolc_replay.ran && r.adolc_replay.failure.empty() && r.adolc_retape.failure.empty();
+    sum.ours_replay = r.ours_replay.seconds / r.primal_s;
+    sum.ours_retape = r.ours_retape.seconds / r.primal_s;
+    sum.adolc_replay = r.adolc_replay.seconds / r.primal_s;
+    sum.adolc_retape = r.adolc_retape.seconds / r.primal_s;
+    std::snprintf(sum.size, sizeof sum.size, "%s", r.size.c_str());
+    return sum;
+}
+
+// The same in a child process: each workload starts from a fresh ADOL-C (whose location
+// store otherwise keeps the size of the largest workload run before, and makes every
+// later small tape pay for it), and a crash is reported, not fatal.
+Summary run_isolated(const std::function<Result(const Options &)> &make, const Options &opt, bool tiny) {
+    int fds[2];
+    Summary sum;
+    std::fflush(stdout);
+    if (pipe(fds) != 0) return run_workload(make, opt, tiny);
+    pid_t child = fork();
+    if (child == 0) {
+        close(fds[0]);
+        Summary s = run_workload(make, opt, tiny);
+        ssize_t wrote = write(fds[1], &s, sizeof s);
+        _exit(wrote == ssize_t(sizeof s) ? 0 : 1);
+    }
+    close(fds[1]);
+    ssize_t got = child > 0 ? read(fds[0], &sum, sizeof sum) : -1;
+    close(fds[0]);
+    int status = 0;
+    if (child > 0) waitpid(child, &status, 0);
+    if (got != ssize_t(sizeof sum)) {
+        sum = Summary();
+        sum.wrong = true;
+        std::printf("# a workload's process ended without a result (status %d)\n", status);
+    }
+    return sum;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -133,15 +201,10 @@ int main(int argc, char **argv) {
     opt.adolc = false;
     std::printf("# built without ADOL-C: its columns are empty\n");
 #endif
-    // One tape for every workload, as large as the record index allows; the system
-    // allocator hands out pages as they are first written.
-    size_t records = tiny ? (size_t(1) << 20) : (size_t(1) << 26) - 1;
-    ad::Tape tape = ad::Tape::heap(ad::Tape::bytes_for(records));
-    ad::Tape dual_tape = ad::Tape::heap(ad::Tape::bytes_for(records, AD_F64_DUAL), AD_F64_DUAL);
-    opt.tape = &tape;
-    opt.dual_tape = &dual_tape;
-
-    if (!tiny) wrapper_cost(tape, opt.budget_s);
+    if (!tiny) {
+        ad::Tape tape = ad::Tape::heap(ad::Tape::bytes_for(size_t(1) << 22));
+        wrapper_cost(tape, opt.budget_s);
+    }
     bool ok = true;
     std::printf("# eval size inputs records primal_us | ratios: ours_replay ours_retape adolc_replay adolc_retape | failures\n");
     std::vector<std::string> table;
@@ -150,31 +213,19 @@ int main(int argc, char **argv) {
         std::vector<double> rr, rt, ar, at;
         std::string ours_largest = "-", adolc_largest = "-", failures;
         for (const auto &make : tiny ? ev.tiny : ev.full) {
-            Result r = make(opt);
-            std::printf("%s %s %zu %zu %.1f | %s %s %s %s |", r.eval.c_str(), r.size.c_str(), r.inputs,
-                        r.records, r.primal_s * 1e6, ratio(r.ours_replay, r.primal_s).c_str(),
-                        ratio(r.ours_retape, r.primal_s).c_str(), ratio(r.adolc_replay, r.primal_s).c_str(),
-                        ratio(r.adolc_retape, r.primal_s).c_str());
-            for (const Mode *m : {&r.ours_replay, &r.ours_retape, &r.adolc_replay, &r.adolc_retape})
-                if (m->ran && !m->failure.empty()) std::printf(" [%s]", m->failure.c_str());
-            std::printf("\n");
-            std::fflush(stdout);
-            bool ours_ok = r.ours_replay.failure.empty() && r.ours_retape.failure.empty();
-            bool adolc_ok = r.adolc_replay.ran && r.adolc_replay.failure.empty() && r.adolc_retape.failure.empty();
-            // A capacity failure is reported; a wrong derivative fails the run.
-            for (const Mode *m : {&r.ours_replay, &r.ours_retape, &r.adolc_replay, &r.adolc_retape})
-                if (m->failure.rfind("gradient off", 0) == 0) ok = false;
-            if (ours_ok) {
-                ours_largest = r.size;
-                rr.push_back(r.ours_replay.seconds / r.primal_s);
-                rt.push_back(r.ours_retape.seconds / r.primal_s);
+            Summary sum = run_isolated(make, opt, tiny);
+            ok = ok && !sum.wrong;
+            if (sum.ours_ok) {
+                ours_largest = sum.size;
+                rr.push_back(sum.ours_replay);
+                rt.push_back(sum.ours_retape);
             } else {
-                failures += (failures.empty() ? "" : "; ") + r.size;
+                failures += (failures.empty() ? "" : "; ") + std::string(sum.size);
             }
-            if (adolc_ok) {
-                adolc_largest = r.size;
-                ar.push_back(r.adolc_replay.seconds / r.primal_s);
-                at.push_back(r.adolc_retape.seconds / r.primal_s);
+            if (sum.adolc_ok) {
+                adolc_largest = sum.size;
+                ar.push_back(sum.adolc_replay);
+                at.push_back(sum.adolc_retape);
             }
         }
         for (const std::string &why : tiny ? std::vector<std::string>{} : ev.not_attempted) {
