@@ -42,6 +42,7 @@ struct Mode {
     std::string failure;      // empty when it ran and its derivative checked
     double seconds = 0.0;     // median per call
     double error = 0.0;       // the worst checked difference, relative to the gradient's scale
+    std::string note;         // what was not checked, and why
 };
 
 struct Result {
@@ -204,16 +205,18 @@ template <class E> void adolc_record(const E &e, short tag, const std::vector<do
 }
 
 // ADOL-C's derivative at x from the tape `tag`: gradient(), and hess_vec() along ones
-// for the Newton direction.
-template <class E> void derive_adolc(short tag, double *x, double *out, std::vector<double> &scratch) {
+// for the Newton direction. Returns gradient()'s status: negative where ADOL-C found a
+// recorded comparison going the other way at x and abandoned the sweep.
+template <class E> int derive_adolc(short tag, double *x, double *out, std::vector<double> &scratch) {
     int n = int(scratch.size() / 2);
-    gradient(tag, n, x, out);
+    int rc = gradient(tag, n, x, out);
     if constexpr (E::hessian) {
         double *ones = scratch.data(), *hv = scratch.data() + n;
         std::fill(ones, ones + n, 1.0);
         hess_vec(tag, n, x, ones, hv);
         for (int i = 0; i < n; i++) out[i] /= hv[i];
     }
+    return rc;
 }
 
 // Each workload takes two fresh tape tags and removes its tapes (and their files, for
@@ -238,8 +241,14 @@ void run_adolc_on(const E &e, Result &r, const Options &opt, short replay_tag, s
     derive_adolc<E>(retape_tag, x0.data(), g.data(), scratch);
     check(r.adolc_retape, gradient_error(e, x0, g.data()));
     adolc_record(e, replay_tag, x0);
-    derive_adolc<E>(replay_tag, x1.data(), g.data(), scratch);
-    check(r.adolc_replay, gradient_error(e, x1, g.data()));
+    derive_adolc<E>(replay_tag, x0.data(), g.data(), scratch);
+    check(r.adolc_replay, gradient_error(e, x0, g.data()));
+    // At the second point ADOL-C may refuse, rightly, where a comparison it recorded (the
+    // max of a log-sum-exp) goes the other way: that is no wrong derivative.
+    if (derive_adolc<E>(replay_tag, x1.data(), g.data(), scratch) >= 0)
+        check(r.adolc_replay, gradient_error(e, x1, g.data()));
+    else
+        r.adolc_replay.note = "branch switch at the second point: not checked there";
     if (!opt.time) return;
     r.adolc_replay.seconds = median_seconds(
         [&] { derive_adolc<E>(replay_tag, x0.data(), g.data(), scratch); }, opt.budget_s);

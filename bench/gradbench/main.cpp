@@ -122,6 +122,7 @@ std::string ratio(const Mode &m, double primal) {
 struct Summary {
     bool ours_ok = false, adolc_ok = false, wrong = false;
     double ours_replay = 0, ours_retape = 0, adolc_replay = 0, adolc_retape = 0; // ratios
+    size_t records = 0; // on our tape: the measure of "largest"
     char size[96] = {0};
 };
 
@@ -141,6 +142,7 @@ Summary run_workload(const std::function<Result(const Options &)> &make, Options
     Summary sum;
     for (const Mode *m : {&r.ours_replay, &r.ours_retape, &r.adolc_replay, &r.adolc_retape}) {
         if (m->ran && !m->failure.empty()) std::printf(" [%s]", m->failure.c_str());
+        if (!m->note.empty()) std::printf(" (%s)", m->note.c_str());
         // A capacity failure is reported; a wrong derivative fails the run.
         if (m->failure.rfind("gradient off", 0) == 0) sum.wrong = true;
     }
@@ -152,6 +154,7 @@ Summary run_workload(const std::function<Result(const Options &)> &make, Options
     sum.ours_retape = r.ours_retape.seconds / r.primal_s;
     sum.adolc_replay = r.adolc_replay.seconds / r.primal_s;
     sum.adolc_retape = r.adolc_retape.seconds / r.primal_s;
+    sum.records = r.records;
     std::snprintf(sum.size, sizeof sum.size, "%s", r.size.c_str());
     return sum;
 }
@@ -211,19 +214,21 @@ int main(int argc, char **argv) {
     for (const Eval &ev : evals()) {
         if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), ev.name) == wanted.end()) continue;
         std::vector<double> rr, rt, ar, at;
+        // The largest workload each ran: by the records it put on our tape.
         std::string ours_largest = "-", adolc_largest = "-", failures;
+        size_t ours_most = 0, adolc_most = 0;
         for (const auto &make : tiny ? ev.tiny : ev.full) {
             Summary sum = run_isolated(make, opt, tiny);
             ok = ok && !sum.wrong;
             if (sum.ours_ok) {
-                ours_largest = sum.size;
+                if (sum.records >= ours_most) ours_largest = sum.size, ours_most = sum.records;
                 rr.push_back(sum.ours_replay);
                 rt.push_back(sum.ours_retape);
             } else {
                 failures += (failures.empty() ? "" : "; ") + std::string(sum.size);
             }
             if (sum.adolc_ok) {
-                adolc_largest = sum.size;
+                if (sum.records >= adolc_most) adolc_largest = sum.size, adolc_most = sum.records;
                 ar.push_back(sum.adolc_replay);
                 at.push_back(sum.adolc_retape);
             }
