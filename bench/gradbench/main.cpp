@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "ba.hpp"
 #include "det.hpp"
 #include "gmm.hpp"
 #include "harness.hpp"
@@ -96,6 +97,13 @@ std::vector<Eval> evals() {
             }
     kmeans.tiny = {workload<Kmeans>(size_t(3), size_t(20), size_t(2)), workload<Kmeans>(size_t(5), size_t(200), size_t(4))};
     all.push_back(kmeans);
+    Eval ba{"ba", "27.5", {}, {}, {}};
+    // The sizes of ADBench's first three files (ba1, ba2, ba3), synthetic data.
+    ba.full = {workload<Ba>(size_t(49), size_t(7776), size_t(31843)),
+               workload<Ba>(size_t(21), size_t(11315), size_t(36455)),
+               workload<Ba>(size_t(161), size_t(48126), size_t(182072))};
+    ba.tiny = {workload<Ba>(size_t(2), size_t(5), size_t(12))};
+    all.push_back(ba);
     return all;
 }
 
