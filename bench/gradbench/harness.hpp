@@ -1,7 +1,8 @@
 // The GradBench-style harness: each workload E (lse.hpp, llsq.hpp, ...) is one template,
 // E::operator()(const T *x), instantiated with double (the primal), autodiff::Var and,
 // where built with ADOL-C, adouble. The derivative is the gradient, or with E::hessian
-// the Newton direction (kmeans). For each workload it checks every derivative against
+// the Newton direction (kmeans); ba.hpp has a runner of its own (a Jacobian block per
+// observation) built from the same parts. For each workload it checks every derivative against
 // E::manual (a hand-written gradient) or central differences of the double build, to
 // 1e-4 of the gradient's scale, then times the primal and each derivative mode:
 //   ours replay   the tape recorded once; per call ad_replay + ad_gradient
