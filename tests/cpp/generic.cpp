@@ -201,6 +201,7 @@ static void comparisons_of_values() {
     CHECK(x < y && y > x && x <= 2 && x >= 2.0 && x == 2 && x != y && 6 == z && 5 < z);
     CHECK(std::max(x, y).raw().index == y.raw().index && std::min(z, y).primal() == 3.0);
     CHECK(t.len() == len);
+    CHECK(ad::value_of(z) == 6.0 && ad::value_of(2.5) == 2.5);
     t.replay({4.0, 3.0});
     CHECK(z.value() == 12.0 && z.primal() == 6.0 && z == 6.0);
 }
