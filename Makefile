@@ -50,7 +50,8 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 	install-test docs docs-test \
 	freestanding firmware cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions \
 	python-venv python-test python-asan python-extras-venv python-examples python-bench \
-	codegen-test codegen-bench mpi-test mpi-bench bench-c-abi miri-tensor-user-op
+	codegen-test codegen-bench mpi-test mpi-bench bench-c-abi miri-tensor-user-op \
+	gradbench-build gradbench-test bench-gradbench
 
 all:
 	$(CARGO) build --release --workspace
@@ -65,7 +66,7 @@ demo: ffi-lib
 test: lint rust-test miri freestanding header-check header-compile soname-check c-test c-asan \
 	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke \
 	install-test docs-test docs firmware python-test python-asan codegen-test mpi-test \
-	miri-tensor-user-op
+	miri-tensor-user-op gradbench-test
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy layers
@@ -287,6 +288,9 @@ c-tsan: ffi-lib
 # under AddressSanitizer and UBSan.
 # More C++ tests, each run the same two ways.
 CPP_TESTS := control user_op tensor_user_op params sparse
+# Templates written for double compiled with Var (tests/cpp/generic_primal.hpp); also
+# built as C++20 below, for the std::span forms.
+CPP_TESTS += generic
 CPP_TEST_FLAGS := -std=c++17 -Wall -Wextra -Werror -pedantic -g -Iinclude -Ibindings/cpp
 
 cpp-test: ffi-lib
@@ -306,6 +310,9 @@ cpp-test: ffi-lib
 		echo "== $$t (c++, asan+ubsan)"; \
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(BUILD)/cpp/$${t}_asan; \
 	done
+	$(CXX) $(subst c++17,c++20,$(CPP_TEST_FLAGS)) $(SAN_FLAGS) tests/cpp/generic.cpp $(LINK_SHARED) -o $(BUILD)/cpp/generic_cxx20_asan
+	@echo "== generic (c++20, asan+ubsan)"; \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ./$(BUILD)/cpp/generic_cxx20_asan
 
 # The Rust tests under AddressSanitizer, with the arena's free memory poisoned
 # (`--cfg autodiff_asan`, see core/src/arena.rs), when a nightly toolchain with its
@@ -420,6 +427,39 @@ codegen-bench: ffi-lib
 		$(CODEGEN_BENCH_DIR)/chain_gen.o $(LINK_SHARED) -o $(CODEGEN_BENCH_DIR)/bench
 	@pin=""; if command -v taskset >/dev/null && taskset -c 1 true 2>/dev/null; then pin="taskset -c 1"; fi; \
 		echo "generated files compiled with $(GEN_CFLAGS); $${pin:-not pinned}"; $$pin ./$(CODEGEN_BENCH_DIR)/bench
+
+# ---- GradBench-style workloads through the C++ wrapper, beside ADOL-C ----
+
+# bench/gradbench/ (see BENCHMARKS.md): lse, llsq, det, gmm, ode, lstm, kmeans and ba, each one
+# template instantiated with double, autodiff::Var and ADOL-C's adouble. `make
+# gradbench-test` (part of `make test`, well under a minute) checks every derivative at
+# tiny sizes; `make bench-gradbench` times the published sizes (tens of minutes, a few GB
+# of memory), pinned to one core where taskset can, and prints the table for
+# BENCHMARKS.md. ADOL-C (Debian's libadolc-dev) is used where its headers are: without
+# them its columns stay empty, saying so, unless AUTODIFF_REQUIRE_ADOLC=1 (.ci/run sets
+# it, after installing them).
+GRADBENCH_DIR := $(BUILD)/gradbench
+GRADBENCH_FLAGS := -std=c++17 -O2 -Wall -Wextra -Werror -Iinclude -Ibindings/cpp
+
+gradbench-build: ffi-lib
+	@mkdir -p $(GRADBENCH_DIR)
+	@if [ -f /usr/include/adolc/adolc.h ]; then adolc="-DGRADBENCH_ADOLC -ladolc"; \
+	elif [ "$${AUTODIFF_REQUIRE_ADOLC:-0}" = 1 ]; then \
+		echo "gradbench: FAILED: no ADOL-C headers (AUTODIFF_REQUIRE_ADOLC=1)"; exit 1; \
+	else adolc=""; echo "gradbench: no ADOL-C headers (apt-get install libadolc-dev): ours only"; fi; \
+	echo "$(CXX) $(GRADBENCH_FLAGS) bench/gradbench/main.cpp $$adolc"; \
+	$(CXX) $(GRADBENCH_FLAGS) bench/gradbench/main.cpp $(LINK_SHARED) $$adolc -o $(GRADBENCH_DIR)/gradbench
+
+gradbench-test: gradbench-build
+	cd $(GRADBENCH_DIR) && ./gradbench --tiny
+
+# ADOL-C runs with its default buffers (larger ones in an .adolcrc cost every small
+# tape their allocation: det ell=5 took 10^4 times its primal); tapes beyond them go to
+# files in $(GRADBENCH_DIR).
+bench-gradbench: gradbench-build
+	@pin=""; if command -v taskset >/dev/null && taskset -c 1 true 2>/dev/null; then pin="taskset -c 1"; fi; \
+		echo "gradbench: $${pin:-not pinned}; $$(nproc) cores: $$(lscpu | sed -n 's/^Model name:[[:space:]]*//p')"; \
+		cd $(GRADBENCH_DIR) && $$pin ./gradbench $(GRADBENCH_ARGS)
 
 # ---- MPI: data-parallel training and ensemble gradients across processes ----
 

@@ -6,10 +6,19 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
 #include "autodiff.h"
+
+// std::span overloads (beside the pointer-and-length ones, always there) under C++20.
+#if __cplusplus >= 202002L && defined(__has_include)
+#if __has_include(<span>)
+#include <span>
+#define AUTODIFF_HPP_SPAN 1
+#endif
+#endif
 
 namespace autodiff {
 
@@ -36,6 +45,14 @@ inline void check(ad_status s, ad_tape *t, const char *where) {
     throw Error(s, where, msg);
 }
 inline ad_var invalid_var() noexcept { return ad_var{UINT32_MAX, 0, 0, 0}; }
+// The handle a passive Var carries: no tape issues it (every field at its maximum), so
+// the library refuses it as it refuses any foreign handle.
+inline ad_var passive_var() noexcept { return ad_var{UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX}; }
+inline bool is_passive_var(ad_var v) noexcept {
+    return v.index == UINT32_MAX && v.kind == UINT32_MAX && v.generation == UINT32_MAX &&
+           v.tape == UINT32_MAX;
+}
+inline double nan() noexcept { return std::numeric_limits<double>::quiet_NaN(); }
 inline ad_tensor invalid_tensor() noexcept { return ad_tensor{UINT32_MAX, 0, 0, 0}; }
 inline size_t count(const std::vector<size_t> &dims) noexcept {
     size_t n = 1;

@@ -138,8 +138,8 @@ public:
     }
 
     // Recording (sticky, never throws).
-    Var input(double value) noexcept { return Var(t_, ad_input(t_, value)); }
-    Var constant(double value) noexcept { return Var(t_, ad_const(t_, value)); }
+    Var input(double value) noexcept { return Var::with_value(t_, ad_input(t_, value), value); }
+    Var constant(double value) noexcept { return Var::with_value(t_, ad_const(t_, value), value); }
     template <class T>
     Tensor input(const std::vector<size_t> &dims, const std::vector<T> &data) noexcept {
         return Tensor(t_, detail::elem<T>::input(t_, dims.data(), dims.size(), data.data(),
@@ -151,11 +151,24 @@ public:
                                                     data.size()));
     }
 
-    // Derivatives: each throws Error on failure; try_* return the status instead.
+    // Derivatives: each throws Error on failure; try_* return the status instead. The
+    // pointer-and-length forms (and the std::span ones under C++20) write into the
+    // caller's buffers and allocate nothing; the std::vector forms are conveniences.
     ad_status try_backward(const Var &output) noexcept { return ad_backward(t_, output.raw()); }
     void backward(const Var &output) { detail::check(try_backward(output), t_, "ad_backward"); }
     void backward(const Tensor &loss) { backward(loss.as_var()); }
 
+    // d output / d input_k for every input, in recording order, into out[0..n) (n must be
+    // num_inputs()). A passive output depends on no input: its gradient is zero.
+    ad_status try_gradient(const Var &output, double *out, size_t n) noexcept {
+        if (output.is_passive()) return zero_gradient(out, n);
+        return ad_gradient(t_, output.raw(), out, n);
+    }
+    void gradient(const Var &output, double *out, size_t n) {
+        if (output.is_passive() && n != num_inputs())
+            throw Error(AD_ERR_INVALID_ARGUMENT, "ad_gradient", "n is not the number of inputs");
+        detail::check(try_gradient(output, out, n), t_, "ad_gradient");
+    }
     ad_status try_gradient(const Var &output, std::vector<double> &out) noexcept {
         size_t n = 0;
         ad_status s = ad_tape_num_inputs(t_, &n);
@@ -167,9 +180,8 @@ public:
                 return AD_ERR_OUT_OF_MEMORY;
             }
         }
-        return ad_gradient(t_, output.raw(), out.data(), n);
+        return try_gradient(output, out.data(), n);
     }
-    // d output / d input_k for every input, in recording order.
     std::vector<double> gradient(const Var &output) {
         std::vector<double> out;
         detail::check(try_gradient(output, out), t_, "ad_gradient");
@@ -177,41 +189,91 @@ public:
     }
 
     // Forward mode: seeds[k] is the tangent of input k; read Var::tangent() after.
+    ad_status try_jvp(const double *seeds, size_t n) noexcept { return ad_jvp(t_, seeds, n); }
+    void jvp(const double *seeds, size_t n) { detail::check(try_jvp(seeds, n), t_, "ad_jvp"); }
     ad_status try_jvp(const std::vector<double> &seeds) noexcept {
-        return ad_jvp(t_, seeds.data(), seeds.size());
+        return try_jvp(seeds.data(), seeds.size());
     }
-    void jvp(const std::vector<double> &seeds) { detail::check(try_jvp(seeds), t_, "ad_jvp"); }
+    void jvp(const std::vector<double> &seeds) { jvp(seeds.data(), seeds.size()); }
 
-    // Re-evaluates the recording at new inputs; read Var::value() after.
+    // Re-evaluates the recording at new inputs; read Var::value() after (Var::primal()
+    // keeps the recorded value).
+    ad_status try_replay(const double *inputs, size_t n) noexcept {
+        return ad_replay(t_, inputs, n);
+    }
+    void replay(const double *inputs, size_t n) {
+        detail::check(try_replay(inputs, n), t_, "ad_replay");
+    }
     ad_status try_replay(const std::vector<double> &inputs) noexcept {
-        return ad_replay(t_, inputs.data(), inputs.size());
+        return try_replay(inputs.data(), inputs.size());
     }
-    void replay(const std::vector<double> &inputs) {
-        detail::check(try_replay(inputs), t_, "ad_replay");
-    }
+    void replay(const std::vector<double> &inputs) { replay(inputs.data(), inputs.size()); }
 
-    // The m × n Jacobian of outputs, row-major; reverse (by rows) or forward (by columns).
+    // The m × n Jacobian of outputs, row-major into out[0..len) (len must be m × n);
+    // reverse (by rows) or forward (by columns). The ad_var form is one C call. The Var
+    // form passes the handles in blocks of detail::jacobian_block (a stack array, no
+    // allocation): the same sweeps in reverse mode, but in forward mode n sweeps per
+    // block, so for many outputs forward, pass raw handles. A passive output's row is
+    // zero. On failure rows before the failing block may already be written.
+    ad_status try_jacobian(const ad_var *outputs, size_t m, double *out, size_t len,
+                           bool forward = false) noexcept {
+        return forward ? ad_jacobian_fwd(t_, outputs, m, out, len)
+                       : ad_jacobian(t_, outputs, m, out, len);
+    }
+    ad_status try_jacobian(const Var *outputs, size_t m, double *out, size_t len,
+                           bool forward = false) noexcept;
+    void jacobian(const ad_var *outputs, size_t m, double *out, size_t len, bool forward = false) {
+        detail::check(try_jacobian(outputs, m, out, len, forward), t_,
+                      forward ? "ad_jacobian_fwd" : "ad_jacobian");
+    }
+    void jacobian(const Var *outputs, size_t m, double *out, size_t len, bool forward = false) {
+        size_t n = num_inputs();
+        if ((n != 0 && m > len / n) || len != m * n)
+            throw Error(AD_ERR_INVALID_ARGUMENT, forward ? "ad_jacobian_fwd" : "ad_jacobian",
+                        "len is not outputs × inputs");
+        detail::check(try_jacobian(outputs, m, out, len, forward), t_,
+                      forward ? "ad_jacobian_fwd" : "ad_jacobian");
+    }
     std::vector<double> jacobian(const std::vector<Var> &outputs, bool forward = false) {
-        std::vector<ad_var> raw;
-        raw.reserve(outputs.size());
-        for (const Var &v : outputs) raw.push_back(v.raw());
         std::vector<double> out(outputs.size() * num_inputs());
-        ad_status s = forward ? ad_jacobian_fwd(t_, raw.data(), raw.size(), out.data(), out.size())
-                              : ad_jacobian(t_, raw.data(), raw.size(), out.data(), out.size());
-        detail::check(s, t_, forward ? "ad_jacobian_fwd" : "ad_jacobian");
+        jacobian(outputs.data(), outputs.size(), out.data(), out.size(), forward);
         return out;
     }
 
-    // Gradient and Hessian-vector product at x along v (AD_F64_DUAL tapes).
+    // Gradient and Hessian-vector product at x along v (AD_F64_DUAL tapes), into
+    // grad[0..n) and hv[0..n).
+    ad_status try_hvp(const Var &output, const double *x, const double *v, double *grad,
+                      double *hv, size_t n) noexcept {
+        return ad_hvp(t_, output.raw(), x, v, grad, hv, n);
+    }
+    void hvp(const Var &output, const double *x, const double *v, double *grad, double *hv,
+             size_t n) {
+        detail::check(try_hvp(output, x, v, grad, hv, n), t_, "ad_hvp");
+    }
     HvpResult hvp(const Var &output, const std::vector<double> &x, const std::vector<double> &v) {
         HvpResult r{std::vector<double>(x.size()), std::vector<double>(x.size())};
         if (v.size() != x.size())
             throw Error(AD_ERR_INVALID_ARGUMENT, "ad_hvp", "x and v differ in length");
-        detail::check(ad_hvp(t_, output.raw(), x.data(), v.data(), r.grad.data(), r.hv.data(),
-                             x.size()),
-                      t_, "ad_hvp");
+        hvp(output, x.data(), v.data(), r.grad.data(), r.hv.data(), x.size());
         return r;
     }
+
+#ifdef AUTODIFF_HPP_SPAN
+    void gradient(const Var &output, std::span<double> out) {
+        gradient(output, out.data(), out.size());
+    }
+    void jvp(std::span<const double> seeds) { jvp(seeds.data(), seeds.size()); }
+    void replay(std::span<const double> inputs) { replay(inputs.data(), inputs.size()); }
+    void jacobian(std::span<const Var> outputs, std::span<double> out, bool forward = false) {
+        jacobian(outputs.data(), outputs.size(), out.data(), out.size(), forward);
+    }
+    void hvp(const Var &output, std::span<const double> x, std::span<const double> v,
+             std::span<double> grad, std::span<double> hv) {
+        if (v.size() != x.size() || grad.size() != x.size() || hv.size() != x.size())
+            throw Error(AD_ERR_INVALID_ARGUMENT, "ad_hvp", "x, v, grad and hv differ in length");
+        hvp(output, x.data(), v.data(), grad.data(), hv.data(), x.size());
+    }
+#endif
 
     // The recorded graph in Graphviz DOT.
     std::string dot() const {
@@ -257,6 +319,16 @@ public:
 
 private:
     Tape() noexcept : t_(nullptr), heap_(false), init_(AD_OK) {}
+    // The gradient of a passive output: zero, once n is checked as ad_gradient checks it.
+    ad_status zero_gradient(double *out, size_t n) noexcept {
+        size_t inputs = 0;
+        ad_status s = ad_tape_num_inputs(t_, &inputs);
+        if (s != AD_OK) return s;
+        if (n != inputs) return AD_ERR_INVALID_ARGUMENT;
+        if (n != 0 && out == nullptr) return AD_ERR_NULL;
+        for (size_t k = 0; k < n; k++) out[k] = 0.0;
+        return AD_OK;
+    }
     void release() noexcept {
         if (!t_) return;
         if (heap_)
@@ -270,6 +342,39 @@ private:
     bool heap_;
     ad_status init_;
 };
+
+namespace detail {
+// How many handles the Var form of Tape::jacobian passes per C call.
+constexpr size_t jacobian_block = 32;
+} // namespace detail
+
+inline ad_status Tape::try_jacobian(const Var *outputs, size_t m, double *out, size_t len,
+                                    bool forward) noexcept {
+    size_t n = 0;
+    ad_status s = ad_tape_num_inputs(t_, &n);
+    if (s != AD_OK) return s;
+    if (m != 0 && (outputs == nullptr || out == nullptr)) return AD_ERR_NULL;
+    if (n != 0 && m > len / n) return AD_ERR_INVALID_ARGUMENT;
+    if (len != m * n) return AD_ERR_INVALID_ARGUMENT;
+    ad_var block[detail::jacobian_block];
+    size_t row = 0;
+    while (row < m) {
+        if (outputs[row].is_passive()) {
+            for (size_t k = 0; k < n; k++) out[row * n + k] = 0.0;
+            row++;
+            continue;
+        }
+        size_t count = 0;
+        while (row + count < m && count < detail::jacobian_block && !outputs[row + count].is_passive()) {
+            block[count] = outputs[row + count].raw();
+            count++;
+        }
+        s = try_jacobian(block, count, out + row * n, count * n, forward);
+        if (s != AD_OK) return s;
+        row += count;
+    }
+    return AD_OK;
+}
 
 } // namespace autodiff
 

@@ -54,12 +54,13 @@ public:
     UserOp(const UserOp &) = delete;
     UserOp &operator=(const UserOp &) = delete;
 
-    // Records the op on the tape of `inputs` (the first one's), writing n_out outputs;
+    // Records the op on the tape of `inputs` (the first active one's; passive inputs are
+    // constants there), writing n_out outputs;
     // returns the status (the tape keeps a failure, as for any op).
     ad_status try_record(const std::vector<Var> &inputs, std::vector<Var> &outputs) const noexcept {
-        ad_tape *t = inputs.empty() ? nullptr : inputs[0].tape();
+        ad_tape *t = tape_of(inputs);
         std::vector<ad_var> in(inputs.size()), out(outputs.size());
-        for (size_t k = 0; k < inputs.size(); k++) in[k] = inputs[k].raw();
+        for (size_t k = 0; k < inputs.size(); k++) in[k] = detail::handle_on(t, inputs[k]);
         ad_user_op_def def;
         def.forward = &UserOp::forward;
         def.vjp = &UserOp::vjp;
@@ -74,12 +75,17 @@ public:
     // The same, throwing Error on failure; returns the n_out outputs.
     std::vector<Var> operator()(const std::vector<Var> &inputs, size_t n_out) const {
         std::vector<Var> outputs(n_out);
-        ad_tape *t = inputs.empty() ? nullptr : inputs[0].tape();
+        ad_tape *t = tape_of(inputs);
         detail::check(try_record(inputs, outputs), t, "ad_user_op");
         return outputs;
     }
 
 private:
+    static ad_tape *tape_of(const std::vector<Var> &inputs) noexcept {
+        for (const Var &x : inputs)
+            if (!x.is_passive()) return x.tape();
+        return nullptr;
+    }
     static int forward(void *self, const double *x, size_t, double *y, size_t, double *state,
                        size_t) {
         return detail::run_callback(static_cast<UserOp *>(self)->forward_, x, y, state);

@@ -1,8 +1,19 @@
-// autodiff/var.hpp: scalar variables on a tape, their operators and math functions.
+// autodiff/var.hpp: scalar variables, active (on a tape) or passive (a plain double), with
+// their arithmetic and their comparisons. The math functions are in math.hpp.
 // Part of the C++ wrapper; include "autodiff.hpp" for all of it (bindings/cpp/README.md).
+//
+// A Var made from a number (`Var x = 0;`, `T(1)`, `T sum = 0;`) is passive: it carries no
+// tape, and arithmetic between passive values is plain double arithmetic that touches no
+// tape. A passive value meeting an active one becomes a constant operand of the recorded
+// op, so code written for `double` compiles unchanged for Var. Every Var also keeps the
+// value it had when it was made (primal()), computed in double beside the recording, so
+// that comparisons read it without a call into the library.
 #pragma once
 #ifndef AUTODIFF_VAR_HPP
 #define AUTODIFF_VAR_HPP
+
+#include <cmath>
+#include <limits>
 
 #include "error.hpp"
 
@@ -10,22 +21,57 @@ namespace autodiff {
 
 // ---- scalar variables ----
 
-// A variable on a tape: the tape pointer and the C handle. Copyable, trivially cheap.
-// A default-constructed Var belongs to no tape; ops on it fail (stickily, where a tape
-// is involved).
+// A scalar: a tape pointer, the C handle and the value at creation. Trivially copyable.
+// Passive (no tape) when made from a number or default-constructed (zero, as `double{}`).
 class Var {
 public:
-    Var() noexcept : tape_(nullptr), v_(detail::invalid_var()) {}
-    Var(ad_tape *tape, ad_var v) noexcept : tape_(tape), v_(v) {}
+    Var() noexcept : Var(0.0) {}
+    // A passive value: no tape, no record. Integers convert through double.
+    Var(double value) noexcept : tape_(nullptr), v_(detail::passive_var()), value_(value) {}
+    // An existing handle on `tape`; its value is read once from the tape (NaN where the
+    // handle cannot be read, as for the invalid handle of a failed op).
+    Var(ad_tape *tape, ad_var v) noexcept : tape_(tape), v_(v), value_(detail::nan()) {
+        if (tape) (void)ad_value(tape, v, &value_);
+    }
+    // A handle whose value the caller computed: the wrapper's ops use this, so that making
+    // a Var costs no read of the tape.
+    static Var with_value(ad_tape *tape, ad_var v, double value) noexcept {
+        Var x(tape, v, value);
+        return x;
+    }
 
     ad_tape *tape() const noexcept { return tape_; }
     ad_var raw() const noexcept { return v_; }
+    bool is_passive() const noexcept { return tape_ == nullptr && detail::is_passive_var(v_); }
+    bool is_active() const noexcept { return tape_ != nullptr; }
     // False for the invalid variable a failed op returns (a valid one may still be stale).
-    bool is_valid() const noexcept { return tape_ != nullptr && ad_var_is_valid(v_); }
+    // A passive value is valid.
+    bool is_valid() const noexcept {
+        return is_passive() || (tape_ != nullptr && ad_var_is_valid(v_));
+    }
 
-    ad_status try_value(double &out) const noexcept { return ad_value(tape_, v_, &out); }
-    ad_status try_grad(double &out) const noexcept { return ad_grad(tape_, v_, &out); }
-    ad_status try_tangent(double &out) const noexcept { return ad_tangent(tape_, v_, &out); }
+    // The value when this Var was made, without a call into the library. A replay changes
+    // the tape's values (value() reads them) but not this one. Computed in double beside
+    // the recording: the tape's own bits on an AD_F64 tape for + - * /, sqrt, abs, min and
+    // max; within the libraries' rounding for the other functions (the C++ library's,
+    // not the core's); the double before rounding on an AD_F32 tape.
+    double primal() const noexcept { return value_; }
+
+    // The tape's value (the replayed one after a replay); a passive value's own.
+    ad_status try_value(double &out) const noexcept {
+        if (is_passive()) return out = value_, AD_OK;
+        return ad_value(tape_, v_, &out);
+    }
+    // The adjoint after Tape::backward; zero for a passive value (nothing flows into it).
+    ad_status try_grad(double &out) const noexcept {
+        if (is_passive()) return out = 0.0, AD_OK;
+        return ad_grad(tape_, v_, &out);
+    }
+    // The tangent after Tape::jvp; zero for a passive value.
+    ad_status try_tangent(double &out) const noexcept {
+        if (is_passive()) return out = 0.0, AD_OK;
+        return ad_tangent(tape_, v_, &out);
+    }
 
     double value() const {
         double out = 0.0;
@@ -49,121 +95,145 @@ public:
     Var &operator-=(const Var &b) noexcept;
     Var &operator*=(const Var &b) noexcept;
     Var &operator/=(const Var &b) noexcept;
-    Var &operator+=(double c) noexcept;
-    Var &operator-=(double c) noexcept;
-    Var &operator*=(double c) noexcept;
-    Var &operator/=(double c) noexcept;
 
 private:
+    Var(ad_tape *tape, ad_var v, double value) noexcept : tape_(tape), v_(v), value_(value) {}
+
     ad_tape *tape_;
     ad_var v_;
+    double value_;
 };
+
+// The value of a scalar in generic code: a double's own, a Var's primal().
+inline double value_of(double x) noexcept { return x; }
+inline double value_of(const Var &x) noexcept { return x.primal(); }
 
 namespace detail {
 inline ad_tape *pick(const Var &a, const Var &b) noexcept {
     return a.tape() ? a.tape() : b.tape();
 }
-inline Var konst(ad_tape *t, double c) noexcept { return Var(t, ad_const(t, c)); }
+// The one place a constant operand is recorded: a constant record today.
+inline ad_var constant(ad_tape *t, double c) noexcept { return ad_const(t, c); }
+// The handle of `x` on tape `t`: its own, or a constant record for a passive value.
+inline ad_var handle_on(ad_tape *t, const Var &x) noexcept {
+    return x.is_passive() ? constant(t, x.primal()) : x.raw();
+}
+// True when 1/c is a power of two with a finite reciprocal, so x / c == x * (1/c) exactly.
+inline bool exact_reciprocal(double c) noexcept {
+    int e = 0;
+    double m = std::frexp(c, &e);
+    return (m == 0.5 || m == -0.5) && std::isfinite(1.0 / c);
+}
+// A binary op where at least one side is active: passive sides become constants.
+template <class Record>
+inline Var binary(const Var &a, const Var &b, double value, Record record) noexcept {
+    ad_tape *t = pick(a, b);
+    return Var::with_value(t, record(t, handle_on(t, a), handle_on(t, b)), value);
+}
 } // namespace detail
 
+// ---- arithmetic: a passive side is a constant operand; x + 0, x * 1 record nothing ----
+
+inline Var operator+(const Var &a, double c) noexcept {
+    if (a.is_passive()) return a.primal() + c;
+    if (c == 0.0) return a;
+    ad_tape *t = a.tape();
+    return Var::with_value(t, ad_add(t, a.raw(), detail::constant(t, c)), a.primal() + c);
+}
+inline Var operator+(double c, const Var &a) noexcept {
+    if (a.is_passive()) return c + a.primal();
+    if (c == 0.0) return a;
+    ad_tape *t = a.tape();
+    return Var::with_value(t, ad_add(t, detail::constant(t, c), a.raw()), c + a.primal());
+}
+inline Var operator-(const Var &a, double c) noexcept {
+    if (a.is_passive()) return a.primal() - c;
+    if (c == 0.0) return a;
+    ad_tape *t = a.tape();
+    return Var::with_value(t, ad_sub(t, a.raw(), detail::constant(t, c)), a.primal() - c);
+}
+inline Var operator-(const Var &a) noexcept {
+    if (a.is_passive()) return -a.primal();
+    return Var::with_value(a.tape(), ad_neg(a.tape(), a.raw()), -a.primal());
+}
+inline Var operator+(const Var &a) noexcept { return a; }
+inline Var operator-(double c, const Var &a) noexcept {
+    if (a.is_passive()) return c - a.primal();
+    if (c == 0.0) return -a;
+    ad_tape *t = a.tape();
+    return Var::with_value(t, ad_sub(t, detail::constant(t, c), a.raw()), c - a.primal());
+}
+inline Var operator*(const Var &a, double c) noexcept {
+    if (a.is_passive()) return a.primal() * c;
+    if (c == 1.0) return a;
+    return Var::with_value(a.tape(), ad_scale(a.tape(), a.raw(), c), a.primal() * c);
+}
+inline Var operator*(double c, const Var &a) noexcept { return a * c; }
+inline Var operator/(const Var &a, double c) noexcept {
+    if (a.is_passive()) return a.primal() / c;
+    if (c == 1.0) return a;
+    ad_tape *t = a.tape();
+    // A power of two divides exactly as a scaling, which is cheaper to differentiate.
+    if (detail::exact_reciprocal(c))
+        return Var::with_value(t, ad_scale(t, a.raw(), 1.0 / c), a.primal() / c);
+    return Var::with_value(t, ad_div(t, a.raw(), detail::constant(t, c)), a.primal() / c);
+}
+inline Var operator/(double c, const Var &a) noexcept {
+    if (a.is_passive()) return c / a.primal();
+    ad_tape *t = a.tape();
+    if (c == 1.0) return Var::with_value(t, ad_recip(t, a.raw()), 1.0 / a.primal());
+    return Var::with_value(t, ad_div(t, detail::constant(t, c), a.raw()), c / a.primal());
+}
+
 inline Var operator+(const Var &a, const Var &b) noexcept {
+    if (a.is_passive()) return a.primal() + b;
+    if (b.is_passive()) return a + b.primal();
     ad_tape *t = detail::pick(a, b);
-    return Var(t, ad_add(t, a.raw(), b.raw()));
+    return Var::with_value(t, ad_add(t, a.raw(), b.raw()), a.primal() + b.primal());
 }
 inline Var operator-(const Var &a, const Var &b) noexcept {
+    if (a.is_passive()) return a.primal() - b;
+    if (b.is_passive()) return a - b.primal();
     ad_tape *t = detail::pick(a, b);
-    return Var(t, ad_sub(t, a.raw(), b.raw()));
+    return Var::with_value(t, ad_sub(t, a.raw(), b.raw()), a.primal() - b.primal());
 }
 inline Var operator*(const Var &a, const Var &b) noexcept {
+    if (a.is_passive()) return a.primal() * b;
+    if (b.is_passive()) return a * b.primal();
     ad_tape *t = detail::pick(a, b);
-    return Var(t, ad_mul(t, a.raw(), b.raw()));
+    return Var::with_value(t, ad_mul(t, a.raw(), b.raw()), a.primal() * b.primal());
 }
 inline Var operator/(const Var &a, const Var &b) noexcept {
+    if (a.is_passive()) return a.primal() / b;
+    if (b.is_passive()) return a / b.primal();
     ad_tape *t = detail::pick(a, b);
-    return Var(t, ad_div(t, a.raw(), b.raw()));
+    return Var::with_value(t, ad_div(t, a.raw(), b.raw()), a.primal() / b.primal());
 }
-inline Var operator+(const Var &a, double c) noexcept { return a + detail::konst(a.tape(), c); }
-inline Var operator+(double c, const Var &a) noexcept { return detail::konst(a.tape(), c) + a; }
-inline Var operator-(const Var &a, double c) noexcept { return a - detail::konst(a.tape(), c); }
-inline Var operator-(double c, const Var &a) noexcept { return detail::konst(a.tape(), c) - a; }
-inline Var operator*(const Var &a, double c) noexcept {
-    return Var(a.tape(), ad_scale(a.tape(), a.raw(), c));
-}
-inline Var operator*(double c, const Var &a) noexcept {
-    return Var(a.tape(), ad_scale(a.tape(), a.raw(), c));
-}
-inline Var operator/(const Var &a, double c) noexcept { return a / detail::konst(a.tape(), c); }
-inline Var operator/(double c, const Var &a) noexcept { return detail::konst(a.tape(), c) / a; }
-inline Var operator-(const Var &a) noexcept { return Var(a.tape(), ad_neg(a.tape(), a.raw())); }
-inline Var operator+(const Var &a) noexcept { return a; }
 
 inline Var &Var::operator+=(const Var &b) noexcept { return *this = *this + b; }
 inline Var &Var::operator-=(const Var &b) noexcept { return *this = *this - b; }
 inline Var &Var::operator*=(const Var &b) noexcept { return *this = *this * b; }
 inline Var &Var::operator/=(const Var &b) noexcept { return *this = *this / b; }
-inline Var &Var::operator+=(double c) noexcept { return *this = *this + c; }
-inline Var &Var::operator-=(double c) noexcept { return *this = *this - c; }
-inline Var &Var::operator*=(double c) noexcept { return *this = *this * c; }
-inline Var &Var::operator/=(double c) noexcept { return *this = *this / c; }
 
-#define AUTODIFF_HPP_UNARY(name)                                                          \
-    inline Var name(const Var &x) noexcept { return Var(x.tape(), ad_##name(x.tape(), x.raw())); }
-AUTODIFF_HPP_UNARY(recip)
-AUTODIFF_HPP_UNARY(sqrt)
-AUTODIFF_HPP_UNARY(cbrt)
-AUTODIFF_HPP_UNARY(exp)
-AUTODIFF_HPP_UNARY(expm1)
-AUTODIFF_HPP_UNARY(log)
-AUTODIFF_HPP_UNARY(log1p)
-AUTODIFF_HPP_UNARY(log2)
-AUTODIFF_HPP_UNARY(log10)
-AUTODIFF_HPP_UNARY(sin)
-AUTODIFF_HPP_UNARY(cos)
-AUTODIFF_HPP_UNARY(tan)
-AUTODIFF_HPP_UNARY(asin)
-AUTODIFF_HPP_UNARY(acos)
-AUTODIFF_HPP_UNARY(atan)
-AUTODIFF_HPP_UNARY(sinh)
-AUTODIFF_HPP_UNARY(cosh)
-AUTODIFF_HPP_UNARY(tanh)
-AUTODIFF_HPP_UNARY(asinh)
-AUTODIFF_HPP_UNARY(acosh)
-AUTODIFF_HPP_UNARY(atanh)
-AUTODIFF_HPP_UNARY(abs)
-AUTODIFF_HPP_UNARY(sigmoid)
-AUTODIFF_HPP_UNARY(softplus)
-AUTODIFF_HPP_UNARY(erf)
-#undef AUTODIFF_HPP_UNARY
-inline Var fabs(const Var &x) noexcept { return abs(x); }
+// ---- comparisons of values ----
 
-#define AUTODIFF_HPP_BINARY(name)                                                         \
-    inline Var name(const Var &a, const Var &b) noexcept {                                \
-        ad_tape *t = detail::pick(a, b);                                                  \
-        return Var(t, ad_##name(t, a.raw(), b.raw()));                                    \
+// They compare primal() and record nothing, as comparisons of doubles: `std::max`, a
+// sort or a convergence test works as in the double build. A replay does not check the
+// branches they took; for a branch that replay must check, compare through recorded()
+// (compare.hpp).
+#define AUTODIFF_HPP_ORDER(op)                                                            \
+    inline bool operator op(const Var &a, const Var &b) noexcept {                        \
+        return a.primal() op b.primal();                                                  \
     }                                                                                     \
-    inline Var name(const Var &a, double b) noexcept {                                    \
-        return name(a, detail::konst(a.tape(), b));                                       \
-    }                                                                                     \
-    inline Var name(double a, const Var &b) noexcept {                                    \
-        return name(detail::konst(b.tape(), a), b);                                       \
-    }
-AUTODIFF_HPP_BINARY(atan2)
-AUTODIFF_HPP_BINARY(min)
-AUTODIFF_HPP_BINARY(max)
-AUTODIFF_HPP_BINARY(hypot)
-#undef AUTODIFF_HPP_BINARY
-
-// a^b, differentiable in both.
-inline Var pow(const Var &a, const Var &b) noexcept {
-    ad_tape *t = detail::pick(a, b);
-    return Var(t, ad_pow(t, a.raw(), b.raw()));
-}
-// x^c for a constant c (ad_powf).
-inline Var pow(const Var &x, double c) noexcept { return Var(x.tape(), ad_powf(x.tape(), x.raw(), c)); }
-// x^n for an integer n (ad_powi).
-inline Var pow(const Var &x, int n) noexcept { return Var(x.tape(), ad_powi(x.tape(), x.raw(), n)); }
-inline Var pow(double c, const Var &x) noexcept { return pow(detail::konst(x.tape(), c), x); }
-inline Var square(const Var &x) noexcept { return pow(x, 2); }
+    inline bool operator op(const Var &a, double c) noexcept { return a.primal() op c; }  \
+    inline bool operator op(double c, const Var &a) noexcept { return c op a.primal(); }
+AUTODIFF_HPP_ORDER(<)
+AUTODIFF_HPP_ORDER(<=)
+AUTODIFF_HPP_ORDER(>)
+AUTODIFF_HPP_ORDER(>=)
+AUTODIFF_HPP_ORDER(==)
+AUTODIFF_HPP_ORDER(!=)
+#undef AUTODIFF_HPP_ORDER
 
 } // namespace autodiff
 

@@ -1,0 +1,281 @@
+// The GradBench-style harness: each workload E (lse.hpp, llsq.hpp, ...) is one template,
+// E::operator()(const T *x), instantiated with double (the primal), autodiff::Var and,
+// where built with ADOL-C, adouble. The derivative is the gradient, or with E::hessian
+// the Newton direction (kmeans); ba.hpp has a runner of its own (a Jacobian block per
+// observation) built from the same parts. For each workload it checks every derivative against
+// E::manual (a hand-written gradient) or central differences of the double build, to
+// 1e-4 of the gradient's scale, then times the primal and each derivative mode:
+//   ours replay   the tape recorded once; per call ad_replay + ad_gradient
+//   ours retape   per call: reset, record, ad_gradient
+//   ADOL-C replay the tape recorded once; per call gradient()
+//   ADOL-C retape per call: trace_on, record, trace_off, gradient()
+// and reports each as a ratio to the primal time (medians over repetitions).
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "autodiff.hpp"
+#ifdef GRADBENCH_ADOLC
+#include <adolc/adolc.h>
+#endif
+
+namespace gradbench {
+
+namespace ad = autodiff;
+
+struct Options {
+    bool time = true;           // false: correctness only
+    double budget_s = 0.4;      // time per mode and workload (at least 3 samples)
+    ad::Tape *tape = nullptr;      // ours: one tape for every gradient workload
+    ad::Tape *dual_tape = nullptr; // and an AD_F64_DUAL one for the Hessian-vector products
+    bool adolc = true;          // ADOL-C as well (where built with it)
+};
+
+// One mode's outcome on one workload.
+struct Mode {
+    bool ran = false;
+    std::string failure;      // empty when it ran and its derivative checked
+    double seconds = 0.0;     // median per call
+    double error = 0.0;       // the worst checked difference, relative to the gradient's scale
+    std::string note;         // what was not checked, and why
+};
+
+struct Result {
+    std::string eval, size;
+    size_t inputs = 0, records = 0;
+    bool capacity = false; // our tape ran out of records or memory
+    double primal_s = 0.0;
+    Mode ours_replay, ours_retape, adolc_replay, adolc_retape;
+};
+
+// The median seconds per call of `body`: the first call warms up; calls shorter than
+// 100 µs are timed in batches; at least 3 samples, more while within `budget_s`.
+template <class F> double median_seconds(F &&body, double budget_s) {
+    using clock = std::chrono::steady_clock;
+    auto since = [](clock::time_point t0) {
+        return std::chrono::duration<double>(clock::now() - t0).count();
+    };
+    auto t0 = clock::now();
+    body();
+    double first = since(t0);
+    size_t batch = first >= 1e-4 ? 1 : size_t(1e-4 / std::max(first, 1e-8)) + 1;
+    std::vector<double> samples;
+    double total = 0.0;
+    while (samples.size() < 3 || (total < budget_s && samples.size() < 31)) {
+        t0 = clock::now();
+        for (size_t b = 0; b < batch; b++) body();
+        double dt = since(t0);
+        samples.push_back(dt / double(batch));
+        total += dt;
+    }
+    std::nth_element(samples.begin(), samples.begin() + samples.size() / 2, samples.end());
+    return samples[samples.size() / 2];
+}
+
+// The reference gradient at x (every coordinate with E::manual; else central differences
+// at up to 12 coordinates: the first, the last and seeded random ones) and the worst
+// difference of g from it, relative to max |reference| (to 1 where that is zero).
+template <class E> double gradient_error(const E &e, const std::vector<double> &x, const double *g) {
+    size_t n = x.size();
+    std::vector<double> ref(n);
+    if (e.manual(x.data(), ref.data())) {
+        double scale = 0.0, worst = 0.0;
+        for (double r : ref) scale = std::max(scale, std::fabs(r));
+        for (size_t i = 0; i < n; i++) worst = std::max(worst, std::fabs(g[i] - ref[i]));
+        return worst / (scale > 0.0 ? scale : 1.0);
+    }
+    std::vector<size_t> picks = {0, n - 1};
+    std::mt19937_64 rng(n);
+    std::uniform_int_distribution<size_t> pick(0, n - 1);
+    while (picks.size() < std::min<size_t>(12, n)) picks.push_back(pick(rng));
+    double scale = 0.0, worst = 0.0;
+    std::vector<double> fd(picks.size());
+    std::vector<double> xp = x;
+    for (size_t p = 0; p < picks.size(); p++) {
+        size_t i = picks[p];
+        double h = 1e-6 * (1.0 + std::fabs(x[i]));
+        xp[i] = x[i] + h;
+        double up = e(xp.data());
+        xp[i] = x[i] - h;
+        double down = e(xp.data());
+        xp[i] = x[i];
+        fd[p] = (up - down) / (2 * h);
+        scale = std::max(scale, std::fabs(fd[p]));
+    }
+    for (size_t p = 0; p < picks.size(); p++) worst = std::max(worst, std::fabs(g[picks[p]] - fd[p]));
+    return worst / (scale > 0.0 ? scale : 1.0);
+}
+
+constexpr double tolerance = 1e-4;
+
+// A second point for the replay checks: every input shifted by 1e-3, which keeps the
+// order of the inputs (the branches of lse's max are those of the recording).
+inline std::vector<double> shifted(const std::vector<double> &x) {
+    std::vector<double> y = x;
+    for (double &v : y) v += 1e-3;
+    return y;
+}
+
+inline void check(Mode &mode, double error) {
+    mode.error = std::max(mode.error, error);
+    if (!(error <= tolerance) && mode.failure.empty()) {
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "gradient off by %.2e", error);
+        mode.failure = buf;
+    }
+}
+
+// The derivative of E at x into out, from a recorded y: the gradient, or for an E with
+// `hessian` set the Newton direction (the gradient over the Hessian's diagonal, which
+// for those evals is H·1: ad_hvp on an AD_F64_DUAL tape gives both in one call). With
+// `replay`, the recording is first evaluated at x (ad_hvp always does that).
+template <class E>
+void derive_ours(ad::Tape &t, const ad::Var &y, const double *x, double *out, bool replay,
+                 std::vector<double> &scratch) {
+    size_t n = scratch.size() / 2;
+    if constexpr (E::hessian) {
+        double *ones = scratch.data(), *hv = scratch.data() + n;
+        std::fill(ones, ones + n, 1.0);
+        t.hvp(y, x, ones, out, hv, n);
+        for (size_t i = 0; i < n; i++) out[i] /= hv[i];
+    } else {
+        if (replay) t.replay(x, n);
+        t.gradient(y, out, n);
+    }
+}
+
+template <class E> void run_ours(const E &e, Result &r, const Options &opt) {
+    ad::Tape &t = E::hessian ? *opt.dual_tape : *opt.tape;
+    size_t n = e.x0.size();
+    std::vector<ad::Var> x(n);
+    std::vector<double> g(n), scratch(2 * n);
+    auto record = [&]() {
+        t.reset();
+        ad::TapeScope scope(t);
+        ad::inputs(e.x0.data(), n, x.data());
+        return e(x.data());
+    };
+    r.ours_replay.ran = r.ours_retape.ran = true;
+    try {
+        ad::Var y = record();
+        if (t.status() != AD_OK) {
+            r.ours_replay.failure = r.ours_retape.failure = t.error();
+            r.capacity = t.status() == AD_ERR_TOO_MANY_VARIABLES || t.status() == AD_ERR_OUT_OF_MEMORY;
+            return;
+        }
+        r.records = t.len();
+        derive_ours<E>(t, y, e.x0.data(), g.data(), false, scratch);
+        check(r.ours_retape, gradient_error(e, e.x0, g.data()));
+        std::vector<double> x1 = shifted(e.x0);
+        derive_ours<E>(t, y, x1.data(), g.data(), true, scratch);
+        check(r.ours_replay, gradient_error(e, x1, g.data()));
+        derive_ours<E>(t, y, e.x0.data(), g.data(), true, scratch);
+        check(r.ours_replay, gradient_error(e, e.x0, g.data()));
+        if (!opt.time) return;
+        r.ours_replay.seconds = median_seconds(
+            [&] { derive_ours<E>(t, y, e.x0.data(), g.data(), true, scratch); }, opt.budget_s);
+        r.ours_retape.seconds = median_seconds(
+            [&] {
+                ad::Var y2 = record();
+                derive_ours<E>(t, y2, e.x0.data(), g.data(), false, scratch);
+            },
+            opt.budget_s);
+    } catch (const ad::Error &err) {
+        if (r.ours_replay.failure.empty()) r.ours_replay.failure = err.what();
+        if (r.ours_retape.failure.empty()) r.ours_retape.failure = err.what();
+    }
+}
+
+#ifdef GRADBENCH_ADOLC
+template <class E> void adolc_record(const E &e, short tag, const std::vector<double> &x0) {
+    size_t n = x0.size();
+    std::vector<adouble> ax(n);
+    adouble ay;
+    double y = 0.0;
+    trace_on(tag);
+    for (size_t i = 0; i < n; i++) ax[i] <<= x0[i];
+    ay = e(ax.data());
+    ay >>= y;
+    trace_off();
+}
+
+// ADOL-C's derivative at x from the tape `tag`: gradient(), and hess_vec() along ones
+// for the Newton direction. Returns gradient()'s status: negative where ADOL-C found a
+// recorded comparison going the other way at x and abandoned the sweep.
+template <class E> int derive_adolc(short tag, double *x, double *out, std::vector<double> &scratch) {
+    int n = int(scratch.size() / 2);
+    int rc = gradient(tag, n, x, out);
+    if constexpr (E::hessian) {
+        double *ones = scratch.data(), *hv = scratch.data() + n;
+        std::fill(ones, ones + n, 1.0);
+        hess_vec(tag, n, x, ones, hv);
+        for (int i = 0; i < n; i++) out[i] /= hv[i];
+    }
+    return rc;
+}
+
+// Each workload takes two fresh tape tags and removes its tapes (and their files, for
+// tapes past ADOL-C's buffers) after.
+template <class E> void run_adolc_on(const E &e, Result &r, const Options &opt, short replay_tag,
+                                     short retape_tag);
+
+template <class E> void run_adolc(const E &e, Result &r, const Options &opt) {
+    static short next_tag = 1;
+    short replay_tag = next_tag++, retape_tag = next_tag++;
+    run_adolc_on(e, r, opt, replay_tag, retape_tag);
+    removeTape(replay_tag, ADOLC_REMOVE_COMPLETELY);
+    removeTape(retape_tag, ADOLC_REMOVE_COMPLETELY);
+}
+
+template <class E>
+void run_adolc_on(const E &e, Result &r, const Options &opt, short replay_tag, short retape_tag) {
+    std::vector<double> g(e.x0.size()), scratch(2 * e.x0.size());
+    std::vector<double> x0 = e.x0, x1 = shifted(e.x0);
+    r.adolc_replay.ran = r.adolc_retape.ran = true;
+    adolc_record(e, retape_tag, x0);
+    derive_adolc<E>(retape_tag, x0.data(), g.data(), scratch);
+    check(r.adolc_retape, gradient_error(e, x0, g.data()));
+    adolc_record(e, replay_tag, x0);
+    derive_adolc<E>(replay_tag, x0.data(), g.data(), scratch);
+    check(r.adolc_replay, gradient_error(e, x0, g.data()));
+    // At the second point ADOL-C may refuse, rightly, where a comparison it recorded (the
+    // max of a log-sum-exp) goes the other way: that is no wrong derivative.
+    if (derive_adolc<E>(replay_tag, x1.data(), g.data(), scratch) >= 0)
+        check(r.adolc_replay, gradient_error(e, x1, g.data()));
+    else
+        r.adolc_replay.note = "branch switch at the second point: not checked there";
+    if (!opt.time) return;
+    r.adolc_replay.seconds = median_seconds(
+        [&] { derive_adolc<E>(replay_tag, x0.data(), g.data(), scratch); }, opt.budget_s);
+    r.adolc_retape.seconds = median_seconds(
+        [&] {
+            adolc_record(e, retape_tag, x0);
+            derive_adolc<E>(retape_tag, x0.data(), g.data(), scratch);
+        },
+        opt.budget_s);
+}
+#endif
+
+template <class E> Result run(const E &e, const Options &opt) {
+    Result r;
+    r.eval = E::name;
+    r.size = e.size();
+    r.inputs = e.x0.size();
+    volatile double sink = 0.0;
+    if (opt.time) r.primal_s = median_seconds([&] { sink = e(e.x0.data()); }, opt.budget_s);
+    (void)sink;
+    run_ours(e, r, opt);
+#ifdef GRADBENCH_ADOLC
+    // Not beyond what our tape holds: there ADOL-C's tape is gigabytes of files.
+    if (opt.adolc && !r.capacity) run_adolc(e, r, opt);
+#endif
+    return r;
+}
+
+} // namespace gradbench
