@@ -15,6 +15,7 @@
 #include <cmath>
 #include <limits>
 
+#include "autodiff_inline.h"
 #include "error.hpp"
 
 namespace autodiff {
@@ -112,17 +113,12 @@ namespace detail {
 inline ad_tape *pick(const Var &a, const Var &b) noexcept {
     return a.tape() ? a.tape() : b.tape();
 }
-// The one place a constant operand is recorded: a constant record today.
+// A passive operand of an op with no constant form (pow, atan2, ...): a constant record.
+// `+ − × ÷` keep their constant in the op's record instead (ad_add_const and friends).
 inline ad_var constant(ad_tape *t, double c) noexcept { return ad_const(t, c); }
 // The handle of `x` on tape `t`: its own, or a constant record for a passive value.
 inline ad_var handle_on(ad_tape *t, const Var &x) noexcept {
     return x.is_passive() ? constant(t, x.primal()) : x.raw();
-}
-// True when 1/c is a power of two with a finite reciprocal, so x / c == x * (1/c) exactly.
-inline bool exact_reciprocal(double c) noexcept {
-    int e = 0;
-    double m = std::frexp(c, &e);
-    return (m == 0.5 || m == -0.5) && std::isfinite(1.0 / c);
 }
 // A binary op where at least one side is active: passive sides become constants.
 template <class Record>
@@ -132,25 +128,22 @@ inline Var binary(const Var &a, const Var &b, double value, Record record) noexc
 }
 } // namespace detail
 
-// ---- arithmetic: a passive side is a constant operand; x + 0, x * 1 record nothing ----
+// ---- arithmetic: a passive side is a constant operand (inside the op's record); x + 0,
+// x * 1 record nothing. On an f64 tape `+ − × ÷` record without a library call
+// (autodiff_inline.h), and through the library otherwise. ----
 
 inline Var operator+(const Var &a, double c) noexcept {
     if (a.is_passive()) return a.primal() + c;
     if (c == 0.0) return a;
     ad_tape *t = a.tape();
-    return Var::with_value(t, ad_add(t, a.raw(), detail::constant(t, c)), a.primal() + c);
+    return Var::with_value(t, ad_inline_add_const(t, a.raw(), c), a.primal() + c);
 }
-inline Var operator+(double c, const Var &a) noexcept {
-    if (a.is_passive()) return c + a.primal();
-    if (c == 0.0) return a;
-    ad_tape *t = a.tape();
-    return Var::with_value(t, ad_add(t, detail::constant(t, c), a.raw()), c + a.primal());
-}
+inline Var operator+(double c, const Var &a) noexcept { return a + c; }
 inline Var operator-(const Var &a, double c) noexcept {
     if (a.is_passive()) return a.primal() - c;
     if (c == 0.0) return a;
     ad_tape *t = a.tape();
-    return Var::with_value(t, ad_sub(t, a.raw(), detail::constant(t, c)), a.primal() - c);
+    return Var::with_value(t, ad_inline_sub_const(t, a.raw(), c), a.primal() - c);
 }
 inline Var operator-(const Var &a) noexcept {
     if (a.is_passive()) return -a.primal();
@@ -161,53 +154,50 @@ inline Var operator-(double c, const Var &a) noexcept {
     if (a.is_passive()) return c - a.primal();
     if (c == 0.0) return -a;
     ad_tape *t = a.tape();
-    return Var::with_value(t, ad_sub(t, detail::constant(t, c), a.raw()), c - a.primal());
+    return Var::with_value(t, ad_inline_const_sub(t, c, a.raw()), c - a.primal());
 }
 inline Var operator*(const Var &a, double c) noexcept {
     if (a.is_passive()) return a.primal() * c;
     if (c == 1.0) return a;
-    return Var::with_value(a.tape(), ad_scale(a.tape(), a.raw(), c), a.primal() * c);
+    return Var::with_value(a.tape(), ad_inline_scale(a.tape(), a.raw(), c), a.primal() * c);
 }
 inline Var operator*(double c, const Var &a) noexcept { return a * c; }
 inline Var operator/(const Var &a, double c) noexcept {
     if (a.is_passive()) return a.primal() / c;
     if (c == 1.0) return a;
     ad_tape *t = a.tape();
-    // A power of two divides exactly as a scaling, which is cheaper to differentiate.
-    if (detail::exact_reciprocal(c))
-        return Var::with_value(t, ad_scale(t, a.raw(), 1.0 / c), a.primal() / c);
-    return Var::with_value(t, ad_div(t, a.raw(), detail::constant(t, c)), a.primal() / c);
+    return Var::with_value(t, ad_inline_div_const(t, a.raw(), c), a.primal() / c);
 }
 inline Var operator/(double c, const Var &a) noexcept {
     if (a.is_passive()) return c / a.primal();
     ad_tape *t = a.tape();
     if (c == 1.0) return Var::with_value(t, ad_recip(t, a.raw()), 1.0 / a.primal());
-    return Var::with_value(t, ad_div(t, detail::constant(t, c), a.raw()), c / a.primal());
+    return Var::with_value(t, ad_inline_const_div(t, c, a.raw()), c / a.primal());
 }
 
 inline Var operator+(const Var &a, const Var &b) noexcept {
     if (a.is_passive()) return a.primal() + b;
     if (b.is_passive()) return a + b.primal();
     ad_tape *t = detail::pick(a, b);
-    return Var::with_value(t, ad_add(t, a.raw(), b.raw()), a.primal() + b.primal());
+    return Var::with_value(t, ad_inline_add(t, a.raw(), b.raw()), a.primal() + b.primal());
 }
 inline Var operator-(const Var &a, const Var &b) noexcept {
     if (a.is_passive()) return a.primal() - b;
     if (b.is_passive()) return a - b.primal();
     ad_tape *t = detail::pick(a, b);
-    return Var::with_value(t, ad_sub(t, a.raw(), b.raw()), a.primal() - b.primal());
+    return Var::with_value(t, ad_inline_sub(t, a.raw(), b.raw()), a.primal() - b.primal());
 }
 inline Var operator*(const Var &a, const Var &b) noexcept {
     if (a.is_passive()) return a.primal() * b;
     if (b.is_passive()) return a * b.primal();
     ad_tape *t = detail::pick(a, b);
-    return Var::with_value(t, ad_mul(t, a.raw(), b.raw()), a.primal() * b.primal());
+    return Var::with_value(t, ad_inline_mul(t, a.raw(), b.raw()), a.primal() * b.primal());
 }
 inline Var operator/(const Var &a, const Var &b) noexcept {
     if (a.is_passive()) return a.primal() / b;
     if (b.is_passive()) return a / b.primal();
     ad_tape *t = detail::pick(a, b);
-    return Var::with_value(t, ad_div(t, a.raw(), b.raw()), a.primal() / b.primal());
+    return Var::with_value(t, ad_inline_div(t, a.raw(), b.raw()), a.primal() / b.primal());
 }
 
 inline Var &Var::operator+=(const Var &b) noexcept { return *this = *this + b; }
