@@ -6,6 +6,8 @@
 // wrapper costs per recorded op (wrapper_cost.hpp), one line per workload, then a
 // markdown table of the median ratios per eval. Exits non-zero
 // when a derivative that ran disagrees with its reference.
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,7 +38,7 @@ struct Eval {
     const char *name;
     const char *codipack; // CoDiPack's ratio from the run, for reference
     std::vector<std::function<Result(const Options &)>> full, tiny;
-    std::vector<std::string> not_attempted; // sizes far beyond the record cap, with why
+    std::vector<std::string> not_attempted; // sizes far beyond what memory holds, with why
 };
 
 template <class E, class... A> std::function<Result(const Options &)> workload(A... args) {
@@ -45,6 +47,15 @@ template <class E, class... A> std::function<Result(const Options &)> workload(A
         E e(args..., rng);
         return run(e, opt);
     };
+}
+
+// The records our tape is given room for: half the machine's memory at 24 bytes a
+// record (the limit is 2^32 - 1 records), so that the largest sizes run where memory
+// allows. The system allocator hands out pages as they are first written.
+size_t record_cap() {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    double half = pages > 0 && page > 0 ? 0.5 * double(pages) * double(page) : 8e9;
+    return size_t(std::min(half / 24.0, double(UINT32_MAX)));
 }
 
 std::vector<Eval> evals() {
@@ -83,15 +94,16 @@ std::vector<Eval> evals() {
     for (size_t k : {10, 100, 1000})
         for (size_t n : {1000, 10000, 100000})
             for (size_t d : {8, 16}) {
-                // About 3d + 1 records per point and centroid: k = 1000, n = 10^5 would
-                // take minutes to fill the tape and fail.
+                // About 3d + 1 records per point and centroid on the dual tape: beyond
+                // what memory holds, a size would take minutes to fill the tape and fail.
                 double records = double(n) * double(k) * double(3 * d + 1);
-                if (records < 1e9) {
+                double cap = double(record_cap()) * 24 / 40;
+                if (records < cap) {
                     kmeans.full.push_back(workload<Kmeans>(k, n, d));
                 } else {
                     char why[160];
-                    std::snprintf(why, sizeof why, "k=%zu,n=%zu,d=%zu (about %.1e records, %.0f times the cap)", k, n,
-                                  d, records, records / double((size_t(1) << 26) - 1));
+                    std::snprintf(why, sizeof why, "k=%zu,n=%zu,d=%zu (about %.1e records, %.1f times what half this machine's memory holds)", k, n,
+                                  d, records, records / cap);
                     kmeans.not_attempted.push_back(why);
                 }
             }
@@ -136,11 +148,10 @@ struct Summary {
 
 // Runs one workload and prints its line; its tapes live and die with the call.
 Summary run_workload(const std::function<Result(const Options &)> &make, Options opt, bool tiny) {
-    // As large as the record index allows; the system allocator hands out pages as they
-    // are first written.
-    size_t records = tiny ? (size_t(1) << 20) : (size_t(1) << 26) - 1;
+    size_t records = tiny ? (size_t(1) << 20) : record_cap();
     ad::Tape tape = ad::Tape::heap(ad::Tape::bytes_for(records));
-    ad::Tape dual_tape = ad::Tape::heap(ad::Tape::bytes_for(records, AD_F64_DUAL), AD_F64_DUAL);
+    // Dual records are 40 bytes: the same memory holds fewer.
+    ad::Tape dual_tape = ad::Tape::heap(ad::Tape::bytes_for(records * 24 / 40, AD_F64_DUAL), AD_F64_DUAL);
     opt.tape = &tape;
     opt.dual_tape = &dual_tape;
     Result r = make(opt);
