@@ -11,7 +11,7 @@ use super::user_op_sweeps::Tables;
 use super::TensorId;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
-use crate::tape::{ExtensionHeader, Tape, MAX_RECORDS};
+use crate::tape::{ExtensionHeader, Tape};
 use core::mem::{align_of, size_of};
 
 /// Bytes rounded up to 8.
@@ -139,12 +139,11 @@ fn record<T: Float, U: TensorUserOp<T> + Copy + Send + 'static>(
         ));
     }
     let count = |n: usize| {
-        u32::try_from(n)
-            .ok()
-            .filter(|&n| n <= MAX_RECORDS)
-            .ok_or(Error::InvalidArgument(
+        u32::try_from(n).map_err(|_| {
+            Error::InvalidArgument(
                 "user op: more inputs, outputs or state than a tape holds records",
-            ))
+            )
+        })
     };
     let (n_in, n_out, n_state) = (
         count(inputs.len())?,
