@@ -782,7 +782,9 @@ void ad_tape_free(struct ad_tape *tape);
 
 // The bytes of memory that `ad_tape_init()` needs for a tape of `dtype` that holds
 // `records` variables (inputs, constants and op results), whatever the alignment of
-// that memory, into `*bytes_out`. `ad_jacobian_fwd()` and the conversions of an `AD_F32`
+// that memory, into `*bytes_out`. Count a constant that `float` does not hold, given to
+// `ad_add_const()` and friends on an `AD_F64` tape, as a variable too: it takes no
+// record, but up to 16 bytes beside them. `ad_jacobian_fwd()` and the conversions of an `AD_F32`
 // tape need scratch beyond this: see their documentation.
 //
 // Statuses: `AD_ERR_NULL` (`bytes_out`), `AD_ERR_MISALIGNED` (`bytes_out`),
@@ -1410,7 +1412,8 @@ enum ad_status ad_checkpoint_tensors(struct ad_tape *tape,
 // steps possible for that memory (`report_out->advances`). `len` must be at least
 // `ad_chain_workspace_bytes()` plus what `ad_tape_bytes_for(R, dtype, &bytes)` reports,
 // where `R` counts the variables recorded at once: the `d + p` inputs, one step's
-// records and the loss's; `report_out->peak_bytes` says what a run used. When `mem`
+// records and the loss's (or the `ad_tape_bytes_used()` of a tape that recorded the
+// inputs, one step and the loss); `report_out->peak_bytes` says what a run used. When `mem`
 // cannot hold the workspace, the tape's header and the `d + p + 1` first records, the
 // call fails with `AD_ERR_OUT_OF_MEMORY` before any callback runs. Otherwise it
 // records step 0 and the loss once, as a probe, before any other work: if they do not

@@ -140,6 +140,8 @@ pub struct Tape<'m, T: Real> {
     /// left (see `wide_constant.rs`).
     wide_next: Cell<*mut T>,
     wide_left: Cell<u32>,
+    /// The size of the pool's next chunk.
+    wide_chunk: Cell<u32>,
     /// Number of `Input` records, in recording order.
     inputs: Cell<u32>,
     /// One past the last `Input` record, so reading input gradients scans only that far
@@ -205,6 +207,7 @@ impl<'m, T: Real> Tape<'m, T> {
             last_constant: Cell::new((T::zero(), VarId::INVALID)),
             wide_next: Cell::new(core::ptr::null_mut()),
             wide_left: Cell::new(0),
+            wide_chunk: Cell::new(1),
             inputs: Cell::new(0),
             inputs_end: Cell::new(0),
             identity: identity::next_identity(),
@@ -255,7 +258,9 @@ impl<'m, T: Real> Tape<'m, T> {
 
     /// The bytes of memory a tape needs to hold `records` variables and nothing else.
     /// `None` when the count overflows. Add `align_of::<T>()` when the memory's
-    /// alignment is unknown.
+    /// alignment is unknown. Count a constant that `f32` does not hold, used in `+ − × ÷`
+    /// on an `f64` tape, as a record too: it takes no record, but up to 16 bytes beside
+    /// them (`wide_constant.rs`).
     pub const fn bytes_for_records(records: usize) -> Option<usize> {
         records.checked_mul(size_of::<Record<T>>())
     }

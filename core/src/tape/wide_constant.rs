@@ -5,16 +5,18 @@
 //! at the arena's high end, 8 bytes each, and the op's record (`AddWide` … `WideDiv`)
 //! locates it: it costs no record and no backward work, where it used to take a
 //! constant record and a binary op that sent an adjoint to it. The pool grows in chunks
-//! of [`CHUNK`] constants (one, where a chunk does not fit), allocated like any other
-//! high-end data: a reset or the end of a checkpointed block gives them back with
-//! everything else recorded after them.
+//! of 1, 2, 4, … up to [`CHUNK`] constants (one, where a chunk does not fit), allocated
+//! like any other high-end data: a reset or the end of a checkpointed block gives them
+//! back with everything else recorded after them. So `k` constants take at most
+//! `16·k` bytes, less than the `24·k` their constant records took: memory sized for a
+//! recording's records and constants (`bytes_for_records`) still holds it.
 
 use super::{Local, Tape, VarId};
 use crate::op::Op;
 use crate::real::Real;
 use core::mem::{align_of, size_of};
 
-/// Constants allocated at a time.
+/// The most constants allocated at a time.
 const CHUNK: u32 = 32;
 
 impl<T: Real> Tape<'_, T> {
@@ -46,11 +48,14 @@ impl<T: Real> Tape<'_, T> {
             if self.scratch_open.get() > 0 || self.status().is_err() {
                 return None;
             }
-            // A whole chunk where it fits, else one slot: a small arena (a firmware
-            // tape of a few hundred bytes) must not run out for the chunk's sake.
+            // Twice the last chunk (at most `CHUNK`) where it fits, else one slot: a
+            // small arena (a firmware tape of a few hundred bytes) must not run out for
+            // the chunk's sake.
             let keep_free = self.reserved.get();
-            let chunk = match self.alloc_below_reserve::<T>(CHUNK as usize, T::zero(), keep_free) {
-                Ok(chunk) => (chunk, CHUNK),
+            let size = self.wide_chunk.get().clamp(1, CHUNK);
+            self.wide_chunk.set((size * 2).min(CHUNK));
+            let chunk = match self.alloc_below_reserve::<T>(size as usize, T::zero(), keep_free) {
+                Ok(chunk) => (chunk, size),
                 Err(_) => match self.alloc_below_reserve::<T>(1, T::zero(), keep_free) {
                     Ok(slot) => (slot, 1),
                     Err(error) => {
@@ -78,6 +83,7 @@ impl<T: Real> Tape<'_, T> {
     /// constants are allocated after its mark and go with it.
     pub(super) fn forget_wide_chunk(&self) {
         self.wide_left.set(0);
+        self.wide_chunk.set(1);
     }
 
     /// The constant that a wide-constant record with second field `b` locates.

@@ -379,7 +379,8 @@ fn status_of(result: Result<()>) -> ad_status {
 /// steps possible for that memory (`report_out->advances`). `len` must be at least
 /// `ad_chain_workspace_bytes()` plus what `ad_tape_bytes_for(R, dtype, &bytes)` reports,
 /// where `R` counts the variables recorded at once: the `d + p` inputs, one step's
-/// records and the loss's; `report_out->peak_bytes` says what a run used. When `mem`
+/// records and the loss's (or the `ad_tape_bytes_used()` of a tape that recorded the
+/// inputs, one step and the loss); `report_out->peak_bytes` says what a run used. When `mem`
 /// cannot hold the workspace, the tape's header and the `d + p + 1` first records, the
 /// call fails with `AD_ERR_OUT_OF_MEMORY` before any callback runs. Otherwise it
 /// records step 0 and the loss once, as a probe, before any other work: if they do not

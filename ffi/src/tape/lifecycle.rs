@@ -211,7 +211,9 @@ pub unsafe extern "C" fn ad_tape_free(tape: *mut ad_tape) {
 
 /// The bytes of memory that `ad_tape_init()` needs for a tape of `dtype` that holds
 /// `records` variables (inputs, constants and op results), whatever the alignment of
-/// that memory, into `*bytes_out`. `ad_jacobian_fwd()` and the conversions of an `AD_F32`
+/// that memory, into `*bytes_out`. Count a constant that `float` does not hold, given to
+/// `ad_add_const()` and friends on an `AD_F64` tape, as a variable too: it takes no
+/// record, but up to 16 bytes beside them. `ad_jacobian_fwd()` and the conversions of an `AD_F32`
 /// tape need scratch beyond this: see their documentation.
 ///
 /// Statuses: `AD_ERR_NULL` (`bytes_out`), `AD_ERR_MISALIGNED` (`bytes_out`),
