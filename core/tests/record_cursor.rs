@@ -90,9 +90,11 @@ fn records_through_the_cursor_are_the_tapes_own() {
     let (mut mem_api, mut mem_cursor) = (common::memory(1 << 14), common::memory(1 << 14));
     let api = Tape::<f64>::new(&mut mem_api).unwrap();
     let via = Tape::<f64>::new(&mut mem_cursor).unwrap();
-    let cursor = via
-        .record_cursor()
-        .expect("a cursor outside AddressSanitizer builds");
+    let Some(cursor) = via.record_cursor() else {
+        // Builds that poison the arena for AddressSanitizer offer no cursor.
+        assert!(cfg!(autodiff_asan));
+        return;
+    };
 
     let f_api = record(&api, &x, &|op, a, b| api.binary_id(op, a, b));
     let f_via = record(&via, &x, &|op, a, b| {
@@ -143,7 +145,10 @@ fn records_through_the_cursor_are_the_tapes_own() {
 fn the_protocol_refuses_what_the_library_must_check() {
     let mut mem = common::memory(1 << 12);
     let mut tape = Tape::<f64>::new(&mut mem).unwrap();
-    let cursor = tape.record_cursor().unwrap();
+    let Some(cursor) = tape.record_cursor() else {
+        assert!(cfg!(autodiff_asan));
+        return;
+    };
     let x = tape.input(2.0).id();
     // SAFETY (each call below): no call of `tape` is running.
     assert!(unsafe { push(cursor, Op::Mul, x, x) }.is_some());
