@@ -35,9 +35,9 @@ pub struct Workload {
 
 /// How many records of each kind one term of a workload's sum adds. Literals that `f32`
 /// holds exactly (`1.0`, `100.0`) live inside the record that uses them (`AddConst`,
-/// `ConstSub`, `MulConst`, ...); others (`0.01`) take a `Const` record, which the tape
-/// shares while the same constant is used again and again, so they count once in
-/// `shared_constants`, not per term.
+/// `ConstSub`, `MulConst`, ...); on these `f64` tapes others (`0.01`) live beside the
+/// records (`MulWide`, ...), so both count as `inline_constant` ops. A `Const` record
+/// made once and shared by every term counts once in `shared_constants`.
 #[derive(Clone, Copy, Debug)]
 pub struct OpCounts {
     /// `Const` records per term.
@@ -87,10 +87,10 @@ pub const CHAIN: Workload = Workload {
     analytic_gradient: chain_gradient,
     per_term: OpCounts {
         constants: 0,
-        shared_constants: 1,
-        inline_constant: 2,
+        shared_constants: 0,
+        inline_constant: 3,
         unary: 4,
-        binary: 8,
+        binary: 7,
     },
 };
 

@@ -50,7 +50,13 @@ impl<T: PortableFloat + Float> Tape<'_, T> {
                     inputs += 1;
                     leaves += 1;
                 }
-                RecordKind::Const | RecordKind::WideConstant => leaves += 1,
+                RecordKind::Const => leaves += 1,
+                RecordKind::WideConstant if Self::HAS_WIDE_CONSTANTS => leaves += 1,
+                RecordKind::WideConstant => {
+                    return Err(Error::BadImage(
+                        "a wide-constant op in an image of a tape whose constants are all f32",
+                    ))
+                }
                 RecordKind::Extension => {
                     if record.b != tensors {
                         return Err(Error::BadImage(

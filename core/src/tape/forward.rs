@@ -232,6 +232,13 @@ impl<'m, T: Real> Tape<'m, T> {
         self.status()
     }
 
+    /// A wide-constant op's value at `x`, out of line: inlined into the replay loop, it
+    /// made the loop's code slower by half on tapes with none of these ops.
+    #[inline(never)]
+    fn wide_value(&self, op: Op, x: T, b: u32) -> T {
+        op.eval_with_constant(x, self.wide_constant_of(b))
+    }
+
     /// Every record's value again, from the inputs `next_input` yields, with arguments
     /// decoded as records past [`SMALL_TAPE`] need them when `LARGE`.
     #[inline(always)]
@@ -255,10 +262,7 @@ impl<'m, T: Real> Tape<'m, T> {
                         (*records.add(record.a_in::<LARGE>(i as u32) as usize)).value,
                         (*records.add(record.b as usize)).value,
                     ),
-                    wide(op) => op.eval_with_constant(
-                        (*records.add(record.a_in::<LARGE>(i as u32) as usize)).value,
-                        self.wide_constant_of(record.b),
-                    ),
+                    wide(op) => self.wide_value(op, (*records.add(record.a_in::<LARGE>(i as u32) as usize)).value, record.b),
                     tensor => {
                         (self.extension_of(i as u32).replay)(self, i as u32);
                         // A rank-0 tensor keeps its value in the record; re-read it.

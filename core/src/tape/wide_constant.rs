@@ -22,12 +22,16 @@ const CHUNK: u32 = 32;
 impl<T: Real> Tape<'_, T> {
     /// Whether this tape's constants can live in the pool: `f64` ones. (An `f32` tape's
     /// constants always fit their records; a dual tape's go to constant records.)
-    pub(super) const HAS_WIDE_CONSTANTS: bool = size_of::<T>() == 8 && align_of::<T>() == 8;
+    pub(crate) const HAS_WIDE_CONSTANTS: bool = size_of::<T>() == 8 && align_of::<T>() == 8;
 
     /// Records `op` (one of the wide-constant ops) of `x` and the constant `c`; `None`
     /// when the pool cannot take `c` (see `wide_slot`): the caller records a constant
     /// record and a binary op instead.
     pub(super) fn record_wide_constant(&self, op: Op, x: Local, c: T) -> Option<VarId> {
+        // Slots are located in 8-byte units: only an `f64` tape has them.
+        if !Self::HAS_WIDE_CONSTANTS {
+            return None;
+        }
         if !self.is_live(x) {
             self.fail_handle(self.handle_of(x));
             return Some(VarId::INVALID);
