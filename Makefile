@@ -64,7 +64,7 @@ demo: ffi-lib
 	./$(BUILD)/c/mlp
 
 test: lint rust-test miri freestanding header-check header-compile soname-check c-test c-asan \
-	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke \
+	c-valgrind c-tsan package-test rust-asan ffi-asan cuda-test cpp-test fuzz-smoke fuzz-regressions \
 	install-test docs-test docs firmware python-test python-asan codegen-test mpi-test \
 	miri-tensor-user-op gradbench-test
 	@echo "make test: all checks passed"
