@@ -7,18 +7,7 @@
 #include <cstdio>
 #include <vector>
 
-static int passed, failed;
-
-static void record(bool ok, int line, const char *what) {
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        std::fprintf(stderr, "control.cpp:%d: check failed: %s\n", line, what);
-    }
-}
-
-#define CHECK(cond) record((cond), __LINE__, #cond)
+#include "check.hpp"
 
 using autodiff::recorded;
 using autodiff::Tape;
@@ -97,6 +86,5 @@ int main() {
     operators_record_and_replay_checks_them();
     plain_operators_record_nothing();
     select_is_right_on_both_sides();
-    std::printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_summary();
 }

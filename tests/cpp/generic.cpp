@@ -17,24 +17,13 @@
 namespace ad = autodiff;
 using ad::Var;
 
-static int passed, failed;
-
-static void record(bool ok, int line, const char *what) {
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        std::fprintf(stderr, "generic.cpp:%d: check failed: %s\n", line, what);
-    }
-}
-
-#define CHECK(cond) record((cond), __LINE__, #cond)
+#include "check.hpp"
 #define CHECK_CLOSE(got, want, tol)                                                       \
     do {                                                                                  \
         double g_ = (got), w_ = (want);                                                   \
         bool ok_ = std::fabs(g_ - w_) <= (tol) * (1.0 + std::fabs(w_));                   \
         if (!ok_) std::fprintf(stderr, "%s = %.17g, want %.17g\n", #got, g_, w_);         \
-        record(ok_, __LINE__, #got " ~ " #want);                                          \
+        check_record(ok_, __FILE__, __LINE__, #got " ~ " #want);                                          \
     } while (0)
 
 static_assert(std::is_trivially_copyable<Var>::value, "Var stays a plain value");
@@ -325,6 +314,5 @@ int main() {
     comparisons_of_values();
     buffers_and_bulk();
     hvp_into_buffers();
-    std::printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_summary();
 }

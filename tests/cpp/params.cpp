@@ -11,8 +11,7 @@
 
 namespace ad = autodiff;
 
-static int passed, failed;
-#define CHECK(cond) ((cond) ? (void)passed++ : (void)(failed++, std::fprintf(stderr, "params.cpp:%d: check failed: %s\n", __LINE__, #cond)))
+#include "check.hpp"
 
 static unsigned char mem_a[1 << 16], mem_b[1 << 16];
 
@@ -116,6 +115,5 @@ int main() {
         }
         CHECK(thrown);
     }
-    std::printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_summary();
 }

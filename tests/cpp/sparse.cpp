@@ -8,24 +8,13 @@
 #include <type_traits>
 #include <vector>
 
-static int passed, failed;
-
-static void record(bool ok, int line, const char *what) {
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        std::fprintf(stderr, "sparse.cpp:%d: check failed: %s\n", line, what);
-    }
-}
-
-#define CHECK(cond) record((cond), __LINE__, #cond)
+#include "check.hpp"
 #define CHECK_NEAR(got, want)                                                            \
     do {                                                                                 \
         double g_ = (got), w_ = (want);                                                  \
         bool ok_ = std::fabs(g_ - w_) <= 1e-10 * (1.0 + std::fabs(w_));                  \
         if (!ok_) std::fprintf(stderr, "%s = %.17g, want %.17g\n", #got, g_, w_);        \
-        record(ok_, __LINE__, #got " ~ " #want);                                         \
+        check_record(ok_, __FILE__, __LINE__, #got " ~ " #want);                                         \
     } while (0)
 #define CHECK_THROWS(stmt, want)                                                         \
     do {                                                                                 \
@@ -35,7 +24,7 @@ static void record(bool ok, int line, const char *what) {
         } catch (const autodiff::Error &e_) {                                            \
             thrown_ = e_.status() == (want);                                             \
         }                                                                                \
-        record(thrown_, __LINE__, #stmt " throws " #want);                               \
+        check_record(thrown_, __FILE__, __LINE__, #stmt " throws " #want);                               \
     } while (0)
 
 namespace ad = autodiff;
@@ -143,6 +132,5 @@ int main() {
         failed++;
         std::fprintf(stderr, "unexpected exception: %s\n", e.what());
     }
-    std::printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_summary();
 }

@@ -8,18 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
-static int passed, failed;
-
-static void record(bool ok, int line, const char *what) {
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        std::fprintf(stderr, "user_op.cpp:%d: check failed: %s\n", line, what);
-    }
-}
-
-#define CHECK(cond) record((cond), __LINE__, #cond)
+#include "check.hpp"
 #define CHECK_NEAR(got, want, tol) CHECK(std::fabs((got) - (want)) <= (tol) * (1.0 + std::fabs(want)))
 
 using autodiff::Tape;
@@ -103,6 +92,5 @@ int main() {
         x = t.input(3.0);
         CHECK(t.gradient(x * x)[0] == 6.0);
     }
-    std::printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_summary();
 }

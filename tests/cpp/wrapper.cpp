@@ -11,24 +11,13 @@
 #include <utility>
 #include <vector>
 
-static int passed, failed;
-
-static void record(bool ok, int line, const char *what) {
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        std::fprintf(stderr, "wrapper.cpp:%d: check failed: %s\n", line, what);
-    }
-}
-
-#define CHECK(cond) record((cond), __LINE__, #cond)
+#include "check.hpp"
 #define CHECK_NEAR(got, want)                                                            \
     do {                                                                                 \
         double g_ = (got), w_ = (want);                                                  \
         bool ok_ = std::fabs(g_ - w_) <= 1e-12 * (1.0 + std::fabs(w_));                  \
         if (!ok_) std::fprintf(stderr, "%s = %.17g, want %.17g\n", #got, g_, w_);        \
-        record(ok_, __LINE__, #got " ~ " #want);                                         \
+        check_record(ok_, __FILE__, __LINE__, #got " ~ " #want);                                         \
     } while (0)
 // The statement must throw autodiff::Error with status `want`.
 #define CHECK_THROWS(stmt, want)                                                         \
@@ -40,7 +29,7 @@ static void record(bool ok, int line, const char *what) {
             thrown_ = e_.status() == (want);                                             \
             if (!thrown_) std::fprintf(stderr, "threw %s\n", e_.what());                 \
         }                                                                                \
-        record(thrown_, __LINE__, #stmt " throws " #want);                               \
+        check_record(thrown_, __FILE__, __LINE__, #stmt " throws " #want);                               \
     } while (0)
 
 namespace ad = autodiff;
@@ -366,6 +355,5 @@ int main() {
             std::fprintf(stderr, "%s: unexpected exception: %s\n", test.first, e.what());
         }
     }
-    std::printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return check_summary();
 }
