@@ -2103,8 +2103,9 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                     12 => ad_div_const(tape, x, c),
                     13 => ad_const_div(tape, c, x),
                     14 => {
-                        // Several inputs in one call; every handle is valid exactly when
-                        // the tape ends the call without an error.
+                        // Several inputs in one call: every handle is valid when the call
+                        // succeeds; when the tape runs out, those recorded before are valid
+                        // and every one from the first that was not is invalid.
                         let n = b.below(5);
                         let values = in_array(b, n);
                         let mut vars = vec![invalid_var(); values.len()];
@@ -2114,8 +2115,10 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                             values.len(),
                             vars.as_mut_ptr(),
                         ));
+                        let valid: Vec<bool> = vars.iter().map(|&v| ad_var_is_valid(v)).collect();
+                        assert!(status != AD_OK || valid.iter().all(|&v| v), "{status:?}");
+                        assert!(valid.windows(2).all(|w| w[0] || !w[1]), "{valid:?}");
                         for &v in &vars {
-                            assert_eq!(ad_var_is_valid(v), status == AD_OK, "{status:?}");
                             world.keep_var(v, i);
                         }
                         vars.first().copied().unwrap_or(x)
