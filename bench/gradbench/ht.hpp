@@ -16,6 +16,7 @@
 // vertices, 1084 triangles) and its point counts.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -63,7 +64,8 @@ struct Ht {
             x0[k] = 0.5 * unit(rng);
             x0[k + 1] = 0.5 * unit(rng);
         }
-        // Observed points near the posed hand: its residuals at theta, plus noise.
+        // Observed points near the posed hand: while the points are zero the residuals
+        // are minus the posed vertices (or triangle points); then noise.
         std::vector<double> err(3 * npoints);
         residuals(x0.data(), err.data());
         for (size_t k = 0; k < points.size(); k++) points[k] = -err[k] + 0.05 * u(rng);
@@ -73,7 +75,7 @@ struct Ht {
     }
     size_t outputs() const { return 3 * npoints; }
     size_t columns() const { return thetas + (complicated ? 2 : 0); }
-    // The Jacobian column of theta_k, and of every point's u_c.
+    // The Jacobian column of theta_k: with us, after their two columns (u_c's is c).
     size_t theta_column(size_t k) const { return (complicated ? 2 : 0) + k; }
 
     // R (3 × 3) from angle-axis, the identity near a zero angle.
