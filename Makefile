@@ -430,7 +430,7 @@ codegen-bench: ffi-lib
 
 # ---- GradBench-style workloads through the C++ wrapper, beside ADOL-C ----
 
-# bench/gradbench/ (see BENCHMARKS.md): lse, llsq, det, gmm, ode, lstm, kmeans and ba, each one
+# bench/gradbench/ (see BENCHMARKS.md): lse, llsq, det, gmm, ode, lstm, kmeans, ba and ht, each a
 # template instantiated with double, autodiff::Var and ADOL-C's adouble. `make
 # gradbench-test` (part of `make test`, well under a minute) checks every derivative at
 # tiny sizes; `make bench-gradbench` times the published sizes (tens of minutes, a few GB

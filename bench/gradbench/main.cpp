@@ -21,6 +21,7 @@
 #include "det.hpp"
 #include "gmm.hpp"
 #include "harness.hpp"
+#include "ht.hpp"
 #include "kmeans.hpp"
 #include "llsq.hpp"
 #include "lse.hpp"
@@ -116,6 +117,15 @@ std::vector<Eval> evals() {
                workload<Ba>(size_t(161), size_t(48126), size_t(182072))};
     ba.tiny = {workload<Ba>(size_t(2), size_t(5), size_t(12))};
     all.push_back(ba);
+    Eval ht{"ht", "46", {}, {}, {}};
+    // ADBench's point counts (hand1 .. hand12) on a model of its small hand's size (544
+    // vertices, 1084 triangles), without us ("simple") and with them ("complicated").
+    for (bool with_us : {false, true})
+        for (size_t points : {100, 192, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 100000})
+            ht.full.push_back(workload<Ht>(with_us, points, size_t(544), size_t(1084)));
+    ht.tiny = {workload<Ht>(false, size_t(10), size_t(30), size_t(50)),
+               workload<Ht>(true, size_t(12), size_t(30), size_t(50))};
+    all.push_back(ht);
     return all;
 }
 
