@@ -34,7 +34,7 @@ MLP_VALGRIND_ARGS := 1 6
 LINK_SHARED := -L$(LIB) -lautodiff -Wl,-rpath,$(abspath $(LIB)) -lm
 C_TESTS := api bad_input dual tensor tensor_training tensor_errors threads device
 C_TESTS += checkpoint checkpoint_chain device_tape soundness header_sweep param_group sparse
-C_TESTS += inline_recording
+C_TESTS += inline_recording tape_growth
 # Recorded comparisons and user-defined ops, and the examples built on them.
 CHECKED_C_TESTS := compare user_op tensor_user_op
 CHECKED_EXAMPLES := branch linear_solve fixed_point softmax_op
@@ -111,7 +111,8 @@ NIGHTLY_MISSING = if [ "$${AUTODIFF_REQUIRE_NIGHTLY:-0}" = 1 ]; then \
 # miri-all` runs every core test under Miri (most of an hour on two cores).
 MIRI_FEATURES := --features libm/force-soft-floats
 MIRIFLAGS_CORE ?= -Zmiri-deterministic-floats -Zmiri-strict-provenance
-MIRI_SUITES := --test soundness --test training --test sticky_errors --test record_cursor
+MIRI_SUITES := --test soundness --test training --test sticky_errors --test record_cursor \
+	--test record_growth
 MIRI_UNIT_FILTERS := arena:: tape::
 MIRI_RUN = MIRIFLAGS="$(MIRIFLAGS_CORE) $$MIRIFLAGS" $(CARGO) +nightly miri test -p autodiff-core $(MIRI_FEATURES)
 HAVE_MIRI = $(CARGO) +nightly miri --version >/dev/null 2>&1

@@ -284,6 +284,15 @@ typedef struct ad_sparse ad_sparse;
 // `ad_tape_new()`.
 typedef struct ad_tape ad_tape;
 
+// Asked for memory when the tape's records run out of room: returns a block of at
+// least `min_bytes` (ideally `wanted_bytes`, twice the records' current room) and
+// writes its size to `*got_bytes`, or returns NULL to refuse. Any alignment will do.
+typedef void *(*ad_grow_fn)(void *user, size_t min_bytes, size_t wanted_bytes, size_t *got_bytes);
+
+// Gives back a block `ad_grow_fn` handed out, with the size it reported: the tape
+// moved its records to a bigger block, or was ended.
+typedef void (*ad_release_fn)(void *user, void *block, size_t bytes);
+
 // A tensor on a tape: the index of its record, its kind, the generation that issued it
 // and the identity of its tape, like `ad_var`. Plain data; the tape checks it on every
 // use. A failed op returns the invalid tensor (`index == UINT32_MAX`, every other field
@@ -739,6 +748,39 @@ typedef struct ad_user_op_def {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Lets the tape grow instead of failing with `AD_ERR_OUT_OF_MEMORY` when its records
+// fill the memory it was given: it calls `grow(user, min_bytes, wanted_bytes,
+// &got_bytes)` for a bigger block, moves its records there, and hands the block they
+// left to `release(user, block, bytes)` (the memory given to `ad_tape_init()` stays
+// the tape's: tensors, parameters and scratch keep living there). When the tape ends
+// (`ad_tape_done()`, `ad_tape_free()`), its last block goes to `release` too. The
+// library itself still never allocates.
+//
+// Backward, replay and checkpoints run as fast on a grown tape: its records stay one
+// array. Growing copies them (24 bytes each for `AD_F64`), and asks for twice the room
+// each time, so a recording of n records copies fewer than 2n in all. Records never
+// move inside a callback the tape runs (user ops, chain steps); a checkpointed block's
+// recording may grow the tape.
+//
+// `grow` may return NULL to refuse: the op that needed room then fails with
+// `AD_ERR_OUT_OF_MEMORY`, as without growth. A block smaller than `min_bytes`, or one
+// that overlaps the tape's memory, fails the op with `AD_ERR_INVALID_ARGUMENT` and goes
+// straight back to `release`. Inside `grow` and `release`, the tape may not be reset or
+// ended (`AD_ERR_REENTRANT`), and anything `grow` records fails the tape.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, `grow` or `release`), `AD_ERR_INVALID_TAPE`,
+// `AD_ERR_REENTRANT` (inside a callback the tape runs), `AD_ERR_INVALID_ARGUMENT`
+// (the records already live in a block of earlier callbacks, which cannot change).
+//
+// # Safety
+// `grow` must return blocks valid for at least the reported bytes, which nothing else
+// uses until they come back through `release` (or the tape's memory is never used
+// again); `user` is passed to both as is.
+enum ad_status ad_tape_set_growth(struct ad_tape *tape,
+                                  ad_grow_fn grow,
+                                  ad_release_fn release,
+                                  void *user);
 
 // Starts a tape in the `len` bytes at `mem`, which the caller owns and keeps valid (and
 // otherwise untouched) until `ad_tape_done()`. No heap is used, ever: the tape's header,

@@ -40,8 +40,8 @@ pub use portable::PortableFloat;
 pub use real::Real;
 pub use shape::{Shape, MAX_RANK};
 pub use tape::{
-    Cmp, Gradients, RecordCursor, Tape, UserOp, UserOpPoint, Var, VarId, MAX_BLOCK_DEPTH,
-    MAX_RECORDS,
+    Cmp, Gradients, GrowFn, GrowthHooks, RecordCursor, RecordGrowth, Tape, UserOp, UserOpPoint,
+    Var, VarId, MAX_BLOCK_DEPTH, MAX_RECORDS,
 };
 pub use tensor::{
     Activation, Adam, Buffer, DeviceId, Float, Optimizer, ParamGroup, ParamId, Sgd, Tensor,

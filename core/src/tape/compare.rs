@@ -122,6 +122,7 @@ impl<T: Real> Tables<T> {
         replay: compare_replay::<T>,
         clear: nothing::<T>,
         check: nothing_ok::<T>,
+        relocated: crate::tape::nothing_to_relocate::<T>,
     };
     const SELECT: Extension<T> = Extension {
         kind: ExtensionKind::Select,
@@ -130,6 +131,7 @@ impl<T: Real> Tables<T> {
         replay: select_replay::<T>,
         clear: nothing::<T>,
         check: nothing_ok::<T>,
+        relocated: crate::tape::nothing_to_relocate::<T>,
     };
 }
 
@@ -297,6 +299,10 @@ impl<'m, T: Real> Tape<'m, T> {
     /// Moves `node` (which starts with its extension header) to the arena and records
     /// an extension record of value `value` pointing at it.
     fn push_control_node<N: Copy>(&self, node: N, value: T) -> VarId {
+        // Extension records do not grow the tape (see `growth.rs`).
+        if self.room_for_records(1).is_err() {
+            return VarId::INVALID;
+        }
         match self.alloc(1, node) {
             Ok(node) => self.push_extension(node.as_ptr().cast(), value),
             // `alloc` failed the tape.

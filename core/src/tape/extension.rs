@@ -37,7 +37,13 @@ pub struct Extension<T: Real> {
     /// Fails when record `i` can no longer be differentiated (an input it needs was
     /// modified in place since it was recorded or replayed).
     pub check: for<'a, 'm> fn(&'a Tape<'m, T>, u32) -> Result<()>,
+    /// Re-points whatever record `i`'s node keeps inside the records (a rank-0
+    /// tensor's value and adjoint slots) after growth moved them.
+    pub relocated: for<'a, 'm> fn(&'a Tape<'m, T>, u32),
 }
+
+/// [`Extension::relocated`] for nodes that keep no pointer into the records.
+pub(crate) fn nothing_to_relocate<T: Real>(_: &Tape<'_, T>, _: u32) {}
 
 /// The first field of every extension node.
 #[derive(Clone, Copy)]
@@ -61,7 +67,7 @@ impl<T: Real> Tape<'_, T> {
             .and_then(|shifted| u32::try_from(shifted / NODE_ALIGN).ok());
         match payload {
             Some(payload) => {
-                let id = self.push(super::record::Record::leaf(
+                let id = self.push_growing::<false>(super::record::Record::leaf(
                     crate::op::Op::Tensor,
                     payload,
                     value,

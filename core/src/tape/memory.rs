@@ -76,7 +76,24 @@ impl<'m, T: Real> Tape<'m, T> {
         if bytes <= self.reserved.get() {
             return Ok(());
         }
-        if self.records_end().saturating_add(bytes) > self.arena.high_offset() {
+        // Where the records live in a host block, the reserve is kept free there too
+        // (see `growth.rs`). Growing helps when the records are what lacks room, or
+        // when moving them out of the arena makes room in it.
+        let record_bytes = self.len() * size_of::<super::record::Record<T>>();
+        let arena_fits =
+            |tape: &Self| tape.records_end().saturating_add(bytes) <= tape.arena.high_offset();
+        let block_fits = |tape: &Self| {
+            !tape.records_in_host_block()
+                || record_bytes.saturating_add(bytes) <= tape.record_room()
+        };
+        let fits = |tape: &Self| arena_fits(tape) && block_fits(tape);
+        // Records already in a host block with room would not help the arena by moving.
+        let moving_helps = !(self.records_in_host_block() && block_fits(self));
+        if !fits(self) && moving_helps {
+            let records = bytes.div_ceil(size_of::<super::record::Record<T>>());
+            self.grow_records(records);
+        }
+        if !fits(self) {
             let error = Error::OutOfMemory {
                 needed: bytes,
                 free: self.free_bytes(),

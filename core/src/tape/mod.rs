@@ -8,7 +8,9 @@ mod extension;
 pub use backward::Gradients;
 pub use compare::Cmp;
 pub use cursor::RecordCursor;
+pub use growth::{GrowFn, GrowthHooks, RecordGrowth};
 mod forward;
+mod growth;
 mod hessian;
 mod identity;
 mod lanes;
@@ -27,7 +29,7 @@ mod vector_reverse;
 mod vjp;
 mod wide_constant;
 
-pub(crate) use extension::{Extension, ExtensionHeader, ExtensionKind};
+pub(crate) use extension::{nothing_to_relocate, Extension, ExtensionHeader, ExtensionKind};
 pub(crate) use identity::HandleKind;
 pub(crate) use lanes::{check_len, product, Values};
 pub(crate) use mark::RecordMark;
@@ -44,6 +46,7 @@ use crate::real::Real;
 use core::cell::Cell;
 use core::mem::{align_of, size_of, MaybeUninit};
 use core::ptr::NonNull;
+use growth::RecordBlock;
 use record::Record;
 use scope::Scopes;
 
@@ -119,8 +122,9 @@ pub(crate) enum SlotContent {
 pub struct Tape<'m, T: Real> {
     // The first five fields are the record cursor, in this order (see `cursor.rs`): a
     // host's inline recording path reads and advances them.
-    /// Start of the record array, which owns the arena's low end.
-    records: NonNull<Record<T>>,
+    /// Start of the record array: at the arena's low end, or in a block the host's
+    /// growth hooks handed in (see `growth.rs`).
+    records: Cell<NonNull<Record<T>>>,
     len: Cell<u32>,
     /// How many records fit now. Zero while an error is pending, so that one comparison
     /// on the hot path catches both a full tape and an errored one.
@@ -131,8 +135,13 @@ pub struct Tape<'m, T: Real> {
     /// This tape's identity, unique in the process; every handle carries it.
     identity: u32,
     arena: Arena<'m>,
-    /// Byte offset of `records` within the arena.
+    /// Byte offset of the records' home within the arena (where they live until growth
+    /// moves them to a block of the host's).
     records_offset: usize,
+    /// The host's growth hooks, if it registered any, and the block the records live
+    /// in once they moved out of the arena (see `growth.rs`).
+    growth: Cell<Option<GrowthHooks>>,
+    record_block: Cell<Option<RecordBlock>>,
     /// The last constant recorded and its record, so a constant used over and over
     /// (`0.01 * x[i]` in a loop) takes one record, not one per use.
     last_constant: Cell<(T, VarId)>,
@@ -168,6 +177,8 @@ pub struct Tape<'m, T: Real> {
     rerecording: Cell<u32>,
     /// Callbacks running on the tape now (see `enter_callback`).
     callbacks: Cell<u32>,
+    /// How many of them let the records move (see `growth.rs`).
+    growable_callbacks: Cell<u32>,
     /// What the adjoint slots hold now.
     slot_content: Cell<SlotContent>,
     /// Scratch regions open now (see `with_scratch`).
@@ -200,8 +211,10 @@ impl<'m, T: Real> Tape<'m, T> {
             .ok_or(Error::InvalidArgument("memory is null"))?;
         let tape = Tape {
             arena,
-            records,
+            records: Cell::new(records),
             records_offset,
+            growth: Cell::new(None),
+            record_block: Cell::new(None),
             len: Cell::new(0),
             limit: Cell::new(0),
             last_constant: Cell::new((T::zero(), VarId::INVALID)),
@@ -222,6 +235,7 @@ impl<'m, T: Real> Tape<'m, T> {
             has_extension_records: Cell::new(false),
             rerecording: Cell::new(0),
             callbacks: Cell::new(0),
+            growable_callbacks: Cell::new(0),
             slot_content: Cell::new(SlotContent::Nothing),
             scratch_open: Cell::new(0),
         };

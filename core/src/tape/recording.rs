@@ -147,23 +147,36 @@ impl<T: Real> Tape<'_, T> {
     /// and the error state (`limit` is zero while an error is pending).
     #[inline(always)]
     pub(super) fn push(&self, record: Record<T>) -> VarId {
-        let index = self.len.get();
+        self.push_growing::<true>(record)
+    }
+
+    /// [`push`](Tape::push), where a full tape grows (`GROW`, see `growth.rs`) or fails.
+    /// Extension records never grow here: the op that pushes one may hold pointers into
+    /// the records, so it makes room first (`room_for_records`).
+    #[inline(always)]
+    pub(super) fn push_growing<const GROW: bool>(&self, record: Record<T>) -> VarId {
+        let mut index = self.len.get();
         if index >= self.limit.get() {
             // The handle is made here, not by the cold path: a `VarId` returned from an
             // out-of-line call would live in memory on the hot path too.
-            self.push_failed();
-            return VarId::INVALID;
+            if !self.push_failed(GROW) {
+                return VarId::INVALID;
+            }
+            index = self.len.get();
         }
         // Records grow past the arena's low cursor without telling it (`limit` keeps them
         // below the high end). Under AddressSanitizer the free gap is poisoned, so the
         // slot is claimed from the arena first: its low cursor then stays at the end of
         // the records, and a truncation or reset poisons the records it drops.
         #[cfg(autodiff_asan)]
-        self.arena
-            .set_low_offset(self.records_offset + (index as usize + 1) * size_of::<Record<T>>());
+        if self.record_block.get().is_none() {
+            self.arena.set_low_offset(
+                self.records_offset + (index as usize + 1) * size_of::<Record<T>>(),
+            );
+        }
         // SAFETY: `index < limit`, and `refresh_limit` keeps `limit` records inside the
-        // gap below the arena's high end, which the tape owns.
-        unsafe { self.records.as_ptr().add(index as usize).write(record) };
+        // gap below the arena's high end, or inside the host's block, which the tape owns.
+        unsafe { self.records_ptr().add(index as usize).write(record) };
         self.len.set(index + 1);
         VarId {
             index,
@@ -175,9 +188,15 @@ impl<T: Real> Tape<'_, T> {
 
     #[cold]
     #[inline(never)]
-    pub(super) fn push_failed(&self) {
+    /// Why `push` found no room, or room after all: true when the host's growth hooks
+    /// moved the records to a bigger block (see `growth.rs`), so that `push` stays one
+    /// comparison on its hot path.
+    pub(super) fn push_failed(&self, grow: bool) -> bool {
         if self.error.get().is_some() {
-            return;
+            return false;
+        }
+        if grow && self.len.get() < MAX_RECORDS && self.grow_records(1) {
+            return true;
         }
         let error = if self.len.get() == MAX_RECORDS {
             Error::TooManyVariables {
@@ -190,6 +209,7 @@ impl<T: Real> Tape<'_, T> {
             }
         };
         self.fail(error);
+        false
     }
 
     #[cold]
@@ -224,8 +244,13 @@ impl<T: Real> Tape<'_, T> {
         self.arena.high_offset() - self.records_end()
     }
 
+    /// Where the arena's low end stops: after the records, or at their old home once
+    /// they moved to a block of the host's.
     pub(super) fn records_end(&self) -> usize {
-        self.records_offset + self.len() * size_of::<Record<T>>()
+        match self.record_block.get() {
+            None => self.records_offset + self.len() * size_of::<Record<T>>(),
+            Some(_) => self.records_offset,
+        }
     }
 
     /// Recomputes how many records fit below the high end. Called whenever the high end
@@ -235,10 +260,14 @@ impl<T: Real> Tape<'_, T> {
             self.limit.set(0);
             return;
         }
-        let room = self
-            .arena
-            .high_offset()
-            .saturating_sub(self.records_offset + self.reserved.get());
+        // The scratch reserve is kept free beside the records wherever they live: a
+        // checkpointed block recorded again in a sweep takes records and high-end
+        // memory from it.
+        let room = match self.record_block.get() {
+            None => self.arena.high_offset().saturating_sub(self.records_offset),
+            Some(block) => block.room,
+        }
+        .saturating_sub(self.reserved.get());
         let fit = room / size_of::<Record<T>>().max(1);
         self.limit.set(fit.min(MAX_RECORDS as usize) as u32);
     }
@@ -248,11 +277,11 @@ impl<T: Real> Tape<'_, T> {
     pub(super) fn record(&self, index: u32) -> Record<T> {
         debug_assert!(index < self.len.get());
         // SAFETY: callers pass indices of records already written (below `len`).
-        unsafe { self.records.as_ptr().add(index as usize).read() }
+        unsafe { self.records_ptr().add(index as usize).read() }
     }
 
     #[inline(always)]
     pub(super) fn records_ptr(&self) -> *mut Record<T> {
-        self.records.as_ptr()
+        self.records.get().as_ptr()
     }
 }

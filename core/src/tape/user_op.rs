@@ -196,6 +196,7 @@ impl<T: Real> Tables<T> {
         replay: replay::<T>,
         clear: nothing::<T>,
         check: nothing_ok::<T>,
+        relocated: crate::tape::nothing_to_relocate::<T>,
     };
     /// Output records: the call record, earlier in forward sweeps and later in backward
     /// ones, does their work.
@@ -206,6 +207,7 @@ impl<T: Real> Tables<T> {
         replay: nothing::<T>,
         clear: nothing::<T>,
         check: nothing_ok::<T>,
+        relocated: crate::tape::nothing_to_relocate::<T>,
     };
 }
 
@@ -358,6 +360,8 @@ fn record<T: Real, U: UserOp<T> + Copy + Send + 'static>(
     // SAFETY: the node was just written.
     unsafe { run_forward(tape, node) }?;
 
+    // Extension records do not grow the tape: make room for the call and its outputs.
+    tape.room_for_records(1 + outputs.len())?;
     let call = tape.push_extension(node.cast(), T::zero());
     tape.status()?;
     // SAFETY: as above.

@@ -44,7 +44,7 @@ impl<T: Real> Tape<'_, T> {
     /// A pool slot holding `c`, as a record's second field: its address counted in
     /// 8-byte units from the 8-aligned address at or below the arena's start (as
     /// extension nodes are; caller memory need not be aligned). `None` when the arena is
-    /// full (the tape is failed then), while a sweep's scratch region is open (which
+    /// full (the tape is failed then, unless it may grow), while a sweep's scratch region is open (which
     /// allows no allocation: a checkpointed block recorded again inside a sweep), or
     /// when the reference does not fit 32 bits (an arena past 32 GiB).
     fn wide_slot(&self, c: T) -> Option<u32> {
@@ -58,10 +58,18 @@ impl<T: Real> Tape<'_, T> {
             let keep_free = self.reserved.get();
             let size = self.wide_chunk.get().clamp(1, CHUNK);
             self.wide_chunk.set((size * 2).min(CHUNK));
+            let one = || self.alloc_below_reserve::<T>(1, T::zero(), keep_free);
             let chunk = match self.alloc_below_reserve::<T>(size as usize, T::zero(), keep_free) {
                 Ok(chunk) => (chunk, size),
-                Err(_) => match self.alloc_below_reserve::<T>(1, T::zero(), keep_free) {
+                Err(_) => match one() {
                     Ok(slot) => (slot, 1),
+                    // A tape that may grow (`growth.rs`) moves its records out of the
+                    // arena to make room; once the arena is full anyway, the constant
+                    // takes a constant record, which grows the tape like any record.
+                    Err(_) if !self.records_in_host_block() && self.grow_records(0) => {
+                        (one().ok()?, 1)
+                    }
+                    Err(_) if self.grows() => return None,
                     Err(error) => {
                         self.fail(error);
                         return None;

@@ -92,6 +92,26 @@ pub(crate) fn forward<T: Float>(tape: &Tape<'_, T>, node: &Node<T>) -> Result<()
     Ok(())
 }
 
+/// Points a rank-0 node's value, gradient and tangent at its record's slots again,
+/// after growth moved the records (`tape/growth.rs`); other nodes keep their buffers
+/// at the arena's high end, which never moves.
+pub(crate) fn relocated<T: Float>(tape: &Tape<'_, T>, i: u32) {
+    let Some((value, adjoint)) = tape.record_slots(i) else {
+        return;
+    };
+    tape.update_node(i, |node| {
+        if node.rank0() {
+            node.value = value;
+            if !node.grad.is_null() {
+                node.grad = adjoint;
+            }
+            if !node.tangent.is_null() {
+                node.tangent = adjoint;
+            }
+        }
+    });
+}
+
 /// Computes record `i`'s tangent from its arguments' tangents, allocating the tangent
 /// buffer the first time.
 // Without `tensor-jvp` nothing calls it (nor the kernels it calls, which the allowance

@@ -20,6 +20,7 @@ macro_rules! tensor_extension_for {
                     replay: super::dispatch::replay::<$t>,
                     clear: super::dispatch::clear::<$t>,
                     check: super::dispatch::check::<$t>,
+                    relocated: super::dispatch::relocated::<$t>,
                 };
                 &EXTENSION
             }

@@ -58,6 +58,9 @@ impl<'m, T: Float> Tape<'m, T> {
         scratch_elements: usize,
         prepare: impl FnOnce(&Self, &mut Node<T>) -> Result<()>,
     ) -> Result<TensorId> {
+        // Extension records do not grow the tape: room first, before any argument's
+        // node is read (see `tape/growth.rs`).
+        self.room_for_records(1)?;
         let len = shape.checked_len().ok_or(Error::SizeOverflow)?;
         len.checked_mul(size_of::<T>()).ok_or(Error::SizeOverflow)?;
         let mut node = Node::new(kind, shape, len);
@@ -141,6 +144,7 @@ impl<'m, T: Float> Tape<'m, T> {
         }
         let mut node = Node::new(kind, shape, len);
         node.device.id = device;
+        self.room_for_records(1)?;
         let (id, node) = self.push_node(node, kind == Kind::Constant)?;
         self.write_node_value(&node, data)?;
         Ok(id)
@@ -157,6 +161,7 @@ impl<'m, T: Float> Tape<'m, T> {
         let record = || {
             let len = shape.checked_len().ok_or(Error::SizeOverflow)?;
             len.checked_mul(size_of::<T>()).ok_or(Error::SizeOverflow)?;
+            self.room_for_records(1)?;
             let (id, node) = self.push_node(Node::new(kind, shape, len), kind == Kind::Constant)?;
             self.write_node_value_with(&node, element)?;
             Ok(id)

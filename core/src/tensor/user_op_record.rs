@@ -218,6 +218,8 @@ fn record<T: Float, U: TensorUserOp<T> + Copy + Send + 'static>(
         run(tape, node, Callback::Forward)?;
     }
 
+    // Extension records do not grow the tape: make room for the call and its outputs.
+    tape.room_for_records(1 + outputs.len())?;
     let call = tape.push_extension(node.cast(), T::zero());
     tape.status()?;
     // SAFETY: as above.

@@ -26,6 +26,7 @@ impl<T: Float> Tables<T> {
         // clear.
         clear: nothing::<T>,
         check: check::<T>,
+        relocated: crate::tape::nothing_to_relocate::<T>,
     };
 }
 

@@ -60,6 +60,7 @@ unsafe fn init(
             message: UnsafeCell::new([0; MESSAGE_LEN]),
             lent: Cell::new(0),
             devices: Default::default(),
+            growth: Cell::new(None),
         });
         // The header is in place now (it never moves), so the cursor's address is final.
         (*header).refresh_cursor();

@@ -104,6 +104,9 @@ pub struct Header {
     lent: Cell<u32>,
     /// The devices attached to the tape, held (not closable) until it ends.
     pub(crate) devices: crate::device_object::Attachments,
+    /// The host's growth callbacks (`ad_tape_set_growth`), which the core tape's
+    /// growth hooks call with this header as their context.
+    growth: Cell<Option<growth::CGrowth>>,
 }
 
 /// The core error that stands for a failure only the boundary can name (see
@@ -299,6 +302,8 @@ const _: () = {
     assert!(size_of::<Header>().is_multiple_of(align_of::<Header>()));
 };
 
+mod growth;
+pub use growth::{ad_grow_fn, ad_release_fn, ad_tape_set_growth};
 mod inline_abi;
 mod lifecycle;
 pub use lifecycle::{

@@ -82,6 +82,8 @@ pub(super) fn record_segment<T: SegmentElement, B: Segment<T> + Copy + Send + 's
         }
     }
 
+    // Extension records do not grow the tape: make room for the segment and its outputs.
+    tape.room_for_records(1 + outputs.len())?;
     let segment = tape.push_extension(node.cast(), T::zero());
     tape.status()?;
     let first_output = segment.index + 1;
@@ -148,10 +150,8 @@ fn stage<T: SegmentElement, B: Segment<T>>(
     mark: RecordMark,
 ) -> Result<(*const u64, Layout, u32, usize)> {
     tape.align_high()?;
-    {
-        let _block = tape.enter_callback();
-        block.record(tape, inputs, outputs)?;
-    }
+    // A block recorded for the first time may grow the tape (see `tape/growth.rs`).
+    tape.run_growable_callback(|| block.record(tape, inputs, outputs))?;
     tape.status()?;
     for &y in outputs.iter() {
         if !y.is_valid() {

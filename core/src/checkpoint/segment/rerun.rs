@@ -19,6 +19,7 @@ pub(crate) const fn extensions<T: SegmentElement>() -> [Extension<T>; 2] {
             replay: replay::<T>,
             clear: nothing::<T>,
             check: check::<T>,
+            relocated: crate::tape::nothing_to_relocate::<T>,
         },
         Extension {
             kind: ExtensionKind::Segment,
@@ -29,6 +30,7 @@ pub(crate) const fn extensions<T: SegmentElement>() -> [Extension<T>; 2] {
             replay: nothing::<T>,
             clear: nothing::<T>,
             check: nothing_ok::<T>,
+            relocated: crate::tape::nothing_to_relocate::<T>,
         },
     ]
 }

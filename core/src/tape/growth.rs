@@ -1,0 +1,359 @@
+//! Growth: a host may hand a full tape more memory for its records.
+//!
+//! A tape's records start at the low end of the caller's arena. A host that cannot size
+//! that memory up front registers growth hooks ([`Tape::set_growth`], or
+//! [`GrowthHooks`] from C): when the records run out of room, the tape asks the host for
+//! a block of at least the size it needs (and says how much it would like: twice what
+//! it has, so that growing costs each record a constant number of copies), moves its
+//! records there, and gives the previous block back. The core still never allocates;
+//! the host decides where the memory comes from, and may refuse.
+//!
+//! # Why one contiguous block, moved, rather than chunks
+//!
+//! The sweeps walk the records as one array, with no test of where a chunk ends, and
+//! that is where their speed comes from (backward and replay are a few instructions a
+//! record). Chunked records would put a boundary test, or a second loop level, in every
+//! sweep and in the host's inline recording path. Moving costs a copy of 24 bytes a
+//! record at each doubling (at most two copies a record in all, memory bandwidth only)
+//! and, while the copy runs, the old and the new block at once. So backward, replay and
+//! checkpointing run at the same speed on a grown tape, and the hot recording path is
+//! unchanged: one comparison against `limit`, whose failure is where growth happens.
+//!
+//! # When records may move
+//!
+//! Records move only where nothing holds a pointer into them:
+//! - a scalar op that finds the tape full (`push`), and the start of an op that records
+//!   extension records ([`room_for_records`](Tape::room_for_records)), which makes room
+//!   before it reads any other record's slots;
+//! - never during a sweep (a checkpointed block recorded again, sweep scratch), nor in
+//!   a callback the tape runs (user ops, chain steps, graph sinks), whose caller may be
+//!   in the middle of a sweep. A checkpointed block being recorded for the first time
+//!   may grow the tape: nothing around it holds record pointers.
+//!
+//! A rank-0 tensor keeps pointers to its record's value and adjoint slots; after a move
+//! each extension record's `relocated` hook points them at the new home.
+//!
+//! The records' old home in the arena becomes free for the high end (tensor data,
+//! scratch). The scratch reserve is kept free in both places: a checkpointed segment
+//! recorded again in backward takes records from the block and scratch from the arena.
+
+use super::record::Record;
+use super::Tape;
+use crate::arena::align_up;
+use crate::error::{Error, Result};
+use crate::real::Real;
+use core::mem::{align_of, size_of, MaybeUninit};
+use core::ptr::NonNull;
+
+/// A host's source of memory for a tape's records: see the module documentation.
+pub trait RecordGrowth<'m> {
+    /// A block of at least `min_bytes`, preferably `wanted_bytes` (at least as many), or
+    /// `None` to refuse: the op that needed room then fails with
+    /// [`Error::OutOfMemory`], as on a tape without growth.
+    fn grow(&mut self, min_bytes: usize, wanted_bytes: usize) -> Option<&'m mut [MaybeUninit<u8>]>;
+
+    /// Gives back a block `grow` handed out, which the tape no longer uses: when it moves
+    /// to a bigger one, and when the tape is dropped.
+    fn release(&mut self, block: &'m mut [MaybeUninit<u8>]);
+}
+
+/// [`GrowthHooks::grow`]: `(context, min_bytes, wanted_bytes)` to a block `(start,
+/// bytes)` of at least `min_bytes`, or `None`.
+pub type GrowFn = unsafe fn(*mut (), usize, usize) -> Option<(NonNull<u8>, usize)>;
+
+/// Growth hooks as the tape keeps them: two functions and the context they are called
+/// with (a host without Rust's traits, such as the C API, makes these directly).
+#[derive(Clone, Copy, Debug)]
+pub struct GrowthHooks {
+    pub grow: GrowFn,
+    /// `(context, start, bytes)`: a block `grow` handed out, given back.
+    pub release: unsafe fn(*mut (), NonNull<u8>, usize),
+    pub context: *mut (),
+}
+
+/// The host block the records live in, once they moved out of the arena.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RecordBlock {
+    start: NonNull<u8>,
+    bytes: usize,
+    /// Bytes from the records' (aligned) start to the block's end.
+    pub(super) room: usize,
+}
+
+/// [`GrowthHooks::grow`] for a [`RecordGrowth`] `G`.
+///
+/// # Safety
+/// `context` is the `&mut G` given to [`Tape::set_growth`], unused by anything else.
+unsafe fn grow_with<'m, G: RecordGrowth<'m>>(
+    context: *mut (),
+    min_bytes: usize,
+    wanted_bytes: usize,
+) -> Option<(NonNull<u8>, usize)> {
+    // SAFETY: the caller's contract.
+    let growth = unsafe { &mut *context.cast::<G>() };
+    let block = growth.grow(min_bytes, wanted_bytes)?;
+    Some((NonNull::new(block.as_mut_ptr().cast())?, block.len()))
+}
+
+/// [`GrowthHooks::release`] for a [`RecordGrowth`] `G`.
+///
+/// # Safety
+/// As for [`grow_with`]; `(start, bytes)` is a block it handed out.
+unsafe fn release_with<'m, G: RecordGrowth<'m>>(
+    context: *mut (),
+    start: NonNull<u8>,
+    bytes: usize,
+) {
+    // SAFETY: the caller's contract: the block came from `G::grow` as `&'m mut`, and
+    // the tape no longer uses it.
+    unsafe {
+        let growth = &mut *context.cast::<G>();
+        growth.release(core::slice::from_raw_parts_mut(
+            start.as_ptr().cast(),
+            bytes,
+        ));
+    }
+}
+
+impl<'m, T: Real> Tape<'m, T> {
+    /// Lets the tape grow: when its records run out of room it asks `growth` for a bigger
+    /// block, moves them there, and gives the previous block back (see the module
+    /// documentation of `growth.rs`). Fails with [`Error::InvalidArgument`] once the
+    /// records live in a block of earlier hooks.
+    /// `growth` is borrowed for the tape's life, and the blocks it hands out for at
+    /// least as long (`'b`).
+    pub fn set_growth<'b: 'm, G: RecordGrowth<'b> + Send>(
+        &mut self,
+        growth: &'m mut G,
+    ) -> Result<()> {
+        let hooks = GrowthHooks {
+            grow: grow_with::<'b, G>,
+            release: release_with::<'b, G>,
+            context: (growth as *mut G).cast(),
+        };
+        // SAFETY: `growth` is borrowed for as long as the tape's memory ('m), so for
+        // the tape's life, and only the hooks use it; its blocks live for 'b, longer
+        // still. It is `Send`, as the tape is.
+        unsafe { self.set_growth_hooks(hooks) }
+    }
+
+    /// [`set_growth`](Tape::set_growth) with hooks made by hand.
+    ///
+    /// # Safety
+    /// Until the tape is dropped, `hooks.grow` must return blocks (at least as large as
+    /// asked) that nothing else uses until the tape gives them back through
+    /// `hooks.release`; both may be called from whichever thread uses the tape, and
+    /// must not use the tape.
+    pub unsafe fn set_growth_hooks(&mut self, hooks: GrowthHooks) -> Result<()> {
+        if self.record_block.get().is_some() {
+            return Err(Error::InvalidArgument(
+                "growth hooks cannot change once the records live in a block they handed in",
+            ));
+        }
+        self.growth.set(Some(hooks));
+        Ok(())
+    }
+
+    /// True when the tape has growth hooks.
+    pub(super) fn grows(&self) -> bool {
+        self.growth.get().is_some()
+    }
+
+    /// True once the records live in a block the growth hooks handed in.
+    pub fn records_in_host_block(&self) -> bool {
+        self.record_block.get().is_some()
+    }
+
+    /// Bytes the records have room for where they live now, the scratch reserve
+    /// included.
+    pub(super) fn record_room(&self) -> usize {
+        match self.record_block.get() {
+            None => self.arena.high_offset().saturating_sub(self.records_offset),
+            Some(block) => block.room,
+        }
+    }
+
+    /// Makes room for `count` more records (growing when the tape may), so that an op
+    /// that records extension records (which never grow the tape themselves) can push
+    /// them. Fails as a full tape does when there is no room.
+    pub(crate) fn room_for_records(&self, count: usize) -> Result<()> {
+        self.status()?;
+        let room = (self.limit.get() - self.len.get()) as usize;
+        if room >= count || self.grow_records(count) {
+            return Ok(());
+        }
+        self.status()?;
+        let error = Error::OutOfMemory {
+            needed: count.saturating_mul(size_of::<Record<T>>()),
+            free: room * size_of::<Record<T>>(),
+        };
+        self.fail(error);
+        Err(error)
+    }
+
+    /// Moves the records to a block from the growth hooks with room for `extra` more
+    /// (and the scratch reserve). True when it did; false when the tape has no hooks,
+    /// may not move its records now, or the host refused (which fails nothing: the
+    /// caller reports the lack of room), and after a bad block (which fails the tape).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn grow_records(&self, extra: usize) -> bool {
+        let Some(hooks) = self.growth.get() else {
+            return false;
+        };
+        if !self.may_move_records() {
+            return false;
+        }
+        let wanted = |len: usize| -> Option<usize> {
+            len.checked_add(extra)?
+                .checked_mul(size_of::<Record<T>>())?
+                .checked_add(self.reserved.get())?
+                .checked_add(align_of::<Record<T>>() - 1)
+        };
+        let Some(min_bytes) = wanted(self.len()) else {
+            self.fail(Error::SizeOverflow);
+            return false;
+        };
+        let wanted_bytes = min_bytes.max(self.record_room().saturating_mul(2));
+        // Taken while the host runs: should its hook record on this tape, that op finds
+        // no hooks and fails, instead of growing inside a growth.
+        self.growth.set(None);
+        let block = {
+            let _callback = self.enter_callback();
+            // SAFETY: the hooks' contract (`set_growth_hooks`).
+            unsafe { (hooks.grow)(hooks.context, min_bytes, wanted_bytes) }
+        };
+        self.growth.set(Some(hooks));
+        let Some((start, bytes)) = block else {
+            return false;
+        };
+        // The hook may have recorded (through a C handle) before it returned.
+        let adopted = match wanted(self.len()) {
+            _ if self.error.get().is_some() => Err(None),
+            Some(min_bytes) => self.adopt(start, bytes, min_bytes).map_err(Some),
+            None => Err(Some(Error::SizeOverflow)),
+        };
+        match adopted {
+            Ok(old) => {
+                if let Some(old) = old {
+                    self.release_block(hooks, old);
+                }
+                true
+            }
+            Err(error) => {
+                self.release_block(
+                    hooks,
+                    RecordBlock {
+                        start,
+                        bytes,
+                        room: 0,
+                    },
+                );
+                if let Some(error) = error {
+                    self.fail(error);
+                }
+                false
+            }
+        }
+    }
+
+    /// True when nothing may hold a pointer into the records (see the module docs).
+    fn may_move_records(&self) -> bool {
+        self.error.get().is_none()
+            && self.callbacks.get() == self.growable_callbacks.get()
+            && self.rerecording.get() == 0
+            && self.scratch_open.get() == 0
+    }
+
+    /// Moves the records into the host's block `(start, bytes)`, which must hold
+    /// `min_bytes` (alignment included), and returns the host block they left, if any.
+    fn adopt(
+        &self,
+        start: NonNull<u8>,
+        bytes: usize,
+        min_bytes: usize,
+    ) -> Result<Option<RecordBlock>> {
+        if bytes < min_bytes {
+            return Err(Error::InvalidArgument(
+                "growth: the block handed in is smaller than asked for",
+            ));
+        }
+        let address = start.as_ptr() as usize;
+        let end = address.checked_add(bytes).ok_or(Error::SizeOverflow)?;
+        let overlaps = |from: usize, len: usize| address < from + len && from < end;
+        let arena = self.arena.ptr_at(0) as usize;
+        let current = self.record_block.get();
+        if overlaps(arena, self.arena.capacity())
+            || current.is_some_and(|block| overlaps(block.start.as_ptr() as usize, block.bytes))
+        {
+            return Err(Error::InvalidArgument(
+                "growth: the block handed in overlaps the tape's memory",
+            ));
+        }
+        // `min_bytes` counted the padding, so the aligned start lies inside the block.
+        let padding =
+            align_up(address, align_of::<Record<T>>()).ok_or(Error::SizeOverflow)? - address;
+        // SAFETY: `padding < bytes`; the block is the host's to lend (the hooks'
+        // contract), and disjoint from the records (checked above).
+        let records = unsafe {
+            let records = start.as_ptr().add(padding).cast::<Record<T>>();
+            core::ptr::copy_nonoverlapping(self.records_ptr(), records, self.len());
+            NonNull::new_unchecked(records)
+        };
+        self.records.set(records);
+        let old = self.record_block.replace(Some(RecordBlock {
+            start,
+            bytes,
+            room: bytes - padding,
+        }));
+        if old.is_none() {
+            // The records' home in the arena is free for the high end from now on.
+            self.arena.set_low_offset(self.records_offset);
+        }
+        self.relocate_extension_records();
+        self.refresh_limit();
+        Ok(old)
+    }
+
+    /// Gives `block` back to the host.
+    fn release_block(&self, hooks: GrowthHooks, block: RecordBlock) {
+        let _callback = self.enter_callback();
+        // SAFETY: the hooks handed out this block, and the tape no longer uses it.
+        unsafe { (hooks.release)(hooks.context, block.start, block.bytes) };
+    }
+
+    /// Points whatever the layers keep inside records at the records' new home.
+    fn relocate_extension_records(&self) {
+        let _ = self.for_each_extension_record(|extension, i| {
+            (extension.relocated)(self, i);
+            Ok(())
+        });
+    }
+
+    /// Runs `f`, a checkpointed block being recorded for the first time, as a callback
+    /// on the tape in which the records may still move (see the module docs).
+    pub(crate) fn run_growable_callback<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _callback = self.enter_callback();
+        self.growable_callbacks
+            .set(self.growable_callbacks.get() + 1);
+        /// Ends the growable scope also when `f` unwinds.
+        struct Growable<'a>(&'a core::cell::Cell<u32>);
+        impl Drop for Growable<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.0.get().saturating_sub(1));
+            }
+        }
+        let _growable = Growable(&self.growable_callbacks);
+        f()
+    }
+}
+
+impl<T: Real> Drop for Tape<'_, T> {
+    /// Gives the records' host block back.
+    fn drop(&mut self) {
+        if let (Some(hooks), Some(block)) = (self.growth.get(), self.record_block.take()) {
+            // SAFETY: the hooks handed out this block; the tape is gone after this.
+            unsafe { (hooks.release)(hooks.context, block.start, block.bytes) };
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! Growth (`Tape::set_growth`): a tape that starts in a few hundred bytes and grows
+//! through host blocks records, differentiates, replays and checkpoints exactly as a
+//! tape given all its memory up front (bit for bit); blocks go back to the host; a host
+//! that refuses or hands in a bad block fails the op, not the process, and the tape
+//! stays usable after a reset. Runs under Miri (`make miri`).
+//!
+//! Growth moves the records only: tensor data, nodes and a checkpoint's staging live
+//! at the arena's high end, which the tapes here are given enough of.
+
+mod common;
+use common::{central_difference, memory, Rng};
+
+use autodiff_core::{Error, Op, RecordGrowth, Tape, TensorId, VarId};
+use core::mem::MaybeUninit;
+
+#[path = "common/segment_blocks.rs"]
+mod segment_blocks;
+use segment_blocks::scalar_block;
+
+/// Arena bytes for the tensors and checkpoints of `record`, far fewer than its records.
+const ARENA: usize = sized(64 << 10, 16 << 10);
+
+/// `full`, or `small` under Miri.
+const fn sized(full: usize, small: usize) -> usize {
+    if cfg!(miri) {
+        small
+    } else {
+        full
+    }
+}
+
+/// A host that carves blocks from one buffer, as a firmware pool or an mmap'd region
+/// would, and counts what it hands out and gets back.
+struct Carver<'m> {
+    rest: &'m mut [MaybeUninit<u8>],
+    grown: usize,
+    released: usize,
+    /// Give this many blocks, then refuse.
+    blocks_left: usize,
+    /// Hand in blocks one byte smaller than asked for (a host bug).
+    short: bool,
+    /// Hand in the least asked for, not what the tape would like.
+    stingy: bool,
+}
+
+impl<'m> Carver<'m> {
+    fn new(pool: &'m mut [MaybeUninit<u8>]) -> Self {
+        Carver {
+            rest: pool,
+            grown: 0,
+            released: 0,
+            blocks_left: usize::MAX,
+            short: false,
+            stingy: false,
+        }
+    }
+}
+
+impl<'m> RecordGrowth<'m> for Carver<'m> {
+    fn grow(&mut self, min: usize, wanted: usize) -> Option<&'m mut [MaybeUninit<u8>]> {
+        assert!(wanted >= min, "wanted {wanted} below min {min}");
+        if self.blocks_left == 0 {
+            return None;
+        }
+        let size = match (self.short, self.stingy) {
+            (true, _) => min - 1,
+            (false, true) => min,
+            (false, false) => wanted,
+        };
+        if size > self.rest.len() {
+            return None;
+        }
+        // Odd offsets on purpose: the tape aligns inside the block.
+        let (block, rest) = core::mem::take(&mut self.rest).split_at_mut(size);
+        self.rest = rest.get_mut(3..).unwrap_or_default();
+        self.blocks_left -= 1;
+        self.grown += 1;
+        Some(block)
+    }
+
+    fn release(&mut self, block: &'m mut [MaybeUninit<u8>]) {
+        assert!(!block.is_empty());
+        self.released += 1;
+    }
+}
+
+/// Scalar work mixed with tensors (whose rank-0 results keep pointers into their
+/// records) and a checkpointed segment, over inputs `x`: returns the loss and the tensor
+/// input, whose gradient the caller reads too.
+fn record(tape: &Tape<'_, f64>, x: &[f64]) -> (VarId, TensorId) {
+    let inputs: Vec<VarId> = x.iter().map(|&v| tape.input_id(v)).collect();
+    let n = inputs.len();
+    let w = tape.tensor_input(&[2, 2], &[0.5, -0.25, 0.75, 1.5]);
+    let mut loss = tape.constant_id(0.0);
+    for i in 0..n - 1 {
+        // Rosenbrock, with a constant f32 cannot hold (a wide constant).
+        let t = tape.binary_id(
+            Op::Sub,
+            inputs[i + 1],
+            tape.binary_id(Op::Mul, inputs[i], inputs[i]),
+        );
+        let u = tape.binary_id(Op::Sub, tape.constant_id(1.0), inputs[i]);
+        let term = tape.binary_id(
+            Op::Mul,
+            tape.constant_id(100.1),
+            tape.binary_id(Op::Mul, t, t),
+        );
+        loss = tape.binary_id(
+            Op::Add,
+            loss,
+            tape.binary_id(Op::Add, term, tape.binary_id(Op::Mul, u, u)),
+        );
+        if i % 16 == 0 {
+            // A rank-0 tensor, used by scalar ops after later records moved.
+            let y = tape.tensor_tanh(tape.matmul(w, w));
+            let s: VarId = tape.sum(y).into();
+            let scaled = tape.binary_id(Op::Mul, s, inputs[i]);
+            loss = tape.binary_id(Op::Add, loss, tape.unary_id(Op::Sin, scaled));
+        }
+        if i % 32 == 5 {
+            let mut out = [VarId::INVALID; 2];
+            // A failure stays on the tape (sticky), as every op's does.
+            let _ = tape.checkpoint(scalar_block, &[inputs[i], inputs[i + 1]], &mut out);
+            loss = tape.binary_id(Op::Add, loss, tape.binary_id(Op::Mul, out[0], out[1]));
+        }
+    }
+    (loss, w)
+}
+
+struct Derivatives {
+    loss: u64,
+    grad: Vec<u64>,
+    w_grad: Vec<u64>,
+    replayed: u64,
+    replayed_grad: Vec<u64>,
+    tangent: u64,
+}
+
+fn bits(values: &[f64]) -> Vec<u64> {
+    values.iter().map(|v| v.to_bits()).collect()
+}
+
+/// Everything the tests compare, from a tape already recorded by `record`.
+fn derivatives(tape: &Tape<'_, f64>, loss: VarId, w: TensorId, x: &[f64]) -> Derivatives {
+    let mut grad = vec![0.0; x.len()];
+    tape.gradient_into(loss, &mut grad).unwrap();
+    let mut w_grad = [0.0; 4];
+    tape.tensor_grad(w, &mut w_grad).unwrap();
+    let value = tape.value(loss).unwrap();
+    let moved: Vec<f64> = x.iter().map(|v| v * 0.9 + 0.05).collect();
+    tape.replay(&moved).unwrap();
+    let replayed = tape.value(loss).unwrap();
+    let mut replayed_grad = vec![0.0; x.len()];
+    tape.gradient_into(loss, &mut replayed_grad).unwrap();
+    let seeds: Vec<f64> = (0..x.len())
+        .map(|i| if i == 1 { 1.0 } else { 0.0 })
+        .collect();
+    tape.jvp(&seeds).unwrap();
+    let tangent = tape.tangent(loss).unwrap();
+    Derivatives {
+        loss: value.to_bits(),
+        grad: bits(&grad),
+        w_grad: bits(&w_grad),
+        replayed: replayed.to_bits(),
+        replayed_grad: bits(&replayed_grad),
+        tangent: tangent.to_bits(),
+    }
+}
+
+fn inputs(n: usize) -> Vec<f64> {
+    Rng::seeded("record growth").vec(n, -1.2, 1.2)
+}
+
+fn reference(x: &[f64]) -> Derivatives {
+    let mut mem = memory(1 << 22);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let (loss, w) = record(&tape, x);
+    tape.status().unwrap();
+    derivatives(&tape, loss, w, x)
+}
+
+#[test]
+fn a_grown_tape_matches_one_given_its_memory_up_front() {
+    let x = inputs(sized(400, 80));
+    let want = reference(&x);
+    let mut pool = memory(1 << 22);
+    let mut carver = Carver::new(&mut pool);
+    {
+        let mut mem = memory(ARENA);
+        let mut tape = Tape::<f64>::new(&mut mem).unwrap();
+        tape.set_growth(&mut carver).unwrap();
+        let (loss, w) = record(&tape, &x);
+        tape.status().unwrap();
+        assert!(tape.records_in_host_block());
+        let got = derivatives(&tape, loss, w, &x);
+        assert_eq!(got.loss, want.loss);
+        assert_eq!(got.grad, want.grad);
+        assert_eq!(got.w_grad, want.w_grad);
+        assert_eq!(got.replayed, want.replayed);
+        assert_eq!(got.replayed_grad, want.replayed_grad);
+        assert_eq!(got.tangent, want.tangent);
+
+        // A reset keeps the block: recording again needs no growth.
+        tape.reset();
+        let (loss, w) = record(&tape, &x);
+        tape.status().unwrap();
+        assert_eq!(derivatives(&tape, loss, w, &x).grad, want.grad);
+    }
+    // Doubling: a handful of blocks, each one but the last given back when the records
+    // moved on, the last when the tape was dropped.
+    assert!(carver.grown >= sized(2, 1), "grew {} times", carver.grown);
+    assert!(carver.grown <= 24, "grew {} times", carver.grown);
+    assert_eq!(carver.released, carver.grown);
+}
+
+#[test]
+fn gradient_of_a_grown_tape_matches_central_differences() {
+    let x = inputs(sized(200, 80));
+    let mut pool = memory(1 << 21);
+    let mut carver = Carver::new(&mut pool);
+    let mut mem = memory(ARENA);
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
+    tape.set_growth(&mut carver).unwrap();
+    let (loss, _) = record(&tape, &x);
+    let mut grad = vec![0.0; x.len()];
+    tape.gradient_into(loss, &mut grad).unwrap();
+    for k in [0, x.len() / 2, x.len() - 1] {
+        let fd = central_difference(
+            |v| {
+                let mut at = x.clone();
+                at[k] = v;
+                tape.replay(&at).unwrap();
+                tape.value(loss).unwrap()
+            },
+            x[k],
+        );
+        common::assert_close("d loss / dx", grad[k], fd, 1e-6);
+    }
+    tape.reset();
+}
+
+#[test]
+fn a_host_that_refuses_fails_the_op_and_a_reset_recovers() {
+    let mut pool = memory(1 << 21);
+    let mut carver = Carver::new(&mut pool);
+    carver.blocks_left = 1;
+    let mut mem = memory(ARENA);
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
+    tape.set_growth(&mut carver).unwrap();
+    // Far more records than the arena and one doubled block hold.
+    let mut y = tape.input_id(0.5);
+    for _ in 0..ARENA {
+        y = tape.unary_id(Op::Sin, y);
+    }
+    assert!(matches!(tape.status(), Err(Error::OutOfMemory { .. })));
+    assert!(!y.is_valid());
+    tape.reset();
+    // What fits in the one block still records and differentiates.
+    let a = tape.input_id(3.0);
+    let y = tape.binary_id(Op::Mul, a, a);
+    tape.backward(y).unwrap();
+    assert_eq!(tape.grad(a).unwrap(), 6.0);
+    drop(tape);
+    assert_eq!((carver.grown, carver.released), (1, 1));
+}
+
+#[test]
+fn a_host_that_hands_in_the_least_it_can_grows_the_tape_at_every_record() {
+    let records = sized(400, 150);
+    // The carver never reuses a block: room for every size from 1 to `records`.
+    let mut pool = memory(24 * records * records);
+    let mut carver = Carver::new(&mut pool);
+    carver.stingy = true;
+    {
+        let mut mem = memory(256);
+        let mut tape = Tape::<f64>::new(&mut mem).unwrap();
+        tape.set_growth(&mut carver).unwrap();
+        // y = x^(records): each record moves all before it.
+        let x = tape.input_id(1.0001);
+        let mut y = x;
+        for _ in 1..records {
+            y = tape.binary_id(Op::Mul, y, x);
+        }
+        tape.backward(y).unwrap();
+        let n = records as f64;
+        common::assert_close("x^n", tape.value(y).unwrap(), 1.0001f64.powf(n), 1e-12);
+        common::assert_close(
+            "n x^(n-1)",
+            tape.grad(x).unwrap(),
+            n * 1.0001f64.powf(n - 1.0),
+            1e-10,
+        );
+    }
+    assert!(carver.grown > records - 20, "grew {} times", carver.grown);
+    assert_eq!(carver.released, carver.grown);
+}
+
+#[test]
+fn constants_f32_cannot_hold_do_not_fail_a_growing_tape_whose_arena_is_full() {
+    // 0.1 and its kin go to a pool in the arena (`wide_constant.rs`); a small arena
+    // fills with them, and a growing tape then records them as constant records.
+    let n = sized(3000, 300);
+    let mut pool = memory(1 << 22);
+    let mut carver = Carver::new(&mut pool);
+    let mut mem = memory(1024);
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
+    tape.set_growth(&mut carver).unwrap();
+    let x = tape.input(0.5);
+    let mut y = x;
+    let mut want = (0.5f64, 1.0f64); // value and derivative, in step
+    for k in 0..n {
+        let c = 0.1 + (k % 97) as f64 * 1e-3;
+        y = (y * c).sin() + x;
+        want = (
+            (want.0 * c).sin() + 0.5,
+            (want.0 * c).cos() * c * want.1 + 1.0,
+        );
+    }
+    tape.status().unwrap();
+    assert_eq!(y.value(), want.0);
+    common::assert_close("dy/dx", tape.gradient(y).unwrap().wrt(x), want.1, 1e-12);
+}
+
+#[test]
+fn a_block_smaller_than_asked_for_is_refused_and_given_back() {
+    let mut pool = memory(1 << 16);
+    let mut carver = Carver::new(&mut pool);
+    carver.short = true;
+    let mut mem = memory(200);
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
+    tape.set_growth(&mut carver).unwrap();
+    let mut x = tape.input_id(1.0);
+    for _ in 0..64 {
+        x = tape.unary_id(Op::Sin, x);
+    }
+    assert!(matches!(tape.status(), Err(Error::InvalidArgument(m)) if m.contains("smaller")));
+    assert!(!tape.records_in_host_block());
+    tape.reset();
+    assert!(tape.input_id(2.0).is_valid());
+    drop(tape);
+    assert_eq!((carver.grown, carver.released), (1, 1));
+}
+
+#[test]
+fn growth_hooks_cannot_change_once_the_records_moved() {
+    let mut pool = memory(1 << 16);
+    let mut first = Carver::new(&mut pool);
+    let mut other_pool = memory(1 << 10);
+    let mut second = Carver::new(&mut other_pool);
+    let mut mem = memory(200);
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
+    tape.set_growth(&mut first).unwrap();
+    for k in 0..100 {
+        tape.input_id(k as f64);
+    }
+    tape.status().unwrap();
+    assert!(matches!(
+        tape.set_growth(&mut second),
+        Err(Error::InvalidArgument(_))
+    ));
+}
