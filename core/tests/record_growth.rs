@@ -322,6 +322,44 @@ fn constants_f32_cannot_hold_do_not_fail_a_growing_tape_whose_arena_is_full() {
 }
 
 #[test]
+fn a_vector_sweep_takes_scratch_the_arena_cannot_hold_from_the_host() {
+    let (n, p) = (sized(64, 8), 6);
+    let x = inputs(n);
+    let mut pool = memory(1 << 23);
+    let mut carver = Carver::new(&mut pool);
+    let mut mem = memory(4096);
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
+    tape.set_growth(&mut carver).unwrap();
+    let ids: Vec<VarId> = x.iter().map(|&v| tape.input_id(v)).collect();
+    let mut y = tape.constant_id(0.0);
+    for round in 0..sized(20, 3) {
+        for &xi in &ids {
+            let t = tape.unary_id(Op::Tanh, tape.binary_id(Op::Mul, xi, y));
+            y = tape.binary_id(
+                Op::Add,
+                t,
+                tape.binary_id(Op::Mul, xi, tape.constant_id(round as f64 * 0.01 + 0.3)),
+            );
+        }
+    }
+    tape.status().unwrap();
+    let mut rng = Rng::seeded("directions");
+    let seeds = rng.vec(n * p, -1.0, 1.0);
+    let mut out = vec![0.0; p];
+    tape.forward_vector(&[y], &seeds, p, &mut out).unwrap();
+    // Each direction against a scalar jvp, which needs no scratch.
+    for k in 0..p {
+        let direction: Vec<f64> = (0..n).map(|i| seeds[i * p + k]).collect();
+        tape.jvp(&direction).unwrap();
+        common::assert_close("lane", out[k], tape.tangent(y).unwrap(), 1e-14);
+    }
+    drop(tape);
+    // The records' blocks and the sweep's scratch block all came back.
+    assert!(carver.grown >= 2);
+    assert_eq!(carver.released, carver.grown);
+}
+
+#[test]
 fn a_block_smaller_than_asked_for_is_refused_and_given_back() {
     let mut pool = memory(1 << 16);
     let mut carver = Carver::new(&mut pool);

@@ -36,6 +36,11 @@
 //! The records' old home in the arena becomes free for the high end (tensor data,
 //! scratch). The scratch reserve is kept free in both places: a checkpointed segment
 //! recorded again in backward takes records from the block and scratch from the arena.
+//!
+//! The rest of the high end (tensor data, parameters, constants `f32` does not hold)
+//! stays in the arena; such a constant takes a constant record once the arena is full.
+//! Sweep scratch the arena cannot hold (the lanes of a vector sweep: a tangent per
+//! record and direction) comes from the same hooks, and goes back when the sweep ends.
 
 use super::record::Record;
 use super::Tape;
@@ -78,6 +83,13 @@ pub(super) struct RecordBlock {
     bytes: usize,
     /// Bytes from the records' (aligned) start to the block's end.
     pub(super) room: usize,
+}
+
+/// Sweep scratch in a host block (see [`Tape::host_scratch`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct HostScratch {
+    start: NonNull<u8>,
+    bytes: usize,
 }
 
 /// [`GrowthHooks::grow`] for a [`RecordGrowth`] `G`.
@@ -279,13 +291,8 @@ impl<'m, T: Real> Tape<'m, T> {
             ));
         }
         let address = start.as_ptr() as usize;
-        let end = address.checked_add(bytes).ok_or(Error::SizeOverflow)?;
-        let overlaps = |from: usize, len: usize| address < from + len && from < end;
-        let arena = self.arena.ptr_at(0) as usize;
-        let current = self.record_block.get();
-        if overlaps(arena, self.arena.capacity())
-            || current.is_some_and(|block| overlaps(block.start.as_ptr() as usize, block.bytes))
-        {
+        address.checked_add(bytes).ok_or(Error::SizeOverflow)?;
+        if self.overlaps_tape_memory(start, bytes) {
             return Err(Error::InvalidArgument(
                 "growth: the block handed in overlaps the tape's memory",
             ));
@@ -313,6 +320,66 @@ impl<'m, T: Real> Tape<'m, T> {
         self.relocate_extension_records();
         self.refresh_limit();
         Ok(old)
+    }
+
+    /// `count` values of `U`, each `U::default()`, in a block the growth hooks hand in:
+    /// sweep scratch the arena cannot hold. `None` without hooks, when the host refuses
+    /// or hands in a bad block (given straight back), or when the size overflows. The
+    /// caller gives the block back with [`release_host_scratch`](Tape::release_host_scratch).
+    pub(super) fn host_scratch<U: Copy + Default>(
+        &self,
+        count: usize,
+    ) -> Option<(NonNull<U>, Option<HostScratch>)> {
+        let hooks = self.growth.get()?;
+        let bytes = count
+            .checked_mul(size_of::<U>())?
+            .checked_add(align_of::<U>() - 1)?;
+        self.growth.set(None);
+        let block = {
+            let _callback = self.enter_callback();
+            // SAFETY: the hooks' contract (`set_growth_hooks`).
+            unsafe { (hooks.grow)(hooks.context, bytes, bytes) }
+        };
+        self.growth.set(Some(hooks));
+        let (start, got) = block?;
+        let block = HostScratch { start, bytes: got };
+        if got < bytes || self.overlaps_tape_memory(start, got) {
+            self.release_host_scratch(block);
+            return None;
+        }
+        let address = start.as_ptr() as usize;
+        let padding = align_up(address, align_of::<U>())? - address;
+        // SAFETY: the aligned start leaves room for `count` values (`bytes` counted the
+        // padding), in a block only this call uses.
+        let values = unsafe {
+            let values = start.as_ptr().add(padding).cast::<U>();
+            for i in 0..count {
+                values.add(i).write(U::default());
+            }
+            NonNull::new_unchecked(values)
+        };
+        Some((values, Some(block)))
+    }
+
+    /// Gives back scratch [`host_scratch`](Tape::host_scratch) handed out.
+    pub(super) fn release_host_scratch(&self, block: HostScratch) {
+        if let Some(hooks) = self.growth.get() {
+            let _callback = self.enter_callback();
+            // SAFETY: the hooks handed out this block, which is no longer used.
+            unsafe { (hooks.release)(hooks.context, block.start, block.bytes) };
+        }
+    }
+
+    /// True when `(start, bytes)` overlaps the arena or the records' host block.
+    fn overlaps_tape_memory(&self, start: NonNull<u8>, bytes: usize) -> bool {
+        let address = start.as_ptr() as usize;
+        let end = address.saturating_add(bytes);
+        let overlaps = |from: usize, len: usize| address < from + len && from < end;
+        overlaps(self.arena.ptr_at(0) as usize, self.arena.capacity())
+            || self
+                .record_block
+                .get()
+                .is_some_and(|block| overlaps(block.start.as_ptr() as usize, block.bytes))
     }
 
     /// Gives `block` back to the host.

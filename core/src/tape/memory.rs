@@ -107,9 +107,9 @@ impl<'m, T: Real> Tape<'m, T> {
     }
 
     /// Runs `f` on `count` values of `U`, each `U::default()`, taken from the arena's high
-    /// end (the reserve included) and given back when `f` returns. It fails, leaving the
-    /// tape's error state untouched and `f` not run, only when the free space cannot hold
-    /// them once aligned for `U`. A sweep asks only for `T` scratch that the recording ops
+    /// end (the reserve included), or from the host on a tape that may grow, and given
+    /// back when `f` returns. It fails, leaving the tape's error state untouched and `f`
+    /// not run, only when neither can hold them once aligned for `U`. A sweep asks only for `T` scratch that the recording ops
     /// reserved in bytes ([`reserve_scratch`](Tape::reserve_scratch)), and between ops
     /// the high end is aligned for `T` (each op ends with its node and its buffers of `T`,
     /// and the other blocks taken have sizes that keep that alignment), so those calls do
@@ -122,11 +122,19 @@ impl<'m, T: Real> Tape<'m, T> {
         f: impl FnOnce(&mut [U]) -> R,
     ) -> Result<R> {
         let mark = self.high_mark();
-        let ptr = self.alloc_below_reserve(count, U::default(), 0)?;
+        // A tape that may grow asks its host for scratch the arena cannot hold (the
+        // lanes of a vector sweep over a large recording), and gives it back after.
+        let (ptr, host_block) = match self.alloc_below_reserve(count, U::default(), 0) {
+            Ok(ptr) => (ptr, None),
+            Err(error) => self.host_scratch::<U>(count).ok_or(error)?,
+        };
         self.scratch_open.set(self.scratch_open.get() + 1);
         // SAFETY: `count` initialised values only this call refers to.
         let result = f(unsafe { core::slice::from_raw_parts_mut(ptr.as_ptr(), count) });
         self.scratch_open.set(self.scratch_open.get() - 1);
+        if let Some(block) = host_block {
+            self.release_host_scratch(block);
+        }
         // The scratch is below every live allocation; give it back directly (also when
         // it sits inside the persistent region's bookkeeping range).
         self.arena.release_high_to(mark);
