@@ -64,10 +64,12 @@ template <class T> struct Mixed {
 
 // The gradient of F at x0 through Var (recorded on the current tape, no tape argument
 // in F), against central differences of F<double> and against forward mode (one jvp per
-// input and one along a random direction); the recorded value against F<double>.
+// input and one along a random direction); the recorded value against F<double>. A
+// `growing` tape starts in 8 KiB and grows its records with malloc (Tape::growing).
 template <template <class> class F>
-static void check_gradient(const char *name, const std::vector<double> &x0, double fd_tol) {
-    ad::Tape t = ad::Tape::heap(1 << 22);
+static void check_gradient(const char *name, const std::vector<double> &x0, double fd_tol,
+                           bool growing = false) {
+    ad::Tape t = growing ? ad::Tape::growing(1 << 13) : ad::Tape::heap(1 << 22);
     ad::TapeScope scope(t);
     std::vector<Var> x(x0.size());
     ad::inputs(x0.data(), x0.size(), x.data());
@@ -112,6 +114,7 @@ static void templates_written_for_double() {
     check_gradient<Newton>("newton_cbrt", {1.3, 0.7}, 1e-7);
     check_gradient<Newton>("newton_cbrt", {0.2, 0.1}, 1e-7);
     check_gradient<Mixed>("mixed", uniform(9, 0.1, 1.5), 1e-6);
+    check_gradient<LogSumExp>("log_sum_exp, growing tape", uniform(3000, -3.0, 3.0), 1e-7, true);
     // Newton's root and its derivative d cbrt(a)/da = 1 / (3 cbrt(a)²) at a = 2.
     ad::Tape t = ad::Tape::heap(1 << 16);
     Var a = t.input(2.0);

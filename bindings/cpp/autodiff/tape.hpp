@@ -4,6 +4,7 @@
 #ifndef AUTODIFF_TAPE_HPP
 #define AUTODIFF_TAPE_HPP
 
+#include <cstdlib>
 #include <new>
 #include <utility>
 #include <vector>
@@ -15,6 +16,21 @@
 namespace autodiff {
 
 // ---- tapes ----
+
+namespace detail {
+// The growth callbacks of Tape::growing(): the system allocator, the wanted size first.
+inline void *malloc_grow(void *, size_t min_bytes, size_t wanted_bytes, size_t *got_bytes) {
+    void *block = std::malloc(wanted_bytes);
+    size_t bytes = wanted_bytes;
+    if (!block) {
+        block = std::malloc(min_bytes);
+        bytes = min_bytes;
+    }
+    if (block) *got_bytes = bytes;
+    return block;
+}
+inline void malloc_release(void *, void *block, size_t) { std::free(block); }
+} // namespace detail
 
 struct HvpResult {
     std::vector<double> grad;
@@ -78,6 +94,15 @@ public:
         t.heap_ = true;
         t.init_ = ad_tape_new(bytes, dtype, &t.t_);
         if (t.init_ != AD_OK) t.t_ = nullptr;
+        return t;
+    }
+    // A heap tape of `bytes` whose records grow with malloc once they fill it
+    // (ad_tape_set_growth): for code that cannot size its recording up front. Tensors,
+    // parameters and scratch stay within `bytes`. Throws Error when a C call fails.
+    static Tape growing(size_t bytes, ad_dtype dtype = AD_F64) {
+        Tape t = heap(bytes, dtype);
+        detail::check(ad_tape_set_growth(t.t_, detail::malloc_grow, detail::malloc_release, nullptr),
+                      t.t_, "ad_tape_set_growth");
         return t;
     }
     // Bytes of memory that hold `records` variables (ad_tape_bytes_for).
