@@ -50,9 +50,8 @@ template <class E, class... A> std::function<Result(const Options &)> workload(A
     };
 }
 
-// The records our tape is given room for: half the machine's memory at 24 bytes a
-// record (the limit is 2^32 - 1 records), so that the largest sizes run where memory
-// allows. The system allocator hands out pages as they are first written.
+// The records half the machine's memory holds at 24 bytes a record (the limit is
+// 2^32 - 1 records): the sizes past it are not attempted.
 size_t record_cap() {
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
     double half = pages > 0 && page > 0 ? 0.5 * double(pages) * double(page) : 8e9;
@@ -157,11 +156,11 @@ struct Summary {
 };
 
 // Runs one workload and prints its line; its tapes live and die with the call.
-Summary run_workload(const std::function<Result(const Options &)> &make, Options opt, bool tiny) {
-    size_t records = tiny ? (size_t(1) << 20) : record_cap();
-    ad::Tape tape = ad::Tape::heap(ad::Tape::bytes_for(records));
-    // Dual records are 40 bytes: the same memory holds fewer.
-    ad::Tape dual_tape = ad::Tape::heap(ad::Tape::bytes_for(records * 24 / 40, AD_F64_DUAL), AD_F64_DUAL);
+Summary run_workload(const std::function<Result(const Options &)> &make, Options opt) {
+    // The tapes start in 1 MiB and grow with the recording (Tape::growing): no size to
+    // guess, as a host program would use them.
+    ad::Tape tape = ad::Tape::growing(size_t(1) << 20);
+    ad::Tape dual_tape = ad::Tape::growing(size_t(1) << 20, AD_F64_DUAL);
     opt.tape = &tape;
     opt.dual_tape = &dual_tape;
     Result r = make(opt);
@@ -191,15 +190,15 @@ Summary run_workload(const std::function<Result(const Options &)> &make, Options
 // The same in a child process: each workload starts from a fresh ADOL-C (whose location
 // store otherwise keeps the size of the largest workload run before, and makes every
 // later small tape pay for it), and a crash is reported, not fatal.
-Summary run_isolated(const std::function<Result(const Options &)> &make, const Options &opt, bool tiny) {
+Summary run_isolated(const std::function<Result(const Options &)> &make, const Options &opt) {
     int fds[2];
     Summary sum;
     std::fflush(stdout);
-    if (pipe(fds) != 0) return run_workload(make, opt, tiny);
+    if (pipe(fds) != 0) return run_workload(make, opt);
     pid_t child = fork();
     if (child == 0) {
         close(fds[0]);
-        Summary s = run_workload(make, opt, tiny);
+        Summary s = run_workload(make, opt);
         ssize_t wrote = write(fds[1], &s, sizeof s);
         _exit(wrote == ssize_t(sizeof s) ? 0 : 1);
     }
@@ -247,7 +246,7 @@ int main(int argc, char **argv) {
         std::string ours_largest = "-", adolc_largest = "-", failures;
         size_t ours_most = 0, adolc_most = 0;
         for (const auto &make : tiny ? ev.tiny : ev.full) {
-            Summary sum = run_isolated(make, opt, tiny);
+            Summary sum = run_isolated(make, opt);
             ok = ok && !sum.wrong;
             if (sum.ours_ok) {
                 if (sum.records >= ours_most) ours_largest = sum.size, ours_most = sum.records;
