@@ -49,6 +49,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 	c-test c-asan c-valgrind c-tsan cpp-test rust-asan ffi-asan install package-test \
 	install-test docs docs-test \
 	freestanding firmware cuda cuda-test fuzz fuzz-smoke fuzz-build fuzz-lint fuzz-regressions \
+	bench-growth \
 	python-venv python-test python-asan python-extras-venv python-examples python-bench \
 	codegen-test codegen-bench mpi-test mpi-bench bench-c-abi miri-tensor-user-op \
 	gradbench-build gradbench-test bench-gradbench
@@ -409,6 +410,14 @@ bench-c-abi: ffi-lib
 		echo "# $${pin:-not pinned}; medians, µs per call"; \
 		$$pin ./$(BUILD)/c_abi/record_cost 2000; \
 		$$pin ./target/release/examples/bench_report --samples 2000 | grep '^autodiff rosenbrock'
+
+# What growth costs (core/examples/bench_growth.rs): the scalar workloads on a tape given
+# its memory up front and on one growing from 4 KiB, in one run on one core. Not part of
+# `test`.
+bench-growth:
+	$(CARGO) build -q --release -p autodiff-core --example bench_growth
+	@pin=$$(command -v taskset >/dev/null && taskset -c 1 true 2>/dev/null && echo "taskset -c 1"); \
+		echo "# $${pin:-not pinned}"; $$pin ./target/release/examples/bench_growth --samples 1000
 
 # The generated gradient against the plain function, a hand-written gradient and replay
 # on the tape (bench/codegen/), Rosenbrock and the chain at n = 1000, in one run, pinned

@@ -12,36 +12,18 @@
 
 #[path = "../benches/support/scalar_workloads.rs"]
 mod scalar_workloads;
+#[path = "../benches/support/timing.rs"]
+mod timing;
 
 use autodiff_core::Tape;
 use core::mem::MaybeUninit;
 use scalar_workloads::{other_point, point, Workload, MEMORY_BYTES, N, WORKLOADS};
 use std::hint::black_box;
-use std::time::Instant;
+use timing::{median_us, WARMUP};
 
-/// Untimed calls before sampling, to warm caches and branch predictors.
-const WARMUP: usize = 50;
 /// The plain function takes about a microsecond, so each of its samples times this many
 /// calls (as ADOL-C's harness does).
 const PLAIN_INNER: usize = 100;
-
-/// Median µs per call of `body` over `samples` samples of `inner` calls each.
-fn median_us(samples: usize, inner: usize, mut body: impl FnMut()) -> f64 {
-    for _ in 0..WARMUP {
-        body();
-    }
-    let mut times: Vec<f64> = (0..samples)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..inner {
-                body();
-            }
-            start.elapsed().as_secs_f64() * 1e6 / inner as f64
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
-}
 
 fn report(workload: &Workload, samples: usize) {
     let mut memory = vec![MaybeUninit::<u8>::uninit(); MEMORY_BYTES];

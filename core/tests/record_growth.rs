@@ -327,7 +327,7 @@ fn a_vector_sweep_takes_scratch_the_arena_cannot_hold_from_the_host() {
     let x = inputs(n);
     let mut pool = memory(1 << 23);
     let mut carver = Carver::new(&mut pool);
-    let mut mem = memory(4096);
+    let mut mem = memory(sized(4096, 1024));
     let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     tape.set_growth(&mut carver).unwrap();
     let ids: Vec<VarId> = x.iter().map(|&v| tape.input_id(v)).collect();
@@ -354,8 +354,8 @@ fn a_vector_sweep_takes_scratch_the_arena_cannot_hold_from_the_host() {
         common::assert_close("lane", out[k], tape.tangent(y).unwrap(), 1e-14);
     }
     drop(tape);
-    // The records' blocks and the sweep's scratch block all came back.
-    assert!(carver.grown >= 2);
+    // The records grew, then the sweep's scratch came from the host; all came back.
+    assert!(carver.grown >= 2, "grew {} times", carver.grown);
     assert_eq!(carver.released, carver.grown);
 }
 
