@@ -7,6 +7,18 @@
 
 /* ---- tapes ---- */
 
+/* Growth callbacks over malloc, for the ad_tape_set_growth rows. */
+static void *sweep_grow(void *user, size_t min_bytes, size_t wanted_bytes, size_t *got_bytes) {
+    void *block = malloc(min_bytes);
+    (void)user, (void)wanted_bytes;
+    if (block) *got_bytes = min_bytes;
+    return block;
+}
+static void sweep_release(void *user, void *block, size_t bytes) {
+    (void)user, (void)bytes;
+    free(block);
+}
+
 static void rows_tapes(void) {
     size_t n = 7;
     ad_tape *t = NULL;
@@ -43,6 +55,23 @@ static void rows_tapes(void) {
     EXPECT(AD_ERR_SIZE_OVERFLOW, ad_tape_bytes_for, SIZE_MAX, AD_F64, &n);
     EXPECT(AD_ERR_SIZE_OVERFLOW, ad_tape_bytes_for, SIZE_MAX / 8, AD_F64_DUAL, &n);
     EXPECT(AD_OK, ad_tape_bytes_for, 0, AD_F32, &n);
+
+    EXPECT(AD_ERR_NULL, ad_tape_set_growth, NULL, sweep_grow, sweep_release, NULL);
+    EXPECT(AD_ERR_NULL, ad_tape_set_growth, fx.t, NULL, sweep_release, NULL);
+    EXPECT(AD_ERR_NULL, ad_tape_set_growth, fx.t, sweep_grow, NULL, NULL);
+    EXPECT(AD_ERR_INVALID_TAPE, ad_tape_set_growth, fx.ended, sweep_grow, sweep_release, NULL);
+    EXPECT(AD_ERR_INVALID_TAPE, ad_tape_set_growth, garbage, sweep_grow, sweep_release, NULL);
+    {
+        ad_tape *grows = NULL;
+        FIXTURE(ad_tape_new(4096, AD_F64, &grows) == AD_OK);
+        EXPECT(AD_OK, ad_tape_set_growth, grows, sweep_grow, sweep_release, NULL);
+        ad_var y = ad_input(grows, 0.5);
+        for (int i = 0; i < 1000; i++) y = ad_sin(grows, y);
+        CHECK(ad_tape_status(grows) == AD_OK);
+        /* The records moved to a block of these callbacks: they cannot change now. */
+        EXPECT(AD_ERR_INVALID_ARGUMENT, ad_tape_set_growth, grows, sweep_grow, sweep_release, NULL);
+        ad_tape_free(grows);
+    }
 
     EXPECT(AD_ERR_NULL, ad_tape_reset, NULL);
     EXPECT(AD_ERR_INVALID_TAPE, ad_tape_reset, fx.ended);
