@@ -165,6 +165,7 @@ impl<'m, T: Real> Tape<'m, T> {
     /// records past [`SMALL_TAPE`] need them when `LARGE`.
     fn sweep_backward_over<const LARGE: bool>(&self, first: usize, last: usize) {
         let records: *mut Record<T> = self.records_ptr();
+        let wide = self.wide_constants();
         for i in (first..=last).rev() {
             // SAFETY: `i <= last < len`, and every argument index is below `i` (it was a
             // live handle when the record was made), so all accesses are to written
@@ -194,7 +195,7 @@ impl<'m, T: Real> Tape<'m, T> {
                     },
                     wide(op) => {
                         let x = records.add(record.a_in::<LARGE>(i as u32) as usize);
-                        let c = self.wide_constant_of(record.b);
+                        let c = wide.get(record.b);
                         (*x).adjoint += adjoint * op.partial_with_constant((*x).value, record.value, c);
                     },
                     tensor => {

@@ -232,18 +232,12 @@ impl<'m, T: Real> Tape<'m, T> {
         self.status()
     }
 
-    /// A wide-constant op's value at `x`, out of line: inlined into the replay loop, it
-    /// made the loop's code slower by half on tapes with none of these ops.
-    #[inline(never)]
-    fn wide_value(&self, op: Op, x: T, b: u32) -> T {
-        op.eval_with_constant(x, self.wide_constant_of(b))
-    }
-
     /// Every record's value again, from the inputs `next_input` yields, with arguments
     /// decoded as records past [`SMALL_TAPE`] need them when `LARGE`.
     #[inline(always)]
     fn replay_records<const LARGE: bool>(&self, mut next_input: impl Iterator<Item = T>) {
         let records = self.records_ptr();
+        let wide = self.wide_constants();
         for i in 0..self.len() {
             // SAFETY: `i < len`; arguments precede `i`, so their values are already new.
             unsafe {
@@ -262,7 +256,10 @@ impl<'m, T: Real> Tape<'m, T> {
                         (*records.add(record.a_in::<LARGE>(i as u32) as usize)).value,
                         (*records.add(record.b as usize)).value,
                     ),
-                    wide(op) => self.wide_value(op, (*records.add(record.a_in::<LARGE>(i as u32) as usize)).value, record.b),
+                    wide(op) => op.eval_with_constant(
+                        (*records.add(record.a_in::<LARGE>(i as u32) as usize)).value,
+                        wide.get(record.b),
+                    ),
                     tensor => {
                         (self.extension_of(i as u32).replay)(self, i as u32);
                         // A rank-0 tensor keeps its value in the record; re-read it.

@@ -101,16 +101,38 @@ impl<T: Real> Tape<'_, T> {
     /// The constant that a wide-constant record with second field `b` locates.
     #[inline(always)]
     pub(crate) fn wide_constant_of(&self, b: u32) -> T {
-        // SAFETY: `b` is the second field of a wide-constant record, which only
-        // `record_wide_constant` makes, from a slot it wrote; the slot lives as long as
-        // the record (both go at the same reset or truncation). `T` is 8-aligned, so the
-        // slot's address is a multiple of 8 and `b · 8` is at least the misalignment.
-        unsafe {
-            self.arena
-                .ptr_at(b as usize * 8 - self.node_misalignment())
-                .cast::<T>()
-                .read()
+        self.wide_constants().get(b)
+    }
+
+    /// The pool's reader, for a sweep to take once before its loop: a constant is then
+    /// one load.
+    #[inline(always)]
+    pub(crate) fn wide_constants(&self) -> WideConstants<T> {
+        WideConstants {
+            // The 8-aligned address at or below the arena's start, from which the
+            // records count their constants' slots in 8-byte units; only ever offset
+            // back into the arena (`get`).
+            base: self.arena.ptr_at(0).wrapping_sub(self.node_misalignment()),
+            _element: core::marker::PhantomData,
         }
+    }
+}
+
+/// Reads wide constants by their records' second field (see [`Tape::wide_constants`]).
+#[derive(Clone, Copy)]
+pub(crate) struct WideConstants<T> {
+    base: *const u8,
+    _element: core::marker::PhantomData<T>,
+}
+
+impl<T: Copy> WideConstants<T> {
+    /// The constant of a wide-constant record whose second field is `b`.
+    #[inline(always)]
+    pub(crate) fn get(self, b: u32) -> T {
+        // SAFETY: `b` is the second field of a wide-constant record, which only
+        // `record_wide_constant` makes, from a slot it wrote (8-byte units from `base`);
+        // the slot lives as long as the record (both go at the same reset or truncation).
+        unsafe { self.base.wrapping_add(b as usize * 8).cast::<T>().read() }
     }
 }
 
