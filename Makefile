@@ -187,10 +187,14 @@ firmware:
 
 # ---- the C library ----
 
+# The shared library is copied to a new file and renamed over the old one: a program
+# still running against the old one keeps its copy (writing into it in place would
+# change the code under that program).
 ffi-lib:
 	$(CARGO) build --profile ffi -p autodiff-ffi
 	mkdir -p $(LIB)
-	cp -f $(CARGO_LIB)/libautodiff.so $(LIB)/libautodiff.so.$(VERSION)
+	cp -f $(CARGO_LIB)/libautodiff.so $(LIB)/.libautodiff.so.new
+	mv -f $(LIB)/.libautodiff.so.new $(LIB)/libautodiff.so.$(VERSION)
 	ln -sf libautodiff.so.$(VERSION) $(LIB)/libautodiff.so.$(ABI)
 	ln -sf libautodiff.so.$(ABI) $(LIB)/libautodiff.so
 	cp -f $(CARGO_LIB)/libautodiff.a $(LIB)/libautodiff.a
