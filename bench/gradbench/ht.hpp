@@ -232,8 +232,8 @@ inline double jacobian_error(const std::vector<double> &ref, const std::vector<d
 }
 
 
-// Checks and times the Jacobian: ours by replay (ad_replay, then ad_forward_vector) and
-// by retaping (reset, record, ad_forward_vector); ADOL-C by fov_forward on one tape, and
+// Checks and times the Jacobian: ours by replay (replay, then the buffer form of
+// forward_vector) and by retaping (reset, record, forward_vector); ADOL-C by fov_forward on one tape, and
 // by a new tape (trace_on .. trace_off) before each fov_forward. Each is checked over the
 // whole Jacobian against central differences, at x0 and, for replay, at x0 shifted.
 inline Result run(const Ht &e, const Options &opt) {
@@ -263,9 +263,7 @@ inline Result run(const Ht &e, const Options &opt) {
         for (size_t i = 0; i < m; i++) outputs[i] = yv[i].raw();
     };
     auto forward = [&]() {
-        ad_status s = ad_forward_vector(t.get(), outputs.data(), m, seeds.data(), seeds.size(), p, jac.data(),
-                                        jac.size());
-        if (s != AD_OK) throw ad::Error(s, "ad_forward_vector", t.error());
+        ad::forward_vector(t, outputs.data(), m, seeds.data(), seeds.size(), p, jac.data(), jac.size());
     };
     auto replayed = [&](const std::vector<double> &x) {
         t.replay(x.data(), n);

@@ -85,6 +85,19 @@ static void jacobians() {
         }
     }
     CHECK_THROWS(ad::forward_vector(t, r, seeds, 3), AD_ERR_INVALID_ARGUMENT);
+    // The buffer forms give the same, bit for bit, into the caller's memory.
+    {
+        std::vector<ad_var> handles(r.size());
+        for (size_t i = 0; i < r.size(); i++) handles[i] = r[i].raw();
+        std::vector<double> yb(y.size()), zb(z.size());
+        ad::forward_vector(t, handles.data(), handles.size(), seeds.data(), seeds.size(), 2, yb.data(), yb.size());
+        ad::reverse_vector(t, handles.data(), handles.size(), seeds.data(), seeds.size(), 2, zb.data(), zb.size());
+        CHECK(yb == y && zb == z);
+        CHECK(ad::try_forward_vector(t, handles.data(), handles.size(), seeds.data(), seeds.size(), 2, yb.data(),
+                                     yb.size() - 1) == AD_ERR_INVALID_ARGUMENT);
+        CHECK(ad::try_reverse_vector(t, handles.data(), handles.size(), nullptr, seeds.size(), 2, zb.data(),
+                                     zb.size()) == AD_ERR_NULL);
+    }
     // Re-recording makes a plan stale.
     ad::SparsePlan plan = ad::SparsePlan::jacobian(t, r, plan_mem, sizeof plan_mem);
     t.reset();

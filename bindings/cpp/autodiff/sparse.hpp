@@ -41,6 +41,19 @@ inline std::vector<double> forward_vector(Tape &t, const std::vector<Var> &outpu
     return out;
 }
 
+// forward_vector into caller buffers, with no allocation: `outputs` holds m handles
+// (Var::raw(); a passive Var has none), `seeds` num_inputs × p, `out` m × p.
+inline ad_status try_forward_vector(Tape &t, const ad_var *outputs, size_t m, const double *seeds,
+                                    size_t seeds_len, size_t p, double *out,
+                                    size_t out_len) noexcept {
+    return ad_forward_vector(t.get(), outputs, m, seeds, seeds_len, p, out, out_len);
+}
+inline void forward_vector(Tape &t, const ad_var *outputs, size_t m, const double *seeds,
+                           size_t seeds_len, size_t p, double *out, size_t out_len) {
+    detail::check(try_forward_vector(t, outputs, m, seeds, seeds_len, p, out, out_len), t.get(),
+                  "ad_forward_vector");
+}
+
 // Z = U·J for `q` directions: `weights` is q × outputs, row-major; returns q × num_inputs.
 inline std::vector<double> reverse_vector(Tape &t, const std::vector<Var> &outputs,
                                           const std::vector<double> &weights, size_t q) {
@@ -50,6 +63,19 @@ inline std::vector<double> reverse_vector(Tape &t, const std::vector<Var> &outpu
                                     weights.size(), q, out.data(), out.size()),
                   t.get(), "ad_reverse_vector");
     return out;
+}
+
+// reverse_vector into caller buffers, with no allocation: `outputs` holds m handles,
+// `weights` q × m, `out` q × num_inputs.
+inline ad_status try_reverse_vector(Tape &t, const ad_var *outputs, size_t m,
+                                    const double *weights, size_t weights_len, size_t q,
+                                    double *out, size_t out_len) noexcept {
+    return ad_reverse_vector(t.get(), outputs, m, weights, weights_len, q, out, out_len);
+}
+inline void reverse_vector(Tape &t, const ad_var *outputs, size_t m, const double *weights,
+                           size_t weights_len, size_t q, double *out, size_t out_len) {
+    detail::check(try_reverse_vector(t, outputs, m, weights, weights_len, q, out, out_len),
+                  t.get(), "ad_reverse_vector");
 }
 
 // The dense Hessian of Σ weights[i]·outputs[i], num_inputs × num_inputs, row-major.
