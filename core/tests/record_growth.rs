@@ -35,6 +35,8 @@ struct Carver<'m> {
     rest: &'m mut [MaybeUninit<u8>],
     grown: usize,
     released: usize,
+    /// Requests whose least and wanted sizes agree: sweep scratch asks so.
+    exact_requests: usize,
     /// Give this many blocks, then refuse.
     blocks_left: usize,
     /// Hand in blocks one byte smaller than asked for (a host bug).
@@ -49,6 +51,7 @@ impl<'m> Carver<'m> {
             rest: pool,
             grown: 0,
             released: 0,
+            exact_requests: 0,
             blocks_left: usize::MAX,
             short: false,
             stingy: false,
@@ -75,6 +78,7 @@ impl<'m> RecordGrowth<'m> for Carver<'m> {
         self.rest = rest.get_mut(3..).unwrap_or_default();
         self.blocks_left -= 1;
         self.grown += 1;
+        self.exact_requests += usize::from(min == wanted);
         Some(block)
     }
 
@@ -347,6 +351,10 @@ fn a_vector_sweep_takes_scratch_the_arena_cannot_hold_from_the_host() {
     let seeds = rng.vec(n * p, -1.0, 1.0);
     let mut out = vec![0.0; p];
     tape.forward_vector(&[y], &seeds, p, &mut out).unwrap();
+    // Again: the scratch block kept from the first sweep serves.
+    let mut again = vec![0.0; p];
+    tape.forward_vector(&[y], &seeds, p, &mut again).unwrap();
+    assert_eq!(bits(&again), bits(&out));
     // Each direction against a scalar jvp, which needs no scratch.
     for k in 0..p {
         let direction: Vec<f64> = (0..n).map(|i| seeds[i * p + k]).collect();
@@ -354,8 +362,9 @@ fn a_vector_sweep_takes_scratch_the_arena_cannot_hold_from_the_host() {
         common::assert_close("lane", out[k], tape.tangent(y).unwrap(), 1e-14);
     }
     drop(tape);
-    // The records grew, then the sweep's scratch came from the host; all came back.
+    // The records grew, then the sweeps' scratch came from the host, once; all came back.
     assert!(carver.grown >= 2, "grew {} times", carver.grown);
+    assert_eq!(carver.exact_requests, 1);
     assert_eq!(carver.released, carver.grown);
 }
 

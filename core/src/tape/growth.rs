@@ -40,7 +40,7 @@
 //! The rest of the high end (tensor data, parameters, constants `f32` does not hold)
 //! stays in the arena; such a constant takes a constant record once the arena is full.
 //! Sweep scratch the arena cannot hold (the lanes of a vector sweep: a tangent per
-//! record and direction) comes from the same hooks, and goes back when the sweep ends.
+//! record and direction) comes from the same hooks (`host_scratch.rs`).
 
 use super::record::Record;
 use super::Tape;
@@ -83,13 +83,6 @@ pub(super) struct RecordBlock {
     bytes: usize,
     /// Bytes from the records' (aligned) start to the block's end.
     pub(super) room: usize,
-}
-
-/// Sweep scratch in a host block (see [`Tape::host_scratch`]).
-#[derive(Clone, Copy, Debug)]
-pub(super) struct HostScratch {
-    start: NonNull<u8>,
-    bytes: usize,
 }
 
 /// [`GrowthHooks::grow`] for a [`RecordGrowth`] `G`.
@@ -157,9 +150,9 @@ impl<'m, T: Real> Tape<'m, T> {
     /// `hooks.release`; both may be called from whichever thread uses the tape, and
     /// must not use the tape.
     pub unsafe fn set_growth_hooks(&mut self, hooks: GrowthHooks) -> Result<()> {
-        if self.record_block.get().is_some() {
+        if self.record_block.get().is_some() || self.has_kept_scratch() {
             return Err(Error::InvalidArgument(
-                "growth hooks cannot change once the records live in a block they handed in",
+                "growth hooks cannot change once the tape holds a block they handed in",
             ));
         }
         self.growth.set(Some(hooks));
@@ -227,16 +220,7 @@ impl<'m, T: Real> Tape<'m, T> {
             return false;
         };
         let wanted_bytes = min_bytes.max(self.record_room().saturating_mul(2));
-        // Taken while the host runs: should its hook record on this tape, that op finds
-        // no hooks and fails, instead of growing inside a growth.
-        self.growth.set(None);
-        let block = {
-            let _callback = self.enter_callback();
-            // SAFETY: the hooks' contract (`set_growth_hooks`).
-            unsafe { (hooks.grow)(hooks.context, min_bytes, wanted_bytes) }
-        };
-        self.growth.set(Some(hooks));
-        let Some((start, bytes)) = block else {
+        let Some((start, bytes)) = self.ask_host(hooks, min_bytes, wanted_bytes) else {
             return false;
         };
         // The hook may have recorded (through a C handle) before it returned.
@@ -322,56 +306,8 @@ impl<'m, T: Real> Tape<'m, T> {
         Ok(old)
     }
 
-    /// `count` values of `U`, each `U::default()`, in a block the growth hooks hand in:
-    /// sweep scratch the arena cannot hold. `None` without hooks, when the host refuses
-    /// or hands in a bad block (given straight back), or when the size overflows. The
-    /// caller gives the block back with [`release_host_scratch`](Tape::release_host_scratch).
-    pub(super) fn host_scratch<U: Copy + Default>(
-        &self,
-        count: usize,
-    ) -> Option<(NonNull<U>, Option<HostScratch>)> {
-        let hooks = self.growth.get()?;
-        let bytes = count
-            .checked_mul(size_of::<U>())?
-            .checked_add(align_of::<U>() - 1)?;
-        self.growth.set(None);
-        let block = {
-            let _callback = self.enter_callback();
-            // SAFETY: the hooks' contract (`set_growth_hooks`).
-            unsafe { (hooks.grow)(hooks.context, bytes, bytes) }
-        };
-        self.growth.set(Some(hooks));
-        let (start, got) = block?;
-        let block = HostScratch { start, bytes: got };
-        if got < bytes || self.overlaps_tape_memory(start, got) {
-            self.release_host_scratch(block);
-            return None;
-        }
-        let address = start.as_ptr() as usize;
-        let padding = align_up(address, align_of::<U>())? - address;
-        // SAFETY: the aligned start leaves room for `count` values (`bytes` counted the
-        // padding), in a block only this call uses.
-        let values = unsafe {
-            let values = start.as_ptr().add(padding).cast::<U>();
-            for i in 0..count {
-                values.add(i).write(U::default());
-            }
-            NonNull::new_unchecked(values)
-        };
-        Some((values, Some(block)))
-    }
-
-    /// Gives back scratch [`host_scratch`](Tape::host_scratch) handed out.
-    pub(super) fn release_host_scratch(&self, block: HostScratch) {
-        if let Some(hooks) = self.growth.get() {
-            let _callback = self.enter_callback();
-            // SAFETY: the hooks handed out this block, which is no longer used.
-            unsafe { (hooks.release)(hooks.context, block.start, block.bytes) };
-        }
-    }
-
     /// True when `(start, bytes)` overlaps the arena or the records' host block.
-    fn overlaps_tape_memory(&self, start: NonNull<u8>, bytes: usize) -> bool {
+    pub(super) fn overlaps_tape_memory(&self, start: NonNull<u8>, bytes: usize) -> bool {
         let address = start.as_ptr() as usize;
         let end = address.saturating_add(bytes);
         let overlaps = |from: usize, len: usize| address < from + len && from < end;
@@ -384,9 +320,37 @@ impl<'m, T: Real> Tape<'m, T> {
 
     /// Gives `block` back to the host.
     fn release_block(&self, hooks: GrowthHooks, block: RecordBlock) {
-        let _callback = self.enter_callback();
         // SAFETY: the hooks handed out this block, and the tape no longer uses it.
-        unsafe { (hooks.release)(hooks.context, block.start, block.bytes) };
+        unsafe { self.give_back(hooks, block.start, block.bytes) };
+    }
+
+    /// Gives the block `(start, bytes)` back to the host, as a callback on the tape.
+    ///
+    /// # Safety
+    /// `hooks.grow` handed out the block, and nothing uses it any more.
+    pub(super) unsafe fn give_back(&self, hooks: GrowthHooks, start: NonNull<u8>, bytes: usize) {
+        let _callback = self.enter_callback();
+        // SAFETY: the caller's contract.
+        unsafe { (hooks.release)(hooks.context, start, bytes) };
+    }
+
+    /// Asks the host for a block of at least `min_bytes` (preferably `wanted_bytes`) as
+    /// a callback on the tape, with the hooks taken meanwhile: should the host record on
+    /// this tape, that op finds no hooks and fails, instead of growing inside a growth.
+    pub(super) fn ask_host(
+        &self,
+        hooks: GrowthHooks,
+        min_bytes: usize,
+        wanted_bytes: usize,
+    ) -> Option<(NonNull<u8>, usize)> {
+        self.growth.set(None);
+        let block = {
+            let _callback = self.enter_callback();
+            // SAFETY: the hooks' contract (`set_growth_hooks`).
+            unsafe { (hooks.grow)(hooks.context, min_bytes, wanted_bytes) }
+        };
+        self.growth.set(Some(hooks));
+        block
     }
 
     /// Points whatever the layers keep inside records at the records' new home.
@@ -416,11 +380,12 @@ impl<'m, T: Real> Tape<'m, T> {
 }
 
 impl<T: Real> Drop for Tape<'_, T> {
-    /// Gives the records' host block back.
+    /// Gives the records' host block, and the kept scratch block, back.
     fn drop(&mut self) {
         if let (Some(hooks), Some(block)) = (self.growth.get(), self.record_block.take()) {
             // SAFETY: the hooks handed out this block; the tape is gone after this.
             unsafe { (hooks.release)(hooks.context, block.start, block.bytes) };
         }
+        self.release_kept_scratch();
     }
 }

@@ -123,7 +123,7 @@ impl<'m, T: Real> Tape<'m, T> {
     ) -> Result<R> {
         let mark = self.high_mark();
         // A tape that may grow asks its host for scratch the arena cannot hold (the
-        // lanes of a vector sweep over a large recording), and gives it back after.
+        // lanes of a vector sweep over a large recording; `host_scratch.rs`).
         let (ptr, host_block) = match self.alloc_below_reserve(count, U::default(), 0) {
             Ok(ptr) => (ptr, None),
             Err(error) => self.host_scratch::<U>(count).ok_or(error)?,
@@ -133,7 +133,7 @@ impl<'m, T: Real> Tape<'m, T> {
         let result = f(unsafe { core::slice::from_raw_parts_mut(ptr.as_ptr(), count) });
         self.scratch_open.set(self.scratch_open.get() - 1);
         if let Some(block) = host_block {
-            self.release_host_scratch(block);
+            self.finish_host_scratch(block);
         }
         // The scratch is below every live allocation; give it back directly (also when
         // it sits inside the persistent region's bookkeeping range).

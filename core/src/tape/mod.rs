@@ -12,6 +12,7 @@ pub use growth::{GrowFn, GrowthHooks, RecordGrowth};
 mod forward;
 mod growth;
 mod hessian;
+mod host_scratch;
 mod identity;
 mod lanes;
 mod mark;
@@ -47,6 +48,7 @@ use core::cell::Cell;
 use core::mem::{align_of, size_of, MaybeUninit};
 use core::ptr::NonNull;
 use growth::RecordBlock;
+use host_scratch::HostScratch;
 use record::Record;
 use scope::Scopes;
 
@@ -142,6 +144,8 @@ pub struct Tape<'m, T: Real> {
     /// in once they moved out of the arena (see `growth.rs`).
     growth: Cell<Option<GrowthHooks>>,
     record_block: Cell<Option<RecordBlock>>,
+    /// A sweep-scratch block of the host's, kept for the next sweep (`host_scratch.rs`).
+    kept_scratch: Cell<Option<HostScratch>>,
     /// The last constant recorded and its record, so a constant used over and over
     /// (`0.01 * x[i]` in a loop) takes one record, not one per use.
     last_constant: Cell<(T, VarId)>,
@@ -215,6 +219,7 @@ impl<'m, T: Real> Tape<'m, T> {
             records_offset,
             growth: Cell::new(None),
             record_block: Cell::new(None),
+            kept_scratch: Cell::new(None),
             len: Cell::new(0),
             limit: Cell::new(0),
             last_constant: Cell::new((T::zero(), VarId::INVALID)),

@@ -1,0 +1,119 @@
+//! Sweep scratch from the host, on a tape that may grow (see `growth.rs`).
+//!
+//! A vector sweep needs a tangent (or adjoint) per record and direction: `len × p`
+//! values, which a tape that started small has no room for in its arena. With growth
+//! hooks, [`with_scratch`](Tape::with_scratch) asks the host for that block instead of
+//! failing. The block is then kept for the next sweep, which usually needs the same
+//! size: asking the host again each sweep would cost a fresh allocation, and the
+//! page faults of fresh memory, every time (ten times the sweep itself on a
+//! 57 MB block). One block is kept; it goes back when a sweep needs a bigger one, and
+//! when the tape is dropped.
+
+use super::Tape;
+use crate::arena::align_up;
+use crate::error::Error;
+use crate::real::Real;
+use core::mem::{align_of, size_of};
+use core::ptr::NonNull;
+
+/// A scratch block from the host.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct HostScratch {
+    start: NonNull<u8>,
+    bytes: usize,
+}
+
+impl<T: Real> Tape<'_, T> {
+    /// `count` values of `U`, each `U::default()`, in a block from the host: the kept
+    /// one when it is large enough, else a new one. `None` without growth hooks, when the
+    /// host refuses or hands in a bad block (given straight back), or when the size
+    /// overflows. The caller hands the block to
+    /// [`finish_host_scratch`](Tape::finish_host_scratch) when done with it.
+    pub(super) fn host_scratch<U: Copy + Default>(
+        &self,
+        count: usize,
+    ) -> Option<(NonNull<U>, Option<HostScratch>)> {
+        // Only a tape with growth hooks asks its host.
+        self.growth.get()?;
+        let bytes = count
+            .checked_mul(size_of::<U>())?
+            .checked_add(align_of::<U>() - 1)?;
+        let block = match self.kept_scratch.take() {
+            Some(kept) if kept.bytes >= bytes => kept,
+            kept => {
+                if let Some(kept) = kept {
+                    self.give_back_scratch(kept);
+                }
+                self.new_host_scratch(bytes)?
+            }
+        };
+        let address = block.start.as_ptr() as usize;
+        let padding = align_up(address, align_of::<U>())? - address;
+        // SAFETY: the aligned start leaves room for `count` values (`bytes` counted the
+        // padding), in a block only this call uses.
+        let values = unsafe {
+            let values = block.start.as_ptr().add(padding).cast::<U>();
+            for i in 0..count {
+                values.add(i).write(U::default());
+            }
+            NonNull::new_unchecked(values)
+        };
+        Some((values, Some(block)))
+    }
+
+    /// A new block of at least `bytes` from the host, checked.
+    fn new_host_scratch(&self, bytes: usize) -> Option<HostScratch> {
+        let hooks = self.growth.get()?;
+        let len = self.len();
+        let (start, got) = self.ask_host(hooks, bytes, bytes)?;
+        let block = HostScratch { start, bytes: got };
+        // A C host can record through its handle inside `grow`: in the middle of a
+        // sweep, whose scratch was sized for the records there were.
+        if self.len() != len {
+            self.fail(Error::Reentrant(
+                "growth: the grow callback recorded on the tape during a sweep",
+            ));
+            self.give_back_scratch(block);
+            return None;
+        }
+        if got < bytes || self.overlaps_tape_memory(start, got) {
+            self.give_back_scratch(block);
+            return None;
+        }
+        Some(block)
+    }
+
+    /// Takes back a block [`host_scratch`](Tape::host_scratch) handed out: kept for the
+    /// next sweep, or given back to the host when a larger one is kept already (a sweep
+    /// nested in another's scratch).
+    pub(super) fn finish_host_scratch(&self, block: HostScratch) {
+        let (keep, give) = match self.kept_scratch.take() {
+            Some(kept) if kept.bytes >= block.bytes => (kept, Some(block)),
+            kept => (block, kept),
+        };
+        self.kept_scratch.set(Some(keep));
+        if let Some(give) = give {
+            self.give_back_scratch(give);
+        }
+    }
+
+    /// True while a scratch block of the host's is kept.
+    pub(super) fn has_kept_scratch(&self) -> bool {
+        // A `Cell` of a `Copy` value: read without taking.
+        self.kept_scratch.get().is_some()
+    }
+
+    /// Gives the kept scratch block back to the host.
+    pub(super) fn release_kept_scratch(&self) {
+        if let Some(block) = self.kept_scratch.take() {
+            self.give_back_scratch(block);
+        }
+    }
+
+    fn give_back_scratch(&self, block: HostScratch) {
+        if let Some(hooks) = self.growth.get() {
+            // SAFETY: the hooks handed out this block, which is no longer used.
+            unsafe { self.give_back(hooks, block.start, block.bytes) };
+        }
+    }
+}
