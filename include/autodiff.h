@@ -756,8 +756,9 @@ extern "C" {
 // the tape's: tensors, parameters and scratch keep living there). When the tape ends
 // (`ad_tape_done()`, `ad_tape_free()`), its last block goes to `release` too. Scratch a
 // sweep needs beyond the memory (the lanes of `ad_forward_vector()` and friends) comes
-// from `grow` as well and goes to `release` when the sweep ends. The library itself
-// still never allocates.
+// from `grow` as well; the tape keeps one such block for the next sweep, and gives it to
+// `release` when a sweep needs a bigger one or the tape ends. The library itself still
+// never allocates.
 //
 // Backward, replay and checkpoints run as fast on a grown tape: its records stay one
 // array. Growing copies them (24 bytes each for `AD_F64`), and asks for twice the room
