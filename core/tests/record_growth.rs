@@ -18,7 +18,7 @@ mod segment_blocks;
 use segment_blocks::scalar_block;
 
 /// Arena bytes for the tensors and checkpoints of `record`, far fewer than its records.
-const ARENA: usize = sized(64 << 10, 16 << 10);
+const ARENA: usize = sized(128 << 10, 16 << 10);
 
 /// `full`, or `small` under Miri.
 const fn sized(full: usize, small: usize) -> usize {
@@ -185,7 +185,7 @@ fn reference(x: &[f64]) -> Derivatives {
 
 #[test]
 fn a_grown_tape_matches_one_given_its_memory_up_front() {
-    let x = inputs(sized(400, 80));
+    let x = inputs(sized(1200, 80));
     let want = reference(&x);
     let mut pool = memory(1 << 22);
     let mut carver = Carver::new(&mut pool);

@@ -183,6 +183,14 @@ impl<'m, T: Real> Tape<'m, T> {
     /// them. Fails as a full tape does when there is no room.
     pub(crate) fn room_for_records(&self, count: usize) -> Result<()> {
         self.status()?;
+        // Extension ops put their data (tensor buffers, nodes) at the arena's high end.
+        // On a tape that may grow, the records make way for it at the first such op, to
+        // a host block, instead of leaving both to run out of the arena together (the
+        // high end cannot move the records out later: its callers may hold pointers
+        // into them). A host that refuses leaves the records where they are.
+        if !self.records_in_host_block() && self.grows() {
+            self.grow_records(count);
+        }
         let room = (self.limit.get() - self.len.get()) as usize;
         if room >= count || self.grow_records(count) {
             return Ok(());
