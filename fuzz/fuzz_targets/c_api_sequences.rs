@@ -1954,7 +1954,13 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             let (mut mem, offset, len, old_var, grows) = if reuse {
                 let old = world.slots[i].take().expect("checked");
                 let grows = old.growth.is_some();
-                (old.mem.expect("checked"), old.offset, old.len, old.last_var, grows)
+                (
+                    old.mem.expect("checked"),
+                    old.offset,
+                    old.len,
+                    old.last_var,
+                    grows,
+                )
             } else {
                 if let Some(old) = world.slots[i].take() {
                     unsafe { end(old) };
@@ -2853,9 +2859,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
 /// replaces then has none out.
 unsafe fn set_growth(world: &mut World, b: &mut Bytes, tape: *mut ad_tape, i: Option<usize>) {
     let slot = i.and_then(|i| world.slots[i].as_mut());
-    let memory = slot
-        .as_ref()
-        .map_or((0, 0), |s| (s.tape as usize, s.len));
+    let memory = slot.as_ref().map_or((0, 0), |s| (s.tape as usize, s.len));
     let mut host = Box::new(GrowthHost::new(b, memory));
     host.tape = tape;
     let null_callbacks = b.one_in(8);
