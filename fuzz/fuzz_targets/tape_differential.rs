@@ -16,13 +16,17 @@
 //! - the block recorded as a checkpointed segment gives bit for bit the values and
 //!   gradients of recording it inline (the documented exactness), and its replay too.
 //!
+//! One input in four runs it all on tapes that grow (`Tape::set_growth`): each starts
+//! with room for part of its records only, and must match, bit for bit, a tape given
+//! its memory up front (values, gradients and tangents, at `x` and at `x2`).
+//!
 //! Handles are only ever made by the tape's own calls (`*_id`), so the target survives
 //! changes to their layout. Nothing may panic.
 #![no_main]
 
 use autodiff_core::checkpoint::Segment;
 use autodiff_core::{Activation, Dual, Error, Op, Real, Tape, TensorId, VarId};
-use autodiff_fuzz::Bytes;
+use autodiff_fuzz::{open, Bytes, Growth, TapeMemory};
 use core::mem::MaybeUninit;
 use libfuzzer_sys::fuzz_target;
 
@@ -668,14 +672,16 @@ fn check_finite_differences(
 
 fuzz_target!(|data: &[u8]| {
     let mut b = Bytes::new(data);
-    if b.u8() % 4 == 3 {
-        tensor_program(&mut b);
+    let kind = b.u8();
+    let growth = (kind >= 0xc0).then(|| Growth::generate(&mut b));
+    if kind % 4 == 3 {
+        tensor_program(&mut b, growth);
     } else {
-        scalar_program(&mut b);
+        scalar_program(&mut b, growth);
     }
 });
 
-fn scalar_program(b: &mut Bytes) {
+fn scalar_program(b: &mut Bytes, growth: Option<Growth>) {
     let b = &mut *b;
     let program = Program::generate(b);
     let n = program.n_inputs;
@@ -690,9 +696,17 @@ fn scalar_program(b: &mut Bytes) {
 
     // Plain evaluation and the recording agree on every value.
     let base = trace(&flat, &x);
-    let mut mem = new_mem();
+    // A grown tape's derivatives at `x` are those of a fixed tape, bit for bit.
+    let (mut mem, fixed_at_x) = TapeMemory::new(growth, MEM, |fixed| {
+        let nodes = record_flat(fixed, &flat, &x);
+        let outs: Vec<VarId> = out_flat.iter().map(|&k| nodes[k]).collect();
+        let g = gradient(fixed, *outs.last().expect("an output"), n);
+        let t = tangents(fixed, &outs, n).map(|t| t.concat());
+        (fixed.len(), g, t)
+    });
+    let (arena, mut host) = mem.split();
     #[allow(unused_mut)] // `reset` takes `&mut self` in newer versions of the core.
-    let mut tape = Tape::<f64>::new(&mut mem).expect("tape");
+    let mut tape = open(arena, host.as_mut());
     let nodes = record_flat(&tape, &flat, &x);
     tape.status().expect("recording a small program failed");
     assert_eq!(tape.num_inputs(), n);
@@ -716,6 +730,11 @@ fn scalar_program(b: &mut Bytes) {
     }
     // Forward mode over the tape, and dual numbers.
     let t = tangents(&tape, &outs, n);
+    if let Some((_, fixed_g, fixed_t)) = &fixed_at_x {
+        assert_same_result("gradient on a grown tape", &g, fixed_g);
+        let t = t.clone().map(|t| t.concat());
+        assert_same_result("tangents on a grown tape", &t, fixed_t);
+    }
     if let (Ok(g), Ok(t)) = (&g, &t) {
         let t_out = t.last().expect("an output");
         for i in 0..n {
@@ -796,9 +815,11 @@ fn scalar_program(b: &mut Bytes) {
     let mut mem2 = new_mem();
     let fresh = Tape::<f64>::new(&mut mem2).expect("tape");
     let fresh_nodes = record_flat(&fresh, &flat, &x2);
+    // (A grown tape may have more records: constants that found no room in its arena.)
+    let fixed_len = fixed_at_x.as_ref().map_or(tape.len(), |&(len, ..)| len);
     assert_eq!(
         fresh.len(),
-        tape.len(),
+        fixed_len,
         "recording depends on the input values"
     );
     tape.replay(&x2).expect("replay");
@@ -836,8 +857,10 @@ fn scalar_program(b: &mut Bytes) {
     // The block as a checkpointed segment: the same values and gradients, bit for bit,
     // at x and, replayed, at x2.
     if program.block.is_some() {
-        let mut mem3 = new_mem();
-        let seg = Tape::<f64>::new(&mut mem3).expect("tape");
+        let (mut mem3, _) =
+            TapeMemory::new(growth, MEM, |fixed| program.record_checkpointed(fixed, &x));
+        let (arena, mut host) = mem3.split();
+        let seg = open(arena, host.as_mut());
         let mut mem4 = new_mem();
         let inline = Tape::<f64>::new(&mut mem4).expect("tape");
         let inline_nodes = record_flat(&inline, &flat, &x);
@@ -1075,7 +1098,7 @@ fn elements_of(dims: &[usize]) -> usize {
     dims.iter().product()
 }
 
-fn tensor_program(b: &mut Bytes) {
+fn tensor_program(b: &mut Bytes, growth: Option<Growth>) {
     let program = TensorProgram::generate(b);
     let data: Vec<Vec<f64>> = program
         .inputs
@@ -1101,13 +1124,35 @@ fn tensor_program(b: &mut Bytes) {
         );
     }
 
-    let mut mem = new_mem();
+    let n_inputs = program.inputs.len();
+    // A grown tape's value, gradients and tangent at `data` are those of a fixed tape,
+    // bit for bit.
+    let (mut mem, fixed_at_data) = TapeMemory::new(growth, MEM, |fixed| {
+        let (nodes, loss) = program.record(fixed, &data);
+        let value = fixed.value(loss);
+        let grads = tensor_gradients(fixed, loss, &nodes[..n_inputs], &program.inputs);
+        for (k, d) in direction.iter().enumerate() {
+            fixed.seed_tensor_tangent(nodes[k], d).expect("seed");
+        }
+        let tangent = fixed.jvp(&[]).and_then(|()| fixed.tangent(loss));
+        (value, grads, tangent)
+    });
+    let (arena, mut host) = mem.split();
     #[allow(unused_mut)] // `reset` takes `&mut self` in newer versions of the core.
-    let mut tape = Tape::<f64>::new(&mut mem).expect("tape");
+    let mut tape = open(arena, host.as_mut());
     let (nodes, loss) = program.record(&tape, &data);
     tape.status()
         .unwrap_or_else(|e| panic!("a shape-checked program failed: {e:?}"));
     let value = tape.value(loss).expect("loss");
+    if let Some((fixed_value, fixed_grads, _)) = &fixed_at_data {
+        let fixed_value = fixed_value.expect("the loss of a fixed tape");
+        assert!(
+            same(value, fixed_value),
+            "loss on a grown tape {value:e} vs fixed {fixed_value:e}"
+        );
+        let grads = tensor_gradients(&tape, loss, &nodes[..n_inputs], &program.inputs);
+        assert_same_result("tensor gradients on a grown tape", &grads, fixed_grads);
+    }
     if !value.is_finite() {
         return;
     }
@@ -1177,6 +1222,13 @@ fn tensor_program(b: &mut Bytes) {
     }
     tape.jvp(&[]).expect("jvp");
     let t = tape.tangent(loss).expect("tangent of the loss");
+    if let Some((_, _, fixed_tangent)) = &fixed_at_data {
+        assert_same_result(
+            "tangent on a grown tape",
+            &Ok(vec![t]),
+            &fixed_tangent.map(|t| vec![t]),
+        );
+    }
     let along: f64 = grads
         .iter()
         .flatten()

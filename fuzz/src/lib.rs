@@ -2,8 +2,10 @@
 //! and hosts that lend tapes memory for their records.
 
 mod block_ledger;
+mod grown_tape;
 mod pool_growth;
 pub use block_ledger::BlockLedger;
+pub use grown_tape::{open, Growth, TapeMemory};
 pub use pool_growth::PoolGrowth;
 
 /// The fuzzer's bytes, consumed front to back. Reading past the end yields zeros, so

@@ -52,3 +52,13 @@ impl<'m> RecordGrowth<'m> for PoolGrowth<'m> {
         self.ledger.take_back(block.as_ptr() as usize, block.len());
     }
 }
+
+impl Drop for PoolGrowth<'_> {
+    /// The pool outlives the tape it lends to (which borrows it): by now every block
+    /// must be back.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.ledger.assert_settled("a pool's tape was dropped");
+        }
+    }
+}
