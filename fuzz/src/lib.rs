@@ -5,7 +5,7 @@ mod block_ledger;
 mod grown_tape;
 mod pool_growth;
 pub use block_ledger::BlockLedger;
-pub use grown_tape::{open, Growth, TapeMemory};
+pub use grown_tape::{open, Growth, TapeMemory, GROWN_DIRECTIONS};
 pub use pool_growth::PoolGrowth;
 
 /// The fuzzer's bytes, consumed front to back. Reading past the end yields zeros, so

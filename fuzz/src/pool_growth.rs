@@ -60,5 +60,8 @@ impl Drop for PoolGrowth<'_> {
         if !std::thread::panicking() {
             self.ledger.assert_settled("a pool's tape was dropped");
         }
+        if std::env::var_os("AD_FUZZ_DEBUG").is_some() {
+            eprintln!("a pool lent {} blocks", self.ledger.handed());
+        }
     }
 }
