@@ -264,7 +264,7 @@ fn forge(
                 2 => tensor.map_or([1, 2, 1, 1], |t| [t.index, t.kind, t.generation, t.tape]),
                 _ => param.map_or([0, 3, 0, 1], |p| [p.index, p.kind, 0, p.tape]),
             };
-            let field = b.below(4) as usize;
+            let field = b.below(4);
             match b.u8() % 8 {
                 0 => fields[0] = fields[0].wrapping_add(1),
                 1 => fields[0] = fields[0].wrapping_sub(1),
