@@ -830,6 +830,10 @@ fn scalar_program(b: &mut Bytes, growth: Option<Growth>) {
             }
         }
         (Err(a), Err(b)) => assert_eq!(a, b),
+        // The scratch comes from the arena, which a grown tape's is sized for from a
+        // fixed tape's high end; its constants' pool, taken in chunks of as many as
+        // there is room for (up to 32), may have grown past that once the records left.
+        (Err(Error::OutOfMemory { .. }), Ok(_)) if growth.is_some() => {}
         (a, b) => panic!("jacobian_columns {a:?} vs jvp {b:?}"),
     }
 
