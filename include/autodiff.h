@@ -770,7 +770,8 @@ extern "C" {
 // `AD_ERR_OUT_OF_MEMORY`, as without growth. A block smaller than `min_bytes`, or one
 // that overlaps the tape's memory, fails the op with `AD_ERR_INVALID_ARGUMENT` and goes
 // straight back to `release`. Inside `grow` and `release`, the tape may not be reset or
-// ended (`AD_ERR_REENTRANT`), and anything `grow` records fails the tape.
+// ended (`AD_ERR_REENTRANT`; in the `release` of the tape's end, it has already ended:
+// `AD_ERR_INVALID_TAPE`), and anything `grow` or `release` records fails the tape.
 //
 // Statuses: `AD_ERR_NULL` (`tape`, `grow` or `release`), `AD_ERR_INVALID_TAPE`,
 // `AD_ERR_REENTRANT` (inside a callback the tape runs), `AD_ERR_INVALID_ARGUMENT`

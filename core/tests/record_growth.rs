@@ -406,3 +406,33 @@ fn growth_hooks_cannot_change_once_the_records_moved() {
         Err(Error::InvalidArgument(_))
     ));
 }
+
+#[test]
+fn a_tensor_op_whose_reserve_grows_still_finds_room_for_its_record() {
+    // A stingy host leaves no record to spare after each growth, so that whatever
+    // record count comes before them, the ops' larger scratch reserve (kept free in the
+    // block too) must not take the room they made for their own records.
+    for padding in 100..sized(160, 103) {
+        let mut pool = memory(1 << 20);
+        let mut carver = Carver::new(&mut pool);
+        carver.stingy = true;
+        let mut mem = memory(2 << 10);
+        let mut tape = Tape::<f64>::new(&mut mem).unwrap();
+        tape.set_growth(&mut carver).unwrap();
+        let a = tape.tensor_input(&[3, 1], &[0.5, -0.25, 0.75]);
+        let b = tape.tensor_input(&[3, 2], &[1.0, 2.0, -1.0, 0.5, 0.25, 1.5]);
+        for k in 0..padding {
+            tape.constant_id(k as f64 + 2.0);
+        }
+        // (With the records still in the arena, the tensors' buffers may find them in
+        // the way: growth makes room for records only.)
+        assert!(tape.records_in_host_block(), "padding {padding}");
+        let c = tape.matmul_t(a, b, true, false);
+        let loss: VarId = tape.sum(c).into();
+        assert!(loss.is_valid(), "padding {padding}: {:?}", tape.status());
+        let mut grad = [0.0; 3];
+        tape.backward(loss).unwrap();
+        tape.tensor_grad(a, &mut grad).unwrap();
+        assert_eq!(grad, [3.0, -0.5, 1.75], "padding {padding}");
+    }
+}

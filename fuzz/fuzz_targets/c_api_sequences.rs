@@ -57,6 +57,10 @@ use core::ptr;
 use libfuzzer_sys::fuzz_target;
 use std::cell::Cell;
 
+#[path = "c_api_sequences/growth_host.rs"]
+mod growth_host;
+use growth_host::GrowthHost;
+
 use ad_status::*;
 
 // ---- statuses ----
@@ -260,7 +264,7 @@ fn forge(
                 2 => tensor.map_or([1, 2, 1, 1], |t| [t.index, t.kind, t.generation, t.tape]),
                 _ => param.map_or([0, 3, 0, 1], |p| [p.index, p.kind, 0, p.tape]),
             };
-            let field = b.below(4) as usize;
+            let field = b.below(4);
             match b.u8() % 8 {
                 0 => fields[0] = fields[0].wrapping_add(1),
                 1 => fields[0] = fields[0].wrapping_sub(1),
@@ -371,6 +375,9 @@ struct Slot {
     /// elsewhere, or from before a reset, the list no longer matches the tape's, and is
     /// dropped).
     inputs: Vec<ad_var>,
+    /// The host that lends the tape memory for its records (`ad_tape_set_growth`), if
+    /// any: it outlives the tape.
+    growth: Option<Box<GrowthHost>>,
 }
 
 /// `ad_gradient` against `ad_backward` and `ad_grad` of each input, which need no
@@ -743,24 +750,69 @@ unsafe fn user_op(world: &mut World, b: &mut Bytes, tape: *mut ad_tape) -> ad_va
 }
 
 /// Ends a slot's tape (if it is not ended) and drops it.
-unsafe fn end(slot: Slot) {
+unsafe fn end(mut slot: Slot) {
     if !slot.ended {
         if slot.mem.is_some() {
-            assert_eq!(check(unsafe { ad_tape_done(slot.tape) }), AD_OK);
+            let status = unsafe { end_with(&mut slot, |t| ad_tape_done(t)) };
+            assert_eq!(status, AD_OK);
         } else {
-            unsafe { ad_tape_free(slot.tape) };
+            unsafe {
+                end_with(&mut slot, |t| {
+                    ad_tape_free(t);
+                    AD_OK
+                })
+            };
         }
     }
 }
 
-fn tape_size(b: &mut Bytes) -> usize {
-    match b.u8() % 8 {
+/// Ends `slot`'s tape with `end_call` (`ad_tape_done` or `ad_tape_free`) and, once it
+/// has ended, checks that its growth host got every block back, each once.
+unsafe fn end_with(slot: &mut Slot, end_call: impl FnOnce(*mut ad_tape) -> ad_status) -> ad_status {
+    if let Some(host) = slot.growth.as_mut() {
+        host.ending = true;
+    }
+    let status = check(end_call(slot.tape));
+    if let Some(host) = slot.growth.as_mut() {
+        host.ending = false;
+        if status == AD_OK {
+            host.assert_settled("the tape ended");
+        }
+    }
+    status
+}
+
+/// Bytes of memory for a new tape of `dtype`, and whether it grows. One tape in eight
+/// gets a growth host and room for a few records only (and sometimes a few KiB for
+/// tensors), so that its records soon move to the host's blocks.
+fn tape_size(b: &mut Bytes, dtype: Option<Dtype>) -> (usize, bool) {
+    let k = b.u8();
+    if k >= 0xe0 {
+        let records = 1 + b.below(24);
+        let (_, bytes) = out_usize(|o| unsafe {
+            ad_tape_bytes_for(records, dtype.unwrap_or(Dtype::F64).arg(), o)
+        });
+        let tensors = if b.bool() { b.below(64) } else { b.below(8192) };
+        return (bytes + tensors, true);
+    }
+    let bytes = match k % 8 {
         0 => b.below(512),
         1 => b.below(4096),
         2 => 1 << (b.u8() % 17),
         3..=6 => 8192 + b.below(24576),
         _ => 1 << 16,
-    }
+    };
+    (bytes, false)
+}
+
+/// A growth host that `b` picks, registered on `tape`, new in `memory` (`(address,
+/// bytes)`).
+unsafe fn new_growth(b: &mut Bytes, tape: *mut ad_tape, memory: (usize, usize)) -> Box<GrowthHost> {
+    let mut host = Box::new(GrowthHost::new(b, memory));
+    host.tape = tape;
+    let status = check(unsafe { GrowthHost::register(&mut *host, tape) });
+    assert_eq!(status, AD_OK, "ad_tape_set_growth on a new tape");
+    host
 }
 
 /// `(x + y)(x - 2y)` at `(3, 2)`: the gradient is `(4, -11)` on every dtype.
@@ -1899,16 +1951,23 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                 && world.slots[i]
                     .as_ref()
                     .is_some_and(|s| s.ended && s.mem.is_some());
-            let (mut mem, offset, len, old_var) = if reuse {
+            let (mut mem, offset, len, old_var, grows) = if reuse {
                 let old = world.slots[i].take().expect("checked");
-                (old.mem.expect("checked"), old.offset, old.len, old.last_var)
+                let grows = old.growth.is_some();
+                (
+                    old.mem.expect("checked"),
+                    old.offset,
+                    old.len,
+                    old.last_var,
+                    grows,
+                )
             } else {
                 if let Some(old) = world.slots[i].take() {
                     unsafe { end(old) };
                 }
-                let len = tape_size(b);
+                let (len, grows) = tape_size(b, known);
                 let offset = b.below(16);
-                (vec![0u8; len + offset], offset, len, None)
+                (vec![0u8; len + offset], offset, len, None, grows)
             };
             let mut tape = ptr::null_mut();
             let out: *mut *mut ad_tape = if b.one_in(32) {
@@ -1921,6 +1980,8 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             });
             if status == AD_OK {
                 let dtype = known.expect("an unknown dtype was accepted");
+                let memory = (mem.as_ptr() as usize + offset, len);
+                let growth = grows.then(|| unsafe { new_growth(b, tape, memory) });
                 world.slots[i] = Some(Slot {
                     tape,
                     dtype,
@@ -1932,6 +1993,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                     last_var: None,
                     canaries: Vec::new(),
                     inputs: Vec::new(),
+                    growth,
                 });
                 // A variable of the tape that ended here must not pass for one of the
                 // new tape, however many records the new one has.
@@ -1948,10 +2010,11 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                 unsafe { end(old) };
             }
             let (dtype, known) = dtype_arg(b);
-            let len = tape_size(b);
+            let (len, grows) = tape_size(b, known);
             let mut tape = ptr::null_mut();
             let status = check(unsafe { ad_tape_new(len, dtype, &mut tape) });
             if status == AD_OK {
+                let growth = grows.then(|| unsafe { new_growth(b, tape, (tape as usize, len)) });
                 world.slots[i] = Some(Slot {
                     tape,
                     dtype: known.expect("an unknown dtype was accepted"),
@@ -1963,6 +2026,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                     last_var: None,
                     canaries: Vec::new(),
                     inputs: Vec::new(),
+                    growth,
                 });
             }
         }
@@ -1971,18 +2035,24 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             let i = b.below(TAPES);
             if let Some(slot) = world.slots[i].as_mut() {
                 if slot.mem.is_some() {
-                    let status = check(unsafe { ad_tape_done(slot.tape) });
+                    let status = unsafe { end_with(slot, |t| ad_tape_done(t)) };
                     if slot.ended {
                         assert_eq!(status, AD_ERR_INVALID_TAPE, "ended twice");
                     } else {
                         assert_eq!(status, AD_OK);
                         slot.ended = true;
                     }
-                } else if let Some(slot) = world.slots[i].take() {
+                } else if let Some(mut slot) = world.slots[i].take() {
                     if b.bool() {
-                        assert_eq!(check(unsafe { ad_tape_done(slot.tape) }), AD_OK);
+                        let status = unsafe { end_with(&mut slot, |t| ad_tape_done(t)) };
+                        assert_eq!(status, AD_OK);
                     } else {
-                        unsafe { ad_tape_free(slot.tape) };
+                        unsafe {
+                            end_with(&mut slot, |t| {
+                                ad_tape_free(t);
+                                AD_OK
+                            })
+                        };
                     }
                 }
             }
@@ -2004,9 +2074,24 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                 let (_, used) = out_usize(|u| unsafe { ad_tape_bytes_used(tape, u) });
                 let (_, records) =
                     out_usize(|r| unsafe { ad_tape_bytes_for(8, slot.dtype.arg(), r) });
+                if let Some(host) = slot.growth.as_mut() {
+                    host.interfered = false;
+                }
                 let (status, g) = unsafe { known_gradient(tape) };
+                let interfered = slot.growth.as_ref().is_some_and(|h| h.interfered);
                 if status == AD_OK {
                     assert_eq!(g, [4.0, -11.0], "the known gradient after a reset");
+                } else if interfered {
+                    // A growth host that refused, handed a bad block or called the
+                    // tape from inside its callbacks fails the op that asked for room.
+                    let sticky = check(unsafe { ad_tape_status(tape) });
+                    assert!(
+                        matches!(
+                            sticky,
+                            AD_ERR_OUT_OF_MEMORY | AD_ERR_INVALID_ARGUMENT | AD_ERR_REENTRANT
+                        ),
+                        "the known gradient on a growing tape: {status:?}, {sticky:?}"
+                    );
                 } else {
                     // Only a tape whose memory is mostly taken (by its header, its
                     // parameters and their optimizer state) may lack the room.
@@ -2030,7 +2115,7 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             }
         }
         6 => {
-            let (tape, _) = world.tape(b, scratch);
+            let (tape, i) = world.tape(b, scratch);
             unsafe {
                 check(ad_tape_status(tape));
                 let text = ad_tape_error(tape);
@@ -2044,6 +2129,9 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                 if b.one_in(8) {
                     check(ad_tape_len(tape, ptr::null_mut()));
                 }
+            }
+            if b.one_in(8) {
+                unsafe { set_growth(world, b, tape, i) };
             }
         }
         7 => {
@@ -2761,6 +2849,42 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
                 assert_eq!(check(unsafe { ad_tape_reset(tape) }), AD_OK);
                 unsafe { stale_or_foreign_on(tape, x, 64, false) };
             }
+        }
+    }
+}
+
+/// `ad_tape_set_growth` on `tape` (slot `i`'s, or a pointer that is no tape), with a
+/// new host or NULL callbacks. A live tape accepts the host unless its records already
+/// live in a block of its current host (one block is out exactly then); the host it
+/// replaces then has none out.
+unsafe fn set_growth(world: &mut World, b: &mut Bytes, tape: *mut ad_tape, i: Option<usize>) {
+    let slot = i.and_then(|i| world.slots[i].as_mut());
+    let memory = slot.as_ref().map_or((0, 0), |s| (s.tape as usize, s.len));
+    let mut host = Box::new(GrowthHost::new(b, memory));
+    host.tape = tape;
+    let null_callbacks = b.one_in(8);
+    let status = if null_callbacks {
+        check(unsafe { ad_tape_set_growth(tape, None, None, ptr::null_mut()) })
+    } else {
+        check(unsafe { GrowthHost::register(&mut *host, tape) })
+    };
+    let Some(slot) = slot else {
+        assert_ne!(status, AD_OK, "ad_tape_set_growth on no tape");
+        return;
+    };
+    let expected = if null_callbacks {
+        AD_ERR_NULL
+    } else if slot.ended {
+        AD_ERR_INVALID_TAPE
+    } else if slot.growth.as_ref().is_some_and(|h| h.outstanding() > 0) {
+        AD_ERR_INVALID_ARGUMENT
+    } else {
+        AD_OK
+    };
+    assert_eq!(status, expected, "ad_tape_set_growth");
+    if status == AD_OK {
+        if let Some(old) = slot.growth.replace(host) {
+            old.assert_settled("a growth host replaced");
         }
     }
 }

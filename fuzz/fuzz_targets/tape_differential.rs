@@ -16,13 +16,17 @@
 //! - the block recorded as a checkpointed segment gives bit for bit the values and
 //!   gradients of recording it inline (the documented exactness), and its replay too.
 //!
+//! One input in four runs it all on tapes that grow (`Tape::set_growth`): each starts
+//! with room for part of its records only, and must match, bit for bit, a tape given
+//! its memory up front (values, gradients and tangents, at `x` and at `x2`).
+//!
 //! Handles are only ever made by the tape's own calls (`*_id`), so the target survives
 //! changes to their layout. Nothing may panic.
 #![no_main]
 
 use autodiff_core::checkpoint::Segment;
 use autodiff_core::{Activation, Dual, Error, Op, Real, Tape, TensorId, VarId};
-use autodiff_fuzz::Bytes;
+use autodiff_fuzz::{open, Bytes, Growth, TapeMemory, GROWN_DIRECTIONS};
 use core::mem::MaybeUninit;
 use libfuzzer_sys::fuzz_target;
 
@@ -567,6 +571,25 @@ fn new_mem() -> Vec<MaybeUninit<u8>> {
     vec![MaybeUninit::uninit(); MEM]
 }
 
+/// Whether `result` of a grown tape is the known gap of growth: an allocation at the
+/// arena's high end (a tensor's data, a checkpoint's staging, a sweep's scratch) ran
+/// out of room while the records still filled the low end, and the tape did not move
+/// them out to make room (it does for constants and the scratch reserve only). See
+/// `grown-tensor-data-records-in-the-way` in fuzz/regressions/README.md.
+fn records_in_the_way<R>(
+    tape: &Tape<'_, f64>,
+    growth: Option<Growth>,
+    result: &Result<R, Error>,
+) -> bool {
+    let in_the_way = growth.is_some()
+        && !tape.records_in_host_block()
+        && matches!(result, Err(Error::OutOfMemory { .. }));
+    if in_the_way && std::env::var_os("AD_FUZZ_DEBUG").is_some() {
+        eprintln!("records in the way: {:?}", result.as_ref().err());
+    }
+    in_the_way
+}
+
 /// Records the flat program on a fresh tape at `x`; returns the flat nodes' handles.
 fn record_flat(tape: &Tape<'_, f64>, flat: &[Instr], x: &[f64]) -> Vec<VarId> {
     let inputs: Vec<VarId> = x.iter().map(|&v| tape.input_id(v)).collect();
@@ -668,14 +691,16 @@ fn check_finite_differences(
 
 fuzz_target!(|data: &[u8]| {
     let mut b = Bytes::new(data);
-    if b.u8() % 4 == 3 {
-        tensor_program(&mut b);
+    let kind = b.u8();
+    let growth = (kind >= 0xc0).then(|| Growth::generate(&mut b));
+    if kind % 4 == 3 {
+        tensor_program(&mut b, growth);
     } else {
-        scalar_program(&mut b);
+        scalar_program(&mut b, growth);
     }
 });
 
-fn scalar_program(b: &mut Bytes) {
+fn scalar_program(b: &mut Bytes, growth: Option<Growth>) {
     let b = &mut *b;
     let program = Program::generate(b);
     let n = program.n_inputs;
@@ -690,9 +715,17 @@ fn scalar_program(b: &mut Bytes) {
 
     // Plain evaluation and the recording agree on every value.
     let base = trace(&flat, &x);
-    let mut mem = new_mem();
+    // A grown tape's derivatives at `x` are those of a fixed tape, bit for bit.
+    let (mut mem, fixed_at_x) = TapeMemory::new(growth, MEM, |fixed| {
+        let nodes = record_flat(fixed, &flat, &x);
+        let outs: Vec<VarId> = out_flat.iter().map(|&k| nodes[k]).collect();
+        let g = gradient(fixed, *outs.last().expect("an output"), n);
+        let t = tangents(fixed, &outs, n).map(|t| t.concat());
+        (fixed.len(), g, t)
+    });
+    let (arena, mut host) = mem.split();
     #[allow(unused_mut)] // `reset` takes `&mut self` in newer versions of the core.
-    let mut tape = Tape::<f64>::new(&mut mem).expect("tape");
+    let mut tape = open(arena, host.as_mut());
     let nodes = record_flat(&tape, &flat, &x);
     tape.status().expect("recording a small program failed");
     assert_eq!(tape.num_inputs(), n);
@@ -716,6 +749,11 @@ fn scalar_program(b: &mut Bytes) {
     }
     // Forward mode over the tape, and dual numbers.
     let t = tangents(&tape, &outs, n);
+    if let Some((_, fixed_g, fixed_t)) = &fixed_at_x {
+        assert_same_result("gradient on a grown tape", &g, fixed_g);
+        let t = t.clone().map(|t| t.concat());
+        assert_same_result("tangents on a grown tape", &t, fixed_t);
+    }
     if let (Ok(g), Ok(t)) = (&g, &t) {
         let t_out = t.last().expect("an output");
         for i in 0..n {
@@ -774,7 +812,10 @@ fn scalar_program(b: &mut Bytes) {
         ),
     }
     let mut cols = vec![f64::NAN; m * n];
-    let cols_result = tape.jacobian_columns::<3>(&outs, &mut cols);
+    let cols_result = match growth {
+        None => tape.jacobian_columns::<3>(&outs, &mut cols),
+        Some(_) => tape.jacobian_columns::<GROWN_DIRECTIONS>(&outs, &mut cols),
+    };
     match (&cols_result, &t) {
         (Ok(()), Ok(t)) => {
             for k in 0..m {
@@ -789,6 +830,11 @@ fn scalar_program(b: &mut Bytes) {
             }
         }
         (Err(a), Err(b)) => assert_eq!(a, b),
+        // Its scratch comes from the arena's high end, which a grown tape's is sized for
+        // from a fixed tape's only approximately: the records may still be in the way
+        // (`records_in_the_way`), or the constants' pool, taken in chunks as large as
+        // there is room for at the time, may have taken a little more of it.
+        (Err(Error::OutOfMemory { .. }), Ok(_)) if growth.is_some() => {}
         (a, b) => panic!("jacobian_columns {a:?} vs jvp {b:?}"),
     }
 
@@ -796,9 +842,11 @@ fn scalar_program(b: &mut Bytes) {
     let mut mem2 = new_mem();
     let fresh = Tape::<f64>::new(&mut mem2).expect("tape");
     let fresh_nodes = record_flat(&fresh, &flat, &x2);
+    // (A grown tape may have more records: constants that found no room in its arena.)
+    let fixed_len = fixed_at_x.as_ref().map_or(tape.len(), |&(len, ..)| len);
     assert_eq!(
         fresh.len(),
-        tape.len(),
+        fixed_len,
         "recording depends on the input values"
     );
     tape.replay(&x2).expect("replay");
@@ -836,14 +884,18 @@ fn scalar_program(b: &mut Bytes) {
     // The block as a checkpointed segment: the same values and gradients, bit for bit,
     // at x and, replayed, at x2.
     if program.block.is_some() {
-        let mut mem3 = new_mem();
-        let seg = Tape::<f64>::new(&mut mem3).expect("tape");
+        let (mut mem3, _) =
+            TapeMemory::new(growth, MEM, |fixed| program.record_checkpointed(fixed, &x));
+        let (arena, mut host) = mem3.split();
+        let seg = open(arena, host.as_mut());
         let mut mem4 = new_mem();
         let inline = Tape::<f64>::new(&mut mem4).expect("tape");
         let inline_nodes = record_flat(&inline, &flat, &x);
-        let seg_nodes = program
-            .record_checkpointed(&seg, &x)
-            .unwrap_or_else(|e| panic!("checkpoint failed: {e:?}"));
+        let seg_nodes = program.record_checkpointed(&seg, &x);
+        if records_in_the_way(&seg, growth, &seg_nodes) {
+            return;
+        }
+        let seg_nodes = seg_nodes.unwrap_or_else(|e| panic!("checkpoint failed: {e:?}"));
         for (gk, &fk) in global.iter().enumerate() {
             let (u, v) = (
                 seg.value(seg_nodes[gk]).expect("value"),
@@ -937,6 +989,10 @@ fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
 struct TensorProgram {
     inputs: Vec<Vec<usize>>,
     ops: Vec<TensorOp>,
+    /// Constant records after each op: on a grown tape, they make the records outgrow
+    /// the arena, which keeps room for the buffers that backward and the tangents take
+    /// later, and move again while the op's tensors point into them.
+    padding: usize,
 }
 
 impl TensorProgram {
@@ -1005,7 +1061,11 @@ impl TensorProgram {
             ops.push(op);
             shapes.push(shape);
         }
-        TensorProgram { inputs, ops }
+        TensorProgram {
+            inputs,
+            ops,
+            padding: 0,
+        }
     }
 
     /// Records the program on `tape` from input data; returns every node and the loss
@@ -1040,6 +1100,9 @@ impl TensorProgram {
                 TensorOp::Mean(a) => tape.mean(nodes[a]),
             };
             nodes.push(id);
+            for k in 0..self.padding {
+                tape.constant_id(k as f64 + 2.0);
+            }
         }
         let loss = tape.sum(*nodes.last().expect("a node")).as_var();
         (nodes, loss)
@@ -1075,8 +1138,12 @@ fn elements_of(dims: &[usize]) -> usize {
     dims.iter().product()
 }
 
-fn tensor_program(b: &mut Bytes) {
-    let program = TensorProgram::generate(b);
+fn tensor_program(b: &mut Bytes, growth: Option<Growth>) {
+    let padding = growth.map_or(0, |_| b.below(17));
+    let program = TensorProgram {
+        padding,
+        ..TensorProgram::generate(b)
+    };
     let data: Vec<Vec<f64>> = program
         .inputs
         .iter()
@@ -1101,13 +1168,38 @@ fn tensor_program(b: &mut Bytes) {
         );
     }
 
-    let mut mem = new_mem();
+    let n_inputs = program.inputs.len();
+    // A grown tape's value, gradients and tangent at `data` are those of a fixed tape,
+    // bit for bit.
+    let (mut mem, fixed_at_data) = TapeMemory::new(growth, MEM, |fixed| {
+        let (nodes, loss) = program.record(fixed, &data);
+        let value = fixed.value(loss);
+        let grads = tensor_gradients(fixed, loss, &nodes[..n_inputs], &program.inputs);
+        for (k, d) in direction.iter().enumerate() {
+            fixed.seed_tensor_tangent(nodes[k], d).expect("seed");
+        }
+        let tangent = fixed.jvp(&[]).and_then(|()| fixed.tangent(loss));
+        (value, grads, tangent)
+    });
+    let (arena, mut host) = mem.split();
     #[allow(unused_mut)] // `reset` takes `&mut self` in newer versions of the core.
-    let mut tape = Tape::<f64>::new(&mut mem).expect("tape");
+    let mut tape = open(arena, host.as_mut());
     let (nodes, loss) = program.record(&tape, &data);
+    if records_in_the_way(&tape, growth, &tape.status()) {
+        return;
+    }
     tape.status()
         .unwrap_or_else(|e| panic!("a shape-checked program failed: {e:?}"));
     let value = tape.value(loss).expect("loss");
+    if let Some((fixed_value, fixed_grads, _)) = &fixed_at_data {
+        let fixed_value = fixed_value.expect("the loss of a fixed tape");
+        assert!(
+            same(value, fixed_value),
+            "loss on a grown tape {value:e} vs fixed {fixed_value:e}"
+        );
+        let grads = tensor_gradients(&tape, loss, &nodes[..n_inputs], &program.inputs);
+        assert_same_result("tensor gradients on a grown tape", &grads, fixed_grads);
+    }
     if !value.is_finite() {
         return;
     }
@@ -1172,11 +1264,25 @@ fn tensor_program(b: &mut Bytes) {
     }
 
     // Forward mode: seeded tangents on every input against the gradient along them.
-    for (k, d) in direction.iter().enumerate() {
-        tape.seed_tensor_tangent(nodes[k], d).expect("seed");
+    let seeded = direction
+        .iter()
+        .enumerate()
+        .try_for_each(|(k, d)| tape.seed_tensor_tangent(nodes[k], d))
+        .and_then(|()| tape.jvp(&[]));
+    match seeded {
+        // The tangents take arena memory that neither `used_bytes` nor the reserve
+        // counts, which a grown tape's arena, sized from those, may lack.
+        Err(Error::OutOfMemory { .. }) if growth.is_some() => return,
+        result => result.expect("seeds and jvp"),
     }
-    tape.jvp(&[]).expect("jvp");
     let t = tape.tangent(loss).expect("tangent of the loss");
+    if let Some((_, _, fixed_tangent)) = &fixed_at_data {
+        assert_same_result(
+            "tangent on a grown tape",
+            &Ok(vec![t]),
+            &fixed_tangent.map(|t| vec![t]),
+        );
+    }
     let along: f64 = grads
         .iter()
         .flatten()

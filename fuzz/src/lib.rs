@@ -1,4 +1,12 @@
-//! What the fuzz targets share: a reader that turns the fuzzer's bytes into choices.
+//! What the fuzz targets share: a reader that turns the fuzzer's bytes into choices,
+//! and hosts that lend tapes memory for their records.
+
+mod block_ledger;
+mod grown_tape;
+mod pool_growth;
+pub use block_ledger::BlockLedger;
+pub use grown_tape::{open, Growth, TapeMemory, GROWN_DIRECTIONS};
+pub use pool_growth::PoolGrowth;
 
 /// The fuzzer's bytes, consumed front to back. Reading past the end yields zeros, so
 /// every input, however short, is a complete program.

@@ -3,8 +3,8 @@
  * tape given all its memory up front: through the library's calls, the inline path
  * (autodiff_inline.h) and checkpointed segments. Every block comes back through the
  * release callback by the time the tape ends. A host that refuses, a block smaller
- * than asked for, NULL callbacks, and a reset from inside the callback each get their
- * status, and the tape stays usable after a reset. */
+ * than asked for, NULL callbacks, and a reset or an end from inside either callback
+ * each get their status, and the tape stays usable after a reset. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +19,13 @@ typedef struct {
     size_t outstanding; /* bytes handed out and not yet back */
     int refuse_after;   /* blocks to give before refusing (-1: never) */
     int short_by;       /* bytes to give below the minimum (a host bug) */
+    int least;          /* give the minimum, not what the tape would like */
     ad_tape *reset_from_inside; /* a tape to try resetting from the callback */
     ad_status reset_status;
+    ad_tape *end_from_release; /* a tape to try resetting and ending from `release` */
+    ad_status release_reset_status, release_done_status;
+    ad_tape *record_from_release; /* a tape to record on from `release` */
+    void *hand_this; /* a block to hand out instead of malloc'd ones (a host bug) */
 } host;
 
 static void *grow(void *user, size_t min_bytes, size_t wanted_bytes, size_t *got_bytes) {
@@ -28,7 +33,14 @@ static void *grow(void *user, size_t min_bytes, size_t wanted_bytes, size_t *got
     if (h->reset_from_inside) h->reset_status = ad_tape_reset(h->reset_from_inside);
     if (h->refuse_after == 0) return NULL;
     if (h->refuse_after > 0) h->refuse_after--;
-    size_t bytes = h->short_by ? min_bytes - (size_t)h->short_by : wanted_bytes;
+    if (h->hand_this) {
+        h->grown++;
+        *got_bytes = min_bytes;
+        return h->hand_this;
+    }
+    size_t bytes = h->short_by ? min_bytes - (size_t)h->short_by
+                   : h->least  ? min_bytes
+                               : wanted_bytes;
     void *block = malloc(bytes);
     if (!block) return NULL;
     h->grown++;
@@ -39,7 +51,13 @@ static void *grow(void *user, size_t min_bytes, size_t wanted_bytes, size_t *got
 
 static void release(void *user, void *block, size_t bytes) {
     host *h = user;
+    if (h->end_from_release) {
+        h->release_reset_status = ad_tape_reset(h->end_from_release);
+        h->release_done_status = ad_tape_done(h->end_from_release);
+    }
+    if (h->record_from_release) (void)ad_input(h->record_from_release, 0.5);
     h->released++;
+    if (block == h->hand_this) return;
     h->outstanding -= bytes;
     free(block);
 }
@@ -184,6 +202,23 @@ static void refusal_and_bad_blocks(void) {
     CHECK_OK(ad_tape_reset(t));
     CHECK_OK(ad_tape_done(t));
 
+    /* A block inside the tape's own memory (here its header) is refused the same way,
+     * and the tape stays intact. */
+    h = new_host();
+    CHECK_OK(small_tape(AD_F64, &t));
+    h.hand_this = (char *)t + 16;
+    CHECK_OK(ad_tape_set_growth(t, grow, release, &h));
+    y = ad_input(t, 0.5);
+    for (int i = 0; i < 100; i++) y = ad_sin(t, y);
+    CHECK_STATUS(ad_tape_status(t), AD_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(ad_tape_error(t), "overlaps") != NULL);
+    CHECK(h.grown == 1 && h.released == 1);
+    CHECK_OK(ad_tape_reset(t));
+    a = ad_input(t, 3.0);
+    CHECK_OK(ad_gradient(t, ad_mul(t, a, a), &g, 1));
+    CHECK(g == 6.0);
+    CHECK_OK(ad_tape_done(t));
+
     /* Resetting the tape from inside the callback is refused; the growth goes on. */
     h = new_host();
     CHECK_OK(small_tape(AD_F64, &t));
@@ -198,6 +233,39 @@ static void refusal_and_bad_blocks(void) {
     y = ad_input(t, 0.5);
     for (int i = 0; i < 100; i++) y = ad_sin(t, y);
     CHECK_OK(ad_tape_status(t));
+    CHECK_OK(ad_tape_done(t));
+    CHECK(h.released == h.grown && h.outstanding == 0);
+
+    /* Nor from inside `release`: while the records move, the tape is lent to the
+     * callback; while it ends, it has ended already. */
+    h = new_host();
+    CHECK_OK(small_tape(AD_F64, &t));
+    h.end_from_release = t;
+    CHECK_OK(ad_tape_set_growth(t, grow, release, &h));
+    y = ad_input(t, 0.5);
+    for (int i = 0; i < 100; i++) y = ad_sin(t, y);
+    CHECK(h.released == 1);
+    CHECK(h.release_reset_status == AD_ERR_REENTRANT);
+    CHECK(h.release_done_status == AD_ERR_REENTRANT);
+    CHECK_STATUS(ad_tape_status(t), AD_ERR_REENTRANT);
+    CHECK_OK(ad_tape_done(t));
+    CHECK(h.release_reset_status == AD_ERR_INVALID_TAPE);
+    CHECK(h.release_done_status == AD_ERR_INVALID_TAPE);
+    CHECK(h.released == h.grown && h.outstanding == 0);
+
+    /* Recording from inside `release` fails the tape: that record took the room the
+     * growth made for the op that asked (in a block of the least size, all of it). */
+    h = new_host();
+    h.least = 1;
+    CHECK_OK(small_tape(AD_F64, &t));
+    h.record_from_release = t;
+    CHECK_OK(ad_tape_set_growth(t, grow, release, &h));
+    y = ad_input(t, 0.5);
+    for (int i = 0; i < 100; i++) y = ad_sin(t, y);
+    CHECK(h.released >= 1);
+    CHECK_STATUS(ad_tape_status(t), AD_ERR_REENTRANT);
+    CHECK(!ad_var_is_valid(y));
+    h.record_from_release = NULL;
     CHECK_OK(ad_tape_done(t));
     CHECK(h.released == h.grown && h.outstanding == 0);
 

@@ -240,7 +240,17 @@ impl<'m, T: Real> Tape<'m, T> {
         match adopted {
             Ok(old) => {
                 if let Some(old) = old {
+                    let len = self.len();
                     self.release_block(hooks, old);
+                    // A C host can record through its handle inside `release`, taking
+                    // the room made for the caller's `extra` records, which the caller
+                    // then writes past the block's end: that fails the tape instead.
+                    if self.len() != len {
+                        self.fail(Error::Reentrant(
+                            "growth: the release callback recorded on the tape",
+                        ));
+                        return false;
+                    }
                 }
                 true
             }

@@ -58,9 +58,6 @@ impl<'m, T: Float> Tape<'m, T> {
         scratch_elements: usize,
         prepare: impl FnOnce(&Self, &mut Node<T>) -> Result<()>,
     ) -> Result<TensorId> {
-        // Extension records do not grow the tape: room first, before any argument's
-        // node is read (see `tape/growth.rs`).
-        self.room_for_records(1)?;
         let len = shape.checked_len().ok_or(Error::SizeOverflow)?;
         len.checked_mul(size_of::<T>()).ok_or(Error::SizeOverflow)?;
         let mut node = Node::new(kind, shape, len);
@@ -74,6 +71,11 @@ impl<'m, T: Float> Tape<'m, T> {
             .checked_mul(size_of::<T>())
             .ok_or(Error::SizeOverflow)?;
         self.reserve_scratch(scratch_bytes)?;
+        // Extension records do not grow the tape: room first, before any argument's
+        // node is read (see `tape/growth.rs`), and after the reserve, which a tape
+        // whose records live in a host block keeps free there too: a larger reserve
+        // would take the room made for the node's record.
+        self.room_for_records(1)?;
         // Everything but the value and gradient buffers is attached before the node is
         // written: afterwards it is only ever rewritten whole.
         if on_device::sweep::runs_on_device(&node) {

@@ -49,18 +49,36 @@ unsafe fn grow(
     let mut got = 0usize;
     // SAFETY: the host's callback, as registered; `got` is a valid out pointer.
     let block = unsafe { (growth.grow)(growth.user, min_bytes, wanted_bytes, &mut got) };
-    Some((NonNull::new(block.cast::<u8>())?, got))
+    let block = NonNull::new(block.cast::<u8>())?;
+    // The core refuses a block that overlaps the arena or the records; the header, in
+    // the caller's memory just before the arena, is this layer's to protect.
+    let (start, header_start) = (block.as_ptr() as usize, context as usize);
+    if start < header_start + size_of::<Header>() && header_start < start.saturating_add(got) {
+        with_tape!(&header.tape, t => t.fail(Error::InvalidArgument(
+            "growth: the block handed in overlaps the tape's memory",
+        )));
+        // SAFETY: the host's block, given straight back as the core gives back a bad one.
+        unsafe { (growth.release)(growth.user, block.as_ptr().cast(), got) };
+        return None;
+    }
+    Some((block, got))
 }
 
 /// [`GrowthHooks::release`] over the C callbacks in the header at `context`.
 ///
 /// # Safety
 /// `context` is a tape's header, possibly being dropped (when the tape ends): only the
-/// `growth` field is read, through the raw pointer.
+/// `growth` and `lent` fields are used, through the raw pointer.
 unsafe fn release(context: *mut (), block: NonNull<u8>, bytes: usize) {
+    let header = context.cast::<Header>();
     // SAFETY: the caller's contract; the field is plain data that is never dropped.
-    let growth = unsafe { (*ptr::addr_of!((*context.cast::<Header>()).growth)).get() };
+    let growth = unsafe { (*ptr::addr_of!((*header).growth)).get() };
     if let Some(growth) = growth {
+        // Lent, as in `grow`: the records are moving, and a reset or an end inside the
+        // callback would pull the tape from under that. (When the tape ends, its header
+        // is marked ended before it drops: calls inside find no live tape.)
+        // SAFETY: as above; `lent` is a `Cell` that is never dropped either.
+        let _lent = Lent::on(unsafe { &*ptr::addr_of!((*header).lent) });
         // SAFETY: the block came from this callback pair's `grow`, with this size.
         unsafe { (growth.release)(growth.user, block.as_ptr().cast(), bytes) };
     }
@@ -87,7 +105,8 @@ unsafe fn release(context: *mut (), block: NonNull<u8>, bytes: usize) {
 /// `AD_ERR_OUT_OF_MEMORY`, as without growth. A block smaller than `min_bytes`, or one
 /// that overlaps the tape's memory, fails the op with `AD_ERR_INVALID_ARGUMENT` and goes
 /// straight back to `release`. Inside `grow` and `release`, the tape may not be reset or
-/// ended (`AD_ERR_REENTRANT`), and anything `grow` records fails the tape.
+/// ended (`AD_ERR_REENTRANT`; in the `release` of the tape's end, it has already ended:
+/// `AD_ERR_INVALID_TAPE`), and anything `grow` or `release` records fails the tape.
 ///
 /// Statuses: `AD_ERR_NULL` (`tape`, `grow` or `release`), `AD_ERR_INVALID_TAPE`,
 /// `AD_ERR_REENTRANT` (inside a callback the tape runs), `AD_ERR_INVALID_ARGUMENT`

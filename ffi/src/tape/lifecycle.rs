@@ -133,10 +133,12 @@ unsafe fn end(tape: *mut ad_tape) -> Result<()> {
     }
     let heap = live.heap;
     let header = tape.cast::<Header>();
-    // SAFETY: a live header, which no reference outlives past this call.
+    // SAFETY: a live header, which no reference outlives past this call. It is marked
+    // ended before it drops: dropping the tape gives its records' block to the host's
+    // release callback, and a call on the tape from there must find no live tape.
     unsafe {
-        ptr::drop_in_place(header);
         ptr::addr_of_mut!((*header).magic).write(Cell::new(ENDED));
+        ptr::drop_in_place(header);
     }
     if let Some((memory, size)) = heap {
         // SAFETY: `ad_tape_new` allocated exactly this block with this layout.

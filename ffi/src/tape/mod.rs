@@ -178,8 +178,7 @@ impl Header {
     /// Marks the tape as lent to a C callback until the guard drops: meanwhile
     /// `ad_tape_reset()` and `ad_tape_done()`/`ad_tape_free()` refuse.
     pub fn lend(&self) -> Lent<'_> {
-        self.lent.set(self.lent.get().saturating_add(1));
-        Lent(self)
+        Lent::on(&self.lent)
     }
 
     /// Fails, and fails the tape (sticky), while a callback holds it.
@@ -197,11 +196,19 @@ impl Header {
 }
 
 /// The loan [`Header::lend`] makes; ends when dropped (also when unwinding).
-pub struct Lent<'h>(&'h Header);
+pub struct Lent<'h>(&'h Cell<u32>);
+
+impl<'h> Lent<'h> {
+    /// Lends the tape whose header's `lent` counter this is.
+    fn on(lent: &'h Cell<u32>) -> Lent<'h> {
+        lent.set(lent.get().saturating_add(1));
+        Lent(lent)
+    }
+}
 
 impl Drop for Lent<'_> {
     fn drop(&mut self) {
-        self.0.lent.set(self.0.lent.get().saturating_sub(1));
+        self.0.set(self.0.get().saturating_sub(1));
     }
 }
 
