@@ -190,8 +190,11 @@ impl<'m, T: Real> Tape<'m, T> {
         // into them). A host that refuses leaves the records where they are.
         if !self.records_in_host_block() && self.grows() {
             self.grow_records(count);
+            // The host's block may have been a bad one, which fails the tape.
+            self.status()?;
         }
-        let room = (self.limit.get() - self.len.get()) as usize;
+        // `limit` is 0 while an error is pending (checked above), else at least `len`.
+        let room = self.limit.get().saturating_sub(self.len.get()) as usize;
         if room >= count || self.grow_records(count) {
             return Ok(());
         }
