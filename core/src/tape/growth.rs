@@ -183,16 +183,7 @@ impl<'m, T: Real> Tape<'m, T> {
     /// them. Fails as a full tape does when there is no room.
     pub(crate) fn room_for_records(&self, count: usize) -> Result<()> {
         self.status()?;
-        // Extension ops put their data (tensor buffers, nodes) at the arena's high end.
-        // On a tape that may grow, the records make way for it at the first such op, to
-        // a host block, instead of leaving both to run out of the arena together (the
-        // high end cannot move the records out later: its callers may hold pointers
-        // into them). A host that refuses leaves the records where they are.
-        if !self.records_in_host_block() && self.grows() {
-            self.grow_records(count);
-            // The host's block may have been a bad one, which fails the tape.
-            self.status()?;
-        }
+        self.make_way_for_extension_data(count)?;
         // `limit` is 0 while an error is pending (checked above), else at least `len`.
         let room = self.limit.get().saturating_sub(self.len.get()) as usize;
         if room >= count || self.grow_records(count) {
@@ -205,6 +196,20 @@ impl<'m, T: Real> Tape<'m, T> {
         };
         self.fail(error);
         Err(error)
+    }
+
+    /// Extension ops put their data (tensor buffers, nodes, a checkpoint's staging) at
+    /// the arena's high end. On a tape that may grow, the records make way for it at the
+    /// first such op, to a host block with room for `count` more, instead of leaving
+    /// both to run out of the arena together: the high end cannot move the records out
+    /// later, as its callers may hold pointers into them. Call where nothing does (the
+    /// start of such an op). A host that refuses leaves the records where they are; a
+    /// bad block fails the tape.
+    pub(crate) fn make_way_for_extension_data(&self, count: usize) -> Result<()> {
+        if !self.records_in_host_block() && self.grows() {
+            self.grow_records(count);
+        }
+        self.status()
     }
 
     /// Moves the records to a block from the growth hooks with room for `extra` more

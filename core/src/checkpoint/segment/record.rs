@@ -34,6 +34,8 @@ pub(super) fn record_segment<T: SegmentElement, B: Segment<T> + Copy + Send + 's
         })
     };
     let (n_in, n_out) = (count(inputs.len())?, count(outputs.len())?);
+    // The block's staging goes to the arena's high end (`tape/growth.rs`).
+    tape.make_way_for_extension_data(1 + outputs.len())?;
 
     let mark = tape.open_block()?;
     let staged = stage(tape, &block, inputs, outputs, mark);
