@@ -4,6 +4,7 @@
 #define AUTODIFF_TEST_CHECK_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "autodiff.h"
@@ -41,6 +42,14 @@ static void check_record(int ok, const char *file, int line, const char *what) {
                     #got, check_g_, check_w_);                                          \
         check_record(check_ok_, __FILE__, __LINE__, #got " ~ " #want);                  \
     } while (0)
+
+/* Seeded test inputs: the next of an xorshift64 stream at *state, uniform in [lo, hi). */
+static inline double check_uniform(uint64_t *state, double lo, double hi) {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return lo + (hi - lo) * (double)(*state >> 11) / 9007199254740992.0;
+}
 
 static int check_summary(void) {
     printf("%d passed, %d failed\n", check_passed, check_failed);

@@ -32,12 +32,7 @@ static const ops inlined = {ad_inline_add,       ad_inline_sub,       ad_inline_
                             ad_inline_const_div};
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-static double uniform(double lo, double hi) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return lo + (hi - lo) * (double)(rng_state >> 11) / 9007199254740992.0;
-}
+static double uniform(double lo, double hi) { return check_uniform(&rng_state, lo, hi); }
 
 /* Every op, with constants f32 holds (0.5, 100, -3) and ones it does not (0.1). */
 static ad_var program(ad_tape *t, const ops *o, const ad_var *x) {

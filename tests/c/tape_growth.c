@@ -78,12 +78,7 @@ static host new_host(void) {
 }
 
 static uint64_t rng_state = 0x2545f4914f6cdd1du;
-static double uniform(double lo, double hi) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return lo + (hi - lo) * (double)(rng_state >> 11) / 9007199254740992.0;
-}
+static double uniform(double lo, double hi) { return check_uniform(&rng_state, lo, hi); }
 
 /* y0 = x0 * x1; y1 = sin(x0) + x1, recorded again in every sweep that reaches it. */
 static ad_status block(ad_tape *t, const ad_var *in, size_t n_in, ad_var *out, size_t n_out,
