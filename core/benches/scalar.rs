@@ -29,9 +29,7 @@ fn bench_workload(c: &mut Criterion, workload: &Workload) {
     group.bench_function("gradient_with_recording", |b| {
         b.iter(|| {
             tape.reset();
-            let f = (workload.record)(&tape, black_box(&x));
-            tape.gradient_into(f.id(), &mut g).expect("recorded");
-            black_box(&g);
+            scalar_workloads::record_gradient(workload, &tape, &x, &mut g);
         })
     });
 

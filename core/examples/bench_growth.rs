@@ -115,16 +115,12 @@ fn measure(
     let mut g = vec![0.0; N];
     let first = median_us(samples, 1, || {
         let tape = make();
-        let f = (workload.record)(&tape, black_box(&x));
-        tape.gradient_into(f.id(), &mut g).expect("recorded");
-        black_box(&g);
+        scalar_workloads::record_gradient(workload, &tape, &x, &mut g);
     });
     let mut tape = make();
     let again = median_us(samples, 1, || {
         tape.reset();
-        let f = (workload.record)(&tape, black_box(&x));
-        tape.gradient_into(f.id(), &mut g).expect("recorded");
-        black_box(&g);
+        scalar_workloads::record_gradient(workload, &tape, &x, &mut g);
     });
     tape.reset();
     let f = (workload.record)(&tape, &x).id();

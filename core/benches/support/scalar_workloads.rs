@@ -23,6 +23,14 @@ pub const MEMORY_BYTES: usize = 1 << 20;
 /// Records `f` at `x` on `tape` and returns the output.
 pub type RecordFn = for<'t> fn(&'t Tape<'t, f64>, &[f64]) -> Var<'t, f64>;
 
+/// Records `workload` at `x` on `tape` (which the caller has reset or just made) and
+/// takes the gradient into `g`: the "gradient including recording" every report times.
+pub fn record_gradient(workload: &Workload, tape: &Tape<'_, f64>, x: &[f64], g: &mut [f64]) {
+    let f = (workload.record)(tape, std::hint::black_box(x));
+    tape.gradient_into(f.id(), g).expect("recorded");
+    std::hint::black_box(g);
+}
+
 /// One workload: the recorded function, the plain one and a hand-written gradient.
 pub struct Workload {
     pub name: &'static str,
