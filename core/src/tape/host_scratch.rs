@@ -32,7 +32,7 @@ impl<T: Real> Tape<'_, T> {
     pub(super) fn host_scratch<U: Copy + Default>(
         &self,
         count: usize,
-    ) -> Option<(NonNull<U>, Option<HostScratch>)> {
+    ) -> Option<(NonNull<U>, HostScratch)> {
         // Only a tape with growth hooks asks its host.
         self.growth.get()?;
         let bytes = count
@@ -48,7 +48,12 @@ impl<T: Real> Tape<'_, T> {
             }
         };
         let address = block.start.as_ptr() as usize;
-        let padding = align_up(address, align_of::<U>())? - address;
+        let Some(padding) = align_up(address, align_of::<U>()).map(|aligned| aligned - address)
+        else {
+            // An address at the very end of the address space: keep the block, unused.
+            self.finish_host_scratch(block);
+            return None;
+        };
         // SAFETY: the aligned start leaves room for `count` values (`bytes` counted the
         // padding), in a block only this call uses.
         let values = unsafe {
@@ -58,7 +63,7 @@ impl<T: Real> Tape<'_, T> {
             }
             NonNull::new_unchecked(values)
         };
-        Some((values, Some(block)))
+        Some((values, block))
     }
 
     /// A new block of at least `bytes` from the host, checked.

@@ -126,7 +126,10 @@ impl<'m, T: Real> Tape<'m, T> {
         // lanes of a vector sweep over a large recording; `host_scratch.rs`).
         let (ptr, host_block) = match self.alloc_below_reserve(count, U::default(), 0) {
             Ok(ptr) => (ptr, None),
-            Err(error) => self.host_scratch::<U>(count).ok_or(error)?,
+            Err(error) => {
+                let (ptr, block) = self.host_scratch::<U>(count).ok_or(error)?;
+                (ptr, Some(block))
+            }
         };
         self.scratch_open.set(self.scratch_open.get() + 1);
         // SAFETY: `count` initialised values only this call refers to.
