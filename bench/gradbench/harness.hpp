@@ -9,7 +9,9 @@
 //   ours retape   per call: reset, record, ad_gradient
 //   ADOL-C replay the tape recorded once; per call gradient()
 //   ADOL-C retape per call: trace_on, record, trace_off, gradient()
-// and reports each as a ratio to the primal time (medians over repetitions).
+// and reports each as a ratio to the primal time (medians over repetitions). A workload
+// split into parts (E::parts > 1, kmeans past memory) is retaped part by part, for ours
+// and ADOL-C alike, and has no replay.
 #pragma once
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include <cstdio>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "autodiff.hpp"
@@ -35,6 +38,7 @@ struct Options {
     ad::Tape *tape = nullptr;      // ours: one tape for every gradient workload
     ad::Tape *dual_tape = nullptr; // and an AD_F64_DUAL one for the Hessian-vector products
     bool adolc = true;          // ADOL-C as well (where built with it)
+    std::string only;           // run just the sizes whose name contains this
 };
 
 // One mode's outcome on one workload.
@@ -50,12 +54,14 @@ struct Result {
     std::string eval, size;
     size_t inputs = 0, records = 0;
     bool capacity = false; // our tape ran out of records or memory
+    bool skipped = false;  // left out by Options::only
     double primal_s = 0.0;
     Mode ours_replay, ours_retape, adolc_replay, adolc_retape;
 };
 
 // The median seconds per call of `body`: the first call warms up; calls shorter than
-// 100 µs are timed in batches; at least 3 samples, more while within `budget_s`.
+// 100 µs are timed in batches; at least 3 samples, more while within `budget_s`. A
+// first call of 10 s or more is the one sample.
 template <class F> double median_seconds(F &&body, double budget_s) {
     using clock = std::chrono::steady_clock;
     auto since = [](clock::time_point t0) {
@@ -64,6 +70,8 @@ template <class F> double median_seconds(F &&body, double budget_s) {
     auto t0 = clock::now();
     body();
     double first = since(t0);
+    // A call of many seconds needs no warming up, and three more would take minutes.
+    if (first >= 10.0) return first;
     size_t batch = first >= 1e-4 ? 1 : size_t(1e-4 / std::max(first, 1e-8)) + 1;
     std::vector<double> samples;
     double total = 0.0;
@@ -131,6 +139,28 @@ inline void check(Mode &mode, double error) {
     }
 }
 
+// Whether E's objective is a sum of parts it can record one at a time (E::part, E::parts).
+template <class E, class = void> struct splits : std::false_type {};
+template <class E> struct splits<E, std::void_t<decltype(&E::parts)>> : std::true_type {};
+
+template <class E> bool in_parts(const E &e) {
+    if constexpr (splits<E>::value) return e.parts > 1;
+    else return false;
+}
+
+// E's derivative at x into out, one part at a time: `derive_part(p, grad, hv)` writes part
+// p's gradient and, for E::hessian, its H·1. The parts' sums make the derivative (the
+// Newton direction divides them). Only one part's tape is ever in memory.
+template <class E, class F> void derive_by_parts(const E &e, double *out, F &&derive_part) {
+    size_t n = e.x0.size();
+    std::vector<double> grad(n), hv(n), grad_sum(n, 0.0), hv_sum(n, 0.0);
+    for (size_t p = 0; p < e.parts; p++) {
+        derive_part(p, grad.data(), hv.data());
+        for (size_t i = 0; i < n; i++) grad_sum[i] += grad[i], hv_sum[i] += hv[i];
+    }
+    for (size_t i = 0; i < n; i++) out[i] = E::hessian ? grad_sum[i] / hv_sum[i] : grad_sum[i];
+}
+
 // The derivative of E at x into out, from a recorded y: the gradient, or for an E with
 // `hessian` set the Newton direction (the gradient over the Hessian's diagonal, which
 // for those evals is H·1: ad_hvp on an AD_F64_DUAL tape gives both in one call). With
@@ -155,13 +185,39 @@ template <class E> void run_ours(const E &e, Result &r, const Options &opt) {
     size_t n = e.x0.size();
     std::vector<ad::Var> x(n);
     std::vector<double> g(n), scratch(2 * n);
-    auto record = [&]() {
+    // Records `objective` (of the inputs) at x0 on the reset tape.
+    auto record_with = [&](auto &&objective) {
         t.reset();
         ad::TapeScope scope(t);
         ad::inputs(e.x0.data(), n, x.data());
-        return e(x.data());
+        return objective(x.data());
     };
+    auto record = [&]() { return record_with([&](const ad::Var *v) { return e(v); }); };
     r.ours_replay.ran = r.ours_retape.ran = true;
+    if constexpr (splits<E>::value) {
+        if (e.parts > 1) {
+            r.ours_replay.ran = false;
+            r.ours_replay.note = "in " + std::to_string(e.parts) + " parts, so no replay";
+            std::vector<double> ones(n, 1.0);
+            auto derive = [&] {
+                r.records = 0;
+                derive_by_parts(e, g.data(), [&](size_t p, double *grad, double *hv) {
+                    ad::Var y = record_with([&](const ad::Var *v) { return e.part(v, p); });
+                    r.records += t.len();
+                    if constexpr (E::hessian) t.hvp(y, e.x0.data(), ones.data(), grad, hv, n);
+                    else t.gradient(y, grad, n);
+                });
+            };
+            try {
+                derive();
+                check(r.ours_retape, gradient_error(e, e.x0, g.data()));
+                if (opt.time) r.ours_retape.seconds = median_seconds(derive, opt.budget_s);
+            } catch (const ad::Error &err) {
+                r.ours_retape.failure = err.what();
+            }
+            return;
+        }
+    }
     try {
         ad::Var y = record();
         if (t.status() != AD_OK) {
@@ -193,16 +249,21 @@ template <class E> void run_ours(const E &e, Result &r, const Options &opt) {
 }
 
 #ifdef GRADBENCH_ADOLC
-template <class E> void adolc_record(const E &e, short tag, const std::vector<double> &x0) {
+// Records `objective` (of the inputs) at x0 on ADOL-C's tape `tag`.
+template <class F> void adolc_trace(short tag, const std::vector<double> &x0, F &&objective) {
     size_t n = x0.size();
     std::vector<adouble> ax(n);
     adouble ay;
     double y = 0.0;
     trace_on(tag);
     for (size_t i = 0; i < n; i++) ax[i] <<= x0[i];
-    ay = e(ax.data());
+    ay = objective(ax.data());
     ay >>= y;
     trace_off();
+}
+
+template <class E> void adolc_record(const E &e, short tag, const std::vector<double> &x0) {
+    adolc_trace(tag, x0, [&](const adouble *ax) { return e(ax); });
 }
 
 // ADOL-C's derivative at x from the tape `tag`: gradient(), and hess_vec() along ones
@@ -238,6 +299,23 @@ void run_adolc_on(const E &e, Result &r, const Options &opt, short replay_tag, s
     std::vector<double> g(e.x0.size()), scratch(2 * e.x0.size());
     std::vector<double> x0 = e.x0, x1 = shifted(e.x0);
     r.adolc_replay.ran = r.adolc_retape.ran = true;
+    if constexpr (splits<E>::value) {
+        if (e.parts > 1) {
+            r.adolc_replay.ran = false;
+            std::vector<double> ones(x0.size(), 1.0);
+            auto derive = [&] {
+                derive_by_parts(e, g.data(), [&](size_t p, double *grad, double *hv) {
+                    adolc_trace(retape_tag, x0, [&](const adouble *ax) { return e.part(ax, p); });
+                    gradient(retape_tag, int(x0.size()), x0.data(), grad);
+                    if constexpr (E::hessian) hess_vec(retape_tag, int(x0.size()), x0.data(), ones.data(), hv);
+                });
+            };
+            derive();
+            check(r.adolc_retape, gradient_error(e, x0, g.data()));
+            if (opt.time) r.adolc_retape.seconds = median_seconds(derive, opt.budget_s);
+            return;
+        }
+    }
     adolc_record(e, retape_tag, x0);
     derive_adolc<E>(retape_tag, x0.data(), g.data(), scratch);
     check(r.adolc_retape, gradient_error(e, x0, g.data()));

@@ -3,8 +3,11 @@
 // GradBench's Newton direction J ⊘ diag(H), the gradient divided elementwise by the
 // Hessian's diagonal. H is diagonal, so diag(H) = H·1: one Hessian-vector product.
 // The hand-written direction is C_j minus the mean of the points closest to C_j.
+// The cost is a sum over points, so a size whose tape would not fit in memory is derived
+// in `parts` (runs of points), one part's tape at a time (harness.hpp).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -17,6 +20,7 @@ struct Kmeans {
     static constexpr bool hessian = true;
     size_t k, n, d;
     std::vector<double> points, x0;
+    size_t parts = 1; // runs of points the derivative is taken over one at a time
 
     Kmeans(size_t clusters, size_t npoints, size_t dims, std::mt19937_64 &rng)
         : k(clusters), n(npoints), d(dims), points(npoints * dims), x0(clusters * dims) {
@@ -24,14 +28,25 @@ struct Kmeans {
         for (double &v : points) v = u(rng);
         for (size_t i = 0; i < k * d; i++) x0[i] = points[(n - k) * d + i];
     }
+    Kmeans(size_t clusters, size_t npoints, size_t dims, size_t in_parts, std::mt19937_64 &rng)
+        : Kmeans(clusters, npoints, dims, rng) {
+        parts = std::max<size_t>(1, std::min(in_parts, npoints));
+    }
     std::string size() const {
         return "k=" + std::to_string(k) + ",n=" + std::to_string(n) + ",d=" + std::to_string(d);
     }
 
-    template <class T> T operator()(const T *c) const {
+    template <class T> T operator()(const T *c) const { return cost_over(c, 0, n); }
+
+    // The cost of part `p` of `parts`: the points [p·n/parts, (p+1)·n/parts).
+    template <class T> T part(const T *c, size_t p) const {
+        return cost_over(c, p * n / parts, (p + 1) * n / parts);
+    }
+
+    template <class T> T cost_over(const T *c, size_t first, size_t last) const {
         using std::fmin;
         T cost = 0;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = first; i < last; i++) {
             T best = 0;
             for (size_t j = 0; j < k; j++) {
                 T dist = 0;
