@@ -326,7 +326,7 @@ fn constants_f32_cannot_hold_do_not_fail_a_growing_tape_whose_arena_is_full() {
 }
 
 #[test]
-fn a_vector_sweep_takes_scratch_the_arena_cannot_hold_from_the_host() {
+fn vector_sweeps_take_scratch_the_arena_cannot_hold_from_the_host() {
     let (n, p) = (sized(64, 8), 6);
     let x = inputs(n);
     let mut pool = memory(1 << 23);
@@ -360,6 +360,14 @@ fn a_vector_sweep_takes_scratch_the_arena_cannot_hold_from_the_host() {
         let direction: Vec<f64> = (0..n).map(|i| seeds[i * p + k]).collect();
         tape.jvp(&direction).unwrap();
         common::assert_close("lane", out[k], tape.tangent(y).unwrap(), 1e-14);
+    }
+    // Jacobian columns, four lanes at a time, in the block kept from the first sweep.
+    let mut row = vec![0.0; n];
+    tape.jacobian_columns::<4>(&[y], &mut row).unwrap();
+    for (i, &entry) in row.iter().enumerate() {
+        let unit: Vec<f64> = (0..n).map(|j| f64::from(u8::from(i == j))).collect();
+        tape.jvp(&unit).unwrap();
+        common::assert_close("column", entry, tape.tangent(y).unwrap(), 1e-14);
     }
     drop(tape);
     // The records grew, then the sweeps' scratch came from the host, once; all came back.

@@ -571,25 +571,6 @@ fn new_mem() -> Vec<MaybeUninit<u8>> {
     vec![MaybeUninit::uninit(); MEM]
 }
 
-/// Whether `result` of a grown tape is the known gap of growth: an allocation at the
-/// arena's high end (a tensor's data, a checkpoint's staging, a sweep's scratch) ran
-/// out of room while the records still filled the low end, and the tape did not move
-/// them out to make room (it does for constants and the scratch reserve only). See
-/// `grown-tensor-data-records-in-the-way` in fuzz/regressions/README.md.
-fn records_in_the_way<R>(
-    tape: &Tape<'_, f64>,
-    growth: Option<Growth>,
-    result: &Result<R, Error>,
-) -> bool {
-    let in_the_way = growth.is_some()
-        && !tape.records_in_host_block()
-        && matches!(result, Err(Error::OutOfMemory { .. }));
-    if in_the_way && std::env::var_os("AD_FUZZ_DEBUG").is_some() {
-        eprintln!("records in the way: {:?}", result.as_ref().err());
-    }
-    in_the_way
-}
-
 /// Records the flat program on a fresh tape at `x`; returns the flat nodes' handles.
 fn record_flat(tape: &Tape<'_, f64>, flat: &[Instr], x: &[f64]) -> Vec<VarId> {
     let inputs: Vec<VarId> = x.iter().map(|&v| tape.input_id(v)).collect();
@@ -830,11 +811,6 @@ fn scalar_program(b: &mut Bytes, growth: Option<Growth>) {
             }
         }
         (Err(a), Err(b)) => assert_eq!(a, b),
-        // Its scratch comes from the arena's high end, which a grown tape's is sized for
-        // from a fixed tape's only approximately: the records may still be in the way
-        // (`records_in_the_way`), or the constants' pool, taken in chunks as large as
-        // there is room for at the time, may have taken a little more of it.
-        (Err(Error::OutOfMemory { .. }), Ok(_)) if growth.is_some() => {}
         (a, b) => panic!("jacobian_columns {a:?} vs jvp {b:?}"),
     }
 
@@ -891,11 +867,9 @@ fn scalar_program(b: &mut Bytes, growth: Option<Growth>) {
         let mut mem4 = new_mem();
         let inline = Tape::<f64>::new(&mut mem4).expect("tape");
         let inline_nodes = record_flat(&inline, &flat, &x);
-        let seg_nodes = program.record_checkpointed(&seg, &x);
-        if records_in_the_way(&seg, growth, &seg_nodes) {
-            return;
-        }
-        let seg_nodes = seg_nodes.unwrap_or_else(|e| panic!("checkpoint failed: {e:?}"));
+        let seg_nodes = program
+            .record_checkpointed(&seg, &x)
+            .unwrap_or_else(|e| panic!("checkpoint failed: {e:?}"));
         for (gk, &fk) in global.iter().enumerate() {
             let (u, v) = (
                 seg.value(seg_nodes[gk]).expect("value"),
@@ -1185,9 +1159,6 @@ fn tensor_program(b: &mut Bytes, growth: Option<Growth>) {
     #[allow(unused_mut)] // `reset` takes `&mut self` in newer versions of the core.
     let mut tape = open(arena, host.as_mut());
     let (nodes, loss) = program.record(&tape, &data);
-    if records_in_the_way(&tape, growth, &tape.status()) {
-        return;
-    }
     tape.status()
         .unwrap_or_else(|e| panic!("a shape-checked program failed: {e:?}"));
     let value = tape.value(loss).expect("loss");

@@ -2,6 +2,7 @@
 //! columns) and replay at new input values.
 
 use super::backward::check_jacobian_len;
+use super::lanes::product;
 use super::record::{Record, SMALL_TAPE};
 use super::{Tape, VarId};
 use crate::error::{Error, Result};
@@ -107,7 +108,7 @@ impl<'m, T: Real> Tape<'m, T> {
     /// The Jacobian of `outputs` with respect to the inputs, by columns: forward sweeps
     /// carrying `N` input directions at once (vector forward mode, as with `DualN`).
     /// `jacobian` is row-major, `outputs.len() × num_inputs()`. Needs `len × N` values of
-    /// scratch from the arena, given back before returning.
+    /// scratch from the arena (or the growth hooks), given back before returning.
     pub fn jacobian_columns<const N: usize>(
         &self,
         outputs: &[VarId],
@@ -142,39 +143,34 @@ impl<'m, T: Real> Tape<'m, T> {
         for &output in outputs {
             self.check_handle(output)?;
         }
-        let mark = self.high_mark();
-        // Scratch for a query, not a recording: a failure leaves the tape's state alone.
-        let scratch = self.alloc_below_reserve(self.len(), [T::zero(); N], self.reserved.get())?;
-        let slots = TangentSlots::<T, N> {
-            base: scratch.as_ptr().cast(),
-            stride: size_of::<[T; N]>(),
-            _lanes: core::marker::PhantomData,
-        };
-        for first in (0..n).step_by(N) {
-            let seed = |k: usize| {
-                let mut lanes = [T::zero(); N];
-                if let Some(lane) = k.checked_sub(first).and_then(|j| lanes.get_mut(j)) {
-                    *lane = T::one();
-                }
-                lanes
+        // `len × N` lanes: from the arena, or on a tape that may grow, from its host when
+        // the arena cannot hold them. A failure leaves the tape's state alone.
+        self.with_scratch(product(self.len(), N)?, |scratch: &mut [T]| {
+            let slots = TangentSlots::<T, N> {
+                base: scratch.as_mut_ptr().cast(),
+                stride: size_of::<[T; N]>(),
+                _lanes: core::marker::PhantomData,
             };
-            // SAFETY: `scratch` holds `len` slots of `[T; N]`.
-            if let Err(error) = unsafe { self.sweep_tangents(&slots, seed, 0) } {
-                // SAFETY: the scratch block is not used after this.
-                unsafe { self.release_to(mark) };
-                return Err(error);
-            }
-            for (row, &output) in outputs.iter().enumerate() {
-                // SAFETY: `output` was checked to be a live record.
-                let lanes = unsafe { slots.get(output.index) };
-                for (j, lane) in lanes.iter().enumerate().take(n - first) {
-                    jacobian[row * n + first + j] = convert(*lane);
+            for first in (0..n).step_by(N) {
+                let seed = |k: usize| {
+                    let mut lanes = [T::zero(); N];
+                    if let Some(lane) = k.checked_sub(first).and_then(|j| lanes.get_mut(j)) {
+                        *lane = T::one();
+                    }
+                    lanes
+                };
+                // SAFETY: `scratch` holds `len` slots of `[T; N]`.
+                unsafe { self.sweep_tangents(&slots, seed, 0) }?;
+                for (row, &output) in outputs.iter().enumerate() {
+                    // SAFETY: `output` was checked to be a live record.
+                    let lanes = unsafe { slots.get(output.index) };
+                    for (j, lane) in lanes.iter().enumerate().take(n - first) {
+                        jacobian[row * n + first + j] = convert(*lane);
+                    }
                 }
             }
-        }
-        // SAFETY: the scratch block is not used after this.
-        unsafe { self.release_to(mark) };
-        Ok(())
+            Ok(())
+        })?
     }
 
     /// Re-evaluates every recorded value at new inputs (`inputs[k]` for the k-th input)
