@@ -516,7 +516,10 @@ fn binary_signature(op: Op, a: f64, b: f64) -> i64 {
         Op::Atan2 => sign(a) * 4 + sign(b),
         Op::Div => sign(b),
         Op::Pow | Op::Powf => sign(a) * 4 + sign(b),
-        Op::Hypot => sign(a.abs() + b.abs()),
+        // hypot's partials `a / h` and `b / h` flip sign with their argument, and when
+        // both arguments cross zero together (`hypot(s, s)`), central differences see
+        // `√2·|s|`, whose kink they average away: a sign change is a different branch.
+        Op::Hypot => sign(a) * 4 + sign(b),
         _ => 0,
     }
 }
