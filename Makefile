@@ -451,9 +451,11 @@ codegen-bench: ffi-lib
 # of memory), pinned to one core where taskset can, and prints the table for
 # BENCHMARKS.md. ADOL-C (Debian's libadolc-dev) is used where its headers are: without
 # them its columns stay empty, saying so, unless AUTODIFF_REQUIRE_ADOLC=1 (.ci/run sets
-# it, after installing them).
+# it, after installing them). CoDiPack (header-only, not in Debian) joins with
+# CODIPACK=<CoDiPack>/include, for example a clone of its v3.1.1 tag.
 GRADBENCH_DIR := $(BUILD)/gradbench
 GRADBENCH_FLAGS := -std=c++17 -O2 -Wall -Wextra -Werror -Iinclude -Ibindings/cpp
+CODIPACK ?=
 
 gradbench-build: ffi-lib
 	@mkdir -p $(GRADBENCH_DIR)
@@ -461,8 +463,11 @@ gradbench-build: ffi-lib
 	elif [ "$${AUTODIFF_REQUIRE_ADOLC:-0}" = 1 ]; then \
 		echo "gradbench: FAILED: no ADOL-C headers (AUTODIFF_REQUIRE_ADOLC=1)"; exit 1; \
 	else adolc=""; echo "gradbench: no ADOL-C headers (apt-get install libadolc-dev): ours only"; fi; \
-	echo "$(CXX) $(GRADBENCH_FLAGS) bench/gradbench/main.cpp $$adolc"; \
-	$(CXX) $(GRADBENCH_FLAGS) bench/gradbench/main.cpp $(LINK_SHARED) $$adolc -o $(GRADBENCH_DIR)/gradbench
+	if [ -n "$(CODIPACK)" ]; then \
+		[ -f "$(CODIPACK)/codi.hpp" ] || { echo "gradbench: FAILED: no codi.hpp in CODIPACK=$(CODIPACK)"; exit 1; }; \
+		codipack="-DGRADBENCH_CODIPACK -isystem $(CODIPACK)"; fi; \
+	echo "$(CXX) $(GRADBENCH_FLAGS) bench/gradbench/main.cpp $$adolc $$codipack"; \
+	$(CXX) $(GRADBENCH_FLAGS) bench/gradbench/main.cpp $(LINK_SHARED) $$adolc $$codipack -o $(GRADBENCH_DIR)/gradbench
 
 gradbench-test: gradbench-build
 	cd $(GRADBENCH_DIR) && ./gradbench --tiny

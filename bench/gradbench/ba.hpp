@@ -149,7 +149,7 @@ inline Result run(const Ba &e, const Options &opt) {
     std::vector<double> all(e.p * out * in); // the Jacobian's blocks, observation by observation
     double x[in];
 
-    ad::Tape &t = *opt.tape;
+    ad::Tape t = workload_tape();
     ad::Var xv[in], yv[out];
     auto record = [&](size_t i) {
         t.reset();

@@ -9,6 +9,7 @@
 //   ours retape   per call: reset, record, ad_gradient
 //   ADOL-C replay the tape recorded once; per call gradient()
 //   ADOL-C retape per call: trace_on, record, trace_off, gradient()
+//   CoDiPack retape per call: record, evaluate (codipack.hpp; where built with it)
 // and reports each as a ratio to the primal time (medians over repetitions). A workload
 // split into parts (E::parts > 1, kmeans past memory) is retaped part by part, for ours
 // and ADOL-C alike, and has no replay.
@@ -35,8 +36,6 @@ namespace ad = autodiff;
 struct Options {
     bool time = true;           // false: correctness only
     double budget_s = 0.4;      // time per mode and workload (at least 3 samples)
-    ad::Tape *tape = nullptr;      // ours: one tape for every gradient workload
-    ad::Tape *dual_tape = nullptr; // and an AD_F64_DUAL one for the Hessian-vector products
     bool adolc = true;          // ADOL-C as well (where built with it)
     std::string only;           // run just the sizes whose name contains this
 };
@@ -56,7 +55,7 @@ struct Result {
     bool capacity = false; // our tape ran out of records or memory
     bool skipped = false;  // left out by Options::only
     double primal_s = 0.0;
-    Mode ours_replay, ours_retape, adolc_replay, adolc_retape;
+    Mode ours_replay, ours_retape, adolc_replay, adolc_retape, codipack_retape;
 };
 
 // The median seconds per call of `body`: the first call warms up; calls shorter than
@@ -139,26 +138,46 @@ inline void check(Mode &mode, double error) {
     }
 }
 
+// Our tape for one workload, made by its runner and gone before the peers run (the
+// largest take gigabytes). It starts in 1 MiB and grows with the recording
+// (Tape::growing): no size to guess, as a host program would use it. AD_F64_DUAL for
+// the Hessian-vector products.
+inline ad::Tape workload_tape(ad_dtype dtype = AD_F64) { return ad::Tape::growing(size_t(1) << 20, dtype); }
+
 // Whether E's objective is a sum of parts it can record one at a time (E::part, E::parts).
 template <class E, class = void> struct splits : std::false_type {};
 template <class E> struct splits<E, std::void_t<decltype(&E::parts)>> : std::true_type {};
 
-template <class E> bool in_parts(const E &e) {
-    if constexpr (splits<E>::value) return e.parts > 1;
-    else return false;
+// How many parts E's derivative is taken in: E::parts where E splits, else 1.
+template <class E> size_t parts_of(const E &e) {
+    if constexpr (splits<E>::value) return e.parts;
+    else return 1;
 }
 
-// E's derivative at x into out, one part at a time: `derive_part(p, grad, hv)` writes part
-// p's gradient and, for E::hessian, its H·1. The parts' sums make the derivative (the
-// Newton direction divides them). Only one part's tape is ever in memory.
-template <class E, class F> void derive_by_parts(const E &e, double *out, F &&derive_part) {
+// Part p of E's objective at v: E::part, or where E does not split, all of it.
+template <class E, class T> T objective_part(const E &e, const T *v, size_t p) {
+    if constexpr (splits<E>::value) return e.part(v, p);
+    else return (void)p, e(v);
+}
+
+// Scratch for derive_by_parts, made once per mode: timed calls allocate nothing.
+struct PartSums {
+    std::vector<double> grad, hv, grad_sum, hv_sum;
+    explicit PartSums(size_t n) : grad(n), hv(n), grad_sum(n), hv_sum(n) {}
+};
+
+// E's derivative at x0 into out, one part at a time: `derive_part(p, grad, hv)` writes
+// part p's gradient and, for E::hessian, its H·1. The parts' sums make the derivative
+// (the Newton direction divides them). Only one part's tape is ever in memory.
+template <class E, class F> void derive_by_parts(const E &e, PartSums &s, double *out, F &&derive_part) {
     size_t n = e.x0.size();
-    std::vector<double> grad(n), hv(n), grad_sum(n, 0.0), hv_sum(n, 0.0);
-    for (size_t p = 0; p < e.parts; p++) {
-        derive_part(p, grad.data(), hv.data());
-        for (size_t i = 0; i < n; i++) grad_sum[i] += grad[i], hv_sum[i] += hv[i];
+    std::fill(s.grad_sum.begin(), s.grad_sum.end(), 0.0);
+    std::fill(s.hv_sum.begin(), s.hv_sum.end(), 0.0);
+    for (size_t p = 0; p < parts_of(e); p++) {
+        derive_part(p, s.grad.data(), s.hv.data());
+        for (size_t i = 0; i < n; i++) s.grad_sum[i] += s.grad[i], s.hv_sum[i] += s.hv[i];
     }
-    for (size_t i = 0; i < n; i++) out[i] = E::hessian ? grad_sum[i] / hv_sum[i] : grad_sum[i];
+    for (size_t i = 0; i < n; i++) out[i] = E::hessian ? s.grad_sum[i] / s.hv_sum[i] : s.grad_sum[i];
 }
 
 // The derivative of E at x into out, from a recorded y: the gradient, or for an E with
@@ -181,7 +200,7 @@ void derive_ours(ad::Tape &t, const ad::Var &y, const double *x, double *out, bo
 }
 
 template <class E> void run_ours(const E &e, Result &r, const Options &opt) {
-    ad::Tape &t = E::hessian ? *opt.dual_tape : *opt.tape;
+    ad::Tape t = workload_tape(E::hessian ? AD_F64_DUAL : AD_F64);
     size_t n = e.x0.size();
     std::vector<ad::Var> x(n);
     std::vector<double> g(n), scratch(2 * n);
@@ -194,29 +213,28 @@ template <class E> void run_ours(const E &e, Result &r, const Options &opt) {
     };
     auto record = [&]() { return record_with([&](const ad::Var *v) { return e(v); }); };
     r.ours_replay.ran = r.ours_retape.ran = true;
-    if constexpr (splits<E>::value) {
-        if (e.parts > 1) {
-            r.ours_replay.ran = false;
-            r.ours_replay.note = "in " + std::to_string(e.parts) + " parts, so no replay";
-            std::vector<double> ones(n, 1.0);
-            auto derive = [&] {
-                r.records = 0;
-                derive_by_parts(e, g.data(), [&](size_t p, double *grad, double *hv) {
-                    ad::Var y = record_with([&](const ad::Var *v) { return e.part(v, p); });
-                    r.records += t.len();
-                    if constexpr (E::hessian) t.hvp(y, e.x0.data(), ones.data(), grad, hv, n);
-                    else t.gradient(y, grad, n);
-                });
-            };
-            try {
-                derive();
-                check(r.ours_retape, gradient_error(e, e.x0, g.data()));
-                if (opt.time) r.ours_retape.seconds = median_seconds(derive, opt.budget_s);
-            } catch (const ad::Error &err) {
-                r.ours_retape.failure = err.what();
-            }
-            return;
+    if (parts_of(e) > 1) {
+        r.ours_replay.ran = false;
+        r.ours_replay.note = "in " + std::to_string(parts_of(e)) + " parts, so no replay";
+        std::vector<double> ones(n, 1.0);
+        PartSums sums(n);
+        auto derive = [&] {
+            r.records = 0;
+            derive_by_parts(e, sums, g.data(), [&](size_t p, double *grad, double *hv) {
+                ad::Var y = record_with([&](const ad::Var *v) { return objective_part(e, v, p); });
+                r.records += t.len();
+                if constexpr (E::hessian) t.hvp(y, e.x0.data(), ones.data(), grad, hv, n);
+                else t.gradient(y, grad, n);
+            });
+        };
+        try {
+            derive();
+            check(r.ours_retape, gradient_error(e, e.x0, g.data()));
+            if (opt.time) r.ours_retape.seconds = median_seconds(derive, opt.budget_s);
+        } catch (const ad::Error &err) {
+            r.ours_retape.failure = err.what();
         }
+        return;
     }
     try {
         ad::Var y = record();
@@ -299,22 +317,21 @@ void run_adolc_on(const E &e, Result &r, const Options &opt, short replay_tag, s
     std::vector<double> g(e.x0.size()), scratch(2 * e.x0.size());
     std::vector<double> x0 = e.x0, x1 = shifted(e.x0);
     r.adolc_replay.ran = r.adolc_retape.ran = true;
-    if constexpr (splits<E>::value) {
-        if (e.parts > 1) {
-            r.adolc_replay.ran = false;
-            std::vector<double> ones(x0.size(), 1.0);
-            auto derive = [&] {
-                derive_by_parts(e, g.data(), [&](size_t p, double *grad, double *hv) {
-                    adolc_trace(retape_tag, x0, [&](const adouble *ax) { return e.part(ax, p); });
-                    gradient(retape_tag, int(x0.size()), x0.data(), grad);
-                    if constexpr (E::hessian) hess_vec(retape_tag, int(x0.size()), x0.data(), ones.data(), hv);
-                });
-            };
-            derive();
-            check(r.adolc_retape, gradient_error(e, x0, g.data()));
-            if (opt.time) r.adolc_retape.seconds = median_seconds(derive, opt.budget_s);
-            return;
-        }
+    if (parts_of(e) > 1) {
+        r.adolc_replay.ran = false;
+        std::vector<double> ones(x0.size(), 1.0);
+        PartSums sums(x0.size());
+        auto derive = [&] {
+            derive_by_parts(e, sums, g.data(), [&](size_t p, double *grad, double *hv) {
+                adolc_trace(retape_tag, x0, [&](const adouble *ax) { return objective_part(e, ax, p); });
+                gradient(retape_tag, int(x0.size()), x0.data(), grad);
+                if constexpr (E::hessian) hess_vec(retape_tag, int(x0.size()), x0.data(), ones.data(), hv);
+            });
+        };
+        derive();
+        check(r.adolc_retape, gradient_error(e, x0, g.data()));
+        if (opt.time) r.adolc_retape.seconds = median_seconds(derive, opt.budget_s);
+        return;
     }
     adolc_record(e, retape_tag, x0);
     derive_adolc<E>(retape_tag, x0.data(), g.data(), scratch);
@@ -340,6 +357,10 @@ void run_adolc_on(const E &e, Result &r, const Options &opt, short replay_tag, s
 }
 #endif
 
+#ifdef GRADBENCH_CODIPACK
+template <class E> void run_codipack(const E &e, Result &r, const Options &opt); // codipack.hpp
+#endif
+
 template <class E> Result run(const E &e, const Options &opt) {
     Result r;
     r.eval = E::name;
@@ -352,6 +373,9 @@ template <class E> Result run(const E &e, const Options &opt) {
 #ifdef GRADBENCH_ADOLC
     // Not beyond what our tape holds: there ADOL-C's tape is gigabytes of files.
     if (opt.adolc && !r.capacity) run_adolc(e, r, opt);
+#endif
+#ifdef GRADBENCH_CODIPACK
+    if (!r.capacity) run_codipack(e, r, opt);
 #endif
     return r;
 }

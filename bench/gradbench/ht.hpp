@@ -249,7 +249,7 @@ inline Result run(const Ht &e, const Options &opt) {
     const std::vector<double> ref0 = e.reference(e.x0), ref1 = e.reference(x1);
     std::vector<double> jac(m * p);
 
-    ad::Tape &t = *opt.tape;
+    ad::Tape t = workload_tape();
     std::vector<ad::Var> xv(n), yv(m);
     // The outputs' handles for the C call into a buffer kept here: the wrapper's
     // forward_vector returns a new vector (and a new array of handles) on every call, and

@@ -33,6 +33,8 @@ struct Lstm {
         return "l=" + std::to_string(l) + ",c=" + std::to_string(c) + ",b=" + std::to_string(b);
     }
 
+    // Called as sigmoid<T>: with expression-template types (CoDiPack) the argument is an
+    // expression, not T.
     template <class T> static T sigmoid(const T &x) {
         using std::exp;
         return 1.0 / (1.0 + exp(-x));
@@ -43,9 +45,9 @@ struct Lstm {
     void layer(const T *weight, const T *bias, T *hidden, T *cell, const T *input) const {
         using std::tanh;
         for (size_t i = 0; i < b; i++) {
-            T forget = sigmoid(input[i] * weight[i] + bias[i]);
-            T ingate = sigmoid(hidden[i] * weight[b + i] + bias[b + i]);
-            T outgate = sigmoid(input[i] * weight[2 * b + i] + bias[2 * b + i]);
+            T forget = sigmoid<T>(input[i] * weight[i] + bias[i]);
+            T ingate = sigmoid<T>(hidden[i] * weight[b + i] + bias[b + i]);
+            T outgate = sigmoid<T>(input[i] * weight[2 * b + i] + bias[2 * b + i]);
             T change = tanh(hidden[i] * weight[3 * b + i] + bias[3 * b + i]);
             cell[i] = cell[i] * forget + ingate * change;
             hidden[i] = outgate * tanh(cell[i]);

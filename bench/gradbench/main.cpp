@@ -30,6 +30,9 @@
 #include "lstm.hpp"
 #include "ode.hpp"
 #include "wrapper_cost.hpp"
+#ifdef GRADBENCH_CODIPACK
+#include "codipack.hpp"
+#endif
 
 using namespace gradbench;
 
@@ -156,29 +159,24 @@ std::string ratio(const Mode &m, double primal) {
 
 // What the parent keeps of a workload run in a child process.
 struct Summary {
-    bool ours_ok = false, adolc_ok = false, wrong = false, skipped = false;
+    bool ours_ok = false, adolc_ok = false, codipack_ok = false, wrong = false, skipped = false;
     // Ratios; NaN for a mode that did not run (no replay for a size derived in parts).
-    double ours_replay = 0, ours_retape = 0, adolc_replay = 0, adolc_retape = 0;
+    double ours_replay = 0, ours_retape = 0, adolc_replay = 0, adolc_retape = 0, codipack_retape = 0;
     size_t records = 0; // on our tape: the measure of "largest"
     char size[96] = {0};
 };
 
-// Runs one workload and prints its line; its tapes live and die with the call.
-Summary run_workload(const std::function<Result(const Options &)> &make, Options opt) {
-    // The tapes start in 1 MiB and grow with the recording (Tape::growing): no size to
-    // guess, as a host program would use them.
-    ad::Tape tape = ad::Tape::growing(size_t(1) << 20);
-    ad::Tape dual_tape = ad::Tape::growing(size_t(1) << 20, AD_F64_DUAL);
-    opt.tape = &tape;
-    opt.dual_tape = &dual_tape;
+// Runs one workload and prints its line.
+Summary run_workload(const std::function<Result(const Options &)> &make, const Options &opt) {
     Result r = make(opt);
     Summary sum;
     sum.skipped = r.skipped;
     if (r.skipped) return sum;
-    std::printf("%s %s %zu %zu %.1f | %s %s %s %s |", r.eval.c_str(), r.size.c_str(), r.inputs, r.records,
+    std::printf("%s %s %zu %zu %.1f | %s %s %s %s %s |", r.eval.c_str(), r.size.c_str(), r.inputs, r.records,
                 r.primal_s * 1e6, ratio(r.ours_replay, r.primal_s).c_str(), ratio(r.ours_retape, r.primal_s).c_str(),
-                ratio(r.adolc_replay, r.primal_s).c_str(), ratio(r.adolc_retape, r.primal_s).c_str());
-    for (const Mode *m : {&r.ours_replay, &r.ours_retape, &r.adolc_replay, &r.adolc_retape}) {
+                ratio(r.adolc_replay, r.primal_s).c_str(), ratio(r.adolc_retape, r.primal_s).c_str(),
+                ratio(r.codipack_retape, r.primal_s).c_str());
+    for (const Mode *m : {&r.ours_replay, &r.ours_retape, &r.adolc_replay, &r.adolc_retape, &r.codipack_retape}) {
         if (m->ran && !m->failure.empty()) std::printf(" [%s]", m->failure.c_str());
         if (!m->note.empty()) std::printf(" (%s)", m->note.c_str());
         // A capacity failure is reported; a wrong derivative fails the run.
@@ -188,11 +186,13 @@ Summary run_workload(const std::function<Result(const Options &)> &make, Options
     std::fflush(stdout);
     sum.ours_ok = r.ours_replay.failure.empty() && r.ours_retape.failure.empty();
     sum.adolc_ok = r.adolc_retape.ran && r.adolc_replay.failure.empty() && r.adolc_retape.failure.empty();
+    sum.codipack_ok = r.codipack_retape.ran && r.codipack_retape.failure.empty();
     auto ratio_of = [&](const Mode &m) { return m.ran ? m.seconds / r.primal_s : NAN; };
     sum.ours_replay = ratio_of(r.ours_replay);
     sum.ours_retape = ratio_of(r.ours_retape);
     sum.adolc_replay = ratio_of(r.adolc_replay);
     sum.adolc_retape = ratio_of(r.adolc_retape);
+    sum.codipack_retape = ratio_of(r.codipack_retape);
     sum.records = r.records;
     std::snprintf(sum.size, sizeof sum.size, "%s", r.size.c_str());
     return sum;
@@ -249,11 +249,11 @@ int main(int argc, char **argv) {
         wrapper_cost(tape, opt.budget_s);
     }
     bool ok = true;
-    std::printf("# eval size inputs records primal_us | ratios: ours_replay ours_retape adolc_replay adolc_retape | failures\n");
+    std::printf("# eval size inputs records primal_us | ratios: ours_replay ours_retape adolc_replay adolc_retape codipack_retape | failures\n");
     std::vector<std::string> table;
     for (const Eval &ev : evals()) {
         if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), ev.name) == wanted.end()) continue;
-        std::vector<double> rr, rt, ar, at;
+        std::vector<double> rr, rt, ar, at, ct;
         // The largest workload each ran: by the records it put on our tape.
         std::string ours_largest = "-", adolc_largest = "-", failures;
         size_t ours_most = 0, adolc_most = 0;
@@ -273,16 +273,18 @@ int main(int argc, char **argv) {
                 ar.push_back(sum.adolc_replay);
                 at.push_back(sum.adolc_retape);
             }
+            if (sum.codipack_ok) ct.push_back(sum.codipack_retape);
         }
         char row[512];
-        std::snprintf(row, sizeof row, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |", ev.name,
-                      median(ar).c_str(), median(at).c_str(), median(rr).c_str(), median(rt).c_str(), ev.codipack, ours_largest.c_str(),
+        std::snprintf(row, sizeof row, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", ev.name,
+                      median(ar).c_str(), median(at).c_str(), median(rr).c_str(), median(rt).c_str(), median(ct).c_str(),
+                      ev.codipack, ours_largest.c_str(),
                       adolc_largest.c_str(), failures.empty() ? "" : failures.c_str());
         table.push_back(row);
     }
     if (!tiny) {
-        std::printf("\n| eval | ADOL-C replay | ADOL-C retape | ours (replay) | ours (retape) | CoDiPack (issue) | largest ours | largest ADOL-C | our failures |\n");
-        std::printf("|---|---:|---:|---:|---:|---:|---|---|---|\n");
+        std::printf("\n| eval | ADOL-C replay | ADOL-C retape | ours (replay) | ours (retape) | CoDiPack retape | CoDiPack (issue) | largest ours | largest ADOL-C | our failures |\n");
+        std::printf("|---|---:|---:|---:|---:|---:|---:|---|---|---|\n");
         for (const std::string &row : table) std::printf("%s\n", row.c_str());
     }
     std::printf("gradbench: %s\n", ok ? "every derivative that ran matched its reference" : "a derivative was WRONG");
