@@ -38,6 +38,7 @@ struct Options {
     double budget_s = 0.4;      // time per mode and workload (at least 3 samples)
     bool adolc = true;          // ADOL-C as well (where built with it)
     std::string only;           // run just the sizes whose name contains this
+    std::vector<std::string> skip; // and none whose name contains one of these
 };
 
 // One mode's outcome on one workload.

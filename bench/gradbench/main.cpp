@@ -1,11 +1,11 @@
 // GradBench-style workloads through the C++ wrapper, beside ADOL-C: see harness.hpp and
 // BENCHMARKS.md. Usage:
-//   gradbench [--tiny] [--budget SECONDS] [--no-adolc] [--only SIZE] [EVAL...]
+//   gradbench [--tiny] [--budget SECONDS] [--no-adolc] [--only SIZE] [--skip SIZE]... [EVAL...]
 // --tiny runs each eval at its smallest sizes, checking derivatives only (no timing):
 // the `make test` run. EVAL names which evals to run (default: all). Prints what the
 // wrapper costs per recorded op (wrapper_cost.hpp), one line per workload, then a
 // markdown table of the median ratios per eval. --only runs just the sizes whose name
-// contains SIZE (`--only k=1000,n=100000`). Exits non-zero when a derivative that ran
+// contains SIZE (`--only k=1000,n=100000`); --skip leaves out those that do. Exits non-zero when a derivative that ran
 // disagrees with its reference.
 #include <algorithm>
 #include <cmath>
@@ -50,7 +50,9 @@ template <class E, class... A> std::function<Result(const Options &)> workload(A
     return [=](const Options &opt) {
         std::mt19937_64 rng(31337);
         E e(args..., rng);
-        if (e.size().find(opt.only) == std::string::npos) {
+        bool skip = e.size().find(opt.only) == std::string::npos;
+        for (const std::string &left_out : opt.skip) skip = skip || e.size().find(left_out) != std::string::npos;
+        if (skip) {
             Result skipped;
             skipped.skipped = true;
             return skipped;
@@ -237,6 +239,7 @@ int main(int argc, char **argv) {
         else if (!std::strcmp(argv[i], "--no-adolc")) opt.adolc = false;
         else if (!std::strcmp(argv[i], "--budget") && i + 1 < argc) opt.budget_s = std::atof(argv[++i]);
         else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) opt.only = argv[++i];
+        else if (!std::strcmp(argv[i], "--skip") && i + 1 < argc) opt.skip.push_back(argv[++i]);
         else wanted.push_back(argv[i]);
     }
     opt.time = !tiny;
