@@ -32,6 +32,11 @@ typedef struct ad_record_cursor {
     uint32_t limit;
     uint32_t generation;
     uint32_t identity;
+    /* The pool of constants f32 does not hold: the next free slot of its current chunk,
+     * how many are left, and the next slot's reference (a record's second word). */
+    double *wide_next;
+    uint32_t wide_left;
+    uint32_t wide_reference;
 } ad_record_cursor;
 
 /** @cond internal */
@@ -56,7 +61,10 @@ enum {
     AD_INLINE_OP_MUL_CONST_ = 40,
     AD_INLINE_OP_DIV_CONST_ = 41,
     AD_INLINE_OP_CONST_SUB_ = 42,
-    AD_INLINE_OP_CONST_DIV_ = 43
+    AD_INLINE_OP_CONST_DIV_ = 43,
+    /* The same five with a constant from the pool (AddWide … WideDiv): each is its
+     * inline form + 7. */
+    AD_INLINE_OP_WIDE_FROM_CONST_ = 7
 };
 
 /* The cursor of a live tape with room for one more record, or NULL. */
@@ -115,16 +123,29 @@ static inline ad_record_cursor *ad_inline_binary_cursor_(ad_tape *tape, ad_var a
                : NULL;
 }
 
-/* The cursor when `x` is live and stored as an index and `c` is exactly an f32 (whose
- * bits go to `*bits`), else NULL: the library's inline-constant form. */
+/* The cursor when `x` is live and stored as an index and `c` has a place, else NULL.
+ * Its place, as the library would choose it: when `c` is exactly an f32, inside the
+ * record (`*b` = its bits, `*op` = `inline_op`); else the next slot of the tape's pool of
+ * wide constants, when its current chunk has one (`c` is written there, `*b` = the slot's
+ * reference, `*op` = the wide form). */
 static inline ad_record_cursor *ad_inline_const_cursor_(ad_tape *tape, ad_var x, double c,
-                                                        uint32_t *bits) {
+                                                        uint32_t inline_op, uint32_t *op, uint32_t *b) {
     ad_record_cursor *cursor = ad_inline_cursor_(tape);
     float narrow = (float)c;
-    if (cursor == NULL || !ad_inline_live_(cursor, x) || x.index >= AD_INLINE_DIRECT_INDEX_LIMIT_ ||
-        (double)narrow != c)
+    if (cursor == NULL || !ad_inline_live_(cursor, x) || x.index >= AD_INLINE_DIRECT_INDEX_LIMIT_)
         return NULL;
-    memcpy(bits, &narrow, sizeof *bits);
+    if ((double)narrow == c) {
+        memcpy(b, &narrow, sizeof *b);
+        *op = inline_op;
+        return cursor;
+    }
+    if (cursor->wide_left == 0) return NULL;
+    *cursor->wide_next = c;
+    *b = cursor->wide_reference;
+    *op = inline_op + AD_INLINE_OP_WIDE_FROM_CONST_;
+    cursor->wide_next += 1;
+    cursor->wide_reference += 1;
+    cursor->wide_left -= 1;
     return cursor;
 }
 /** @endcond */
@@ -163,10 +184,10 @@ static inline ad_var ad_inline_div(ad_tape *tape, ad_var a, ad_var b) {
 
 /** `x + c`, as ad_add_const(). */
 static inline ad_var ad_inline_add_const(ad_tape *tape, ad_var x, double c) {
-    uint32_t bits;
-    ad_record_cursor *cur = ad_inline_const_cursor_(tape, x, c, &bits);
+    uint32_t op, b;
+    ad_record_cursor *cur = ad_inline_const_cursor_(tape, x, c, AD_INLINE_OP_ADD_CONST_, &op, &b);
     if (cur == NULL) return ad_add_const(tape, x, c);
-    return ad_inline_push_(cur, AD_INLINE_OP_ADD_CONST_, x.index, bits, ad_inline_value_(cur, x.index) + c);
+    return ad_inline_push_(cur, op, x.index, b, ad_inline_value_(cur, x.index) + c);
 }
 
 /** `x - c`, as ad_sub_const(): recorded as `x + (-c)`, as the library does. */
@@ -176,34 +197,34 @@ static inline ad_var ad_inline_sub_const(ad_tape *tape, ad_var x, double c) {
 
 /** `x * c`, as ad_scale(). */
 static inline ad_var ad_inline_scale(ad_tape *tape, ad_var x, double c) {
-    uint32_t bits;
-    ad_record_cursor *cur = ad_inline_const_cursor_(tape, x, c, &bits);
+    uint32_t op, b;
+    ad_record_cursor *cur = ad_inline_const_cursor_(tape, x, c, AD_INLINE_OP_MUL_CONST_, &op, &b);
     if (cur == NULL) return ad_scale(tape, x, c);
-    return ad_inline_push_(cur, AD_INLINE_OP_MUL_CONST_, x.index, bits, ad_inline_value_(cur, x.index) * c);
+    return ad_inline_push_(cur, op, x.index, b, ad_inline_value_(cur, x.index) * c);
 }
 
 /** `x / c`, as ad_div_const(). */
 static inline ad_var ad_inline_div_const(ad_tape *tape, ad_var x, double c) {
-    uint32_t bits;
-    ad_record_cursor *cur = ad_inline_const_cursor_(tape, x, c, &bits);
+    uint32_t op, b;
+    ad_record_cursor *cur = ad_inline_const_cursor_(tape, x, c, AD_INLINE_OP_DIV_CONST_, &op, &b);
     if (cur == NULL) return ad_div_const(tape, x, c);
-    return ad_inline_push_(cur, AD_INLINE_OP_DIV_CONST_, x.index, bits, ad_inline_value_(cur, x.index) / c);
+    return ad_inline_push_(cur, op, x.index, b, ad_inline_value_(cur, x.index) / c);
 }
 
 /** `c - x`, as ad_const_sub(). */
 static inline ad_var ad_inline_const_sub(ad_tape *tape, double c, ad_var x) {
-    uint32_t bits;
-    ad_record_cursor *cur = ad_inline_const_cursor_(tape, x, c, &bits);
+    uint32_t op, b;
+    ad_record_cursor *cur = ad_inline_const_cursor_(tape, x, c, AD_INLINE_OP_CONST_SUB_, &op, &b);
     if (cur == NULL) return ad_const_sub(tape, c, x);
-    return ad_inline_push_(cur, AD_INLINE_OP_CONST_SUB_, x.index, bits, c - ad_inline_value_(cur, x.index));
+    return ad_inline_push_(cur, op, x.index, b, c - ad_inline_value_(cur, x.index));
 }
 
 /** `c / x`, as ad_const_div(). */
 static inline ad_var ad_inline_const_div(ad_tape *tape, double c, ad_var x) {
-    uint32_t bits;
-    ad_record_cursor *cur = ad_inline_const_cursor_(tape, x, c, &bits);
+    uint32_t op, b;
+    ad_record_cursor *cur = ad_inline_const_cursor_(tape, x, c, AD_INLINE_OP_CONST_DIV_, &op, &b);
     if (cur == NULL) return ad_const_div(tape, c, x);
-    return ad_inline_push_(cur, AD_INLINE_OP_CONST_DIV_, x.index, bits, c / ad_inline_value_(cur, x.index));
+    return ad_inline_push_(cur, op, x.index, b, c / ad_inline_value_(cur, x.index));
 }
 
 #ifdef __cplusplus

@@ -70,6 +70,76 @@ unsafe fn push(cursor: NonNull<RecordCursor>, op: Op, a: VarId, b: VarId) -> Opt
     })
 }
 
+/// Appends `x op c` through `cursor` for one of the ops with a constant (`op` is its
+/// inline form: `AddConst`, `MulConst`, `DivConst`, `ConstSub`, `ConstDiv`) as the inline
+/// C path does: inside the record when `f32` holds `c`, else in the pool's next slot
+/// (the wide form). `None` where the protocol sends the caller to the library.
+///
+/// # Safety
+/// `cursor` is the live cursor of a tape no call of which is running.
+unsafe fn push_constant(cursor: NonNull<RecordCursor>, op: Op, x: VarId, c: f64) -> Option<VarId> {
+    // SAFETY: the caller's contract; the cursor's counters are cells.
+    let cur = unsafe { cursor.as_ref() };
+    let len = cur.len.get();
+    let live = x.kind == SCALAR
+        && x.tape == cur.identity
+        && x.generation == cur.generation.get()
+        && x.index < len;
+    if cur.limit.get() <= len || !live || x.index >= 1 << 25 {
+        return None;
+    }
+    let narrow = c as f32;
+    let (op, b) = if f64::from(narrow) == c {
+        (op as u32, narrow.to_bits())
+    } else if cur.wide_left.get() > 0 {
+        let (slot, reference) = (cur.wide_next.get(), cur.wide_reference.get());
+        // SAFETY: one of the pool chunk's `wide_left` free slots.
+        unsafe { slot.write(c) };
+        cur.wide_next.set(slot.wrapping_add(1));
+        cur.wide_reference.set(reference + 1);
+        cur.wide_left.set(cur.wide_left.get() - 1);
+        (op as u32 + 7, reference)
+    } else {
+        return None;
+    };
+    let records = cur.records.cast::<RecordF64>().as_ptr();
+    // SAFETY: `x.index < len`; the record at `len` is below `limit`.
+    unsafe {
+        let v = (*records.add(x.index as usize)).value;
+        let value = match Op::from_code(op as u8)? {
+            Op::AddConst | Op::AddWide => v + c,
+            Op::MulConst | Op::MulWide => v * c,
+            Op::DivConst | Op::DivWide => v / c,
+            Op::ConstSub | Op::WideSub => c - v,
+            _ => c / v,
+        };
+        records.add(len as usize).write(RecordF64 {
+            first: op << 26 | x.index,
+            b,
+            value,
+            adjoint: 0.0,
+        });
+    }
+    cur.len.set(len + 1);
+    Some(VarId {
+        index: len,
+        kind: SCALAR,
+        generation: cur.generation.get(),
+        tape: cur.identity,
+    })
+}
+
+/// The tape's own call for `x op c`, `op` as in [`push_constant`].
+fn api_constant(tape: &Tape<'_, f64>, op: Op, x: VarId, c: f64) -> VarId {
+    match op {
+        Op::AddConst => tape.binary_const_id(Op::Add, x, c),
+        Op::MulConst => tape.binary_const_id(Op::Mul, x, c),
+        Op::DivConst => tape.binary_const_id(Op::Div, x, c),
+        Op::ConstSub => tape.const_binary_id(Op::Sub, c, x),
+        _ => tape.const_binary_id(Op::Div, c, x),
+    }
+}
+
 /// What a test does without a cursor: builds that poison the arena for
 /// AddressSanitizer offer none; every other build must.
 fn no_cursor() {
@@ -190,4 +260,79 @@ fn the_protocol_refuses_what_the_library_must_check() {
     }
     assert_eq!(tape.binary_id(Op::Add, last, z), VarId::INVALID);
     assert!(tape.status().is_err());
+}
+
+/// `Σ c₅ / ((c₁ − x_i·c₂) / c₃ + c₄)` with constants `f32` holds and ones it does not,
+/// through `k` (the API's calls, or the cursor).
+fn record_with_constants(
+    tape: &Tape<'_, f64>,
+    x: &[f64],
+    k: &dyn Fn(Op, VarId, f64) -> VarId,
+) -> VarId {
+    let mut sum = tape.constant(0.0).id();
+    for (i, &v) in x.iter().enumerate() {
+        let xi = tape.input(v).id();
+        let wide = 0.1 + i as f64 * 0.013;
+        let t = k(Op::ConstSub, k(Op::MulConst, xi, wide), 1.5);
+        let t = k(Op::AddConst, k(Op::DivConst, t, 0.3), 4.0);
+        sum = tape.binary_id(Op::Add, sum, k(Op::ConstDiv, t, wide + 0.5));
+    }
+    sum
+}
+
+#[test]
+fn constants_through_the_cursor_are_the_tapes_own() {
+    // Over 32 constants `f32` does not hold, so the pool takes several chunks: the
+    // library's call takes each, and the cursor fills it.
+    let n = if cfg!(miri) { 12 } else { 60 };
+    let mut rng = common::Rng::seeded("record cursor constants");
+    let x: Vec<f64> = (0..n).map(|_| rng.uniform(0.5, 2.0)).collect();
+    let (mut mem_api, mut mem_cursor) = (common::memory(1 << 15), common::memory(1 << 15));
+    let api = Tape::<f64>::new(&mut mem_api).unwrap();
+    let via = Tape::<f64>::new(&mut mem_cursor).unwrap();
+    let Some(cursor) = via.record_cursor() else {
+        return no_cursor();
+    };
+    let inline = core::cell::Cell::new(0);
+    let f_api = record_with_constants(&api, &x, &|op, x, c| api_constant(&api, op, x, c));
+    let f_via = record_with_constants(&via, &x, &|op, x, c| {
+        // SAFETY: no call of `via` is running here.
+        match unsafe { push_constant(cursor, op, x, c) } {
+            Some(id) => {
+                inline.set(inline.get() + 1);
+                id
+            }
+            None => api_constant(&via, op, x, c),
+        }
+    });
+    assert!(inline.get() > 4 * n, "{} of {} inline", inline.get(), 5 * n);
+    assert_eq!(api.len(), via.len());
+    assert_eq!(api.used_bytes(), via.used_bytes());
+    assert_eq!(
+        api.value(f_api).unwrap().to_bits(),
+        via.value(f_via).unwrap().to_bits()
+    );
+    let (mut g_api, mut g_via) = (vec![0.0; n], vec![0.0; n]);
+    api.gradient_into(f_api, &mut g_api).unwrap();
+    via.gradient_into(f_via, &mut g_via).unwrap();
+    assert!(g_api
+        .iter()
+        .zip(&g_via)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
+    // Against central differences in one input.
+    let h = 1e-6;
+    let at = |shift: f64| {
+        let mut z = x.clone();
+        z[3] += shift;
+        via.replay(&z).unwrap();
+        via.value(f_via).unwrap()
+    };
+    common::assert_close("df/dx3", g_via[3], (at(h) - at(-h)) / (2.0 * h), 1e-6);
+    let x2: Vec<f64> = x.iter().map(|v| v * 1.25).collect();
+    api.replay(&x2).unwrap();
+    via.replay(&x2).unwrap();
+    assert_eq!(
+        api.value(f_api).unwrap().to_bits(),
+        via.value(f_via).unwrap().to_bits()
+    );
 }

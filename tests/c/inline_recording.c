@@ -1,8 +1,9 @@
 /* autodiff_inline.h records what the library records: the same expression through the
  * inline functions and through the library's calls gives the same tape length, values
- * and gradient bits, on random (seeded) inputs; and every case the inline path does not
- * handle (another dtype, a constant f32 cannot hold, a stale or foreign handle, a full
- * or failed tape, NULL) falls back to the library with its statuses. */
+ * and gradient bits, on random (seeded) inputs, constants f32 cannot hold included
+ * (their pool's chunks are taken by the library, then filled inline); and every case the
+ * inline path does not handle (another dtype, a stale or foreign handle, a full or failed
+ * tape, NULL) falls back to the library with its statuses. */
 #include <stdint.h>
 #include <string.h>
 
@@ -34,7 +35,8 @@ static const ops inlined = {ad_inline_add,       ad_inline_sub,       ad_inline_
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
 static double uniform(double lo, double hi) { return check_uniform(&rng_state, lo, hi); }
 
-/* Every op, with constants f32 holds (0.5, 100, -3) and ones it does not (0.1). */
+/* Every op, with constants f32 holds (0.5, 100, -3) and ones it does not (0.1, 0.3, 0.7,
+ * 1.1, and one drawn per step): over 100 of the latter, so several chunks of the pool. */
 static ad_var program(ad_tape *t, const ops *o, const ad_var *x) {
     ad_var f = o->scale(t, x[0], 0.5);
     for (int i = 1; i < N; i++) {
@@ -43,6 +45,8 @@ static ad_var program(ad_tape *t, const ops *o, const ad_var *x) {
         ad_var q = o->div(t, o->add_const(t, a, -3.0), o->add_const(t, o->mul(t, b, b), 2.0));
         ad_var r = o->const_div(t, 0.1, o->add_const(t, o->mul(t, x[i], x[i]), 1.0));
         f = o->add(t, f, o->add(t, o->scale(t, q, 100.0), o->div_const(t, o->sub_const(t, r, 0.1), 0.5)));
+        ad_var s = o->const_sub(t, 0.7, o->scale(t, o->div_const(t, x[i], 0.3), 1.1));
+        f = o->add(t, f, o->const_div(t, 1.0 + 0.0314159265358979 * i, o->add_const(t, o->mul(t, s, s), 0.3)));
     }
     return f;
 }
@@ -120,8 +124,8 @@ static void falls_back_with_the_library_statuses(void) {
     CHECK_STATUS(ad_tape_status(t), AD_ERR_FOREIGN_HANDLE);
     CHECK_OK(ad_tape_reset(t));
 
-    /* A constant float cannot hold: the library's call, which keeps it beside the records
-     * (one record, as the inline form makes). */
+    /* A constant float cannot hold on a fresh recording: the library's call takes the
+     * pool's first chunk and keeps the constant there (one record, as inline). */
     y = ad_input(t, 3.0);
     size_t before = 0, after = 0;
     CHECK_OK(ad_tape_len(t, &before));

@@ -5,7 +5,7 @@
 //! checks, a dtype dispatch), and none of it inlines into the caller's loop. So the
 //! tape's first bytes have a fixed layout, [`RecordCursor`], and a host that follows
 //! the protocol below may append plain arithmetic records itself: `include/autodiff_inline.h`
-//! does so for `+ − × ÷` and their inline-constant forms, and falls back to the library
+//! does so for `+ − × ÷` and their forms with a constant, and falls back to the library
 //! call whenever any condition fails.
 //!
 //! # The protocol (for an `f64` tape)
@@ -23,6 +23,13 @@
 //! `f64` exactly as the op's rule does, and a zero adjoint; then storing `len = i + 1`,
 //! and returning the handle `{i, 1, generation, identity}`. The op codes are those of
 //! [`Op`](crate::Op), which never change for existing ops.
+//!
+//! A constant `c` that `f32` does not hold exactly (NaN included) goes to the tape's
+//! pool instead, in the op's wide form (`AddWide` … `WideDiv`), when the pool's current
+//! chunk has room (`wide_left > 0`): write `c` at `wide_next`, use `wide_reference` as
+//! the record's second word, then advance `wide_next` by one `f64` and `wide_reference`
+//! by one, and decrement `wide_left`. With no room, the library's call takes its next
+//! chunk (up to 32 slots), so most such constants take the inline path.
 //!
 //! Nothing else may be written, and no Rust code may be running on the tape meanwhile
 //! (a C call has returned, or the host is inside a callback the tape made, when the
@@ -45,6 +52,9 @@ pub struct RecordCursor {
     pub limit: Cell<u32>,
     pub generation: Cell<u32>,
     pub identity: u32,
+    pub wide_next: Cell<*mut f64>,
+    pub wide_left: Cell<u32>,
+    pub wide_reference: Cell<u32>,
 }
 
 // The tape's first fields are the cursor's, at the same offsets.
@@ -55,7 +65,10 @@ const _: () = {
     assert!(offset_of!(F64Tape, limit) == offset_of!(RecordCursor, limit));
     assert!(offset_of!(F64Tape, generation) == offset_of!(RecordCursor, generation));
     assert!(offset_of!(F64Tape, identity) == offset_of!(RecordCursor, identity));
-    assert!(size_of::<RecordCursor>() == size_of::<usize>() + 16);
+    assert!(offset_of!(F64Tape, wide_next) == offset_of!(RecordCursor, wide_next));
+    assert!(offset_of!(F64Tape, wide_left) == offset_of!(RecordCursor, wide_left));
+    assert!(offset_of!(F64Tape, wide_reference) == offset_of!(RecordCursor, wide_reference));
+    assert!(size_of::<RecordCursor>() == 2 * size_of::<usize>() + 24);
     assert!(size_of::<Record<f64>>() == 24);
     assert!(super::HandleKind::Scalar.code() == 1);
 };

@@ -122,7 +122,7 @@ pub(crate) enum SlotContent {
 /// tapes are independent.
 #[repr(C)]
 pub struct Tape<'m, T: Real> {
-    // The first five fields are the record cursor, in this order (see `cursor.rs`): a
+    // The first eight fields are the record cursor, in this order (see `cursor.rs`): a
     // host's inline recording path reads and advances them.
     /// Start of the record array: at the arena's low end, or in a block the host's
     /// growth hooks handed in (see `growth.rs`).
@@ -136,6 +136,11 @@ pub struct Tape<'m, T: Real> {
     generation: Cell<u32>,
     /// This tape's identity, unique in the process; every handle carries it.
     identity: u32,
+    /// The next free slot of the wide-constant pool's current chunk, how many are left,
+    /// and the next slot's reference as a record's second field (see `wide_constant.rs`).
+    wide_next: Cell<*mut T>,
+    wide_left: Cell<u32>,
+    wide_reference: Cell<u32>,
     arena: Arena<'m>,
     /// Byte offset of the records' home within the arena (where they live until growth
     /// moves them to a block of the host's).
@@ -149,11 +154,7 @@ pub struct Tape<'m, T: Real> {
     /// The last constant recorded and its record, so a constant used over and over
     /// (`0.01 * x[i]` in a loop) takes one record, not one per use.
     last_constant: Cell<(T, VarId)>,
-    /// The next free slot of the wide-constant pool's current chunk, and how many are
-    /// left (see `wide_constant.rs`).
-    wide_next: Cell<*mut T>,
-    wide_left: Cell<u32>,
-    /// The size of the pool's next chunk.
+    /// The size of the wide-constant pool's next chunk.
     wide_chunk: Cell<u32>,
     /// Number of `Input` records, in recording order.
     inputs: Cell<u32>,
@@ -225,6 +226,7 @@ impl<'m, T: Real> Tape<'m, T> {
             last_constant: Cell::new((T::zero(), VarId::INVALID)),
             wide_next: Cell::new(core::ptr::null_mut()),
             wide_left: Cell::new(0),
+            wide_reference: Cell::new(0),
             wide_chunk: Cell::new(1),
             inputs: Cell::new(0),
             inputs_end: Cell::new(0),

@@ -320,9 +320,10 @@ impl<T: Real> Tape<'_, T> {
         self.fail(Error::ForeignHandle)
     }
 
-    /// `x op c` for a constant `c` and a binary `op`. When `f32` holds `c` exactly and
-    /// the op has a form with an inline constant (`+ − × ÷`), `c` lives inside the
-    /// record; otherwise it takes a (shared) `Const` record.
+    /// `x op c` for a constant `c` and a binary `op`. For `+ − × ÷`, `c` lives inside
+    /// the record when `f32` holds it exactly, else (an `f64` tape) in the pool beside the
+    /// records (`wide_constant.rs`); other ops, and constants neither place takes, get
+    /// a (shared) `Const` record.
     #[inline(always)]
     pub fn binary_const_id(&self, op: Op, x: VarId, c: T) -> VarId {
         self.binary_const(op, self.vouch(x), c)

@@ -76,16 +76,24 @@ impl<T: Real> Tape<'_, T> {
                     }
                 },
             };
-            self.wide_next.set(chunk.0.as_ptr());
-            self.wide_left.set(chunk.1);
+            // The chunk's references run from its first slot's up; all of them must fit
+            // the record's 32-bit field.
+            let (start, size) = chunk;
+            let shifted = self.arena_offset(start.as_ptr().cast())? + self.node_misalignment();
+            let first = u32::try_from(shifted / 8).ok()?;
+            first.checked_add(size)?;
+            self.wide_next.set(start.as_ptr());
+            self.wide_reference.set(first);
+            self.wide_left.set(size);
         }
+        // The same steps as a host's inline path takes (`cursor.rs`).
         let slot = self.wide_next.get();
-        let shifted = self.arena_offset(slot.cast())? + self.node_misalignment();
-        let reference = u32::try_from(shifted / 8).ok()?;
+        let reference = self.wide_reference.get();
         // SAFETY: `slot` is one of the `wide_left` unused values of the current chunk,
         // which the arena holds until the next reset or truncation (both empty the chunk).
         unsafe { slot.write(c) };
         self.wide_next.set(slot.wrapping_add(1));
+        self.wide_reference.set(reference + 1);
         self.wide_left.set(self.wide_left.get() - 1);
         Some(reference)
     }

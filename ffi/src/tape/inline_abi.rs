@@ -21,4 +21,10 @@ const _: () = {
     assert!(Op::DivConst as u32 == 41);
     assert!(Op::ConstSub as u32 == 42);
     assert!(Op::ConstDiv as u32 == 43);
+    // `AD_INLINE_OP_WIDE_FROM_CONST_`: each wide form is its inline form + 7.
+    assert!(Op::AddWide as u32 == Op::AddConst as u32 + 7);
+    assert!(Op::MulWide as u32 == Op::MulConst as u32 + 7);
+    assert!(Op::DivWide as u32 == Op::DivConst as u32 + 7);
+    assert!(Op::WideSub as u32 == Op::ConstSub as u32 + 7);
+    assert!(Op::WideDiv as u32 == Op::ConstDiv as u32 + 7);
 };
