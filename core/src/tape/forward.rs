@@ -2,7 +2,6 @@
 //! columns) and replay at new input values.
 
 use super::backward::check_jacobian_len;
-use super::lanes::product;
 use super::record::{Record, SMALL_TAPE};
 use super::{Tape, VarId};
 use crate::error::{Error, Result};
@@ -145,7 +144,8 @@ impl<'m, T: Real> Tape<'m, T> {
         }
         // `len × N` lanes: from the arena, or on a tape that may grow, from its host when
         // the arena cannot hold them. A failure leaves the tape's state alone.
-        self.with_scratch(product(self.len(), N)?, |scratch: &mut [T]| {
+        let lanes = self.len().checked_mul(N).ok_or(Error::SizeOverflow)?;
+        self.with_scratch(lanes, |scratch: &mut [T]| {
             let slots = TangentSlots::<T, N> {
                 base: scratch.as_mut_ptr().cast(),
                 stride: size_of::<[T; N]>(),
