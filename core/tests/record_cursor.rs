@@ -176,7 +176,6 @@ fn records_through_the_cursor_are_the_tapes_own() {
         // SAFETY: no call of `via` is running here.
         unsafe { push(cursor, op, a, b) }.expect("the protocol's conditions hold")
     });
-    assert_eq!(api.len(), via.len());
     assert!(
         f_api
             == VarId {
@@ -185,35 +184,37 @@ fn records_through_the_cursor_are_the_tapes_own() {
             }
             && f_api.tape != f_via.tape
     );
-    assert_eq!(
-        api.value(f_api).unwrap().to_bits(),
-        via.value(f_via).unwrap().to_bits()
-    );
+    let g = assert_twins((&api, f_api), (&via, f_via), &x);
+    assert!(g.iter().all(|g| *g != 0.0));
+}
 
-    let (mut g_api, mut g_via) = (vec![0.0; n], vec![0.0; n]);
+/// Asserts that `via`'s recording of `f` (through the cursor) is `api`'s, bit for bit:
+/// its length, `f`'s value, the gradient, a tangent, and `f` replayed at `1.25·x`.
+/// Returns the gradient.
+fn assert_twins(
+    (api, f_api): (&Tape<'_, f64>, VarId),
+    (via, f_via): (&Tape<'_, f64>, VarId),
+    x: &[f64],
+) -> Vec<f64> {
+    let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
+    assert_eq!(api.len(), via.len());
+    assert!(same(api.value(f_api).unwrap(), via.value(f_via).unwrap()));
+    let (mut g_api, mut g_via) = (vec![0.0; x.len()], vec![0.0; x.len()]);
     api.gradient_into(f_api, &mut g_api).unwrap();
     via.gradient_into(f_via, &mut g_via).unwrap();
-    assert!(g_api
-        .iter()
-        .zip(&g_via)
-        .all(|(a, b)| a.to_bits() == b.to_bits()));
-    assert!(g_api.iter().all(|g| *g != 0.0));
-
-    let seed: Vec<f64> = (0..n).map(|i| i as f64 - 1.5).collect();
+    assert!(g_api.iter().zip(&g_via).all(|(&a, &b)| same(a, b)));
+    let seed: Vec<f64> = (0..x.len()).map(|i| i as f64 - 1.5).collect();
     api.jvp(&seed).unwrap();
     via.jvp(&seed).unwrap();
-    assert_eq!(
-        api.tangent(f_api).unwrap().to_bits(),
-        via.tangent(f_via).unwrap().to_bits()
-    );
-
+    assert!(same(
+        api.tangent(f_api).unwrap(),
+        via.tangent(f_via).unwrap()
+    ));
     let x2: Vec<f64> = x.iter().map(|v| v * 1.25).collect();
     api.replay(&x2).unwrap();
     via.replay(&x2).unwrap();
-    assert_eq!(
-        api.value(f_api).unwrap().to_bits(),
-        via.value(f_via).unwrap().to_bits()
-    );
+    assert!(same(api.value(f_api).unwrap(), via.value(f_via).unwrap()));
+    g_api
 }
 
 #[test]
@@ -306,19 +307,8 @@ fn constants_through_the_cursor_are_the_tapes_own() {
         }
     });
     assert!(inline.get() > 4 * n, "{} of {} inline", inline.get(), 5 * n);
-    assert_eq!(api.len(), via.len());
     assert_eq!(api.used_bytes(), via.used_bytes());
-    assert_eq!(
-        api.value(f_api).unwrap().to_bits(),
-        via.value(f_via).unwrap().to_bits()
-    );
-    let (mut g_api, mut g_via) = (vec![0.0; n], vec![0.0; n]);
-    api.gradient_into(f_api, &mut g_api).unwrap();
-    via.gradient_into(f_via, &mut g_via).unwrap();
-    assert!(g_api
-        .iter()
-        .zip(&g_via)
-        .all(|(a, b)| a.to_bits() == b.to_bits()));
+    let g = assert_twins((&api, f_api), (&via, f_via), &x);
     // Against central differences in one input.
     let h = 1e-6;
     let at = |shift: f64| {
@@ -327,12 +317,5 @@ fn constants_through_the_cursor_are_the_tapes_own() {
         via.replay(&z).unwrap();
         via.value(f_via).unwrap()
     };
-    common::assert_close("df/dx3", g_via[3], (at(h) - at(-h)) / (2.0 * h), 1e-6);
-    let x2: Vec<f64> = x.iter().map(|v| v * 1.25).collect();
-    api.replay(&x2).unwrap();
-    via.replay(&x2).unwrap();
-    assert_eq!(
-        api.value(f_api).unwrap().to_bits(),
-        via.value(f_via).unwrap().to_bits()
-    );
+    common::assert_close("df/dx3", g[3], (at(h) - at(-h)) / (2.0 * h), 1e-6);
 }
