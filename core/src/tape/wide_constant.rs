@@ -52,6 +52,12 @@ impl<T: Real> Tape<'_, T> {
             if self.scratch_open.get() > 0 || self.status().is_err() {
                 return None;
             }
+            // A new chunk lies below the high end's start. Where that is past what a
+            // record's 32-bit field reaches (an arena past 32 GiB), no slot of it could
+            // be referenced: take none, rather than a chunk that is never used.
+            if (self.arena.high_offset() + self.node_misalignment()) / 8 > u32::MAX as usize {
+                return None;
+            }
             // Twice the last chunk (at most `CHUNK`) where it fits, else one slot: a
             // small arena (a firmware tape of a few hundred bytes) must not run out for
             // the chunk's sake.
@@ -76,12 +82,11 @@ impl<T: Real> Tape<'_, T> {
                     }
                 },
             };
-            // The chunk's references run from its first slot's up; all of them must fit
-            // the record's 32-bit field.
+            // The chunk's references run from its first slot's up (all below the high
+            // end's start, so they fit 32 bits: checked above).
             let (start, size) = chunk;
             let shifted = self.arena_offset(start.as_ptr().cast())? + self.node_misalignment();
             let first = u32::try_from(shifted / 8).ok()?;
-            first.checked_add(size)?;
             self.wide_next.set(start.as_ptr());
             self.wide_reference.set(first);
             self.wide_left.set(size);
