@@ -409,8 +409,7 @@ impl<T: Real> Drop for Tape<'_, T> {
     /// Gives the records' host block, and the kept scratch block, back.
     fn drop(&mut self) {
         if let (Some(hooks), Some(block)) = (self.growth.get(), self.record_block.take()) {
-            // SAFETY: the hooks handed out this block; the tape is gone after this.
-            unsafe { (hooks.release)(hooks.context, block.start, block.bytes) };
+            self.release_block(hooks, block);
         }
         self.release_kept_scratch();
     }

@@ -9,7 +9,7 @@
 //! 57 MB block). One block is kept; it goes back when a sweep needs a bigger one, and
 //! when the tape is dropped.
 
-use super::Tape;
+use super::{GrowthHooks, Tape};
 use crate::arena::align_up;
 use crate::error::Error;
 use crate::real::Real;
@@ -34,7 +34,7 @@ impl<T: Real> Tape<'_, T> {
         count: usize,
     ) -> Option<(NonNull<U>, HostScratch)> {
         // Only a tape with growth hooks asks its host.
-        self.growth.get()?;
+        let hooks = self.growth.get()?;
         let bytes = count
             .checked_mul(size_of::<U>())?
             .checked_add(align_of::<U>() - 1)?;
@@ -44,7 +44,7 @@ impl<T: Real> Tape<'_, T> {
                 if let Some(kept) = kept {
                     self.give_back_scratch(kept);
                 }
-                self.new_host_scratch(bytes)?
+                self.new_host_scratch(hooks, bytes)?
             }
         };
         let address = block.start.as_ptr() as usize;
@@ -67,8 +67,7 @@ impl<T: Real> Tape<'_, T> {
     }
 
     /// A new block of at least `bytes` from the host, checked.
-    fn new_host_scratch(&self, bytes: usize) -> Option<HostScratch> {
-        let hooks = self.growth.get()?;
+    fn new_host_scratch(&self, hooks: GrowthHooks, bytes: usize) -> Option<HostScratch> {
         let len = self.len();
         let (start, got) = self.ask_host(hooks, bytes, bytes)?;
         let block = HostScratch { start, bytes: got };
