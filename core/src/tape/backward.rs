@@ -28,6 +28,16 @@ impl<'m, T: Real> Tape<'m, T> {
     /// [`Error::NonFinite`] when the output's value is NaN or infinite (its gradient
     /// would be meaningless); the tape stays usable.
     pub fn backward(&self, output: VarId) -> Result<()> {
+        self.begin_backward(output)?;
+        self.sweep_backward(output.index as usize, &mut |_, _| {});
+        // A checkpointed segment that fails to record its block again (out of memory,
+        // an error from the block) sets the tape's error during the sweep.
+        self.status()
+    }
+
+    /// Everything [`backward`](Tape::backward) checks and sets up before its sweep: the
+    /// adjoints cleared and `output`'s seeded with 1.
+    fn begin_backward(&self, output: VarId) -> Result<()> {
         self.refuse_in_callback("backward")?;
         self.status()?;
         self.check_handle(output)?;
@@ -46,10 +56,7 @@ impl<'m, T: Real> Tape<'m, T> {
             let seed = &mut (*self.records_ptr().add(output.index as usize)).adjoint;
             *seed = T::one();
         }
-        self.sweep_backward(output.index as usize);
-        // A checkpointed segment that fails to record its block again (out of memory,
-        // an error from the block) sets the tape's error during the sweep.
-        self.status()
+        Ok(())
     }
 
     /// Runs backward from `output` and returns the gradients.
@@ -80,11 +87,30 @@ impl<'m, T: Real> Tape<'m, T> {
                 expected: self.num_inputs(),
             });
         }
-        self.backward(output)?;
-        for (slot, adjoint) in grads.iter_mut().zip(self.input_adjoints()) {
-            *slot = convert(adjoint);
+        if self.has_extension_records.get() {
+            // A checkpointed segment can fail in the middle of the sweep, and `grads`
+            // must then stay as it was: read the inputs' adjoints after it.
+            self.backward(output)?;
+            for (slot, adjoint) in grads.iter_mut().zip(self.input_adjoints()) {
+                *slot = convert(adjoint);
+            }
+            return Ok(());
         }
-        Ok(())
+        // Without extension records nothing can fail once the sweep starts, so the
+        // sweep writes each input's gradient as it passes the input: no second scan of
+        // a tape whose inputs are spread through it (that scan was a sixth of a
+        // Rosenbrock gradient). Inputs the output does not depend on are skipped by the
+        // sweep, hence the zeros first.
+        self.begin_backward(output)?;
+        for slot in grads.iter_mut() {
+            *slot = convert(T::zero());
+        }
+        self.sweep_backward(output.index as usize, &mut |number, adjoint| {
+            if let Some(slot) = grads.get_mut(number as usize) {
+                *slot = convert(adjoint);
+            }
+        });
+        self.status()
     }
 
     /// The Jacobian of `outputs` with respect to the inputs, by rows: one backward sweep
@@ -139,31 +165,44 @@ impl<'m, T: Real> Tape<'m, T> {
         }
     }
 
-    /// Propagates adjoints from record `last` down to record 0. Each record's arguments
-    /// precede it, so when the scan reaches a record its adjoint is complete.
-    pub(super) fn sweep_backward(&self, last: usize) {
+    /// Propagates adjoints from record `last` down to record 0, handing each input's
+    /// number and complete, non-zero adjoint to `input_adjoint` as it passes. Each
+    /// record's arguments precede it, so when the scan reaches a record its adjoint is
+    /// complete.
+    pub(super) fn sweep_backward(&self, last: usize, input_adjoint: &mut impl FnMut(u32, T)) {
         // The scratch reserve exists for the sweep: release it, so that ops which
         // re-record during backward (checkpointed segments) may use the space.
         let reserved = self.reserved.replace(0);
         self.refresh_limit();
-        self.sweep_backward_range(0, last);
+        self.sweep_backward_range(0, last, input_adjoint);
         self.reserved.set(reserved);
         self.refresh_limit();
     }
 
-    /// Propagates adjoints from record `last` down to record `first` only: the backward
-    /// of a block recorded at the end of the tape.
-    pub(crate) fn sweep_backward_range(&self, first: usize, last: usize) {
+    /// Propagates adjoints from record `last` down to record `first` only (the backward
+    /// of a block recorded at the end of the tape, when `first > 0`), handing inputs'
+    /// adjoints to `input_adjoint` as [`sweep_backward`](Tape::sweep_backward) does.
+    pub(crate) fn sweep_backward_range(
+        &self,
+        first: usize,
+        last: usize,
+        input_adjoint: &mut impl FnMut(u32, T),
+    ) {
         if last < SMALL_TAPE {
-            self.sweep_backward_over::<false>(first, last)
+            self.sweep_backward_over::<false>(first, last, input_adjoint)
         } else {
-            self.sweep_backward_over::<true>(first, last)
+            self.sweep_backward_over::<true>(first, last, input_adjoint)
         }
     }
 
     /// [`sweep_backward_range`](Tape::sweep_backward_range), with arguments decoded as
     /// records past [`SMALL_TAPE`] need them when `LARGE`.
-    fn sweep_backward_over<const LARGE: bool>(&self, first: usize, last: usize) {
+    fn sweep_backward_over<const LARGE: bool>(
+        &self,
+        first: usize,
+        last: usize,
+        input_adjoint: &mut impl FnMut(u32, T),
+    ) {
         let records: *mut Record<T> = self.records_ptr();
         let wide = self.wide_constants();
         for i in (first..=last).rev() {
@@ -202,7 +241,11 @@ impl<'m, T: Real> Tape<'m, T> {
                     continue;
                 }
                 dispatch_op!(op,
-                    leaf => {},
+                    leaf => {
+                        if op == Op::Input {
+                            input_adjoint(record.b, adjoint);
+                        }
+                    },
                     unary(op) => {
                         let x = records.add(record.a_in::<LARGE>(i as u32) as usize);
                         let partial = op.unary_partial_recorded((*x).value, record.value, record.b as i32);

@@ -363,7 +363,10 @@ impl<'m, T: Real> Tape<'m, T> {
     /// `input`, as a bare handle (for hosts that keep handles without lifetimes).
     #[inline]
     pub fn input_id(&self, value: T) -> VarId {
-        let id = self.push(Record::leaf(Op::Input, 0, value));
+        // The input's number rides in the record's free second word, so a backward
+        // sweep can write each input's gradient where the caller wants it as it passes,
+        // instead of scanning the tape for inputs afterwards (`gradient_into_as`).
+        let id = self.push(Record::leaf(Op::Input, self.inputs.get(), value));
         if id.is_valid() {
             self.inputs.set(self.inputs.get() + 1);
             self.inputs_end.set(id.index + 1);
@@ -408,11 +411,16 @@ impl<'m, T: Real> Tape<'m, T> {
         self.record_binary(op, self.vouch(a), self.vouch(b))
     }
 
-    /// `(op, a, b, value)` of scalar record `index`, for graph exports.
+    /// `(op, a, b, value)` of scalar record `index`, for graph exports. An input's
+    /// number (in its record's `b`) is the tape's bookkeeping, not part of the graph, so
+    /// it reads as 0 here, as it did before inputs carried it: images and generated
+    /// code stay the same, and inputs compare equal wherever else they would.
     pub(crate) fn scalar_record(&self, index: u32) -> Option<(Op, u32, u32, T)> {
         (index < self.len.get()).then(|| {
             let record = self.record(index);
-            (record.op(), record.a(index), record.b, record.value)
+            let op = record.op();
+            let b = if op == Op::Input { 0 } else { record.b };
+            (op, record.a(index), b, record.value)
         })
     }
 

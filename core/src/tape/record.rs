@@ -55,7 +55,7 @@ pub(crate) struct Record<T> {
     /// The op code in the top 6 bits, the first argument in the low 26 (see the module
     /// docs).
     op_and_a: u32,
-    /// The second argument's index; `Powi`'s exponent; an inline constant's bits; where a
+    /// The second argument's index; an input's number among the inputs; `Powi`'s exponent; an inline constant's bits; where a
     /// wide constant lies (`wide_constant.rs`); the tensor layer's node reference; or the
     /// first argument's index (`ARGUMENT_IN_B`).
     pub(crate) b: u32,
@@ -76,8 +76,8 @@ fn first_argument_field(index: u32, a: u32) -> Option<u32> {
 }
 
 impl<T: Real> Record<T> {
-    /// A record with no arguments (`Input`, `Const`) or with a node reference
-    /// (`Tensor`) in `b`.
+    /// A record with no arguments (`Input`, with its number among the inputs in `b`;
+    /// `Const`) or with a node reference (`Tensor`) in `b`.
     #[inline(always)]
     pub(crate) fn leaf(op: Op, b: u32, value: T) -> Record<T> {
         Record {

@@ -50,7 +50,7 @@ impl<'m, T: Real> Tape<'m, T> {
             // SAFETY: `output` was checked to be a live record index.
             unsafe { (*records.add(output.index as usize)).adjoint += seed(i) };
         }
-        self.sweep_backward(last as usize);
+        self.sweep_backward(last as usize, &mut |_, _| {});
         self.status()
     }
 }

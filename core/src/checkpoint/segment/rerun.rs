@@ -219,7 +219,7 @@ fn rerun_block<T: SegmentElement>(
             }
             let end = tape.len();
             if end > mark.len() {
-                tape.sweep_backward_range(mark.len(), end - 1);
+                tape.sweep_backward_range(mark.len(), end - 1, &mut |_, _| {});
             }
         }
         Mode::Tangent => {
