@@ -55,9 +55,10 @@ pub(crate) struct Record<T> {
     /// The op code in the top 6 bits, the first argument in the low 26 (see the module
     /// docs).
     op_and_a: u32,
-    /// The second argument's index; an input's number among the inputs; `Powi`'s exponent; an inline constant's bits; where a
-    /// wide constant lies (`wide_constant.rs`); the tensor layer's node reference; or the
-    /// first argument's index (`ARGUMENT_IN_B`).
+    /// The second argument's index; an input's number among the inputs; `Powi`'s
+    /// exponent; an inline constant's bits; where a wide constant lies
+    /// (`wide_constant.rs`); the tensor layer's node reference; or the first argument's
+    /// index (`ARGUMENT_IN_B`).
     pub(crate) b: u32,
     pub(crate) value: T,
     /// The adjoint during and after backward; the tangent during and after a tangent sweep.
