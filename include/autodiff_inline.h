@@ -16,6 +16,7 @@
 #ifndef AUTODIFF_INLINE_H
 #define AUTODIFF_INLINE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -77,10 +78,32 @@ static inline ad_record_cursor *ad_inline_cursor_(ad_tape *tape) {
     return cursor != NULL && cursor->limit > cursor->len ? cursor : NULL;
 }
 
-/* Whether `x` is a live scalar handle of the cursor's current generation. */
-static inline int ad_inline_live_(const ad_record_cursor *cursor, ad_var x) {
-    return x.kind == AD_INLINE_SCALAR_KIND_ && x.tape == cursor->identity &&
-           x.generation == cursor->generation && x.index < cursor->len;
+/* A handle's generation and tape as one word, and the cursor's generation and identity
+ * (the same two fields, in the same order): comparing the words compares both pairs
+ * with one instruction. */
+static inline uint64_t ad_inline_var_stamp_(ad_var x) {
+    uint64_t stamp;
+    memcpy(&stamp, (const unsigned char *)&x + offsetof(ad_var, generation), sizeof stamp);
+    return stamp;
+}
+
+static inline uint64_t ad_inline_cursor_stamp_(const ad_record_cursor *cursor) {
+    uint64_t stamp;
+    memcpy(&stamp, (const unsigned char *)cursor + offsetof(ad_record_cursor, generation),
+           sizeof stamp);
+    return stamp;
+}
+
+/* Whether `x` is a live scalar handle of the cursor's current generation with an index
+ * below `index_limit` (at most the cursor's `len`). */
+static inline int ad_inline_live_(uint64_t stamp, ad_var x, uint32_t index_limit) {
+    return (x.kind == AD_INLINE_SCALAR_KIND_) & (x.index < index_limit) &
+           (ad_inline_var_stamp_(x) == stamp);
+}
+
+/* The limit of a first argument's index: below `len`, and stored as is (below 2^25). */
+static inline uint32_t ad_inline_first_limit_(const ad_record_cursor *cursor) {
+    return cursor->len < AD_INLINE_DIRECT_INDEX_LIMIT_ ? cursor->len : AD_INLINE_DIRECT_INDEX_LIMIT_;
 }
 
 /* A record of an f64 tape (core/src/tape/record.rs). Written through this type, not as
@@ -102,10 +125,10 @@ static inline ad_var ad_inline_push_(ad_record_cursor *cursor, uint32_t op, uint
     uint32_t index = cursor->len;
     ad_var handle;
     ad_inline_record_ *record = (ad_inline_record_ *)(void *)cursor->records + index;
+    uint64_t stamp = ad_inline_cursor_stamp_(cursor);
     handle.index = index;
     handle.kind = AD_INLINE_SCALAR_KIND_;
-    handle.generation = cursor->generation;
-    handle.tape = cursor->identity;
+    memcpy((unsigned char *)&handle + offsetof(ad_var, generation), &stamp, sizeof stamp);
     record->first = (op << 26) | a;
     record->b = b;
     record->value = value;
@@ -117,10 +140,14 @@ static inline ad_var ad_inline_push_(ad_record_cursor *cursor, uint32_t op, uint
 /* The cursor when `a` and `b` are live and `a` is stored as an index, else NULL. */
 static inline ad_record_cursor *ad_inline_binary_cursor_(ad_tape *tape, ad_var a, ad_var b) {
     ad_record_cursor *cursor = ad_inline_cursor_(tape);
-    return cursor != NULL && ad_inline_live_(cursor, a) && ad_inline_live_(cursor, b) &&
-                   a.index < AD_INLINE_DIRECT_INDEX_LIMIT_
-               ? cursor
-               : NULL;
+    if (cursor == NULL) return NULL;
+    {
+        uint64_t stamp = ad_inline_cursor_stamp_(cursor);
+        return ad_inline_live_(stamp, a, ad_inline_first_limit_(cursor)) &
+                       ad_inline_live_(stamp, b, cursor->len)
+                   ? cursor
+                   : NULL;
+    }
 }
 
 /* The cursor when `x` is live and stored as an index and `c` has a place, else NULL.
@@ -132,7 +159,8 @@ static inline ad_record_cursor *ad_inline_const_cursor_(ad_tape *tape, ad_var x,
                                                         uint32_t inline_op, uint32_t *op, uint32_t *b) {
     ad_record_cursor *cursor = ad_inline_cursor_(tape);
     float narrow = (float)c;
-    if (cursor == NULL || !ad_inline_live_(cursor, x) || x.index >= AD_INLINE_DIRECT_INDEX_LIMIT_)
+    if (cursor == NULL ||
+        !ad_inline_live_(ad_inline_cursor_stamp_(cursor), x, ad_inline_first_limit_(cursor)))
         return NULL;
     if ((double)narrow == c) {
         memcpy(b, &narrow, sizeof *b);
