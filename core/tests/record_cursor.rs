@@ -283,7 +283,7 @@ fn record_with_constants(
 
 #[test]
 fn constants_through_the_cursor_are_the_tapes_own() {
-    // Over 32 constants `f32` does not hold, so the pool takes several chunks: the
+    // Constants `f32` does not hold, enough for the pool to take several chunks: the
     // library's call takes each, and the cursor fills it.
     let n = if cfg!(miri) { 12 } else { 60 };
     let mut rng = common::Rng::seeded("record cursor constants");

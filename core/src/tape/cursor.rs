@@ -29,7 +29,7 @@
 //! chunk has room (`wide_left > 0`): write `c` at `wide_next`, use `wide_reference` as
 //! the record's second word, then advance `wide_next` by one `f64` and `wide_reference`
 //! by one, and decrement `wide_left`. With no room, the library's call takes its next
-//! chunk (up to 32 slots), so most such constants take the inline path.
+//! chunk (up to 256 slots), so most such constants take the inline path.
 //!
 //! Nothing else may be written, and no Rust code may be running on the tape meanwhile
 //! (a C call has returned, or the host is inside a callback the tape made, when the
