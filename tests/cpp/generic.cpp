@@ -184,6 +184,57 @@ static void current_tape() {
     CHECK(ad::current_tape() == nullptr);
 }
 
+// inputs() records what input() records, one call per block of handles: the same
+// records, values and handles across block boundaries; on a tape that fills up, valid
+// handles exactly where input() gives them and the same sticky error; outside every
+// scope, invalid Vars.
+static void inputs_in_blocks() {
+    const size_t n = 150; // over two blocks of 64
+    std::vector<double> x0 = uniform(n, -2.0, 2.0);
+    ad::Tape bulk = ad::Tape::heap(1 << 16), single = ad::Tape::heap(1 << 16);
+    std::vector<Var> xb(n), xs(n);
+    {
+        ad::TapeScope scope(bulk);
+        ad::inputs(x0.data(), n, xb.data());
+    }
+    {
+        ad::TapeScope scope(single);
+        for (size_t k = 0; k < n; k++) xs[k] = ad::input(x0[k]);
+    }
+    CHECK(bulk.len() == n && bulk.num_inputs() == n && bulk.status() == AD_OK);
+    bool same = true;
+    for (size_t k = 0; k < n; k++)
+        same = same && xb[k].is_active() && xb[k].raw().index == xs[k].raw().index &&
+               xb[k].primal() == x0[k] && xb[k].value() == x0[k];
+    CHECK(same);
+
+    // Room for fewer records than inputs: both forms stop at the same input.
+    const size_t room = ad::Tape::bytes_for(100);
+    ad::Tape small_bulk = ad::Tape::heap(room), small_single = ad::Tape::heap(room);
+    {
+        ad::TapeScope scope(small_bulk);
+        ad::inputs(x0.data(), n, xb.data());
+    }
+    {
+        ad::TapeScope scope(small_single);
+        for (size_t k = 0; k < n; k++) xs[k] = ad::input(x0[k]);
+    }
+    size_t valid = 0;
+    bool agree = true;
+    for (size_t k = 0; k < n; k++) {
+        valid += xb[k].is_valid();
+        agree = agree && xb[k].is_valid() == xs[k].is_valid();
+    }
+    CHECK(agree && valid > 0 && valid < n);
+    CHECK(small_bulk.status() != AD_OK && small_bulk.status() == small_single.status());
+    small_bulk.reset();
+    CHECK(small_bulk.status() == AD_OK && small_bulk.input(1.0).is_valid());
+
+    std::vector<Var> orphans(3);
+    ad::inputs(x0.data(), 3, orphans.data());
+    CHECK(!orphans[0].is_valid() && !orphans[2].is_valid() && !orphans[1].is_passive());
+}
+
 // Comparisons read the recorded value, record nothing, and keep it through a replay.
 static void comparisons_of_values() {
     ad::Tape t = ad::Tape::heap(1 << 14);
@@ -314,6 +365,7 @@ int main() {
     templates_written_for_double();
     passive_values();
     current_tape();
+    inputs_in_blocks();
     comparisons_of_values();
     buffers_and_bulk();
     hvp_into_buffers();
