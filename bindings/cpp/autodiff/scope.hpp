@@ -61,7 +61,7 @@ inline Var constant(double value) noexcept {
 }
 // n inputs on the current tape, values[k] into out[k], in order: what n calls of input()
 // record, through one library call (ad_inputs) per block of handles instead of one per
-// input, which was a quarter of the recording time of a sum of exponentials.
+// input (a tenth of the recording time of a sum of exponentials over 10,000 inputs).
 inline void inputs(const double *values, size_t n, Var *out) noexcept {
     constexpr size_t block = 64;
     ad_tape *t = current_tape();
