@@ -80,7 +80,14 @@ static inline ad_record_cursor *ad_inline_cursor_(ad_tape *tape) {
 
 /* A handle's generation and tape as one word, and the cursor's generation and identity
  * (the same two fields, in the same order): comparing the words compares both pairs
- * with one instruction. */
+ * with one instruction. The typedef fails to compile if either pair stops being
+ * adjacent. */
+typedef char ad_inline_stamp_layout_[(offsetof(ad_var, tape) == offsetof(ad_var, generation) + 4 &&
+                                      offsetof(ad_record_cursor, identity) ==
+                                          offsetof(ad_record_cursor, generation) + 4)
+                                         ? 1
+                                         : -1];
+
 static inline uint64_t ad_inline_var_stamp_(ad_var x) {
     uint64_t stamp;
     memcpy(&stamp, (const unsigned char *)&x + offsetof(ad_var, generation), sizeof stamp);
@@ -141,13 +148,11 @@ static inline ad_var ad_inline_push_(ad_record_cursor *cursor, uint32_t op, uint
 static inline ad_record_cursor *ad_inline_binary_cursor_(ad_tape *tape, ad_var a, ad_var b) {
     ad_record_cursor *cursor = ad_inline_cursor_(tape);
     if (cursor == NULL) return NULL;
-    {
-        uint64_t stamp = ad_inline_cursor_stamp_(cursor);
-        return ad_inline_live_(stamp, a, ad_inline_first_limit_(cursor)) &
-                       ad_inline_live_(stamp, b, cursor->len)
-                   ? cursor
-                   : NULL;
-    }
+    uint64_t stamp = ad_inline_cursor_stamp_(cursor);
+    return ad_inline_live_(stamp, a, ad_inline_first_limit_(cursor)) &
+                   ad_inline_live_(stamp, b, cursor->len)
+               ? cursor
+               : NULL;
 }
 
 /* The cursor when `x` is live and stored as an index and `c` has a place, else NULL.
