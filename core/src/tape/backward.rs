@@ -205,13 +205,23 @@ impl<'m, T: Real> Tape<'m, T> {
     ) {
         let records: *mut Record<T> = self.records_ptr();
         let wide = self.wide_constants();
+        // What record `i` receives from record `i + 1`, held in a register rather than
+        // added to its slot (see `send`). It starts each step at −0, not +0, because
+        // `−0 + x` is `x` for every `x`: the compiler drops that add, and the carried
+        // share reaches the next record after one multiply and one add.
+        let no_share = -T::zero();
+        let mut carry = no_share;
         for i in (first..=last).rev() {
             // SAFETY: `i <= last < len`, and every argument index is below `i` (it was a
             // live handle when the record was made), so all accesses are to written
             // records, and the argument records are distinct from record `i`.
             unsafe {
-                let record = records.add(i).read();
-                let adjoint = record.adjoint;
+                let slot = records.add(i);
+                let record = slot.read();
+                // Complete now: every later record has sent its share. Stored, because
+                // `grad` reads any record's adjoint, and tensor ops read it from the slot.
+                let adjoint = record.adjoint + core::mem::replace(&mut carry, no_share);
+                (*slot).adjoint = adjoint;
                 // Scalar records the output does not depend on have a zero adjoint; skipping
                 // them keeps an infinite partial there (sqrt at 0) from making `0 · ∞ = NaN`.
                 // Tensor records keep their gradients in their own buffers, so they always run.
@@ -227,17 +237,17 @@ impl<'m, T: Real> Tape<'m, T> {
                 // not share that fate, and with these three gone the jump sees fewer
                 // targets in a row.
                 if op == Op::Mul || op == Op::Add || op == Op::Sub {
-                    let a = records.add(record.a_in::<LARGE>(i as u32) as usize);
-                    let b = records.add(record.b as usize);
+                    let a = record.a_in::<LARGE>(i as u32) as usize;
+                    let b = record.b as usize;
                     let (da, db) = if op == Op::Mul {
-                        ((*b).value, (*a).value)
+                        ((*records.add(b)).value, (*records.add(a)).value)
                     } else if op == Op::Add {
                         (T::one(), T::one())
                     } else {
                         (T::one(), -T::one())
                     };
-                    (*a).adjoint += adjoint * da;
-                    (*b).adjoint += adjoint * db;
+                    send(records, a, i, adjoint * da, &mut carry);
+                    send(records, b, i, adjoint * db, &mut carry);
                     continue;
                 }
                 dispatch_op!(op,
@@ -247,21 +257,22 @@ impl<'m, T: Real> Tape<'m, T> {
                         }
                     },
                     unary(op) => {
-                        let x = records.add(record.a_in::<LARGE>(i as u32) as usize);
-                        let partial = op.unary_partial_recorded((*x).value, record.value, record.b as i32);
-                        (*x).adjoint += adjoint * partial;
+                        let x = record.a_in::<LARGE>(i as u32) as usize;
+                        let partial = op.unary_partial_recorded((*records.add(x)).value, record.value, record.b as i32);
+                        send(records, x, i, adjoint * partial, &mut carry);
                     },
                     binary(op) => {
-                        let a = records.add(record.a_in::<LARGE>(i as u32) as usize);
-                        let b = records.add(record.b as usize);
-                        let (da, db) = op.binary_partials_recorded((*a).value, (*b).value, record.value);
-                        (*a).adjoint += adjoint * da;
-                        (*b).adjoint += adjoint * db;
+                        let a = record.a_in::<LARGE>(i as u32) as usize;
+                        let b = record.b as usize;
+                        let (da, db) = op.binary_partials_recorded((*records.add(a)).value, (*records.add(b)).value, record.value);
+                        send(records, a, i, adjoint * da, &mut carry);
+                        send(records, b, i, adjoint * db, &mut carry);
                     },
                     wide(op) => {
-                        let x = records.add(record.a_in::<LARGE>(i as u32) as usize);
+                        let x = record.a_in::<LARGE>(i as u32) as usize;
                         let c = wide.get(record.b);
-                        (*x).adjoint += adjoint * op.partial_with_constant((*x).value, record.value, c);
+                        let partial = op.partial_with_constant((*records.add(x)).value, record.value, c);
+                        send(records, x, i, adjoint * partial, &mut carry);
                     },
                     tensor => {
                         (self.extension_of(i as u32).backward)(self, i as u32);
@@ -269,6 +280,34 @@ impl<'m, T: Real> Tape<'m, T> {
                 )
             }
         }
+        // A range that starts past record 0 may owe the record before it.
+        if first > 0 && !carry.is_zero() {
+            // SAFETY: `first - 1 < last < len`.
+            unsafe { (*records.add(first - 1)).adjoint += carry };
+        }
+    }
+}
+
+/// Adds record `from`'s `contribution` to the adjoint of its argument `argument`.
+///
+/// Most records are an argument of the very next one, so a sweep that added every
+/// contribution to its slot would, at nearly every step, load the adjoint the step
+/// before had just stored, and wait for that store: on the sweep's critical path, a
+/// store-to-load forward on top of the multiply and the add. The share for record
+/// `from − 1` is kept in `carry` instead, which the sweep adds when it reaches that record.
+#[inline(always)]
+unsafe fn send<T: Real>(
+    records: *mut Record<T>,
+    argument: usize,
+    from: usize,
+    contribution: T,
+    carry: &mut T,
+) {
+    if argument + 1 == from {
+        *carry += contribution;
+    } else {
+        // SAFETY (caller): `argument` is a written record below `from`.
+        unsafe { (*records.add(argument)).adjoint += contribution };
     }
 }
 
@@ -284,4 +323,54 @@ pub(super) fn check_jacobian_len(outputs: usize, inputs: usize, len: usize) -> R
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Tape;
+    use core::mem::MaybeUninit;
+
+    /// The share a record sends to the record just before it travels in a register; every
+    /// record's adjoint must still end up in its slot, and a sweep over a range must hand
+    /// on what its first record owes the record before the range.
+    #[test]
+    fn shares_sent_to_the_previous_record_reach_its_slot() {
+        let mut memory = [MaybeUninit::<u8>::uninit(); 4096];
+        let tape = Tape::<f64>::new(&mut memory).unwrap();
+        let x = tape.input(1.5);
+        let y = x * 3.0; // record 1: its argument is record 0
+        let s = y * y; // both arguments are the record before
+        let t = s - y; // `y` two records back: through its slot
+        let u = t + t; // both arguments are the record before
+        tape.backward(u.id()).unwrap();
+        // ∂u/∂t = 2, ∂u/∂s = 2, ∂u/∂y = 2·2y − 2, ∂u/∂x = 3·∂u/∂y.
+        assert_eq!(t.grad(), 2.0);
+        assert_eq!(s.grad(), 2.0);
+        assert_eq!(y.grad(), 2.0 * 2.0 * 4.5 - 2.0);
+        assert_eq!(x.grad(), 3.0 * (2.0 * 2.0 * 4.5 - 2.0));
+
+        // A sweep of records 2..=4 alone: record 2 (`s = y·y`) owes record 1 its share.
+        tape.clear_adjoints();
+        // SAFETY: record 4 is live.
+        unsafe { (*tape.records_ptr().add(4)).adjoint = 1.0 };
+        tape.sweep_backward_range(2, 4, &mut |_, _| {});
+        assert_eq!(y.grad(), 2.0 * 2.0 * 4.5 - 2.0);
+        assert_eq!(x.grad(), 0.0, "record 0 is outside the range");
+    }
+
+    /// A record whose shares cancel (one through its slot, one through the register) has
+    /// a zero adjoint, and the records behind it get nothing from it.
+    #[test]
+    fn shares_that_cancel_leave_a_zero_adjoint() {
+        let mut memory = [MaybeUninit::<u8>::uninit(); 4096];
+        let tape = Tape::<f64>::new(&mut memory).unwrap();
+        let x = tape.input(0.0);
+        let r = x.cbrt(); // its partial with respect to `x` is infinite at 0
+        let q = -r; // sends −1 to `r` through the register
+        let z = q + r; // sends +1 to `r` through its slot
+        tape.backward(z.id()).unwrap();
+        assert_eq!(q.grad(), 1.0);
+        assert_eq!(r.grad(), 0.0);
+        assert_eq!(x.grad(), 0.0, "not 0 · ∞");
+    }
 }
