@@ -68,13 +68,17 @@ enum {
     AD_INLINE_OP_WIDE_FROM_CONST_ = 7
 };
 
-/* The cursor of a live tape with room for one more record, or NULL. */
-static inline ad_record_cursor *ad_inline_cursor_(ad_tape *tape) {
+/* The cursor of a live tape that offers one, or NULL. */
+static inline ad_record_cursor *ad_inline_offered_cursor_(ad_tape *tape) {
     const ad_inline_tape_head_ *head = (const ad_inline_tape_head_ *)(const void *)tape;
-    ad_record_cursor *cursor;
     if (tape == NULL || ((uintptr_t)tape % sizeof(uint64_t)) != 0 || head->magic != AD_INLINE_LIVE_)
         return NULL;
-    cursor = head->cursor;
+    return head->cursor;
+}
+
+/* The cursor of a live tape with room for one more record, or NULL. */
+static inline ad_record_cursor *ad_inline_cursor_(ad_tape *tape) {
+    ad_record_cursor *cursor = ad_inline_offered_cursor_(tape);
     return cursor != NULL && cursor->limit > cursor->len ? cursor : NULL;
 }
 
@@ -182,6 +186,21 @@ static inline ad_record_cursor *ad_inline_const_cursor_(ad_tape *tape, ad_var x,
     return cursor;
 }
 /** @endcond */
+
+/** The value of `x` as its record holds it, read without a call into the library: 1 and
+ * `*value` written when the tape offers its cursor and `x` is a live scalar of its
+ * current generation, else 0 with `*value` untouched (ad_value() then says why). A
+ * pending error does not stop the read. Right after a library call made `x`, its record
+ * is in the cache, so this costs a load where recomputing the value would cost the
+ * function again. */
+static inline int ad_inline_value(ad_tape *tape, ad_var x, double *value) {
+    const ad_record_cursor *cursor = ad_inline_offered_cursor_(tape);
+    if (cursor == NULL || value == NULL ||
+        !ad_inline_live_(ad_inline_cursor_stamp_(cursor), x, cursor->len))
+        return 0;
+    *value = ad_inline_value_(cursor, x.index);
+    return 1;
+}
 
 /** `a + b`, as ad_add(). */
 static inline ad_var ad_inline_add(ad_tape *tape, ad_var a, ad_var b) {

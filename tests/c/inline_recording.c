@@ -3,7 +3,8 @@
  * and gradient bits, on random (seeded) inputs, constants f32 cannot hold included
  * (their pool's chunks are taken by the library, then filled inline); and every case the
  * inline path does not handle (another dtype, a stale or foreign handle, a full or failed
- * tape, NULL) falls back to the library with its statuses. */
+ * tape, NULL) falls back to the library with its statuses. ad_inline_value reads the
+ * values ad_value reads, and only for live handles. */
 #include <stdint.h>
 #include <string.h>
 
@@ -154,9 +155,52 @@ static void falls_back_with_the_library_statuses(void) {
     ad_tape_free(other);
 }
 
+/* ad_inline_value reads what ad_value reads, for live handles of an f64 tape only. */
+static void reads_values_as_the_library(void) {
+    ad_tape *t = NULL, *other = NULL, *narrow = NULL;
+    CHECK_OK(ad_tape_new(1 << 12, AD_F64, &t));
+    CHECK_OK(ad_tape_new(1 << 12, AD_F64, &other));
+    CHECK_OK(ad_tape_new(1 << 12, AD_F32, &narrow));
+    /* A library built for AddressSanitizer offers no cursor: every read answers 0. */
+    int offered = ad_inline_offered_cursor_(t) != NULL;
+    ad_var x = ad_input(t, 0.7);
+    ad_var e = ad_exp(t, x);
+    double got = -1.0, want = 0.0;
+    CHECK_OK(ad_value(t, e, &want));
+    CHECK(ad_inline_value(t, e, &got) == offered);
+    if (offered) CHECK(memcmp(&got, &want, sizeof got) == 0);
+
+    /* A full tape with its pending error still reads. */
+    ad_var v = x;
+    for (int i = 0; i < 100000 && ad_var_is_valid(v); i++) v = ad_mul(t, v, x);
+    CHECK_STATUS(ad_tape_status(t), AD_ERR_OUT_OF_MEMORY);
+    got = -1.0;
+    CHECK(ad_inline_value(t, e, &got) == offered);
+    if (offered) CHECK(memcmp(&got, &want, sizeof got) == 0);
+
+    /* The invalid handle of the failed op, a foreign handle, a stale one (its index is
+     * below the new length), an f32 tape, NULL: 0, and the value untouched. */
+    got = -1.0;
+    CHECK(!ad_inline_value(t, v, &got));
+    for (int i = 0; i < 4; i++) (void)ad_input(other, 1.0);
+    CHECK(!ad_inline_value(other, e, &got));
+    CHECK_OK(ad_tape_reset(t));
+    for (int i = 0; i < 4; i++) (void)ad_input(t, 1.0);
+    CHECK(!ad_inline_value(t, e, &got));
+    ad_var n = ad_input(narrow, 0.5);
+    CHECK(!ad_inline_value(narrow, n, &got));
+    CHECK(!ad_inline_value(NULL, e, &got));
+    CHECK(got == -1.0);
+    CHECK(!ad_inline_value(t, ad_input(t, 1.0), NULL));
+    ad_tape_free(t);
+    ad_tape_free(other);
+    ad_tape_free(narrow);
+}
+
 int main(void) {
     same_records_as_the_library(AD_F64);
     same_records_as_the_library(AD_F32);
     falls_back_with_the_library_statuses();
+    reads_values_as_the_library();
     return check_summary();
 }

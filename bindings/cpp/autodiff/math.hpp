@@ -3,8 +3,11 @@
 // Part of the C++ wrapper; include "autodiff.hpp" for all of it (bindings/cpp/README.md).
 //
 // On a passive Var each one computes in double and records nothing; on an active one it
-// records the op (a passive second operand as a constant) and computes the value in
-// double beside it, for Var::primal().
+// records the op (a passive second operand as a constant), and its primal() is the value
+// the tape recorded, read back from the record (autodiff_inline.h's ad_inline_value):
+// one load from the cache, where computing the function again in double would cost as
+// much as the library's own call. Only where the tape offers no cursor (an f32 tape, a
+// library built for AddressSanitizer) or the op failed is the value computed in double.
 #pragma once
 #ifndef AUTODIFF_MATH_HPP
 #define AUTODIFF_MATH_HPP
@@ -28,12 +31,27 @@ inline double softplus(double x) noexcept {
 }
 inline double fmin(double a, double b) noexcept { return std::fmin(a, b); }
 inline double fmax(double a, double b) noexcept { return std::fmax(a, b); }
+
+// The Var of handle `v`, just made on tape `t` by a library call: its value read from its
+// record, else `plain()`.
+template <class Plain> inline Var recorded(ad_tape *t, ad_var v, Plain plain) noexcept {
+    double value;
+    return Var::with_value(t, v, ad_inline_value(t, v, &value) ? value : plain());
+}
+// A binary function where at least one side is active: passive sides become constants.
+template <class Plain, class Record>
+inline Var recorded_binary(const Var &a, const Var &b, Plain plain, Record record) noexcept {
+    ad_tape *t = pick(a, b);
+    return recorded(t, record(t, handle_on(t, a), handle_on(t, b)),
+                    [&] { return plain(a.primal(), b.primal()); });
+}
 } // namespace detail
 
 #define AUTODIFF_HPP_UNARY(name, plain)                                                   \
     inline Var name(const Var &x) noexcept {                                              \
         if (x.is_passive()) return plain(x.primal());                                     \
-        return Var::with_value(x.tape(), ad_##name(x.tape(), x.raw()), plain(x.primal()));  \
+        return detail::recorded(x.tape(), ad_##name(x.tape(), x.raw()),                   \
+                                [&] { return plain(x.primal()); });                       \
     }
 AUTODIFF_HPP_UNARY(recip, detail::recip)
 AUTODIFF_HPP_UNARY(sqrt, std::sqrt)
@@ -67,9 +85,9 @@ inline Var fabs(const Var &x) noexcept { return abs(x); }
 // plain double.
 #define AUTODIFF_HPP_BINARY(name, plain)                                                  \
     inline Var name(const Var &a, const Var &b) noexcept {                                \
-        double value = plain(a.primal(), b.primal());                                     \
-        if (a.is_passive() && b.is_passive()) return value;                               \
-        return detail::binary(a, b, value, ad_##name);                                    \
+        if (a.is_passive() && b.is_passive()) return plain(a.primal(), b.primal());       \
+        return detail::recorded_binary(                                                   \
+            a, b, [](double x, double y) { return plain(x, y); }, ad_##name);             \
     }                                                                                     \
     inline Var name(const Var &a, double b) noexcept { return name(a, Var(b)); }          \
     inline Var name(double a, const Var &b) noexcept { return name(Var(a), b); }
@@ -84,19 +102,19 @@ inline Var fmax(const Var &a, const Var &b) noexcept { return max(a, b); }
 // a^b, differentiable in both.
 inline Var pow(const Var &a, const Var &b) noexcept {
     if (b.is_passive()) return pow(a, b.primal());
-    return detail::binary(a, b, std::pow(a.primal(), b.primal()), ad_pow);
+    return detail::recorded_binary(a, b, [](double x, double y) { return std::pow(x, y); }, ad_pow);
 }
 // x^c for a constant c (ad_powf): no record for the constant.
 inline Var pow(const Var &x, double c) noexcept {
-    double value = std::pow(x.primal(), c);
-    if (x.is_passive()) return value;
-    return Var::with_value(x.tape(), ad_powf(x.tape(), x.raw(), c), value);
+    if (x.is_passive()) return std::pow(x.primal(), c);
+    return detail::recorded(x.tape(), ad_powf(x.tape(), x.raw(), c),
+                            [&] { return std::pow(x.primal(), c); });
 }
 // x^n for an integer n (ad_powi).
 inline Var pow(const Var &x, int n) noexcept {
-    double value = std::pow(x.primal(), n);
-    if (x.is_passive()) return value;
-    return Var::with_value(x.tape(), ad_powi(x.tape(), x.raw(), n), value);
+    if (x.is_passive()) return std::pow(x.primal(), n);
+    return detail::recorded(x.tape(), ad_powi(x.tape(), x.raw(), n),
+                            [&] { return std::pow(x.primal(), n); });
 }
 inline Var pow(double c, const Var &x) noexcept { return pow(Var(c), x); }
 inline Var square(const Var &x) noexcept { return x * x; }

@@ -6,8 +6,8 @@
 // tape, and arithmetic between passive values is plain double arithmetic that touches no
 // tape. A passive value meeting an active one becomes a constant operand of the recorded
 // op, so code written for `double` compiles unchanged for Var. Every Var also keeps the
-// value it had when it was made (primal()), computed in double beside the recording, so
-// that comparisons read it without a call into the library.
+// value it had when it was made (primal()), so that comparisons read it without a call
+// into the library.
 #pragma once
 #ifndef AUTODIFF_VAR_HPP
 #define AUTODIFF_VAR_HPP
@@ -52,10 +52,12 @@ public:
     }
 
     // The value when this Var was made, without a call into the library. A replay changes
-    // the tape's values (value() reads them) but not this one. Computed in double beside
-    // the recording: the tape's own bits on an AD_F64 tape for + - * /, sqrt, abs, min and
-    // max; within the libraries' rounding for the other functions (the C++ library's,
-    // not the core's); the double before rounding on an AD_F32 tape.
+    // the tape's values (value() reads them) but not this one. On an AD_F64 tape it is the
+    // tape's own bits: + - * / compute them in double exactly as the tape does, and the
+    // functions (exp, sin, pow, ...) read them back from the record they just wrote
+    // (math.hpp). Where the library offers no record cursor (a build for
+    // AddressSanitizer), the functions' values are the C++ library's, within its rounding
+    // of the tape's; on an AD_F32 tape, every value is the double before rounding.
     double primal() const noexcept { return value_; }
 
     // The tape's value (the replayed one after a replay); a passive value's own.
@@ -119,12 +121,6 @@ inline ad_var constant(ad_tape *t, double c) noexcept { return ad_const(t, c); }
 // The handle of `x` on tape `t`: its own, or a constant record for a passive value.
 inline ad_var handle_on(ad_tape *t, const Var &x) noexcept {
     return x.is_passive() ? constant(t, x.primal()) : x.raw();
-}
-// A binary op where at least one side is active: passive sides become constants.
-template <class Record>
-inline Var binary(const Var &a, const Var &b, double value, Record record) noexcept {
-    ad_tape *t = pick(a, b);
-    return Var::with_value(t, record(t, handle_on(t, a), handle_on(t, b)), value);
 }
 } // namespace detail
 

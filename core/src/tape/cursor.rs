@@ -31,6 +31,11 @@
 //! by one, and decrement `wide_left`. With no room, the library's call takes its next
 //! chunk (up to 256 slots), so most such constants take the inline path.
 //!
+//! A host may also read the value (bytes 8 to 16) of the record of any handle that
+//! passes the handle check above, whether or not the tape has room or a pending error:
+//! `ad_inline_value` does, so that the C++ wrapper takes a library function's result
+//! from the record it just wrote instead of computing the function a second time.
+//!
 //! Nothing else may be written, and no Rust code may be running on the tape meanwhile
 //! (a C call has returned, or the host is inside a callback the tape made, when the
 //! tape's Rust frames hold no reference into the records). Builds that poison the
