@@ -205,12 +205,10 @@ impl<'m, T: Real> Tape<'m, T> {
     ) {
         let records: *mut Record<T> = self.records_ptr();
         let wide = self.wide_constants();
-        // What record `i` receives from record `i + 1`, held in a register rather than
-        // added to its slot (see `send`). It starts each step at −0, not +0, because
-        // `−0 + x` is `x` for every `x`: the compiler drops that add, and the carried
-        // share reaches the next record after one multiply and one add.
-        let no_share = -T::zero();
-        let mut carry = no_share;
+        // The adjoint of the record the sweep reaches next, `i − 1`, held in a register
+        // while record `i` adds its shares to it (see `send`).
+        // SAFETY: `last < len`.
+        let mut next = unsafe { (*records.add(last)).adjoint };
         for i in (first..=last).rev() {
             // SAFETY: `i <= last < len`, and every argument index is below `i` (it was a
             // live handle when the record was made), so all accesses are to written
@@ -220,8 +218,12 @@ impl<'m, T: Real> Tape<'m, T> {
                 let record = slot.read();
                 // Complete now: every later record has sent its share. Stored, because
                 // `grad` reads any record's adjoint, and tensor ops read it from the slot.
-                let adjoint = record.adjoint + core::mem::replace(&mut carry, no_share);
+                let adjoint = next;
                 (*slot).adjoint = adjoint;
+                // Every later record has sent its share to record `i − 1` too, except this
+                // one. (At record 0 this reads record 0 again, and nothing uses it.)
+                let previous = records.add(i.saturating_sub(1));
+                next = (*previous).adjoint;
                 // Scalar records the output does not depend on have a zero adjoint; skipping
                 // them keeps an infinite partial there (sqrt at 0) from making `0 · ∞ = NaN`.
                 // Tensor records keep their gradients in their own buffers, so they always run.
@@ -246,8 +248,8 @@ impl<'m, T: Real> Tape<'m, T> {
                     } else {
                         (T::one(), -T::one())
                     };
-                    send(records, a, i, adjoint * da, &mut carry);
-                    send(records, b, i, adjoint * db, &mut carry);
+                    send(records, a, i, adjoint * da, &mut next);
+                    send(records, b, i, adjoint * db, &mut next);
                     continue;
                 }
                 dispatch_op!(op,
@@ -259,31 +261,33 @@ impl<'m, T: Real> Tape<'m, T> {
                     unary(op) => {
                         let x = record.a_in::<LARGE>(i as u32) as usize;
                         let partial = op.unary_partial_recorded((*records.add(x)).value, record.value, record.b as i32);
-                        send(records, x, i, adjoint * partial, &mut carry);
+                        send(records, x, i, adjoint * partial, &mut next);
                     },
                     binary(op) => {
                         let a = record.a_in::<LARGE>(i as u32) as usize;
                         let b = record.b as usize;
                         let (da, db) = op.binary_partials_recorded((*records.add(a)).value, (*records.add(b)).value, record.value);
-                        send(records, a, i, adjoint * da, &mut carry);
-                        send(records, b, i, adjoint * db, &mut carry);
+                        send(records, a, i, adjoint * da, &mut next);
+                        send(records, b, i, adjoint * db, &mut next);
                     },
                     wide(op) => {
                         let x = record.a_in::<LARGE>(i as u32) as usize;
                         let c = wide.get(record.b);
                         let partial = op.partial_with_constant((*records.add(x)).value, record.value, c);
-                        send(records, x, i, adjoint * partial, &mut carry);
+                        send(records, x, i, adjoint * partial, &mut next);
                     },
                     tensor => {
                         (self.extension_of(i as u32).backward)(self, i as u32);
+                        // It sent its shares to the slots, that of record `i − 1` included.
+                        next = (*previous).adjoint;
                     },
                 )
             }
         }
-        // A range that starts past record 0 may owe the record before it.
-        if first > 0 && !carry.is_zero() {
+        // A range that starts past record 0 hands the record before it what it received.
+        if first > 0 {
             // SAFETY: `first - 1 < last < len`.
-            unsafe { (*records.add(first - 1)).adjoint += carry };
+            unsafe { (*records.add(first - 1)).adjoint = next };
         }
     }
 }
@@ -293,18 +297,20 @@ impl<'m, T: Real> Tape<'m, T> {
 /// Most records are an argument of the very next one, so a sweep that added every
 /// contribution to its slot would, at nearly every step, load the adjoint the step
 /// before had just stored, and wait for that store: on the sweep's critical path, a
-/// store-to-load forward on top of the multiply and the add. The share for record
-/// `from − 1` is kept in `carry` instead, which the sweep adds when it reaches that record.
+/// store-to-load forward on top of the multiply and the add. So the adjoint of record
+/// `from − 1` is in a register, `next` (loaded from its slot at the start of the step,
+/// off that path), and its share is added there. The adds are the same, in the same
+/// order, as if every share went to its slot: every adjoint is the same to the bit.
 #[inline(always)]
 unsafe fn send<T: Real>(
     records: *mut Record<T>,
     argument: usize,
     from: usize,
     contribution: T,
-    carry: &mut T,
+    next: &mut T,
 ) {
     if argument + 1 == from {
-        *carry += contribution;
+        *next += contribution;
     } else {
         // SAFETY (caller): `argument` is a written record below `from`.
         unsafe { (*records.add(argument)).adjoint += contribution };
@@ -356,6 +362,48 @@ mod tests {
         tape.sweep_backward_range(2, 4, &mut |_, _| {});
         assert_eq!(y.grad(), 2.0 * 2.0 * 4.5 - 2.0);
         assert_eq!(x.grad(), 0.0, "record 0 is outside the range");
+    }
+
+    /// Every adjoint is the sum that adding each share to its slot gives, added in the
+    /// same order, to the bit: the vector sweep, which does add each share to its slot,
+    /// agrees on a seeded random tape where records are squared (`x · x`, both shares to
+    /// the record before) and used again later (shares from elsewhere too), in `f32`,
+    /// where a change of order would show.
+    #[test]
+    fn adjoints_are_the_slot_by_slot_sums_to_the_bit() {
+        let mut memory = [MaybeUninit::<u8>::uninit(); 1 << 15];
+        let tape = Tape::<f32>::new(&mut memory).unwrap();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut draw = move |below: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % below as u64) as usize
+        };
+        const INPUTS: usize = 16;
+        let mut vars = [tape.input(0.5); 400];
+        for (k, var) in vars.iter_mut().enumerate().take(INPUTS).skip(1) {
+            *var = tape.input(0.9 - 0.1 * k as f32);
+        }
+        for k in INPUTS..vars.len() {
+            // The last value, and one of the few before it (most values are used again).
+            let (last, earlier) = (vars[k - 1], vars[k - 2 - draw(INPUTS - 1)]);
+            // Every value stays within [−1, 1].
+            vars[k] = match draw(5) {
+                0 | 1 => last * last - 0.5,
+                2 => (last * earlier + 0.5) * 0.6,
+                3 => (earlier - last) * 0.5,
+                _ => (last + earlier).sin(),
+            };
+        }
+        let output = vars[vars.len() - 1];
+        let mut by_register = [0.0f32; INPUTS];
+        let mut by_slot = [0.0f32; INPUTS];
+        tape.gradient_into(output.id(), &mut by_register).unwrap();
+        tape.reverse_vector(&[output.id()], &[1.0], 1, &mut by_slot)
+            .unwrap();
+        assert!(by_register.iter().all(|g| g.is_finite()) && by_register.iter().any(|g| *g != 0.0));
+        assert_eq!(by_register.map(f32::to_bits), by_slot.map(f32::to_bits));
     }
 
     /// A record whose shares cancel (one through its slot, one through the register) has
