@@ -336,9 +336,9 @@ mod tests {
     use crate::Tape;
     use core::mem::MaybeUninit;
 
-    /// The share a record sends to the record just before it travels in a register; every
-    /// record's adjoint must still end up in its slot, and a sweep over a range must hand
-    /// on what its first record owes the record before the range.
+    /// The adjoint of the record just before is held in a register while a record sends
+    /// it shares; every record's adjoint must still end up in its slot, and a sweep over a
+    /// range must hand on what its first record sent the record before the range.
     #[test]
     fn shares_sent_to_the_previous_record_reach_its_slot() {
         let mut memory = [MaybeUninit::<u8>::uninit(); 4096];
@@ -406,8 +406,9 @@ mod tests {
         assert_eq!(by_register.map(f32::to_bits), by_slot.map(f32::to_bits));
     }
 
-    /// A record whose shares cancel (one through its slot, one through the register) has
-    /// a zero adjoint, and the records behind it get nothing from it.
+    /// A record whose shares cancel (one from a later record, one from the next record,
+    /// added in the register) has a zero adjoint, and the records behind it get nothing
+    /// from it.
     #[test]
     fn shares_that_cancel_leave_a_zero_adjoint() {
         let mut memory = [MaybeUninit::<u8>::uninit(); 4096];
