@@ -363,9 +363,12 @@ static void hvp_into_buffers() {
 }
 
 // On an f64 tape a function's primal() is the tape's value bit for bit: it is read back
-// from the record the library call just wrote, not computed again with <cmath>.
+// from the record the library call just wrote, not computed again with <cmath>. A library
+// built for AddressSanitizer offers no record cursor; there the values are <cmath>'s,
+// within its rounding of the tape's.
 static void function_values_are_the_tapes() {
     ad::Tape t = ad::Tape::heap(1 << 16);
+    const bool offered = ad_inline_offered_cursor_(t.get()) != nullptr;
     Var x = t.input(0.7), y = t.input(1.3);
     const Var results[] = {exp(x),      log(y),        sin(x),         tanh(x),
                            sigmoid(x),  softplus(y),   erf(x),         cbrt(y),
@@ -374,7 +377,9 @@ static void function_values_are_the_tapes() {
     bool same = true;
     for (const Var &r : results) {
         double primal = r.primal(), value = r.value();
-        same = same && r.is_active() && std::memcmp(&primal, &value, sizeof primal) == 0;
+        bool equal = offered ? std::memcmp(&primal, &value, sizeof primal) == 0
+                             : std::fabs(primal - value) <= 1e-14 * (1.0 + std::fabs(value));
+        same = same && r.is_active() && equal;
     }
     CHECK(same);
     // Passive arguments compute in double; a failed op keeps the double value too.
