@@ -241,15 +241,21 @@ impl<'m, T: Real> Tape<'m, T> {
                 if op == Op::Mul || op == Op::Add || op == Op::Sub {
                     let a = record.a_in::<LARGE>(i as u32) as usize;
                     let b = record.b as usize;
-                    let (da, db) = if op == Op::Mul {
-                        ((*records.add(b)).value, (*records.add(a)).value)
+                    // The shares of `+` and `−` are the adjoint itself (and its negation):
+                    // exactly what multiplying by ±1 gives, without the multiply's
+                    // latency on the sweep's critical path.
+                    let (share_a, share_b) = if op == Op::Mul {
+                        (
+                            adjoint * (*records.add(b)).value,
+                            adjoint * (*records.add(a)).value,
+                        )
                     } else if op == Op::Add {
-                        (T::one(), T::one())
+                        (adjoint, adjoint)
                     } else {
-                        (T::one(), -T::one())
+                        (adjoint, -adjoint)
                     };
-                    send(records, a, i, adjoint * da, &mut next);
-                    send(records, b, i, adjoint * db, &mut next);
+                    send(records, a, i, share_a, &mut next);
+                    send(records, b, i, share_b, &mut next);
                     continue;
                 }
                 dispatch_op!(op,
