@@ -377,6 +377,54 @@ fn vector_sweeps_take_scratch_the_arena_cannot_hold_from_the_host() {
 }
 
 #[test]
+fn a_vector_sweep_with_planned_rows_keeps_both_its_scratch_blocks() {
+    // 26 directions over about 7700 records: a row per record would take 1.6 MB, so the
+    // sweep plans its rows (`lane_rows.rs`) in two nested blocks from the host, and keeps
+    // both for the next sweep. (Under Miri the tape is too small to plan: one block.)
+    let (n, p) = (sized(64, 4), 26);
+    let x = inputs(n);
+    let mut pool = memory(1 << 23);
+    let mut carver = Carver::new(&mut pool);
+    let mut mem = memory(4096);
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
+    tape.set_growth(&mut carver).unwrap();
+    let ids: Vec<VarId> = x.iter().map(|&v| tape.input_id(v)).collect();
+    let mut y = tape.constant_id(0.0);
+    for round in 0..sized(30, 2) {
+        for &xi in &ids {
+            let t = tape.unary_id(Op::Tanh, tape.binary_id(Op::Mul, xi, y));
+            y = tape.binary_id(
+                Op::Add,
+                t,
+                tape.binary_const_id(Op::Mul, xi, 0.3 + round as f64 * 0.01),
+            );
+        }
+    }
+    tape.status().unwrap();
+    let outputs = [y, ids[0], y];
+    let mut rng = Rng::seeded("planned directions");
+    let seeds = rng.vec(n * p, -1.0, 1.0);
+    let mut out = vec![0.0; outputs.len() * p];
+    tape.forward_vector(&outputs, &seeds, p, &mut out).unwrap();
+    let mut again = vec![0.0; outputs.len() * p];
+    tape.forward_vector(&outputs, &seeds, p, &mut again)
+        .unwrap();
+    assert_eq!(bits(&again), bits(&out));
+    for k in 0..p {
+        let direction: Vec<f64> = (0..n).map(|i| seeds[i * p + k]).collect();
+        tape.jvp(&direction).unwrap();
+        common::assert_close("lane", out[k], tape.tangent(y).unwrap(), 1e-14);
+        assert_eq!(out[p + k], seeds[k], "an input's lanes are its seeds");
+        assert_eq!(out[2 * p + k].to_bits(), out[k].to_bits());
+    }
+    drop(tape);
+    // The plan's block and the rows' block, each asked for once: the second sweep
+    // used the kept ones. All came back.
+    assert_eq!(carver.exact_requests, if cfg!(miri) { 1 } else { 2 });
+    assert_eq!(carver.released, carver.grown);
+}
+
+#[test]
 fn a_block_smaller_than_asked_for_is_refused_and_given_back() {
     let mut pool = memory(1 << 16);
     let mut carver = Carver::new(&mut pool);

@@ -6,15 +6,21 @@
 //! failing. The block is then kept for the next sweep, which usually needs the same
 //! size: asking the host again each sweep would cost a fresh allocation, and the
 //! page faults of fresh memory, every time (ten times the sweep itself on a
-//! 57 MB block). One block is kept; it goes back when a sweep needs a bigger one, and
-//! when the tape is dropped.
+//! 57 MB block). Two blocks are kept, because a vector forward sweep nests two scratch
+//! blocks (its plan of rows, then the rows: `lane_rows.rs`); a kept block goes back when
+//! a sweep needs a bigger one, and when the tape is dropped.
 
 use super::{GrowthHooks, Tape};
 use crate::arena::align_up;
 use crate::error::Error;
 use crate::real::Real;
+use core::cell::Cell;
 use core::mem::{align_of, size_of};
 use core::ptr::NonNull;
+
+/// How many scratch blocks a tape keeps: one for each level of the deepest nesting of
+/// scratch a sweep takes.
+pub(super) const KEPT_SCRATCH_BLOCKS: usize = 2;
 
 /// A scratch block from the host.
 #[derive(Clone, Copy, Debug)]
@@ -38,14 +44,9 @@ impl<T: Real> Tape<'_, T> {
         let bytes = count
             .checked_mul(size_of::<U>())?
             .checked_add(align_of::<U>() - 1)?;
-        let block = match self.kept_scratch.take() {
-            Some(kept) if kept.bytes >= bytes => kept,
-            kept => {
-                if let Some(kept) = kept {
-                    self.give_back_scratch(kept);
-                }
-                self.new_host_scratch(hooks, bytes)?
-            }
+        let block = match self.take_kept_scratch(bytes) {
+            Some(kept) => kept,
+            None => self.new_host_scratch(hooks, bytes)?,
         };
         let address = block.start.as_ptr() as usize;
         let Some(padding) = align_up(address, align_of::<U>()).map(|aligned| aligned - address)
@@ -87,30 +88,56 @@ impl<T: Real> Tape<'_, T> {
         Some(block)
     }
 
+    /// The smallest kept block of at least `bytes`, no longer kept. When none is that
+    /// large, the largest kept block goes back to the host (the sweep about to ask for
+    /// a bigger one replaces it), and the answer is `None`.
+    fn take_kept_scratch(&self, bytes: usize) -> Option<HostScratch> {
+        let size = |slot: &Cell<Option<HostScratch>>| slot.get().map(|block| block.bytes);
+        let fitting = self
+            .kept_scratch
+            .iter()
+            .filter(|slot| size(slot).is_some_and(|kept| kept >= bytes))
+            .min_by_key(|slot| size(slot));
+        if let Some(slot) = fitting {
+            return slot.take();
+        }
+        if let Some(largest) = self.kept_scratch.iter().max_by_key(|slot| size(slot)) {
+            if let Some(block) = largest.take() {
+                self.give_back_scratch(block);
+            }
+        }
+        None
+    }
+
     /// Takes back a block [`host_scratch`](Tape::host_scratch) handed out: kept for the
-    /// next sweep, or given back to the host when a larger one is kept already (a sweep
-    /// nested in another's scratch).
+    /// next sweep, in a free place or in that of a smaller kept block, which goes back to
+    /// the host; or given back itself when every kept block is at least as large.
     pub(super) fn finish_host_scratch(&self, block: HostScratch) {
-        let (keep, give) = match self.kept_scratch.take() {
-            Some(kept) if kept.bytes >= block.bytes => (kept, Some(block)),
-            kept => (block, kept),
-        };
-        self.kept_scratch.set(Some(keep));
-        if let Some(give) = give {
-            self.give_back_scratch(give);
+        let size = |slot: &Cell<Option<HostScratch>>| slot.get().map_or(0, |kept| kept.bytes);
+        // An empty place is the smallest.
+        let smallest = self.kept_scratch.iter().min_by_key(|slot| size(slot));
+        match smallest {
+            Some(slot) if slot.get().is_none_or(|kept| kept.bytes < block.bytes) => {
+                if let Some(smaller) = slot.replace(Some(block)) {
+                    self.give_back_scratch(smaller);
+                }
+            }
+            _ => self.give_back_scratch(block),
         }
     }
 
     /// True while a scratch block of the host's is kept.
     pub(super) fn has_kept_scratch(&self) -> bool {
-        // A `Cell` of a `Copy` value: read without taking.
-        self.kept_scratch.get().is_some()
+        // `Cell`s of a `Copy` value: read without taking.
+        self.kept_scratch.iter().any(|slot| slot.get().is_some())
     }
 
-    /// Gives the kept scratch block back to the host.
+    /// Gives the kept scratch blocks back to the host.
     pub(super) fn release_kept_scratch(&self) {
-        if let Some(block) = self.kept_scratch.take() {
-            self.give_back_scratch(block);
+        for slot in &self.kept_scratch {
+            if let Some(block) = slot.take() {
+                self.give_back_scratch(block);
+            }
         }
     }
 

@@ -11,6 +11,7 @@
 //! with tensors lane by lane instead (see `vector_forward.rs` and `vector_reverse.rs`).
 
 use super::forward::times;
+use super::lane_rows::{LaneRows, RowPerRecord};
 use super::Tape;
 use crate::error::{Error, Result};
 use crate::op::{dispatch_op, Op};
@@ -53,27 +54,41 @@ impl<'m, T: Real> Tape<'m, T> {
         values: Values<'_, T>,
         seed: impl FnMut(usize, &mut [T]),
     ) {
+        self.sweep_tangent_lanes_in(tangents, p, values, seed, &RowPerRecord)
+    }
+
+    /// [`sweep_tangent_lanes`](Tape::sweep_tangent_lanes) with each record's lanes in the
+    /// row `rows` gives it: `tangents` holds as many rows of `p` values as it uses.
+    pub(crate) fn sweep_tangent_lanes_in<R: LaneRows>(
+        &self,
+        tangents: &mut [T],
+        p: usize,
+        values: Values<'_, T>,
+        seed: impl FnMut(usize, &mut [T]),
+        rows: &R,
+    ) {
         match p {
-            1 => self.tangent_lanes::<1>(tangents, p, values, seed),
-            2 => self.tangent_lanes::<2>(tangents, p, values, seed),
-            3 => self.tangent_lanes::<3>(tangents, p, values, seed),
-            4 => self.tangent_lanes::<4>(tangents, p, values, seed),
-            5 => self.tangent_lanes::<5>(tangents, p, values, seed),
-            6 => self.tangent_lanes::<6>(tangents, p, values, seed),
-            7 => self.tangent_lanes::<7>(tangents, p, values, seed),
-            8 => self.tangent_lanes::<8>(tangents, p, values, seed),
-            _ => self.tangent_lanes::<0>(tangents, p, values, seed),
+            1 => self.tangent_lanes::<1, R>(tangents, p, values, seed, rows),
+            2 => self.tangent_lanes::<2, R>(tangents, p, values, seed, rows),
+            3 => self.tangent_lanes::<3, R>(tangents, p, values, seed, rows),
+            4 => self.tangent_lanes::<4, R>(tangents, p, values, seed, rows),
+            5 => self.tangent_lanes::<5, R>(tangents, p, values, seed, rows),
+            6 => self.tangent_lanes::<6, R>(tangents, p, values, seed, rows),
+            7 => self.tangent_lanes::<7, R>(tangents, p, values, seed, rows),
+            8 => self.tangent_lanes::<8, R>(tangents, p, values, seed, rows),
+            _ => self.tangent_lanes::<0, R>(tangents, p, values, seed, rows),
         }
     }
 
-    /// [`sweep_tangent_lanes`](Tape::sweep_tangent_lanes) with `N` lanes, or `p` when `N`
-    /// is 0.
-    fn tangent_lanes<const N: usize>(
+    /// [`sweep_tangent_lanes_in`](Tape::sweep_tangent_lanes_in) with `N` lanes, or `p`
+    /// when `N` is 0.
+    fn tangent_lanes<const N: usize, R: LaneRows>(
         &self,
         tangents: &mut [T],
         p: usize,
         values: Values<'_, T>,
         mut seed: impl FnMut(usize, &mut [T]),
+        rows: &R,
     ) {
         let p = if N == 0 { p } else { N };
         let records = self.records_ptr();
@@ -83,8 +98,20 @@ impl<'m, T: Real> Tape<'m, T> {
             // SAFETY: `i < len`; arguments precede `i`, so with replay their values are
             // already the new ones. Records are only reached through the raw pointer here.
             let record = unsafe { records.add(i).read() };
-            let (done, rest) = tangents.split_at_mut(i * p);
-            let lanes = &mut rest[..p];
+            // The record's row apart from every other: its arguments' rows differ from it
+            // (they are still taken while it is computed).
+            let own = rows.row(i);
+            let (before, rest) = tangents.split_at_mut(own * p);
+            let (lanes, after) = rest.split_at_mut(p);
+            let row_of = |argument: usize| -> &[T] {
+                let row = rows.row(argument);
+                if R::ARGUMENTS_BEFORE || row < own {
+                    &before[row * p..row * p + p]
+                } else {
+                    let from = (row - own - 1) * p;
+                    &after[from..from + p]
+                }
+            };
             let op = record.op();
             let value_of = |j: u32| {
                 // SAFETY: argument indices are below `i < len`.
@@ -109,7 +136,7 @@ impl<'m, T: Real> Tape<'m, T> {
                     let x = value_of(record.a(i as u32));
                     let y = if replaying { op.eval_unary(x, n) } else { record.value };
                     let partial = op.unary_partial(x, y, n);
-                    scale(lanes, &done[a * p..a * p + p], partial);
+                    scale(lanes, row_of(a), partial);
                     y
                 },
                 binary(op) => {
@@ -117,7 +144,7 @@ impl<'m, T: Real> Tape<'m, T> {
                     let (va, vb) = (value_of(record.a(i as u32)), value_of(record.b));
                     let y = if replaying { op.eval_binary(va, vb) } else { record.value };
                     let (da, db) = op.binary_partials(va, vb, y);
-                    let (ta, tb) = (&done[a * p..a * p + p], &done[b * p..b * p + p]);
+                    let (ta, tb) = (row_of(a), row_of(b));
                     if da.is_non_finite() || db.is_non_finite() {
                         for ((lane, &ta), &tb) in lanes.iter_mut().zip(ta).zip(tb) {
                             *lane = times(ta, da) + times(tb, db);
@@ -134,7 +161,7 @@ impl<'m, T: Real> Tape<'m, T> {
                     let x = value_of(record.a(i as u32));
                     let c = self.wide_constant_of(record.b);
                     let y = if replaying { op.eval_with_constant(x, c) } else { record.value };
-                    scale(lanes, &done[a * p..a * p + p], op.partial_with_constant(x, y, c));
+                    scale(lanes, row_of(a), op.partial_with_constant(x, y, c));
                     y
                 },
                 // `check_lane_sweep` keeps tensor records out.

@@ -14,6 +14,7 @@ mod growth;
 mod hessian;
 mod host_scratch;
 mod identity;
+mod lane_rows;
 mod lanes;
 mod mark;
 mod memory;
@@ -48,7 +49,7 @@ use core::cell::Cell;
 use core::mem::{align_of, size_of, MaybeUninit};
 use core::ptr::NonNull;
 use growth::RecordBlock;
-use host_scratch::HostScratch;
+use host_scratch::{HostScratch, KEPT_SCRATCH_BLOCKS};
 use record::Record;
 use scope::Scopes;
 
@@ -149,8 +150,8 @@ pub struct Tape<'m, T: Real> {
     /// in once they moved out of the arena (see `growth.rs`).
     growth: Cell<Option<GrowthHooks>>,
     record_block: Cell<Option<RecordBlock>>,
-    /// A sweep-scratch block of the host's, kept for the next sweep (`host_scratch.rs`).
-    kept_scratch: Cell<Option<HostScratch>>,
+    /// Sweep-scratch blocks of the host's, kept for the next sweep (`host_scratch.rs`).
+    kept_scratch: [Cell<Option<HostScratch>>; KEPT_SCRATCH_BLOCKS],
     /// The last constant recorded and its record, so a constant used over and over
     /// (`0.01 * x[i]` in a loop) takes one record, not one per use.
     last_constant: Cell<(T, VarId)>,
@@ -220,7 +221,7 @@ impl<'m, T: Real> Tape<'m, T> {
             records_offset,
             growth: Cell::new(None),
             record_block: Cell::new(None),
-            kept_scratch: Cell::new(None),
+            kept_scratch: [const { Cell::new(None) }; KEPT_SCRATCH_BLOCKS],
             len: Cell::new(0),
             limit: Cell::new(0),
             last_constant: Cell::new((T::zero(), VarId::INVALID)),

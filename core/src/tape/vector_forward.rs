@@ -1,9 +1,10 @@
 //! Vector forward mode: `p` tangent directions per sweep over a recorded tape, from an
 //! arbitrary seed matrix (ADOL-C's `fov_forward`).
 
+use super::lane_rows::{plan_scratch_len, plans_rows, LaneRows, RowPerRecord};
 use super::lanes::{check_len, product};
-use super::{Tape, VarId};
-use crate::error::Result;
+use super::{Tape, Values, VarId};
+use crate::error::{Error, Result};
 use crate::real::Real;
 
 impl<'m, T: Real> Tape<'m, T> {
@@ -65,19 +66,42 @@ impl<'m, T: Real> Tape<'m, T> {
             return self.forward_lane_by_lane(outputs, seeds, p, out, to_real, from_real);
         }
         self.check_lane_sweep("forward_vector")?;
-        self.with_scratch(product(self.len(), p)?, |tangents: &mut [T]| {
-            self.sweep_tangent_lanes(tangents, p, super::Values::Recorded, |k, lanes| {
-                for (lane, &seed) in lanes.iter_mut().zip(&seeds[k * p..k * p + p]) {
-                    *lane = to_real(seed);
-                }
-            });
-            for (row, &output) in out.chunks_exact_mut(p).zip(outputs) {
-                let at = output.index as usize * p;
-                for (entry, &lane) in row.iter_mut().zip(&tangents[at..at + p]) {
-                    *entry = from_real(lane);
-                }
+        let seed = |k: usize, lanes: &mut [T]| {
+            for (lane, &seed) in lanes.iter_mut().zip(&seeds[k * p..k * p + p]) {
+                *lane = to_real(seed);
             }
-        })
+        };
+        let plan = plans_rows::<T>(self.len(), p);
+        self.sweep_forward_vector(outputs, p, out, seed, from_real, plan)
+    }
+
+    /// The sweep of [`forward_vector_as`](Tape::forward_vector_as), its arguments
+    /// checked: with a row of lanes per record, or with rows planned by liveness when
+    /// `plan` (see `lane_rows.rs`).
+    pub(super) fn sweep_forward_vector<S>(
+        &self,
+        outputs: &[VarId],
+        p: usize,
+        out: &mut [S],
+        seed: impl FnMut(usize, &mut [T]),
+        from_real: impl Fn(T) -> S,
+        plan: bool,
+    ) -> Result<()> {
+        if !plan {
+            return self.with_scratch(product(self.len(), p)?, |tangents: &mut [T]| {
+                self.sweep_tangent_lanes(tangents, p, Values::Recorded, seed);
+                read_rows(tangents, &RowPerRecord, outputs, p, out, from_real);
+            });
+        }
+        let kept = outputs.iter().map(|output| output.index);
+        let plan_len = plan_scratch_len(self.len()).ok_or(Error::SizeOverflow)?;
+        self.with_scratch(plan_len, |plan: &mut [u32]| {
+            let (rows, count) = self.plan_lane_rows(plan, kept);
+            self.with_scratch(product(count, p)?, |tangents: &mut [T]| {
+                self.sweep_tangent_lanes_in(tangents, p, Values::Recorded, seed, &rows);
+                read_rows(tangents, &rows, outputs, p, out, from_real);
+            })
+        })?
     }
 
     /// The tensor-tape path of `forward_vector`: one tangent sweep per direction.
@@ -97,5 +121,23 @@ impl<'m, T: Real> Tape<'m, T> {
             }
         }
         Ok(())
+    }
+}
+
+/// Writes the lanes of `outputs` (row-major, `p` to an output) from the rows `rows` gives
+/// them in `tangents`.
+fn read_rows<T: Real, S>(
+    tangents: &[T],
+    rows: &impl LaneRows,
+    outputs: &[VarId],
+    p: usize,
+    out: &mut [S],
+    from_real: impl Fn(T) -> S,
+) {
+    for (entries, &output) in out.chunks_exact_mut(p).zip(outputs) {
+        let at = rows.row(output.index as usize) * p;
+        for (entry, &lane) in entries.iter_mut().zip(&tangents[at..at + p]) {
+            *entry = from_real(lane);
+        }
     }
 }

@@ -1,0 +1,310 @@
+//! Where a forward lane sweep keeps each record's lanes: a row per record, or rows shared
+//! by records that are never alive at once.
+//!
+//! A vector forward sweep carries `p` tangents per record. Kept for every record they
+//! take `len × p` values: 57 MB for a hand-tracking Jacobian of 275 000 records in 26
+//! directions, every row written once and read back a few records later, so that sweep
+//! ran at the speed of memory rather than of its arithmetic. But most values are used
+//! only by records soon after them: the values whose tangents are still needed at any
+//! point of the sweep are few. A record needs its row from its own place to its last
+//! user (to the end, for the records the caller reads afterwards); records whose spans
+//! do not overlap can share a row. With [`PlannedRows`] the rows then number the most
+//! values alive at once, and stay in cache.
+//!
+//! The plan is one pass over the records from the last down, which assigns the rows as
+//! interval colouring does: a record takes a row where the pass first meets it (at its
+//! last user, or its own place when nothing uses it) and gives it back where the pass
+//! reaches the record itself. It takes `2 × len` indices of scratch. The vector sweep
+//! plans only where a row per record would not fit in cache anyway, and where rows are
+//! wide enough to repay the pass ([`plans_rows`]). The sweeps whose callers read every
+//! record's lanes afterwards (second order, compressed sparse Jacobians) keep a row per
+//! record.
+
+use super::record::Record;
+use super::{record_kind, RecordKind, Tape};
+use crate::op::Op;
+use crate::real::Real;
+use core::mem::size_of;
+
+/// Lane blocks up to this size keep a row per record: they fit in a core's cache (L2 is
+/// 1 MiB on the machines measured), where the plan's extra pass would only add work.
+const ROW_PER_RECORD_UP_TO_BYTES: usize = 1 << 20;
+
+/// Rows narrower than this keep a row per record whatever the block's size. The plan's
+/// pass reads every record once more (24 bytes for `f64`) and costs about as much as
+/// streaming a row of about 80 bytes: on a tape of 242 000 records that did not fit in
+/// cache, planned rows took 1.8× the time at 4 `f64` lanes, 1.4× at 8, 1.06× at 9, and
+/// 0.78×, 0.65× and 0.65× at 12, 16 and 26.
+const PLAN_FROM_ROW_BYTES: usize = 96;
+
+/// Whether a forward sweep of `len` records in `p` lanes of `T` plans its rows.
+pub(crate) fn plans_rows<T>(len: usize, p: usize) -> bool {
+    let row = p.saturating_mul(size_of::<T>());
+    row >= PLAN_FROM_ROW_BYTES && len.saturating_mul(row) > ROW_PER_RECORD_UP_TO_BYTES
+}
+
+/// The indices [`Tape::plan_lane_rows`] needs for a tape of `len` records: each
+/// record's row, and the stack of free rows.
+pub(crate) fn plan_scratch_len(len: usize) -> Option<usize> {
+    len.checked_mul(2)
+}
+
+/// Which row of a lane block holds each record's lanes during a forward sweep.
+pub(crate) trait LaneRows {
+    /// Whether every argument's row precedes its record's, as when rows are record
+    /// indices: the sweep then reads arguments below the record's row with no test.
+    const ARGUMENTS_BEFORE: bool;
+
+    /// The row of record `record`.
+    fn row(&self, record: usize) -> usize;
+}
+
+/// Row `i` holds record `i`'s lanes, and every row stays valid after the sweep.
+pub(crate) struct RowPerRecord;
+
+impl LaneRows for RowPerRecord {
+    const ARGUMENTS_BEFORE: bool = true;
+
+    #[inline(always)]
+    fn row(&self, record: usize) -> usize {
+        record
+    }
+}
+
+/// Rows shared by records that are never alive at once, as [`Tape::plan_lane_rows`]
+/// assigned them. After the sweep only the kept records' rows still hold their lanes.
+pub(crate) struct PlannedRows<'s> {
+    row_of: &'s [u32],
+}
+
+impl LaneRows for PlannedRows<'_> {
+    const ARGUMENTS_BEFORE: bool = false;
+
+    #[inline(always)]
+    fn row(&self, record: usize) -> usize {
+        self.row_of[record] as usize
+    }
+}
+
+/// The row of a record the plan has not met yet.
+const NO_ROW: u32 = u32::MAX;
+
+impl<T: Real> Tape<'_, T> {
+    /// Plans the rows of a forward lane sweep over every record, after which the caller
+    /// reads the lanes of the records `kept` only. `scratch` holds [`plan_scratch_len`]
+    /// indices, where the plan lives; returns it and how many rows it uses.
+    ///
+    /// A record is alive in the sweep from its own place to its last user (to the end,
+    /// when kept). Going down from the last record, the pass meets that interval's end
+    /// first: the record takes the most recently freed row there, and gives it back at
+    /// its own place. Two records alive at once hold their rows at once here, so their
+    /// rows differ; in particular a record's row differs from its arguments'.
+    pub(crate) fn plan_lane_rows<'s>(
+        &self,
+        scratch: &'s mut [u32],
+        kept: impl Iterator<Item = u32>,
+    ) -> (PlannedRows<'s>, usize) {
+        let len = self.len();
+        let (row_of, free) = scratch.split_at_mut(len);
+        row_of.fill(NO_ROW);
+        let mut stack = FreeRows {
+            free,
+            len: 0,
+            rows: 0,
+        };
+        for record in kept {
+            stack.assign(&mut row_of[record as usize]);
+        }
+        for i in (0..len as u32).rev() {
+            // Nothing after it uses a record that has no row yet: it still takes one for
+            // its own step (the sweep writes its lanes there).
+            stack.assign(&mut row_of[i as usize]);
+            let (a, b) = arguments_of(&self.record(i), i);
+            // Arguments take their rows while the record holds its own; `x · x` names
+            // one argument twice, and the second look finds it assigned.
+            stack.assign(&mut row_of[a as usize]);
+            stack.assign(&mut row_of[b as usize]);
+            // Below its own place the record is not alive.
+            stack.give_back(row_of[i as usize]);
+        }
+        (PlannedRows { row_of }, stack.rows as usize)
+    }
+}
+
+/// The rows a plan has handed out, and those given back.
+struct FreeRows<'s> {
+    /// Given back, most recent last, in `free[..len]`.
+    free: &'s mut [u32],
+    len: usize,
+    /// Rows `0..rows` have been handed out.
+    rows: u32,
+}
+
+impl FreeRows<'_> {
+    /// Gives `row` a row unless it has one: the last given back, else a new one.
+    #[inline(always)]
+    fn assign(&mut self, row: &mut u32) {
+        if *row != NO_ROW {
+            return;
+        }
+        *row = if self.len > 0 {
+            self.len -= 1;
+            self.free[self.len]
+        } else {
+            self.rows += 1;
+            self.rows - 1
+        };
+    }
+
+    /// Every row handed out is given back at most once, so `free` (one entry per
+    /// record) never fills.
+    #[inline(always)]
+    fn give_back(&mut self, row: u32) {
+        self.free[self.len] = row;
+        self.len += 1;
+    }
+}
+
+/// The indices a forward sweep reads the lanes of for record `index`: its arguments,
+/// with `index` itself in place of each it lacks.
+#[inline(always)]
+fn arguments_of<T: Real>(record: &Record<T>, index: u32) -> (u32, u32) {
+    let count = ARGUMENTS_BY_CODE[record.op() as usize];
+    let a = if count >= 1 { record.a(index) } else { index };
+    let b = if count == 2 { record.b } else { index };
+    (a, b)
+}
+
+/// The arguments a forward sweep reads for each op code, looked up rather than matched:
+/// on an irregular op sequence a match mispredicts, and the plan's pass is otherwise a
+/// few loads a record.
+const ARGUMENTS_BY_CODE: [u8; 64] = {
+    let mut counts = [0; 64];
+    let mut code = 0;
+    while code < 64 {
+        if let Some(op) = Op::from_code(code as u8) {
+            counts[code] = match record_kind(op) {
+                RecordKind::Binary => 2,
+                RecordKind::Unary | RecordKind::UnaryWithOperand | RecordKind::WideConstant => 1,
+                RecordKind::Input | RecordKind::Const | RecordKind::Extension => 0,
+            };
+        }
+        code += 1;
+    }
+    counts
+};
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Tape, Var, VarId};
+    use core::mem::MaybeUninit;
+
+    /// A seeded random tape of every argument form (binary, unary, an inline and a wide
+    /// constant, `x · x`, values used once, many times or never) over `INPUTS` inputs,
+    /// and the handles of its records.
+    fn random_tape<'t>(tape: &'t Tape<'t, f64>, records: &mut [Var<'t, f64>]) {
+        const INPUTS: usize = 12;
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut draw = move |below: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % below as u64) as usize
+        };
+        for (k, record) in records.iter_mut().enumerate().take(INPUTS) {
+            *record = tape.input(0.3 + 0.05 * k as f64);
+        }
+        for k in INPUTS..records.len() {
+            // Mostly recent values, sometimes an input or anything before.
+            let near = records[k - 1 - draw(4)];
+            let far = records[draw(k)];
+            // Every value stays within [−2, 2].
+            records[k] = match draw(7) {
+                0 => near * far * 0.5,
+                1 => near * near - 0.25,
+                2 => (near + far) * 0.5,
+                3 => near.sin() - far * 0.1,
+                4 => 0.7 - near * 0.3,
+                5 => (near - far).tanh(),
+                _ => near * 1.1 / 1.7,
+            };
+        }
+    }
+
+    /// The same Jacobian product, bit for bit, whichever way the rows are kept, with
+    /// outputs that are inputs, values used again later, values nothing uses, a repeated
+    /// output and the last record; in lane counts that take the fixed and the run-time
+    /// loops.
+    #[test]
+    fn planned_rows_give_the_lanes_of_a_row_per_record() {
+        let mut memory = [MaybeUninit::<u8>::uninit(); 1 << 18];
+        let tape = Tape::<f64>::new(&mut memory).unwrap();
+        let mut records = [tape.input(0.0); 300];
+        random_tape(&tape, &mut records);
+        let n = tape.num_inputs();
+        let outputs: [VarId; 6] = [3, 40, 41, 150, 40, tape.len() - 1].map(|k| VarId {
+            index: k as u32,
+            ..records[0].id()
+        });
+        for p in [3, 26] {
+            let seed = |k: usize, lanes: &mut [f64]| {
+                for (d, lane) in lanes.iter_mut().enumerate() {
+                    *lane = ((k * 7 + d * 3) % 5) as f64 - 2.0;
+                }
+            };
+            let mut per_record_block = [0.0; 6 * 26];
+            let mut planned_block = [0.0; 6 * 26];
+            let per_record = &mut per_record_block[..outputs.len() * p];
+            let planned = &mut planned_block[..outputs.len() * p];
+            tape.sweep_forward_vector(&outputs, p, per_record, seed, |t| t, false)
+                .unwrap();
+            tape.sweep_forward_vector(&outputs, p, planned, seed, |t| t, true)
+                .unwrap();
+            assert!(
+                per_record.iter().any(|&t| t != 0.0) && per_record.iter().all(|t| t.is_finite())
+            );
+            for (k, (a, b)) in planned.iter().zip(per_record.iter()).enumerate() {
+                assert_eq!(a.to_bits(), b.to_bits(), "p = {p}, entry {k}, {n} inputs");
+            }
+        }
+    }
+
+    /// A running sum over many inputs keeps only a few values alive at once: the plan
+    /// needs far fewer rows than records, and gives the values alive at once different
+    /// rows.
+    #[test]
+    fn rows_number_the_values_alive_at_once() {
+        let mut memory = [MaybeUninit::<u8>::uninit(); 1 << 16];
+        let tape = Tape::<f64>::new(&mut memory).unwrap();
+        let mut sum = tape.input(1.0);
+        for k in 0..100 {
+            let x = tape.input(k as f64);
+            sum = sum * x + x.sin();
+        }
+        let len = tape.len();
+        let mut scratch = [0u32; 2 * 500];
+        let (rows, count) =
+            tape.plan_lane_rows(&mut scratch[..2 * len], [sum.id().index].into_iter());
+        // At `sum · x`: the sum, the input, and the product; at `sin x` the product, the
+        // input and the sine; at the new sum, the product, the sine and the sum.
+        assert_eq!(count, 3, "{len} records");
+        use super::LaneRows;
+        for i in 4..len {
+            // Each step of the loop is 4 records: x, sum · x, sin x, the new sum.
+            let (x, product, sine, sum) = (i - 3, i - 2, i - 1, i);
+            if (i - 4) % 4 == 0 {
+                let rows = [
+                    rows.row(x),
+                    rows.row(product),
+                    rows.row(sine),
+                    rows.row(sum),
+                ];
+                assert!(rows.iter().all(|&row| row < count));
+                assert_ne!(rows[1], rows[0], "the product and the input it reads");
+                assert_ne!(rows[2], rows[1], "the sine and the product alive past it");
+                assert_ne!(rows[3], rows[2], "the sum and the sine it reads");
+                assert_ne!(rows[3], rows[1], "the sum and the product it reads");
+            }
+        }
+    }
+}
