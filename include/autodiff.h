@@ -3000,7 +3000,10 @@ struct ad_var ad_erf(struct ad_tape *tape, struct ad_var x);
 // each of the `p` directions, `n` the number of inputs) and `out[0..m·p)` receives the
 // `m × p` result, row-major. One sweep carries all `p` directions on a tape without
 // tensors, in `p` values per recorded variable of the tape's scratch (given back before
-// returning); a tape with tensors runs one `ad_jvp()` per direction (tensor inputs keep
+// returning). Where those would not fit in a core's cache and `p` is 12 or more (`f64`),
+// only the variables alive at once get their `p` values, for 8 more bytes of scratch per
+// variable: the sweep runs from cache, not memory. A tape with tensors runs one
+// `ad_jvp()` per direction (tensor inputs keep
 // the tangents seeded with `ad_tensor_seed_tangent_*()`). Overwrites the results of the
 // last `ad_jvp()` on tapes with tensors only.
 //

@@ -14,7 +14,10 @@ impl<'m, T: Real> Tape<'m, T> {
     /// `outputs.len() × directions` matrix `Y`, row-major.
     ///
     /// On a scalar tape one sweep carries every direction, in `len × directions` values
-    /// of scratch taken from the arena and given back before returning. A tape with
+    /// of scratch taken from the arena and given back before returning. Where that block
+    /// would not fit in cache and the rows are wide (see `lane_rows.rs`), records that are
+    /// never alive at once share rows instead: scratch for the values alive at once, plus
+    /// `2 × len` indices. A tape with
     /// tensors runs one [`jvp`](Tape::jvp) per direction instead (a tensor record's
     /// tangent lives in the tensor's own buffer, one direction at a time); tensor inputs
     /// keep the tangents seeded with `seed_tensor_tangent`, so the directions are those
