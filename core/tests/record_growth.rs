@@ -325,18 +325,13 @@ fn constants_f32_cannot_hold_do_not_fail_a_growing_tape_whose_arena_is_full() {
     common::assert_close("dy/dx", tape.gradient(y).unwrap().wrt(x), want.1, 1e-12);
 }
 
-#[test]
-fn vector_sweeps_take_scratch_the_arena_cannot_hold_from_the_host() {
-    let (n, p) = (sized(64, 8), 6);
-    let x = inputs(n);
-    let mut pool = memory(1 << 23);
-    let mut carver = Carver::new(&mut pool);
-    let mut mem = memory(sized(4096, 1024));
-    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
-    tape.set_growth(&mut carver).unwrap();
+/// Records `y ← tanh(x_i · y) + x_i · c` over the inputs `x`, `rounds` times with a new
+/// constant `c` each round: a long tape whose values depend on every input. Returns the
+/// inputs' handles and `y`'s.
+fn record_recurrence(tape: &Tape<'_, f64>, x: &[f64], rounds: usize) -> (Vec<VarId>, VarId) {
     let ids: Vec<VarId> = x.iter().map(|&v| tape.input_id(v)).collect();
     let mut y = tape.constant_id(0.0);
-    for round in 0..sized(20, 3) {
+    for round in 0..rounds {
         for &xi in &ids {
             let t = tape.unary_id(Op::Tanh, tape.binary_id(Op::Mul, xi, y));
             y = tape.binary_id(
@@ -347,6 +342,19 @@ fn vector_sweeps_take_scratch_the_arena_cannot_hold_from_the_host() {
         }
     }
     tape.status().unwrap();
+    (ids, y)
+}
+
+#[test]
+fn vector_sweeps_take_scratch_the_arena_cannot_hold_from_the_host() {
+    let (n, p) = (sized(64, 8), 6);
+    let x = inputs(n);
+    let mut pool = memory(1 << 23);
+    let mut carver = Carver::new(&mut pool);
+    let mut mem = memory(sized(4096, 1024));
+    let mut tape = Tape::<f64>::new(&mut mem).unwrap();
+    tape.set_growth(&mut carver).unwrap();
+    let (_, y) = record_recurrence(&tape, &x, sized(20, 3));
     let mut rng = Rng::seeded("directions");
     let seeds = rng.vec(n * p, -1.0, 1.0);
     let mut out = vec![0.0; p];
@@ -388,19 +396,7 @@ fn a_vector_sweep_with_planned_rows_keeps_both_its_scratch_blocks() {
     let mut mem = memory(4096);
     let mut tape = Tape::<f64>::new(&mut mem).unwrap();
     tape.set_growth(&mut carver).unwrap();
-    let ids: Vec<VarId> = x.iter().map(|&v| tape.input_id(v)).collect();
-    let mut y = tape.constant_id(0.0);
-    for round in 0..sized(30, 2) {
-        for &xi in &ids {
-            let t = tape.unary_id(Op::Tanh, tape.binary_id(Op::Mul, xi, y));
-            y = tape.binary_id(
-                Op::Add,
-                t,
-                tape.binary_const_id(Op::Mul, xi, 0.3 + round as f64 * 0.01),
-            );
-        }
-    }
-    tape.status().unwrap();
+    let (ids, y) = record_recurrence(&tape, &x, sized(30, 2));
     let outputs = [y, ids[0], y];
     let mut rng = Rng::seeded("planned directions");
     let seeds = rng.vec(n * p, -1.0, 1.0);
