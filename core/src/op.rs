@@ -258,7 +258,7 @@ impl Op {
 
     /// The op with code `code`, if there is one.
     #[inline(always)]
-    pub const fn from_code(code: u8) -> Option<Op> {
+    pub fn from_code(code: u8) -> Option<Op> {
         if code <= Op::LAST as u8 {
             // SAFETY: `Op` is `repr(u8)` with contiguous discriminants 0..=LAST.
             Some(unsafe { core::mem::transmute::<u8, Op>(code) })

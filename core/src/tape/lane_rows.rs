@@ -22,7 +22,6 @@
 
 use super::record::Record;
 use super::{record_kind, RecordKind, Tape};
-use crate::op::Op;
 use crate::real::Real;
 use core::mem::size_of;
 
@@ -169,30 +168,14 @@ impl FreeRows<'_> {
 /// with `index` itself in place of each it lacks.
 #[inline(always)]
 fn arguments_of<T: Real>(record: &Record<T>, index: u32) -> (u32, u32) {
-    let count = ARGUMENTS_BY_CODE[record.op() as usize];
-    let a = if count >= 1 { record.a(index) } else { index };
-    let b = if count == 2 { record.b } else { index };
-    (a, b)
-}
-
-/// The arguments a forward sweep reads for each op code, looked up rather than matched:
-/// on an irregular op sequence a match mispredicts, and the plan's pass is otherwise a
-/// few loads a record.
-const ARGUMENTS_BY_CODE: [u8; 64] = {
-    let mut counts = [0; 64];
-    let mut code = 0;
-    while code < 64 {
-        if let Some(op) = Op::from_code(code as u8) {
-            counts[code] = match record_kind(op) {
-                RecordKind::Binary => 2,
-                RecordKind::Unary | RecordKind::UnaryWithOperand | RecordKind::WideConstant => 1,
-                RecordKind::Input | RecordKind::Const | RecordKind::Extension => 0,
-            };
+    match record_kind(record.op()) {
+        RecordKind::Binary => (record.a(index), record.b),
+        RecordKind::Unary | RecordKind::UnaryWithOperand | RecordKind::WideConstant => {
+            (record.a(index), index)
         }
-        code += 1;
+        RecordKind::Input | RecordKind::Const | RecordKind::Extension => (index, index),
     }
-    counts
-};
+}
 
 #[cfg(test)]
 mod tests {

@@ -58,7 +58,7 @@ pub(crate) enum RecordKind {
     Extension,
 }
 
-pub(crate) const fn record_kind(op: Op) -> RecordKind {
+pub(crate) fn record_kind(op: Op) -> RecordKind {
     match op {
         Op::Input => RecordKind::Input,
         Op::Const => RecordKind::Const,
