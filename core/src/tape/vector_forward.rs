@@ -17,8 +17,8 @@ impl<'m, T: Real> Tape<'m, T> {
     /// of scratch taken from the arena and given back before returning. Where that block
     /// would not fit in cache and the rows are wide (see `lane_rows.rs`), records that are
     /// never alive at once share rows instead: scratch for the values alive at once, plus
-    /// `2 × len` indices. A tape with
-    /// tensors runs one [`jvp`](Tape::jvp) per direction instead (a tensor record's
+    /// `2 × len` indices. A tape with tensors runs one [`jvp`](Tape::jvp) per direction
+    /// instead (a tensor record's
     /// tangent lives in the tensor's own buffer, one direction at a time); tensor inputs
     /// keep the tangents seeded with `seed_tensor_tangent`, so the directions are those
     /// of the scalar inputs. Fails, writing nothing, on a length that differs from what
@@ -98,8 +98,8 @@ impl<'m, T: Real> Tape<'m, T> {
         }
         let kept = outputs.iter().map(|output| output.index);
         let plan_len = plan_scratch_len(self.len()).ok_or(Error::SizeOverflow)?;
-        self.with_scratch(plan_len, |plan: &mut [u32]| {
-            let (rows, count) = self.plan_lane_rows(plan, kept);
+        self.with_scratch(plan_len, |plan_scratch: &mut [u32]| {
+            let (rows, count) = self.plan_lane_rows(plan_scratch, kept);
             self.with_scratch(product(count, p)?, |tangents: &mut [T]| {
                 self.sweep_tangent_lanes_in(tangents, p, Values::Recorded, seed, &rows);
                 read_rows(tangents, &rows, outputs, p, out, from_real);
