@@ -18,10 +18,9 @@ impl<'m, T: Real> Tape<'m, T> {
     /// would not fit in cache and the rows are wide (see `lane_rows.rs`), records that are
     /// never alive at once share rows instead: scratch for the values alive at once, plus
     /// `2 × len` indices. A tape with tensors runs one [`jvp`](Tape::jvp) per direction
-    /// instead (a tensor record's
-    /// tangent lives in the tensor's own buffer, one direction at a time); tensor inputs
-    /// keep the tangents seeded with `seed_tensor_tangent`, so the directions are those
-    /// of the scalar inputs. Fails, writing nothing, on a length that differs from what
+    /// instead (a tensor record's tangent lives in the tensor's own buffer, one direction
+    /// at a time); tensor inputs keep the tangents seeded with `seed_tensor_tangent`, so
+    /// the directions are those of the scalar inputs. Fails, writing nothing, on a length that differs from what
     /// the tape needs, a bad output handle, or scratch that does not fit.
     pub fn forward_vector(
         &self,
