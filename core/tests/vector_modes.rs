@@ -241,6 +241,62 @@ fn wrong_lengths_and_stale_handles_are_errors_that_leave_the_tape_usable() {
     tape.status().unwrap();
 }
 
+/// Records `y ← sin(x_i · y) + x_i` over `n` inputs.
+fn record_long_chain(tape: &Tape<'_, f64>, n: usize) -> VarId {
+    let mut y = tape.input(0.5);
+    for i in 1..n {
+        let x = tape.input(0.3 + 1e-4 * i as f64);
+        y = (x * y).sin() + x;
+    }
+    y.id()
+}
+
+/// A vector sweep wide and long enough to plan its rows (`lane_rows.rs`) nests two
+/// scratch blocks: when either does not fit, it fails with `OutOfMemory`, writes nothing,
+/// gives back what it took, and the tape's other sweeps run.
+#[test]
+fn a_planned_vector_sweep_that_does_not_fit_fails_and_leaves_the_tape_usable() {
+    let (n, p) = (2000, 26);
+    let len = {
+        let mut roomy = memory(1 << 20);
+        let tape = Tape::<f64>::new(&mut roomy).unwrap();
+        record_long_chain(&tape, n);
+        tape.len()
+    };
+    let records = Tape::<f64>::bytes_for_records(len).unwrap();
+    let plan = 2 * len * core::mem::size_of::<u32>();
+    // No room for the plan; room for the plan but not for its rows.
+    for free in [64, plan + 256] {
+        let mut mem = memory(records + free + 64);
+        let tape = Tape::<f64>::new(&mut mem).unwrap();
+        let y = record_long_chain(&tape, n);
+        tape.status().unwrap();
+        assert_eq!(tape.len(), len);
+        let seeds = vec![1.0; n * p];
+        let mut out = vec![7.0; p];
+        let used = tape.used_bytes();
+        match tape.forward_vector(&[y], &seeds, p, &mut out) {
+            // The first arena fails at the plan, the second at the rows, after the plan.
+            Err(Error::OutOfMemory { needed, .. }) => assert_eq!(needed >= plan, free < plan),
+            other => panic!("{free} bytes free: {other:?}"),
+        }
+        assert!(out.iter().all(|&v| v == 7.0), "nothing written");
+        assert_eq!(tape.used_bytes(), used, "the scratch taken was given back");
+        tape.status().unwrap();
+        // The sweeps that need no scratch run: a tangent along every input is the sum
+        // of the gradient.
+        let mut gradient = vec![0.0; n];
+        tape.gradient_into(y, &mut gradient).unwrap();
+        tape.jvp(&vec![1.0; n]).unwrap();
+        assert_close(
+            "J·1",
+            tape.tangent(y).unwrap(),
+            gradient.iter().sum(),
+            1e-12,
+        );
+    }
+}
+
 /// A direction that does not move `x` must not pick up `0 · ∞ = NaN` from `sqrt` at 0,
 /// in any lane, forward or reverse (the one-direction sweeps' convention).
 #[test]
