@@ -1674,7 +1674,9 @@ enum ad_status ad_backward(struct ad_tape *tape, struct ad_var output);
 //
 // Statuses: `AD_ERR_NULL` (`tape` or `grad_out`), `AD_ERR_MISALIGNED` (`grad_out`),
 // `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
-// `AD_ERR_WRONG_HANDLE_KIND` (`var`), and the tape's sticky error.
+// `AD_ERR_WRONG_HANDLE_KIND` (`var`), `AD_ERR_INVALID_ARGUMENT` (a sweep since the last
+// backward took the storage adjoints share: `ad_jvp()`, or an `ad_forward_vector()`
+// that planned its rows), and the tape's sticky error.
 enum ad_status ad_grad(const struct ad_tape *tape, struct ad_var var, double *grad_out);
 
 // The value of `var`, into `*value_out` (after `ad_replay()`, the replayed value).
@@ -1690,7 +1692,9 @@ enum ad_status ad_value(const struct ad_tape *tape, struct ad_var var, double *v
 //
 // Statuses: `AD_ERR_NULL` (`tape` or `tangent_out`), `AD_ERR_MISALIGNED` (`tangent_out`),
 // `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
-// `AD_ERR_WRONG_HANDLE_KIND` (`var`), and the tape's sticky error.
+// `AD_ERR_WRONG_HANDLE_KIND` (`var`), `AD_ERR_INVALID_ARGUMENT` (a sweep since the last
+// `ad_jvp()` took the storage tangents share: `ad_backward()`, or an
+// `ad_forward_vector()` that planned its rows), and the tape's sticky error.
 enum ad_status ad_tangent(const struct ad_tape *tape, struct ad_var var, double *tangent_out);
 
 // Runs backward from `output` and writes `d output / d input_k` for every input, in
@@ -3001,8 +3005,11 @@ struct ad_var ad_erf(struct ad_tape *tape, struct ad_var x);
 // `m × p` result, row-major. One sweep carries all `p` directions on a tape without
 // tensors, in `p` values per recorded variable of the tape's scratch (given back before
 // returning). Where those would not fit in a core's cache and `p` is 12 or more (`f64`),
-// only the variables alive at once get their `p` values, for 8 more bytes of scratch per
-// variable: the sweep runs from cache, not memory. A tape with tensors runs one
+// only the variables alive at once get their `p` values, after a plan made in 8 more
+// bytes of scratch per variable: the sweep runs from cache, not memory. The plan stays
+// in the variables' adjoint slots, so that the next such call for the same outputs,
+// after `ad_replay()` too, skips it; `ad_grad()` and `ad_tangent()` fail until
+// `ad_backward()` or `ad_jvp()` runs again. A tape with tensors runs one
 // `ad_jvp()` per direction (tensor inputs keep
 // the tangents seeded with `ad_tensor_seed_tangent_*()`). Overwrites the results of the
 // last `ad_jvp()` on tapes with tensors only.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use autodiff_core::{Dual, Error, Tape, VarId};
+use autodiff_core::{Dual, Error, Tape, Var, VarId};
 use common::{assert_close, memory, Rng};
 
 /// A seeded random program over `n` inputs with `m` outputs, every op on a safe domain.
@@ -241,48 +241,59 @@ fn wrong_lengths_and_stale_handles_are_errors_that_leave_the_tape_usable() {
     tape.status().unwrap();
 }
 
-/// Records `y ← sin(x_i · y) + x_i` over `n` inputs.
-fn record_long_chain(tape: &Tape<'_, f64>, n: usize) -> VarId {
-    let mut y = tape.input(0.5);
-    for i in 1..n {
-        let x = tape.input(0.3 + 1e-4 * i as f64);
-        y = (x * y).sin() + x;
+/// A chain through inputs at `point`, then their sum: every input stays alive to the
+/// end, so that a vector sweep with planned rows (`lane_rows.rs`) needs a row for each
+/// at once.
+fn record_chain_then_sum<'t>(tape: &'t Tape<'t, f64>, point: &[f64]) -> Var<'t, f64> {
+    let x: Vec<_> = point.iter().map(|&v| tape.input(v)).collect();
+    let mut y = x[0];
+    for &xi in &x[1..] {
+        y = (xi * y).sin() + xi;
     }
-    y.id()
+    x.iter().fold(y, |sum, &xi| sum + xi)
 }
 
-/// A vector sweep wide and long enough to plan its rows (`lane_rows.rs`) nests two
-/// scratch blocks: when either does not fit, it fails with `OutOfMemory`, writes nothing,
-/// gives back what it took, and the tape's other sweeps run.
+/// The point [`record_chain_then_sum`] records at unless told otherwise.
+fn chain_point(n: usize) -> Vec<f64> {
+    (0..n).map(|i| 0.3 + 1e-4 * i as f64).collect()
+}
+
+/// A vector sweep wide and long enough to plan its rows takes two scratch blocks in
+/// turn, the plan's and then the rows': when either does not fit, it fails with
+/// `OutOfMemory`, writes nothing, gives back what it took, and the tape's other sweeps
+/// run.
 #[test]
 fn a_planned_vector_sweep_that_does_not_fit_fails_and_leaves_the_tape_usable() {
     let (n, p) = (2000, 26);
     let len = {
         let mut roomy = memory(1 << 20);
         let tape = Tape::<f64>::new(&mut roomy).unwrap();
-        record_long_chain(&tape, n);
+        record_chain_then_sum(&tape, &chain_point(n));
         tape.len()
     };
     let records = Tape::<f64>::bytes_for_records(len).unwrap();
     let plan = 2 * len * core::mem::size_of::<u32>();
-    // No room for the plan; room for the plan but not for its rows.
+    // The rows, a row of 26 lanes for each input at least, are several times the plan.
+    assert!(n * p * 8 > 4 * plan);
+    // No room for the plan; room for the plan but not for the rows.
     for free in [64, plan + 256] {
         let mut mem = memory(records + free + 64);
         let tape = Tape::<f64>::new(&mut mem).unwrap();
-        let y = record_long_chain(&tape, n);
+        let y = record_chain_then_sum(&tape, &chain_point(n)).id();
         tape.status().unwrap();
         assert_eq!(tape.len(), len);
         let seeds = vec![1.0; n * p];
         let mut out = vec![7.0; p];
         let used = tape.used_bytes();
         match tape.forward_vector(&[y], &seeds, p, &mut out) {
-            // The first arena fails at the plan, the second at the rows, after the plan.
-            Err(Error::OutOfMemory { needed, .. }) => assert_eq!(needed >= plan, free < plan),
+            Err(Error::OutOfMemory { needed, .. }) => assert!(needed > free, "{needed}"),
             other => panic!("{free} bytes free: {other:?}"),
         }
         assert!(out.iter().all(|&v| v == 7.0), "nothing written");
         assert_eq!(tape.used_bytes(), used, "the scratch taken was given back");
         tape.status().unwrap();
+        // Where the plan fitted, it was made, and holds the adjoint slots.
+        assert_eq!(tape.grad(y).is_err(), free > plan, "{free} bytes free");
         // The sweeps that need no scratch run: a tangent along every input is the sum
         // of the gradient.
         let mut gradient = vec![0.0; n];
@@ -295,6 +306,60 @@ fn a_planned_vector_sweep_that_does_not_fit_fails_and_leaves_the_tape_usable() {
             1e-12,
         );
     }
+}
+
+/// A planned vector sweep leaves its plan in the adjoint slots, where the next sweep for
+/// the same outputs finds it, after a replay at another point too: the Jacobian there is
+/// that of a tape recorded at that point, to the bit. Reading the slots as gradients or
+/// tangents fails until a backward or tangent sweep runs; a new record makes a new plan.
+#[test]
+fn a_planned_vector_sweep_keeps_its_plan_for_the_next_point() {
+    let (n, p) = (2000, 26);
+    let mut rng = Rng::seeded("planned sweep, next point");
+    let seeds = matrix(&mut rng, n, p);
+    let point: Vec<f64> = (0..n).map(|_| rng.uniform(0.2, 0.6)).collect();
+    // `record_chain_then_sum` at `point`, on its own tape, and its Jacobian.
+    let fresh = |extra: bool| {
+        let mut mem = memory(1 << 20);
+        let tape = Tape::<f64>::new(&mut mem).unwrap();
+        let mut y = record_chain_then_sum(&tape, &point);
+        if extra {
+            y = y * y;
+        }
+        let mut out = vec![0.0; p];
+        tape.forward_vector(&[y.id()], &seeds, p, &mut out).unwrap();
+        let mut gradient = vec![0.0; n];
+        tape.gradient_into(y.id(), &mut gradient).unwrap();
+        (out, gradient)
+    };
+    let mut mem = memory(1 << 20);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let y = record_chain_then_sum(&tape, &chain_point(n)).id();
+    let mut first = vec![0.0; p];
+    tape.forward_vector(&[y], &seeds, p, &mut first).unwrap();
+    for refused in [tape.grad(y), tape.tangent(y)] {
+        assert!(
+            matches!(refused, Err(Error::InvalidArgument(m)) if m.contains("planned forward_vector"))
+        );
+    }
+    tape.replay(&point).unwrap();
+    let mut out = vec![0.0; p];
+    tape.forward_vector(&[y], &seeds, p, &mut out).unwrap();
+    let (expected, expected_gradient) = fresh(false);
+    assert_eq!(bits(&out), bits(&expected));
+    assert_ne!(bits(&out), bits(&first), "another point");
+    let mut gradient = vec![0.0; n];
+    tape.gradient_into(y, &mut gradient).unwrap();
+    assert_eq!(bits(&gradient), bits(&expected_gradient));
+    // One more record, and the sweep from it: a new plan.
+    let z = (Var::from_id(&tape, y) * Var::from_id(&tape, y)).id();
+    tape.forward_vector(&[y], &seeds, p, &mut out).unwrap();
+    tape.forward_vector(&[z], &seeds, p, &mut out).unwrap();
+    assert_eq!(bits(&out), bits(&fresh(true).0));
+}
+
+fn bits(values: &[f64]) -> Vec<u64> {
+    values.iter().map(|v| v.to_bits()).collect()
 }
 
 /// A direction that does not move `x` must not pick up `0 · ∞ = NaN` from `sqrt` at 0,

@@ -63,7 +63,9 @@ pub unsafe extern "C" fn ad_backward(
 ///
 /// Statuses: `AD_ERR_NULL` (`tape` or `grad_out`), `AD_ERR_MISALIGNED` (`grad_out`),
 /// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
-/// `AD_ERR_WRONG_HANDLE_KIND` (`var`), and the tape's sticky error.
+/// `AD_ERR_WRONG_HANDLE_KIND` (`var`), `AD_ERR_INVALID_ARGUMENT` (a sweep since the last
+/// backward took the storage adjoints share: `ad_jvp()`, or an `ad_forward_vector()`
+/// that planned its rows), and the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_grad(
     tape: *const ad_tape,
@@ -103,7 +105,9 @@ pub unsafe extern "C" fn ad_value(
 ///
 /// Statuses: `AD_ERR_NULL` (`tape` or `tangent_out`), `AD_ERR_MISALIGNED` (`tangent_out`),
 /// `AD_ERR_INVALID_TAPE`, `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or
-/// `AD_ERR_WRONG_HANDLE_KIND` (`var`), and the tape's sticky error.
+/// `AD_ERR_WRONG_HANDLE_KIND` (`var`), `AD_ERR_INVALID_ARGUMENT` (a sweep since the last
+/// `ad_jvp()` took the storage tangents share: `ad_backward()`, or an
+/// `ad_forward_vector()` that planned its rows), and the tape's sticky error.
 #[no_mangle]
 pub unsafe extern "C" fn ad_tangent(
     tape: *const ad_tape,

@@ -20,8 +20,11 @@ fn ids(outputs: &[ad_var]) -> &[VarId] {
 /// `m × p` result, row-major. One sweep carries all `p` directions on a tape without
 /// tensors, in `p` values per recorded variable of the tape's scratch (given back before
 /// returning). Where those would not fit in a core's cache and `p` is 12 or more (`f64`),
-/// only the variables alive at once get their `p` values, for 8 more bytes of scratch per
-/// variable: the sweep runs from cache, not memory. A tape with tensors runs one
+/// only the variables alive at once get their `p` values, after a plan made in 8 more
+/// bytes of scratch per variable: the sweep runs from cache, not memory. The plan stays
+/// in the variables' adjoint slots, so that the next such call for the same outputs,
+/// after `ad_replay()` too, skips it; `ad_grad()` and `ad_tangent()` fail until
+/// `ad_backward()` or `ad_jvp()` runs again. A tape with tensors runs one
 /// `ad_jvp()` per direction (tensor inputs keep
 /// the tangents seeded with `ad_tensor_seed_tangent_*()`). Overwrites the results of the
 /// last `ad_jvp()` on tapes with tensors only.

@@ -214,24 +214,35 @@ impl<'m, T: Real> Tape<'m, T> {
                 expected: self.num_inputs(),
             });
         }
-        self.slots_hold(super::SlotContent::Nothing);
-        let inputs = (0..count).map(input);
-        if self.len() <= SMALL_TAPE {
-            self.replay_records::<false>(inputs);
-        } else {
-            self.replay_records::<true>(inputs);
+        // Rows planned for a vector forward sweep depend on the records, not on their
+        // values: replay keeps them, so that the next such sweep need not plan again.
+        let keep_rows = matches!(self.slot_content.get(), super::SlotContent::LaneRows(_));
+        if !keep_rows {
+            self.slots_hold(super::SlotContent::Nothing);
         }
-        // Replay zeroed the scalar adjoints; tensor gradients live in their own buffers,
-        // which the next backward must still clear.
-        self.adjoints_dirty.set(self.has_extension_records());
+        let inputs = (0..count).map(input);
+        match (self.len() <= SMALL_TAPE, keep_rows) {
+            (true, false) => self.replay_records::<false, true>(inputs),
+            (false, false) => self.replay_records::<true, true>(inputs),
+            (true, true) => self.replay_records::<false, false>(inputs),
+            (false, true) => self.replay_records::<true, false>(inputs),
+        }
+        // Replay zeroed the scalar adjoints, unless it kept rows there; tensor gradients
+        // live in their own buffers, which the next backward must still clear.
+        self.adjoints_dirty
+            .set(keep_rows || self.has_extension_records());
         // A checkpointed segment that fails to run its block again sets the error.
         self.status()
     }
 
     /// Every record's value again, from the inputs `next_input` yields, with arguments
-    /// decoded as records past [`SMALL_TAPE`] need them when `LARGE`.
+    /// decoded as records past [`SMALL_TAPE`] need them when `LARGE`, and the adjoint
+    /// slots zeroed when `ZERO_SLOTS`.
     #[inline(always)]
-    fn replay_records<const LARGE: bool>(&self, mut next_input: impl Iterator<Item = T>) {
+    fn replay_records<const LARGE: bool, const ZERO_SLOTS: bool>(
+        &self,
+        mut next_input: impl Iterator<Item = T>,
+    ) {
         let records = self.records_ptr();
         let wide = self.wide_constants();
         for i in 0..self.len() {
@@ -264,7 +275,9 @@ impl<'m, T: Real> Tape<'m, T> {
                 );
                 let slot = &mut *records.add(i);
                 slot.value = value;
-                slot.adjoint = T::zero();
+                if ZERO_SLOTS {
+                    slot.adjoint = T::zero();
+                }
             }
         }
     }

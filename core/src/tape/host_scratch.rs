@@ -6,9 +6,9 @@
 //! failing. The block is then kept for the next sweep, which usually needs the same
 //! size: asking the host again each sweep would cost a fresh allocation, and the
 //! page faults of fresh memory, every time (ten times the sweep itself on a
-//! 57 MB block). Two blocks are kept, because a vector forward sweep nests two scratch
-//! blocks (its plan of rows, then the rows: `lane_rows.rs`); a kept block goes back when
-//! a sweep needs a bigger one, and when the tape is dropped.
+//! 57 MB block). Two blocks are kept, because a compressed sparse Hessian nests two
+//! scratch blocks (its compressed columns around the second-order sweep's lanes); a kept
+//! block goes back when a sweep needs a bigger one, and when the tape is dropped.
 
 use super::{GrowthHooks, Tape};
 use crate::arena::align_up;

@@ -19,11 +19,19 @@
 //! wide enough to repay the pass ([`plans_rows`]). The sweeps whose callers read every
 //! record's lanes afterwards (second order, compressed sparse Jacobians) keep a row per
 //! record.
+//!
+//! The plan keeps each record's row in the record's own adjoint slot, unused by a forward
+//! sweep: the sweep reads it from the cache line it reads the record's value from, and a
+//! tape swept again (a Jacobian at every new point: [`replay`](Tape::replay), then
+//! `forward_vector`) plans once. The pass costs as much as a fifth of the sweep on a
+//! tape past the cache, where it streams every record once more. [`LaneRowsPlan`] says
+//! which sweep the rows serve; until a backward or tangent sweep takes the slots back,
+//! reading them as adjoints or tangents is refused.
 
 use super::record::Record;
-use super::{record_kind, RecordKind, Tape};
+use super::{record_kind, RecordKind, SlotContent, Tape, VarId};
 use crate::real::Real;
-use core::mem::size_of;
+use core::mem::{align_of, size_of};
 
 /// Lane blocks up to this size keep a row per record: they fit in a core's cache (L2 is
 /// 1 MiB on the machines measured), where the plan's extra pass would only add work.
@@ -36,10 +44,66 @@ const ROW_PER_RECORD_UP_TO_BYTES: usize = 1 << 20;
 /// 0.78×, 0.65× and 0.65× at 12, 16 and 26.
 const PLAN_FROM_ROW_BYTES: usize = 96;
 
-/// Whether a forward sweep of `len` records in `p` lanes of `T` plans its rows.
+/// Whether a forward sweep of `len` records in `p` lanes of `T` plans its rows. (Every
+/// number type the tapes take has room for a row index in its adjoint slot; one
+/// without would keep a row per record.)
 pub(crate) fn plans_rows<T>(len: usize, p: usize) -> bool {
     let row = p.saturating_mul(size_of::<T>());
-    row >= PLAN_FROM_ROW_BYTES && len.saturating_mul(row) > ROW_PER_RECORD_UP_TO_BYTES
+    slot_holds_a_row::<T>()
+        && row >= PLAN_FROM_ROW_BYTES
+        && len.saturating_mul(row) > ROW_PER_RECORD_UP_TO_BYTES
+}
+
+/// Whether an adjoint slot of type `T` can hold a `u32` row index.
+const fn slot_holds_a_row<T>() -> bool {
+    size_of::<T>() >= size_of::<u32>() && align_of::<T>() >= align_of::<u32>()
+}
+
+/// Which planned sweep the rows in the adjoint slots serve: a tape of `len` records whose
+/// kept records (the sweep's outputs) have the fingerprint `kept`, in `rows` rows. The
+/// rows do not depend on the lane count or on the values, so a replay keeps them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LaneRowsPlan {
+    len: u32,
+    kept: u64,
+    rows: u32,
+}
+
+impl LaneRowsPlan {
+    /// Rows no sweep may use: those of records since dropped (the slots keep the rows of
+    /// the records that remain, which no longer form a plan the fingerprint describes).
+    pub(crate) const STALE: LaneRowsPlan = LaneRowsPlan {
+        len: 0,
+        kept: 0,
+        rows: 0,
+    };
+
+    /// The plan of a sweep over `len` records that keeps `outputs`, if it were made now.
+    fn wanted(len: u32, outputs: &[VarId]) -> LaneRowsPlan {
+        LaneRowsPlan {
+            len,
+            kept: fingerprint(outputs),
+            rows: 0,
+        }
+    }
+
+    /// Whether these rows serve the sweep `wanted` describes. A plan has at least one
+    /// row, so the stale plan serves none.
+    fn serves(&self, wanted: &LaneRowsPlan) -> bool {
+        self.rows > 0 && self.len == wanted.len && self.kept == wanted.kept
+    }
+}
+
+/// The kept records' indices in order, mixed into 64 bits (a multiply and a rotation per
+/// index, as fast hashes mix words). Two output lists that differ give one fingerprint
+/// with a chance of about 2^-64; the rows would then keep the wrong records to the end.
+fn fingerprint(outputs: &[VarId]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    outputs.iter().fold(outputs.len() as u64, |hash, output| {
+        (hash ^ u64::from(output.index))
+            .wrapping_mul(K)
+            .rotate_left(29)
+    })
 }
 
 /// The indices [`Tape::plan_lane_rows`] needs for a tape of `len` records: each
@@ -54,6 +118,10 @@ pub(crate) trait LaneRows {
     /// indices: the sweep then reads arguments below the record's row with no test.
     const ARGUMENTS_BEFORE: bool;
 
+    /// Whether the rows live in the records' adjoint slots, which a replaying sweep
+    /// overwrites.
+    const ROWS_IN_SLOTS: bool;
+
     /// The row of record `record`.
     fn row(&self, record: usize) -> usize;
 }
@@ -63,6 +131,7 @@ pub(crate) struct RowPerRecord;
 
 impl LaneRows for RowPerRecord {
     const ARGUMENTS_BEFORE: bool = true;
+    const ROWS_IN_SLOTS: bool = false;
 
     #[inline(always)]
     fn row(&self, record: usize) -> usize {
@@ -71,17 +140,35 @@ impl LaneRows for RowPerRecord {
 }
 
 /// Rows shared by records that are never alive at once, as [`Tape::plan_lane_rows`]
-/// assigned them. After the sweep only the kept records' rows still hold their lanes.
-pub(crate) struct PlannedRows<'s> {
-    row_of: &'s [u32],
+/// assigned them and left them in the records' adjoint slots. After the sweep only the
+/// kept records' rows still hold their lanes.
+pub(crate) struct SlotRows<T> {
+    records: *const Record<T>,
 }
 
-impl LaneRows for PlannedRows<'_> {
+impl<T: Real> LaneRows for SlotRows<T> {
     const ARGUMENTS_BEFORE: bool = false;
+    const ROWS_IN_SLOTS: bool = true;
 
     #[inline(always)]
     fn row(&self, record: usize) -> usize {
-        self.row_of[record] as usize
+        // SAFETY: the sweep asks for the rows of its records and their arguments, all
+        // below `len`; `slot_holds_a_row` holds wherever a plan was made.
+        unsafe { row_in_slot(self.records.add(record)).read() as usize }
+    }
+}
+
+/// Record `record`'s adjoint slot, read or written as a row index.
+///
+/// # Safety
+/// `record` must point at a record, of a `T` that [`slot_holds_a_row`].
+#[inline(always)]
+unsafe fn row_in_slot<T>(record: *const Record<T>) -> *mut u32 {
+    // SAFETY (caller): a record; the cast keeps the slot's provenance.
+    unsafe {
+        core::ptr::addr_of!((*record).adjoint)
+            .cast::<u32>()
+            .cast_mut()
     }
 }
 
@@ -89,20 +176,55 @@ impl LaneRows for PlannedRows<'_> {
 const NO_ROW: u32 = u32::MAX;
 
 impl<T: Real> Tape<'_, T> {
+    /// The rows for a planned forward sweep over every record that keeps `outputs`, left
+    /// in the adjoint slots: those already there when they serve it (the tape has not
+    /// changed since they were planned), else a new plan, made in [`plan_scratch_len`]
+    /// indices of scratch. Returns how many rows the sweep uses. Fails, leaving the slots
+    /// as they were, when the scratch does not fit.
+    pub(crate) fn lane_rows_in_slots(&self, outputs: &[VarId]) -> crate::error::Result<usize> {
+        let wanted = LaneRowsPlan::wanted(self.len.get(), outputs);
+        if let SlotContent::LaneRows(planned) = self.slot_content.get() {
+            if planned.serves(&wanted) {
+                return Ok(planned.rows as usize);
+            }
+        }
+        let len = plan_scratch_len(self.len()).ok_or(crate::error::Error::SizeOverflow)?;
+        let kept = outputs.iter().map(|output| output.index);
+        let rows = self.with_scratch(len, |scratch: &mut [u32]| {
+            self.plan_lane_rows(scratch, kept)
+        })?;
+        // The slots hold rows now: a backward must clear them first.
+        self.adjoints_dirty.set(true);
+        self.slots_hold(SlotContent::LaneRows(LaneRowsPlan {
+            rows: rows as u32,
+            ..wanted
+        }));
+        Ok(rows)
+    }
+
+    /// The rows [`lane_rows_in_slots`](Tape::lane_rows_in_slots) left in the slots.
+    pub(crate) fn slot_rows(&self) -> SlotRows<T> {
+        SlotRows {
+            records: self.records_ptr(),
+        }
+    }
+
     /// Plans the rows of a forward lane sweep over every record, after which the caller
-    /// reads the lanes of the records `kept` only. `scratch` holds [`plan_scratch_len`]
-    /// indices, where the plan lives; returns it and how many rows it uses.
+    /// reads the lanes of the records `kept` only, and writes each record's row into its
+    /// adjoint slot. `scratch` holds [`plan_scratch_len`] indices, where the plan is
+    /// made; returns how many rows it uses.
     ///
     /// A record is alive in the sweep from its own place to its last user (to the end,
     /// when kept). Going down from the last record, the pass meets that interval's end
     /// first: the record takes the most recently freed row there, and gives it back at
     /// its own place. Two records alive at once hold their rows at once here, so their
     /// rows differ; in particular a record's row differs from its arguments'.
-    pub(crate) fn plan_lane_rows<'s>(
+    pub(crate) fn plan_lane_rows(
         &self,
-        scratch: &'s mut [u32],
+        scratch: &mut [u32],
         kept: impl Iterator<Item = u32>,
-    ) -> (PlannedRows<'s>, usize) {
+    ) -> usize {
+        debug_assert!(slot_holds_a_row::<T>());
         let len = self.len();
         let (row_of, free) = scratch.split_at_mut(len);
         row_of.fill(NO_ROW);
@@ -114,6 +236,7 @@ impl<T: Real> Tape<'_, T> {
         for record in kept {
             stack.assign(&mut row_of[record as usize]);
         }
+        let records = self.records_ptr();
         for i in (0..len as u32).rev() {
             // Nothing after it uses a record that has no row yet: it still takes one for
             // its own step (the sweep writes its lanes there).
@@ -123,10 +246,13 @@ impl<T: Real> Tape<'_, T> {
             // one argument twice, and the second look finds it assigned.
             stack.assign(&mut row_of[a as usize]);
             stack.assign(&mut row_of[b as usize]);
+            // Its row is final: the pass will not meet the record again.
+            // SAFETY: `i < len`, and a `T` whose slot holds a row (`plans_rows`).
+            unsafe { row_in_slot(records.add(i as usize)).write(row_of[i as usize]) };
             // Below its own place the record is not alive.
             stack.give_back(row_of[i as usize]);
         }
-        (PlannedRows { row_of }, stack.rows as usize)
+        stack.rows as usize
     }
 }
 
@@ -300,8 +426,8 @@ mod tests {
         }
         let len = tape.len();
         let mut scratch = [0u32; 2 * 500];
-        let (rows, count) =
-            tape.plan_lane_rows(&mut scratch[..2 * len], [sum.id().index].into_iter());
+        let count = tape.plan_lane_rows(&mut scratch[..2 * len], [sum.id().index].into_iter());
+        let rows = tape.slot_rows();
         // At `sum · x`: the sum, the input, and the product; at `sin x` the product, the
         // input and the sine; at the new sum, the product, the sine and the sum.
         assert_eq!(count, 3, "{len} records");
@@ -323,5 +449,53 @@ mod tests {
                 assert_ne!(rows[3], rows[1], "the sum and the product it reads");
             }
         }
+    }
+
+    /// The plan left in the slots serves the next sweep for the same outputs, a replay in
+    /// between, and no sweep once the outputs, the records or the slots changed.
+    #[test]
+    fn a_plan_in_the_slots_serves_until_the_tape_changes() {
+        use super::{row_in_slot, LaneRows};
+        // Marks the last record's row, asks for rows, and reads the mark back: a new
+        // plan writes every record's row.
+        fn planned_again(tape: &Tape<'_, f64>, outputs: &[VarId]) -> bool {
+            let last = tape.len() - 1;
+            // SAFETY: record `last` exists; `f64` slots hold rows.
+            unsafe { row_in_slot(tape.records_ptr().add(last)).write(u32::MAX - 1) };
+            tape.lane_rows_in_slots(outputs).unwrap();
+            tape.slot_rows().row(last) != (u32::MAX - 1) as usize
+        }
+        let mut memory = [MaybeUninit::<u8>::uninit(); 1 << 16];
+        let mut tape = Tape::<f64>::new(&mut memory).unwrap();
+        let mut sum = tape.input(1.0);
+        for k in 0..20 {
+            let x = tape.input(k as f64 * 0.1);
+            sum = sum * x + x.sin();
+        }
+        let (y, other) = (sum.id(), (sum * 2.0).id());
+        assert!(planned_again(&tape, &[y]), "the first sweep plans");
+        assert!(!planned_again(&tape, &[y]), "the same outputs again");
+        let inputs: [f64; 21] = core::array::from_fn(|k| 0.3 - 0.01 * k as f64);
+        tape.replay(&inputs).unwrap();
+        assert!(!planned_again(&tape, &[y]), "after a replay");
+        assert!(planned_again(&tape, &[y, other]), "other outputs");
+        assert!(planned_again(&tape, &[y]), "the first outputs again");
+        tape.backward(y).unwrap();
+        assert!(planned_again(&tape, &[y]), "after backward took the slots");
+        tape.jvp(&inputs).unwrap();
+        assert!(planned_again(&tape, &[y]), "after jvp took the slots");
+        let mark = tape.open_block().unwrap();
+        let _ = sum * sum;
+        assert!(planned_again(&tape, &[y]), "over a new record");
+        // SAFETY: nothing was allocated at the high end since the mark.
+        unsafe { tape.truncate(mark) };
+        // As many records as the plan covered, the last one another.
+        let _ = sum + 1.0;
+        assert!(planned_again(&tape, &[y]), "once records were dropped");
+        assert!(!planned_again(&tape, &[y]));
+        tape.reset();
+        let x = tape.input(1.0);
+        let z = (x * x).id();
+        assert!(planned_again(&tape, &[z]), "after a reset");
     }
 }

@@ -93,6 +93,9 @@ impl<'m, T: Real> Tape<'m, T> {
         let p = if N == 0 { p } else { N };
         let records = self.records_ptr();
         let replaying = matches!(values, Values::Replayed(_));
+        // A replaying sweep zeroes the adjoint slots as it goes: rows kept there would be
+        // gone before their records' users read them.
+        debug_assert!(!(replaying && R::ROWS_IN_SLOTS));
         let mut input = 0;
         for i in 0..self.len() {
             // SAFETY: `i < len`; arguments precede `i`, so with replay their values are

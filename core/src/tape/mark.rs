@@ -99,6 +99,12 @@ impl<T: Real> Tape<'_, T> {
             return;
         }
         self.len.set(mark.len);
+        // Rows planned for a vector sweep over the dropped records serve no sweep now.
+        if let super::SlotContent::LaneRows(_) = self.slot_content.get() {
+            self.slots_hold(super::SlotContent::LaneRows(
+                super::lane_rows::LaneRowsPlan::STALE,
+            ));
+        }
         // The cached constant may be among the dropped records.
         self.last_constant.set((T::zero(), super::VarId::INVALID));
         self.forget_wide_chunk();

@@ -79,6 +79,8 @@ pub(crate) enum SlotContent {
     Adjoints,
     /// Tangents of the last jvp.
     Tangents,
+    /// Row indices of a planned vector forward sweep (`lane_rows.rs`).
+    LaneRows(lane_rows::LaneRowsPlan),
 }
 
 /// A reverse-mode tape over numbers of type `T`, living entirely in caller memory.
@@ -465,6 +467,9 @@ impl<'m, T: Real> Tape<'m, T> {
             )),
             (SlotContent::Adjoints, SlotContent::Tangents) => Err(Error::InvalidArgument(
                 "tangents were asked for, but the last sweep was backward (tangents and adjoints share storage): run jvp again",
+            )),
+            (SlotContent::LaneRows(_), _) => Err(Error::InvalidArgument(
+                "the last sweep was a planned forward_vector, which keeps its plan where adjoints and tangents live: run backward or jvp again",
             )),
             _ => Ok(()),
         }

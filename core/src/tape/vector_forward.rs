@@ -1,10 +1,10 @@
 //! Vector forward mode: `p` tangent directions per sweep over a recorded tape, from an
 //! arbitrary seed matrix (ADOL-C's `fov_forward`).
 
-use super::lane_rows::{plan_scratch_len, plans_rows, LaneRows, RowPerRecord};
+use super::lane_rows::{plans_rows, LaneRows, RowPerRecord};
 use super::lanes::{check_len, product};
 use super::{Tape, Values, VarId};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::real::Real;
 
 impl<'m, T: Real> Tape<'m, T> {
@@ -16,8 +16,11 @@ impl<'m, T: Real> Tape<'m, T> {
     /// On a scalar tape one sweep carries every direction, in `len × directions` values
     /// of scratch taken from the arena and given back before returning. Where that block
     /// would not fit in cache and the rows are wide (see `lane_rows.rs`), records that are
-    /// never alive at once share rows instead: scratch for the values alive at once, plus
-    /// `2 × len` indices. A tape with tensors runs one [`jvp`](Tape::jvp) per direction
+    /// never alive at once share rows instead: scratch for the values alive at once, after
+    /// a plan made in `2 × len` indices of scratch. The plan stays in the adjoint slots,
+    /// so that the next sweep for the same outputs, after a [`replay`](Tape::replay) too,
+    /// skips it; [`grad`](Tape::grad) and [`tangent`](Tape::tangent) then fail until a
+    /// backward or tangent sweep runs again. A tape with tensors runs one [`jvp`](Tape::jvp) per direction
     /// instead (a tensor record's tangent lives in the tensor's own buffer, one direction
     /// at a time); tensor inputs keep the tangents seeded with `seed_tensor_tangent`, so
     /// the directions are those of the scalar inputs. Fails, writing nothing, on a length that differs from what
@@ -95,15 +98,12 @@ impl<'m, T: Real> Tape<'m, T> {
                 read_rows(tangents, &RowPerRecord, outputs, p, out, from_real);
             });
         }
-        let kept = outputs.iter().map(|output| output.index);
-        let plan_len = plan_scratch_len(self.len()).ok_or(Error::SizeOverflow)?;
-        self.with_scratch(plan_len, |plan_scratch: &mut [u32]| {
-            let (rows, count) = self.plan_lane_rows(plan_scratch, kept);
-            self.with_scratch(product(count, p)?, |tangents: &mut [T]| {
-                self.sweep_tangent_lanes_in(tangents, p, Values::Recorded, seed, &rows);
-                read_rows(tangents, &rows, outputs, p, out, from_real);
-            })
-        })?
+        let rows = self.lane_rows_in_slots(outputs)?;
+        self.with_scratch(product(rows, p)?, |tangents: &mut [T]| {
+            let rows = self.slot_rows();
+            self.sweep_tangent_lanes_in(tangents, p, Values::Recorded, seed, &rows);
+            read_rows(tangents, &rows, outputs, p, out, from_real);
+        })
     }
 
     /// The tensor-tape path of `forward_vector`: one tangent sweep per direction.
