@@ -3005,13 +3005,13 @@ struct ad_var ad_erf(struct ad_tape *tape, struct ad_var x);
 // `m × p` result, row-major. One sweep carries all `p` directions on a tape without
 // tensors, in `p` values per recorded variable of the tape's scratch (given back before
 // returning). Where those would not fit in a core's cache and `p` is 12 or more (`f64`),
-// only the variables alive at once get their `p` values, after a plan made in 8 more
-// bytes of scratch per variable: the sweep runs from cache, not memory. The plan stays
-// in the variables' adjoint slots, so that the next such call for the same outputs,
-// after `ad_replay()` too, skips it; `ad_grad()` and `ad_tangent()` fail until
-// `ad_backward()` or `ad_jvp()` runs again. A tape with tensors runs one
-// `ad_jvp()` per direction (tensor inputs keep
-// the tangents seeded with `ad_tensor_seed_tangent_*()`). Overwrites the results of the
+// only the variables alive at once get their `p` values, after a plan made in at most 4
+// more bytes of scratch per variable: the sweep runs from cache, not memory. The plan
+// stays in the variables' adjoint slots, so that the next such call for the same
+// outputs, after `ad_replay()` too (or through `ad_forward_vector_at()`), skips it;
+// `ad_grad()` and `ad_tangent()` fail until `ad_backward()` or `ad_jvp()` runs again. A
+// tape with tensors runs one `ad_jvp()` per direction (tensor inputs keep the tangents
+// seeded with `ad_tensor_seed_tangent_*()`). Overwrites the results of the
 // last `ad_jvp()` on tapes with tensors only.
 //
 // Statuses: `AD_ERR_NULL` (`tape`, or an array whose count is not 0), `AD_ERR_MISALIGNED` (an
@@ -3029,6 +3029,33 @@ enum ad_status ad_forward_vector(struct ad_tape *tape,
                                  size_t p,
                                  double *out,
                                  size_t out_len);
+
+// `ad_replay()` at `inputs[0..n)`, then `ad_forward_vector()`: `out = J·X` at a new
+// point, as ADOL-C's `fov_forward` takes it. On a tape without tensors one sweep does
+// both, reading the records once instead of twice; a tape with tensors replays, then
+// runs one `ad_jvp()` per direction. Afterwards the tape holds the values at `inputs`,
+// as after `ad_replay()`. On a tape without tensors a failure writes nothing and leaves
+// the values as they were; with tensors, a failure after the replay leaves its values.
+//
+// Statuses: `AD_ERR_NULL` (`tape`, or an array whose count is not 0), `AD_ERR_MISALIGNED` (an
+// array), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`n` is not the number of inputs,
+// `seeds_len` is not `n × p` or `out_len` not `m × p`, the message gives both; arrays that
+// overlap), `AD_ERR_SIZE_OVERFLOW` (a count), `AD_ERR_OUT_OF_MEMORY` (the scratch does not fit,
+// or that of an `AD_F32` tape's replay; the tape stays usable), `AD_ERR_STALE_HANDLE`,
+// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an output), `AD_ERR_BACKEND` (a device
+// failed), the statuses of `ad_replay()` on a tape with tensors (a checkpointed block or a
+// user op that fails, a branch that changed), `AD_ERR_REENTRANT` (called from inside a
+// callback running on this tape), and the tape's sticky error.
+enum ad_status ad_forward_vector_at(struct ad_tape *tape,
+                                    const double *inputs,
+                                    size_t n,
+                                    const struct ad_var *outputs,
+                                    size_t m,
+                                    const double *seeds,
+                                    size_t seeds_len,
+                                    size_t p,
+                                    double *out,
+                                    size_t out_len);
 
 // Vector reverse mode (as ADOL-C's `fov_reverse`): `out = U·J`, where `U` is the
 // `q × m` weight matrix `weights[0..q·m)` (row-major: row `j` weighs each of the `m`

@@ -232,8 +232,9 @@ inline double jacobian_error(const std::vector<double> &ref, const std::vector<d
 }
 
 
-// Checks and times the Jacobian: ours by replay (replay, then the buffer form of
-// forward_vector) and by retaping (reset, record, forward_vector); ADOL-C by fov_forward on one tape, and
+// Checks and times the Jacobian: ours by replay (the buffer form of forward_vector_at,
+// which replays in the sweep, as fov_forward takes the point) and by retaping (reset,
+// record, forward_vector); ADOL-C by fov_forward on one tape, and
 // by a new tape (trace_on .. trace_off) before each fov_forward. Each is checked over the
 // whole Jacobian against central differences, at x0 and, for replay, at x0 shifted.
 inline Result run(const Ht &e, const Options &opt) {
@@ -266,8 +267,8 @@ inline Result run(const Ht &e, const Options &opt) {
         ad::forward_vector(t, outputs.data(), m, seeds.data(), seeds.size(), p, jac.data(), jac.size());
     };
     auto replayed = [&](const std::vector<double> &x) {
-        t.replay(x.data(), n);
-        forward();
+        ad::forward_vector_at(t, x.data(), n, outputs.data(), m, seeds.data(), seeds.size(), p, jac.data(),
+                              jac.size());
     };
     r.ours_replay.ran = r.ours_retape.ran = true;
     try {

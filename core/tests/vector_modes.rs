@@ -272,7 +272,8 @@ fn a_planned_vector_sweep_that_does_not_fit_fails_and_leaves_the_tape_usable() {
         tape.len()
     };
     let records = Tape::<f64>::bytes_for_records(len).unwrap();
-    let plan = 2 * len * core::mem::size_of::<u32>();
+    // The plan's scratch: its stack of rows given back, at most one a record.
+    let plan = len * core::mem::size_of::<u32>();
     // The rows, a row of 26 lanes for each input at least, are several times the plan.
     assert!(n * p * 8 > 4 * plan);
     // No room for the plan; room for the plan but not for the rows.
@@ -356,6 +357,106 @@ fn a_planned_vector_sweep_keeps_its_plan_for_the_next_point() {
     tape.forward_vector(&[y], &seeds, p, &mut out).unwrap();
     tape.forward_vector(&[z], &seeds, p, &mut out).unwrap();
     assert_eq!(bits(&out), bits(&fresh(true).0));
+}
+
+/// `forward_vector_at` is `replay`, then `forward_vector`, to the bit: with a row per
+/// record (3 directions), with planned rows (26, on a tape past the cache, made once and
+/// found again at the next point), and on a tape with tensors (which replays, then sweeps
+/// lane by lane). Afterwards the values are the replayed ones. A wrong input count, or
+/// scratch that does not fit, writes nothing and leaves the values as they were.
+#[test]
+fn forward_vector_at_is_replay_then_forward_vector() {
+    let n = 2000;
+    let mut rng = Rng::seeded("forward_vector_at");
+    let points: Vec<Vec<f64>> = (0..2)
+        .map(|_| (0..n).map(|_| rng.uniform(0.2, 0.6)).collect())
+        .collect();
+    for p in [3, 26] {
+        let seeds = matrix(&mut rng, n, p);
+        let (mut fused_mem, mut apart_mem) = (memory(1 << 20), memory(1 << 20));
+        let fused = Tape::<f64>::new(&mut fused_mem).unwrap();
+        let apart = Tape::<f64>::new(&mut apart_mem).unwrap();
+        let y = record_chain_then_sum(&fused, &chain_point(n)).id();
+        let y_apart = record_chain_then_sum(&apart, &chain_point(n)).id();
+        for point in &points {
+            let (mut at, mut then) = (vec![0.0; p], vec![0.0; p]);
+            fused
+                .forward_vector_at(point, &[y], &seeds, p, &mut at)
+                .unwrap();
+            apart.replay(point).unwrap();
+            apart
+                .forward_vector(&[y_apart], &seeds, p, &mut then)
+                .unwrap();
+            assert_eq!(bits(&at), bits(&then), "{p} directions");
+            assert_eq!(
+                fused.value(y).unwrap().to_bits(),
+                apart.value(y_apart).unwrap().to_bits()
+            );
+        }
+        // Bad input: nothing written, nothing replayed.
+        let value = fused.value(y).unwrap();
+        let mut out = vec![7.0; p];
+        assert!(matches!(
+            fused.forward_vector_at(&points[0][1..], &[y], &seeds, p, &mut out),
+            Err(Error::LengthMismatch { .. })
+        ));
+        assert!(out.iter().all(|&v| v == 7.0));
+        assert_eq!(fused.value(y).unwrap(), value);
+        // The gradient at the last point, as a tape recorded there gives it.
+        let mut gradient = vec![0.0; n];
+        fused.gradient_into(y, &mut gradient).unwrap();
+        let mut expected = vec![0.0; n];
+        apart.gradient_into(y_apart, &mut expected).unwrap();
+        assert_eq!(bits(&gradient), bits(&expected));
+    }
+    // Scratch that does not fit: an arena with room for the records and little more.
+    let len = {
+        let mut roomy = memory(1 << 20);
+        let tape = Tape::<f64>::new(&mut roomy).unwrap();
+        record_chain_then_sum(&tape, &chain_point(n));
+        tape.len()
+    };
+    let mut tight = memory(Tape::<f64>::bytes_for_records(len).unwrap() + 128);
+    let tape = Tape::<f64>::new(&mut tight).unwrap();
+    let y = record_chain_then_sum(&tape, &chain_point(n)).id();
+    let value = tape.value(y).unwrap();
+    let (seeds, mut out) = (vec![1.0; n * 3], vec![7.0; 3]);
+    assert!(matches!(
+        tape.forward_vector_at(&points[0], &[y], &seeds, 3, &mut out),
+        Err(Error::OutOfMemory { .. })
+    ));
+    assert!(out.iter().all(|&v| v == 7.0));
+    assert_eq!(tape.value(y).unwrap(), value);
+    tape.status().unwrap();
+}
+
+/// On a tape with tensors `forward_vector_at` replays, then runs one sweep a direction:
+/// against a replay and single tangent sweeps.
+#[test]
+fn forward_vector_at_on_a_tape_with_tensors_replays_then_sweeps_lane_by_lane() {
+    let mut mem = memory(1 << 20);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let (x, y) = (tape.input(1.5), tape.input(-0.5));
+    let s = tape.tensor(&[2, 2], &[1.0, 2.0, 3.0, 4.0]).sum().as_var();
+    let outputs = [(x * s + y.sin()).id(), (x * y * s).id()];
+    let seeds = [1.0, 0.5, -2.0, 0.0, 1.0, 3.0]; // 2 inputs × 3 directions
+    let point = [0.25, 2.0];
+    let mut out = [0.0; 6];
+    tape.forward_vector_at(&point, &outputs, &seeds, 3, &mut out)
+        .unwrap();
+    assert_eq!(tape.value(x.id()).unwrap(), 0.25);
+    assert_close(
+        "f at the point",
+        tape.value(outputs[0]).unwrap(),
+        0.25 * 10.0 + 2f64.sin(),
+        1e-14,
+    );
+    for j in 0..3 {
+        tape.jvp(&[seeds[j], seeds[3 + j]]).unwrap();
+        for (r, &o) in outputs.iter().enumerate() {
+            assert_eq!(out[r * 3 + j].to_bits(), tape.tangent(o).unwrap().to_bits());
+        }
+    }
 }
 
 fn bits(values: &[f64]) -> Vec<u64> {

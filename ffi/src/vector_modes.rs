@@ -20,13 +20,13 @@ fn ids(outputs: &[ad_var]) -> &[VarId] {
 /// `m × p` result, row-major. One sweep carries all `p` directions on a tape without
 /// tensors, in `p` values per recorded variable of the tape's scratch (given back before
 /// returning). Where those would not fit in a core's cache and `p` is 12 or more (`f64`),
-/// only the variables alive at once get their `p` values, after a plan made in 8 more
-/// bytes of scratch per variable: the sweep runs from cache, not memory. The plan stays
-/// in the variables' adjoint slots, so that the next such call for the same outputs,
-/// after `ad_replay()` too, skips it; `ad_grad()` and `ad_tangent()` fail until
-/// `ad_backward()` or `ad_jvp()` runs again. A tape with tensors runs one
-/// `ad_jvp()` per direction (tensor inputs keep
-/// the tangents seeded with `ad_tensor_seed_tangent_*()`). Overwrites the results of the
+/// only the variables alive at once get their `p` values, after a plan made in at most 4
+/// more bytes of scratch per variable: the sweep runs from cache, not memory. The plan
+/// stays in the variables' adjoint slots, so that the next such call for the same
+/// outputs, after `ad_replay()` too (or through `ad_forward_vector_at()`), skips it;
+/// `ad_grad()` and `ad_tangent()` fail until `ad_backward()` or `ad_jvp()` runs again. A
+/// tape with tensors runs one `ad_jvp()` per direction (tensor inputs keep the tangents
+/// seeded with `ad_tensor_seed_tangent_*()`). Overwrites the results of the
 /// last `ad_jvp()` on tapes with tensors only.
 ///
 /// Statuses: `AD_ERR_NULL` (`tape`, or an array whose count is not 0), `AD_ERR_MISALIGNED` (an
@@ -57,6 +57,52 @@ pub unsafe extern "C" fn ad_forward_vector(
             ptr::disjoint(seeds, out, "out overlaps seeds")?;
             with_tape!(&header.tape, t => Ok(t.forward_vector_as(
                 ids(outputs), seeds, p, out, Real::from_f64, Real::to_f64)?))
+        })
+    }
+}
+
+/// `ad_replay()` at `inputs[0..n)`, then `ad_forward_vector()`: `out = J·X` at a new
+/// point, as ADOL-C's `fov_forward` takes it. On a tape without tensors one sweep does
+/// both, reading the records once instead of twice; a tape with tensors replays, then
+/// runs one `ad_jvp()` per direction. Afterwards the tape holds the values at `inputs`,
+/// as after `ad_replay()`. On a tape without tensors a failure writes nothing and leaves
+/// the values as they were; with tensors, a failure after the replay leaves its values.
+///
+/// Statuses: `AD_ERR_NULL` (`tape`, or an array whose count is not 0), `AD_ERR_MISALIGNED` (an
+/// array), `AD_ERR_INVALID_TAPE`, `AD_ERR_INVALID_ARGUMENT` (`n` is not the number of inputs,
+/// `seeds_len` is not `n × p` or `out_len` not `m × p`, the message gives both; arrays that
+/// overlap), `AD_ERR_SIZE_OVERFLOW` (a count), `AD_ERR_OUT_OF_MEMORY` (the scratch does not fit,
+/// or that of an `AD_F32` tape's replay; the tape stays usable), `AD_ERR_STALE_HANDLE`,
+/// `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an output), `AD_ERR_BACKEND` (a device
+/// failed), the statuses of `ad_replay()` on a tape with tensors (a checkpointed block or a
+/// user op that fails, a branch that changed), `AD_ERR_REENTRANT` (called from inside a
+/// callback running on this tape), and the tape's sticky error.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn ad_forward_vector_at(
+    tape: *mut ad_tape,
+    inputs: *const f64,
+    n: usize,
+    outputs: *const ad_var,
+    m: usize,
+    seeds: *const f64,
+    seeds_len: usize,
+    p: usize,
+    out: *mut f64,
+    out_len: usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
+        call(tape, |header| {
+            let inputs = ptr::slice(inputs, n, "inputs")?;
+            let outputs = ptr::slice(outputs, m, "outputs")?;
+            let seeds = ptr::slice(seeds, seeds_len, "seeds")?;
+            let out = ptr::slice_mut(out, out_len, "out")?;
+            ptr::disjoint(outputs, out, "out overlaps outputs")?;
+            ptr::disjoint(seeds, out, "out overlaps seeds")?;
+            ptr::disjoint(inputs, out, "out overlaps inputs")?;
+            with_tape!(&header.tape, t => Ok(t.forward_vector_at_as(
+                inputs, ids(outputs), seeds, p, out, Real::from_f64, Real::to_f64)?))
         })
     }
 }

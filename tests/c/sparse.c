@@ -102,6 +102,26 @@ static void sparse_jacobian(void) {
         }
     }
     CHECK_STATUS(ad_forward_vector(t, r, N, seeds, N * 3 - 1, 3, y, N * 3), AD_ERR_INVALID_ARGUMENT);
+    /* At a new point in one call: ad_replay() then ad_forward_vector(), to the bit, and
+     * the tape holds the new values. A wrong input count writes nothing and leaves them. */
+    {
+        double x2[N], at[N * 3], value_at, value_replayed;
+        for (i = 0; i < N; i++) x2[i] = 0.02 * i - 0.1;
+        CHECK_OK(ad_forward_vector_at(t, x2, N, r, N, seeds, N * 3, 3, at, N * 3));
+        CHECK_OK(ad_value(t, r[5], &value_at));
+        CHECK_OK(ad_replay(t, x2, N));
+        CHECK_OK(ad_value(t, r[5], &value_replayed));
+        CHECK_OK(ad_forward_vector(t, r, N, seeds, N * 3, 3, y, N * 3));
+        CHECK(memcmp(at, y, sizeof at) == 0);
+        CHECK(value_at == value_replayed);
+        at[0] = 42.0;
+        CHECK_STATUS(ad_forward_vector_at(t, x, N - 1, r, N, seeds, N * 3, 3, at, N * 3),
+                     AD_ERR_INVALID_ARGUMENT);
+        CHECK(at[0] == 42.0);
+        CHECK_OK(ad_value(t, r[5], &value_at));
+        CHECK(value_at == value_replayed);
+        CHECK_OK(ad_replay(t, x, N));
+    }
 
     /* Bad input. */
     CHECK_STATUS(ad_sparse_jacobian_eval(t, plan, x, N, values, info.nnz - 1), AD_ERR_BUFFER_TOO_SMALL);

@@ -97,6 +97,18 @@ static void jacobians() {
                                      yb.size() - 1) == AD_ERR_INVALID_ARGUMENT);
         CHECK(ad::try_reverse_vector(t, handles.data(), handles.size(), nullptr, seeds.size(), 2, zb.data(),
                                      zb.size()) == AD_ERR_NULL);
+        // At new inputs in one call: a replay, then forward_vector, to the bit.
+        std::vector<double> at(n);
+        for (int i = 0; i < n; i++) at[i] = 0.3 - 0.01 * i;
+        std::vector<double> ya = ad::forward_vector_at(t, at, r, seeds, 2);
+        t.replay(at.data(), at.size());
+        CHECK(ad::forward_vector(t, r, seeds, 2) == ya);
+        ad::forward_vector_at(t, at.data(), at.size(), handles.data(), handles.size(), seeds.data(), seeds.size(),
+                              2, yb.data(), yb.size());
+        CHECK(yb == ya);
+        CHECK(ad::try_forward_vector_at(t, at.data(), at.size() - 1, handles.data(), handles.size(), seeds.data(),
+                                        seeds.size(), 2, yb.data(), yb.size()) == AD_ERR_INVALID_ARGUMENT);
+        CHECK_THROWS(ad::forward_vector_at(t, at, r, seeds, 3), AD_ERR_INVALID_ARGUMENT);
     }
     // Re-recording makes a plan stale.
     ad::SparsePlan plan = ad::SparsePlan::jacobian(t, r, plan_mem, sizeof plan_mem);

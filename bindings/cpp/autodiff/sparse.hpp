@@ -1,8 +1,8 @@
 // autodiff/sparse.hpp: vector modes, dense Hessians and sparse Jacobian/Hessian plans.
 // Part of the C++ wrapper; include "autodiff.hpp" for all of it.
 //
-// forward_vector / reverse_vector / hessian forward to ad_forward_vector,
-// ad_reverse_vector and ad_hessian. SparsePlan is RAII over an ad_sparse plan placed in
+// forward_vector / forward_vector_at / reverse_vector / hessian forward to
+// ad_forward_vector, ad_forward_vector_at, ad_reverse_vector and ad_hessian. SparsePlan is RAII over an ad_sparse plan placed in
 // caller memory (ad_sparse_jacobian_init / ad_sparse_hessian_init, ended by
 // ad_sparse_done): made once from a recording, evaluated at new inputs as often as
 // needed. Failures throw autodiff::Error; each throwing call has a try_* form.
@@ -52,6 +52,33 @@ inline void forward_vector(Tape &t, const ad_var *outputs, size_t m, const doubl
                            size_t seeds_len, size_t p, double *out, size_t out_len) {
     detail::check(try_forward_vector(t, outputs, m, seeds, seeds_len, p, out, out_len), t.get(),
                   "ad_forward_vector");
+}
+
+// forward_vector at new inputs (num_inputs of them): a replay and the sweep in one pass
+// over the tape (ad_forward_vector_at); the tape holds the new values afterwards.
+inline std::vector<double> forward_vector_at(Tape &t, const std::vector<double> &inputs,
+                                             const std::vector<Var> &outputs,
+                                             const std::vector<double> &seeds, size_t p) {
+    std::vector<ad_var> raw = detail::raw_vars(outputs);
+    std::vector<double> out(outputs.size() * p);
+    detail::check(ad_forward_vector_at(t.get(), inputs.data(), inputs.size(), raw.data(), raw.size(),
+                                       seeds.data(), seeds.size(), p, out.data(), out.size()),
+                  t.get(), "ad_forward_vector_at");
+    return out;
+}
+
+// forward_vector_at into caller buffers, with no allocation (as forward_vector's).
+inline ad_status try_forward_vector_at(Tape &t, const double *inputs, size_t n,
+                                       const ad_var *outputs, size_t m, const double *seeds,
+                                       size_t seeds_len, size_t p, double *out,
+                                       size_t out_len) noexcept {
+    return ad_forward_vector_at(t.get(), inputs, n, outputs, m, seeds, seeds_len, p, out, out_len);
+}
+inline void forward_vector_at(Tape &t, const double *inputs, size_t n, const ad_var *outputs,
+                              size_t m, const double *seeds, size_t seeds_len, size_t p,
+                              double *out, size_t out_len) {
+    detail::check(try_forward_vector_at(t, inputs, n, outputs, m, seeds, seeds_len, p, out, out_len),
+                  t.get(), "ad_forward_vector_at");
 }
 
 // Z = U·J for `q` directions: `weights` is q × outputs, row-major; returns q × num_inputs.

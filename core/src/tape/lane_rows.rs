@@ -8,25 +8,25 @@
 //! only by records soon after them: the values whose tangents are still needed at any
 //! point of the sweep are few. A record needs its row from its own place to its last
 //! user (to the end, for the records the caller reads afterwards); records whose spans
-//! do not overlap can share a row. With [`PlannedRows`] the rows then number the most
+//! do not overlap can share a row. With [`SlotRows`] the rows then number the most
 //! values alive at once, and stay in cache.
 //!
 //! The plan is one pass over the records from the last down, which assigns the rows as
 //! interval colouring does: a record takes a row where the pass first meets it (at its
 //! last user, or its own place when nothing uses it) and gives it back where the pass
-//! reaches the record itself. It takes `2 × len` indices of scratch. The vector sweep
-//! plans only where a row per record would not fit in cache anyway, and where rows are
-//! wide enough to repay the pass ([`plans_rows`]). The sweeps whose callers read every
-//! record's lanes afterwards (second order, compressed sparse Jacobians) keep a row per
-//! record.
+//! reaches the record itself. The vector sweep plans only where a row per record would
+//! not fit in cache anyway, and where rows are wide enough to repay the pass
+//! ([`plans_rows`]). The sweeps whose callers read every record's lanes afterwards
+//! (second order, compressed sparse Jacobians) keep a row per record.
 //!
-//! The plan keeps each record's row in the record's own adjoint slot, unused by a forward
-//! sweep: the sweep reads it from the cache line it reads the record's value from, and a
-//! tape swept again (a Jacobian at every new point: [`replay`](Tape::replay), then
-//! `forward_vector`) plans once. The pass costs as much as a fifth of the sweep on a
-//! tape past the cache, where it streams every record once more. [`LaneRowsPlan`] says
-//! which sweep the rows serve; until a backward or tangent sweep takes the slots back,
-//! reading them as adjoints or tangents is refused.
+//! Each record's row lives in the record's own adjoint slot, which a forward sweep does
+//! not use otherwise: the plan needs scratch only for its stack of rows given back
+//! (`len` indices at most), the sweep reads a row from the cache line it reads the
+//! record's value from, and a tape swept again (a Jacobian at every new point:
+//! [`replay`](Tape::replay) or `forward_vector_at`) plans once. The pass costs as much as
+//! a fifth of the sweep on a tape past the cache, where it streams every record once
+//! more. [`LaneRowsPlan`] says which sweep the rows serve; until a backward or tangent
+//! sweep takes the slots back, reading them as adjoints or tangents is refused.
 
 use super::record::Record;
 use super::{record_kind, RecordKind, SlotContent, Tape, VarId};
@@ -106,10 +106,10 @@ fn fingerprint(outputs: &[VarId]) -> u64 {
     })
 }
 
-/// The indices [`Tape::plan_lane_rows`] needs for a tape of `len` records: each
-/// record's row, and the stack of free rows.
+/// The indices [`Tape::plan_lane_rows`] needs for a tape of `len` records: the stack of
+/// rows given back, which never holds more rows than records.
 pub(crate) fn plan_scratch_len(len: usize) -> Option<usize> {
-    len.checked_mul(2)
+    Some(len)
 }
 
 /// Which row of a lane block holds each record's lanes during a forward sweep.
@@ -119,7 +119,7 @@ pub(crate) trait LaneRows {
     const ARGUMENTS_BEFORE: bool;
 
     /// Whether the rows live in the records' adjoint slots, which a replaying sweep
-    /// overwrites.
+    /// then leaves alone.
     const ROWS_IN_SLOTS: bool;
 
     /// The row of record `record`.
@@ -154,11 +154,13 @@ impl<T: Real> LaneRows for SlotRows<T> {
     fn row(&self, record: usize) -> usize {
         // SAFETY: the sweep asks for the rows of its records and their arguments, all
         // below `len`; `slot_holds_a_row` holds wherever a plan was made.
-        unsafe { row_in_slot(self.records.add(record)).read() as usize }
+        let slot = unsafe { row_in_slot(self.records.add(record)).read() };
+        slot.wrapping_sub(1) as usize
     }
 }
 
-/// Record `record`'s adjoint slot, read or written as a row index.
+/// Record `record`'s adjoint slot, read or written as its row plus one: 0, what a slot
+/// holds after recording or a replay, is a record the plan has not met yet.
 ///
 /// # Safety
 /// `record` must point at a record, of a `T` that [`slot_holds_a_row`].
@@ -172,8 +174,8 @@ unsafe fn row_in_slot<T>(record: *const Record<T>) -> *mut u32 {
     }
 }
 
-/// The row of a record the plan has not met yet.
-const NO_ROW: u32 = u32::MAX;
+/// The slot of a record the plan has not met yet.
+const NO_ROW: u32 = 0;
 
 impl<T: Real> Tape<'_, T> {
     /// The rows for a planned forward sweep over every record that keeps `outputs`, left
@@ -190,8 +192,13 @@ impl<T: Real> Tape<'_, T> {
         }
         let len = plan_scratch_len(self.len()).ok_or(crate::error::Error::SizeOverflow)?;
         let kept = outputs.iter().map(|output| output.index);
-        let rows = self.with_scratch(len, |scratch: &mut [u32]| {
-            self.plan_lane_rows(scratch, kept)
+        let rows = self.with_scratch(len, |free: &mut [u32]| {
+            // The plan starts from slots that read as no row: zeros, as recording and
+            // replay leave them.
+            if self.adjoints_dirty.get() {
+                self.zero_slots();
+            }
+            self.plan_lane_rows(free, kept)
         })?;
         // The slots hold rows now: a backward must clear them first.
         self.adjoints_dirty.set(true);
@@ -209,10 +216,19 @@ impl<T: Real> Tape<'_, T> {
         }
     }
 
+    /// Zeroes every record's adjoint slot.
+    fn zero_slots(&self) {
+        let records = self.records_ptr();
+        for i in 0..self.len() {
+            // SAFETY: `i < len`; no reference into the records is alive.
+            unsafe { (*records.add(i)).adjoint = T::zero() };
+        }
+    }
+
     /// Plans the rows of a forward lane sweep over every record, after which the caller
-    /// reads the lanes of the records `kept` only, and writes each record's row into its
-    /// adjoint slot. `scratch` holds [`plan_scratch_len`] indices, where the plan is
-    /// made; returns how many rows it uses.
+    /// reads the lanes of the records `kept` only, in the records' adjoint slots (see
+    /// [`row_in_slot`]), which must read as no row. `free` holds [`plan_scratch_len`]
+    /// indices, the stack of rows given back; returns how many rows the plan uses.
     ///
     /// A record is alive in the sweep from its own place to its last user (to the end,
     /// when kept). Going down from the last record, the pass meets that interval's end
@@ -221,36 +237,33 @@ impl<T: Real> Tape<'_, T> {
     /// rows differ; in particular a record's row differs from its arguments'.
     pub(crate) fn plan_lane_rows(
         &self,
-        scratch: &mut [u32],
+        free: &mut [u32],
         kept: impl Iterator<Item = u32>,
     ) -> usize {
         debug_assert!(slot_holds_a_row::<T>());
-        let len = self.len();
-        let (row_of, free) = scratch.split_at_mut(len);
-        row_of.fill(NO_ROW);
+        let records = self.records_ptr();
+        // SAFETY: record indices below `len` (every argument's is); `T`'s slot holds a row
+        // (`plans_rows`); each reference lives for one call, and no other is alive.
+        let slot = |record: u32| unsafe { &mut *row_in_slot(records.add(record as usize)) };
         let mut stack = FreeRows {
             free,
             len: 0,
             rows: 0,
         };
         for record in kept {
-            stack.assign(&mut row_of[record as usize]);
+            stack.assign(slot(record));
         }
-        let records = self.records_ptr();
-        for i in (0..len as u32).rev() {
+        for i in (0..self.len() as u32).rev() {
             // Nothing after it uses a record that has no row yet: it still takes one for
             // its own step (the sweep writes its lanes there).
-            stack.assign(&mut row_of[i as usize]);
+            stack.assign(slot(i));
             let (a, b) = arguments_of(&self.record(i), i);
             // Arguments take their rows while the record holds its own; `x · x` names
             // one argument twice, and the second look finds it assigned.
-            stack.assign(&mut row_of[a as usize]);
-            stack.assign(&mut row_of[b as usize]);
-            // Its row is final: the pass will not meet the record again.
-            // SAFETY: `i < len`, and a `T` whose slot holds a row (`plans_rows`).
-            unsafe { row_in_slot(records.add(i as usize)).write(row_of[i as usize]) };
+            stack.assign(slot(a));
+            stack.assign(slot(b));
             // Below its own place the record is not alive.
-            stack.give_back(row_of[i as usize]);
+            stack.give_back(*slot(i) - 1);
         }
         stack.rows as usize
     }
@@ -266,19 +279,21 @@ struct FreeRows<'s> {
 }
 
 impl FreeRows<'_> {
-    /// Gives `row` a row unless it has one: the last given back, else a new one.
+    /// Gives the record of `slot` a row unless it has one: the last given back, else a
+    /// new one.
     #[inline(always)]
-    fn assign(&mut self, row: &mut u32) {
-        if *row != NO_ROW {
+    fn assign(&mut self, slot: &mut u32) {
+        if *slot != NO_ROW {
             return;
         }
-        *row = if self.len > 0 {
+        let row = if self.len > 0 {
             self.len -= 1;
             self.free[self.len]
         } else {
             self.rows += 1;
             self.rows - 1
         };
+        *slot = row + 1;
     }
 
     /// Every row handed out is given back at most once, so `free` (one entry per
@@ -305,7 +320,7 @@ fn arguments_of<T: Real>(record: &Record<T>, index: u32) -> (u32, u32) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Tape, Var, VarId};
+    use super::super::{Tape, Values, Var, VarId};
     use core::mem::MaybeUninit;
 
     /// A draw below its argument from a xorshift generator seeded with `state`.
@@ -399,9 +414,9 @@ mod tests {
             let mut planned_block = [0.0; 6 * 26];
             let per_record = &mut per_record_block[..outputs.len() * p];
             let planned = &mut planned_block[..outputs.len() * p];
-            tape.sweep_forward_vector(outputs, p, per_record, seed, |t| t, false)
+            tape.sweep_forward_vector(outputs, p, per_record, seed, |t| t, false, Values::Recorded)
                 .unwrap();
-            tape.sweep_forward_vector(outputs, p, planned, seed, |t| t, true)
+            tape.sweep_forward_vector(outputs, p, planned, seed, |t| t, true, Values::Recorded)
                 .unwrap();
             assert!(
                 per_record.iter().any(|&t| t != 0.0) && per_record.iter().all(|t| t.is_finite())
@@ -426,7 +441,7 @@ mod tests {
         }
         let len = tape.len();
         let mut scratch = [0u32; 2 * 500];
-        let count = tape.plan_lane_rows(&mut scratch[..2 * len], [sum.id().index].into_iter());
+        let count = tape.plan_lane_rows(&mut scratch[..len], [sum.id().index].into_iter());
         let rows = tape.slot_rows();
         // At `sum · x`: the sum, the input, and the product; at `sin x` the product, the
         // input and the sine; at the new sum, the product, the sine and the sum.
@@ -455,15 +470,18 @@ mod tests {
     /// between, and no sweep once the outputs, the records or the slots changed.
     #[test]
     fn a_plan_in_the_slots_serves_until_the_tape_changes() {
-        use super::{row_in_slot, LaneRows};
-        // Marks the last record's row, asks for rows, and reads the mark back: a new
-        // plan writes every record's row.
+        use super::{row_in_slot, LaneRows, SlotContent};
+        // Where the slots hold a plan, marks the last record's row; asks for rows, and
+        // reads the mark back: a new plan writes every record's row.
         fn planned_again(tape: &Tape<'_, f64>, outputs: &[VarId]) -> bool {
             let last = tape.len() - 1;
-            // SAFETY: record `last` exists; `f64` slots hold rows.
-            unsafe { row_in_slot(tape.records_ptr().add(last)).write(u32::MAX - 1) };
+            let marked = matches!(tape.slot_content.get(), SlotContent::LaneRows(_));
+            if marked {
+                // SAFETY: record `last` exists; `f64` slots hold rows.
+                unsafe { row_in_slot(tape.records_ptr().add(last)).write(u32::MAX) };
+            }
             tape.lane_rows_in_slots(outputs).unwrap();
-            tape.slot_rows().row(last) != (u32::MAX - 1) as usize
+            !marked || tape.slot_rows().row(last) != (u32::MAX - 1) as usize
         }
         let mut memory = [MaybeUninit::<u8>::uninit(); 1 << 16];
         let mut tape = Tape::<f64>::new(&mut memory).unwrap();

@@ -93,9 +93,6 @@ impl<'m, T: Real> Tape<'m, T> {
         let p = if N == 0 { p } else { N };
         let records = self.records_ptr();
         let replaying = matches!(values, Values::Replayed(_));
-        // A replaying sweep zeroes the adjoint slots as it goes: rows kept there would be
-        // gone before their records' users read them.
-        debug_assert!(!(replaying && R::ROWS_IN_SLOTS));
         let mut input = 0;
         for i in 0..self.len() {
             // SAFETY: `i < len`; arguments precede `i`, so with replay their values are
@@ -178,11 +175,15 @@ impl<'m, T: Real> Tape<'m, T> {
                 unsafe {
                     let slot = records.add(i);
                     (*slot).value = y;
-                    (*slot).adjoint = T::zero();
+                    // As `replay` does, the slots are zeroed, unless they hold the rows
+                    // (which `replay` keeps too).
+                    if !R::ROWS_IN_SLOTS {
+                        (*slot).adjoint = T::zero();
+                    }
                 }
             }
         }
-        if replaying {
+        if replaying && !R::ROWS_IN_SLOTS {
             // As after `replay`: the slots hold zeros, and no sweep's results.
             self.slots_hold(super::SlotContent::Nothing);
             self.adjoints_dirty.set(false);

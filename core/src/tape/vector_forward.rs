@@ -1,5 +1,6 @@
 //! Vector forward mode: `p` tangent directions per sweep over a recorded tape, from an
-//! arbitrary seed matrix (ADOL-C's `fov_forward`).
+//! arbitrary seed matrix (ADOL-C's `fov_forward`), at the recorded point or, replaying
+//! in the same sweep, at a new one.
 
 use super::lane_rows::{plans_rows, LaneRows, RowPerRecord};
 use super::lanes::{check_len, product};
@@ -17,14 +18,16 @@ impl<'m, T: Real> Tape<'m, T> {
     /// of scratch taken from the arena and given back before returning. Where that block
     /// would not fit in cache and the rows are wide (see `lane_rows.rs`), records that are
     /// never alive at once share rows instead: scratch for the values alive at once, after
-    /// a plan made in `2 × len` indices of scratch. The plan stays in the adjoint slots,
-    /// so that the next sweep for the same outputs, after a [`replay`](Tape::replay) too,
-    /// skips it; [`grad`](Tape::grad) and [`tangent`](Tape::tangent) then fail until a
-    /// backward or tangent sweep runs again. A tape with tensors runs one [`jvp`](Tape::jvp) per direction
-    /// instead (a tensor record's tangent lives in the tensor's own buffer, one direction
-    /// at a time); tensor inputs keep the tangents seeded with `seed_tensor_tangent`, so
-    /// the directions are those of the scalar inputs. Fails, writing nothing, on a length that differs from what
-    /// the tape needs, a bad output handle, or scratch that does not fit.
+    /// a plan made in at most `len` indices of scratch. The plan stays in the adjoint
+    /// slots, so that the next sweep for the same outputs, after a
+    /// [`replay`](Tape::replay) too (or through
+    /// [`forward_vector_at`](Tape::forward_vector_at)), skips it; [`grad`](Tape::grad) and
+    /// [`tangent`](Tape::tangent) then fail until a backward or tangent sweep runs again.
+    /// A tape with tensors runs one [`jvp`](Tape::jvp) per direction instead (a tensor
+    /// record's tangent lives in the tensor's own buffer, one direction at a time); tensor
+    /// inputs keep the tangents seeded with `seed_tensor_tangent`, so the directions are
+    /// those of the scalar inputs. Fails, writing nothing, on a length that differs from
+    /// what the tape needs, a bad output handle, or scratch that does not fit.
     pub fn forward_vector(
         &self,
         outputs: &[VarId],
@@ -46,9 +49,72 @@ impl<'m, T: Real> Tape<'m, T> {
         to_real: impl Fn(S) -> T,
         from_real: impl Fn(T) -> S,
     ) -> Result<()> {
+        self.forward_vector_from(None, outputs, seeds, directions, out, to_real, from_real)
+    }
+
+    /// [`replay`](Tape::replay) at `inputs`, then
+    /// [`forward_vector`](Tape::forward_vector): a Jacobian product at a new point (as
+    /// ADOL-C's `fov_forward` takes it). On a scalar tape one sweep does both, so the
+    /// records are read once, not twice; a tape with tensors replays, then sweeps.
+    /// Afterwards the tape holds the values at `inputs`, as after a replay. Fails as
+    /// either does; on a scalar tape a failure (an input count that differs from the
+    /// tape's, scratch that does not fit) writes nothing and leaves the values as they
+    /// were.
+    pub fn forward_vector_at(
+        &self,
+        inputs: &[T],
+        outputs: &[VarId],
+        seeds: &[T],
+        directions: usize,
+        out: &mut [T],
+    ) -> Result<()> {
+        self.forward_vector_at_as(inputs, outputs, seeds, directions, out, |s| s, |t| t)
+    }
+
+    /// [`forward_vector_at`](Tape::forward_vector_at) with inputs, seeds and results of
+    /// another type, converted by `to_real` and `from_real` as the sweep reads and writes
+    /// them.
+    // `forward_vector_as`'s arguments and the point: a struct of them would be one more
+    // type for a caller to build.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward_vector_at_as<S: Copy>(
+        &self,
+        inputs: &[S],
+        outputs: &[VarId],
+        seeds: &[S],
+        directions: usize,
+        out: &mut [S],
+        to_real: impl Fn(S) -> T,
+        from_real: impl Fn(T) -> S,
+    ) -> Result<()> {
+        let inputs = Some(inputs);
+        self.forward_vector_from(inputs, outputs, seeds, directions, out, to_real, from_real)
+    }
+
+    /// [`forward_vector_as`](Tape::forward_vector_as), replaying at `inputs` first when
+    /// given.
+    #[allow(clippy::too_many_arguments)]
+    fn forward_vector_from<S: Copy>(
+        &self,
+        inputs: Option<&[S]>,
+        outputs: &[VarId],
+        seeds: &[S],
+        directions: usize,
+        out: &mut [S],
+        to_real: impl Fn(S) -> T,
+        from_real: impl Fn(T) -> S,
+    ) -> Result<()> {
         self.refuse_in_callback("forward_vector")?;
         self.status()?;
         let (n, p) = (self.num_inputs(), directions);
+        if let Some(inputs) = inputs {
+            check_len(
+                "forward_vector_at: input length",
+                inputs.len(),
+                "the number of inputs",
+                n,
+            )?;
+        }
         check_len(
             "forward_vector: seed matrix length",
             seeds.len(),
@@ -64,10 +130,13 @@ impl<'m, T: Real> Tape<'m, T> {
         for &output in outputs {
             self.check_handle(output)?;
         }
-        if p == 0 {
-            return Ok(());
-        }
-        if self.has_extension_records() {
+        if p == 0 || self.has_extension_records() {
+            if let Some(inputs) = inputs {
+                self.replay_from(inputs, &to_real)?;
+            }
+            if p == 0 {
+                return Ok(());
+            }
             return self.forward_lane_by_lane(outputs, seeds, p, out, to_real, from_real);
         }
         self.check_lane_sweep("forward_vector")?;
@@ -76,13 +145,22 @@ impl<'m, T: Real> Tape<'m, T> {
                 *lane = to_real(seed);
             }
         };
+        let new_input;
+        let values = match inputs {
+            Some(inputs) => {
+                new_input = |k: usize| to_real(inputs[k]);
+                Values::Replayed(&new_input)
+            }
+            None => Values::Recorded,
+        };
         let plan = plans_rows::<T>(self.len(), p);
-        self.sweep_forward_vector(outputs, p, out, seed, from_real, plan)
+        self.sweep_forward_vector(outputs, p, out, seed, from_real, plan, values)
     }
 
     /// The sweep of [`forward_vector_as`](Tape::forward_vector_as), its arguments
-    /// checked: with a row of lanes per record, or with rows planned by liveness when
-    /// `plan` (see `lane_rows.rs`).
+    /// checked, at the recorded values or replaying (`values`): with a row of lanes per
+    /// record, or with rows planned by liveness when `plan` (see `lane_rows.rs`).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn sweep_forward_vector<S>(
         &self,
         outputs: &[VarId],
@@ -91,17 +169,18 @@ impl<'m, T: Real> Tape<'m, T> {
         seed: impl FnMut(usize, &mut [T]),
         from_real: impl Fn(T) -> S,
         plan: bool,
+        values: Values<'_, T>,
     ) -> Result<()> {
         if !plan {
             return self.with_scratch(product(self.len(), p)?, |tangents: &mut [T]| {
-                self.sweep_tangent_lanes(tangents, p, Values::Recorded, seed);
+                self.sweep_tangent_lanes(tangents, p, values, seed);
                 read_rows(tangents, &RowPerRecord, outputs, p, out, from_real);
             });
         }
         let rows = self.lane_rows_in_slots(outputs)?;
         self.with_scratch(product(rows, p)?, |tangents: &mut [T]| {
             let rows = self.slot_rows();
-            self.sweep_tangent_lanes_in(tangents, p, Values::Recorded, seed, &rows);
+            self.sweep_tangent_lanes_in(tangents, p, values, seed, &rows);
             read_rows(tangents, &rows, outputs, p, out, from_real);
         })
     }

@@ -11,6 +11,7 @@ static unsigned char sweep_plan_mem[4096], sweep_plan2_mem[4096];
 
 static void rows_vector_modes(void) {
     double buf[8] = {7, 7, 7, 7, 7, 7, 7, 7};
+    double at[4] = {1.25, 0.5, 7, 7};
     double *odd = (double *)(void *)((unsigned char *)buf + 4);
     ad_var outs[2];
 
@@ -31,6 +32,27 @@ static void rows_vector_modes(void) {
     EXPECT(AD_OK, ad_forward_vector, fx.td, OUTS_D, 2, buf, 2, 2, buf + 2, 4);
     EXPECT(AD_OK, ad_forward_vector, fx.t, OUTS, 2, buf, 2, 1, buf + 4, 2);
     EXPECT(AD_OK, ad_forward_vector, fx.t32, (outs[0] = fx.f32, outs), 1, buf, 2, 2, buf + 2, 2);
+
+    /* The same at a new point: `at` holds an input for each of the fixture's tapes (td
+     * and t32 have one, t two). */
+    EXPECT(AD_ERR_NULL, ad_forward_vector_at, NULL, at, 1, OUTS_D, 2, buf, 2, 2, buf + 2, 4);
+    EXPECT(AD_ERR_NULL, ad_forward_vector_at, fx.td, NULL, 1, OUTS_D, 2, buf, 2, 2, buf + 2, 4);
+    EXPECT(AD_ERR_NULL, ad_forward_vector_at, fx.td, at, 1, NULL, 2, buf, 2, 2, buf + 2, 4);
+    EXPECT(AD_ERR_NULL, ad_forward_vector_at, fx.td, at, 1, OUTS_D, 2, NULL, 2, 2, buf + 2, 4);
+    EXPECT(AD_ERR_NULL, ad_forward_vector_at, fx.td, at, 1, OUTS_D, 2, buf, 2, 2, NULL, 4);
+    EXPECT(AD_ERR_MISALIGNED, ad_forward_vector_at, fx.td, odd, 1, OUTS_D, 2, buf + 4, 2, 2, at, 4);
+    EXPECT(AD_ERR_INVALID_ARGUMENT, ad_forward_vector_at, fx.td, at, 2, OUTS_D, 2, buf, 2, 2, buf + 2, 4);
+    EXPECT(AD_ERR_INVALID_ARGUMENT, ad_forward_vector_at, fx.td, at, 1, OUTS_D, 2, buf, 3, 2, buf + 4, 4);
+    EXPECT(AD_ERR_INVALID_ARGUMENT, ad_forward_vector_at, fx.td, at, 1, OUTS_D, 2, buf, 2, 2, buf + 4, 3);
+    EXPECT(AD_ERR_INVALID_ARGUMENT, ad_forward_vector_at, fx.td, buf + 3, 1, OUTS_D, 2, buf, 2, 2, buf + 2, 4);
+    EXPECT(AD_ERR_SIZE_OVERFLOW, ad_forward_vector_at, fx.td, at, 1, OUTS_D, 2, buf, 2, 2, buf + 4, SIZE_MAX);
+    EXPECT(AD_ERR_INVALID_TAPE, ad_forward_vector_at, fx.ended, at, 1, OUTS_D, 2, buf, 2, 2, buf + 2, 4);
+    EXPECT(AD_ERR_STALE_HANDLE, ad_forward_vector_at, sticky_t(), at, 2, OUTS, 2, buf, 2, 1, buf + 4, 2);
+    EXPECT(AD_ERR_FOREIGN_HANDLE, ad_forward_vector_at, fx.td, at, 1, OUTS, 2, buf, 2, 2, buf + 2, 4);
+    EXPECT(AD_ERR_WRONG_HANDLE_KIND, ad_forward_vector_at, fx.t, at, 2, (outs[0] = AS_VAR(fx.a), outs), 1, buf, 4, 2, buf + 4, 2);
+    EXPECT(AD_OK, ad_forward_vector_at, fx.td, at, 1, OUTS_D, 2, buf, 2, 2, buf + 2, 4);
+    EXPECT(AD_OK, ad_forward_vector_at, fx.t, at, 2, OUTS, 2, buf, 2, 1, buf + 4, 2);
+    EXPECT(AD_OK, ad_forward_vector_at, fx.t32, at, 1, (outs[0] = fx.f32, outs), 1, buf, 2, 2, buf + 2, 2);
 
     EXPECT(AD_ERR_NULL, ad_reverse_vector, NULL, OUTS_D, 2, buf, 4, 2, buf + 4, 2);
     EXPECT(AD_ERR_NULL, ad_reverse_vector, fx.td, OUTS_D, 2, NULL, 4, 2, buf + 4, 2);
