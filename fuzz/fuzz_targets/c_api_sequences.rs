@@ -49,7 +49,9 @@ use autodiff::tape::*;
 use autodiff::tensor::*;
 use autodiff::user_op::{ad_user_op, ad_user_op_def};
 use autodiff::var::*;
-use autodiff::vector_modes::{ad_forward_vector, ad_hessian, ad_reverse_vector};
+use autodiff::vector_modes::{
+    ad_forward_vector, ad_forward_vector_at, ad_hessian, ad_reverse_vector,
+};
 use autodiff::version::{ad_abi_version, ad_version};
 use autodiff_fuzz::Bytes;
 use core::ffi::{c_char, c_int, c_void, CStr};
@@ -1773,17 +1775,36 @@ unsafe fn vector_and_sparse(world: &mut World, b: &mut Bytes, scratch: &mut [u64
             let count = near(b, n * p);
             let seeds = in_array(b, count);
             let len = near(b, m * p);
+            // At the recorded point, or replaying at a new one in the same sweep.
+            let point = (b.u8() % 2 == 0).then(|| {
+                let count = near(b, n);
+                in_array(b, count)
+            });
             out_array(b, len, |o, len| unsafe {
-                ad_forward_vector(
-                    tape,
-                    outs.as_ptr(),
-                    m,
-                    seeds.as_ptr(),
-                    seeds.len(),
-                    p,
-                    o,
-                    len,
-                )
+                match &point {
+                    None => ad_forward_vector(
+                        tape,
+                        outs.as_ptr(),
+                        m,
+                        seeds.as_ptr(),
+                        seeds.len(),
+                        p,
+                        o,
+                        len,
+                    ),
+                    Some(x) => ad_forward_vector_at(
+                        tape,
+                        x.as_ptr(),
+                        x.len(),
+                        outs.as_ptr(),
+                        m,
+                        seeds.as_ptr(),
+                        seeds.len(),
+                        p,
+                        o,
+                        len,
+                    ),
+                }
             });
         }
         1 => {
