@@ -436,9 +436,7 @@ fn forward_vector_at_is_replay_then_forward_vector() {
 fn forward_vector_at_on_a_tape_with_tensors_replays_then_sweeps_lane_by_lane() {
     let mut mem = memory(1 << 20);
     let tape = Tape::<f64>::new(&mut mem).unwrap();
-    let (x, y) = (tape.input(1.5), tape.input(-0.5));
-    let s = tape.tensor(&[2, 2], &[1.0, 2.0, 3.0, 4.0]).sum().as_var();
-    let outputs = [(x * s + y.sin()).id(), (x * y * s).id()];
+    let (x, _, outputs) = scalars_times_a_tensor_sum(&tape);
     let seeds = [1.0, 0.5, -2.0, 0.0, 1.0, 3.0]; // 2 inputs × 3 directions
     let point = [0.25, 2.0];
     let mut out = [0.0; 6];
@@ -487,15 +485,23 @@ fn zero_lanes_stay_zero_through_infinite_partials() {
     assert_eq!(z[1..], [4.0, 0.0, 0.0]);
 }
 
+/// Two inputs `x = 1.5`, `y = −0.5` and the outputs `x·s + sin y` and `x·y·s` of the sum
+/// `s = 10` of a recorded 2 × 2 tensor: a tape whose vector modes run lane by lane.
+fn scalars_times_a_tensor_sum<'t>(
+    tape: &'t Tape<'t, f64>,
+) -> (Var<'t, f64>, Var<'t, f64>, [VarId; 2]) {
+    let (x, y) = (tape.input(1.5), tape.input(-0.5));
+    let s = tape.tensor(&[2, 2], &[1.0, 2.0, 3.0, 4.0]).sum().as_var();
+    (x, y, [(x * s + y.sin()).id(), (x * y * s).id()])
+}
+
 /// On a tape with tensors the vector modes run one direction per sweep, through the
 /// tensor records: a scalar times a tensor's sum, against one jvp and one vjp each.
 #[test]
 fn tapes_with_tensors_run_lane_by_lane_and_agree_with_single_sweeps() {
     let mut mem = memory(1 << 20);
     let tape = Tape::<f64>::new(&mut mem).unwrap();
-    let (x, y) = (tape.input(1.5), tape.input(-0.5));
-    let s = tape.tensor(&[2, 2], &[1.0, 2.0, 3.0, 4.0]).sum().as_var();
-    let outputs = [(x * s + y.sin()).id(), (x * y * s).id()];
+    let (x, y, outputs) = scalars_times_a_tensor_sum(&tape);
     let seeds = [1.0, 0.5, -2.0, 0.0, 1.0, 3.0]; // 2 inputs × 3 directions
     let mut y_out = [0.0; 6];
     tape.forward_vector(&outputs, &seeds, 3, &mut y_out)

@@ -48,17 +48,7 @@ pub unsafe extern "C" fn ad_forward_vector(
     out_len: usize,
 ) -> crate::error::ad_status {
     // SAFETY: the caller's contract.
-    unsafe {
-        call(tape, |header| {
-            let outputs = ptr::slice(outputs, m, "outputs")?;
-            let seeds = ptr::slice(seeds, seeds_len, "seeds")?;
-            let out = ptr::slice_mut(out, out_len, "out")?;
-            ptr::disjoint(outputs, out, "out overlaps outputs")?;
-            ptr::disjoint(seeds, out, "out overlaps seeds")?;
-            with_tape!(&header.tape, t => Ok(t.forward_vector_as(
-                ids(outputs), seeds, p, out, Real::from_f64, Real::to_f64)?))
-        })
-    }
+    unsafe { forward_vector(tape, None, outputs, m, seeds, seeds_len, p, out, out_len) }
 }
 
 /// `ad_replay()` at `inputs[0..n)`, then `ad_forward_vector()`: `out = J·X` at a new
@@ -93,16 +83,58 @@ pub unsafe extern "C" fn ad_forward_vector_at(
 ) -> crate::error::ad_status {
     // SAFETY: the caller's contract.
     unsafe {
+        forward_vector(
+            tape,
+            Some((inputs, n)),
+            outputs,
+            m,
+            seeds,
+            seeds_len,
+            p,
+            out,
+            out_len,
+        )
+    }
+}
+
+/// `ad_forward_vector()`, replaying at the `n` values at `inputs` first when given.
+///
+/// # Safety
+/// As for `ad_forward_vector_at()`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn forward_vector(
+    tape: *mut ad_tape,
+    inputs: Option<(*const f64, usize)>,
+    outputs: *const ad_var,
+    m: usize,
+    seeds: *const f64,
+    seeds_len: usize,
+    p: usize,
+    out: *mut f64,
+    out_len: usize,
+) -> crate::error::ad_status {
+    // SAFETY: the caller's contract.
+    unsafe {
         call(tape, |header| {
-            let inputs = ptr::slice(inputs, n, "inputs")?;
+            let inputs = match inputs {
+                Some((inputs, n)) => Some(ptr::slice(inputs, n, "inputs")?),
+                None => None,
+            };
             let outputs = ptr::slice(outputs, m, "outputs")?;
             let seeds = ptr::slice(seeds, seeds_len, "seeds")?;
             let out = ptr::slice_mut(out, out_len, "out")?;
             ptr::disjoint(outputs, out, "out overlaps outputs")?;
             ptr::disjoint(seeds, out, "out overlaps seeds")?;
-            ptr::disjoint(inputs, out, "out overlaps inputs")?;
-            with_tape!(&header.tape, t => Ok(t.forward_vector_at_as(
-                inputs, ids(outputs), seeds, p, out, Real::from_f64, Real::to_f64)?))
+            if let Some(inputs) = inputs {
+                ptr::disjoint(inputs, out, "out overlaps inputs")?;
+            }
+            let outputs = ids(outputs);
+            with_tape!(&header.tape, t => match inputs {
+                Some(inputs) => t.forward_vector_at_as(
+                    inputs, outputs, seeds, p, out, Real::from_f64, Real::to_f64),
+                None => t.forward_vector_as(outputs, seeds, p, out, Real::from_f64, Real::to_f64),
+            })?;
+            Ok(())
         })
     }
 }
