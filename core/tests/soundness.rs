@@ -230,6 +230,26 @@ fn a_block_cannot_sweep_its_own_tape() {
     ARMED.store(false, Ordering::Relaxed);
 }
 
+/// The vector forward sweep, at a new point too, is refused inside a block, by its name.
+#[test]
+fn a_block_cannot_run_forward_vector_at_on_its_own_tape() {
+    let mut mem = memory(1 << 16);
+    let tape = Tape::<f64>::new(&mut mem).unwrap();
+    let block = segment_fn(
+        |tape: &Tape<'_, f64>, inputs: &[VarId], outputs: &mut [VarId]| {
+            outputs[0] = tape.unary_id(Op::Sin, inputs[0]);
+            let mut jacobian = [0.0];
+            let _ = tape.forward_vector_at(&[1.0], &[outputs[0]], &[1.0], 1, &mut jacobian);
+        },
+    );
+    let x = tape.input_id(0.5);
+    let mut out = [VarId::INVALID];
+    assert_eq!(
+        tape.checkpoint(block, &[x], &mut out),
+        Err(Error::Reentrant("forward_vector_at"))
+    );
+}
+
 /// Chain steps and losses are callbacks too.
 #[test]
 fn a_chain_step_cannot_sweep_its_tape() {

@@ -104,7 +104,12 @@ impl<'m, T: Real> Tape<'m, T> {
         to_real: impl Fn(S) -> T,
         from_real: impl Fn(T) -> S,
     ) -> Result<()> {
-        self.refuse_in_callback("forward_vector")?;
+        // The call's name, for the errors that give it.
+        let what = match inputs {
+            Some(_) => "forward_vector_at",
+            None => "forward_vector",
+        };
+        self.refuse_in_callback(what)?;
         self.status()?;
         let (n, p) = (self.num_inputs(), directions);
         if let Some(inputs) = inputs {
@@ -139,7 +144,7 @@ impl<'m, T: Real> Tape<'m, T> {
             }
             return self.forward_lane_by_lane(outputs, seeds, p, out, to_real, from_real);
         }
-        self.check_lane_sweep("forward_vector")?;
+        self.check_lane_sweep(what)?;
         let seed = |k: usize, lanes: &mut [T]| {
             for (lane, &seed) in lanes.iter_mut().zip(&seeds[k * p..k * p + p]) {
                 *lane = to_real(seed);
