@@ -106,12 +106,6 @@ fn fingerprint(outputs: &[VarId]) -> u64 {
     })
 }
 
-/// The indices [`Tape::plan_lane_rows`] needs for a tape of `len` records: the stack of
-/// rows given back, which never holds more rows than records.
-pub(crate) fn plan_scratch_len(len: usize) -> Option<usize> {
-    Some(len)
-}
-
 /// Which row of a lane block holds each record's lanes during a forward sweep.
 pub(crate) trait LaneRows {
     /// Whether every argument's row precedes its record's, as when rows are record
@@ -180,8 +174,8 @@ const NO_ROW: u32 = 0;
 impl<T: Real> Tape<'_, T> {
     /// The rows for a planned forward sweep over every record that keeps `outputs`, left
     /// in the adjoint slots: those already there when they serve it (the tape has not
-    /// changed since they were planned), else a new plan, made in [`plan_scratch_len`]
-    /// indices of scratch. Returns how many rows the sweep uses. Fails, leaving the slots
+    /// changed since they were planned), else a new plan, made in `len` indices of
+    /// scratch. Returns how many rows the sweep uses. Fails, leaving the slots
     /// as they were, when the scratch does not fit.
     pub(crate) fn lane_rows_in_slots(&self, outputs: &[VarId]) -> crate::error::Result<usize> {
         let wanted = LaneRowsPlan::wanted(self.len.get(), outputs);
@@ -190,18 +184,14 @@ impl<T: Real> Tape<'_, T> {
                 return Ok(planned.rows as usize);
             }
         }
-        let len = plan_scratch_len(self.len()).ok_or(crate::error::Error::SizeOverflow)?;
         let kept = outputs.iter().map(|output| output.index);
-        let rows = self.with_scratch(len, |free: &mut [u32]| {
+        let rows = self.with_scratch(self.len(), |free: &mut [u32]| {
             // The plan starts from slots that read as no row: zeros, as recording and
-            // replay leave them.
-            if self.adjoints_dirty.get() {
-                self.zero_slots();
-            }
+            // replay leave them. Clearing also marks them dirty: they will hold rows,
+            // which a backward must clear first.
+            self.clear_adjoints();
             self.plan_lane_rows(free, kept)
         })?;
-        // The slots hold rows now: a backward must clear them first.
-        self.adjoints_dirty.set(true);
         self.slots_hold(SlotContent::LaneRows(LaneRowsPlan {
             rows: rows as u32,
             ..wanted
@@ -216,19 +206,11 @@ impl<T: Real> Tape<'_, T> {
         }
     }
 
-    /// Zeroes every record's adjoint slot.
-    fn zero_slots(&self) {
-        let records = self.records_ptr();
-        for i in 0..self.len() {
-            // SAFETY: `i < len`; no reference into the records is alive.
-            unsafe { (*records.add(i)).adjoint = T::zero() };
-        }
-    }
-
     /// Plans the rows of a forward lane sweep over every record, after which the caller
     /// reads the lanes of the records `kept` only, in the records' adjoint slots (see
-    /// [`row_in_slot`]), which must read as no row. `free` holds [`plan_scratch_len`]
-    /// indices, the stack of rows given back; returns how many rows the plan uses.
+    /// [`row_in_slot`]), which must read as no row. `free` holds `len` indices, the stack
+    /// of rows given back (it never holds more rows than records); returns how many rows
+    /// the plan uses.
     ///
     /// A record is alive in the sweep from its own place to its last user (to the end,
     /// when kept). Going down from the last record, the pass meets that interval's end
