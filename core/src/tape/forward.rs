@@ -221,11 +221,11 @@ impl<'m, T: Real> Tape<'m, T> {
             self.slots_hold(super::SlotContent::Nothing);
         }
         let inputs = (0..count).map(input);
-        match (self.len() <= SMALL_TAPE, keep_rows) {
-            (true, false) => self.replay_records::<false, true>(inputs),
-            (false, false) => self.replay_records::<true, true>(inputs),
-            (true, true) => self.replay_records::<false, false>(inputs),
-            (false, true) => self.replay_records::<true, false>(inputs),
+        match (self.len() > SMALL_TAPE, !keep_rows) {
+            (false, true) => self.replay_records::<false, true>(inputs),
+            (true, true) => self.replay_records::<true, true>(inputs),
+            (false, false) => self.replay_records::<false, false>(inputs),
+            (true, false) => self.replay_records::<true, false>(inputs),
         }
         // Replay zeroed the scalar adjoints, unless it kept rows there; tensor gradients
         // live in their own buffers, which the next backward must still clear.

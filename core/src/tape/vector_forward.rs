@@ -139,9 +139,7 @@ impl<'m, T: Real> Tape<'m, T> {
             if let Some(inputs) = inputs {
                 self.replay_from(inputs, &to_real)?;
             }
-            if p == 0 {
-                return Ok(());
-            }
+            // With no directions this sweeps nothing.
             return self.forward_lane_by_lane(outputs, seeds, p, out, to_real, from_real);
         }
         self.check_lane_sweep(what)?;
