@@ -31,6 +31,7 @@ impl<T: Real> Tape<'_, T> {
     /// Records `op` (one of the wide-constant ops) of `x` and the constant `c`; `None`
     /// when the pool cannot take `c` (see `wide_slot`): the caller records a constant
     /// record and a binary op instead.
+    #[inline(always)]
     pub(super) fn record_wide_constant(&self, op: Op, x: Local, c: T) -> Option<VarId> {
         // Slots are located in 8-byte units: only an `f64` tape has them.
         if !Self::HAS_WIDE_CONSTANTS {
@@ -51,49 +52,10 @@ impl<T: Real> Tape<'_, T> {
     /// full (the tape is failed then, unless it may grow), while a sweep's scratch region is open (which
     /// allows no allocation: a checkpointed block recorded again inside a sweep), or
     /// when the reference does not fit 32 bits (an arena past 32 GiB).
+    #[inline(always)]
     fn wide_slot(&self, c: T) -> Option<u32> {
         if self.wide_left.get() == 0 {
-            if self.scratch_open.get() > 0 || self.status().is_err() {
-                return None;
-            }
-            // A new chunk lies below the high end's start. Where that is past what a
-            // record's 32-bit field reaches (an arena past 32 GiB), no slot of it could
-            // be referenced: take none, rather than a chunk that is never used.
-            if (self.arena.high_offset() + self.node_misalignment()) / 8 > u32::MAX as usize {
-                return None;
-            }
-            // Twice the last chunk (at most `CHUNK`) where it fits, else one slot: a
-            // small arena (a firmware tape of a few hundred bytes) must not run out for
-            // the chunk's sake.
-            let keep_free = self.reserved.get();
-            let size = self.wide_chunk.get().clamp(1, CHUNK);
-            self.wide_chunk.set((size * 2).min(CHUNK));
-            let one = || self.alloc_below_reserve::<T>(1, T::zero(), keep_free);
-            let chunk = match self.alloc_below_reserve::<T>(size as usize, T::zero(), keep_free) {
-                Ok(chunk) => (chunk, size),
-                Err(_) => match one() {
-                    Ok(slot) => (slot, 1),
-                    // A tape that may grow (`growth.rs`) moves its records out of the
-                    // arena to make room; once the arena is full anyway, the constant
-                    // takes a constant record, which grows the tape like any record.
-                    Err(_) if !self.records_in_host_block() && self.grow_records(0) => {
-                        (one().ok()?, 1)
-                    }
-                    Err(_) if self.grows() => return None,
-                    Err(error) => {
-                        self.fail(error);
-                        return None;
-                    }
-                },
-            };
-            // The chunk's references run from its first slot's up (all below the high
-            // end's start, so they fit 32 bits: checked above).
-            let (start, size) = chunk;
-            let shifted = self.arena_offset(start.as_ptr().cast())? + self.node_misalignment();
-            let first = u32::try_from(shifted / 8).ok()?;
-            self.wide_next.set(start.as_ptr());
-            self.wide_reference.set(first);
-            self.wide_left.set(size);
+            self.take_wide_chunk()?;
         }
         // The same steps as a host's inline path takes (`cursor.rs`).
         let slot = self.wide_next.get();
@@ -105,6 +67,53 @@ impl<T: Real> Tape<'_, T> {
         self.wide_reference.set(reference + 1);
         self.wide_left.set(self.wide_left.get() - 1);
         Some(reference)
+    }
+
+    /// Makes a new chunk of slots the current one, as [`wide_slot`](Self::wide_slot)
+    /// describes; `None` where it takes none. Out of line: once in a doubling chunk.
+    #[cold]
+    #[inline(never)]
+    fn take_wide_chunk(&self) -> Option<()> {
+        if self.scratch_open.get() > 0 || self.status().is_err() {
+            return None;
+        }
+        // A new chunk lies below the high end's start. Where that is past what a
+        // record's 32-bit field reaches (an arena past 32 GiB), no slot of it could
+        // be referenced: take none, rather than a chunk that is never used.
+        if (self.arena.high_offset() + self.node_misalignment()) / 8 > u32::MAX as usize {
+            return None;
+        }
+        // Twice the last chunk (at most `CHUNK`) where it fits, else one slot: a
+        // small arena (a firmware tape of a few hundred bytes) must not run out for
+        // the chunk's sake.
+        let keep_free = self.reserved.get();
+        let size = self.wide_chunk.get().clamp(1, CHUNK);
+        self.wide_chunk.set((size * 2).min(CHUNK));
+        let one = || self.alloc_below_reserve::<T>(1, T::zero(), keep_free);
+        let chunk = match self.alloc_below_reserve::<T>(size as usize, T::zero(), keep_free) {
+            Ok(chunk) => (chunk, size),
+            Err(_) => match one() {
+                Ok(slot) => (slot, 1),
+                // A tape that may grow (`growth.rs`) moves its records out of the
+                // arena to make room; once the arena is full anyway, the constant
+                // takes a constant record, which grows the tape like any record.
+                Err(_) if !self.records_in_host_block() && self.grow_records(0) => (one().ok()?, 1),
+                Err(_) if self.grows() => return None,
+                Err(error) => {
+                    self.fail(error);
+                    return None;
+                }
+            },
+        };
+        // The chunk's references run from its first slot's up (all below the high
+        // end's start, so they fit 32 bits: checked above).
+        let (start, size) = chunk;
+        let shifted = self.arena_offset(start.as_ptr().cast())? + self.node_misalignment();
+        let first = u32::try_from(shifted / 8).ok()?;
+        self.wide_next.set(start.as_ptr());
+        self.wide_reference.set(first);
+        self.wide_left.set(size);
+        Some(())
     }
 
     /// Forgets the current chunk: called when the high end is given back (reset, the
