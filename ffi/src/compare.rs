@@ -8,7 +8,7 @@
 use crate::error::{ad_status, Result};
 use crate::ptr;
 use crate::tape::{ad_tape, call, header, poison};
-use crate::var::{ad_var, record};
+use crate::var::{ad_var, packed, record};
 use autodiff_core::{Cmp, Error, Real, VarId};
 use core::ffi::c_int;
 
@@ -65,10 +65,10 @@ pub unsafe extern "C" fn ad_compare(
     // SAFETY: the caller's contract.
     unsafe {
         record(tape, |any| {
-            with_tape!(any, t => match cmp.get() {
+            with_tape!(any, t => packed(match cmp.get() {
                 Some(cmp) => t.compare_id(cmp, a.into(), b.into()),
                 None => t.fail(UNKNOWN_CMP),
-            })
+            }))
         })
     }
 }
@@ -89,10 +89,10 @@ pub unsafe extern "C" fn ad_compare_const(
     // SAFETY: the caller's contract.
     unsafe {
         record(tape, |any| {
-            with_tape!(any, t => match cmp.get() {
+            with_tape!(any, t => packed(match cmp.get() {
                 Some(cmp) => t.compare_const_id(cmp, a.into(), Real::from_f64(c)),
                 None => t.fail(UNKNOWN_CMP),
-            })
+            }))
         })
     }
 }
@@ -117,7 +117,7 @@ pub unsafe extern "C" fn ad_select(
     unsafe {
         record(
             tape,
-            |any| with_tape!(any, t => t.select_id(cond.into(), if_true.into(), if_false.into())),
+            |any| with_tape!(any, t => packed(t.select_id(cond.into(), if_true.into(), if_false.into()))),
         )
     }
 }
