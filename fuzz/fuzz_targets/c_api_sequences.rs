@@ -6,9 +6,9 @@
 //! optimizers, tensors, checkpointed blocks and chains with `extern "C"` callbacks
 //! (some of which break the callback rules the header states), sweeps, Jacobians,
 //! Hessian-vector products, vector modes, dense Hessians, sparse Jacobian and Hessian
-//! plans (evaluated after their tape recorded more, or on another tape) and DOT output
-//! into small buffers. Handles come from every
-//! tape and generation, so most are foreign or stale, and some are forged.
+//! plans (evaluated after their tape recorded more, or on another tape), DOT output
+//! into small buffers, and records written from C by `autodiff_inline.h`. Handles come
+//! from every tape and generation, so most are foreign or stale, and some are forged.
 //!
 //! Checked on every call: the status is a documented `ad_status` (and never
 //! `AD_ERR_PANIC`, which a panic hook turns into an abort anyway); out-parameters are
@@ -61,6 +61,8 @@ use std::cell::Cell;
 
 #[path = "c_api_sequences/growth_host.rs"]
 mod growth_host;
+#[path = "c_api_sequences/inline_recording.rs"]
+mod inline_recording;
 use growth_host::GrowthHost;
 
 use ad_status::*;
@@ -2192,13 +2194,15 @@ unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; SCRATCH_WOR
             let y = unsafe { f(tape, x) };
             world.keep_var(y, i);
         }
-        15..=17 => {
+        15 | 16 => {
             let (tape, i) = world.tape(b, scratch);
             let (x, y) = (world.var(b), world.var(b));
             let f = b.pick(&BINARY);
             let z = unsafe { f(tape, x, y) };
             world.keep_var(z, i);
         }
+        // The same ops recorded from C by `autodiff_inline.h`.
+        17 => unsafe { inline_recording::call(world, b, scratch) },
         18 => {
             let (tape, i) = world.tape(b, scratch);
             let x = world.var(b);
