@@ -151,8 +151,17 @@ fn in_one_register(word: u64) -> u64 {
     word
 }
 
+/// The op whose code is `OP`. The recording helpers below take their op as a const
+/// parameter so that each exported op gets its own copy of the body, with its op's
+/// evaluation in place of a dispatch over every op.
 #[inline(always)]
-unsafe fn unary(tape: *const ad_tape, op: Op, x: ad_var) -> ad_var {
+fn op_of<const OP: u8>() -> Op {
+    Op::from_code(OP).unwrap_or(Op::Const)
+}
+
+#[inline(always)]
+unsafe fn unary<const OP: u8>(tape: *const ad_tape, x: ad_var) -> ad_var {
+    let op = op_of::<OP>();
     // SAFETY: forwarded from the caller.
     unsafe {
         record(
@@ -163,7 +172,8 @@ unsafe fn unary(tape: *const ad_tape, op: Op, x: ad_var) -> ad_var {
 }
 
 #[inline(always)]
-unsafe fn binary(tape: *const ad_tape, op: Op, a: ad_var, b: ad_var) -> ad_var {
+unsafe fn binary<const OP: u8>(tape: *const ad_tape, a: ad_var, b: ad_var) -> ad_var {
+    let op = op_of::<OP>();
     // SAFETY: forwarded from the caller.
     unsafe {
         record(
@@ -176,7 +186,8 @@ unsafe fn binary(tape: *const ad_tape, op: Op, a: ad_var, b: ad_var) -> ad_var {
 /// `x op c` for a constant `c`: inside the record when `f32` holds `c` exactly and the
 /// op has such a form (`+ − × ÷`), otherwise through a (shared) constant record.
 #[inline(always)]
-unsafe fn binary_const(tape: *const ad_tape, op: Op, x: ad_var, c: f64) -> ad_var {
+unsafe fn binary_const<const OP: u8>(tape: *const ad_tape, x: ad_var, c: f64) -> ad_var {
+    let op = op_of::<OP>();
     // SAFETY: forwarded from the caller.
     unsafe {
         record(
@@ -188,7 +199,8 @@ unsafe fn binary_const(tape: *const ad_tape, op: Op, x: ad_var, c: f64) -> ad_va
 
 /// `c op x` for a constant `c`, as [`binary_const`].
 #[inline(always)]
-unsafe fn const_binary(tape: *const ad_tape, op: Op, c: f64, x: ad_var) -> ad_var {
+unsafe fn const_binary<const OP: u8>(tape: *const ad_tape, c: f64, x: ad_var) -> ad_var {
+    let op = op_of::<OP>();
     // SAFETY: forwarded from the caller.
     unsafe {
         record(
@@ -273,7 +285,7 @@ pub unsafe extern "C" fn ad_const(tape: *mut ad_tape, value: f64) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_add(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { binary(tape, Op::Add, a, b) }
+    unsafe { binary::<{ Op::Add as u8 }>(tape, a, b) }
 }
 
 /// `a - b`.
@@ -284,7 +296,7 @@ pub unsafe extern "C" fn ad_add(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 #[no_mangle]
 pub unsafe extern "C" fn ad_sub(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { binary(tape, Op::Sub, a, b) }
+    unsafe { binary::<{ Op::Sub as u8 }>(tape, a, b) }
 }
 
 /// `a * b`.
@@ -295,7 +307,7 @@ pub unsafe extern "C" fn ad_sub(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 #[no_mangle]
 pub unsafe extern "C" fn ad_mul(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { binary(tape, Op::Mul, a, b) }
+    unsafe { binary::<{ Op::Mul as u8 }>(tape, a, b) }
 }
 
 /// `a / b`.
@@ -306,7 +318,7 @@ pub unsafe extern "C" fn ad_mul(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 #[no_mangle]
 pub unsafe extern "C" fn ad_div(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { binary(tape, Op::Div, a, b) }
+    unsafe { binary::<{ Op::Div as u8 }>(tape, a, b) }
 }
 
 /// `x * c` for a constant `c`.
@@ -321,7 +333,7 @@ pub unsafe extern "C" fn ad_div(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 #[no_mangle]
 pub unsafe extern "C" fn ad_scale(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { binary_const(tape, Op::Mul, x, c) }
+    unsafe { binary_const::<{ Op::Mul as u8 }>(tape, x, c) }
 }
 
 /// `x + c` for a constant `c`.
@@ -336,7 +348,7 @@ pub unsafe extern "C" fn ad_scale(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_v
 #[no_mangle]
 pub unsafe extern "C" fn ad_add_const(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { binary_const(tape, Op::Add, x, c) }
+    unsafe { binary_const::<{ Op::Add as u8 }>(tape, x, c) }
 }
 
 /// `x - c` for a constant `c`.
@@ -351,7 +363,7 @@ pub unsafe extern "C" fn ad_add_const(tape: *mut ad_tape, x: ad_var, c: f64) -> 
 #[no_mangle]
 pub unsafe extern "C" fn ad_sub_const(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { binary_const(tape, Op::Sub, x, c) }
+    unsafe { binary_const::<{ Op::Sub as u8 }>(tape, x, c) }
 }
 
 /// `c - x` for a constant `c`.
@@ -366,7 +378,7 @@ pub unsafe extern "C" fn ad_sub_const(tape: *mut ad_tape, x: ad_var, c: f64) -> 
 #[no_mangle]
 pub unsafe extern "C" fn ad_const_sub(tape: *mut ad_tape, c: f64, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { const_binary(tape, Op::Sub, c, x) }
+    unsafe { const_binary::<{ Op::Sub as u8 }>(tape, c, x) }
 }
 
 /// `x / c` for a constant `c`.
@@ -381,7 +393,7 @@ pub unsafe extern "C" fn ad_const_sub(tape: *mut ad_tape, c: f64, x: ad_var) -> 
 #[no_mangle]
 pub unsafe extern "C" fn ad_div_const(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { binary_const(tape, Op::Div, x, c) }
+    unsafe { binary_const::<{ Op::Div as u8 }>(tape, x, c) }
 }
 
 /// `c / x` for a constant `c`.
@@ -396,7 +408,7 @@ pub unsafe extern "C" fn ad_div_const(tape: *mut ad_tape, x: ad_var, c: f64) -> 
 #[no_mangle]
 pub unsafe extern "C" fn ad_const_div(tape: *mut ad_tape, c: f64, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { const_binary(tape, Op::Div, c, x) }
+    unsafe { const_binary::<{ Op::Div as u8 }>(tape, c, x) }
 }
 
 /// `a^b`, differentiable in both (the derivative in `b` needs `a > 0`).
@@ -407,7 +419,7 @@ pub unsafe extern "C" fn ad_const_div(tape: *mut ad_tape, c: f64, x: ad_var) -> 
 #[no_mangle]
 pub unsafe extern "C" fn ad_pow(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { binary(tape, Op::Pow, a, b) }
+    unsafe { binary::<{ Op::Pow as u8 }>(tape, a, b) }
 }
 
 /// `x^c` for a constant `c`: no derivative flows to `c`, so a negative `x` with an
@@ -419,7 +431,7 @@ pub unsafe extern "C" fn ad_pow(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 #[no_mangle]
 pub unsafe extern "C" fn ad_powf(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { binary_const(tape, Op::Powf, x, c) }
+    unsafe { binary_const::<{ Op::Powf as u8 }>(tape, x, c) }
 }
 
 /// `x^n` for an integer `n`.
@@ -446,7 +458,7 @@ pub unsafe extern "C" fn ad_powi(tape: *mut ad_tape, x: ad_var, n: c_int) -> ad_
 #[no_mangle]
 pub unsafe extern "C" fn ad_atan2(tape: *mut ad_tape, y: ad_var, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { binary(tape, Op::Atan2, y, x) }
+    unsafe { binary::<{ Op::Atan2 as u8 }>(tape, y, x) }
 }
 
 /// The smaller of `a` and `b`; at a tie, `a` (value and derivative).
@@ -457,7 +469,7 @@ pub unsafe extern "C" fn ad_atan2(tape: *mut ad_tape, y: ad_var, x: ad_var) -> a
 #[no_mangle]
 pub unsafe extern "C" fn ad_min(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { binary(tape, Op::Min, a, b) }
+    unsafe { binary::<{ Op::Min as u8 }>(tape, a, b) }
 }
 
 /// The larger of `a` and `b`; at a tie, `a` (value and derivative).
@@ -468,7 +480,7 @@ pub unsafe extern "C" fn ad_min(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 #[no_mangle]
 pub unsafe extern "C" fn ad_max(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { binary(tape, Op::Max, a, b) }
+    unsafe { binary::<{ Op::Max as u8 }>(tape, a, b) }
 }
 
 /// `sqrt(a² + b²)` without undue overflow.
@@ -479,7 +491,7 @@ pub unsafe extern "C" fn ad_max(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 #[no_mangle]
 pub unsafe extern "C" fn ad_hypot(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { binary(tape, Op::Hypot, a, b) }
+    unsafe { binary::<{ Op::Hypot as u8 }>(tape, a, b) }
 }
 
 /// `-x`.
@@ -490,7 +502,7 @@ pub unsafe extern "C" fn ad_hypot(tape: *mut ad_tape, a: ad_var, b: ad_var) -> a
 #[no_mangle]
 pub unsafe extern "C" fn ad_neg(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Neg, x) }
+    unsafe { unary::<{ Op::Neg as u8 }>(tape, x) }
 }
 
 /// `1 / x`.
@@ -501,7 +513,7 @@ pub unsafe extern "C" fn ad_neg(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_recip(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Recip, x) }
+    unsafe { unary::<{ Op::Recip as u8 }>(tape, x) }
 }
 
 /// Square root; the derivative at 0 is +infinity.
@@ -512,7 +524,7 @@ pub unsafe extern "C" fn ad_recip(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_sqrt(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Sqrt, x) }
+    unsafe { unary::<{ Op::Sqrt as u8 }>(tape, x) }
 }
 
 /// Cube root.
@@ -523,7 +535,7 @@ pub unsafe extern "C" fn ad_sqrt(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_cbrt(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Cbrt, x) }
+    unsafe { unary::<{ Op::Cbrt as u8 }>(tape, x) }
 }
 
 /// `e^x`.
@@ -534,7 +546,7 @@ pub unsafe extern "C" fn ad_cbrt(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_exp(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Exp, x) }
+    unsafe { unary::<{ Op::Exp as u8 }>(tape, x) }
 }
 
 /// `e^x - 1`, accurate near 0.
@@ -545,7 +557,7 @@ pub unsafe extern "C" fn ad_exp(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_expm1(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::ExpM1, x) }
+    unsafe { unary::<{ Op::ExpM1 as u8 }>(tape, x) }
 }
 
 /// Natural logarithm.
@@ -556,7 +568,7 @@ pub unsafe extern "C" fn ad_expm1(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_log(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Ln, x) }
+    unsafe { unary::<{ Op::Ln as u8 }>(tape, x) }
 }
 
 /// `log(1 + x)`, accurate near 0.
@@ -567,7 +579,7 @@ pub unsafe extern "C" fn ad_log(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_log1p(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Ln1p, x) }
+    unsafe { unary::<{ Op::Ln1p as u8 }>(tape, x) }
 }
 
 /// Base-2 logarithm.
@@ -578,7 +590,7 @@ pub unsafe extern "C" fn ad_log1p(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_log2(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Log2, x) }
+    unsafe { unary::<{ Op::Log2 as u8 }>(tape, x) }
 }
 
 /// Base-10 logarithm.
@@ -589,7 +601,7 @@ pub unsafe extern "C" fn ad_log2(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_log10(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Log10, x) }
+    unsafe { unary::<{ Op::Log10 as u8 }>(tape, x) }
 }
 
 /// Sine.
@@ -600,7 +612,7 @@ pub unsafe extern "C" fn ad_log10(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_sin(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Sin, x) }
+    unsafe { unary::<{ Op::Sin as u8 }>(tape, x) }
 }
 
 /// Cosine.
@@ -611,7 +623,7 @@ pub unsafe extern "C" fn ad_sin(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_cos(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Cos, x) }
+    unsafe { unary::<{ Op::Cos as u8 }>(tape, x) }
 }
 
 /// Tangent.
@@ -622,7 +634,7 @@ pub unsafe extern "C" fn ad_cos(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_tan(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Tan, x) }
+    unsafe { unary::<{ Op::Tan as u8 }>(tape, x) }
 }
 
 /// Arcsine.
@@ -633,7 +645,7 @@ pub unsafe extern "C" fn ad_tan(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_asin(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Asin, x) }
+    unsafe { unary::<{ Op::Asin as u8 }>(tape, x) }
 }
 
 /// Arccosine.
@@ -644,7 +656,7 @@ pub unsafe extern "C" fn ad_asin(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_acos(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Acos, x) }
+    unsafe { unary::<{ Op::Acos as u8 }>(tape, x) }
 }
 
 /// Arctangent.
@@ -655,7 +667,7 @@ pub unsafe extern "C" fn ad_acos(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_atan(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Atan, x) }
+    unsafe { unary::<{ Op::Atan as u8 }>(tape, x) }
 }
 
 /// Hyperbolic sine.
@@ -666,7 +678,7 @@ pub unsafe extern "C" fn ad_atan(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_sinh(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Sinh, x) }
+    unsafe { unary::<{ Op::Sinh as u8 }>(tape, x) }
 }
 
 /// Hyperbolic cosine.
@@ -677,7 +689,7 @@ pub unsafe extern "C" fn ad_sinh(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_cosh(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Cosh, x) }
+    unsafe { unary::<{ Op::Cosh as u8 }>(tape, x) }
 }
 
 /// Hyperbolic tangent.
@@ -688,7 +700,7 @@ pub unsafe extern "C" fn ad_cosh(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_tanh(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Tanh, x) }
+    unsafe { unary::<{ Op::Tanh as u8 }>(tape, x) }
 }
 
 /// Inverse hyperbolic sine.
@@ -699,7 +711,7 @@ pub unsafe extern "C" fn ad_tanh(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_asinh(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Asinh, x) }
+    unsafe { unary::<{ Op::Asinh as u8 }>(tape, x) }
 }
 
 /// Inverse hyperbolic cosine.
@@ -710,7 +722,7 @@ pub unsafe extern "C" fn ad_asinh(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_acosh(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Acosh, x) }
+    unsafe { unary::<{ Op::Acosh as u8 }>(tape, x) }
 }
 
 /// Inverse hyperbolic tangent.
@@ -721,7 +733,7 @@ pub unsafe extern "C" fn ad_acosh(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_atanh(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Atanh, x) }
+    unsafe { unary::<{ Op::Atanh as u8 }>(tape, x) }
 }
 
 /// Absolute value; the derivative at 0 is 0.
@@ -732,7 +744,7 @@ pub unsafe extern "C" fn ad_atanh(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_abs(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Abs, x) }
+    unsafe { unary::<{ Op::Abs as u8 }>(tape, x) }
 }
 
 /// `1 / (1 + e^-x)`, without overflow for large `|x|`.
@@ -743,7 +755,7 @@ pub unsafe extern "C" fn ad_abs(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_sigmoid(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Sigmoid, x) }
+    unsafe { unary::<{ Op::Sigmoid as u8 }>(tape, x) }
 }
 
 /// `log(1 + e^x)`, without overflow for large `x`.
@@ -754,7 +766,7 @@ pub unsafe extern "C" fn ad_sigmoid(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_softplus(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Softplus, x) }
+    unsafe { unary::<{ Op::Softplus as u8 }>(tape, x) }
 }
 
 /// The error function.
@@ -765,5 +777,5 @@ pub unsafe extern "C" fn ad_softplus(tape: *mut ad_tape, x: ad_var) -> ad_var {
 #[no_mangle]
 pub unsafe extern "C" fn ad_erf(tape: *mut ad_tape, x: ad_var) -> ad_var {
     // SAFETY: the caller's contract.
-    unsafe { unary(tape, Op::Erf, x) }
+    unsafe { unary::<{ Op::Erf as u8 }>(tape, x) }
 }
