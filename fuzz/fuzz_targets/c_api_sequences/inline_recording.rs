@@ -48,12 +48,7 @@ const BINARY: [(Binary, Expected); 4] = [
 
 /// The header's ops of a handle `x` and a constant `c`, by number: the op's result, and
 /// the value it must have given `x`'s value.
-unsafe fn with_constant(
-    k: u8,
-    tape: *mut ad_tape,
-    x: ad_var,
-    c: f64,
-) -> (ad_var, Expected) {
+unsafe fn with_constant(k: u8, tape: *mut ad_tape, x: ad_var, c: f64) -> (ad_var, Expected) {
     unsafe {
         match k {
             0 => (fuzz_inline_add_const(tape, x, c), |x, c| x + c),
