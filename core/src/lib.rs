@@ -21,6 +21,7 @@ pub mod codegen;
 mod dual;
 mod dual_n;
 mod error;
+mod exp_f64;
 pub mod image;
 pub mod kernels;
 mod op;
