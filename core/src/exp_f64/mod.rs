@@ -4,8 +4,9 @@
 //!
 //! `libm::exp` (FreeBSD's) reduces `x` by `ln 2` only, so it needs a rational
 //! approximation and a division; on the x86-64 machines of BENCHMARKS.md it took 7.6 ns
-//! against glibc's 5.7 (this one: 3.7). Reducing by `ln 2 / 128` instead leaves `|r| ≤ ln 2 / 256`,
-//! where `exp(r)` is a degree-5 polynomial, and the 2^(j/128) comes from the table:
+//! against glibc's 5.7 (this one: 3.7). Reducing by `ln 2 / 128` instead leaves
+//! `|r| ≤ ln 2 / 256`, where `exp(r)` is a degree-5 polynomial, and the 2^(j/128) comes
+//! from the table:
 //!
 //! `exp(x) = 2^e · 2^(j/128) · exp(r)`, with `k = round(x · 128 / ln 2) = 128·e + j` and
 //! `r = x − k · ln 2 / 128`.
