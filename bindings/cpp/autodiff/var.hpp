@@ -19,6 +19,20 @@
 #include "autodiff_inline.h"
 #include "error.hpp"
 
+// The arithmetic below is forced inline where the compiler allows it: out of line, an op
+// returns its 32-byte Var through memory, and the caller's 16-byte copy of it waits for the
+// op's 8-byte stores to retire (a failed store forward on every op of a recording).
+#if defined(__GNUC__) || defined(__clang__)
+#define AUTODIFF_HPP_ARITHMETIC inline __attribute__((always_inline))
+#define AUTODIFF_HPP_OUT_OF_LINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define AUTODIFF_HPP_ARITHMETIC __forceinline
+#define AUTODIFF_HPP_OUT_OF_LINE __declspec(noinline)
+#else
+#define AUTODIFF_HPP_ARITHMETIC inline
+#define AUTODIFF_HPP_OUT_OF_LINE
+#endif
+
 namespace autodiff {
 
 // ---- scalar variables ----
@@ -154,78 +168,79 @@ inline ad_var handle_on(ad_tape *t, const Var &x) noexcept {
 // x * 1 record nothing. On an f64 tape `+ − × ÷` record without a library call
 // (autodiff_inline.h), and through the library otherwise. ----
 
-inline Var operator+(const Var &a, double c) noexcept {
+AUTODIFF_HPP_ARITHMETIC Var operator+(const Var &a, double c) noexcept {
     if (a.is_passive()) return a.primal() + c;
     if (c == 0.0) return a;
     ad_tape *t = a.tape();
     return Var::with_value(t, ad_inline_add_const(t, a.raw(), c), a.primal() + c);
 }
-inline Var operator+(double c, const Var &a) noexcept { return a + c; }
-inline Var operator-(const Var &a, double c) noexcept {
+AUTODIFF_HPP_ARITHMETIC Var operator+(double c, const Var &a) noexcept { return a + c; }
+AUTODIFF_HPP_ARITHMETIC Var operator-(const Var &a, double c) noexcept {
     if (a.is_passive()) return a.primal() - c;
     if (c == 0.0) return a;
     ad_tape *t = a.tape();
     return Var::with_value(t, ad_inline_sub_const(t, a.raw(), c), a.primal() - c);
 }
-inline Var operator-(const Var &a) noexcept {
+AUTODIFF_HPP_ARITHMETIC Var operator-(const Var &a) noexcept {
     if (a.is_passive()) return -a.primal();
     return Var::with_value(a.tape(), ad_neg(a.tape(), a.raw()), -a.primal());
 }
-inline Var operator+(const Var &a) noexcept { return a; }
-inline Var operator-(double c, const Var &a) noexcept {
+AUTODIFF_HPP_ARITHMETIC Var operator+(const Var &a) noexcept { return a; }
+AUTODIFF_HPP_ARITHMETIC Var operator-(double c, const Var &a) noexcept {
     if (a.is_passive()) return c - a.primal();
     if (c == 0.0) return -a;
     ad_tape *t = a.tape();
     return Var::with_value(t, ad_inline_const_sub(t, c, a.raw()), c - a.primal());
 }
-inline Var operator*(const Var &a, double c) noexcept {
+AUTODIFF_HPP_ARITHMETIC Var operator*(const Var &a, double c) noexcept {
     if (a.is_passive()) return a.primal() * c;
     if (c == 1.0) return a;
     return Var::with_value(a.tape(), ad_inline_scale(a.tape(), a.raw(), c), a.primal() * c);
 }
-inline Var operator*(double c, const Var &a) noexcept { return a * c; }
-inline Var operator/(const Var &a, double c) noexcept {
+AUTODIFF_HPP_ARITHMETIC Var operator*(double c, const Var &a) noexcept { return a * c; }
+AUTODIFF_HPP_ARITHMETIC Var operator/(const Var &a, double c) noexcept {
     if (a.is_passive()) return a.primal() / c;
     if (c == 1.0) return a;
     ad_tape *t = a.tape();
     return Var::with_value(t, ad_inline_div_const(t, a.raw(), c), a.primal() / c);
 }
-inline Var operator/(double c, const Var &a) noexcept {
+AUTODIFF_HPP_ARITHMETIC Var operator/(double c, const Var &a) noexcept {
     if (a.is_passive()) return c / a.primal();
     ad_tape *t = a.tape();
     if (c == 1.0) return Var::with_value(t, ad_recip(t, a.raw()), 1.0 / a.primal());
     return Var::with_value(t, ad_inline_const_div(t, c, a.raw()), c / a.primal());
 }
 
-inline Var operator+(const Var &a, const Var &b) noexcept {
-    if (a.is_passive()) return a.primal() + b;
-    if (b.is_passive()) return a + b.primal();
-    ad_tape *t = detail::pick(a, b);
-    return Var::with_value(t, ad_inline_add(t, a.raw(), b.raw()), a.primal() + b.primal());
-}
-inline Var operator-(const Var &a, const Var &b) noexcept {
-    if (a.is_passive()) return a.primal() - b;
-    if (b.is_passive()) return a - b.primal();
-    ad_tape *t = detail::pick(a, b);
-    return Var::with_value(t, ad_inline_sub(t, a.raw(), b.raw()), a.primal() - b.primal());
-}
-inline Var operator*(const Var &a, const Var &b) noexcept {
-    if (a.is_passive()) return a.primal() * b;
-    if (b.is_passive()) return a * b.primal();
-    ad_tape *t = detail::pick(a, b);
-    return Var::with_value(t, ad_inline_mul(t, a.raw(), b.raw()), a.primal() * b.primal());
-}
-inline Var operator/(const Var &a, const Var &b) noexcept {
-    if (a.is_passive()) return a.primal() / b;
-    if (b.is_passive()) return a / b.primal();
-    ad_tape *t = detail::pick(a, b);
-    return Var::with_value(t, ad_inline_div(t, a.raw(), b.raw()), a.primal() / b.primal());
-}
+// `a op b` of two Vars. Both on a tape, the case a recording repeats, writes the record
+// inline. A passive side (a constant operand of the op, or a plain number for two) or a
+// Var on no tape goes out of line: forced inline, those branches made every op's code
+// larger, and det's recursion slower.
+#define AUTODIFF_HPP_VAR_VAR(op, name)                                                         \
+    namespace detail {                                                                         \
+    AUTODIFF_HPP_OUT_OF_LINE inline Var name##_mixed(const Var &a, const Var &b) noexcept {    \
+        if (a.is_passive()) return a.primal() op b;                                            \
+        if (b.is_passive()) return a op b.primal();                                            \
+        ad_tape *t = pick(a, b);                                                               \
+        return Var::with_value(t, ad_inline_##name(t, a.raw(), b.raw()),                       \
+                               a.primal() op b.primal());                                      \
+    }                                                                                          \
+    }                                                                                          \
+    AUTODIFF_HPP_ARITHMETIC Var operator op(const Var &a, const Var &b) noexcept {             \
+        ad_tape *t = a.tape();                                                                 \
+        if (t == nullptr || b.tape() == nullptr) return detail::name##_mixed(a, b);            \
+        return Var::with_value(t, ad_inline_##name(t, a.raw(), b.raw()),                       \
+                               a.primal() op b.primal());                                      \
+    }
+AUTODIFF_HPP_VAR_VAR(+, add)
+AUTODIFF_HPP_VAR_VAR(-, sub)
+AUTODIFF_HPP_VAR_VAR(*, mul)
+AUTODIFF_HPP_VAR_VAR(/, div)
+#undef AUTODIFF_HPP_VAR_VAR
 
-inline Var &Var::operator+=(const Var &b) noexcept { return *this = *this + b; }
-inline Var &Var::operator-=(const Var &b) noexcept { return *this = *this - b; }
-inline Var &Var::operator*=(const Var &b) noexcept { return *this = *this * b; }
-inline Var &Var::operator/=(const Var &b) noexcept { return *this = *this / b; }
+AUTODIFF_HPP_ARITHMETIC Var &Var::operator+=(const Var &b) noexcept { return *this = *this + b; }
+AUTODIFF_HPP_ARITHMETIC Var &Var::operator-=(const Var &b) noexcept { return *this = *this - b; }
+AUTODIFF_HPP_ARITHMETIC Var &Var::operator*=(const Var &b) noexcept { return *this = *this * b; }
+AUTODIFF_HPP_ARITHMETIC Var &Var::operator/=(const Var &b) noexcept { return *this = *this / b; }
 
 // ---- comparisons of values ----
 
@@ -248,5 +263,8 @@ AUTODIFF_HPP_ORDER(!=)
 #undef AUTODIFF_HPP_ORDER
 
 } // namespace autodiff
+
+#undef AUTODIFF_HPP_ARITHMETIC
+#undef AUTODIFF_HPP_OUT_OF_LINE
 
 #endif // AUTODIFF_VAR_HPP
