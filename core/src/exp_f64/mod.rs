@@ -65,8 +65,8 @@ pub(crate) fn exp(x: f64) -> f64 {
 ///
 /// Below `|x| = 1/64` a Taylor polynomial: there the table's `2^(j/128) − 1` would nearly
 /// cancel what is added to it. Above, that difference is exact for `e ∈ {−1, 0}` (of
-/// numbers within a factor of 2), and the result is at least five times the part added.
-/// Arguments so small that `e^x − 1` rounds to `x` return `x` (keeping the sign of zero).
+/// numbers within a factor of 2), and the result is about five times the part added or
+/// more. Arguments so small that `e^x − 1` rounds to `x` return `x` (keeping the sign of zero).
 #[inline]
 pub(crate) fn exp_m1(x: f64) -> f64 {
     if !in_fast_range(x) {
