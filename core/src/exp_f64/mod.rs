@@ -42,12 +42,22 @@ const ROUNDER: f64 = 6_755_399_441_055_744.0;
 /// The arguments the fast path takes: `e` stays within ±1011, so `2^e` times a number
 /// in [0.99, 2.01] is a normal number and can be made by adding `e` to its exponent.
 const FAST_LIMIT: f64 = 700.0;
-/// Taylor coefficients of `exp(r) − 1 − r`, from `r²` on. With `|r| ≤ 0.00271` the first
-/// term left out, `r⁶ / 720`, is below 6·10⁻¹⁹: far under half a unit in the last place.
-const C2: f64 = 0.5;
+/// The Taylor coefficients `1/k!` of `e^x`, from `x²` on: `exp` takes them to `r⁵` (with
+/// `|r| ≤ 0.00271` the first term left out, `r⁶ / 720`, is below 6·10⁻¹⁹, far under half a
+/// unit in the last place), `exp_m1` below [`TAYLOR_LIMIT`] to `x⁸`.
+const C2: f64 = 1.0 / 2.0;
 const C3: f64 = 1.0 / 6.0;
 const C4: f64 = 1.0 / 24.0;
 const C5: f64 = 1.0 / 120.0;
+const C6: f64 = 1.0 / 720.0;
+const C7: f64 = 1.0 / 5040.0;
+const C8: f64 = 1.0 / 40320.0;
+/// Where `exp_m1` stops using its Taylor polynomial.
+const TAYLOR_LIMIT: f64 = 1.0 / 64.0;
+/// Below this, `e^x − 1` and `tanh(x)` round to `x`.
+const TINY: f64 = 1.0 / (1u64 << 56) as f64;
+/// The sign bit of an `f64`.
+const SIGN: u64 = 1 << 63;
 
 /// `e^x`, within about 0.51 units in the last place (see the module docs).
 #[inline]
@@ -72,13 +82,13 @@ pub(crate) fn exp_m1(x: f64) -> f64 {
     if !in_fast_range(x) {
         return libm::expm1(x);
     }
-    let magnitude = x.to_bits() & !SIGN;
-    if magnitude < TINY.to_bits() {
+    let magnitude_bits = x.to_bits() & !SIGN;
+    if magnitude_bits < TINY.to_bits() {
         return x;
     }
-    if magnitude < TAYLOR_LIMIT.to_bits() {
+    if magnitude_bits < TAYLOR_LIMIT.to_bits() {
         // The first term left out, x⁹/9!, is below 2⁻⁵⁷ of x.
-        let tail = D2 + x * (D3 + x * (D4 + x * (D5 + x * (D6 + x * (D7 + x * D8)))));
+        let tail = C2 + x * (C3 + x * (C4 + x * (C5 + x * (C6 + x * (C7 + x * C8)))));
         return x + x * x * tail;
     }
     let reduced = Reduced::of(x);
@@ -91,11 +101,12 @@ pub(crate) fn exp_m1(x: f64) -> f64 {
 /// about 2.5 units in the last place.
 #[inline]
 pub(crate) fn tanh(x: f64) -> f64 {
+    let magnitude_bits = x.to_bits() & !SIGN;
     // NaN keeps its payload through `libm`; past 22, tanh is ±1 to the last bit.
-    if x.to_bits() & !SIGN > 22f64.to_bits() {
+    if magnitude_bits > 22f64.to_bits() {
         return libm::tanh(x);
     }
-    let magnitude = f64::from_bits(x.to_bits() & !SIGN);
+    let magnitude = f64::from_bits(magnitude_bits);
     if magnitude < TINY {
         return x;
     }
@@ -107,20 +118,6 @@ pub(crate) fn tanh(x: f64) -> f64 {
     };
     f64::from_bits(unsigned.to_bits() | (x.to_bits() & SIGN))
 }
-
-/// The sign bit of an `f64`.
-const SIGN: u64 = 1 << 63;
-/// Where `exp_m1` stops using its Taylor polynomial, whose coefficients follow.
-const TAYLOR_LIMIT: f64 = 1.0 / 64.0;
-const D2: f64 = 1.0 / 2.0;
-const D3: f64 = 1.0 / 6.0;
-const D4: f64 = 1.0 / 24.0;
-const D5: f64 = 1.0 / 120.0;
-const D6: f64 = 1.0 / 720.0;
-const D7: f64 = 1.0 / 5040.0;
-const D8: f64 = 1.0 / 40320.0;
-/// Below this, `e^x − 1` and `tanh(x)` round to `x`.
-const TINY: f64 = 1.0 / (1u64 << 56) as f64;
 
 /// `|x| ≤ 700`, compared as bits: NaN and infinities are above.
 #[inline(always)]
@@ -167,7 +164,7 @@ mod tests {
 
     use super::*;
 
-    /// Units in the last place between `a` and `b` (both finite and positive).
+    /// Units in the last place between `a` and `b` (both finite and of one sign).
     fn ulps(a: f64, b: f64) -> u64 {
         a.to_bits().abs_diff(b.to_bits())
     }
@@ -188,7 +185,7 @@ mod tests {
     /// last bit, would be off by far more than the tolerance.)
     #[test]
     fn the_table_holds_the_powers_of_two() {
-        // (a, b) · (c, d) in double-double, with the exact product of the high parts.
+        // (a, b)² in double-double, with the exact square of the high part.
         fn square((a, b): (f64, f64)) -> (f64, f64) {
             let p = a * a;
             let error = a.mul_add(a, -p);
