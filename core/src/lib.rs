@@ -24,6 +24,7 @@ mod error;
 mod exp_f64;
 pub mod image;
 pub mod kernels;
+mod ln_f64;
 mod op;
 mod portable;
 mod real;

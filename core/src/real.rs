@@ -13,7 +13,8 @@ use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAss
 // `exp`, `expm1` and `tanh` for each float type: `libm`'s for `f32`, faster ones of ours
 // for `f64`.
 use crate::exp_f64::{exp as exp_f64, exp_m1 as expm1_f64, tanh as tanh_f64};
-use libm::{expf, expm1f, tanhf};
+use crate::ln_f64::ln as ln_f64;
+use libm::{expf, expm1f, logf, tanhf};
 
 /// A real number type: a float, or a dual number over one.
 ///
@@ -107,7 +108,7 @@ pub trait Real:
 }
 
 /// Implements `Real` for a primitive float through the matching `libm` functions, and
-/// `exp`, `exp_m1` and `tanh` through the ones named.
+/// `exp`, `exp_m1`, `ln` and `tanh` through the ones named.
 macro_rules! impl_real_for_float {
     ($t:ty, $sqrt:ident, $cbrt:ident, $exp:ident, $expm1:ident, $log:ident,
         $log1p:ident, $log2:ident, $log10:ident, $sin:ident, $cos:ident, $tan:ident,
@@ -174,7 +175,7 @@ macro_rules! impl_real_for_float {
             }
             #[inline]
             fn ln(self) -> Self {
-                libm::$log(self)
+                $log(self)
             }
             #[inline]
             fn ln_1p(self) -> Self {
@@ -289,8 +290,8 @@ macro_rules! impl_real_for_float {
 }
 
 impl_real_for_float!(
-    f64, sqrt, cbrt, exp_f64, expm1_f64, log, log1p, log2, log10, sin, cos, tan, asin, acos, atan,
-    atan2, sinh, cosh, tanh_f64, asinh, acosh, atanh, fabs, hypot, erf, pow
+    f64, sqrt, cbrt, exp_f64, expm1_f64, ln_f64, log1p, log2, log10, sin, cos, tan, asin, acos,
+    atan, atan2, sinh, cosh, tanh_f64, asinh, acosh, atanh, fabs, hypot, erf, pow
 );
 impl_real_for_float!(
     f32, sqrtf, cbrtf, expf, expm1f, logf, log1pf, log2f, log10f, sinf, cosf, tanf, asinf, acosf,
