@@ -10,8 +10,8 @@
 use core::fmt::Debug;
 use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
-// `exp`, `expm1` and `tanh` for each float type: `libm`'s for `f32`, faster ones of ours
-// for `f64`.
+// `exp`, `expm1`, `ln` and `tanh` for each float type: `libm`'s for `f32`, faster ones of
+// ours for `f64`.
 use crate::exp_f64::{exp as exp_f64, exp_m1 as expm1_f64, tanh as tanh_f64};
 use crate::ln_f64::ln as ln_f64;
 use libm::{expf, expm1f, logf, tanhf};
