@@ -27,6 +27,7 @@ pub mod kernels;
 mod ln_f64;
 mod op;
 mod portable;
+mod pow_f64;
 mod real;
 mod shape;
 pub mod sparse;

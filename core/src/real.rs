@@ -10,11 +10,12 @@
 use core::fmt::Debug;
 use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
-// `exp`, `expm1`, `ln` and `tanh` for each float type: `libm`'s for `f32`, faster ones of
-// ours for `f64`.
+// `exp`, `expm1`, `ln`, `pow` and `tanh` for each float type: `libm`'s for `f32`, faster
+// ones of ours for `f64`.
 use crate::exp_f64::{exp as exp_f64, exp_m1 as expm1_f64, tanh as tanh_f64};
 use crate::ln_f64::ln as ln_f64;
-use libm::{expf, expm1f, logf, tanhf};
+use crate::pow_f64::pow as pow_f64;
+use libm::{expf, expm1f, logf, powf, tanhf};
 
 /// A real number type: a float, or a dual number over one.
 ///
@@ -108,7 +109,7 @@ pub trait Real:
 }
 
 /// Implements `Real` for a primitive float through the matching `libm` functions, and
-/// `exp`, `exp_m1`, `ln` and `tanh` through the ones named.
+/// `exp`, `exp_m1`, `ln`, `powf` and `tanh` through the ones named.
 macro_rules! impl_real_for_float {
     ($t:ty, $sqrt:ident, $cbrt:ident, $exp:ident, $expm1:ident, $log:ident,
         $log1p:ident, $log2:ident, $log10:ident, $sin:ident, $cos:ident, $tan:ident,
@@ -155,7 +156,7 @@ macro_rules! impl_real_for_float {
             }
             #[inline]
             fn powf(self, exponent: Self) -> Self {
-                libm::$pow(self, exponent)
+                $pow(self, exponent)
             }
             #[inline]
             fn sqrt(self) -> Self {
@@ -291,7 +292,7 @@ macro_rules! impl_real_for_float {
 
 impl_real_for_float!(
     f64, sqrt, cbrt, exp_f64, expm1_f64, ln_f64, log1p, log2, log10, sin, cos, tan, asin, acos,
-    atan, atan2, sinh, cosh, tanh_f64, asinh, acosh, atanh, fabs, hypot, erf, pow
+    atan, atan2, sinh, cosh, tanh_f64, asinh, acosh, atanh, fabs, hypot, erf, pow_f64
 );
 impl_real_for_float!(
     f32, sqrtf, cbrtf, expf, expm1f, logf, log1pf, log2f, log10f, sinf, cosf, tanf, asinf, acosf,

@@ -65,7 +65,15 @@ pub(crate) fn exp(x: f64) -> f64 {
     if !in_fast_range(x) {
         return libm::exp(x);
     }
-    let reduced = Reduced::of(x);
+    // −0 leaves every `r` as it is (+0 would turn −0 into +0), so this adds nothing.
+    exp_of_sum(x, -0.0)
+}
+
+/// `e^(x + tail)`, for `|x| ≤ 700` and a `tail` far below `x`'s last place: `pow` passes
+/// `y · ln(x)` in two parts, whose low part matters to the result's last bits.
+#[inline(always)]
+pub(crate) fn exp_of_sum(x: f64, tail: f64) -> f64 {
+    let reduced = Reduced::of(x, tail);
     // The table entry times exp(r), with its small parts added first.
     let scaled = reduced.high + (reduced.low + reduced.high * reduced.expm1_r);
     times_power_of_two(scaled, reduced.e)
@@ -91,7 +99,7 @@ pub(crate) fn exp_m1(x: f64) -> f64 {
         let tail = C2 + x * (C3 + x * (C4 + x * (C5 + x * (C6 + x * (C7 + x * C8)))));
         return x + x * x * tail;
     }
-    let reduced = Reduced::of(x);
+    let reduced = Reduced::of(x, -0.0);
     let power = times_power_of_two(1.0, reduced.e);
     let head = power * reduced.high - 1.0;
     head + power * (reduced.low + reduced.high * reduced.expm1_r)
@@ -125,8 +133,8 @@ fn in_fast_range(x: f64) -> bool {
     x.to_bits() & !SIGN <= FAST_LIMIT.to_bits()
 }
 
-/// `x = (e·128 + j) · ln 2 / 128 + r`: the power of two, the table's 2^(j/128) in two
-/// parts, and `exp(r) − 1`.
+/// `x + tail = (e·128 + j) · ln 2 / 128 + r`: the power of two, the table's 2^(j/128) in
+/// two parts, and `exp(r) − 1`.
 struct Reduced {
     e: i64,
     high: f64,
@@ -136,11 +144,11 @@ struct Reduced {
 
 impl Reduced {
     #[inline(always)]
-    fn of(x: f64) -> Reduced {
+    fn of(x: f64, tail: f64) -> Reduced {
         let shifted = x * INV_LN2_N + ROUNDER;
         let k = shifted.to_bits().wrapping_sub(ROUNDER.to_bits()) as i64;
         let k_real = shifted - ROUNDER;
-        let r = (x - k_real * LN2_N_HIGH) - k_real * LN2_N_LOW;
+        let r = ((x - k_real * LN2_N_HIGH) - k_real * LN2_N_LOW) + tail;
         let [high, low] = POWERS[(k & ((1 << TABLE_BITS) - 1)) as usize];
         Reduced {
             // An arithmetic shift floors `k / 128`.
