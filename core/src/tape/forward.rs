@@ -250,6 +250,27 @@ impl<'m, T: Real> Tape<'m, T> {
             unsafe {
                 let record = records.add(i).read();
                 let op = record.op();
+                // `+ − ×` of two variables by compare and branch ahead of the full
+                // dispatch, as in backward (`sweep_backward_over`): the dispatch's one
+                // indirect jump was predicted well or badly depending on where the code
+                // landed (Rosenbrock's replay took 11.8 or 18.7 µs across two builds
+                // that changed nothing in this loop).
+                if op == Op::Mul || op == Op::Add || op == Op::Sub {
+                    let a = (*records.add(record.a_in::<LARGE>(i as u32) as usize)).value;
+                    let b = (*records.add(record.b as usize)).value;
+                    let slot = &mut *records.add(i);
+                    slot.value = if op == Op::Mul {
+                        a * b
+                    } else if op == Op::Add {
+                        a + b
+                    } else {
+                        a - b
+                    };
+                    if ZERO_SLOTS {
+                        slot.adjoint = T::zero();
+                    }
+                    continue;
+                }
                 let value = dispatch_op!(op,
                     leaf => {
                         if op == Op::Input {
