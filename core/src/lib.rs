@@ -25,6 +25,8 @@ mod exp_f64;
 pub mod image;
 pub mod kernels;
 mod ln_f64;
+#[cfg(test)]
+mod math_test_support;
 mod op;
 mod portable;
 mod pow_f64;

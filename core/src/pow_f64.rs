@@ -1,14 +1,14 @@
 //! `pow` for `f64` as `e^(y · ln x)`, from the tables of `ln_f64` and `exp_f64`: the
-//! tape's `pow` and `powf` and their derivatives, `Dual`'s `powf`, and the tensor layer's.
+//! tape's `pow` and `powf` and their derivatives, and `Dual`'s `powf`.
 //!
-//! `libm::pow` (FreeBSD's) took 35.5 ns a call on the x86-64 machine of BENCHMARKS.md
-//! against glibc's 11.2. Here the logarithm comes in two parts, good to about 2^-70 of
-//! itself ([`ln_wide`]); `y` times it is formed exactly as two parts (the product and its
-//! rounding error, by splitting both factors into halves whose products are exact); and
-//! `e^(high + low)` reduces `high` as `exp` does and adds `low` to what is left
-//! ([`exp_of_sum`]). The result is within about 0.52 units in the last place: the tests
-//! find it equal to glibc's `pow` nearly everywhere and never more than one unit from
-//! it.
+//! `libm::pow` (FreeBSD's) took 36 ns a call on the x86-64 machine of BENCHMARKS.md
+//! against glibc's 11 (this one: 19). Here the logarithm comes in two parts, good to
+//! about 2^-70 of itself ([`ln_wide`]); `y` times it is formed exactly as two parts (the
+//! product and its rounding error, by splitting both factors into halves whose products
+//! are exact); and `e^(high + low)` reduces `high` as `exp` does and adds `low` to what is
+//! left ([`exp_of_sum`]). The result is within about 0.52 units in the last place: the
+//! tests find it equal to glibc's `pow` nearly everywhere and never more than one unit
+//! from it.
 //!
 //! The arguments this path takes: `x` a positive normal number, `y` finite, and
 //! `|y · ln x| ≤ 700` (a normal result that is neither near overflow nor near
@@ -63,21 +63,7 @@ mod tests {
     extern crate std;
 
     use super::*;
-
-    fn ulps(a: f64, b: f64) -> u64 {
-        a.to_bits().abs_diff(b.to_bits())
-    }
-
-    /// A seeded xorshift stream of `f64` in `[low, high)`.
-    fn uniform(seed: u64, low: f64, high: f64) -> impl Iterator<Item = f64> {
-        let mut state = seed;
-        core::iter::from_fn(move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            Some(low + (high - low) * ((state >> 11) as f64 / (1u64 << 53) as f64))
-        })
-    }
+    use crate::math_test_support::{ulps, uniform};
 
     /// Within one unit in the last place of glibc's `pow` (itself within about half a
     /// unit of the true value) and equal to it nearly everywhere, on seeded samples of

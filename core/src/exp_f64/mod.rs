@@ -171,22 +171,7 @@ mod tests {
     extern crate std;
 
     use super::*;
-
-    /// Units in the last place between `a` and `b` (both finite and of one sign).
-    fn ulps(a: f64, b: f64) -> u64 {
-        a.to_bits().abs_diff(b.to_bits())
-    }
-
-    /// A seeded xorshift stream of `f64` in `[low, high)`.
-    fn uniform(seed: u64, low: f64, high: f64) -> impl Iterator<Item = f64> {
-        let mut state = seed;
-        core::iter::from_fn(move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            Some(low + (high - low) * ((state >> 11) as f64 / (1u64 << 53) as f64))
-        })
-    }
+    use crate::math_test_support::{ulps, uniform};
 
     /// Every table entry is 2^(j/128) to about 2^-106: `(high + low)^128`, squared seven
     /// times in double-double arithmetic, is 2^j. (A wrong `high` or `low`, even in its

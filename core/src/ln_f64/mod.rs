@@ -1,6 +1,7 @@
 //! `ln` for `f64` by a table of 128 reciprocals and their logarithms, and a short
 //! polynomial: the tape's `ln`, and through it `Dual`'s, the tensor layer's `log`, the
-//! losses' log-sum-exp and `pow`'s derivative in its exponent.
+//! losses' log-sum-exp and `pow`'s derivative in its exponent; and, in two parts
+//! ([`ln_wide`]), `pow` itself (`pow_f64`).
 //!
 //! `libm::log` (FreeBSD's) reduces `x` to `[√2/2, √2)` only, so it needs a division
 //! and a long polynomial; on the x86-64 machine of BENCHMARKS.md it took 6.6 ns against
@@ -182,22 +183,7 @@ mod tests {
     extern crate std;
 
     use super::*;
-
-    /// Units in the last place between `a` and `b` (both finite and of one sign).
-    fn ulps(a: f64, b: f64) -> u64 {
-        a.to_bits().abs_diff(b.to_bits())
-    }
-
-    /// A seeded xorshift stream of `f64` in `[low, high)`.
-    fn uniform(seed: u64, low: f64, high: f64) -> impl Iterator<Item = f64> {
-        let mut state = seed;
-        core::iter::from_fn(move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            Some(low + (high - low) * ((state >> 11) as f64 / (1u64 << 53) as f64))
-        })
-    }
+    use crate::math_test_support::{ulps, uniform};
 
     /// The high parts of `ln(c)` and `ln 2` are multiples of this fraction.
     const MULTIPLE: f64 = (1u64 << 42) as f64;
