@@ -226,7 +226,10 @@ mod transcendental {
         }
     }
 
-    #[inline(always)]
+    /// Out of line, unlike the other rules: `pow` and `ln` are long, and inlined into
+    /// the backward sweep's loop for these rare records they slowed the common ones
+    /// (llsq's backward from C, `x · c` and `−` only, by a tenth).
+    #[inline(never)]
     pub(super) fn binary_partials<T: Real>(op: Op, a: T, b: T, y: T) -> (T, T) {
         let (zero, one) = (T::zero(), T::one());
         match op {
