@@ -68,7 +68,7 @@ mod tests {
     /// Within one unit in the last place of glibc's `pow` (itself within about half a
     /// unit of the true value) and equal to it nearly everywhere, on seeded samples of
     /// `x` and `y`: moderate ones, `x` near 1 with `y` large (where the logarithm is
-    /// multiplied by up to 2^19), `x` huge or tiny with `y` small, and results near the
+    /// multiplied by up to 10¹¹), `x` huge or tiny with `y` small, and results near the
     /// ends of the fast path.
     #[test]
     fn agrees_with_glibc_within_one_ulp() {

@@ -62,27 +62,18 @@ pub(crate) fn ln(x: f64) -> f64 {
         return libm::log(x);
     }
     let Reduced {
-        k,
-        r_high,
-        r_low,
-        log_high,
-        log_low,
+        r,
+        r_error,
+        logs_high,
+        logs_low,
     } = Reduced::of(bits);
-    // r as the nearest f64 and the error of that rounding. (That error is exact whenever
-    // it matters: when r_high is the larger part, and around 1, where 1/c = 1 and
-    // r = z − 1 is itself an f64, so that a tiny result is not the difference of larger
-    // parts.)
-    let (r, r_error) = fast_two_sum(r_high, r_low);
-
-    // k · ln 2 + ln(c) + r in two parts. The high parts of `ln 2` and `ln(c)` are
-    // multiples of 2^-42, so their sum is exact; adding `r` adds a smaller number to a
-    // larger one (or to zero), so its rounding error is the exact difference below it.
-    let with_log = k * f64::from_bits(LN2_HIGH) + log_high;
-    let (head, head_error) = fast_two_sum(with_log, r);
+    // Adding `r` to `k · ln 2 + ln(c)` adds a smaller number to a larger one (or to
+    // zero), so its rounding error is the exact difference below it.
+    let (head, head_error) = fast_two_sum(logs_high, r);
 
     let r2 = r * r;
     let series = (C2 + r * C3) + r2 * ((C4 + r * C5) + r2 * (C6 + r * C7));
-    let tail = (k * f64::from_bits(LN2_LOW) + log_low) + (head_error + r_error) + r2 * series;
+    let tail = logs_low + (head_error + r_error) + r2 * series;
     head + tail
 }
 
@@ -91,20 +82,18 @@ pub(crate) fn ln(x: f64) -> f64 {
 ///
 /// `ln(x)` itself only needs the sum rounded once, so it leaves out what this adds: the
 /// square in `ln(1 + r) = r − r²/2 + ...` exactly, its error from rounding `r`, two
-/// more terms of the series, and the sums kept in two parts to the end. `pow` multiplies
-/// the logarithm by up to 2^19 (where the result is near 1 and `y` large, as in
-/// `1.001^100000`), and needs it to about 2^-65 of itself.
+/// more terms of the series, and the sums kept in two parts to the end. `pow` needs the
+/// logarithm to about 2^-65 of itself: `y · ln x` is up to 700, so an error of `ε` of
+/// the logarithm is one of up to 700 · `ε` of the result, whatever `y` is (as large as
+/// 10¹¹ where `x` is within 10⁻⁹ of 1).
 #[inline]
 pub(crate) fn ln_wide(x: f64) -> (f64, f64) {
     let Reduced {
-        k,
-        r_high,
-        r_low,
-        log_high,
-        log_low,
+        r,
+        r_error,
+        logs_high,
+        logs_low,
     } = Reduced::of(x.to_bits());
-    // As in `ln`: the error is exact where it matters, and otherwise below 2^-79.
-    let (r, r_error) = fast_two_sum(r_high, r_low);
 
     // −r²/2 = −r_a²/2 − r_b · (r + r_a)/2 with r_a the high 26 significant bits of r:
     // r_a² is exact, and the rest is small; so is the change rounding r made to r².
@@ -113,22 +102,17 @@ pub(crate) fn ln_wide(x: f64) -> (f64, f64) {
     let half_square_high = -0.5 * (r_a * r_a);
     let half_square_low = -0.5 * (r_b * (r + r_a)) - r * r_error;
 
-    // The high sum: k · ln 2 + ln(c) (exact, as in `ln`), then r whole (its rounding error
-    // goes to the low sum: around 1, r_high and r_low can be larger than r and of
-    // opposite signs), then −r_a²/2. Each adds a number no larger than the sum so far
-    // (|ln c| ≥ 2^-8 > |r| outside the interval around 1, where ln c = 0 and the sum is
-    // r), so each rounding error is exact.
-    let with_log = k * f64::from_bits(LN2_HIGH) + log_high;
-    let (sum, sum_error) = fast_two_sum(with_log, r);
+    // The high sum: k · ln 2 + ln(c), then r whole (its rounding error goes to the low
+    // sum: around 1, r_high and r_low can be larger than r and of opposite signs), then
+    // −r_a²/2. Each adds a number no larger than the sum so far (|ln c| ≥ 2^-8 > |r|
+    // outside the interval around 1, where ln c = 0 and the sum is r), so each rounding
+    // error is exact.
+    let (sum, sum_error) = fast_two_sum(logs_high, r);
     let (sum, square_error) = fast_two_sum(sum, half_square_high);
 
     let r2 = r * r;
     let series = (C3 + r * C4) + r2 * ((C5 + r * C6) + r2 * ((C7 + r * C8) + r2 * C9));
-    let low = (sum_error + square_error)
-        + (k * f64::from_bits(LN2_LOW) + log_low)
-        + r_error
-        + half_square_low
-        + r * r2 * series;
+    let low = (sum_error + square_error) + logs_low + r_error + half_square_low + r * r2 * series;
     // The low sum is far below the high one (or both are 0, at x = 1).
     fast_two_sum(sum, low)
 }
@@ -140,38 +124,45 @@ pub(crate) fn is_positive_normal(bits: u64) -> bool {
     bits.wrapping_sub(SMALLEST_NORMAL) < INFINITY - SMALLEST_NORMAL
 }
 
-/// `x = 2^k · z` with `z` in interval `j`, and `r = z · (1/c) − 1` exactly, as
-/// `r_high + r_low` (see the module docs), with the interval's `ln(c)` in two parts.
+/// `x = 2^k · z` with `z` in interval `j`, reduced: `r = z · (1/c) − 1` as the nearest
+/// `f64` and the error of that rounding, and `k · ln 2 + ln(c)` in two parts.
 struct Reduced {
-    k: f64,
-    r_high: f64,
-    r_low: f64,
-    log_high: f64,
-    log_low: f64,
+    r: f64,
+    /// Exact whenever it matters: when `r_high` below is the larger part, and around 1,
+    /// where `1/c = 1` and `r = z − 1` is itself an `f64`, so that a tiny result is not
+    /// the difference of larger parts. Otherwise below 2^-79.
+    r_error: f64,
+    /// `k · ln 2 + ln(c)` of their high parts: exact, both being multiples of 2^-42.
+    logs_high: f64,
+    /// The same of their low parts.
+    logs_low: f64,
 }
 
 impl Reduced {
     #[inline(always)]
     fn of(bits: u64) -> Reduced {
         let shifted = bits.wrapping_sub(OFFSET);
-        let k = (shifted as i64) >> EXPONENT_SHIFT;
+        let k = ((shifted as i64) >> EXPONENT_SHIFT) as f64;
         let interval =
             (shifted >> (EXPONENT_SHIFT - TABLE_BITS)) as usize & ((1 << TABLE_BITS) - 1);
         let z = f64::from_bits(bits.wrapping_sub(shifted & EXPONENT_FIELD));
         let [inverse, log_high, log_low] = LOGS[interval].map(f64::from_bits);
+        // r exactly as r_high + r_low (see the module docs).
         let z_high = f64::from_bits(z.to_bits() & HIGH_BITS);
+        let r_high = z_high * inverse - 1.0;
+        let r_low = (z - z_high) * inverse;
+        let (r, r_error) = fast_two_sum(r_high, r_low);
         Reduced {
-            k: k as f64,
-            r_high: z_high * inverse - 1.0,
-            r_low: (z - z_high) * inverse,
-            log_high,
-            log_low,
+            r,
+            r_error,
+            logs_high: k * f64::from_bits(LN2_HIGH) + log_high,
+            logs_low: k * f64::from_bits(LN2_LOW) + log_low,
         }
     }
 }
 
 /// `a + b` as the nearest `f64` and the exact error of that rounding, for `|a| ≥ |b|`
-/// or `a = 0` (every sum `ln_wide` makes is one, as its comments say).
+/// or `a = 0` (every sum made here is one, as the comments at each say).
 #[inline(always)]
 fn fast_two_sum(a: f64, b: f64) -> (f64, f64) {
     let sum = a + b;
