@@ -255,45 +255,41 @@ impl<'m, T: Real> Tape<'m, T> {
                 // indirect jump was predicted well or badly depending on where the code
                 // landed (Rosenbrock's replay took 11.8 or 18.7 µs across two builds
                 // that changed nothing in this loop).
-                if op == Op::Mul || op == Op::Add || op == Op::Sub {
+                let value = if op == Op::Mul || op == Op::Add || op == Op::Sub {
                     let a = (*records.add(record.a_in::<LARGE>(i as u32) as usize)).value;
                     let b = (*records.add(record.b as usize)).value;
-                    let slot = &mut *records.add(i);
-                    slot.value = if op == Op::Mul {
+                    if op == Op::Mul {
                         a * b
                     } else if op == Op::Add {
                         a + b
                     } else {
                         a - b
-                    };
-                    if ZERO_SLOTS {
-                        slot.adjoint = T::zero();
                     }
-                    continue;
-                }
-                let value = dispatch_op!(op,
-                    leaf => {
-                        if op == Op::Input {
-                            next_input.next().unwrap_or(record.value)
-                        } else {
-                            record.value
-                        }
-                    },
-                    unary(op) => op.eval_unary_recorded((*records.add(record.a_in::<LARGE>(i as u32) as usize)).value, record.b as i32),
-                    binary(op) => op.eval_binary_recorded(
-                        (*records.add(record.a_in::<LARGE>(i as u32) as usize)).value,
-                        (*records.add(record.b as usize)).value,
-                    ),
-                    wide(op) => op.eval_with_constant(
-                        (*records.add(record.a_in::<LARGE>(i as u32) as usize)).value,
-                        wide.get(record.b),
-                    ),
-                    tensor => {
-                        (self.extension_of(i as u32).replay)(self, i as u32);
-                        // A rank-0 tensor keeps its value in the record; re-read it.
-                        (*records.add(i)).value
-                    },
-                );
+                } else {
+                    dispatch_op!(op,
+                        leaf => {
+                            if op == Op::Input {
+                                next_input.next().unwrap_or(record.value)
+                            } else {
+                                record.value
+                            }
+                        },
+                        unary(op) => op.eval_unary_recorded((*records.add(record.a_in::<LARGE>(i as u32) as usize)).value, record.b as i32),
+                        binary(op) => op.eval_binary_recorded(
+                            (*records.add(record.a_in::<LARGE>(i as u32) as usize)).value,
+                            (*records.add(record.b as usize)).value,
+                        ),
+                        wide(op) => op.eval_with_constant(
+                            (*records.add(record.a_in::<LARGE>(i as u32) as usize)).value,
+                            wide.get(record.b),
+                        ),
+                        tensor => {
+                            (self.extension_of(i as u32).replay)(self, i as u32);
+                            // A rank-0 tensor keeps its value in the record; re-read it.
+                            (*records.add(i)).value
+                        },
+                    )
+                };
                 let slot = &mut *records.add(i);
                 slot.value = value;
                 if ZERO_SLOTS {
