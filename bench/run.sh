@@ -4,6 +4,8 @@
 #
 #   bench/run.sh [--mlp] [--samples N] [--cpu K] [--raw FILE]
 #
+#   CODIPACK=<CoDiPack>/include adds CoDiPack (header-only, not in Debian) beside ADOL-C.
+#
 #   --mlp      also the MLP training step: ours (`cargo bench --bench mlp`, skipped when
 #              core/benches/mlp.rs does not exist) and PyTorch / JAX (bench/peers, after
 #              bench/peers/setup_venv.sh, which installs a venv of several GB)
@@ -73,6 +75,16 @@ else
     bench/peers/adolc.sh >>"$log" 2>&1 || status=1
 fi
 
+# ---- CoDiPack (when CODIPACK is given) ----
+if [ -n "${CODIPACK:-}" ]; then
+    say "running CoDiPack (bench/peers/codipack.sh)"
+    if [ ${#pin[@]} -gt 0 ]; then
+        PIN_CPU="$cpu" bench/peers/codipack.sh >>"$log" 2>&1 || status=1
+    else
+        bench/peers/codipack.sh >>"$log" 2>&1 || status=1
+    fi
+fi
+
 # ---- MLP (opt-in) ----
 mlp_ours_note=""
 if [ "$mlp" = 1 ]; then
@@ -118,15 +130,17 @@ met() {
 }
 
 adolc_version="$(sed -n 's/^# adolc version //p' "$log" | head -1)"
+codipack_version="$(sed -n 's/^# codipack version //p' "$log" | head -1)"
 echo "### Machine and run"
 echo
 echo "- CPU: ${cpu_model:-unknown}, $(nproc) CPU(s) available to this process, ${online:-?} online"
 echo "- $pin_note"
 echo "- load average (1, 5, 15 min): ${load_before:-?} before the run, ${load_after:-?} after"
-echo "- ${rustc_version:-rustc unknown}; ${gxx_version:-g++ unknown}; ADOL-C ${adolc_version:-not installed}"
+echo "- ${rustc_version:-rustc unknown}; ${gxx_version:-g++ unknown}; ADOL-C ${adolc_version:-not installed}; CoDiPack ${codipack_version:-not given}"
 echo "- commit ${commit:-unknown}, started $started"
 echo "- ours: \`bench_report\` example, release profile, medians over $samples samples;" \
-     "ADOL-C: \`bench/peers/adolc_bench.cpp\`, g++ -O2, medians over 200 samples"
+     "ADOL-C: \`bench/peers/adolc_bench.cpp\`, g++ -O2; CoDiPack:" \
+     "\`bench/peers/codipack_bench.cpp\` (\`codi::RealReverse\`), g++ -O3; peers' medians over 200 samples"
 echo
 
 for w in rosenbrock chain; do
@@ -136,18 +150,22 @@ for w in rosenbrock chain; do
     ad_rg="$(val "adolc $w" retape_us)"
     ad_pg="$(val "adolc $w" reuse_us)"
     ad_p="$(val "adolc $w" plain_us)"
+    cd_rg="$(val "codipack $w" retape_us)"
+    cd_b="$(val "codipack $w" backward_us)"
+    cd_p="$(val "codipack $w" plain_us)"
     case "$w" in
         rosenbrock) echo "### Rosenbrock, n = 1000 (µs per call, medians)" ;;
         chain) echo "### Transcendental chain, n = 1000 (µs per call, medians)" ;;
     esac
     echo
-    echo "| | libautodiff | ADOL-C | ADOL-C ÷ libautodiff |"
-    echo "|---|---:|---:|---:|"
-    echo "| gradient including recording (ADOL-C: taped every call) | $(orna "$ours_rg") | $(orna "$ad_rg") | $(div "$ad_rg" "$ours_rg") |"
-    echo "| gradient on a tape recorded once (ours: \`replay\` + \`gradient_into\`; ADOL-C: \`gradient\` on the reused tape) | $(orna "$ours_pg") | $(orna "$ad_pg") | $(div "$ad_pg" "$ours_pg") |"
-    echo "| plain f64 function (ours: Rust; ADOL-C's: C++ on \`double\`) | $(orna "$ours_p") | $(orna "$ad_p") | $(div "$ad_p" "$ours_p") |"
-    echo "| gradient including recording ÷ plain function | $(div "$ours_rg" "$ours_p")× | $(div "$ad_rg" "$ad_p")× | |"
-    echo "| gradient on a recorded tape ÷ plain function | $(div "$ours_pg" "$ours_p")× | $(div "$ad_pg" "$ad_p")× | |"
+    echo "| | libautodiff | ADOL-C | ADOL-C ÷ libautodiff | CoDiPack | CoDiPack ÷ libautodiff |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    echo "| gradient including recording (peers: taped every call) | $(orna "$ours_rg") | $(orna "$ad_rg") | $(div "$ad_rg" "$ours_rg") | $(orna "$cd_rg") | $(div "$cd_rg" "$ours_rg") |"
+    echo "| gradient on a tape recorded once, at another point (ours: \`replay\` + \`gradient_into\`; ADOL-C: \`gradient\` on the reused tape; CoDiPack's Jacobian tape cannot) | $(orna "$ours_pg") | $(orna "$ad_pg") | $(div "$ad_pg" "$ours_pg") | | |"
+    echo "| backward alone on a recorded tape, at its point | $(orna "$(val "autodiff $w" backward_us)") | | | $(orna "$cd_b") | $(div "$cd_b" "$(val "autodiff $w" backward_us)") |"
+    echo "| plain f64 function (ours: Rust; the peers': C++ on \`double\`) | $(orna "$ours_p") | $(orna "$ad_p") | $(div "$ad_p" "$ours_p") | $(orna "$cd_p") | $(div "$cd_p" "$ours_p") |"
+    echo "| gradient including recording ÷ plain function | $(div "$ours_rg" "$ours_p")× | $(div "$ad_rg" "$ad_p")× | | $(div "$cd_rg" "$cd_p")× | |"
+    echo "| gradient on a recorded tape ÷ plain function | $(div "$ours_pg" "$ours_p")× | $(div "$ad_pg" "$ad_p")× | | | |"
     echo
 done
 
@@ -169,11 +187,11 @@ chain_ratio="$(div "$(val "autodiff chain" record_grad_us)" "$(val "autodiff cha
 bpr="$(val "autodiff rosenbrock" bytes_per_record)"
 echo "### Targets"
 echo
-echo "| target | libautodiff, this run | ADOL-C, this run | status |"
-echo "|---|---:|---:|---|"
-echo "| Rosenbrock gradient including recording ≤ 25 µs | $(orna "$rg") µs | $(orna "$(val "adolc rosenbrock" retape_us)") µs retaped, $(orna "$(val "adolc rosenbrock" reuse_us)") µs reused | $(met "$rg" 25) |"
-echo "| chain: gradient including recording ≤ 4× the plain f64 function | ${chain_ratio}× | $(div "$(val "adolc chain" retape_us)" "$(val "adolc chain" plain_us)")× retaped | $(met "$chain_ratio" 4) |"
-echo "| ≤ 24 bytes per recorded binary op | $(orna "$bpr") B per record | | $(met "$bpr" 24) |"
+echo "| target | libautodiff, this run | ADOL-C, this run | CoDiPack, this run | status |"
+echo "|---|---:|---:|---:|---|"
+echo "| Rosenbrock gradient including recording ≤ 25 µs | $(orna "$rg") µs | $(orna "$(val "adolc rosenbrock" retape_us)") µs retaped, $(orna "$(val "adolc rosenbrock" reuse_us)") µs reused | $(orna "$(val "codipack rosenbrock" retape_us)") µs retaped | $(met "$rg" 25) |"
+echo "| chain: gradient including recording ≤ 4× the plain f64 function | ${chain_ratio}× | $(div "$(val "adolc chain" retape_us)" "$(val "adolc chain" plain_us)")× retaped | $(div "$(val "codipack chain" retape_us)" "$(val "codipack chain" plain_us)")× retaped | $(met "$chain_ratio" 4) |"
+echo "| ≤ 24 bytes per recorded binary op | $(orna "$bpr") B per record | | | $(met "$bpr" 24) |"
 echo
 
 if [ "$mlp" = 1 ]; then

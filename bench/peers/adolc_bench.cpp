@@ -1,5 +1,5 @@
 // ADOL-C peer benchmark: reverse-mode gradients of two scalar functions of
-// n = 1000 inputs, timed three ways each:
+// n = 1000 inputs (scalar_workloads.hpp), timed three ways each:
 //   retape : trace_on/trace_off (record the tape) + gradient(), every time
 //   reuse  : gradient(tag, n, x, g) on a tape recorded once beforehand
 //   plain  : the function evaluated on doubles (no derivatives)
@@ -11,81 +11,14 @@
 
 #include <adolc/adolc.h>
 
-#include <algorithm>
-#include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <vector>
+
+#include "scalar_workloads.hpp"
 
 namespace {
 
-constexpr int N = 1000;
-constexpr int WARMUP = 20;
-constexpr int REPS = 200;
-// The plain function takes about a microsecond, below what one clock read
-// resolves well, so each of its samples times PLAIN_INNER calls.
-constexpr int PLAIN_INNER = 100;
-
-// Keep the optimiser from hoisting or dropping benchmarked work.
-template <class T>
-inline void escape(T *p) { asm volatile("" : : "g"(p) : "memory"); }
-
-template <class T>
-T rosenbrock(const T *x, int n) {
-    T f = 0.0;
-    for (int i = 0; i < n - 1; ++i) {
-        T a = x[i + 1] - x[i] * x[i];
-        T b = 1.0 - x[i];
-        f += 100.0 * a * a + b * b;
-    }
-    return f;
-}
-
-template <class T>
-T chain(const T *x, int n) {
-    T f = 0.0;
-    for (int i = 0; i < n - 1; ++i) {
-        T a2 = 1.0 + x[i] * x[i];
-        f += sin(x[i]) * exp(0.01 * x[i + 1]) + log(a2) + sqrt(1.0 + x[i + 1] * x[i + 1]) / a2;
-    }
-    return f;
-}
-
-void rosenbrock_grad(const double *x, int n, double *g) {
-    std::fill(g, g + n, 0.0);
-    for (int i = 0; i < n - 1; ++i) {
-        double a = x[i + 1] - x[i] * x[i];
-        g[i] += -400.0 * x[i] * a - 2.0 * (1.0 - x[i]);
-        g[i + 1] += 200.0 * a;
-    }
-}
-
-void chain_grad(const double *x, int n, double *g) {
-    std::fill(g, g + n, 0.0);
-    for (int i = 0; i < n - 1; ++i) {
-        double a = x[i], b = x[i + 1];
-        double a2 = 1.0 + a * a, e = std::exp(0.01 * b), sb = std::sqrt(1.0 + b * b);
-        g[i] += std::cos(a) * e + 2.0 * a / a2 - sb * 2.0 * a / (a2 * a2);
-        g[i + 1] += 0.01 * std::sin(a) * e + b / (sb * a2);
-    }
-}
-
-using Clock = std::chrono::steady_clock;
-
-template <class F>
-double median_us(F &&body, int inner = 1) {
-    for (int r = 0; r < WARMUP; ++r) body();
-    std::vector<double> t(REPS);
-    for (int r = 0; r < REPS; ++r) {
-        auto t0 = Clock::now();
-        for (int k = 0; k < inner; ++k) body();
-        auto t1 = Clock::now();
-        t[r] = std::chrono::duration<double, std::micro>(t1 - t0).count() / inner;
-    }
-    std::nth_element(t.begin(), t.begin() + REPS / 2, t.end());
-    return t[REPS / 2];
-}
+using namespace peers;
 
 // Record f on tape `tag` at point x, y = f(x).
 template <class Fn>
@@ -100,43 +33,27 @@ void record(short tag, const double *x, int n, Fn &&f) {
     trace_off();
 }
 
-double max_abs_diff(const std::vector<double> &a, const std::vector<double> &b) {
-    double m = 0.0;
-    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-    return m;
-}
-
-double max_abs(const std::vector<double> &a) {
-    double m = 0.0;
-    for (double v : a) m = std::max(m, std::fabs(v));
-    return m;
-}
-
 // Runs the three timings for one function; returns false if a gradient
 // check fails.
 template <class FA, class FD, class FG>
 bool bench(const char *name, short tag_retape, short tag_reuse, FA &&fa, FD &&fd, FG &&fg) {
     const int n = N;
-    std::vector<double> x(n), x2(n), g(n), gref(n);
-    for (int i = 0; i < n; ++i) {
-        x[i] = 0.5 + 0.4 * std::sin(0.37 * i);
-        x2[i] = -0.3 + 0.6 * std::cos(0.11 * i);  // a different point for the reused tape
-    }
+    const std::vector<double> x = point(), x2 = other_point();
+    std::vector<double> g(n), gref(n);
 
     // Correctness: retaped gradient at x, reused tape (recorded at x) at x2.
+    double err_retape, err_reuse;
     record(tag_retape, x.data(), n, fa);
     gradient(tag_retape, n, x.data(), g.data());
     fg(x.data(), n, gref.data());
-    double err_retape = max_abs_diff(g, gref), scale1 = max_abs(gref);
+    bool ok = matches(g, gref, err_retape);
 
     record(tag_reuse, x.data(), n, fa);
     gradient(tag_reuse, n, x2.data(), g.data());
     fg(x2.data(), n, gref.data());
-    double err_reuse = max_abs_diff(g, gref), scale2 = max_abs(gref);
-
-    std::printf("# adolc %s check: max_abs_diff retape=%.3e reuse=%.3e (max |g| %.3e, %.3e)\n", name,
-                err_retape, err_reuse, scale1, scale2);
-    bool ok = err_retape <= 1e-9 * std::max(1.0, scale1) && err_reuse <= 1e-9 * std::max(1.0, scale2);
+    ok &= matches(g, gref, err_reuse);
+    std::printf("# adolc %s check: max_abs_diff retape=%.3e reuse=%.3e\n", name, err_retape,
+                err_reuse);
 
     // (a) tape every time, then gradient.
     double retape = median_us([&] {
