@@ -209,7 +209,9 @@ impl<'m, T: Real> Tape<'m, T> {
         // while record `i` adds its shares to it (see `send`).
         // SAFETY: `last < len`.
         let mut next = unsafe { (*records.add(last)).adjoint };
-        for i in (first..=last).rev() {
+        // `first..last + 1`, not `first..=last`: an inclusive range's reverse step keeps a
+        // flag of its own, a few instructions a record in a loop of a few dozen.
+        for i in (first..last + 1).rev() {
             // SAFETY: `i <= last < len`, and every argument index is below `i` (it was a
             // live handle when the record was made), so all accesses are to written
             // records, and the argument records are distinct from record `i`.
@@ -230,34 +232,39 @@ impl<'m, T: Real> Tape<'m, T> {
                 if adjoint.is_zero() && record.op() != Op::Tensor {
                     continue;
                 }
-                let op = record.op();
                 // `+ − ×` of two variables (most records of most tapes) by compare and
-                // branch, ahead of the full dispatch. That dispatch is one indirect jump,
-                // whose target this CPU predicted well or badly depending on where the
-                // code landed: one tape's backward took 11 to 41 µs across builds that
-                // changed nothing in this loop (BENCHMARKS.md). Conditional branches do
-                // not share that fate, and with these three gone the jump sees fewer
-                // targets in a row.
-                if op == Op::Mul || op == Op::Add || op == Op::Sub {
+                // branch on the raw op code, ahead of the full dispatch. That dispatch is
+                // one indirect jump, whose target this CPU predicted well or badly
+                // depending on where the code landed: one tape's backward took 11 to 41 µs
+                // across builds that changed nothing in this loop (BENCHMARKS.md).
+                // Conditional branches do not share that fate, and with these three gone
+                // the jump sees fewer targets in a row.
+                let code = record.code();
+                if code == Op::Mul as u32 || code == Op::Add as u32 || code == Op::Sub as u32 {
                     let a = record.a_in::<LARGE>(i as u32) as usize;
                     let b = record.b as usize;
                     // The shares of `+` and `−` are the adjoint itself (and its negation):
                     // exactly what multiplying by ±1 gives, without the multiply's
                     // latency on the sweep's critical path.
-                    let (share_a, share_b) = if op == Op::Mul {
+                    let (share_a, share_b) = if code == Op::Mul as u32 {
                         (
                             adjoint * (*records.add(b)).value,
                             adjoint * (*records.add(a)).value,
                         )
-                    } else if op == Op::Add {
+                    } else if code == Op::Add as u32 {
                         (adjoint, adjoint)
                     } else {
                         (adjoint, -adjoint)
                     };
-                    send(records, a, i, share_a, &mut next);
-                    send(records, b, i, share_b, &mut next);
+                    if a == b {
+                        send_both(records, a, i, share_a, share_b, &mut next);
+                    } else {
+                        send(records, a, i, share_a, &mut next);
+                        send(records, b, i, share_b, &mut next);
+                    }
                     continue;
                 }
+                let op = record.op();
                 dispatch_op!(op,
                     leaf => {
                         if op == Op::Input {
@@ -323,6 +330,31 @@ unsafe fn send<T: Real>(
     }
 }
 
+/// [`send`] of both shares of a record whose two arguments are one record (`x · x`,
+/// `x + x`), in turn: the same two adds in the same order, but the slot is loaded and
+/// stored once. Two sends would store the first sum and load it straight back, and
+/// that store-to-load forward is on the sweep's critical path (a square's argument is
+/// usually needed again a few records later).
+#[inline(always)]
+unsafe fn send_both<T: Real>(
+    records: *mut Record<T>,
+    argument: usize,
+    from: usize,
+    first: T,
+    second: T,
+    next: &mut T,
+) {
+    if argument + 1 == from {
+        *next = *next + first + second;
+    } else {
+        // SAFETY (caller): `argument` is a written record below `from`.
+        unsafe {
+            let slot = &mut (*records.add(argument)).adjoint;
+            *slot = *slot + first + second;
+        }
+    }
+}
+
 /// Fails unless a Jacobian buffer of `len` entries holds `outputs × inputs` of them.
 pub(super) fn check_jacobian_len(outputs: usize, inputs: usize, len: usize) -> Result<()> {
     let expected = outputs.checked_mul(inputs).ok_or(Error::SizeOverflow)?;
@@ -373,8 +405,8 @@ mod tests {
     /// Every adjoint is the sum that adding each share to its slot gives, added in the
     /// same order, to the bit: the vector sweep, which does add each share to its slot,
     /// agrees on a seeded random tape where records are squared (`x · x`, both shares to
-    /// the record before) and used again later (shares from elsewhere too), in `f32`,
-    /// where a change of order would show.
+    /// the record before, or to an earlier one's slot) and used again later (shares from
+    /// elsewhere too), in `f32`, where a change of order would show.
     #[test]
     fn adjoints_are_the_slot_by_slot_sums_to_the_bit() {
         let mut memory = [MaybeUninit::<u8>::uninit(); 1 << 15];
@@ -395,10 +427,13 @@ mod tests {
             // The last value, and one of the few before it (most values are used again).
             let (last, earlier) = (vars[k - 1], vars[k - 2 - draw(INPUTS - 1)]);
             // Every value stays within [−1, 1].
-            vars[k] = match draw(5) {
+            vars[k] = match draw(7) {
                 0 | 1 => last * last - 0.5,
                 2 => (last * earlier + 0.5) * 0.6,
                 3 => (earlier - last) * 0.5,
+                // Both shares of one record to an earlier record's slot.
+                4 => earlier * earlier * 0.9,
+                5 => (earlier + earlier) * 0.4,
                 _ => (last + earlier).sin(),
             };
         }

@@ -249,23 +249,27 @@ impl<'m, T: Real> Tape<'m, T> {
             // SAFETY: `i < len`; arguments precede `i`, so their values are already new.
             unsafe {
                 let record = records.add(i).read();
-                let op = record.op();
-                // `+ − ×` of two variables by compare and branch ahead of the full
-                // dispatch, as in backward (`sweep_backward_over`): the dispatch's one
-                // indirect jump was predicted well or badly depending on where the code
-                // landed (Rosenbrock's replay took 11.8 or 18.7 µs across two builds
-                // that changed nothing in this loop).
-                let value = if op == Op::Mul || op == Op::Add || op == Op::Sub {
+                // `+ − ×` of two variables by compare and branch on the raw op code ahead
+                // of the full dispatch, as in backward (`sweep_backward_over`): the
+                // dispatch's one indirect jump was predicted well or badly depending on
+                // where the code landed (Rosenbrock's replay took 11.8 or 18.7 µs across
+                // two builds that changed nothing in this loop).
+                let code = record.code();
+                let value = if code == Op::Mul as u32
+                    || code == Op::Add as u32
+                    || code == Op::Sub as u32
+                {
                     let a = (*records.add(record.a_in::<LARGE>(i as u32) as usize)).value;
                     let b = (*records.add(record.b as usize)).value;
-                    if op == Op::Mul {
+                    if code == Op::Mul as u32 {
                         a * b
-                    } else if op == Op::Add {
+                    } else if code == Op::Add as u32 {
                         a + b
                     } else {
                         a - b
                     }
                 } else {
+                    let op = record.op();
                     dispatch_op!(op,
                         leaf => {
                             if op == Op::Input {

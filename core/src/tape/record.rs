@@ -114,6 +114,15 @@ impl<T: Real> Record<T> {
         }
     }
 
+    /// The op code, unchecked: the sweeps' fast paths compare it with their commonest
+    /// ops ahead of [`op`](Record::op)'s decoding, which costs a check and a branch of its
+    /// own on every record. No invalid code equals a valid one, so such a comparison
+    /// needs no check.
+    #[inline(always)]
+    pub(crate) fn code(&self) -> u32 {
+        self.op_and_a >> OP_SHIFT
+    }
+
     #[inline(always)]
     pub(crate) fn op(&self) -> Op {
         // Records are only built by the constructors here, from a valid `Op`; the
