@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
         --samples) samples="$2"; shift ;;
         --cpu) cpu="$2"; shift ;;
         --raw) raw_copy="$2"; shift ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
