@@ -67,14 +67,7 @@ bool bench(const char *name, short tag_retape, short tag_reuse, FA &&fa, FD &&fd
         escape(g.data());
     });
     // (c) plain double function.
-    volatile double sink = 0.0;
-    double plain = median_us(
-        [&] {
-            escape(x.data());
-            sink = fd(x.data(), n);
-        },
-        PLAIN_INNER);
-    (void)sink;
+    double plain = plain_us(fd, x);
 
     std::printf("adolc %s n=%d retape_us=%.1f reuse_us=%.1f plain_us=%.2f\n", name, n, retape, reuse,
                 plain);

@@ -84,14 +84,7 @@ bool bench(const char *name, FA &&fa, FD &&fd, FG &&fg) {
         escape(g.data());
     });
     Real::getTape().reset();
-    volatile double sink = 0.0;
-    double plain = median_us(
-        [&] {
-            escape(x.data());
-            sink = fd(x.data(), N);
-        },
-        PLAIN_INNER);
-    (void)sink;
+    double plain = plain_us(fd, x);
 
     std::printf("codipack %s n=%d retape_us=%.1f backward_us=%.1f plain_us=%.2f\n", name, N,
                 retape, backward_only, plain);

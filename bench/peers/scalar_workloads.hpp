@@ -102,6 +102,20 @@ double median_us(F &&body, int inner = 1) {
     return t[REPS / 2];
 }
 
+// Median µs per call of the plain function `fd` (a `double` version of a workload) at `x`.
+template <class FD>
+double plain_us(FD &&fd, const std::vector<double> &x) {
+    volatile double sink = 0.0;
+    double t = median_us(
+        [&] {
+            escape(x.data());
+            sink = fd(x.data(), N);
+        },
+        PLAIN_INNER);
+    (void)sink;
+    return t;
+}
+
 // Whether `g` matches the analytic gradient `reference` to 1e-9 of its largest entry
 // (or absolutely, below 1); `error` receives the largest difference.
 inline bool matches(const std::vector<double> &g, const std::vector<double> &reference,
