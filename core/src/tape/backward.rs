@@ -239,19 +239,18 @@ impl<'m, T: Real> Tape<'m, T> {
                 // across builds that changed nothing in this loop (BENCHMARKS.md).
                 // Conditional branches do not share that fate, and with these three gone
                 // the jump sees fewer targets in a row.
-                let code = record.code();
-                if code == Op::Mul as u32 || code == Op::Add as u32 || code == Op::Sub as u32 {
+                if record.is(Op::Mul) || record.is(Op::Add) || record.is(Op::Sub) {
                     let a = record.a_in::<LARGE>(i as u32) as usize;
                     let b = record.b as usize;
                     // The shares of `+` and `−` are the adjoint itself (and its negation):
                     // exactly what multiplying by ±1 gives, without the multiply's
                     // latency on the sweep's critical path.
-                    let (share_a, share_b) = if code == Op::Mul as u32 {
+                    let (share_a, share_b) = if record.is(Op::Mul) {
                         (
                             adjoint * (*records.add(b)).value,
                             adjoint * (*records.add(a)).value,
                         )
-                    } else if code == Op::Add as u32 {
+                    } else if record.is(Op::Add) {
                         (adjoint, adjoint)
                     } else {
                         (adjoint, -adjoint)

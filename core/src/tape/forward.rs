@@ -254,16 +254,12 @@ impl<'m, T: Real> Tape<'m, T> {
                 // dispatch's one indirect jump was predicted well or badly depending on
                 // where the code landed (Rosenbrock's replay took 11.8 or 18.7 µs across
                 // two builds that changed nothing in this loop).
-                let code = record.code();
-                let value = if code == Op::Mul as u32
-                    || code == Op::Add as u32
-                    || code == Op::Sub as u32
-                {
+                let value = if record.is(Op::Mul) || record.is(Op::Add) || record.is(Op::Sub) {
                     let a = (*records.add(record.a_in::<LARGE>(i as u32) as usize)).value;
                     let b = (*records.add(record.b as usize)).value;
-                    if code == Op::Mul as u32 {
+                    if record.is(Op::Mul) {
                         a * b
-                    } else if code == Op::Add as u32 {
+                    } else if record.is(Op::Add) {
                         a + b
                     } else {
                         a - b

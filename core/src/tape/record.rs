@@ -114,13 +114,13 @@ impl<T: Real> Record<T> {
         }
     }
 
-    /// The op code, unchecked: the sweeps' fast paths compare it with their commonest
-    /// ops ahead of [`op`](Record::op)'s decoding, which costs a check and a branch of its
-    /// own on every record. No invalid code equals a valid one, so such a comparison
-    /// needs no check.
+    /// Whether this record is of `op`, by its raw code: the sweeps' fast paths test their
+    /// commonest ops this way ahead of [`op`](Record::op)'s decoding, which costs a check
+    /// and a branch of its own on every record. No invalid code equals a valid one, so
+    /// the comparison needs no check.
     #[inline(always)]
-    pub(crate) fn code(&self) -> u32 {
-        self.op_and_a >> OP_SHIFT
+    pub(crate) fn is(&self, op: Op) -> bool {
+        self.op_and_a >> OP_SHIFT == op as u32
     }
 
     #[inline(always)]
