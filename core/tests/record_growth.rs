@@ -300,9 +300,9 @@ fn a_host_that_hands_in_the_least_it_can_grows_the_tape_at_every_record() {
 }
 
 #[test]
-fn constants_f32_cannot_hold_do_not_fail_a_growing_tape_whose_arena_is_full() {
+fn constants_f32_cannot_hold_take_no_record_on_a_growing_tape_whose_arena_is_full() {
     // 0.1 and its kin go to a pool in the arena (`wide_constant.rs`); a small arena
-    // fills with them, and a growing tape then records them as constant records.
+    // fills with them, and a growing tape then stacks them at its block's top.
     let n = sized(3000, 300);
     let mut pool = memory(1 << 22);
     let mut carver = Carver::new(&mut pool);
@@ -321,8 +321,84 @@ fn constants_f32_cannot_hold_do_not_fail_a_growing_tape_whose_arena_is_full() {
         );
     }
     tape.status().unwrap();
+    assert_eq!(tape.len(), 1 + 3 * n, "a record per op, none per constant");
     assert_eq!(y.value(), want.0);
     common::assert_close("dy/dx", tape.gradient(y).unwrap().wrt(x), want.1, 1e-12);
+}
+
+/// `y ← sin(y · c_k) + x` over `steps` constants `c_k` that `f32` does not hold, with
+/// `0.7 − y` and `y / 1.3` now and then (the other wide forms), and checkpointed blocks
+/// (which take wide constants of their own) at the start and every `steps / 4`: far
+/// more constants than a small arena holds. Returns the inputs and `y`.
+fn record_constants(tape: &Tape<'_, f64>, x: [f64; 2], steps: usize) -> ([VarId; 2], VarId) {
+    let inputs = x.map(|v| tape.input_id(v));
+    let mut y = tape.binary_id(Op::Mul, inputs[0], inputs[1]);
+    for k in 0..steps {
+        if k % (steps / 4) == 0 {
+            let mut out = [VarId::INVALID; 2];
+            let _ = tape.checkpoint(scalar_block, &[y, inputs[1]], &mut out);
+            y = tape.binary_id(Op::Add, out[0], out[1]);
+        }
+        let c = 0.1 + k as f64 * 1e-7;
+        let t = tape.unary_id(Op::Sin, tape.binary_const_id(Op::Mul, y, c));
+        y = tape.binary_id(Op::Add, t, inputs[0]);
+        if k % 61 == 0 {
+            y = tape.const_binary_id(Op::Sub, 0.7, y);
+        }
+        if k % 89 == 0 {
+            y = tape.binary_const_id(Op::Div, y, 1.3);
+        }
+    }
+    (inputs, y)
+}
+
+/// Value, gradient, replayed value and gradient, and tangent, as bits.
+fn constant_derivatives(tape: &Tape<'_, f64>, y: VarId, x: [f64; 2]) -> Vec<u64> {
+    let mut got = vec![tape.value(y).unwrap().to_bits()];
+    let mut grad = [0.0; 2];
+    tape.gradient_into(y, &mut grad).unwrap();
+    got.extend(bits(&grad));
+    tape.replay(&[x[0] * 0.9, x[1] + 0.1]).unwrap();
+    got.push(tape.value(y).unwrap().to_bits());
+    tape.gradient_into(y, &mut grad).unwrap();
+    got.extend(bits(&grad));
+    tape.jvp(&[0.0, 1.0]).unwrap();
+    got.push(tape.tangent(y).unwrap().to_bits());
+    got
+}
+
+#[test]
+fn constants_at_a_blocks_top_move_with_the_records_and_match_a_tape_given_its_memory() {
+    let x = [0.4, -0.7];
+    let steps = sized(20_000, 600);
+    let mut mem = memory(1 << 22);
+    let reference = Tape::<f64>::new(&mut mem).unwrap();
+    let (_, y) = record_constants(&reference, x, steps);
+    reference.status().unwrap();
+    let want = constant_derivatives(&reference, y, x);
+
+    let mut pool = memory(1 << 23);
+    let mut carver = Carver::new(&mut pool);
+    {
+        // Room for the checkpoints' staging and a few chunks of constants, not for all.
+        let mut mem = memory(sized(16 << 10, 2 << 10));
+        let mut tape = Tape::<f64>::new(&mut mem).unwrap();
+        tape.set_growth(&mut carver).unwrap();
+        for _ in 0..2 {
+            let (_, y) = record_constants(&tape, x, steps);
+            tape.status().unwrap();
+            assert_eq!(
+                tape.len(),
+                reference.len(),
+                "the same records: none per constant"
+            );
+            assert_eq!(constant_derivatives(&tape, y, x), want);
+            // The block keeps its size; the constants stack again from its top.
+            tape.reset();
+        }
+    }
+    assert!(carver.grown >= sized(4, 2), "grew {} times", carver.grown);
+    assert_eq!(carver.released, carver.grown);
 }
 
 /// Records `y ← tanh(x_i · y) + x_i · c` over the inputs `x`, `rounds` times with a new

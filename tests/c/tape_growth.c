@@ -1,7 +1,8 @@
 /* ad_tape_set_growth: a tape started in a few hundred bytes grows through malloc'd
  * blocks and gives the same values, gradients, replays and tangents, bit for bit, as a
  * tape given all its memory up front: through the library's calls, the inline path
- * (autodiff_inline.h) and checkpointed segments. Every block comes back through the
+ * (autodiff_inline.h), checkpointed segments, and far more constants f32 does not hold
+ * than the arena holds (with the same number of records). Every block comes back through the
  * release callback by the time the tape ends. A host that refuses, a block smaller
  * than asked for, NULL callbacks, and a reset or an end from inside either callback
  * each get their status, and the tape stays usable after a reset. */
@@ -166,6 +167,72 @@ static void grown_tape_matches_a_fixed_one(void) {
     CHECK(h.outstanding == 0);
 }
 
+/* y <- sin(y * c_k) + x0 over constants c_k that f32 does not hold, with every other
+ * inline form of a constant (f32-exact or not) now and then: far more constants than
+ * the arena holds. */
+#define STEPS 20000
+static ad_var record_constants(ad_tape *t, ad_var x0, ad_var x1) {
+    ad_var y = ad_inline_mul(t, x0, x1);
+    for (int k = 0; k < STEPS; k++) {
+        double c = 0.1 + k * 1e-7;
+        y = ad_inline_add(t, ad_sin(t, ad_inline_scale(t, y, c)), x0);
+        if (k % 61 == 0) y = ad_inline_const_sub(t, 0.7 + k * 1e-9, y);
+        if (k % 89 == 0) y = ad_inline_div_const(t, y, 1.3);
+        if (k % 97 == 0) y = ad_inline_add_const(t, y, k % 2 ? 0.3 : 0.5);
+        if (k % 101 == 0) y = ad_inline_const_div(t, 1.1, ad_inline_add_const(t, y, 3.0));
+    }
+    return y;
+}
+
+typedef struct {
+    size_t records;
+    double value, grad[2], replayed, replayed_grad[2], tangent;
+} constant_results;
+
+static void constant_derivatives(ad_tape *t, constant_results *r) {
+    const double x[2] = {0.4, -0.7}, moved[2] = {0.36, -0.6}, seeds[2] = {0.0, 1.0};
+    ad_var in[2];
+    CHECK_OK(ad_inputs(t, x, 2, in));
+    ad_var y = record_constants(t, in[0], in[1]);
+    CHECK_OK(ad_tape_len(t, &r->records));
+    CHECK_OK(ad_value(t, y, &r->value));
+    CHECK_OK(ad_gradient(t, y, r->grad, 2));
+    CHECK_OK(ad_replay(t, moved, 2));
+    CHECK_OK(ad_value(t, y, &r->replayed));
+    CHECK_OK(ad_gradient(t, y, r->replayed_grad, 2));
+    CHECK_OK(ad_jvp(t, seeds, 2));
+    CHECK_OK(ad_tangent(t, y, &r->tangent));
+}
+
+/* Once the arena is full, constants f32 does not hold stack at the top of the records'
+ * block and move with it: no record of their own, and the inline path keeps taking
+ * them, on a tape that grows as on one given its memory. */
+static void constants_on_a_grown_tape_match_a_fixed_one(void) {
+    ad_tape *fixed = NULL;
+    CHECK_OK(ad_tape_new(1 << 23, AD_F64, &fixed));
+    constant_results want;
+    memset(&want, 0, sizeof want);
+    constant_derivatives(fixed, &want);
+    ad_tape_free(fixed);
+
+    host h = new_host();
+    ad_tape *t = NULL;
+    size_t bytes;
+    CHECK_OK(ad_tape_bytes_for(16, AD_F64, &bytes));
+    CHECK_OK(ad_tape_new(bytes + 4096, AD_F64, &t));
+    CHECK_OK(ad_tape_set_growth(t, grow, release, &h));
+    for (int round = 0; round < 2; round++) {
+        constant_results got;
+        memset(&got, 0, sizeof got);
+        constant_derivatives(t, &got);
+        CHECK(memcmp(&got, &want, sizeof got) == 0);
+        CHECK_OK(ad_tape_reset(t));
+    }
+    CHECK(h.grown >= 4);
+    ad_tape_free(t);
+    CHECK(h.released == h.grown && h.outstanding == 0);
+}
+
 static void refusal_and_bad_blocks(void) {
     ad_tape *t = NULL;
 
@@ -294,6 +361,7 @@ static void f32_and_dual_tapes_grow(void) {
 
 int main(void) {
     grown_tape_matches_a_fixed_one();
+    constants_on_a_grown_tape_match_a_fixed_one();
     refusal_and_bad_blocks();
     f32_and_dual_tapes_grow();
     return check_summary();

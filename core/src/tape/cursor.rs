@@ -28,8 +28,9 @@
 //! pool instead, in the op's wide form (`AddWide` … `WideDiv`), when the pool's current
 //! chunk has room (`wide_left > 0`): write `c` at `wide_next`, use `wide_reference` as
 //! the record's second word, then advance `wide_next` by one `f64` and `wide_reference`
-//! by one, and decrement `wide_left`. With no room, the library's call takes its next
-//! chunk (up to 256 slots), so most such constants take the inline path.
+//! by one (as unsigned 32-bit numbers wrap: a chunk in a host's block ends at the
+//! reference `2^32 − 1`), and decrement `wide_left`. With no room, the library's call
+//! takes its next chunk (up to 256 slots), so most such constants take the inline path.
 //!
 //! A host may also read the value (bytes 8 to 16) of the record of any handle that
 //! passes the handle check above, whether or not the tape has room or a pending error:

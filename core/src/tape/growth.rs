@@ -37,8 +37,10 @@
 //! scratch). The scratch reserve is kept free in both places: a checkpointed segment
 //! recorded again in backward takes records from the block and scratch from the arena.
 //!
-//! The rest of the high end (tensor data, parameters, constants `f32` does not hold)
-//! stays in the arena; such a constant takes a constant record once the arena is full.
+//! The rest of the high end (tensor data, parameters) stays in the arena. Constants
+//! `f32` does not hold go to the arena while it has room, and then to the top of the
+//! records' block, which grows with the records and moves with them: a recording full
+//! of such constants runs at the speed of a small one (`wide_constant.rs`).
 //! Sweep scratch the arena cannot hold (the lanes of a vector sweep: a tangent per
 //! record and direction) comes from the same hooks (`host_scratch.rs`).
 
@@ -81,7 +83,9 @@ pub struct GrowthHooks {
 pub(super) struct RecordBlock {
     start: NonNull<u8>,
     bytes: usize,
-    /// Bytes from the records' (aligned) start to the block's end.
+    /// Bytes from the records' (aligned) start to the block's top: its end, rounded
+    /// down to 8 bytes of address. Wide constants lie below the top, records above the
+    /// start.
     pub(super) room: usize,
 }
 
@@ -174,7 +178,16 @@ impl<'m, T: Real> Tape<'m, T> {
     pub(super) fn record_room(&self) -> usize {
         match self.record_block.get() {
             None => self.arena.high_offset().saturating_sub(self.records_offset),
-            Some(block) => block.room,
+            Some(block) => block.room - self.block_constants.get(),
+        }
+    }
+
+    /// The top of the records' host block, below which its wide constants lie; null
+    /// while the records live in the arena.
+    pub(super) fn block_top(&self) -> *mut u8 {
+        match self.record_block.get() {
+            None => core::ptr::null_mut(),
+            Some(block) => self.records_ptr().cast::<u8>().wrapping_add(block.room),
         }
     }
 
@@ -229,7 +242,9 @@ impl<'m, T: Real> Tape<'m, T> {
             len.checked_add(extra)?
                 .checked_mul(size_of::<Record<T>>())?
                 .checked_add(self.reserved.get())?
-                .checked_add(align_of::<Record<T>>() - 1)
+                .checked_add(self.block_constants.get())?
+                // The records' start is aligned up, the top down to 8 bytes.
+                .checked_add(align_of::<Record<T>>() - 1 + 7)
         };
         let Some(min_bytes) = wanted(self.len()) else {
             self.fail(Error::SizeOverflow);
@@ -307,22 +322,33 @@ impl<'m, T: Real> Tape<'m, T> {
                 "growth: the block handed in overlaps the tape's memory",
             ));
         }
-        // `min_bytes` counted the padding, so the aligned start lies inside the block.
+        // `min_bytes` counted both paddings, so the aligned start and top lie inside the
+        // block, as far apart as the records and constants need.
         let padding =
             align_up(address, align_of::<Record<T>>()).ok_or(Error::SizeOverflow)? - address;
-        // SAFETY: `padding < bytes`; the block is the host's to lend (the hooks'
-        // contract), and disjoint from the records (checked above).
+        let room = (address + bytes) / 8 * 8 - (address + padding);
+        let constants = self.block_constants.get();
+        let old_top = self.block_top();
+        // SAFETY: `padding + room <= bytes`; the block is the host's to lend (the hooks'
+        // contract), and disjoint from the records and the constants below the old top
+        // (checked above). The constants are `constants` bytes below the old top.
         let records = unsafe {
-            let records = start.as_ptr().add(padding).cast::<Record<T>>();
-            core::ptr::copy_nonoverlapping(self.records_ptr(), records, self.len());
-            NonNull::new_unchecked(records)
+            let records = start.as_ptr().add(padding);
+            core::ptr::copy_nonoverlapping(self.records_ptr(), records.cast(), self.len());
+            if constants > 0 {
+                core::ptr::copy_nonoverlapping(
+                    old_top.sub(constants),
+                    records.add(room - constants),
+                    constants,
+                );
+            }
+            NonNull::new_unchecked(records.cast::<Record<T>>())
         };
         self.records.set(records);
-        let old = self.record_block.replace(Some(RecordBlock {
-            start,
-            bytes,
-            room: bytes - padding,
-        }));
+        let old = self
+            .record_block
+            .replace(Some(RecordBlock { start, bytes, room }));
+        self.relocate_wide_chunk();
         if old.is_none() {
             // The records' home in the arena is free for the high end from now on.
             self.arena.set_low_offset(self.records_offset);

@@ -13,6 +13,8 @@ pub(crate) struct RecordMark {
     inputs: u32,
     inputs_end: u32,
     high: usize,
+    /// Wide constants at the top of the records' host block (`wide_constant.rs`).
+    block_constants: usize,
     reserved: usize,
     /// The tape's epoch when the mark was taken: a mark from before a reset is ignored.
     epoch: u32,
@@ -44,6 +46,7 @@ impl<T: Real> Tape<'_, T> {
             inputs: self.inputs.get(),
             inputs_end: self.inputs_end.get(),
             high: self.arena.high_offset(),
+            block_constants: self.block_constants.get(),
             reserved: self.reserved.get(),
             epoch: self.scopes.epoch(),
             scope,
@@ -63,10 +66,15 @@ impl<T: Real> Tape<'_, T> {
         self.reserved.get()
     }
 
-    /// Bytes recorded since `mark`: records plus high-end allocations.
+    /// Bytes recorded since `mark`: records plus high-end allocations (and wide constants
+    /// at the top of the records' host block).
     pub(crate) fn bytes_since(&self, mark: RecordMark) -> usize {
         let records = (self.len.get().saturating_sub(mark.len)) as usize * Self::bytes_per_record();
-        records + mark.high.saturating_sub(self.arena.high_offset())
+        let block_constants = self
+            .block_constants
+            .get()
+            .saturating_sub(mark.block_constants);
+        records + block_constants + mark.high.saturating_sub(self.arena.high_offset())
     }
 
     /// Moves the high end down to a multiple of 8 bytes (of address), so that a block
@@ -108,6 +116,10 @@ impl<T: Real> Tape<'_, T> {
         // The cached constant may be among the dropped records.
         self.last_constant.set((T::zero(), super::VarId::INVALID));
         self.forget_wide_chunk();
+        // A mark taken while the records lived in the arena holds none: what the block
+        // has then came after it.
+        self.block_constants
+            .set(mark.block_constants.min(self.block_constants.get()));
         self.inputs.set(mark.inputs);
         self.inputs_end.set(mark.inputs_end);
         self.reserved.set(mark.reserved);

@@ -159,6 +159,9 @@ pub struct Tape<'m, T: Real> {
     last_constant: Cell<(T, VarId)>,
     /// The size of the wide-constant pool's next chunk.
     wide_chunk: Cell<u32>,
+    /// Bytes at the top of the records' host block that hold wide constants (see
+    /// `wide_constant.rs`); zero while the records live in the arena.
+    block_constants: Cell<usize>,
     /// Number of `Input` records, in recording order.
     inputs: Cell<u32>,
     /// One past the last `Input` record, so reading input gradients scans only that far
@@ -231,6 +234,7 @@ impl<'m, T: Real> Tape<'m, T> {
             wide_left: Cell::new(0),
             wide_reference: Cell::new(0),
             wide_chunk: Cell::new(1),
+            block_constants: Cell::new(0),
             inputs: Cell::new(0),
             inputs_end: Cell::new(0),
             identity: identity::next_identity(),
@@ -260,11 +264,13 @@ impl<'m, T: Real> Tape<'m, T> {
         self.arena.capacity()
     }
 
-    /// Bytes in use: records plus everything at the high end.
+    /// Bytes in use: records plus everything at the high end (and the constants at the
+    /// top of the records' host block, on a tape that grew).
     pub fn used_bytes(&self) -> usize {
         self.records_offset
             + self.len() * size_of::<Record<T>>()
             + (self.arena.capacity() - self.arena.high_offset())
+            + self.block_constants.get()
     }
 
     /// Bytes kept free above the records for the scratch that sweeps need: tensor
@@ -335,6 +341,7 @@ impl<'m, T: Real> Tape<'m, T> {
         self.len.set(0);
         self.last_constant.set((T::zero(), VarId::INVALID));
         self.forget_wide_chunk();
+        self.block_constants.set(0);
         self.inputs.set(0);
         self.inputs_end.set(0);
         self.error.set(None);

@@ -263,11 +263,7 @@ impl<T: Real> Tape<'_, T> {
         // The scratch reserve is kept free beside the records wherever they live: a
         // checkpointed block recorded again in a sweep takes records and high-end
         // memory from it.
-        let room = match self.record_block.get() {
-            None => self.arena.high_offset().saturating_sub(self.records_offset),
-            Some(block) => block.room,
-        }
-        .saturating_sub(self.reserved.get());
+        let room = self.record_room().saturating_sub(self.reserved.get());
         let fit = room / size_of::<Record<T>>().max(1);
         self.limit.set(fit.min(MAX_RECORDS as usize) as u32);
     }

@@ -10,6 +10,22 @@
 //! back with everything else recorded after them. So `k` constants take at most
 //! `16·k` bytes, less than the `24·k` their constant records took: memory sized for a
 //! recording's records and constants (`bytes_for_records`) still holds it.
+//!
+//! # On a tape that grows
+//!
+//! A tape whose records live in a host's block (`growth.rs`) takes its chunks from the
+//! top of that block, leaving the arena's room to what only the arena holds (tensor
+//! data, a checkpoint's staging); the arena, only when the block has no room and cannot
+//! grow (inside a sweep). The chunks stack downwards while the records fill the block
+//! upwards. Their references count back from the top, as negative 32-bit numbers, so
+//! they stay valid when the block moves: a move copies the constants to the new block's
+//! top. A record tells its constant's place by its reference's sign; references into
+//! the arena are below 2^31.
+//!
+//! Before, such a constant took a constant record (shared by repeats of one constant)
+//! and a binary op once the arena was full, through the library's call even from a
+//! host's inline path: GradBench's llsq at its largest size recorded 46% more records
+//! than it needs, and retaping it took twice the time it takes now.
 
 use super::{Local, Tape, VarId};
 use crate::op::Op;
@@ -61,10 +77,12 @@ impl<T: Real> Tape<'_, T> {
         let slot = self.wide_next.get();
         let reference = self.wide_reference.get();
         // SAFETY: `slot` is one of the `wide_left` unused values of the current chunk,
-        // which the arena holds until the next reset or truncation (both empty the chunk).
+        // which the arena (or the records' block) holds until the next reset or
+        // truncation (both empty the chunk).
         unsafe { slot.write(c) };
         self.wide_next.set(slot.wrapping_add(1));
-        self.wide_reference.set(reference + 1);
+        // A block's chunk ends at reference −1: the step past it wraps to an unused 0.
+        self.wide_reference.set(reference.wrapping_add(1));
         self.wide_left.set(self.wide_left.get() - 1);
         Some(reference)
     }
@@ -78,9 +96,10 @@ impl<T: Real> Tape<'_, T> {
             return None;
         }
         // A new chunk lies below the high end's start. Where that is past what a
-        // record's 32-bit field reaches (an arena past 32 GiB), no slot of it could
-        // be referenced: take none, rather than a chunk that is never used.
-        if (self.arena.high_offset() + self.node_misalignment()) / 8 > u32::MAX as usize {
+        // record's field reaches as a non-negative reference (an arena past 16 GiB), no
+        // slot of it could be referenced: take none, rather than a chunk that is never
+        // used.
+        if (self.arena.high_offset() + self.node_misalignment()) / 8 > i32::MAX as usize {
             return None;
         }
         // Twice the last chunk (at most `CHUNK`) where it fits, else one slot: a
@@ -90,6 +109,11 @@ impl<T: Real> Tape<'_, T> {
         let size = self.wide_chunk.get().clamp(1, CHUNK);
         self.wide_chunk.set((size * 2).min(CHUNK));
         let one = || self.alloc_below_reserve::<T>(1, T::zero(), keep_free);
+        // Once the records live in a host's block, the constants go there too: the arena
+        // keeps its room for what only it can hold (tensor data, a checkpoint's staging).
+        if self.records_in_host_block() && self.take_block_chunk(size).is_some() {
+            return Some(());
+        }
         let chunk = match self.alloc_below_reserve::<T>(size as usize, T::zero(), keep_free) {
             Ok(chunk) => (chunk, size),
             Err(_) => match one() {
@@ -106,7 +130,7 @@ impl<T: Real> Tape<'_, T> {
             },
         };
         // The chunk's references run from its first slot's up (all below the high
-        // end's start, so they fit 32 bits: checked above).
+        // end's start, so below 2^31: checked above).
         let (start, size) = chunk;
         let shifted = self.arena_offset(start.as_ptr().cast())? + self.node_misalignment();
         let first = u32::try_from(shifted / 8).ok()?;
@@ -114,6 +138,47 @@ impl<T: Real> Tape<'_, T> {
         self.wide_reference.set(first);
         self.wide_left.set(size);
         Some(())
+    }
+
+    /// Makes a chunk of `size` slots at the top of the records' host block the current
+    /// one, growing the block where it lacks room (see the module docs). `None` where the
+    /// host refuses or the records may not move now, and the block has no room.
+    fn take_block_chunk(&self, size: u32) -> Option<()> {
+        let bytes = size as usize * size_of::<T>();
+        let free = || {
+            let used = self.len() * Self::bytes_per_record() + self.reserved.get();
+            self.record_room().saturating_sub(used)
+        };
+        if free() < bytes {
+            // Room for as many more records as the chunk's bytes would hold.
+            self.grow_records(bytes.div_ceil(Self::bytes_per_record()));
+            if free() < bytes {
+                return None;
+            }
+        }
+        let constants = self.block_constants.get() + bytes;
+        // The chunk's first slot is `constants` bytes below the top.
+        let first = i32::try_from(constants / size_of::<T>())
+            .ok()?
+            .wrapping_neg() as u32;
+        self.block_constants.set(constants);
+        self.refresh_limit();
+        self.wide_next
+            .set(self.block_top().wrapping_sub(constants).cast::<T>());
+        self.wide_reference.set(first);
+        self.wide_left.set(size);
+        Some(())
+    }
+
+    /// Points the current chunk's next slot at the records' new block, when the chunk
+    /// lies in the block (its references are negative): called when the records move.
+    pub(super) fn relocate_wide_chunk(&self) {
+        let reference = self.wide_reference.get() as i32;
+        if self.wide_left.get() > 0 && reference < 0 {
+            let offset = reference as isize * size_of::<T>() as isize;
+            self.wide_next
+                .set(self.block_top().wrapping_offset(offset).cast::<T>());
+        }
     }
 
     /// Forgets the current chunk: called when the high end is given back (reset, the
@@ -139,6 +204,7 @@ impl<T: Real> Tape<'_, T> {
             // records count their constants' slots in 8-byte units; only ever offset
             // back into the arena (`get`).
             base: self.arena.ptr_at(0).wrapping_sub(self.node_misalignment()),
+            block_top: self.block_top(),
             _element: core::marker::PhantomData,
         }
     }
@@ -147,7 +213,10 @@ impl<T: Real> Tape<'_, T> {
 /// Reads wide constants by their records' second field (see [`Tape::wide_constants`]).
 #[derive(Clone, Copy)]
 pub(crate) struct WideConstants<T> {
+    /// Where non-negative references count from, in the arena.
     base: *const u8,
+    /// Where negative references count back from: the records' host block's top.
+    block_top: *const u8,
     _element: core::marker::PhantomData<T>,
 }
 
@@ -155,10 +224,14 @@ impl<T: Copy> WideConstants<T> {
     /// The constant of a wide-constant record whose second field is `b`.
     #[inline(always)]
     pub(crate) fn get(self, b: u32) -> T {
+        // A select, not a branch: the references of one tape mix both forms.
+        let units = b as i32 as isize;
+        let base = if units < 0 { self.block_top } else { self.base };
         // SAFETY: `b` is the second field of a wide-constant record, which only
-        // `record_wide_constant` makes, from a slot it wrote (8-byte units from `base`);
-        // the slot lives as long as the record (both go at the same reset or truncation).
-        unsafe { self.base.wrapping_add(b as usize * 8).cast::<T>().read() }
+        // `record_wide_constant` makes, from a slot it wrote (8-byte units from `base`,
+        // or back from the block's top); the slot lives as long as the record (both go
+        // at the same reset or truncation), and moves with the records.
+        unsafe { base.wrapping_offset(units * 8).cast::<T>().read() }
     }
 }
 
