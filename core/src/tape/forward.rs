@@ -310,6 +310,7 @@ impl<'m, T: Real> Tape<'m, T> {
         seed: impl Fn(usize) -> [T; N],
         first: u32,
     ) -> Result<()> {
+        let wide = self.wide_constants();
         let mut input = 0;
         for i in first..self.len.get() {
             let record = self.record(i);
@@ -348,7 +349,7 @@ impl<'m, T: Real> Tape<'m, T> {
                 },
                 wide(op) => {
                     let x = self.record(record.a(i));
-                    let c = self.wide_constant_of(record.b);
+                    let c = wide.get(record.b);
                     let partial = op.partial_with_constant(x.value, record.value, c);
                     // SAFETY: argument slots precede `i`.
                     unsafe { slots.get(record.a(i)) }.map(|t| times(t, partial))

@@ -93,6 +93,7 @@ impl<'m, T: Real> Tape<'m, T> {
         let p = if N == 0 { p } else { N };
         let records = self.records_ptr();
         let replaying = matches!(values, Values::Replayed(_));
+        let wide = self.wide_constants();
         let mut input = 0;
         for i in 0..self.len() {
             // SAFETY: `i < len`; arguments precede `i`, so with replay their values are
@@ -159,7 +160,7 @@ impl<'m, T: Real> Tape<'m, T> {
                 wide(op) => {
                     let a = record.a(i as u32) as usize;
                     let x = value_of(record.a(i as u32));
-                    let c = self.wide_constant_of(record.b);
+                    let c = wide.get(record.b);
                     let y = if replaying { op.eval_with_constant(x, c) } else { record.value };
                     scale(lanes, row_of(a), op.partial_with_constant(x, y, c));
                     y
@@ -193,6 +194,7 @@ impl<'m, T: Real> Tape<'m, T> {
     /// Reverse adjoints in `p` lanes from record `last` down to record 0. `adjoints` holds
     /// `len × p` values, seeded by the caller.
     pub(crate) fn sweep_adjoint_lanes(&self, adjoints: &mut [T], p: usize, last: u32) {
+        let wide = self.wide_constants();
         for i in (0..=last).rev() {
             let record = self.record(i);
             let (before, rest) = adjoints.split_at_mut(i as usize * p);
@@ -223,7 +225,7 @@ impl<'m, T: Real> Tape<'m, T> {
                 },
                 wide(op) => {
                     let x = record.a(i) as usize;
-                    let c = self.wide_constant_of(record.b);
+                    let c = wide.get(record.b);
                     let partial =
                         op.partial_with_constant(self.record(record.a(i)).value, record.value, c);
                     accumulate(&mut before[x * p..x * p + p], lanes, partial);

@@ -180,6 +180,7 @@ impl<'m, T: Real> Tape<'m, T> {
         last: u32,
     ) {
         let one = T::one();
+        let wide = self.wide_constants();
         for i in (0..=last).rev() {
             let record = self.record(i);
             let adjoint = adjoints[i as usize];
@@ -242,7 +243,7 @@ impl<'m, T: Real> Tape<'m, T> {
                 wide(op) => {
                     let x = record.a(i) as usize;
                     let value = self.record(record.a(i)).value;
-                    let c = self.wide_constant_of(record.b);
+                    let c = wide.get(record.b);
                     let partial = op.partial_with_constant(value, record.value, c);
                     let second = op
                         .partial_with_constant(
