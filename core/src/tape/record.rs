@@ -123,6 +123,20 @@ impl<T: Real> Record<T> {
         self.op_and_a >> OP_SHIFT == op as u32
     }
 
+    /// The second argument's index when the op is a binary op of two variables (`Add`
+    /// to `Hypot`, whose codes are consecutive), else `a`: an index to prefetch either
+    /// way, chosen without a branch.
+    #[inline(always)]
+    pub(crate) fn second_argument_or(&self, a: u32) -> u32 {
+        let code = self.op_and_a >> OP_SHIFT;
+        let binary = code.wrapping_sub(Op::Add as u32) <= Op::Hypot as u32 - Op::Add as u32;
+        if binary {
+            self.b
+        } else {
+            a
+        }
+    }
+
     #[inline(always)]
     pub(crate) fn op(&self) -> Op {
         // Records are only built by the constructors here, from a valid `Op`; the
@@ -161,6 +175,25 @@ impl<T: Real> Record<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_second_argument_to_prefetch_is_b_exactly_for_binary_ops() {
+        let mut ops = 0;
+        for code in 0..64u8 {
+            let Some(op) = Op::from_code(code) else {
+                continue;
+            };
+            ops += 1;
+            let record = Record::new(op, 10, 3, 7, 0.0f64).unwrap();
+            let binary = op.arity() == crate::op::Arity::Binary;
+            assert_eq!(
+                record.second_argument_or(3),
+                if binary { 7 } else { 3 },
+                "{op:?}"
+            );
+        }
+        assert!(ops > 40, "{ops} ops");
+    }
 
     #[test]
     fn every_form_decodes_to_the_argument_it_encodes() {
