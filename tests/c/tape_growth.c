@@ -127,6 +127,17 @@ static void derivatives(ad_tape *t, ad_var f, const double *x, results *r) {
     CHECK_OK(ad_tangent(t, f, &r->tangent));
 }
 
+/* An f64 tape with room for the header and a few records, growing through `h`:
+ * everything else comes from `grow`. */
+static ad_tape *growing_tape(host *h) {
+    ad_tape *t = NULL;
+    size_t bytes;
+    CHECK_OK(ad_tape_bytes_for(16, AD_F64, &bytes));
+    CHECK_OK(ad_tape_new(bytes + 4096, AD_F64, &t));
+    CHECK_OK(ad_tape_set_growth(t, grow, release, h));
+    return t;
+}
+
 static void grown_tape_matches_a_fixed_one(void) {
     double x[N];
     for (int i = 0; i < N; i++) x[i] = uniform(-1.2, 1.2);
@@ -140,12 +151,7 @@ static void grown_tape_matches_a_fixed_one(void) {
     ad_tape_free(fixed);
 
     host h = new_host();
-    ad_tape *t = NULL;
-    /* Room for the header and a few records: everything else comes from `grow`. */
-    size_t bytes;
-    CHECK_OK(ad_tape_bytes_for(16, AD_F64, &bytes));
-    CHECK_OK(ad_tape_new(bytes + 4096, AD_F64, &t));
-    CHECK_OK(ad_tape_set_growth(t, grow, release, &h));
+    ad_tape *t = growing_tape(&h);
     results got;
     derivatives(t, record(t, x, vars), x, &got);
     CHECK_OK(ad_tape_status(t));
@@ -216,11 +222,7 @@ static void constants_on_a_grown_tape_match_a_fixed_one(void) {
     ad_tape_free(fixed);
 
     host h = new_host();
-    ad_tape *t = NULL;
-    size_t bytes;
-    CHECK_OK(ad_tape_bytes_for(16, AD_F64, &bytes));
-    CHECK_OK(ad_tape_new(bytes + 4096, AD_F64, &t));
-    CHECK_OK(ad_tape_set_growth(t, grow, release, &h));
+    ad_tape *t = growing_tape(&h);
     for (int round = 0; round < 2; round++) {
         constant_results got;
         memset(&got, 0, sizeof got);
