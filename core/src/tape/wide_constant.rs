@@ -95,6 +95,16 @@ impl<T: Real> Tape<'_, T> {
         if self.scratch_open.get() > 0 || self.status().is_err() {
             return None;
         }
+        // Twice the last chunk (at most `CHUNK`) where it fits, else one slot: a
+        // small arena (a firmware tape of a few hundred bytes) must not run out for
+        // the chunk's sake.
+        let size = self.wide_chunk.get().clamp(1, CHUNK);
+        self.wide_chunk.set((size * 2).min(CHUNK));
+        // Once the records live in a host's block, the constants go there too: the arena
+        // keeps its room for what only it can hold (tensor data, a checkpoint's staging).
+        if self.records_in_host_block() && self.take_block_chunk(size).is_some() {
+            return Some(());
+        }
         // A new chunk lies below the high end's start. Where that is past what a
         // record's field reaches as a non-negative reference (an arena past 16 GiB), no
         // slot of it could be referenced: take none, rather than a chunk that is never
@@ -102,26 +112,19 @@ impl<T: Real> Tape<'_, T> {
         if (self.arena.high_offset() + self.node_misalignment()) / 8 > i32::MAX as usize {
             return None;
         }
-        // Twice the last chunk (at most `CHUNK`) where it fits, else one slot: a
-        // small arena (a firmware tape of a few hundred bytes) must not run out for
-        // the chunk's sake.
         let keep_free = self.reserved.get();
-        let size = self.wide_chunk.get().clamp(1, CHUNK);
-        self.wide_chunk.set((size * 2).min(CHUNK));
         let one = || self.alloc_below_reserve::<T>(1, T::zero(), keep_free);
-        // Once the records live in a host's block, the constants go there too: the arena
-        // keeps its room for what only it can hold (tensor data, a checkpoint's staging).
-        if self.records_in_host_block() && self.take_block_chunk(size).is_some() {
-            return Some(());
-        }
         let chunk = match self.alloc_below_reserve::<T>(size as usize, T::zero(), keep_free) {
             Ok(chunk) => (chunk, size),
             Err(_) => match one() {
                 Ok(slot) => (slot, 1),
                 // A tape that may grow (`growth.rs`) moves its records out of the
-                // arena to make room; once the arena is full anyway, the constant
-                // takes a constant record, which grows the tape like any record.
-                Err(_) if !self.records_in_host_block() && self.grow_records(0) => (one().ok()?, 1),
+                // arena, and its constants follow them. Where the host refuses, the
+                // constant takes a constant record, which may fail the tape as any
+                // record does.
+                Err(_) if !self.records_in_host_block() && self.grow_records(0) => {
+                    return self.take_block_chunk(size);
+                }
                 Err(_) if self.grows() => return None,
                 Err(error) => {
                     self.fail(error);
