@@ -38,9 +38,10 @@
 //! recorded again in backward takes records from the block and scratch from the arena.
 //!
 //! The rest of the high end (tensor data, parameters) stays in the arena. Constants
-//! `f32` does not hold go to the arena while it has room, and then to the top of the
-//! records' block, which grows with the records and moves with them: a recording full
-//! of such constants runs at the speed of a small one (`wide_constant.rs`).
+//! `f32` does not hold go to the arena until the records move out, and from then on to
+//! the top of the records' block, which grows with the records and moves with them: a
+//! recording full of such constants runs at the speed of a small one
+//! (`wide_constant.rs`).
 //! Sweep scratch the arena cannot hold (the lanes of a vector sweep: a tangent per
 //! record and direction) comes from the same hooks (`host_scratch.rs`).
 
