@@ -237,10 +237,13 @@ impl<'m, T: Real> Tape<'m, T> {
             ) {
                 continue;
             }
-            let a = record.a_in::<LARGE>(j as u32);
-            let b = record.second_argument_or(a);
             let misses = |x: u32| x as usize >= inputs_end && j - x as usize > PREFETCH_AHEAD;
-            far += usize::from(misses(a) || misses(b));
+            far += usize::from(
+                record
+                    .arguments_in::<LARGE>(j as u32)
+                    .into_iter()
+                    .any(misses),
+            );
         }
         far * PREFETCH_SHARE >= PREFETCH_SAMPLES
     }
@@ -394,10 +397,9 @@ const PREFETCH_AHEAD: usize = 64;
 unsafe fn prefetch_arguments<T: Real, const LARGE: bool>(records: *mut Record<T>, j: usize) {
     // SAFETY (caller): `j` is a written record.
     let record = unsafe { records.add(j).read() };
-    let a = record.a_in::<LARGE>(j as u32);
-    let b = record.second_argument_or(a);
-    prefetch(records.wrapping_add(a as usize));
-    prefetch(records.wrapping_add(b as usize));
+    for argument in record.arguments_in::<LARGE>(j as u32) {
+        prefetch(records.wrapping_add(argument as usize));
+    }
 }
 
 /// Asks for the cache line of `record`'s adjoint (and, but for one record in eight,

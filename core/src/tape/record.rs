@@ -123,18 +123,17 @@ impl<T: Real> Record<T> {
         self.op_and_a >> OP_SHIFT == op as u32
     }
 
-    /// The second argument's index when the op is a binary op of two variables (`Add`
-    /// to `Hypot`, whose codes are consecutive), else `a`: an index to prefetch either
-    /// way, chosen without a branch.
+    /// The two records a backward sweep reaches from this one, record `index`, as
+    /// [`a_in`](Record::a_in) decodes the first: both arguments of a binary op of two
+    /// variables (`Add` to `Hypot`, whose codes are consecutive), else the first one
+    /// twice, chosen without a branch. For prefetching: a leaf's or a tensor record's
+    /// "argument" is an index all the same, of some written record.
     #[inline(always)]
-    pub(crate) fn second_argument_or(&self, a: u32) -> u32 {
+    pub(crate) fn arguments_in<const LARGE: bool>(&self, index: u32) -> [u32; 2] {
+        let a = self.a_in::<LARGE>(index);
         let code = self.op_and_a >> OP_SHIFT;
         let binary = code.wrapping_sub(Op::Add as u32) <= Op::Hypot as u32 - Op::Add as u32;
-        if binary {
-            self.b
-        } else {
-            a
-        }
+        [a, if binary { self.b } else { a }]
     }
 
     #[inline(always)]
@@ -177,7 +176,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_second_argument_to_prefetch_is_b_exactly_for_binary_ops() {
+    fn both_arguments_are_reached_exactly_for_binary_ops() {
         let mut ops = 0;
         for code in 0..64u8 {
             let Some(op) = Op::from_code(code) else {
@@ -187,8 +186,8 @@ mod tests {
             let record = Record::new(op, 10, 3, 7, 0.0f64).unwrap();
             let binary = op.arity() == crate::op::Arity::Binary;
             assert_eq!(
-                record.second_argument_or(3),
-                if binary { 7 } else { 3 },
+                record.arguments_in::<false>(10),
+                [3, if binary { 7 } else { 3 }],
                 "{op:?}"
             );
         }
