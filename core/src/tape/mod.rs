@@ -398,7 +398,11 @@ impl<'m, T: Real> Tape<'m, T> {
 
     /// Records a unary op. `Powi` takes its exponent from [`powi_id`](Tape::powi_id);
     /// binary, leaf and tensor ops are rejected as an invalid argument.
-    #[inline]
+    ///
+    /// Inlined always: the C library's `ad_exp`, `ad_tanh`, ... each pass a constant
+    /// `op`, and only inlined do the arity check and the value's dispatch on `op` fold
+    /// away (out of line, this function was a tenth of GradBench lstm's retaping).
+    #[inline(always)]
     pub fn unary_id(&self, op: Op, x: VarId) -> VarId {
         if op.arity() != crate::op::Arity::Unary || op == Op::Powi {
             return self.fail(Error::InvalidArgument("unary_id: not a unary op"));
