@@ -1,4 +1,5 @@
-/* autodiff_inline.h: recording + − × ÷ on an f64 tape without a call into the library.
+/* autodiff_inline.h: recording + − × ÷, negation, reciprocal and |x| on an f64 tape
+ * without a call into the library.
  *
  * A call into libautodiff costs several times the op it records (the status boundary,
  * the handle checks, the dtype dispatch), and it cannot inline into the caller's loop.
@@ -58,6 +59,9 @@ enum {
     AD_INLINE_OP_SUB_ = 3,
     AD_INLINE_OP_MUL_ = 4,
     AD_INLINE_OP_DIV_ = 5,
+    AD_INLINE_OP_NEG_ = 12,
+    AD_INLINE_OP_RECIP_ = 13,
+    AD_INLINE_OP_ABS_ = 35,
     AD_INLINE_OP_ADD_CONST_ = 39,
     AD_INLINE_OP_MUL_CONST_ = 40,
     AD_INLINE_OP_DIV_CONST_ = 41,
@@ -159,6 +163,15 @@ static inline ad_record_cursor *ad_inline_binary_cursor_(ad_tape *tape, ad_var a
                : NULL;
 }
 
+/* The cursor when `x` is live and stored as an index, else NULL. */
+static inline ad_record_cursor *ad_inline_unary_cursor_(ad_tape *tape, ad_var x) {
+    ad_record_cursor *cursor = ad_inline_cursor_(tape);
+    return cursor != NULL &&
+                   ad_inline_live_(ad_inline_cursor_stamp_(cursor), x, ad_inline_first_limit_(cursor))
+               ? cursor
+               : NULL;
+}
+
 /* The cursor when `x` is live and stored as an index and `c` has a place, else NULL.
  * Its place, as the library would choose it: when `c` is exactly an f32, inside the
  * record (`*b` = its bits, `*op` = `inline_op`); else the next slot of the tape's pool of
@@ -166,11 +179,9 @@ static inline ad_record_cursor *ad_inline_binary_cursor_(ad_tape *tape, ad_var a
  * reference, `*op` = the wide form). */
 static inline ad_record_cursor *ad_inline_const_cursor_(ad_tape *tape, ad_var x, double c,
                                                         uint32_t inline_op, uint32_t *op, uint32_t *b) {
-    ad_record_cursor *cursor = ad_inline_cursor_(tape);
+    ad_record_cursor *cursor = ad_inline_unary_cursor_(tape, x);
     float narrow = (float)c;
-    if (cursor == NULL ||
-        !ad_inline_live_(ad_inline_cursor_stamp_(cursor), x, ad_inline_first_limit_(cursor)))
-        return NULL;
+    if (cursor == NULL) return NULL;
     if ((double)narrow == c) {
         memcpy(b, &narrow, sizeof *b);
         *op = inline_op;
@@ -184,6 +195,15 @@ static inline ad_record_cursor *ad_inline_const_cursor_(ad_tape *tape, ad_var x,
     cursor->wide_reference += 1;
     cursor->wide_left -= 1;
     return cursor;
+}
+
+/* `v` with its sign bit cleared, as the library's |x| (NaN included): no libm call. */
+static inline double ad_inline_magnitude_(double v) {
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    bits &= ~(UINT64_C(1) << 63);
+    memcpy(&v, &bits, sizeof v);
+    return v;
 }
 /** @endcond */
 
@@ -277,6 +297,28 @@ static inline ad_var ad_inline_const_div(ad_tape *tape, double c, ad_var x) {
     ad_record_cursor *cur = ad_inline_const_cursor_(tape, x, c, AD_INLINE_OP_CONST_DIV_, &op, &b);
     if (cur == NULL) return ad_const_div(tape, c, x);
     return ad_inline_push_(cur, op, x.index, b, c / ad_inline_value_(cur, x.index));
+}
+
+/** `-x`, as ad_neg(). */
+static inline ad_var ad_inline_neg(ad_tape *tape, ad_var x) {
+    ad_record_cursor *c = ad_inline_unary_cursor_(tape, x);
+    if (c == NULL) return ad_neg(tape, x);
+    return ad_inline_push_(c, AD_INLINE_OP_NEG_, x.index, 0, -ad_inline_value_(c, x.index));
+}
+
+/** `1 / x`, as ad_recip(). */
+static inline ad_var ad_inline_recip(ad_tape *tape, ad_var x) {
+    ad_record_cursor *c = ad_inline_unary_cursor_(tape, x);
+    if (c == NULL) return ad_recip(tape, x);
+    return ad_inline_push_(c, AD_INLINE_OP_RECIP_, x.index, 0, 1.0 / ad_inline_value_(c, x.index));
+}
+
+/** `|x|`, as ad_abs(). */
+static inline ad_var ad_inline_abs(ad_tape *tape, ad_var x) {
+    ad_record_cursor *c = ad_inline_unary_cursor_(tape, x);
+    if (c == NULL) return ad_abs(tape, x);
+    return ad_inline_push_(c, AD_INLINE_OP_ABS_, x.index, 0,
+                           ad_inline_magnitude_(ad_inline_value_(c, x.index)));
 }
 
 #ifdef __cplusplus

@@ -23,7 +23,8 @@ struct RecordF64 {
 }
 
 /// Appends `op(a, b)` through `cursor` as the inline C path does, or `None` where the
-/// protocol sends the caller to the library instead.
+/// protocol sends the caller to the library instead. A unary op (`Neg`, `Recip`, `Abs`)
+/// reads `a` only, and its record's second word is 0.
 ///
 /// # Safety
 /// `cursor` is the live cursor of a tape no call of which is running.
@@ -52,11 +53,14 @@ unsafe fn push(cursor: NonNull<RecordCursor>, op: Op, a: VarId, b: VarId) -> Opt
             Op::Sub => x - y,
             Op::Mul => x * y,
             Op::Div => x / y,
+            Op::Neg => -x,
+            Op::Recip => 1.0 / x,
+            Op::Abs => x.abs(),
             _ => return None,
         };
         records.add(len as usize).write(RecordF64 {
             first: (op as u32) << 26 | a.index,
-            b: b.index,
+            b: if is_unary(op) { 0 } else { b.index },
             value,
             adjoint: 0.0,
         });
@@ -68,6 +72,20 @@ unsafe fn push(cursor: NonNull<RecordCursor>, op: Op, a: VarId, b: VarId) -> Opt
         generation: c.generation.get(),
         tape: c.identity,
     })
+}
+
+/// The unary ops the cursor records (`b` unused).
+fn is_unary(op: Op) -> bool {
+    matches!(op, Op::Neg | Op::Recip | Op::Abs)
+}
+
+/// The tape's own call for `op(a, b)` (`b` unused for a unary op).
+fn api_op(tape: &Tape<'_, f64>, op: Op, a: VarId, b: VarId) -> VarId {
+    if is_unary(op) {
+        tape.unary_id(op, a)
+    } else {
+        tape.binary_id(op, a, b)
+    }
 }
 
 /// Appends `x op c` through `cursor` for one of the ops with a constant (`op` is its
@@ -147,13 +165,16 @@ fn no_cursor() {
     panic!("a tape without a record cursor outside AddressSanitizer builds");
 }
 
-/// `Σ (x_i · x_{i+1} − x_i) / x_{i+1}` through `op` (the API's call, or the cursor).
+/// `Σ t_i − 1/|t_i|` for `t_i = (x_i · x_{i+1} − x_i) / x_{i+1}` through `op` (the API's
+/// call, or the cursor; a unary op's second argument is unused).
 fn record(tape: &Tape<'_, f64>, x: &[f64], op: &dyn Fn(Op, VarId, VarId) -> VarId) -> VarId {
     let xs: Vec<VarId> = x.iter().map(|&v| tape.input(v).id()).collect();
     let mut sum = tape.constant(0.0).id();
     for w in xs.windows(2) {
         let term = op(Op::Div, op(Op::Sub, op(Op::Mul, w[0], w[1]), w[0]), w[1]);
-        sum = op(Op::Add, sum, term);
+        let magnitude = op(Op::Abs, term, term);
+        let inverse = op(Op::Neg, op(Op::Recip, magnitude, magnitude), magnitude);
+        sum = op(Op::Add, sum, op(Op::Add, term, inverse));
     }
     // And an API op on top of the cursor's records.
     tape.unary_id(Op::Sin, sum)
@@ -171,7 +192,7 @@ fn records_through_the_cursor_are_the_tapes_own() {
         return no_cursor();
     };
 
-    let f_api = record(&api, &x, &|op, a, b| api.binary_id(op, a, b));
+    let f_api = record(&api, &x, &|op, a, b| api_op(&api, op, a, b));
     let f_via = record(&via, &x, &|op, a, b| {
         // SAFETY: no call of `via` is running here.
         unsafe { push(cursor, op, a, b) }.expect("the protocol's conditions hold")

@@ -24,6 +24,10 @@ ad_var fuzz_inline_const_div(ad_tape *tape, double c, ad_var x) {
     return ad_inline_const_div(tape, c, x);
 }
 
+ad_var fuzz_inline_neg(ad_tape *tape, ad_var x) { return ad_inline_neg(tape, x); }
+ad_var fuzz_inline_recip(ad_tape *tape, ad_var x) { return ad_inline_recip(tape, x); }
+ad_var fuzz_inline_abs(ad_tape *tape, ad_var x) { return ad_inline_abs(tape, x); }
+
 int fuzz_inline_value(ad_tape *tape, ad_var x, double *value) {
     return ad_inline_value(tape, x, value);
 }

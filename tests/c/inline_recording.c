@@ -24,14 +24,19 @@ typedef struct {
     ad_var (*div_const)(ad_tape *, ad_var, double);
     ad_var (*const_sub)(ad_tape *, double, ad_var);
     ad_var (*const_div)(ad_tape *, double, ad_var);
+    ad_var (*neg)(ad_tape *, ad_var);
+    ad_var (*recip)(ad_tape *, ad_var);
+    ad_var (*abs)(ad_tape *, ad_var);
 } ops;
 
 static const ops library = {ad_add,       ad_sub,       ad_mul,   ad_div,       ad_add_const,
-                            ad_sub_const, ad_scale,     ad_div_const, ad_const_sub, ad_const_div};
+                            ad_sub_const, ad_scale,     ad_div_const, ad_const_sub, ad_const_div,
+                            ad_neg,       ad_recip,     ad_abs};
 static const ops inlined = {ad_inline_add,       ad_inline_sub,       ad_inline_mul,
                             ad_inline_div,       ad_inline_add_const, ad_inline_sub_const,
                             ad_inline_scale,     ad_inline_div_const, ad_inline_const_sub,
-                            ad_inline_const_div};
+                            ad_inline_const_div, ad_inline_neg,       ad_inline_recip,
+                            ad_inline_abs};
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
 static double uniform(double lo, double hi) { return check_uniform(&rng_state, lo, hi); }
@@ -48,6 +53,9 @@ static ad_var program(ad_tape *t, const ops *o, const ad_var *x) {
         f = o->add(t, f, o->add(t, o->scale(t, q, 100.0), o->div_const(t, o->sub_const(t, r, 0.1), 0.5)));
         ad_var s = o->const_sub(t, 0.7, o->scale(t, o->div_const(t, x[i], 0.3), 1.1));
         f = o->add(t, f, o->const_div(t, 1.0 + 0.0314159265358979 * i, o->add_const(t, o->mul(t, s, s), 0.3)));
+        /* The unary ops: |a| and −a have kinks and signs to keep (a is either sign). */
+        ad_var m = o->recip(t, o->add_const(t, o->abs(t, a), 0.25));
+        f = o->sub(t, f, o->mul(t, o->neg(t, a), m));
     }
     return f;
 }
@@ -80,6 +88,12 @@ static void same_records_as_the_library(ad_dtype dtype) {
         CHECK_OK(ad_value(inl, f_inl, &v_inl));
         CHECK(memcmp(&v_lib, &v_inl, sizeof v_lib) == 0);
         CHECK(memcmp(g_lib, g_inl, sizeof g_lib) == 0);
+        /* Record for record, words no sweep reads included: their images are the same. */
+        static unsigned char image_lib[1 << 17], image_inl[1 << 17];
+        size_t len_lib = 0, len_inl = 0;
+        CHECK_OK(ad_tape_save_image(lib, &f_lib, 1, image_lib, sizeof image_lib, &len_lib));
+        CHECK_OK(ad_tape_save_image(inl, &f_inl, 1, image_inl, sizeof image_inl, &len_inl));
+        CHECK(len_lib == len_inl && memcmp(image_lib, image_inl, len_lib) == 0);
         /* Replay re-evaluates the inline records as the library's. */
         for (int i = 0; i < N; i++) x0[i] = uniform(-2.0, 2.0);
         CHECK_OK(ad_replay(lib, x0, N));
@@ -125,6 +139,16 @@ static void falls_back_with_the_library_statuses(void) {
     CHECK_STATUS(ad_tape_status(t), AD_ERR_FOREIGN_HANDLE);
     CHECK_OK(ad_tape_reset(t));
 
+    /* The unary ops alike: a stale handle, then the failed tape. */
+    x = ad_input(t, 2.0);
+    CHECK_OK(ad_tape_reset(t));
+    y = ad_input(t, 3.0);
+    CHECK(!ad_var_is_valid(ad_inline_abs(t, x)));
+    CHECK_STATUS(ad_tape_status(t), AD_ERR_STALE_HANDLE);
+    CHECK(!ad_var_is_valid(ad_inline_neg(t, y)));
+    CHECK(!ad_var_is_valid(ad_inline_recip(t, y)));
+    CHECK_OK(ad_tape_reset(t));
+
     /* A constant float cannot hold on a fresh recording: the library's call takes the
      * pool's first chunk and keeps the constant there (one record, as inline). */
     y = ad_input(t, 3.0);
@@ -151,6 +175,9 @@ static void falls_back_with_the_library_statuses(void) {
     /* NULL and an ended tape: the invalid handle, nothing touched. */
     CHECK(!ad_var_is_valid(ad_inline_add(NULL, y, y)));
     CHECK(!ad_var_is_valid(ad_inline_const_div(NULL, 1.0, y)));
+    CHECK(!ad_var_is_valid(ad_inline_neg(NULL, y)));
+    CHECK(!ad_var_is_valid(ad_inline_recip(NULL, y)));
+    CHECK(!ad_var_is_valid(ad_inline_abs(NULL, y)));
     ad_tape_free(t);
     ad_tape_free(other);
 }

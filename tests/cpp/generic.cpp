@@ -363,7 +363,8 @@ static void hvp_into_buffers() {
 }
 
 // On an f64 tape a function's primal() is the tape's value bit for bit: it is read back
-// from the record the library call just wrote, not computed again with <cmath>. A library
+// from the record the library call just wrote, not computed again with <cmath> (or, for
+// the exact -x, 1/x and |x|, computed as the tape computes it). A library
 // built for AddressSanitizer offers no record cursor; there the values are <cmath>'s,
 // within its rounding of the tape's.
 static void function_values_are_the_tapes() {
@@ -373,7 +374,9 @@ static void function_values_are_the_tapes() {
     const Var results[] = {exp(x),      log(y),        sin(x),         tanh(x),
                            sigmoid(x),  softplus(y),   erf(x),         cbrt(y),
                            pow(x, y),   pow(x, 2.5),   pow(x, 3),      pow(2.0, x),
-                           atan2(x, y), hypot(x, 2.0), max(x, 0.5),    expm1(x)};
+                           atan2(x, y), hypot(x, 2.0), max(x, 0.5),    expm1(x),
+                           -x,          recip(y),      1.0 / y,        abs(x - y),
+                           fabs(-x)};
     bool same = true;
     for (const Var &r : results) {
         double primal = r.primal(), value = r.value();

@@ -8,6 +8,7 @@
 // one load from the cache, where computing the function again in double would cost as
 // much as the library's own call. Only where the tape offers no cursor (an f32 tape, a
 // library built for AddressSanitizer) or the op failed is the value computed in double.
+// recip and abs, exact in double, record through autodiff_inline.h and compute it.
 #pragma once
 #ifndef AUTODIFF_MATH_HPP
 #define AUTODIFF_MATH_HPP
@@ -53,7 +54,6 @@ inline Var recorded_binary(const Var &a, const Var &b, Plain plain, Record recor
         return detail::recorded(x.tape(), ad_##name(x.tape(), x.raw()),                   \
                                 [&] { return plain(x.primal()); });                       \
     }
-AUTODIFF_HPP_UNARY(recip, detail::recip)
 AUTODIFF_HPP_UNARY(sqrt, std::sqrt)
 AUTODIFF_HPP_UNARY(cbrt, std::cbrt)
 AUTODIFF_HPP_UNARY(exp, std::exp)
@@ -74,11 +74,22 @@ AUTODIFF_HPP_UNARY(tanh, std::tanh)
 AUTODIFF_HPP_UNARY(asinh, std::asinh)
 AUTODIFF_HPP_UNARY(acosh, std::acosh)
 AUTODIFF_HPP_UNARY(atanh, std::atanh)
-AUTODIFF_HPP_UNARY(abs, std::fabs)
 AUTODIFF_HPP_UNARY(sigmoid, detail::sigmoid)
 AUTODIFF_HPP_UNARY(softplus, detail::softplus)
 AUTODIFF_HPP_UNARY(erf, std::erf)
 #undef AUTODIFF_HPP_UNARY
+
+// The functions autodiff_inline.h records without a library call: their values are exact
+// in double, so primal() is the tape's value without reading it back.
+#define AUTODIFF_HPP_EXACT_UNARY(name, plain)                                             \
+    inline Var name(const Var &x) noexcept {                                              \
+        if (x.is_passive()) return plain(x.primal());                                     \
+        return Var::with_value(x.tape(), ad_inline_##name(x.tape(), x.raw()),            \
+                               plain(x.primal()));                                        \
+    }
+AUTODIFF_HPP_EXACT_UNARY(recip, detail::recip)
+AUTODIFF_HPP_EXACT_UNARY(abs, std::fabs)
+#undef AUTODIFF_HPP_EXACT_UNARY
 inline Var fabs(const Var &x) noexcept { return abs(x); }
 
 // Var with Var, and with a double on either side (a constant operand); both passive:

@@ -165,8 +165,8 @@ inline ad_var handle_on(ad_tape *t, const Var &x) noexcept {
 } // namespace detail
 
 // ---- arithmetic: a passive side is a constant operand (inside the op's record); x + 0,
-// x * 1 record nothing. On an f64 tape `+ − × ÷` record without a library call
-// (autodiff_inline.h), and through the library otherwise. ----
+// x * 1 record nothing. On an f64 tape `+ − × ÷`, negation and `1 / x` record without a
+// library call (autodiff_inline.h), and through the library otherwise. ----
 
 AUTODIFF_HPP_ARITHMETIC Var operator+(const Var &a, double c) noexcept {
     if (a.is_passive()) return a.primal() + c;
@@ -183,7 +183,7 @@ AUTODIFF_HPP_ARITHMETIC Var operator-(const Var &a, double c) noexcept {
 }
 AUTODIFF_HPP_ARITHMETIC Var operator-(const Var &a) noexcept {
     if (a.is_passive()) return -a.primal();
-    return Var::with_value(a.tape(), ad_neg(a.tape(), a.raw()), -a.primal());
+    return Var::with_value(a.tape(), ad_inline_neg(a.tape(), a.raw()), -a.primal());
 }
 AUTODIFF_HPP_ARITHMETIC Var operator+(const Var &a) noexcept { return a; }
 AUTODIFF_HPP_ARITHMETIC Var operator-(double c, const Var &a) noexcept {
@@ -207,7 +207,7 @@ AUTODIFF_HPP_ARITHMETIC Var operator/(const Var &a, double c) noexcept {
 AUTODIFF_HPP_ARITHMETIC Var operator/(double c, const Var &a) noexcept {
     if (a.is_passive()) return c / a.primal();
     ad_tape *t = a.tape();
-    if (c == 1.0) return Var::with_value(t, ad_recip(t, a.raw()), 1.0 / a.primal());
+    if (c == 1.0) return Var::with_value(t, ad_inline_recip(t, a.raw()), 1.0 / a.primal());
     return Var::with_value(t, ad_inline_const_div(t, c, a.raw()), c / a.primal());
 }
 

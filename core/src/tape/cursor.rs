@@ -5,8 +5,8 @@
 //! checks, a dtype dispatch), and none of it inlines into the caller's loop. So the
 //! tape's first bytes have a fixed layout, [`RecordCursor`], and a host that follows
 //! the protocol below may append plain arithmetic records itself: `include/autodiff_inline.h`
-//! does so for `+ − × ÷` and their forms with a constant, and falls back to the library
-//! call whenever any condition fails.
+//! does so for `+ − × ÷`, their forms with a constant, negation, the reciprocal and
+//! `|x|`, and falls back to the library call whenever any condition fails.
 //!
 //! # The protocol (for an `f64` tape)
 //!
@@ -19,7 +19,8 @@
 //!   `record.rs`);
 //!
 //! by writing the 24-byte record at `records + 24·i`: the word `op << 26 | a.index`,
-//! the word `b.index` (or the `f32` bits of an inline constant), the value computed in
+//! the word `b.index` (or the `f32` bits of an inline constant, or 0 for `Neg`, `Recip`
+//! and `Abs`, which take no second operand), the value computed in
 //! `f64` exactly as the op's rule does, and a zero adjoint; then storing `len = i + 1`,
 //! and returning the handle `{i, 1, generation, identity}`. The op codes are those of
 //! [`Op`](crate::Op), which never change for existing ops.

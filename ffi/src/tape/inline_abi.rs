@@ -16,6 +16,9 @@ const _: () = {
     assert!(Op::Sub as u32 == 3);
     assert!(Op::Mul as u32 == 4);
     assert!(Op::Div as u32 == 5);
+    assert!(Op::Neg as u32 == 12);
+    assert!(Op::Recip as u32 == 13);
+    assert!(Op::Abs as u32 == 35);
     assert!(Op::AddConst as u32 == 39);
     assert!(Op::MulConst as u32 == 40);
     assert!(Op::DivConst as u32 == 41);

@@ -31,6 +31,9 @@ extern "C" {
     fn fuzz_inline_div_const(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_var;
     fn fuzz_inline_const_sub(tape: *mut ad_tape, c: f64, x: ad_var) -> ad_var;
     fn fuzz_inline_const_div(tape: *mut ad_tape, c: f64, x: ad_var) -> ad_var;
+    fn fuzz_inline_neg(tape: *mut ad_tape, x: ad_var) -> ad_var;
+    fn fuzz_inline_recip(tape: *mut ad_tape, x: ad_var) -> ad_var;
+    fn fuzz_inline_abs(tape: *mut ad_tape, x: ad_var) -> ad_var;
     fn fuzz_inline_value(tape: *mut ad_tape, x: ad_var, value: *mut f64) -> c_int;
 }
 
@@ -44,6 +47,15 @@ const BINARY: [(Binary, Expected); 4] = [
     (fuzz_inline_sub, |a, b| a - b),
     (fuzz_inline_mul, |a, b| a * b),
     (fuzz_inline_div, |a, b| a / b),
+];
+
+type Unary = unsafe extern "C" fn(*mut ad_tape, ad_var) -> ad_var;
+
+/// The header's unary ops, each with the value it must give.
+const UNARY: [(Unary, fn(f64) -> f64); 3] = [
+    (fuzz_inline_neg, |x| -x),
+    (fuzz_inline_recip, |x| 1.0 / x),
+    (fuzz_inline_abs, f64::abs),
 ];
 
 /// The header's ops of a handle `x` and a constant `c`, by number: the op's result, and
@@ -102,7 +114,7 @@ pub(crate) unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; 
     // library, whose constants are rounded to the tape's type.
     let f64_tape = world.live(i).is_some_and(|s| s.dtype == Dtype::F64);
     let x = operand(world, b, i);
-    match b.u8() % 11 {
+    match b.u8() % 14 {
         k @ 0..=3 => {
             let y = operand(world, b, i);
             let (op, want) = BINARY[k as usize];
@@ -125,6 +137,16 @@ pub(crate) unsafe fn call(world: &mut World, b: &mut Bytes, scratch: &mut [u64; 
                     same(got, want),
                     "inline op {k} with {c:e}: {got:e}, not {want:e}"
                 );
+            }
+        }
+        k @ 10..=12 => {
+            let (op, want) = UNARY[k as usize - 10];
+            let z = unsafe { op(tape, x) };
+            world.keep_var(z, i);
+            if f64_tape && ad_var_is_valid(z) {
+                let want = want(unsafe { value_of(tape, x) });
+                let got = unsafe { value_of(tape, z) };
+                assert!(same(got, want), "inline op {k}: {got:e}, not {want:e}");
             }
         }
         _ => {
