@@ -237,6 +237,20 @@ macro_rules! dual_number {
             fn is_zero(self) -> bool {
                 self.value.is_zero() && self.tangents_are_zero()
             }
+            /// A constant whose value `f32` holds, as for a plain float, when every
+            /// tangent is zero: the tape then keeps it inside the op's record (`x · 0.5`
+            /// is one record, not a constant record and a product), which reads it back
+            /// as `from_f64` makes it, with tangents `+0`. (So a `−0` tangent reads back
+            /// as `+0`, which can change only the sign of a zero tangent downstream:
+            /// `x − c` is recorded as `x + (−c)`, whose negated tangent is `−0`.)
+            #[inline(always)]
+            fn exact_f32(self) -> Option<f32> {
+                if self.tangents_are_zero() {
+                    self.value.exact_f32()
+                } else {
+                    None
+                }
+            }
             #[inline(always)]
             fn recip(self) -> Self {
                 self.unary(Op::Recip, 0)

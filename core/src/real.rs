@@ -64,8 +64,9 @@ pub trait Real:
         let _ = other;
         false
     }
-    /// The number as an `f32`, when it is a plain float (no tangents) that `f32` holds
-    /// exactly. The tape stores such constants inside the record that uses them.
+    /// The number as an `f32`, when it is a plain float that `f32` holds exactly, or a
+    /// dual number of such a value whose tangents are all zero. The tape stores such
+    /// constants inside the record that uses them.
     fn exact_f32(self) -> Option<f32> {
         None
     }

@@ -589,3 +589,75 @@ fn gradient_into_puts_every_input_in_its_place_wherever_inputs_were_recorded() {
         assert_close(&format!("input {k}"), g[k], difference, FD_TOL);
     }
 }
+
+/// On a dual tape (Hessian-vector products), a constant `f32` holds whose tangent is
+/// zero goes inside the op's record, as on a plain tape: one record where a constant
+/// record and a binary op were two, and the same gradient and `H·v` to the bit. A
+/// constant with a tangent keeps its record.
+#[test]
+fn dual_tapes_keep_f32_constants_inside_the_op_record() {
+    use autodiff_core::{Dual, VarId};
+    type D = Dual<f64>;
+    // f(x, y) = 0.5·x·y + 3·(x − 1.5)² − 2/y + y/4 − (0.25 − x):
+    // ∇f = (0.5y + 6(x − 1.5) + 1, 0.5x + 2/y² + 1/4), ∇²f = [[6, 0.5], [0.5, −4/y³]].
+    // `with_constant(op, a, c, constant_first)` records `a op c` (or `c op a`).
+    fn f(tape: &Tape<'_, D>, with_constant: &dyn Fn(Op, VarId, f64, bool) -> VarId) -> VarId {
+        let (x, y) = (tape.input(D::constant(0.0)), tape.input(D::constant(0.0)));
+        let half_xy = with_constant(Op::Mul, (x * y).id(), 0.5, false);
+        let shifted = with_constant(Op::Sub, x.id(), 1.5, false);
+        let square = Var::from_id(tape, shifted) * Var::from_id(tape, shifted);
+        let three_squares = with_constant(Op::Mul, square.id(), 3.0, true);
+        let two_over_y = with_constant(Op::Div, y.id(), 2.0, true);
+        let quarter_y = with_constant(Op::Div, y.id(), 4.0, false);
+        let rest = with_constant(Op::Sub, x.id(), 0.25, true);
+        let v = |id| Var::from_id(tape, id);
+        (v(half_xy) + v(three_squares) - v(two_over_y) + v(quarter_y) - v(rest)).id()
+    }
+    let (x, y) = (0.8, 1.7);
+    let v = [0.3, -1.1];
+    let run = |fused: bool| {
+        let mut mem = [MaybeUninit::<u8>::uninit(); 8192];
+        let tape = Tape::<D>::new(&mut mem).unwrap();
+        let output = f(&tape, &|op, a, c, constant_first| {
+            let c = D::constant(c);
+            match (fused, constant_first) {
+                (true, false) => tape.binary_const_id(op, a, c),
+                (true, true) => tape.const_binary_id(op, c, a),
+                (false, false) => tape.binary_id(op, a, tape.constant(c).id()),
+                (false, true) => tape.binary_id(op, tape.constant(c).id(), a),
+            }
+        });
+        let (mut g, mut hv) = ([0.0; 2], [0.0; 2]);
+        tape.hessian_vector_product(output, &[x, y], &v, &mut g, &mut hv)
+            .unwrap();
+        (tape.len(), g, hv)
+    };
+    let (fused_len, g, hv) = run(true);
+    let (records_len, g_records, hv_records) = run(false);
+    // Six constants, each a record less.
+    assert_eq!(records_len, fused_len + 6);
+    for k in 0..2 {
+        assert_eq!(g[k].to_bits(), g_records[k].to_bits(), "gradient {k}");
+        assert_eq!(hv[k].to_bits(), hv_records[k].to_bits(), "H·v {k}");
+    }
+    let want_g = [
+        0.5 * y + 6.0 * (x - 1.5) + 1.0,
+        0.5 * x + 2.0 / (y * y) + 0.25,
+    ];
+    let want_hv = [
+        6.0 * v[0] + 0.5 * v[1],
+        0.5 * v[0] - 4.0 / (y * y * y) * v[1],
+    ];
+    for k in 0..2 {
+        assert_close("gradient", g[k], want_g[k], 1e-14);
+        assert_close("H·v", hv[k], want_hv[k], 1e-14);
+    }
+
+    // A constant with a tangent keeps its record, and the tangent.
+    let mut mem = [MaybeUninit::<u8>::uninit(); 4096];
+    let tape = Tape::<D>::new(&mut mem).unwrap();
+    let a = tape.input(D::constant(2.0)).id();
+    let product = tape.binary_const_id(Op::Mul, a, D::new(0.5, 1.0));
+    assert_eq!(tape.len(), 3);
+    assert_eq!(tape.value(product).unwrap().tangent, 2.0);
+}
