@@ -2704,8 +2704,8 @@ struct ad_var ad_div(struct ad_tape *tape, struct ad_var a, struct ad_var b);
 // `x * c` for a constant `c`.
 //
 // One record, whatever `c`: inside the record when `float` holds `c` exactly (most
-// literals: `0.5`, `100`, `-3`), else (an `AD_F64` tape) 8 bytes beside the records. On
-// an `AD_F64_DUAL` tape, a constant `float` does not hold takes a constant record.
+// literals: `0.5`, `100`, `-3`), else (an `AD_F64` or `AD_F64_DUAL` tape) 8 bytes beside
+// the records.
 //
 // Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 // argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
@@ -2715,8 +2715,8 @@ struct ad_var ad_scale(struct ad_tape *tape, struct ad_var x, double c);
 // `x + c` for a constant `c`.
 //
 // One record, whatever `c`: inside the record when `float` holds `c` exactly (most
-// literals: `0.5`, `100`, `-3`), else (an `AD_F64` tape) 8 bytes beside the records. On
-// an `AD_F64_DUAL` tape, a constant `float` does not hold takes a constant record.
+// literals: `0.5`, `100`, `-3`), else (an `AD_F64` or `AD_F64_DUAL` tape) 8 bytes beside
+// the records.
 //
 // Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 // argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
@@ -2726,8 +2726,8 @@ struct ad_var ad_add_const(struct ad_tape *tape, struct ad_var x, double c);
 // `x - c` for a constant `c`.
 //
 // One record, whatever `c`: inside the record when `float` holds `c` exactly (most
-// literals: `0.5`, `100`, `-3`), else (an `AD_F64` tape) 8 bytes beside the records. On
-// an `AD_F64_DUAL` tape, a constant `float` does not hold takes a constant record.
+// literals: `0.5`, `100`, `-3`), else (an `AD_F64` or `AD_F64_DUAL` tape) 8 bytes beside
+// the records.
 //
 // Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 // argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
@@ -2737,8 +2737,8 @@ struct ad_var ad_sub_const(struct ad_tape *tape, struct ad_var x, double c);
 // `c - x` for a constant `c`.
 //
 // One record, whatever `c`: inside the record when `float` holds `c` exactly (most
-// literals: `0.5`, `100`, `-3`), else (an `AD_F64` tape) 8 bytes beside the records. On
-// an `AD_F64_DUAL` tape, a constant `float` does not hold takes a constant record.
+// literals: `0.5`, `100`, `-3`), else (an `AD_F64` or `AD_F64_DUAL` tape) 8 bytes beside
+// the records.
 //
 // Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 // argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
@@ -2748,8 +2748,8 @@ struct ad_var ad_const_sub(struct ad_tape *tape, double c, struct ad_var x);
 // `x / c` for a constant `c`.
 //
 // One record, whatever `c`: inside the record when `float` holds `c` exactly (most
-// literals: `0.5`, `100`, `-3`), else (an `AD_F64` tape) 8 bytes beside the records. On
-// an `AD_F64_DUAL` tape, a constant `float` does not hold takes a constant record.
+// literals: `0.5`, `100`, `-3`), else (an `AD_F64` or `AD_F64_DUAL` tape) 8 bytes beside
+// the records.
 //
 // Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 // argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
@@ -2759,8 +2759,8 @@ struct ad_var ad_div_const(struct ad_tape *tape, struct ad_var x, double c);
 // `c / x` for a constant `c`.
 //
 // One record, whatever `c`: inside the record when `float` holds `c` exactly (most
-// literals: `0.5`, `100`, `-3`), else (an `AD_F64` tape) 8 bytes beside the records. On
-// an `AD_F64_DUAL` tape, a constant `float` does not hold takes a constant record.
+// literals: `0.5`, `100`, `-3`), else (an `AD_F64` or `AD_F64_DUAL` tape) 8 bytes beside
+// the records.
 //
 // Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 // argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,

@@ -251,6 +251,16 @@ macro_rules! dual_number {
                     None
                 }
             }
+            const F64_VALUED: bool = T::F64_VALUED;
+            /// As [`exact_f32`](Real::exact_f32), for a constant beside the records.
+            #[inline(always)]
+            fn plain_f64(self) -> Option<f64> {
+                if self.tangents_are_zero() {
+                    self.value.plain_f64()
+                } else {
+                    None
+                }
+            }
             #[inline(always)]
             fn recip(self) -> Self {
                 self.unary(Op::Recip, 0)

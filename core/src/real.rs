@@ -70,6 +70,16 @@ pub trait Real:
     fn exact_f32(self) -> Option<f32> {
         None
     }
+    /// Whether the number's value is an `f64`: a plain `f64`, or a dual number of one.
+    /// Only such tapes keep constants that `f32` does not hold beside their records
+    /// (`wide_constant.rs`), where [`plain_f64`](Real::plain_f64) answers.
+    const F64_VALUED: bool = false;
+    /// The number as an `f64`, when it is a plain `f64`, or a dual number of one whose
+    /// tangents are all zero: what a constant beside the records (8 bytes) holds, and
+    /// reads back with [`from_f64`](Real::from_f64).
+    fn plain_f64(self) -> Option<f64> {
+        None
+    }
 
     fn recip(self) -> Self;
     fn powi(self, n: i32) -> Self;
@@ -142,6 +152,11 @@ macro_rules! impl_real_for_float {
             fn exact_f32(self) -> Option<f32> {
                 let narrow = self as f32;
                 (narrow as $t == self).then_some(narrow)
+            }
+            const F64_VALUED: bool = core::mem::size_of::<$t>() == 8;
+            #[inline(always)]
+            fn plain_f64(self) -> Option<f64> {
+                Self::F64_VALUED.then_some(self as f64)
             }
             #[inline(always)]
             fn is_non_finite(self) -> bool {

@@ -565,3 +565,61 @@ fn a_tensor_op_whose_reserve_grows_still_finds_room_for_its_record() {
         assert_eq!(grad, [3.0, -0.5, 1.75], "padding {padding}");
     }
 }
+
+/// A dual tape (Hessian-vector products) keeps constants `f32` does not hold beside its
+/// records as an `f64` tape does, 8 bytes each: at the top of a block that moves as the
+/// records grow. Its gradient and `H·v` match a tape given its memory up front, bit for
+/// bit, and no constant takes a record.
+#[test]
+fn a_dual_tapes_constants_move_with_its_records() {
+    use autodiff_core::Dual;
+    type D = Dual<f64>;
+    let steps = sized(5000, 300);
+    // y ← sin(y · c_k) + x from y = x·z, with y ← 0.7 − y now and then.
+    let record = |tape: &Tape<'_, D>| {
+        let x = tape.input_id(D::constant(0.0));
+        let z = tape.input_id(D::constant(0.0));
+        let mut y = tape.binary_id(Op::Mul, x, z);
+        for k in 0..steps {
+            let c = D::constant(0.1 + k as f64 * 1e-7);
+            let t = tape.unary_id(Op::Sin, tape.binary_const_id(Op::Mul, y, c));
+            y = tape.binary_id(Op::Add, t, x);
+            if k % 61 == 0 {
+                y = tape.const_binary_id(Op::Sub, D::constant(0.7), y);
+            }
+        }
+        y
+    };
+    let derivatives = |tape: &Tape<'_, D>, y: VarId| {
+        let (mut g, mut hv) = ([0.0; 2], [0.0; 2]);
+        tape.hessian_vector_product(y, &[0.4, -0.7], &[1.0, 0.5], &mut g, &mut hv)
+            .unwrap();
+        [bits(&g), bits(&hv)].concat()
+    };
+    let ops = 1 + 3 * steps + (0..steps).filter(|k| k % 61 == 0).count();
+
+    let mut mem = memory(1 << 22);
+    let reference = Tape::<D>::new(&mut mem).unwrap();
+    let y = record(&reference);
+    reference.status().unwrap();
+    assert_eq!(
+        reference.len(),
+        2 + ops,
+        "a record per op, none per constant"
+    );
+    let want = derivatives(&reference, y);
+
+    let mut pool = memory(1 << 23);
+    let mut carver = Carver::new(&mut pool);
+    {
+        let mut mem = memory(sized(8 << 10, 2 << 10));
+        let mut tape = Tape::<D>::new(&mut mem).unwrap();
+        tape.set_growth(&mut carver).unwrap();
+        let y = record(&tape);
+        tape.status().unwrap();
+        assert_eq!(tape.len(), reference.len());
+        assert_eq!(derivatives(&tape, y), want);
+    }
+    assert!(carver.grown >= 2, "grew {} times", carver.grown);
+    assert_eq!(carver.released, carver.grown);
+}

@@ -590,36 +590,38 @@ fn gradient_into_puts_every_input_in_its_place_wherever_inputs_were_recorded() {
     }
 }
 
-/// On a dual tape (Hessian-vector products), a constant `f32` holds whose tangent is
-/// zero goes inside the op's record, as on a plain tape: one record where a constant
-/// record and a binary op were two, and the same gradient and `H·v` to the bit. A
-/// constant with a tangent keeps its record.
+/// On a dual tape (Hessian-vector products), a constant whose tangent is zero costs no
+/// record of its own, as on a plain tape: inside the op's record where `f32` holds it,
+/// else 8 bytes beside the records. One record where a constant record and a binary op
+/// were two, and the same gradient and `H·v` to the bit. A constant with a tangent keeps
+/// its record.
 #[test]
-fn dual_tapes_keep_f32_constants_inside_the_op_record() {
+fn dual_tapes_keep_constants_out_of_records_of_their_own() {
     use autodiff_core::{Dual, VarId};
     type D = Dual<f64>;
-    // f(x, y) = 0.5·x·y + 3·(x − 1.5)² − 2/y + y/4 − (0.25 − x):
-    // ∇f = (0.5y + 6(x − 1.5) + 1, 0.5x + 2/y² + 1/4), ∇²f = [[6, 0.5], [0.5, −4/y³]].
-    // `with_constant(op, a, c, constant_first)` records `a op c` (or `c op a`).
-    fn f(tape: &Tape<'_, D>, with_constant: &dyn Fn(Op, VarId, f64, bool) -> VarId) -> VarId {
+    // f(x, y) = c0·x·y + c1·(x − c2)² − c3/y + y/c4 − (c5 − x):
+    // ∇f = (c0·y + 2c1·(x − c2) + 1, c0·x + c3/y² + 1/c4),
+    // ∇²f = [[2c1, c0], [c0, −2c3/y³]].
+    // `with_constant(op, a, k, constant_first)` records `a op c_k` (or `c_k op a`).
+    fn f(tape: &Tape<'_, D>, with_constant: &dyn Fn(Op, VarId, usize, bool) -> VarId) -> VarId {
         let (x, y) = (tape.input(D::constant(0.0)), tape.input(D::constant(0.0)));
-        let half_xy = with_constant(Op::Mul, (x * y).id(), 0.5, false);
-        let shifted = with_constant(Op::Sub, x.id(), 1.5, false);
+        let c0_xy = with_constant(Op::Mul, (x * y).id(), 0, false);
+        let shifted = with_constant(Op::Sub, x.id(), 2, false);
         let square = Var::from_id(tape, shifted) * Var::from_id(tape, shifted);
-        let three_squares = with_constant(Op::Mul, square.id(), 3.0, true);
-        let two_over_y = with_constant(Op::Div, y.id(), 2.0, true);
-        let quarter_y = with_constant(Op::Div, y.id(), 4.0, false);
-        let rest = with_constant(Op::Sub, x.id(), 0.25, true);
+        let c1_squares = with_constant(Op::Mul, square.id(), 1, true);
+        let c3_over_y = with_constant(Op::Div, y.id(), 3, true);
+        let y_over_c4 = with_constant(Op::Div, y.id(), 4, false);
+        let rest = with_constant(Op::Sub, x.id(), 5, true);
         let v = |id| Var::from_id(tape, id);
-        (v(half_xy) + v(three_squares) - v(two_over_y) + v(quarter_y) - v(rest)).id()
+        (v(c0_xy) + v(c1_squares) - v(c3_over_y) + v(y_over_c4) - v(rest)).id()
     }
     let (x, y) = (0.8, 1.7);
     let v = [0.3, -1.1];
-    let run = |fused: bool| {
+    let run = |fused: bool, c: &[f64; 6]| {
         let mut mem = [MaybeUninit::<u8>::uninit(); 8192];
         let tape = Tape::<D>::new(&mut mem).unwrap();
-        let output = f(&tape, &|op, a, c, constant_first| {
-            let c = D::constant(c);
+        let output = f(&tape, &|op, a, k, constant_first| {
+            let c = D::constant(c[k]);
             match (fused, constant_first) {
                 (true, false) => tape.binary_const_id(op, a, c),
                 (true, true) => tape.const_binary_id(op, c, a),
@@ -632,25 +634,35 @@ fn dual_tapes_keep_f32_constants_inside_the_op_record() {
             .unwrap();
         (tape.len(), g, hv)
     };
-    let (fused_len, g, hv) = run(true);
-    let (records_len, g_records, hv_records) = run(false);
-    // Six constants, each a record less.
-    assert_eq!(records_len, fused_len + 6);
-    for k in 0..2 {
-        assert_eq!(g[k].to_bits(), g_records[k].to_bits(), "gradient {k}");
-        assert_eq!(hv[k].to_bits(), hv_records[k].to_bits(), "H·v {k}");
-    }
-    let want_g = [
-        0.5 * y + 6.0 * (x - 1.5) + 1.0,
-        0.5 * x + 2.0 / (y * y) + 0.25,
-    ];
-    let want_hv = [
-        6.0 * v[0] + 0.5 * v[1],
-        0.5 * v[0] - 4.0 / (y * y * y) * v[1],
-    ];
-    for k in 0..2 {
-        assert_close("gradient", g[k], want_g[k], 1e-14);
-        assert_close("H·v", hv[k], want_hv[k], 1e-14);
+    // Constants `f32` holds (inside the records), then ones it does not (beside them).
+    for c in [
+        [0.5, 3.0, 1.5, 2.0, 4.0, 0.25],
+        [0.1, 3.3, 1.7, 2.9, 4.1, 0.3],
+    ] {
+        let (fused_len, g, hv) = run(true, &c);
+        let (records_len, g_records, hv_records) = run(false, &c);
+        // Six constants, each a record less.
+        assert_eq!(records_len, fused_len + 6, "constants {c:?}");
+        for k in 0..2 {
+            assert_eq!(
+                g[k].to_bits(),
+                g_records[k].to_bits(),
+                "gradient {k}, {c:?}"
+            );
+            assert_eq!(hv[k].to_bits(), hv_records[k].to_bits(), "H·v {k}, {c:?}");
+        }
+        let want_g = [
+            c[0] * y + 2.0 * c[1] * (x - c[2]) + 1.0,
+            c[0] * x + c[3] / (y * y) + 1.0 / c[4],
+        ];
+        let want_hv = [
+            2.0 * c[1] * v[0] + c[0] * v[1],
+            c[0] * v[0] - 2.0 * c[3] / (y * y * y) * v[1],
+        ];
+        for k in 0..2 {
+            assert_close("gradient", g[k], want_g[k], 1e-14);
+            assert_close("H·v", hv[k], want_hv[k], 1e-14);
+        }
     }
 
     // A constant with a tangent keeps its record, and the tangent.
@@ -660,4 +672,7 @@ fn dual_tapes_keep_f32_constants_inside_the_op_record() {
     let product = tape.binary_const_id(Op::Mul, a, D::new(0.5, 1.0));
     assert_eq!(tape.len(), 3);
     assert_eq!(tape.value(product).unwrap().tangent, 2.0);
+    let sum = tape.binary_const_id(Op::Add, a, D::new(0.1, -3.0));
+    assert_eq!(tape.len(), 5);
+    assert_eq!(tape.value(sum).unwrap().tangent, -3.0);
 }

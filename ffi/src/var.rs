@@ -324,8 +324,8 @@ pub unsafe extern "C" fn ad_div(tape: *mut ad_tape, a: ad_var, b: ad_var) -> ad_
 /// `x * c` for a constant `c`.
 ///
 /// One record, whatever `c`: inside the record when `float` holds `c` exactly (most
-/// literals: `0.5`, `100`, `-3`), else (an `AD_F64` tape) 8 bytes beside the records. On
-/// an `AD_F64_DUAL` tape, a constant `float` does not hold takes a constant record.
+/// literals: `0.5`, `100`, `-3`), else (an `AD_F64` or `AD_F64_DUAL` tape) 8 bytes beside
+/// the records.
 ///
 /// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 /// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
@@ -339,8 +339,8 @@ pub unsafe extern "C" fn ad_scale(tape: *mut ad_tape, x: ad_var, c: f64) -> ad_v
 /// `x + c` for a constant `c`.
 ///
 /// One record, whatever `c`: inside the record when `float` holds `c` exactly (most
-/// literals: `0.5`, `100`, `-3`), else (an `AD_F64` tape) 8 bytes beside the records. On
-/// an `AD_F64_DUAL` tape, a constant `float` does not hold takes a constant record.
+/// literals: `0.5`, `100`, `-3`), else (an `AD_F64` or `AD_F64_DUAL` tape) 8 bytes beside
+/// the records.
 ///
 /// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 /// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
@@ -354,8 +354,8 @@ pub unsafe extern "C" fn ad_add_const(tape: *mut ad_tape, x: ad_var, c: f64) -> 
 /// `x - c` for a constant `c`.
 ///
 /// One record, whatever `c`: inside the record when `float` holds `c` exactly (most
-/// literals: `0.5`, `100`, `-3`), else (an `AD_F64` tape) 8 bytes beside the records. On
-/// an `AD_F64_DUAL` tape, a constant `float` does not hold takes a constant record.
+/// literals: `0.5`, `100`, `-3`), else (an `AD_F64` or `AD_F64_DUAL` tape) 8 bytes beside
+/// the records.
 ///
 /// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 /// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
@@ -369,8 +369,8 @@ pub unsafe extern "C" fn ad_sub_const(tape: *mut ad_tape, x: ad_var, c: f64) -> 
 /// `c - x` for a constant `c`.
 ///
 /// One record, whatever `c`: inside the record when `float` holds `c` exactly (most
-/// literals: `0.5`, `100`, `-3`), else (an `AD_F64` tape) 8 bytes beside the records. On
-/// an `AD_F64_DUAL` tape, a constant `float` does not hold takes a constant record.
+/// literals: `0.5`, `100`, `-3`), else (an `AD_F64` or `AD_F64_DUAL` tape) 8 bytes beside
+/// the records.
 ///
 /// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 /// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
@@ -384,8 +384,8 @@ pub unsafe extern "C" fn ad_const_sub(tape: *mut ad_tape, c: f64, x: ad_var) -> 
 /// `x / c` for a constant `c`.
 ///
 /// One record, whatever `c`: inside the record when `float` holds `c` exactly (most
-/// literals: `0.5`, `100`, `-3`), else (an `AD_F64` tape) 8 bytes beside the records. On
-/// an `AD_F64_DUAL` tape, a constant `float` does not hold takes a constant record.
+/// literals: `0.5`, `100`, `-3`), else (an `AD_F64` or `AD_F64_DUAL` tape) 8 bytes beside
+/// the records.
 ///
 /// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 /// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,
@@ -399,8 +399,8 @@ pub unsafe extern "C" fn ad_div_const(tape: *mut ad_tape, x: ad_var, c: f64) -> 
 /// `c / x` for a constant `c`.
 ///
 /// One record, whatever `c`: inside the record when `float` holds `c` exactly (most
-/// literals: `0.5`, `100`, `-3`), else (an `AD_F64` tape) 8 bytes beside the records. On
-/// an `AD_F64_DUAL` tape, a constant `float` does not hold takes a constant record.
+/// literals: `0.5`, `100`, `-3`), else (an `AD_F64` or `AD_F64_DUAL` tape) 8 bytes beside
+/// the records.
 ///
 /// Sticky errors: `AD_ERR_STALE_HANDLE`, `AD_ERR_FOREIGN_HANDLE` or `AD_ERR_WRONG_HANDLE_KIND` (an
 /// argument that is not a variable of this tape's current recording), `AD_ERR_OUT_OF_MEMORY`,

@@ -268,6 +268,28 @@ static void hessian_vector_products(void) {
     CHECK_OK(ad_tape_done(t));
 }
 
+/* On a dual tape, constants `float` does not hold cost no record either (8 bytes beside
+ * the records): f(x, y) = (0.1 - x)(y / 0.3) + 1.7x - 2.9/y + (y - 0.7) is two inputs and
+ * nine ops. Gradient (1.7 - y/0.3, (0.1 - x)/0.3 + 2.9/y^2 + 1), Hessian
+ * [[0, -1/0.3], [-1/0.3, -5.8/y^3]]. */
+static void hessian_vector_products_through_constants(void) {
+    ad_tape *t = fresh(AD_F64_DUAL);
+    ad_var x = ad_input(t, 0.0), y = ad_input(t, 0.0);
+    ad_var product = ad_mul(t, ad_const_sub(t, 0.1, x), ad_div_const(t, y, 0.3));
+    ad_var f = ad_add(t, ad_sub(t, ad_add(t, product, ad_scale(t, x, 1.7)), ad_const_div(t, 2.9, y)),
+                      ad_sub_const(t, y, 0.7));
+    double at[2] = {0.8, 1.3}, v[2] = {0.4, -1.2}, g[2], hv[2];
+    size_t records;
+    CHECK_OK(ad_tape_len(t, &records));
+    CHECK(records == 2 + 9);
+    CHECK_OK(ad_hvp(t, f, at, v, g, hv, 2));
+    CHECK_NEAR(g[0], 1.7 - 1.3 / 0.3, 1e-14);
+    CHECK_NEAR(g[1], (0.1 - 0.8) / 0.3 + 2.9 / (1.3 * 1.3) + 1.0, 1e-14);
+    CHECK_NEAR(hv[0], -1.0 / 0.3 * v[1], 1e-14);
+    CHECK_NEAR(hv[1], -1.0 / 0.3 * v[0] - 5.8 / (1.3 * 1.3 * 1.3) * v[1], 1e-14);
+    CHECK_OK(ad_tape_done(t));
+}
+
 static void versions(void) {
     int i, last;
     CHECK(ad_abi_version() == AD_ABI_VERSION);
@@ -304,6 +326,7 @@ int main(void) {
     seed_squares_and_replay(AD_F64_DUAL);
     jacobians(AD_F64_DUAL, 1e-15);
     every_op(AD_F64_DUAL, 1e-12, 1e-6);
+    hessian_vector_products_through_constants();
     hessian_vector_products();
     bookkeeping();
     versions();

@@ -141,7 +141,7 @@ pub struct Tape<'m, T: Real> {
     identity: u32,
     /// The next free slot of the wide-constant pool's current chunk, how many are left,
     /// and the next slot's reference as a record's second field (see `wide_constant.rs`).
-    wide_next: Cell<*mut T>,
+    wide_next: Cell<*mut f64>,
     wide_left: Cell<u32>,
     wide_reference: Cell<u32>,
     arena: Arena<'m>,
@@ -289,8 +289,8 @@ impl<'m, T: Real> Tape<'m, T> {
     /// The bytes of memory a tape needs to hold `records` variables and nothing else.
     /// `None` when the count overflows. Add `align_of::<T>()` when the memory's
     /// alignment is unknown. Count a constant that `f32` does not hold, used in `+ − × ÷`
-    /// on an `f64` tape, as a record too: it takes no record, but up to 16 bytes beside
-    /// them (`wide_constant.rs`).
+    /// on an `f64` tape (or without tangents on a dual tape over `f64`), as a record
+    /// too: it takes no record, but up to 16 bytes beside them (`wide_constant.rs`).
     pub const fn bytes_for_records(records: usize) -> Option<usize> {
         records.checked_mul(size_of::<Record<T>>())
     }

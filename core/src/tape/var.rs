@@ -321,9 +321,10 @@ impl<T: Real> Tape<'_, T> {
     }
 
     /// `x op c` for a constant `c` and a binary `op`. For `+ − × ÷`, `c` lives inside
-    /// the record when `f32` holds it exactly, else (an `f64` tape) in the pool beside the
-    /// records (`wide_constant.rs`); other ops, and constants neither place takes, get
-    /// a (shared) `Const` record.
+    /// the record when `f32` holds it exactly, else (an `f64` tape, or a dual tape over
+    /// `f64` when `c` has no tangents) in the pool beside the records
+    /// (`wide_constant.rs`); other ops, and constants neither place takes, get a
+    /// (shared) `Const` record.
     #[inline(always)]
     pub fn binary_const_id(&self, op: Op, x: VarId, c: T) -> VarId {
         self.binary_const(op, self.vouch(x), c)

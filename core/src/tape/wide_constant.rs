@@ -1,8 +1,10 @@
 //! Constants that `f32` does not hold, beside the records instead of in them.
 //!
 //! An op with a constant keeps the constant in its record when `f32` holds it exactly
-//! (the `…Const` ops, most literals). Any other constant of an `f64` tape goes to a pool
-//! at the arena's high end, 8 bytes each, and the op's record (`AddWide` … `WideDiv`)
+//! (the `…Const` ops, most literals). Any other constant of an `f64` tape (or of a dual
+//! tape over `f64`, when its tangents are zero) goes to a pool at the arena's high end,
+//! 8 bytes each (the value alone: a dual constant reads back with zero tangents), and
+//! the op's record (`AddWide` … `WideDiv`)
 //! locates it: it costs no record and no backward work, where it used to take a
 //! constant record and a binary op that sent an adjoint to it. The pool grows in chunks
 //! of 1, 2, 4, … up to [`CHUNK`] constants (one, where a chunk does not fit), allocated
@@ -30,7 +32,7 @@
 use super::{Local, Tape, VarId};
 use crate::op::Op;
 use crate::real::Real;
-use core::mem::{align_of, size_of};
+use core::mem::size_of;
 
 /// The most constants allocated at a time. A host recording through the cursor
 /// (`cursor.rs`) calls into the library for each new chunk: a cap of 32 made those calls
@@ -40,25 +42,25 @@ use core::mem::{align_of, size_of};
 const CHUNK: u32 = 256;
 
 impl<T: Real> Tape<'_, T> {
-    /// Whether this tape's constants can live in the pool: `f64` ones. (An `f32` tape's
-    /// constants always fit their records; a dual tape's go to constant records.)
-    pub(crate) const HAS_WIDE_CONSTANTS: bool = size_of::<T>() == 8 && align_of::<T>() == 8;
+    /// Whether this tape's constants can live in the pool: those of an `f64` tape, and
+    /// those without tangents of a dual tape over `f64`. (An `f32` tape's constants
+    /// always fit their records.)
+    pub(crate) const HAS_WIDE_CONSTANTS: bool = T::F64_VALUED;
 
     /// Records `op` (one of the wide-constant ops) of `x` and the constant `c`; `None`
-    /// when the pool cannot take `c` (see `wide_slot`): the caller records a constant
-    /// record and a binary op instead.
+    /// when the pool cannot take `c` (a dual constant with a tangent, or see
+    /// `wide_slot`): the caller records a constant record and a binary op instead.
     #[inline(always)]
     pub(super) fn record_wide_constant(&self, op: Op, x: Local, c: T) -> Option<VarId> {
-        // Slots are located in 8-byte units: only an `f64` tape has them.
-        if !Self::HAS_WIDE_CONSTANTS {
-            return None;
-        }
+        let plain = c.plain_f64()?;
         if !self.is_live(x) {
             self.fail_handle(self.handle_of(x));
             return Some(VarId::INVALID);
         }
-        let slot = self.wide_slot(c)?;
-        let value = op.eval_with_constant(self.record(x.index).value, c);
+        let slot = self.wide_slot(plain)?;
+        // The constant as every sweep reads it back (`WideConstants::get`), so that
+        // replay repeats this value to the bit (a dual `−0` tangent reads back `+0`).
+        let value = op.eval_with_constant(self.record(x.index).value, T::from_f64(plain));
         Some(self.push_op(op, x.index, slot, value))
     }
 
@@ -69,7 +71,7 @@ impl<T: Real> Tape<'_, T> {
     /// allows no allocation: a checkpointed block recorded again inside a sweep), or
     /// when the reference does not fit 32 bits (an arena past 32 GiB).
     #[inline(always)]
-    fn wide_slot(&self, c: T) -> Option<u32> {
+    fn wide_slot(&self, c: f64) -> Option<u32> {
         if self.wide_left.get() == 0 {
             self.take_wide_chunk()?;
         }
@@ -113,8 +115,8 @@ impl<T: Real> Tape<'_, T> {
             return None;
         }
         let keep_free = self.reserved.get();
-        let one = || self.alloc_below_reserve::<T>(1, T::zero(), keep_free);
-        let chunk = match self.alloc_below_reserve::<T>(size as usize, T::zero(), keep_free) {
+        let one = || self.alloc_below_reserve::<f64>(1, 0.0, keep_free);
+        let chunk = match self.alloc_below_reserve::<f64>(size as usize, 0.0, keep_free) {
             Ok(chunk) => (chunk, size),
             Err(_) => match one() {
                 Ok(slot) => (slot, 1),
@@ -147,7 +149,7 @@ impl<T: Real> Tape<'_, T> {
     /// one, growing the block where it lacks room (see the module docs). `None` where the
     /// host refuses or the records may not move now, and the block has no room.
     fn take_block_chunk(&self, size: u32) -> Option<()> {
-        let bytes = size as usize * size_of::<T>();
+        let bytes = size as usize * size_of::<f64>();
         let free = || {
             let used = self.len() * Self::bytes_per_record() + self.reserved.get();
             self.record_room().saturating_sub(used)
@@ -161,13 +163,13 @@ impl<T: Real> Tape<'_, T> {
         }
         let constants = self.block_constants.get() + bytes;
         // The chunk's first slot is `constants` bytes below the top.
-        let first = i32::try_from(constants / size_of::<T>())
+        let first = i32::try_from(constants / size_of::<f64>())
             .ok()?
             .wrapping_neg() as u32;
         self.block_constants.set(constants);
         self.refresh_limit();
         self.wide_next
-            .set(self.block_top().wrapping_sub(constants).cast::<T>());
+            .set(self.block_top().wrapping_sub(constants).cast::<f64>());
         self.wide_reference.set(first);
         self.wide_left.set(size);
         Some(())
@@ -178,9 +180,9 @@ impl<T: Real> Tape<'_, T> {
     pub(super) fn relocate_wide_chunk(&self) {
         let reference = self.wide_reference.get() as i32;
         if self.wide_left.get() > 0 && reference < 0 {
-            let offset = reference as isize * size_of::<T>() as isize;
+            let offset = reference as isize * size_of::<f64>() as isize;
             self.wide_next
-                .set(self.block_top().wrapping_offset(offset).cast::<T>());
+                .set(self.block_top().wrapping_offset(offset).cast::<f64>());
         }
     }
 
@@ -223,7 +225,7 @@ pub(crate) struct WideConstants<T> {
     _element: core::marker::PhantomData<T>,
 }
 
-impl<T: Copy> WideConstants<T> {
+impl<T: Real> WideConstants<T> {
     /// The constant of a wide-constant record whose second field is `b`.
     #[inline(always)]
     pub(crate) fn get(self, b: u32) -> T {
@@ -234,7 +236,7 @@ impl<T: Copy> WideConstants<T> {
         // `record_wide_constant` makes, from a slot it wrote (8-byte units from `base`,
         // or back from the block's top); the slot lives as long as the record (both go
         // at the same reset or truncation), and moves with the records.
-        unsafe { base.wrapping_offset(units * 8).cast::<T>().read() }
+        T::from_f64(unsafe { base.wrapping_offset(units * 8).cast::<f64>().read() })
     }
 }
 
