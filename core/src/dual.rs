@@ -245,21 +245,13 @@ macro_rules! dual_number {
             /// `x − c` is recorded as `x + (−c)`, whose negated tangent is `−0`.)
             #[inline(always)]
             fn exact_f32(self) -> Option<f32> {
-                if self.tangents_are_zero() {
-                    self.value.exact_f32()
-                } else {
-                    None
-                }
+                self.tangents_are_zero().then_some(self.value)?.exact_f32()
             }
             const F64_VALUED: bool = T::F64_VALUED;
             /// As [`exact_f32`](Real::exact_f32), for a constant beside the records.
             #[inline(always)]
             fn plain_f64(self) -> Option<f64> {
-                if self.tangents_are_zero() {
-                    self.value.plain_f64()
-                } else {
-                    None
-                }
+                self.tangents_are_zero().then_some(self.value)?.plain_f64()
             }
             #[inline(always)]
             fn recip(self) -> Self {
