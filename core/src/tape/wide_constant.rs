@@ -286,27 +286,35 @@ mod tests {
         assert_eq!(tape.value(g.id()).unwrap().to_bits(), pg.to_bits());
     }
 
-    #[test]
-    fn a_small_arena_takes_one_slot_at_a_time_and_a_reset_gives_them_back() {
-        // Room for a few records and a few slots, not for the larger chunks.
-        let mut mem = [MaybeUninit::<u8>::uninit(); 200];
-        let mut tape = Tape::<f64>::new(&mut mem).unwrap();
+    /// A small arena (room for a few records and a few slots, not for the larger
+    /// chunks) takes one slot at a time; filling it ends in the tape's out-of-memory
+    /// error, and a reset gives the slots back.
+    fn small_arena_round_trip<T: crate::Real>(mem: &mut [MaybeUninit<u8>]) {
+        let mut tape = Tape::<T>::new(mem).unwrap();
+        let c = |v: f64| T::from_f64(v);
         for _ in 0..3 {
-            let x = tape.input(2.0);
-            let y = x * 0.1 + 0.2;
+            let x = tape.input_id(c(2.0));
+            let y = tape.binary_const_id(Op::Add, tape.binary_const_id(Op::Mul, x, c(0.1)), c(0.2));
             tape.status().unwrap();
-            assert_eq!(y.value(), 2.0 * 0.1 + 0.2);
+            assert_eq!(tape.value(y).unwrap().to_f64(), 2.0 * 0.1 + 0.2);
+            assert_eq!(tape.len(), 3, "no record per constant");
             tape.reset();
         }
-        // Filling the arena with slots ends in the tape's out-of-memory error.
-        let x = tape.input(2.0);
+        let x = tape.input_id(c(2.0));
         let mut y = x;
         for k in 0..64 {
-            y = y * (0.1 + k as f64);
+            y = tape.binary_const_id(Op::Mul, y, c(0.1 + k as f64));
         }
         assert!(tape.status().is_err());
         tape.reset();
-        assert!((tape.input(1.0) * 0.1).id().is_valid());
+        let x = tape.input_id(c(1.0));
+        assert!(tape.binary_const_id(Op::Mul, x, c(0.1)).is_valid());
+    }
+
+    #[test]
+    fn a_small_arena_takes_one_slot_at_a_time_and_a_reset_gives_them_back() {
+        small_arena_round_trip::<f64>(&mut [MaybeUninit::<u8>::uninit(); 200]);
+        small_arena_round_trip::<crate::Dual<f64>>(&mut [MaybeUninit::<u8>::uninit(); 320]);
     }
 
     #[test]
